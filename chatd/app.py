@@ -1,0 +1,71 @@
+"""The app factory: ``create_app(settings)`` wires the faces to a ``Core``; the lifespan opens and closes it.
+
+Nothing connects at import time. ``build_core`` is also what the CLI uses, so every entry point shares
+one composition of store, bus and clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from .config import Settings
+from .core.clock import Clock
+from .core.context import Core
+from .core.ids import IdGenerator
+from .core.passwords import Passwords
+from .core.ports import NullPublisher, Publisher
+from .core.throttle import LoginThrottle
+from .faces import crust, ops
+from .faces.errors import HANDLERS
+from .realtime.bus import create_bus
+from .store import migrations
+from .store.blobs import LocalBlobs
+from .store.db import Database
+
+log = logging.getLogger("chatd")
+
+
+def build_core(settings: Settings, clock: Clock | None = None, publisher: Publisher | None = None) -> Core:
+    clock = clock or Clock()
+    return Core(
+        settings=settings,
+        db=Database(settings.database),
+        clock=clock,
+        ids=IdGenerator(settings.server.node_id, clock),
+        publisher=publisher or NullPublisher(),
+        files=LocalBlobs(settings.data_path / "files"),
+        passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
+        throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
+    )
+
+
+def _routes() -> list[BaseRoute]:
+    return [*ops.routes, *crust.routes()]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bus = create_bus(settings.bus.url)
+        core = build_core(settings, clock, bus)
+        await migrations.upgrade(core.db, core.clock.now_ms())
+        await bus.start()
+        app.state.core = core
+        app.state.bus = bus
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await bus.stop()
+            await core.db.dispose()
+
+    app = Starlette(routes=_routes(), exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    app.state.settings = settings
+    app.state.ready = False
+    return app

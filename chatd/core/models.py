@@ -1,0 +1,101 @@
+"""Domain records the store returns and the faces shape. Plain data; rules live in the action modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ORG_ROLES = ("owner", "admin", "member")
+CHANNEL_TYPES = ("public", "private", "direct", "group")
+CHANNEL_ROLES = ("owner", "member")
+MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MESSAGE", "FILE")
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    display_name: str
+    status: str
+    is_admin: bool
+    created_at: int
+    updated_at: int
+    first_name: str = ""
+    last_name: str = ""
+    picture_file_id: int | None = None
+    availability: str = "available"
+    department: str = ""
+    location: str = ""
+    profile: dict[str, Any] = field(default_factory=dict)
+    last_seen_at: int | None = None
+    password_hash: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(slots=True)
+class Session:
+    id: int
+    user_id: int
+    client_id: str
+    user_agent: str
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+
+
+@dataclass(slots=True)
+class AccessToken:
+    id: int
+    user_id: int
+    label: str
+    created_at: int
+    last_used_at: int | None
+    revoked_at: int | None
+
+
+@dataclass(slots=True)
+class Principal:
+    """Who is calling, and by which credential: a session (``session_id``) or an access token."""
+
+    user: User
+    session_id: int | None = None
+    token_id: int | None = None
+    client_id: str = ""
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+
+@dataclass(slots=True)
+class Organisation:
+    id: int
+    name: str
+    created_by: int | None
+    created_at: int
+    updated_at: int
+    archived_at: int | None
+    removed_at: int | None = None
+
+
+@dataclass(slots=True)
+class Membership:
+    user_id: int
+    role: str
+    joined_at: int
+
+
+@dataclass(slots=True)
+class Team:
+    id: int
+    organisation_id: int
+    name: str
+    created_by: int | None
+    created_at: int
+    updated_at: int
+    archived_at: int | None
+    removed_at: int | None = None

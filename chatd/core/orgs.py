@@ -1,0 +1,138 @@
+"""Organisations: create, rename, archive, remove, and who belongs with which role.
+
+Roles: ``owner`` (everything, including removal and making owners), ``admin`` (members, teams, archive),
+``member``. An organisation always keeps at least one owner.
+"""
+
+from __future__ import annotations
+
+from ..store import orgs as org_store
+from ..store import teams as team_store
+from ..store import users as user_store
+from .access import access_org, role_at_least
+from .channel_members import leave_org_channels
+from .context import Core
+from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .models import ORG_ROLES, Membership, Organisation, Principal
+from .paging import Page, PageRequest
+
+
+def check_name(name: str, field: str = "name", max_length: int = 128) -> str:
+    name = name.strip()
+    if not name:
+        raise BadRequest.field(field, "must not be empty")
+    if len(name) > max_length:
+        raise BadRequest.field(field, f"must be at most {max_length} characters")
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ORG_ROLES:
+        raise BadRequest.field("role", "must be one of " + ", ".join(ORG_ROLES))
+    return role
+
+
+async def do_create_org(core: Core, principal: Principal, name: str) -> tuple[Organisation, str]:
+    name = check_name(name)
+    async with core.transaction() as tx:
+        org = Organisation(
+            id=tx.new_id(), name=name, created_by=principal.user_id, created_at=tx.now, updated_at=tx.now, archived_at=None
+        )
+        await org_store.insert_org(
+            tx.conn,
+            {"id": org.id, "name": name, "created_by": org.created_by, "created_at": tx.now, "updated_at": tx.now},
+        )
+        await org_store.set_member(tx.conn, org.id, principal.user_id, "owner", tx.now)
+    return org, "owner"
+
+
+async def do_rename_org(core: Core, principal: Principal, org_id: int, name: str) -> tuple[Organisation, str]:
+    name = check_name(name)
+    async with core.transaction() as tx:
+        org, role = await access_org(tx.conn, principal, org_id, "admin", writing=True)
+        await org_store.update_org(tx.conn, org_id, {"name": name, "updated_at": tx.now})
+        org.name, org.updated_at = name, tx.now
+    return org, role
+
+
+async def read_org(core: Core, principal: Principal, org_id: int) -> tuple[Organisation, str]:
+    async with core.reading() as conn:
+        return await access_org(conn, principal, org_id)
+
+
+async def search_orgs(
+    core: Core, principal: Principal, query: str, archived: bool | None, page: PageRequest
+) -> Page[tuple[Organisation, str]]:
+    async with core.reading() as conn:
+        items, total = await org_store.search_orgs(
+            conn, principal.user_id, query.strip(), archived, page.offset, page.per_page
+        )
+    return Page(items, total, page)
+
+
+async def do_set_archived(core: Core, principal: Principal, org_id: int, archived: bool) -> tuple[Organisation, str]:
+    async with core.transaction() as tx:
+        org, role = await access_org(tx.conn, principal, org_id, "admin")
+        if (org.archived_at is not None) == archived:
+            raise Conflict("organisation is already " + ("archived" if archived else "not archived"), code="archived")
+        org.archived_at = tx.now if archived else None
+        org.updated_at = tx.now
+        await org_store.update_org(tx.conn, org_id, {"archived_at": org.archived_at, "updated_at": tx.now})
+    return org, role
+
+
+async def do_remove_org(core: Core, principal: Principal, org_id: int) -> None:
+    """Soft removal: the organisation, its teams and channels vanish for everyone (404)."""
+    async with core.transaction() as tx:
+        await access_org(tx.conn, principal, org_id, "owner")
+        await org_store.update_org(tx.conn, org_id, {"removed_at": tx.now, "updated_at": tx.now})
+
+
+async def list_members(core: Core, principal: Principal, org_id: int, page: PageRequest) -> Page[Membership]:
+    async with core.reading() as conn:
+        await access_org(conn, principal, org_id)
+        items, total = await org_store.list_members(conn, org_id, page.offset, page.per_page)
+    return Page(items, total, page)
+
+
+def _check_may_grant(caller_role: str, target_current: str | None, target_new: str | None) -> None:
+    """Admins manage members and admins; only owners touch owners (grant, demote or remove)."""
+    touches_owner = "owner" in (target_current, target_new)
+    if touches_owner and caller_role != "owner":
+        raise Forbidden("only an owner can grant, change or remove the owner role")
+
+
+async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: int, role: str) -> Membership:
+    """Add a user to the organisation with ``role``, or change the role of a member."""
+    role = check_role(role)
+    async with core.transaction() as tx:
+        _, caller_role = await access_org(tx.conn, principal, org_id, "admin", writing=True)
+        if await user_store.get_user(tx.conn, user_id) is None:
+            raise NotFound("no such user", fields={"user_id": "not found"})
+        current = await org_store.get_role(tx.conn, org_id, user_id)
+        _check_may_grant(caller_role, current, role)
+        if current == "owner" and role != "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
+            raise Conflict("an organisation needs at least one owner", code="last_owner")
+        await org_store.set_member(tx.conn, org_id, user_id, role, tx.now)
+        return Membership(user_id=user_id, role=role, joined_at=tx.now)
+
+
+async def do_remove_member(core: Core, principal: Principal, org_id: int, user_id: int) -> None:
+    """Remove a member (admins), or leave (anyone, for themselves). They leave its teams too."""
+    async with core.transaction() as tx:
+        leaving = user_id == principal.user_id
+        _, caller_role = await access_org(tx.conn, principal, org_id, "member" if leaving else "admin", writing=True)
+        current = await org_store.get_role(tx.conn, org_id, user_id)
+        if current is None:
+            raise NotFound("not a member of this organisation", fields={"user_id": "not a member"})
+        if not leaving:
+            _check_may_grant(caller_role, current, None)
+        if current == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
+            raise Conflict("an organisation needs at least one owner", code="last_owner")
+        await org_store.remove_member(tx.conn, org_id, user_id)
+        await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
+        await leave_org_channels(tx, org_id, [user_id])
+
+
+def is_admin_role(role: str) -> bool:
+    return role_at_least(role, "admin")
