@@ -20,8 +20,9 @@ from .core.ids import IdGenerator
 from .core.passwords import Passwords
 from .core.ports import NullPublisher, Publisher
 from .core.throttle import LoginThrottle
-from .faces import crust, ops
+from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
+from .realtime import endpoint as websocket
 from .realtime.bus import create_bus
 from .store import migrations
 from .store.blobs import LocalBlobs
@@ -45,7 +46,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
 
 
 def _routes() -> list[BaseRoute]:
-    return [*ops.routes, *crust.routes()]
+    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:

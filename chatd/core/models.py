@@ -99,3 +99,69 @@ class Team:
     updated_at: int
     archived_at: int | None
     removed_at: int | None = None
+
+
+@dataclass(slots=True)
+class Channel:
+    id: int
+    organisation_id: int
+    team_id: int | None
+    name: str
+    topic: str
+    type: str
+    created_by: int | None
+    created_at: int
+    updated_at: int
+    archived_at: int | None
+    removed_at: int | None
+    last_seq: int
+    description: str = ""
+    group_type: str = "CHAT_GROUP"
+    category: str = ""
+    by_request: bool = False
+    picture_file_id: int | None = None
+    merged_into: int | None = None
+    last_message_at: int | None = None
+    direct_key: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Readable by every member of its organisation, not only its own members."""
+        return self.type == "public"
+
+
+@dataclass(slots=True)
+class ChannelAccess:
+    """A channel with the caller's standing in it: channel role (None if not a member) and org role."""
+
+    channel: Channel
+    role: str | None
+    org_role: str | None
+
+    @property
+    def is_member(self) -> bool:
+        return self.role is not None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner" or self.org_role in ("owner", "admin")
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    channel_id: int
+    user_id: int | None
+    type: str
+    contents: str
+    created_at: int
+    updated_at: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    reply_to: int | None = None
+    reply_count: int = 0
+    last_reply_at: int | None = None
+    client_msg_id: str | None = None
+    edited_at: int | None = None
+    deleted_at: int | None = None
+    file_ids: list[int] = field(default_factory=list)
+    mentions: list[int] = field(default_factory=list)

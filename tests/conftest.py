@@ -1,0 +1,83 @@
+"""Fixtures: real PostgreSQL and Redis servers for the session, and a fresh chatd per test on each backend.
+
+``chat`` is parametrised over SQLite and PostgreSQL, so every API test runs on both. A test that needs a
+server that is not installed is skipped, except under ``CI=true`` where that is an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import pytest
+
+from harness import Harness, make_settings, migrate_template
+from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
+
+BACKENDS = ["sqlite", "postgresql"]
+_counter = itertools.count()
+
+
+def _unavailable(exc: Exception) -> None:
+    if require_servers():
+        pytest.fail(f"required server missing under CI: {exc}")
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+        server.start()
+    except ServerUnavailable as exc:
+        _unavailable(exc)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer) -> str:
+    """A database with the schema applied, copied (``CREATE DATABASE … TEMPLATE``) for each test."""
+    pg_server.create_database("chatd_template")
+    migrate_template(pg_server.url_for("chatd_template"))
+    return "chatd_template"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer()
+        server.start()
+    except ServerUnavailable as exc:
+        _unavailable(exc)
+    yield server
+    server.stop()
+
+
+def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/chatd.db"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_template")
+    name = f"t{next(_counter)}"
+    server.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    request.addfinalizer(lambda: server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    return server.url_for(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    return fresh_database_url(request, backend, tmp_path)
+
+
+@pytest.fixture
+async def chat(database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    """A running chatd app (lifespan entered) on a fresh database, with a client and a fake clock."""
+    async with Harness.running(make_settings(database_url, tmp_path)) as harness:
+        yield harness

@@ -1,0 +1,142 @@
+"""Helpers that make an API test three lines: a running app, users who call it, captured events."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+
+from chatd.app import build_core, create_app
+from chatd.config import Settings, load_settings
+from chatd.core.clock import FakeClock
+from chatd.core.events import Event
+from chatd.core.models import User
+from chatd.core.users import do_create_user
+from chatd.store import migrations
+
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+def make_settings(database_url: str, tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+    """Test settings: a cheap password hash and no fsync per commit, else the defaults."""
+    env = {
+        "CHATD_DATABASE__URL": database_url,
+        "CHATD_DATABASE__SQLITE_SYNCHRONOUS": "NORMAL",
+        "CHATD_SERVER__DATA_DIR": str(tmp_path / "data"),
+        "CHATD_SERVER__SECRET_KEY": "test-secret",
+        "CHATD_AUTH__ARGON2_TIME_COST": "1",
+        "CHATD_AUTH__ARGON2_MEMORY_KIB": "64",
+    }
+    settings = load_settings(environ=env)
+    for section, values in sections.items():
+        for key, value in values.items():
+            setattr(getattr(settings, section), key, value)
+    return settings
+
+
+def migrate_template(url: str) -> None:
+    """Apply the schema to a database (used once per session for the PostgreSQL template)."""
+
+    async def run() -> None:
+        settings = load_settings(environ={"CHATD_DATABASE__URL": url})
+        core = build_core(settings)
+        await migrations.upgrade(core.db, core.clock.now_ms())
+        await core.db.dispose()
+
+    asyncio.run(run())
+
+
+class ApiError(AssertionError):
+    pass
+
+
+@dataclass
+class Actor:
+    """A signed-in user calling the API; ``post``/``get``/… assert the status and return the JSON."""
+
+    harness: "Harness"
+    user: User
+    secret: str
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Session-ID": self.secret}
+
+    async def call(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        merged = {**self.headers, **(headers or {})}
+        return await self.harness.client.request(method, path, headers=merged, **kwargs)
+
+    async def _expect(self, method: str, path: str, expect: int, kwargs: dict[str, Any]) -> Any:
+        response = await self.call(method, path, **kwargs)
+        if response.status_code != expect:
+            raise ApiError(f"{method} {path}: expected {expect}, got {response.status_code}: {response.text}")
+        return response.json() if response.content else None
+
+    async def get(self, path: str, expect: int = 200, **params: Any) -> Any:
+        return await self._expect("GET", path, expect, {"params": params})
+
+    async def post(self, path: str, expect: int = 200, **body: Any) -> Any:
+        return await self._expect("POST", path, expect, {"json": body})
+
+    async def put(self, path: str, expect: int = 200, **body: Any) -> Any:
+        return await self._expect("PUT", path, expect, {"json": body})
+
+    async def patch(self, path: str, expect: int = 200, **body: Any) -> Any:
+        return await self._expect("PATCH", path, expect, {"json": body})
+
+    async def delete(self, path: str, expect: int = 200, **params: Any) -> Any:
+        return await self._expect("DELETE", path, expect, {"params": params})
+
+
+@dataclass
+class Harness:
+    app: Any
+    client: httpx.AsyncClient
+    clock: FakeClock
+    settings: Settings
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def core(self) -> Any:
+        return self.app.state.core
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, settings: Settings) -> AsyncIterator["Harness"]:
+        clock = FakeClock()
+        app = create_app(settings, clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://chatd.test") as client:
+                harness = cls(app=app, client=client, clock=clock, settings=settings)
+                app.state.bus.subscribe(harness._capture)
+                yield harness
+
+    async def _capture(self, events: Any) -> None:
+        self.events.extend(events)
+
+    def events_of(self, type: str, event: str | None = None) -> list[Event]:
+        return [e for e in self.events if e.type == type and (event is None or e.event == event)]
+
+    async def user(self, name: str | None = None, *, admin: bool = False, email: str | None = None) -> Actor:
+        """A new user, signed in through ``/user/login`` like a real client."""
+        name = name or f"user{next(_names)}"
+        user = await do_create_user(self.core, name, email or f"{name}@example.com", PASSWORD, is_admin=admin)
+        response = await self.client.post("/user/login", json={"username": name, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return Actor(self, user, response.json()["session_id"])
+
+    async def anonymous(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.request(method, path, **kwargs)

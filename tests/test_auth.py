@@ -1,0 +1,138 @@
+"""Login, sessions, tokens and how every face authenticates."""
+
+from __future__ import annotations
+
+from harness import PASSWORD, Harness
+
+
+async def test_login_returns_session_and_sets_httponly_cookie(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    response = await chat.anonymous(
+        "POST", "/user/login", data={"username": "alice@example.com", "password": PASSWORD}, headers={"X-Client-ID": "phone"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["id"] == alice.id and body["client_id"] == "phone"
+    cookie = response.headers["set-cookie"]
+    assert body["session_id"] in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(chat: Harness) -> None:
+    await chat.user("alice")
+    wrong = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "nope-nope-nope"})
+    unknown = await chat.anonymous("POST", "/user/login", json={"username": "nobody", "password": "nope-nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+async def test_repeated_failures_get_429_with_retry_after_until_the_window_passes(chat: Harness) -> None:
+    await chat.user("alice")
+    for _ in range(chat.settings.auth.login_max_failures):
+        bad = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "wrong-password"})
+        assert bad.status_code == 401
+    blocked = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["error"]["code"] == "rate_limited"
+    chat.clock.advance(chat.settings.auth.login_window_seconds + 1)
+    again = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": PASSWORD})
+    assert again.status_code == 200
+
+
+async def test_login_without_fields_names_them(chat: Harness) -> None:
+    response = await chat.anonymous("POST", "/user/login", json={"username": "alice"})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"password": "required"}
+
+
+async def test_every_credential_form_authenticates(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    token = (await alice.post("/user/tokens/create", label="bot"))["token"]
+    for headers in (
+        {"X-Session-ID": alice.secret},
+        {"Authorization": f"Bearer {alice.secret}"},
+        {"Authorization": f"Bearer {token}"},
+        {"X-API-KEY": token},
+        {"Cookie": f"chatd_session={alice.secret}"},
+    ):
+        response = await chat.anonymous("GET", "/user/read", headers=headers)
+        assert response.status_code == 200, headers
+        assert response.json()["id"] == alice.id
+
+
+async def test_missing_or_bad_credentials_get_401_json(chat: Harness) -> None:
+    for headers in ({}, {"X-Session-ID": "forged"}, {"X-API-KEY": "chatd_forged"}, {"Authorization": "Bearer "}):
+        response = await chat.anonymous("GET", "/organisation/search", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] in ("unauthenticated", "bad_credentials")
+
+
+async def test_logout_ends_the_session(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    await alice.post("/user/logout")
+    await alice.get("/user/read", expect=401)
+
+
+async def test_sessions_are_listed_per_client_and_revocable_one_device_at_a_time(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    phone = await chat.anonymous(
+        "POST", "/user/login", json={"username": "alice", "password": PASSWORD}, headers={"X-Client-ID": "phone"}
+    )
+    phone_secret = phone.json()["session_id"]
+    listed = await alice.get("/user/sessions")
+    assert sorted(s["client_id"] for s in listed["items"]) == ["", "phone"]
+    assert [s["current"] for s in listed["items"] if s["client_id"] == ""] == [True]
+    assert (await alice.post("/user/sessions/revoke", client_id="phone"))["revoked"] == 1
+    gone = await chat.anonymous("GET", "/user/read", headers={"X-Session-ID": phone_secret})
+    assert gone.status_code == 401
+    await alice.get("/user/read")
+    await alice.post("/user/sessions/revoke", expect=400)
+
+
+async def test_a_session_presented_by_another_client_is_refused(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    response = await chat.anonymous("GET", "/user/read", headers={"X-Session-ID": alice.secret, "X-Client-ID": "other"})
+    assert response.status_code == 200  # the default login had no client id: any client may use it
+    phone = await chat.anonymous(
+        "POST", "/user/login", json={"username": "alice", "password": PASSWORD}, headers={"X-Client-ID": "phone"}
+    )
+    stolen = await chat.anonymous(
+        "GET", "/user/read", headers={"X-Session-ID": phone.json()["session_id"], "X-Client-ID": "laptop"}
+    )
+    assert stolen.status_code == 401
+
+
+async def test_revoked_token_stops_working(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    created = await alice.post("/user/tokens/create", label="ci")
+    assert [t["label"] for t in (await alice.get("/user/tokens"))["items"]] == ["ci"]
+    await alice.post("/user/tokens/revoke", id=created["id"])
+    response = await chat.anonymous("GET", "/user/read", headers={"X-API-KEY": created["token"]})
+    assert response.status_code == 401
+    await alice.post("/user/tokens/revoke", id=created["id"], expect=404)
+
+
+async def test_user_search_matches_username_name_and_email_with_pages(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    for name in ("bob", "bobby", "carol"):
+        await chat.user(name, email=f"{name}@corp.example")
+    found = await alice.get("/user/search", query="BOB")
+    assert [u["username"] for u in found["items"]] == ["bob", "bobby"]
+    by_mail = await alice.get("/user/search", query="corp.example", per_page=2)
+    assert by_mail["total"] == 3 and len(by_mail["items"]) == 2 and by_mail["next_page"] == 2
+    second = await alice.get("/user/search", query="corp.example", per_page=2, page=2)
+    assert [u["username"] for u in second["items"]] == ["carol"] and second["next_page"] is None
+    await alice.get("/user/search", per_page=0, expect=400)
+    capped = await alice.get("/user/search", per_page=100000)
+    assert capped["per_page"] == chat.settings.limits.page_size_max
+
+
+async def test_password_change_needs_the_old_password_and_ends_sessions(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    await alice.post("/user/password", old_password="wrong-one", new_password="a new password", expect=403)
+    await alice.post("/user/password", old_password="short", new_password="x", expect=403)
+    await alice.post("/user/password", old_password=PASSWORD, new_password="x", expect=400)
+    await alice.post("/user/password", old_password=PASSWORD, new_password="a new password")
+    await alice.get("/user/read", expect=401)
+    response = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "a new password"})
+    assert response.status_code == 200
