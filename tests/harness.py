@@ -138,5 +138,8 @@ class Harness:
         assert response.status_code == 200, response.text
         return Actor(self, user, response.json()["session_id"])
 
+    async def users(self, *names: str) -> list[Actor]:
+        return [await self.user(name) for name in names]
+
     async def anonymous(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.request(method, path, **kwargs)

@@ -46,4 +46,4 @@ async def upgrade(db: Database, now_ms: int) -> tuple[int, int]:
             if version > before:
                 await step(conn, db.dialect)
                 await conn.execute(schema_version.insert().values(version=version, applied_at=now_ms))
-    return before, max(before, LATEST)
+    return before, max(before, STEPS[-1][0])

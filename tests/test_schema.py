@@ -1,0 +1,68 @@
+"""The schema: schema.sql is what the code creates, and versions are recorded so upgrades apply once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatd.config import DatabaseSettings
+from chatd.store import migrations, schema
+from chatd.store.db import Database
+from chatd.store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_schema_sql_is_what_the_code_renders() -> None:
+    assert (ROOT / "schema.sql").read_text() == schema.render_all(), "run: chatd db schema > schema.sql"
+
+
+async def _columns(conn: AsyncConnection) -> dict[str, set[str]]:
+    def read(sync: object) -> dict[str, set[str]]:
+        inspector = inspect(sync)
+        return {name: {c["name"] for c in inspector.get_columns(name)} for name in inspector.get_table_names()}
+
+    return await conn.run_sync(read)
+
+
+async def test_created_database_has_every_table_and_column_of_the_schema(database_url: str) -> None:
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        await migrations.upgrade(db, 1)
+        async with db.read() as conn:
+            created = await _columns(conn)
+            assert await migrations.current_version(conn) == migrations.LATEST
+    finally:
+        await db.dispose()
+    for table in metadata.sorted_tables:
+        expected = {c.name for c in table.columns}
+        if table.name == "messages" and db.dialect == "postgresql":
+            expected.add("search_vector")
+        assert created[table.name] == expected, table.name
+    search_table = "message_fts" if db.dialect == "sqlite" else None
+    if search_table:
+        assert search_table in created
+
+
+async def test_upgrade_applies_each_missing_step_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = Database(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/old.db"))
+    try:
+        assert await migrations.upgrade(db, 1) == (0, migrations.LATEST)
+        assert await migrations.upgrade(db, 2) == (migrations.LATEST, migrations.LATEST)
+
+        async def add_nickname(conn: AsyncConnection, _dialect: str) -> None:
+            await conn.execute(text("ALTER TABLE users ADD COLUMN nickname TEXT"))
+
+        later = migrations.LATEST + 1
+        monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (later, add_nickname)])
+        assert await migrations.upgrade(db, 3) == (later - 1, later)
+        assert await migrations.upgrade(db, 4) == (later, later)
+        async with db.read() as conn:
+            assert "nickname" in (await _columns(conn))["users"]
+            versions = (await conn.execute(text("SELECT version FROM schema_version ORDER BY version"))).scalars().all()
+        assert versions == [1, later]
+    finally:
+        await db.dispose()
