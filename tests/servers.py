@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ def find_free_port() -> int:
 
 
 def _has_pg_binaries(directory: str) -> bool:
-    return all(os.access(os.path.join(directory, name), os.X_OK) for name in ("postgres", "initdb"))
+    return all(os.access(os.path.join(directory, name), os.X_OK) for name in ("postgres", "initdb", "psql", "pg_isready"))
 
 
 def find_postgres_bin() -> str | None:
@@ -189,60 +188,22 @@ def _read_log(path: Path, limit: int = 4000) -> str:
 
 
 class _PgError(Exception):
-    """An ErrorResponse from the server; ``code`` is the SQLSTATE."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
+    """A statement or connection failed; the message is psql's."""
 
 
-def _pg_simple_query(port: int, sql: str, *, database: str = "postgres", timeout: float = 10.0) -> None:
-    """Run one statement over the wire protocol as user postgres (trust auth).
-
-    Hand-rolled so that readiness checks and CREATE DATABASE work from sync code
-    inside a running event loop, without asyncpg or the psql binary.
-    """
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        params = b"user\0postgres\0database\0" + database.encode() + b"\0\0"
-        sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
-        _pg_read_until_ready(sock)
-        query = sql.encode() + b"\0"
-        sock.sendall(b"Q" + struct.pack("!i", 4 + len(query)) + query)
-        _pg_read_until_ready(sock)
-        sock.sendall(b"X" + struct.pack("!i", 4))
-
-
-def _pg_read_until_ready(sock: socket.socket) -> None:
-    """Consume messages up to ReadyForQuery; raise the first ErrorResponse seen."""
-    error: _PgError | None = None
-    while True:
-        try:
-            header = _recv_exact(sock, 5)
-            kind, length = header[:1], struct.unpack("!i", header[1:])[0]
-            body = _recv_exact(sock, length - 4)
-        except ConnectionError:
-            if error is not None:
-                raise error from None  # startup errors (e.g. 57P03 starting up) close the connection
-            raise
-        if kind == b"E" and error is None:
-            fields = {f[:1]: f[1:].decode(errors="replace") for f in body.split(b"\0") if f}
-            error = _PgError(fields.get(b"C", "?????"), fields.get(b"M", "unknown error"))
-        elif kind == b"R" and struct.unpack("!i", body[:4])[0] != 0:
-            raise _PgError("28000", "server asked for a password; expected trust auth")
-        elif kind == b"Z":
-            if error is not None:
-                raise error
-            return
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        data += chunk
-    return data
+def _pg_simple_query(bin_dir: str, port: int, sql: str, *, database: str = "postgres", timeout: float = 30.0) -> None:
+    """Run one statement as user postgres (trust auth) with the cluster's own ``psql``."""
+    done = subprocess.run(
+        [f"{bin_dir}/psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database,
+         "-v", "ON_ERROR_STOP=1", "-c", sql],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise _PgError(done.stderr.strip() or f"psql exited {done.returncode}")
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -370,7 +331,7 @@ class PostgresServer:
                 continue
             self.stop()
             raise RuntimeError(f"postgres did not start on port {self.port}; log:\n{log}")
-        _pg_simple_query(self.port, f'CREATE DATABASE "{self.database}"')
+        _pg_simple_query(self.bin_dir, self.port, f'CREATE DATABASE "{self.database}"')
         self.startup_seconds = time.monotonic() - began
 
     def _launch(self, timeout: float) -> bool:
@@ -413,11 +374,12 @@ class PostgresServer:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 break
-            try:
-                _pg_simple_query(self.port, "SELECT 1", timeout=2.0)
+            ready = subprocess.run(
+                [f"{self.bin_dir}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
+            )
+            if ready.returncode == 0:
                 return True
-            except (OSError, _PgError):
-                time.sleep(0.05)
+            time.sleep(0.05)
         self._kill_process()
         return False
 
@@ -425,18 +387,18 @@ class PostgresServer:
         """Create another empty database (e.g. one per test module) and return its SQLAlchemy URL."""
         if not _IDENTIFIER.fullmatch(name):
             raise ValueError(f"not a plain identifier: {name!r}")
-        _pg_simple_query(self.port, f'CREATE DATABASE "{name}"')
+        _pg_simple_query(self.bin_dir, self.port, f'CREATE DATABASE "{name}"')
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database made with ``create_database``, closing its remaining connections."""
         if not _IDENTIFIER.fullmatch(name):
             raise ValueError(f"not a plain identifier: {name!r}")
-        _pg_simple_query(self.port, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_simple_query(self.bin_dir, self.port, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def execute(self, sql: str, database: str | None = None) -> None:
         """Run one statement (no results) as superuser, e.g. to kill sessions or set parameters."""
-        _pg_simple_query(self.port, sql, database=database or self.database)
+        _pg_simple_query(self.bin_dir, self.port, sql, database=database or self.database)
 
     def _kill_process(self) -> None:
         if self._proc is not None:
