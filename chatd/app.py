@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from .config import Settings
@@ -22,6 +23,7 @@ from .core.ports import NullPublisher, Publisher
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
+from .metrics import Metrics
 from .realtime import endpoint as websocket
 from .realtime.bus import create_bus
 from .store import migrations
@@ -66,7 +68,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await bus.stop()
             await core.db.dispose()
 
-    app = Starlette(routes=_routes(), exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    registry = Metrics()
+    ops.register(registry)
+    app = Starlette(
+        routes=_routes(),
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        middleware=[Middleware(ops.RequestMetrics, registry=registry)],
+    )
     app.state.settings = settings
+    app.state.metrics = registry
     app.state.ready = False
     return app
