@@ -165,3 +165,27 @@ class Message:
     deleted_at: int | None = None
     file_ids: list[int] = field(default_factory=list)
     mentions: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """An uploaded file. ``status`` is ``pending`` between a presigned upload's issue and its arrival."""
+
+    id: int
+    owner_id: int
+    name: str
+    content_type: str
+    size: int
+    storage_key: str
+    created_at: int
+    sha256: str = ""
+    width: int | None = None
+    height: int | None = None
+    thumbnail_key: str | None = None
+    status: str = "ready"
+    module: str = ""
+    deleted_at: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None
