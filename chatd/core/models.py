@@ -189,3 +189,28 @@ class StoredFile:
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+@dataclass(slots=True)
+class ChannelView:
+    """A channel as one viewer sees it: their role and, for members, how much they have not read."""
+
+    channel: Channel
+    role: str | None = None
+    member_count: int = 0
+    unread: int | None = None
+    mentions: int | None = None
+    last_read_message_id: int | None = None
+
+
+@dataclass(slots=True)
+class MessageView:
+    """A message with the fields that depend on who is looking (DESIGN.md §4.6)."""
+
+    message: Message
+    files: list[dict[str, Any]] = field(default_factory=list)
+    pinned: bool = False
+    flagged: bool = False
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    can_edit: bool = False
+    can_remove: bool = False

@@ -75,3 +75,14 @@ async def memberships_in_org(
         .order_by(channel_members.c.channel_id, channel_members.c.user_id)
     )
     return [(row.channel_id, row.user_id) for row in rows]
+
+
+async def roles_of(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, str]:
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, channel_members.c.role).where(
+            channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids)
+        )
+    )
+    return {row[0]: str(row[1]) for row in rows}

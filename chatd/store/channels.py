@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Channel
+from .paging import like_pattern
 from .tables import channel_members, channels, org_members
 
 
@@ -77,3 +78,81 @@ async def move_team_channels(conn: AsyncConnection, team_id: int, org_id: int, n
 
 async def detach_team(conn: AsyncConnection, team_id: int, now: int) -> None:
     await conn.execute(channels.update().where(channels.c.team_id == team_id).values(team_id=None, updated_at=now))
+
+
+def readable_channels_clause(user_id: int, is_admin: bool) -> Any:
+    """Live channels a user may read: their own, plus public channels of their organisations (any, for admins)."""
+    mine = channels.c.id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user_id))
+    public = channels.c.type == "public"
+    if not is_admin:
+        public = and_(
+            public,
+            channels.c.organisation_id.in_(select(org_members.c.organisation_id).where(org_members.c.user_id == user_id)),
+        )
+    return and_(channels.c.removed_at.is_(None), or_(mine, public))
+
+
+async def search_channels(
+    conn: AsyncConnection,
+    user_id: int,
+    is_admin: bool,
+    *,
+    query: str,
+    team_id: int | None,
+    organisation_id: int | None,
+    type: str | None,
+    archived: bool | None,
+    member_only: bool,
+    offset: int,
+    limit: int,
+) -> tuple[list[Channel], int]:
+    where: list[Any] = [readable_channels_clause(user_id, is_admin)]
+    if query:
+        pattern = like_pattern(query)
+        where.append(
+            or_(func.lower(channels.c.name).like(pattern, escape="\\"), func.lower(channels.c.topic).like(pattern, escape="\\"))
+        )
+    if team_id is not None:
+        where.append(channels.c.team_id == team_id)
+    if organisation_id is not None:
+        where.append(channels.c.organisation_id == organisation_id)
+    if type is not None:
+        where.append(channels.c.type == type)
+    if archived is not None:
+        where.append(channels.c.archived_at.is_not(None) if archived else channels.c.archived_at.is_(None))
+    if member_only:
+        where.append(channels.c.id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user_id)))
+    total = int((await conn.execute(select(func.count()).select_from(channels).where(*where))).scalar_one())
+    rows = await conn.execute(
+        select(channels).where(*where).order_by(func.lower(channels.c.name), channels.c.id).offset(offset).limit(limit)
+    )
+    return [channel_of(row) for row in rows], total
+
+
+async def readable_channels(conn: AsyncConnection, user_id: int, is_admin: bool) -> list[Channel]:
+    """Every channel a user may read (the websocket's subscription set), oldest first."""
+    rows = await conn.execute(select(channels).where(readable_channels_clause(user_id, is_admin)).order_by(channels.c.id))
+    return [channel_of(row) for row in rows]
+
+
+async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
+    row = (
+        await conn.execute(select(channels).where(channels.c.direct_key == direct_key, channels.c.removed_at.is_(None)))
+    ).first()
+    return None if row is None else channel_of(row)
+
+
+async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[int, int]:
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, func.count())
+        .where(channel_members.c.channel_id.in_(channel_ids))
+        .group_by(channel_members.c.channel_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def select_ids(clause: Any) -> Any:
+    """``SELECT id FROM channels WHERE clause``, for use as a subquery."""
+    return select(channels.c.id).where(clause)
