@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import channels, messages, orgs, teams, users
+from . import channels, files, messages, orgs, teams, users
 
 
 def routes() -> list[BaseRoute]:
-    return [*users.routes, *orgs.routes, *teams.routes, *channels.routes, *messages.routes]
+    return [*users.routes, *orgs.routes, *teams.routes, *channels.routes, *messages.routes, *files.routes]

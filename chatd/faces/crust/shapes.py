@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
+from ...core.channels import channel_payload
 from ...core.clock import iso
-from ...core.models import AccessToken, Membership, Organisation, Session, Team, User
+from ...core.messages import message_payload
+from ...core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ...core.paging import Page
 
 T = TypeVar("T")
@@ -90,3 +92,27 @@ def team(record: Team, members: list[Membership] | None = None) -> dict[str, Any
     if members is not None:
         shaped["members"] = [membership(m) for m in members]
     return shaped
+
+
+def channel(view: ChannelView) -> dict[str, Any]:
+    """A channel as the caller sees it: the shared payload plus their role and, for members, unread counts."""
+    return channel_payload(view.channel) | {
+        "role": view.role,
+        "member": view.role is not None,
+        "member_count": view.member_count,
+        "unread": view.unread,
+        "mentions": view.mentions,
+        "last_read_message_id": sid(view.last_read_message_id) if view.last_read_message_id else None,
+    }
+
+
+def message(view: MessageView) -> dict[str, Any]:
+    """A message as the caller sees it (DESIGN.md §4.6): the shared payload plus what depends on the viewer."""
+    return message_payload(view.message, view.files) | {
+        "edited": view.message.edited_at is not None,
+        "pinned": view.pinned,
+        "flagged": view.flagged,
+        "reactions": view.reactions,
+        "can_edit": view.can_edit,
+        "can_remove": view.can_remove,
+    }

@@ -1,0 +1,49 @@
+"""Flags: private bookmarks. Anyone who can read a message may flag it; only the flagger ever learns of it."""
+
+from __future__ import annotations
+
+from ..store import messages as message_store
+from ..store import reactions as marks
+from . import events
+from .channel_access import access_channel
+from .context import Core
+from .errors import Conflict, NotFound
+from .messages import access_message, views_of
+from .models import MessageView, Principal
+from .paging import Page, PageRequest
+
+
+async def do_flag(core: Core, principal: Principal, message_id: int, flagged: bool) -> MessageView:
+    async with core.transaction() as tx:
+        message, found = await access_message(tx.conn, principal, message_id)
+        if flagged:
+            if not await marks.flag(tx.conn, principal.user_id, message_id, tx.now):
+                raise Conflict("message is already flagged", code="already_flagged")
+        elif not await marks.unflag(tx.conn, principal.user_id, message_id):
+            raise Conflict("message is not flagged", code="not_flagged")
+        tx.notify(
+            principal.user_id,
+            events.FLAG,
+            "ADDED" if flagged else "REMOVED",
+            {"message_id": str(message_id), "channel_id": str(message.channel_id)},
+            channel_id=message.channel_id,
+        )
+        return (await views_of(tx.conn, principal, found, [message]))[0]
+
+
+async def list_flags(core: Core, principal: Principal, page: PageRequest) -> Page[MessageView]:
+    """My flagged messages that I can still read, newest flag first."""
+    async with core.reading() as conn:
+        ids, total = await marks.my_flags(conn, principal.user_id, page.offset, page.per_page)
+        by_id = await message_store.get_messages(conn, ids)
+        views: list[MessageView] = []
+        for message_id in ids:
+            message = by_id.get(message_id)
+            if message is None:
+                continue
+            try:
+                found = await access_channel(conn, principal, message.channel_id)
+            except NotFound:  # lost access since flagging: hide it, never leak
+                continue
+            views.extend(await views_of(conn, principal, found, [message]))
+        return Page(views, total, page)

@@ -1,0 +1,227 @@
+"""Files: uploads sniffed from their bytes, safe downloads, thumbnails, and presigned WorkDrive uploads."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import orjson
+from PIL import Image
+
+from harness import Actor, Harness
+
+
+def _png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height), "#3a7").save(out, "PNG")
+    return out.getvalue()
+
+
+async def _upload(actor: Actor, name: str, data: bytes, claimed: str = "application/octet-stream") -> httpx.Response:
+    return await actor.call("POST", "/file/upload", files={"file": (name, data, claimed)}, data={"module": "chat"})
+
+
+async def _stored(actor: Actor, name: str, data: bytes, claimed: str = "application/octet-stream") -> dict[str, Any]:
+    response = await _upload(actor, name, data, claimed)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _anonymous(chat: Harness, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """No credential at all: the shared client also holds the login cookie of the last user signed in."""
+    chat.client.cookies.clear()
+    return await chat.anonymous(method, path, **kwargs)
+
+
+async def _presign(actor: Actor, **params: Any) -> dict[str, Any]:
+    return await actor.get("/api/media", **params)
+
+
+async def _post_presigned(chat: Harness, issued: dict[str, Any], name: str, data: bytes, **changed: str) -> httpx.Response:
+    """Post the bytes with the signed fields, as an uploader holding no session would."""
+    signed = issued["signedRequest"]
+    fields = {**signed["fields"], **changed}
+    return await _anonymous(chat, "POST", signed["url"], data=fields, files={"file": (name, data, "application/octet-stream")})
+
+
+async def test_png_upload_is_sniffed_measured_and_thumbnailed(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    png = _png(640, 480)
+    stored = await _stored(alice, "photo.png", png, "image/png")
+    assert stored["content_type"] == "image/png" and stored["size"] == len(png)
+    assert (stored["width"], stored["height"]) == (640, 480) and stored["has_thumbnail"]
+    assert stored["url"] == f"/file/download?id={stored['id']}"
+
+    original = await alice.call("GET", stored["url"])
+    assert original.status_code == 200 and original.content == png
+    assert original.headers["content-type"] == "image/png"
+    assert original.headers["x-content-type-options"] == "nosniff"
+    assert original.headers["content-disposition"].startswith("inline;")
+
+    thumbnail = await alice.call("GET", stored["thumbnail_url"])
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumbnail.content)).size == (320, 240)
+
+
+async def test_transparent_image_gets_a_png_thumbnail(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    stored = await _stored(alice, "icon.png", _png(100, 50, "RGBA"))
+    thumbnail = await alice.call("GET", stored["thumbnail_url"])
+    assert thumbnail.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(thumbnail.content)).size == (100, 50)
+
+
+async def test_client_type_and_extension_are_not_trusted(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    markup = b"<html><script>alert(document.cookie)</script></html>"
+    stored = await _stored(alice, "cat.png", markup, "image/png")
+    assert stored["content_type"] == "text/plain"
+    assert stored["width"] is None and not stored["has_thumbnail"] and stored["thumbnail_url"] is None
+    served = await alice.call("GET", stored["url"])
+    assert served.headers["content-type"] == "text/plain; charset=utf-8"
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in served.headers["content-security-policy"]
+    await alice.get("/file/thumbnail", id=stored["id"], expect=404)
+
+    svg = await _stored(alice, "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', "image/svg+xml")
+    assert svg["content_type"] == "text/plain"
+    binary = await _stored(alice, "notes.txt", bytes(range(256)) * 4, "text/plain")
+    assert binary["content_type"] == "application/octet-stream"
+
+
+async def test_upload_size_limit_and_empty_file(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    chat.core.settings.limits.upload_max_bytes = 100
+    assert (await _upload(alice, "a.bin", b"x" * 100)).status_code == 200
+    too_large = await _upload(alice, "b.bin", b"x" * 101)
+    assert too_large.status_code == 413 and too_large.json()["error"]["code"] == "too_large"
+    assert (await _upload(alice, "c.bin", b"x" * 200_000)).status_code == 413  # refused before parsing
+    empty = await _upload(alice, "d.bin", b"")
+    assert empty.status_code == 400 and "file" in empty.json()["error"]["fields"]
+    missing = await alice.call("POST", "/file/upload", data={"module": "chat"})
+    assert missing.status_code == 400 and "file" in missing.json()["error"]["fields"]
+
+
+async def test_only_those_who_may_read_a_file_can_download_it(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    stored = await _stored(alice, "secret.txt", b"for alice only")
+    assert (await alice.call("GET", stored["url"])).content == b"for alice only"
+    not_found = await bob.call("GET", stored["url"])
+    assert not_found.status_code == 404 and not_found.json()["error"]["code"] == "not_found"
+    assert (await _anonymous(chat, "GET", stored["url"])).status_code == 401
+    await bob.get("/file/download", id="999999", expect=404)
+    await bob.get("/file/download", id="nope", expect=400)
+
+
+async def test_a_file_attached_in_a_channel_is_readable_by_its_readers(chat: Harness) -> None:
+    alice, bob, mallory = await chat.users("alice", "bob", "mallory")
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    await alice.post("/organisation/members/add", id=org, user_id=bob.id)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general", type="public"))["id"]
+    stored = await _stored(alice, "plan.txt", b"the plan")
+    message = await alice.post("/message/edit", channel_id=channel, contents="see", file_ids=[stored["id"]])
+    assert (await bob.call("GET", stored["url"])).content == b"the plan"
+    await mallory.get("/file/download", id=stored["id"], expect=404)
+    await alice.delete("/message/remove", id=message["id"])
+    await bob.get("/file/download", id=stored["id"], expect=404)
+
+
+async def test_one_can_attach_only_ones_own_ready_files(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    await alice.post("/organisation/members/add", id=org, user_id=bob.id)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general", type="public"))["id"]
+    await bob.post("/channel/join", id=channel)
+    alices = await _stored(alice, "mine.txt", b"mine")
+    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[alices["id"]], expect=400)
+    assert "file_ids" in error["error"]["fields"]
+    pending = await _presign(bob, mime="text/plain", name="later.txt")
+    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[pending["fileId"]], expect=400)
+    assert "file_ids" in error["error"]["fields"]
+
+
+async def test_download_names_are_safe_and_exact(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    issued = await _presign(alice, mime="text/plain", name='../rep"ort\r\nX-Evil: 1\u202e ü€.txt')
+    assert (await _post_presigned(chat, issued, "ignored.txt", b"hello")).status_code == 200
+    served = await alice.call("GET", issued["url"])
+    disposition = served.headers["content-disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and "x-evil" not in served.headers
+    fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
+    assert fallback.isascii() and '"' not in fallback and "\\" not in fallback and "%" not in fallback
+    exact = unquote(disposition.split("filename*=UTF-8''", 1)[1], encoding="utf-8")
+    assert exact == 'rep"ortX-Evil: 1 ü€.txt'
+
+    accented = await _stored(alice, "résumé.txt", b"cv")
+    disposition = (await alice.call("GET", accented["url"])).headers["content-disposition"]
+    assert disposition == "attachment; filename=\"resume.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+
+
+async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    png = _png(64, 32)
+    issued = await _presign(alice, mime="image/png", name="shot.png", moduleCode=1)
+    file_id = issued["fileId"]
+    assert issued["signedRequest"]["url"] == "/api/media/upload"
+    assert issued["url"] == f"/file/download?id={file_id}"
+    await alice.get("/file/download", id=file_id, expect=404)  # nothing to read until the bytes arrive
+
+    response = await _post_presigned(chat, issued, "shot.png", png)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"fileId": file_id, "url": issued["url"], "contentType": "image/png", "size": len(png)}
+    served = await alice.call("GET", issued["url"])
+    assert served.status_code == 200 and served.content == png
+    assert (await alice.call("GET", "/file/thumbnail", params={"id": file_id})).status_code == 200
+    await bob.get("/file/download", id=file_id, expect=404)
+
+    replay = await _post_presigned(chat, issued, "shot.png", png)
+    assert replay.status_code == 409
+
+
+async def test_presigned_upload_refuses_forged_tampered_and_expired_policies(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    issued = await _presign(alice, mime="text/plain", name="a.txt")
+    fields = issued["signedRequest"]["fields"]
+    signature = fields["x-chatd-signature"]
+    forged = "0" * len(signature)
+    assert (await _post_presigned(chat, issued, "a.txt", b"hi", **{"x-chatd-signature": forged})).status_code == 403
+
+    policy = orjson.loads(base64.urlsafe_b64decode(fields["policy"] + "=="))
+    policy["max_size"] = 10**12
+    tampered = base64.urlsafe_b64encode(orjson.dumps(policy)).decode()
+    assert (await _post_presigned(chat, issued, "a.txt", b"hi", policy=tampered)).status_code == 403
+    unsigned = await _anonymous(chat, "POST", "/api/media/upload", files={"file": ("a.txt", b"hi")})
+    assert unsigned.status_code == 403
+
+    chat.clock.advance(15 * 60 + 1)
+    expired = await _post_presigned(chat, issued, "a.txt", b"hi")
+    assert expired.status_code == 403 and expired.json()["error"]["code"] == "expired"
+
+
+async def test_presigned_upload_must_hold_the_promised_type(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    issued = await _presign(alice, mime="image/png", name="pic.png")
+    wrong = await _post_presigned(chat, issued, "pic.png", b"just some text")
+    assert wrong.status_code == 400 and "file" in wrong.json()["error"]["fields"]
+    right = await _post_presigned(chat, issued, "pic.png", _png(8, 8))
+    assert right.status_code == 200  # a refused upload does not use up the policy
+
+    csv = await _presign(alice, mime="text/csv", name="t.csv")
+    stored = await _post_presigned(chat, csv, "t.csv", b"a,b\n1,2\n")
+    assert stored.json()["contentType"] == "text/plain"
+
+    chat.core.settings.limits.upload_max_bytes = 10
+    big = await _presign(alice, mime="text/plain", name="big.txt")
+    assert (await _post_presigned(chat, big, "big.txt", b"x" * 11)).status_code == 413
+
+
+async def test_media_api_needs_a_user_and_a_mime(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    assert (await _anonymous(chat, "GET", "/api/media", params={"mime": "image/png", "name": "a.png"})).status_code == 401
+    missing = await alice.get("/api/media", name="a.png", expect=400)
+    assert "mime" in missing["error"]["fields"]
+    malformed = await alice.get("/api/media", mime="not a type", expect=400)
+    assert "mime" in malformed["error"]["fields"]
