@@ -25,7 +25,9 @@ from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
-from .realtime.bus import create_bus
+from .realtime import session
+from .realtime.bus import RedisBus, create_bus
+from .realtime.hub import Hub
 from .store import migrations
 from .store.blobs import LocalBlobs
 from .store.db import Database
@@ -57,14 +59,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
+        hub = Hub(bus)
+        hub.refresher = lambda conn: session.refresh(hub, conn)
+        bus.subscribe(hub.deliver)
+        if isinstance(bus, RedisBus):
+            bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
         await bus.start()
         app.state.core = core
         app.state.bus = bus
+        app.state.hub = hub
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await hub.close_all()
             await bus.stop()
             await core.db.dispose()
 

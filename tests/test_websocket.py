@@ -1,0 +1,208 @@
+"""The /websocket/client stream: auth, ready, pushes, client frames, resume, access, limits, liveness."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from harness import make_settings
+from live import LiveServer, Person, Socket, live
+
+
+@pytest.fixture
+async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live(make_settings(database_url, tmp_path)) as running:
+        yield running
+
+
+async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
+    people = [await server.user(n) for n in names]
+    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
+    for p in people[1:]:
+        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
+    return people, org
+
+
+async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    channel = await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id])
+    await alice.post("/message/edit", channel_id=channel["id"], contents="hi @bob")
+    async with bob.socket() as sock:
+        ready = sock.ready["data"]
+        assert ready["user"]["id"] == bob.id
+        [seen] = ready["channels"]
+        assert seen["id"] == channel["id"] and seen["seq"] >= 3 and seen["unread"] == 2 and seen["mentions"] == 1
+
+
+async def test_message_events_reach_members_live(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with bob.socket() as sock:
+        posted = await alice.post("/message/edit", channel_id=cid, contents="hello")
+        created = await sock.expect("message", event="CREATED")
+        assert created["data"]["id"] == posted["id"] and created["channel_id"] == cid
+        await alice.post("/message/edit", id=posted["id"], contents="hello!")
+        edited = await sock.expect("message", event="EDITED")
+        assert edited["data"]["contents"] == "hello!" and edited["seq"] == created["seq"] + 1
+        await alice.post("/message/react", id=posted["id"], emoji="👍")
+        assert (await sock.expect("reaction", event="ADDED"))["data"]["count"] == 1
+
+
+async def test_send_over_the_socket_is_acked_and_idempotent(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with alice.socket() as a, bob.socket() as b:
+        ack = await a.call("message.send", channel_id=cid, contents="over ws", client_msg_id="k1")
+        assert ack["type"] == "ack" and ack["data"]["contents"] == "over ws"
+        again = await a.call("message.send", channel_id=cid, contents="over ws", client_msg_id="k1")
+        assert again["data"]["id"] == ack["data"]["id"]
+        assert (await b.expect("message", event="CREATED"))["data"]["id"] == ack["data"]["id"]
+        assert [f for f in await b.quiet() if f["type"] == "message"] == []  # no duplicate
+        error = await a.call("message.send", channel_id=cid, contents="   ")
+        assert error["type"] == "error" and error["error"]["fields"] == {"contents": "must not be empty"}
+        edit = await b.call("message.edit", id=ack["data"]["id"], contents="mine now")
+        assert edit["type"] == "error" and edit["error"]["code"] == "forbidden"
+
+
+async def test_bad_frames_get_error_frames_not_a_disconnect(server: LiveServer) -> None:
+    (alice,), _ = await team(server, "alice")
+    async with alice.socket() as sock:
+        await sock.ws.send("{not json")
+        assert (await sock.expect("error"))["error"]["code"] == "bad_json"
+        await sock.send({"type": "dance", "ref": 7})
+        frame = await sock.expect("error")
+        assert frame["error"]["code"] == "unknown_type" and frame["ref"] == 7
+        await sock.ws.send("[1, 2]")
+        assert (await sock.expect("error"))["error"]["code"] == "bad_frame"
+        assert (await sock.call("history", channel_id="x"))["error"]["code"] == "invalid"
+        assert (await sock.call("ping"))["type"] == "pong"
+
+
+async def test_credentials_are_required(server: LiveServer) -> None:
+    with pytest.raises(InvalidStatus) as denied:
+        async with connect(server.ws, additional_headers={"X-Session-ID": "nope"}):
+            pass
+    assert denied.value.response.status_code == 401
+    async with connect(server.ws) as ws:  # no credentials: an auth frame must come, else 4401
+        await ws.send('{"type": "auth", "token": "wrong"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd.code == 4401
+    (alice,), _ = await team(server, "alice")
+    async with connect(server.ws) as ws:
+        await ws.send('{"type": "auth", "token": "%s"}' % alice.secret)
+        assert '"ready"' in await ws.recv()
+
+
+async def test_origin_is_checked(server: LiveServer) -> None:
+    (alice,), _ = await team(server, "alice")
+    headers = {"X-Session-ID": alice.secret}
+    with pytest.raises(InvalidStatus) as denied:
+        async with connect(server.ws, additional_headers=headers, origin="http://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert denied.value.response.status_code == 403
+    async with connect(server.ws, additional_headers=headers, origin=f"http://127.0.0.1:{server.port}"):  # type: ignore[arg-type]
+        pass
+
+
+async def test_resume_replays_exactly_what_was_missed(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with bob.socket() as sock:
+        last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+    posted = [await alice.post("/message/edit", channel_id=cid, contents=f"m{i}") for i in range(30)]
+    await alice.post("/message/edit", id=posted[3]["id"], contents="edited")
+    await alice.post("/message/remove", expect=405)  # wrong method: not a change
+    async with bob.socket("resume=1") as sock:
+        await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
+        frames = []
+        while True:
+            frame = await sock.recv()
+            if frame["type"] == "replay_done":
+                break
+            frames.append(frame)
+        seqs = [f["seq"] for f in frames]
+        assert seqs == list(range(last + 1, last + 1 + len(frames)))
+        assert [f["data"]["contents"] for f in frames if f["event"] == "CREATED"] == [f"m{i}" for i in range(30)]
+        assert frames[-1]["event"] == "EDITED"
+        live_one = await alice.post("/message/edit", channel_id=cid, contents="live")
+        frame = await sock.expect("message", event="CREATED")
+        assert frame["seq"] == seqs[-1] + 1 and frame["data"]["id"] == live_one["id"]
+
+
+async def test_membership_changes_apply_at_once(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="secret", type="private"))["id"]
+    async with bob.socket() as sock:
+        assert sock.ready["data"]["channels"] == []
+        await alice.post("/message/edit", channel_id=cid, contents="before")
+        await alice.post("/channel/members/add", id=cid, user_ids=[bob.id])
+        joined = await sock.expect("member", event="JOINED")
+        assert joined["data"]["user_id"] == bob.id
+        await alice.post("/message/edit", channel_id=cid, contents="welcome")
+        assert (await sock.expect("message"))["data"]["contents"] == "welcome"
+        await alice.post("/channel/members/remove", id=cid, user_ids=[bob.id])
+        assert (await sock.expect("member", event="LEFT"))["data"]["user_id"] == bob.id
+        await alice.post("/message/edit", channel_id=cid, contents="after")
+        assert await sock.quiet() == []
+
+
+async def test_outsider_never_receives_a_private_channel(server: LiveServer) -> None:
+    (alice, bob, eve), org = await team(server, "alice", "bob", "eve")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="secret", type="private", members=[bob.id]))["id"]
+    async with eve.socket() as sock:
+        await alice.post("/message/edit", channel_id=cid, contents="classified")
+        assert (await sock.call("join", channel_id=cid))["error"]["code"] == "not_found"
+        done = await sock.call("resume", channels={cid: 0})
+        assert done["type"] == "replay_done" and done["data"]["lost"] == [cid] and done["data"]["replayed"] == {}
+        assert (await sock.call("history", channel_id=cid))["error"]["code"] == "not_found"
+        assert (await sock.call("typing", channel_id=cid))["error"]["code"] == "not_found"
+        await alice.post("/message/edit", channel_id=cid, contents="more secrets")
+        assert all("secret" not in str(f) for f in await sock.quiet())
+
+
+async def test_read_on_one_device_clears_the_other(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="hi")
+    async with bob.socket() as phone, bob.socket() as laptop:
+        ack = await phone.call("read", channel_id=cid, message_id=posted["id"])
+        assert ack["data"]["unread"] == 0
+        marker = await laptop.expect("read", event="UPDATED")
+        assert marker["data"]["last_read_message_id"] == posted["id"] and marker["data"]["unread"] == 0
+
+
+async def presence_of(sock: Socket, person: Person) -> str:
+    while True:
+        frame = await sock.expect("presence")
+        if frame["data"]["user_id"] == person.id:
+            return str(frame["data"]["status"])
+
+
+async def test_typing_and_presence(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with bob.socket() as b:
+        async with alice.socket() as a:
+            assert await presence_of(b, alice) == "online"
+            assert (await a.call("typing", channel_id=cid))["type"] == "ack"
+            typing = await b.expect("typing")
+            assert typing["data"]["user_id"] == alice.id and typing["channel_id"] == cid and "seq" not in typing
+            await a.call("presence", status="away")
+            assert await presence_of(b, alice) == "away"
+        assert await presence_of(b, alice) == "offline"
+
+
+async def test_flags_reach_only_their_owner(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="keep this")
+    async with alice.socket() as a, bob.socket() as b:
+        await bob.post("/message/flag", id=posted["id"])
+        assert (await b.expect("flag", event="ADDED"))["data"]["message_id"] == posted["id"]
+        assert await a.quiet() == []
