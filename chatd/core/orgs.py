@@ -6,15 +6,29 @@ Roles: ``owner`` (everything, including removal and making owners), ``admin`` (m
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from .access import access_org, role_at_least
 from .channel_members import leave_org_channels
-from .context import Core
+from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
+from .users import (
+    BULK_MAX,
+    NewUser,
+    Profile,
+    access_user,
+    add_user_in,
+    check_new_user,
+    item_errors,
+    may_manage,
+    profile_in,
+    profiles_in,
+)
 
 
 def check_name(name: str, field: str = "name", max_length: int = 128) -> str:
@@ -35,15 +49,19 @@ def check_role(role: str) -> str:
 async def do_create_org(core: Core, principal: Principal, name: str) -> tuple[Organisation, str]:
     name = check_name(name)
     async with core.transaction() as tx:
-        org = Organisation(
-            id=tx.new_id(), name=name, created_by=principal.user_id, created_at=tx.now, updated_at=tx.now, archived_at=None
-        )
-        await org_store.insert_org(
-            tx.conn,
-            {"id": org.id, "name": name, "created_by": org.created_by, "created_at": tx.now, "updated_at": tx.now},
-        )
+        org = await _insert_org(tx, name, principal.user_id)
         await org_store.set_member(tx.conn, org.id, principal.user_id, "owner", tx.now)
     return org, "owner"
+
+
+async def _insert_org(tx: Tx, name: str, created_by: int) -> Organisation:
+    org = Organisation(
+        id=tx.new_id(), name=name, created_by=created_by, created_at=tx.now, updated_at=tx.now, archived_at=None
+    )
+    await org_store.insert_org(
+        tx.conn, {"id": org.id, "name": name, "created_by": created_by, "created_at": tx.now, "updated_at": tx.now}
+    )
+    return org
 
 
 async def do_rename_org(core: Core, principal: Principal, org_id: int, name: str) -> tuple[Organisation, str]:
@@ -127,12 +145,80 @@ async def do_remove_member(core: Core, principal: Principal, org_id: int, user_i
             raise NotFound("not a member of this organisation", fields={"user_id": "not a member"})
         if not leaving:
             _check_may_grant(caller_role, current, None)
-        if current == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
-            raise Conflict("an organisation needs at least one owner", code="last_owner")
-        await org_store.remove_member(tx.conn, org_id, user_id)
-        await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
-        await leave_org_channels(tx, org_id, [user_id])
+        await _detach(tx, org_id, user_id, current)
+
+
+async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
+    """Take a member out of the organisation, its teams and its channels; the last owner stays."""
+    if role == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
+        raise Conflict("an organisation needs at least one owner", code="last_owner")
+    await org_store.remove_member(tx.conn, org_id, user_id)
+    await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
+    await leave_org_channels(tx, org_id, [user_id])
 
 
 def is_admin_role(role: str) -> bool:
     return role_at_least(role, "admin")
+
+
+async def do_update_org(core: Core, principal: Principal, org_id: int, name: str | None) -> tuple[Organisation, str]:
+    """Change what an organisation admin may change (its name); with nothing to change, the organisation."""
+    if name is not None:
+        return await do_rename_org(core, principal, org_id, name)
+    async with core.reading() as conn:
+        return await access_org(conn, principal, org_id, "admin", writing=True)
+
+
+async def do_create_org_with_owner(
+    core: Core, principal: Principal, name: str, owner: NewUser
+) -> tuple[Organisation, Profile]:
+    """A server admin opens an organisation for someone else: the organisation and its first owner's
+    account are created together, and the server admin does not become a member."""
+    if not principal.user.is_admin:
+        raise Forbidden("only server administrators create organisations for others")
+    name = check_name(name)
+    with item_errors("admin"):
+        check_new_user(owner)
+    password_hash = await core.passwords.hash(owner.password) if owner.password is not None else None
+    async with core.transaction() as tx:
+        org = await _insert_org(tx, name, principal.user_id)
+        with item_errors("admin"):
+            user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
+        return org, await profile_in(tx.conn, core, user.id)
+
+
+async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:
+    if user_id == principal.user_id:
+        raise Forbidden("you cannot delete your own account")
+    target = await access_user(tx.conn, principal, user_id)
+    theirs = await org_store.orgs_of_user(tx.conn, user_id)
+    if principal.user.is_admin:
+        leaving = list(theirs)
+    else:
+        if target.is_admin:
+            raise Forbidden("only server administrators manage server administrators")
+        mine = await org_store.orgs_of_user(tx.conn, principal.user_id)
+        leaving = [org_id for org_id, role in theirs.items() if may_manage(mine.get(org_id), role)]
+        if not leaving:
+            raise Forbidden("needs the admin role in an organisation of this user (owner for an owner)")
+    for org_id in leaving:
+        await _detach(tx, org_id, user_id, theirs[org_id])
+    if len(leaving) == len(theirs):
+        await user_store.update_user(tx.conn, user_id, {"status": "archived", "updated_at": tx.now})
+        await user_store.delete_user_sessions(tx.conn, user_id)
+
+
+async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int]) -> list[Profile]:
+    """Delete users the way an organisation can: remove them from every organisation where the caller
+    manages them (with its teams and channels). An account left in no organisation is archived (it cannot
+    sign in, its tokens stop working) but kept, so the messages it wrote keep their author. All or none."""
+    if not user_ids or len(user_ids) > BULK_MAX:
+        raise BadRequest.field("id", f"give 1 to {BULK_MAX} user ids")
+    unique = list(dict.fromkeys(user_ids))
+    bulk = len(user_ids) > 1
+    async with core.transaction() as tx:
+        for user_id in unique:
+            with item_errors(f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
+                await _offboard(tx, principal, user_id)
+        found = await user_store.get_users(tx.conn, unique)
+        return await profiles_in(tx.conn, core, [found[user_id] for user_id in unique])

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.errors import Conflict
 from ..core.models import AccessToken, Session, User
 from .paging import like_pattern
-from .tables import access_tokens, sessions, users
+from .tables import access_tokens, files, org_members, organisations, sessions, users
 
 
 def _user(row: Any) -> User:
@@ -142,6 +142,45 @@ async def search_users(
 
 async def list_all_users(conn: AsyncConnection, offset: int, limit: int) -> tuple[list[User], int]:
     return await search_users(conn, "", offset, limit)
+
+
+def peer_ids_query(user_id: int) -> Any:
+    """Ids of the user and of everyone sharing a live organisation with them, as a subquery for filters."""
+    live_orgs = (
+        select(org_members.c.organisation_id)
+        .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
+        .where(org_members.c.user_id == user_id, organisations.c.removed_at.is_(None))
+    )
+    peers = select(org_members.c.user_id).where(org_members.c.organisation_id.in_(live_orgs))
+    return union(peers, select(literal(user_id, users.c.id.type)))
+
+
+async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each user's live organisations, oldest membership first (one query for a whole page)."""
+    found: dict[int, list[int]] = {user_id: [] for user_id in user_ids}
+    if not found:
+        return found
+    rows = await conn.execute(
+        select(org_members.c.user_id, org_members.c.organisation_id)
+        .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
+        .where(org_members.c.user_id.in_(set(user_ids)), organisations.c.removed_at.is_(None))
+        .order_by(org_members.c.joined_at, org_members.c.organisation_id)
+    )
+    for row in rows:
+        found[row.user_id].append(row.organisation_id)
+    return found
+
+
+async def live_file(conn: AsyncConnection, file_id: int) -> tuple[int, str] | None:
+    """Owner and content type of a stored, complete, undeleted file (a profile picture candidate)."""
+    row = (
+        await conn.execute(
+            select(files.c.owner_id, files.c.content_type).where(
+                files.c.id == file_id, files.c.deleted_at.is_(None), files.c.status == "ready"
+            )
+        )
+    ).first()
+    return None if row is None else (row.owner_id, row.content_type)
 
 
 # Sessions ------------------------------------------------------------------------------------------
