@@ -53,7 +53,8 @@ class LiveServer:
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, ws="websockets-sansio", log_level="warning",
             ws_max_size=ws.max_frame_bytes, ws_ping_interval=ws.ping_interval_seconds,
-            ws_ping_timeout=ws.ping_interval_seconds, lifespan="on", timeout_graceful_shutdown=2,
+            ws_ping_timeout=ws.ping_interval_seconds, ws_per_message_deflate=ws.compression, lifespan="on",
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -100,6 +101,12 @@ class Person:
     async def get(self, path: str, expect: int = 200, **params: Any) -> Any:
         async with httpx.AsyncClient(base_url=self.server.http, headers={"X-Session-ID": self.secret}) as client:
             response = await client.get(path, params=params)
+        assert response.status_code == expect, f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    async def delete(self, path: str, expect: int = 200, **params: Any) -> Any:
+        async with httpx.AsyncClient(base_url=self.server.http, headers={"X-Session-ID": self.secret}) as client:
+            response = await client.delete(path, params=params)
         assert response.status_code == expect, f"{path}: {response.status_code} {response.text}"
         return response.json()
 

@@ -81,6 +81,7 @@ class Connection:
         self.status = "online"
         self.writer: asyncio.Task[None] | None = None
         self.typing_sent: dict[int, float] = {}
+        self.closer: asyncio.Task[None] | None = None
 
     @property
     def user_id(self) -> int:
@@ -118,13 +119,13 @@ class Connection:
             self.events.clear()
             self.controls.clear()
             self.wakeup.set()
-            asyncio.get_running_loop().create_task(self._close(code, reason))
+            self.closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         if self.writer is not None and self.writer is not asyncio.current_task():
             self.writer.cancel()
         try:
-            await asyncio.wait_for(self.websocket.close(code, reason), timeout=5)
+            await asyncio.wait_for(self.websocket.close(code, reason), self.core.settings.websocket.ping_interval_seconds)
         except Exception:  # the peer may be gone or stuck; the ping timeout reaps it
             pass
 

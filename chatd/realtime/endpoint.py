@@ -99,6 +99,8 @@ async def websocket_client(websocket: WebSocket) -> None:
         pass
     finally:
         hub.unregister(conn)
+        if conn.closer is not None:  # let our close frame (with its code) out before the socket goes
+            await asyncio.gather(conn.closer, return_exceptions=True)
         conn.closing = conn.closing or 1000
         if conn.writer is not None:
             conn.writer.cancel()

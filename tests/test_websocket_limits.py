@@ -1,0 +1,136 @@
+"""Websocket promises under stress: long resumes, restarts, slow consumers, frame and rate limits, liveness."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chatd.core import messages
+from chatd.core.auth import authenticate
+from harness import make_settings
+from live import LiveServer, Person, Socket, live
+
+
+async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
+    people = [await server.user(n) for n in names]
+    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
+    for p in people[1:]:
+        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
+    cid = (await people[0].post("/channel/edit", organisation_id=org, name="general", members=[p.id for p in people[1:]]))["id"]
+    return people, cid
+
+
+async def replay(sock: Socket, cid: str, last: int) -> list[dict]:
+    await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
+    frames = []
+    while (frame := await sock.recv())["type"] != "replay_done":
+        if frame["type"] not in ("presence", "typing"):
+            frames.append(frame)
+    return frames
+
+
+async def test_resume_after_a_thousand_changes_and_a_restart(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path)
+    async with live(settings) as server:
+        (alice, bob), cid = await team(server, "alice", "bob")
+        async with bob.socket() as sock:
+            last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+        # The changes go straight to the core (the HTTP path is covered elsewhere) to keep this test quick.
+        core, who = server.core, await authenticate(server.core, alice.secret, "")
+        expected: list[tuple[str, str]] = []
+        for i in range(1000):
+            posted = (await messages.do_post_message(core, who, int(cid), f"m{i}")).message.id
+            expected.append(("CREATED", str(posted)))
+            if i % 10 == 0:
+                await messages.do_edit_message(core, who, posted, f"m{i} edited")
+                expected.append(("EDITED", str(posted)))
+            if i % 25 == 0:
+                await messages.do_remove_message(core, who, posted)
+                expected.append(("REMOVED", str(posted)))
+        async with bob.socket("resume=1") as sock:
+            frames = await replay(sock, cid, last)
+        assert [f["seq"] for f in frames] == list(range(last + 1, last + 1 + len(expected)))
+        assert [(f["event"], f["data"]["id"]) for f in frames] == expected
+        port = server.port
+    # the same after a restart: a new process on the same database resumes from the store
+    async with live(settings, port) as server:
+        bob = await server.login("bob")
+        async with bob.socket("resume=1") as sock:
+            again = await replay(sock, cid, last + 500)
+        assert [f["seq"] for f in again] == [f["seq"] for f in frames][500:]
+
+
+async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path, websocket={"queue_size": 20})
+    async with live(settings) as server:
+        (alice, bob, carol), cid = await team(server, "alice", "bob", "carol")
+        big = "x" * 30_000
+        async with carol.socket() as fast:
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # no kernel autotuning to hide the backlog
+            raw.connect(("127.0.0.1", server.port))
+            slow = await connect(server.ws, additional_headers={"X-Session-ID": bob.secret}, max_queue=1, sock=raw)
+            ready = Socket(slow)
+            await ready.expect("ready")
+            last = 0
+            sent = []
+            for i in range(300):
+                sent.append((await alice.post("/message/edit", channel_id=cid, contents=f"{i} {big}"))["id"])
+                frame = await fast.expect("message", event="CREATED")  # the others keep receiving on time
+                assert frame["data"]["id"] == sent[-1]
+            seen: list[int] = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    frame = await ready.recv(timeout=10)
+                    if frame.get("channel_id") == cid and "seq" in frame:
+                        seen.append(frame["seq"])
+                        last = frame["seq"]
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+            assert len(seen) < 300
+        async with bob.socket("resume=1") as sock:
+            frames = await replay(sock, cid, last)
+        ids = [f["data"]["id"] for f in frames if f["type"] == "message"]
+        got = {f["data"]["id"] for f in frames}
+        assert ids and ids[-1] == sent[-1] and set(sent[-len(ids):]) <= got
+
+
+async def test_frame_size_and_rate_limits(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path, websocket={"rate_limit_per_second": 5.0, "rate_limit_burst": 5})
+    async with live(settings) as server:
+        (alice,), _ = await team(server, "alice")
+        async with alice.socket() as sock:
+            await sock.ws.send('{"type": "ping", "pad": "%s"}' % ("x" * 70_000))
+            with pytest.raises(ConnectionClosed) as closed:
+                await sock.quiet(2)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        async with alice.socket() as sock:
+            for _ in range(8):
+                await sock.send({"type": "ping"})
+            frames = [await sock.recv() for _ in range(8)]
+            codes = [f.get("error", {}).get("code") for f in frames if f["type"] == "error"]
+            assert "rate_limited" in codes
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(40):
+                    await sock.send({"type": "ping"})
+                await sock.quiet(2)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+
+
+async def test_dead_connections_are_closed(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path, websocket={"ping_interval_seconds": 0.3})
+    async with live(settings) as server:
+        (alice,), _ = await team(server, "alice")
+        hub = server.app.state.hub
+        silent = await connect(server.ws, additional_headers={"X-Session-ID": alice.secret}, ping_interval=None)
+        silent.transport.pause_reading()  # a peer that went away without a word: it never answers pings
+        for _ in range(100):
+            if not list(hub.connections()):
+                break
+            await asyncio.sleep(0.05)
+        assert list(hub.connections()) == []
+        silent.transport.abort()
