@@ -206,3 +206,22 @@ async def test_flags_reach_only_their_owner(server: LiveServer) -> None:
         await bob.post("/message/flag", id=posted["id"])
         assert (await b.expect("flag", event="ADDED"))["data"]["message_id"] == posted["id"]
         assert await a.quiet() == []
+
+
+async def test_joining_an_organisation_reveals_its_public_channels(server: LiveServer) -> None:
+    (alice,), org = await team(server, "alice")
+    bob = await server.user("bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    async with bob.socket() as sock:
+        assert sock.ready["data"]["channels"] == []
+        await alice.post("/organisation/members/add", id=org, user_id=bob.id)
+        assert (await sock.expect("organisation", event="JOINED"))["data"]["organisation_id"] == org
+        visible = await sock.expect("channel", event="VISIBLE")
+        assert visible["channel_id"] == cid
+        posted = await alice.post("/message/edit", channel_id=cid, contents="welcome aboard")
+        assert (await sock.expect("message"))["data"]["id"] == posted["id"]
+        await alice.post("/organisation/members/remove", id=org, user_id=bob.id)
+        await sock.expect("organisation", event="LEFT")
+        assert (await sock.expect("channel", event="HIDDEN"))["channel_id"] == cid
+        await alice.post("/message/edit", channel_id=cid, contents="gone")
+        assert await sock.quiet() == []

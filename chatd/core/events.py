@@ -22,6 +22,7 @@ READ = "read"
 TYPING = "typing"
 PRESENCE = "presence"
 MENTION = "mention"
+ORGANISATION = "organisation"
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
+from . import events
 from .access import access_org, role_at_least
 from .channel_members import leave_org_channels
 from .context import Core, Tx
@@ -132,6 +133,8 @@ async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: 
         if current == "owner" and role != "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
             raise Conflict("an organisation needs at least one owner", code="last_owner")
         await org_store.set_member(tx.conn, org_id, user_id, role, tx.now)
+        if current is None:
+            tell_membership(tx, org_id, user_id, joined=True)
         return Membership(user_id=user_id, role=role, joined_at=tx.now)
 
 
@@ -155,6 +158,12 @@ async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
     await org_store.remove_member(tx.conn, org_id, user_id)
     await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
     await leave_org_channels(tx, org_id, [user_id])
+    tell_membership(tx, org_id, user_id, joined=False)
+
+
+def tell_membership(tx: Tx, org_id: int, user_id: int, *, joined: bool) -> None:
+    """The user's live connections re-read what they may see: public channels there appear or vanish."""
+    tx.notify(user_id, events.ORGANISATION, "JOINED" if joined else "LEFT", {"organisation_id": str(org_id)})
 
 
 def is_admin_role(role: str) -> bool:

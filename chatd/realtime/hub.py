@@ -139,7 +139,7 @@ class Hub:
         text = protocol.encode(event.envelope())
         ephemeral = event.type in EPHEMERAL
         if event.user_id is not None:
-            if event.type == "organisation":
+            if event.type == ev.ORGANISATION:
                 self._organisation(event)
             for conn in self.by_user.get(event.user_id, ()):
                 conn.push(Frame(text, ephemeral=ephemeral))
