@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..store import channel_members as member_store
 from ..store import channels as channel_store
-from ..store import orgs as org_store
 from .errors import Conflict, Forbidden, NotFound
 from .models import ChannelAccess, Principal
 
@@ -22,25 +20,21 @@ from .models import ChannelAccess, Principal
 async def access_channel(
     conn: AsyncConnection, principal: Principal, channel_id: int, *, writing: bool = False, owner: bool = False
 ) -> ChannelAccess:
-    channel = await channel_store.get_channel(conn, channel_id)
-    if channel is None:
+    found = await channel_store.standing(conn, channel_id, principal.user_id)
+    if found is None:
         raise NotFound("no such channel")
-    org = await org_store.get_org(conn, channel.organisation_id)
-    if org is None:
-        raise NotFound("no such channel")
-    org_role = await org_store.get_role(conn, org.id, principal.user_id)
+    channel, org_archived_at, org_role, role = found
     if principal.user.is_admin:
         org_role = "owner"
-    role = await member_store.get_role(conn, channel_id, principal.user_id)
     readable = role is not None or (channel.is_open and org_role is not None)
     if not readable:
         raise NotFound("no such channel")
-    found = ChannelAccess(channel=channel, role=role, org_role=org_role)
-    if owner and not found.is_owner:
+    access = ChannelAccess(channel=channel, role=role, org_role=org_role)
+    if owner and not access.is_owner:
         raise Forbidden("needs the channel owner role or organisation admin")
     if writing:
-        if role is None and not (owner and found.is_owner):
+        if role is None and not (owner and access.is_owner):
             raise Forbidden("join the channel first")
-        if channel.archived_at is not None or org.archived_at is not None:
+        if channel.archived_at is not None or org_archived_at is not None:
             raise Conflict("channel is archived (read-only)", code="archived")
-    return found
+    return access

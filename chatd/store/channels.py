@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Channel
 from .paging import like_pattern
-from .tables import channel_members, channels, org_members
+from .tables import channel_members, channels, org_members, organisations
 
 
 def channel_of(row: Any) -> Channel:
@@ -81,7 +81,9 @@ async def detach_team(conn: AsyncConnection, team_id: int, now: int) -> None:
 
 
 def readable_channels_clause(user_id: int, is_admin: bool) -> Any:
-    """Live channels a user may read: their own, plus public channels of their organisations (any, for admins)."""
+    """Live channels a user may read: their own, plus public channels of their organisations (any, for admins).
+
+    Channels of a removed organisation are gone with it, as ``access_channel`` says."""
     mine = channels.c.id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user_id))
     public = channels.c.type == "public"
     if not is_admin:
@@ -89,7 +91,8 @@ def readable_channels_clause(user_id: int, is_admin: bool) -> Any:
             public,
             channels.c.organisation_id.in_(select(org_members.c.organisation_id).where(org_members.c.user_id == user_id)),
         )
-    return and_(channels.c.removed_at.is_(None), or_(mine, public))
+    live_org = channels.c.organisation_id.in_(select(organisations.c.id).where(organisations.c.removed_at.is_(None)))
+    return and_(channels.c.removed_at.is_(None), live_org, or_(mine, public))
 
 
 async def search_channels(
@@ -105,6 +108,9 @@ async def search_channels(
     member_only: bool,
     offset: int,
     limit: int,
+    types: Sequence[str] | None = None,
+    group_type: str | None = None,
+    created_until: int | None = None,
 ) -> tuple[list[Channel], int]:
     where: list[Any] = [readable_channels_clause(user_id, is_admin)]
     if query:
@@ -118,6 +124,12 @@ async def search_channels(
         where.append(channels.c.organisation_id == organisation_id)
     if type is not None:
         where.append(channels.c.type == type)
+    if types is not None:
+        where.append(channels.c.type.in_(list(types)))
+    if group_type is not None:
+        where.append(channels.c.group_type == group_type)
+    if created_until is not None:
+        where.append(channels.c.created_at <= created_until)
     if archived is not None:
         where.append(channels.c.archived_at.is_not(None) if archived else channels.c.archived_at.is_(None))
     if member_only:
@@ -156,3 +168,29 @@ async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[i
 def select_ids(clause: Any) -> Any:
     """``SELECT id FROM channels WHERE clause``, for use as a subquery."""
     return select(channels.c.id).where(clause)
+
+
+async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[Channel, int | None, str | None, str | None] | None:
+    """One query for what access checks need: the live channel, its organisation's ``archived_at``, and the
+    user's organisation and channel roles (None when not a member). None if the channel or org is gone."""
+    org_role = (
+        select(org_members.c.role)
+        .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user_id)
+        .scalar_subquery()
+    )
+    channel_role = (
+        select(channel_members.c.role)
+        .where(channel_members.c.channel_id == channels.c.id, channel_members.c.user_id == user_id)
+        .scalar_subquery()
+    )
+    row = (
+        await conn.execute(
+            select(channels, organisations.c.archived_at.label("org_archived_at"), org_role.label("org_role"),
+                   channel_role.label("channel_role"))
+            .select_from(channels.join(organisations, organisations.c.id == channels.c.organisation_id))
+            .where(channels.c.id == channel_id, channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    return channel_of(row), row.org_archived_at, row.org_role, row.channel_role
