@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await migrations.upgrade(core.db, core.clock.now_ms())
         hub = Hub(bus)
         hub.refresher = lambda conn: session.refresh(hub, conn)
+        hub.recheck = session.recheck
         bus.subscribe(hub.deliver)
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile

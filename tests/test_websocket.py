@@ -225,3 +225,37 @@ async def test_joining_an_organisation_reveals_its_public_channels(server: LiveS
         assert (await sock.expect("channel", event="HIDDEN"))["channel_id"] == cid
         await alice.post("/message/edit", channel_id=cid, contents="gone")
         assert await sock.quiet() == []
+
+
+async def test_revoking_a_session_closes_its_websocket(server: LiveServer) -> None:
+    (alice,), _ = await team(server, "alice")
+    other = await server.login("alice")
+    async with alice.socket() as sock, other.socket() as kept:
+        await alice.post("/user/logout")
+        with pytest.raises(ConnectionClosed) as closed:
+            await sock.quiet(3)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert (await kept.call("ping"))["type"] == "pong"  # the other session is untouched
+
+
+async def test_resume_ahead_of_the_log_asks_for_a_resync(server: LiveServer) -> None:
+    (alice,), org = await team(server, "alice")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    async with alice.socket() as sock:
+        done = await sock.call("resume", channels={cid: 10_000})
+        assert done["data"]["resync"] == [cid]
+        bad = await sock.call("resume", channels={"general": 1})
+        assert bad["type"] == "error" and bad["error"]["code"] == "invalid"
+
+
+async def test_a_moved_team_keeps_its_public_channels_live(server: LiveServer) -> None:
+    (alice, bob), acme = await team(server, "alice", "bob")
+    globex = (await alice.post("/organisation/edit", name="Globex"))["id"]
+    await alice.post("/organisation/members/add", id=globex, user_id=bob.id)
+    core_team = (await alice.post("/team/edit", organisation_id=acme, name="Core"))["id"]
+    cid = (await alice.post("/channel/edit", team_id=core_team, name="dev"))["id"]
+    async with bob.socket() as sock:
+        await alice.post("/team/move", id=core_team, organisation_id=globex)
+        assert (await sock.expect("channel", event="MOVED"))["data"]["type"] == "public"
+        await alice.post("/message/edit", channel_id=cid, contents="still here")
+        assert (await sock.expect("message"))["data"]["contents"] == "still here"

@@ -11,7 +11,8 @@ import secrets
 from dataclasses import dataclass
 
 from ..store import users as user_store
-from .context import Core
+from . import events
+from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
 
@@ -76,6 +77,25 @@ async def do_logout(core: Core, principal: Principal) -> None:
         raise Forbidden("only a session can log out; revoke an access token instead")
     async with core.transaction() as tx:
         await user_store.delete_session(tx.conn, principal.user_id, principal.session_id)
+        tell_credentials_changed(tx, principal.user_id)
+
+
+def tell_credentials_changed(tx: Tx, user_id: int) -> None:
+    """Sessions or tokens of this user ended: their open websockets re-check and close if theirs did."""
+    tx.notify(user_id, events.CREDENTIALS, "REVOKED", {"user_id": str(user_id)})
+
+
+async def credentials_alive(core: Core, principal: Principal) -> bool:
+    """Is the credential a live connection was opened with still good (websockets re-check on revocation)?"""
+    async with core.reading() as conn:
+        user = await user_store.get_user(conn, principal.user_id)
+        if user is None or not user.is_active:
+            return False
+        if principal.session_id is not None:
+            return await user_store.session_alive(conn, principal.session_id, core.clock.now_ms())
+        if principal.token_id is not None:
+            return await user_store.token_alive(conn, principal.token_id)
+    return False
 
 
 async def authenticate(core: Core, secret: str, client_id: str = "") -> Principal:
@@ -127,9 +147,11 @@ async def do_revoke_session(core: Core, principal: Principal, session_id: int | 
         if session_id is not None:
             if not await user_store.delete_session(tx.conn, principal.user_id, session_id):
                 raise NotFound("no such session")
+            tell_credentials_changed(tx, principal.user_id)
             return 1
         if client_id is None:
             raise BadRequest("give id or client_id", fields={"id": "required without client_id"})
+        tell_credentials_changed(tx, principal.user_id)
         return await user_store.delete_user_sessions(tx.conn, principal.user_id, client_id)
 
 
@@ -162,3 +184,4 @@ async def do_revoke_token(core: Core, principal: Principal, token_id: int) -> No
     async with core.transaction() as tx:
         if not await user_store.revoke_token(tx.conn, principal.user_id, token_id, tx.now):
             raise NotFound("no such access token")
+        tell_credentials_changed(tx, principal.user_id)

@@ -23,6 +23,7 @@ TYPING = "typing"
 PRESENCE = "presence"
 MENTION = "mention"
 ORGANISATION = "organisation"
+CREDENTIALS = "credentials"
 
 
 @dataclass(slots=True)

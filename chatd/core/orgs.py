@@ -13,6 +13,7 @@ from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
 from .access import access_org, role_at_least
+from .auth import tell_credentials_changed
 from .channel_members import leave_org_channels
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
@@ -215,6 +216,7 @@ async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:
     if len(leaving) == len(theirs):
         await user_store.update_user(tx.conn, user_id, {"status": "archived", "updated_at": tx.now})
         await user_store.delete_user_sessions(tx.conn, user_id)
+        tell_credentials_changed(tx, user_id)
 
 
 async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int]) -> list[Profile]:

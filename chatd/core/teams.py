@@ -15,6 +15,7 @@ from ..store import teams as team_store
 from . import events
 from .access import access_org, access_team, role_at_least
 from .channel_members import leave_org_channels
+from .channels import channel_payload
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden
 from .models import Membership, Principal, Team
@@ -150,18 +151,10 @@ async def do_move_team(core: Core, principal: Principal, team_id: int, target_or
             await leave_org_channels(tx, source_org, outsiders, team_id=team_id)
         await channel_store.move_team_channels(tx.conn, team_id, target_org_id, tx.now)
         for channel_id in channel_ids:
-            await tx.emit(
-                channel_id,
-                events.CHANNEL,
-                "MOVED",
-                {
-                    "id": str(channel_id),
-                    "organisation_id": str(target_org_id),
-                    "team_id": str(team_id),
-                    "from_organisation_id": str(source_org),
-                },
-                actor_id=principal.user_id,
-            )
+            channel = await channel_store.get_channel(tx.conn, channel_id)
+            assert channel is not None
+            payload = channel_payload(channel) | {"from_organisation_id": str(source_org)}
+            await tx.emit(channel_id, events.CHANNEL, "MOVED", payload, actor_id=principal.user_id)
         await team_store.update_team(tx.conn, team_id, {"organisation_id": target_org_id, "updated_at": tx.now})
         team.organisation_id = target_org_id
         team.updated_at = tx.now

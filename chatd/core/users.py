@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..store import orgs as org_store
 from ..store import users as user_store
 from .access import access_org, role_at_least
-from .auth import do_create_token
+from .auth import do_create_token, tell_credentials_changed
 from .context import Core, Tx
 from .errors import BadRequest, ChatdError, Conflict, Forbidden, NotFound
 from .ids import parse_id
@@ -103,6 +103,7 @@ async def do_set_password(core: Core, user_id: int, password: str) -> None:
             raise NotFound("no such user")
         await user_store.update_user(tx.conn, user_id, {"password_hash": password_hash, "updated_at": tx.now})
         await user_store.delete_user_sessions(tx.conn, user_id)
+        tell_credentials_changed(tx, user_id)
 
 
 async def do_change_own_password(core: Core, principal: Principal, old: str, new: str) -> None:
@@ -468,6 +469,7 @@ async def do_update_user(
         await user_store.update_user(tx.conn, user_id, values)
         if columns.get("status", "active") != "active":
             await user_store.delete_user_sessions(tx.conn, user_id)
+            tell_credentials_changed(tx, user_id)
         return await profile_in(tx.conn, core, user_id)
 
 

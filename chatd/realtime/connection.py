@@ -209,8 +209,10 @@ class Connection:
             live_started = self.delivered[channel_id] > base
             async with self.core.reading() as conn:
                 first = await event_log.first_seq(conn, channel_id)
-            if first is not None and client_seq < first - 1:
-                resync.append(str(channel_id))  # history purged: the client must re-read the channel
+                current = (await event_log.last_seqs(conn, [channel_id])).get(channel_id, 0)
+            purged = first is None and current > 0 or first is not None and client_seq < first - 1
+            if purged or client_seq > current:
+                resync.append(str(channel_id))  # purged history, or a log behind the client: re-read the channel
                 continue
             if live_started:
                 # Live events already went out after the snapshot: replay only the part before it.

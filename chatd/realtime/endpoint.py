@@ -91,7 +91,11 @@ async def websocket_client(websocket: WebSocket) -> None:
         conn.start()
         await hub.announce_presence(conn)
         if resume_state is not None:
-            await HANDLERS["resume"](hub, conn, {"channels": resume_state}, None)
+            try:
+                await HANDLERS["resume"](hub, conn, {"channels": resume_state}, None)
+            except ChatdError as exc:
+                conn.reply(protocol.error(None, exc))
+                _release(conn)
         elif conn.held:
             asyncio.get_running_loop().call_later(settings.websocket.auth_timeout_seconds, _release, conn)
         await _read_frames(hub, conn)
@@ -138,9 +142,18 @@ async def _read_frames(hub: Hub, conn: Connection) -> None:
             if bucket.strikes > limits.rate_limit_burst:
                 conn.close(protocol.CLOSE_RATE_LIMITED, "rate limit exceeded")
                 return
-            conn.reply(protocol.error(None, RateLimited("slow down: too many frames", retry_after=wait)))
+            conn.reply(protocol.error(_ref_of(raw), RateLimited("slow down: too many frames", retry_after=wait)))
             continue
         await _dispatch(hub, conn, raw)
+
+
+def _ref_of(raw: str) -> Any:
+    """The ``ref`` of a frame we refuse without handling, so the client can match the refusal."""
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return frame.get("ref") if isinstance(frame, dict) else None
 
 
 async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:

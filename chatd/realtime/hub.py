@@ -43,6 +43,7 @@ class Hub:
         self.channels: dict[int, ChannelInfo] = {}
         self.presence: dict[int, dict[str, str]] = defaultdict(dict)  # user -> node -> status
         self.refresher: Callable[[Connection], Awaitable[None]] | None = None
+        self.recheck: Callable[[Connection], Awaitable[None]] | None = None
 
     # -- connections -------------------------------------------------------------------------------
 
@@ -141,6 +142,11 @@ class Hub:
         if event.user_id is not None:
             if event.type == ev.ORGANISATION:
                 self._organisation(event)
+            elif event.type == ev.CREDENTIALS:
+                for conn in list(self.by_user.get(event.user_id, ())):
+                    if self.recheck is not None:
+                        asyncio.get_running_loop().create_task(self.recheck(conn))
+                return
             for conn in self.by_user.get(event.user_id, ()):
                 conn.push(Frame(text, ephemeral=ephemeral))
             return

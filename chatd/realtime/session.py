@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.auth import credentials_alive
 from ..core.channels import views_of
 from ..core.models import ChannelView
 from ..faces.crust import shapes
@@ -85,3 +86,9 @@ async def refresh(hub: Hub, conn: Connection) -> None:
         }
         conn.push(Frame(protocol.encode(frame)))
     conn.push(CatchUp())
+
+
+async def recheck(conn: Connection) -> None:
+    """A session or token of this user was revoked: close this connection if it was opened with it."""
+    if not await credentials_alive(conn.core, conn.principal):
+        conn.close(protocol.CLOSE_UNAUTHENTICATED, "credentials revoked")

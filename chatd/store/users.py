@@ -207,6 +207,22 @@ async def session_by_hash(conn: AsyncConnection, token_hash: str) -> Session | N
     return None if row is None else _session(row)
 
 
+async def session_alive(conn: AsyncConnection, session_id: int, now: int) -> bool:
+    row = (
+        await conn.execute(select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.expires_at > now))
+    ).first()
+    return row is not None
+
+
+async def token_alive(conn: AsyncConnection, token_id: int) -> bool:
+    row = (
+        await conn.execute(
+            select(access_tokens.c.id).where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+        )
+    ).first()
+    return row is not None
+
+
 async def touch_session(conn: AsyncConnection, session_id: int, now: int) -> None:
     await conn.execute(sessions.update().where(sessions.c.id == session_id).values(last_seen_at=now))
 
