@@ -20,6 +20,7 @@ from .core.context import Core
 from .core.ids import IdGenerator
 from .core.passwords import Passwords
 from .core.ports import NullPublisher, Publisher
+from .core.credential_cache import CredentialCache
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
@@ -46,6 +47,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         files=LocalBlobs(settings.data_path / "files"),
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
         throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
+        credentials=CredentialCache(settings.auth.credential_cache_seconds),
     )
 
 
@@ -62,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         hub = Hub(bus)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
+        hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too
         bus.subscribe(hub.deliver)
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile

@@ -68,6 +68,7 @@ class AuthSettings(_Section):
     cookie_secure: bool = False
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
+    credential_cache_seconds: float = Field(5.0, ge=0)
 
 
 class LimitSettings(_Section):

@@ -82,6 +82,7 @@ async def do_logout(core: Core, principal: Principal) -> None:
 
 def tell_credentials_changed(tx: Tx, user_id: int) -> None:
     """Sessions or tokens of this user ended: their open websockets re-check and close if theirs did."""
+    tx.core.credentials.forget_user(user_id)
     tx.notify(user_id, events.CREDENTIALS, "REVOKED", {"user_id": str(user_id)})
 
 
@@ -103,6 +104,9 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
     if not secret:
         raise Unauthenticated("authentication required")
     token_hash = _hash(secret)
+    cached = core.credentials.get(token_hash)
+    if cached is not None and (not client_id or not cached.client_id or cached.client_id == client_id):
+        return cached
     now = core.clock.now_ms()
     async with core.reading() as conn:
         touch_session: int | None = None
@@ -133,7 +137,9 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
                 await user_store.touch_session(tx.conn, touch_session, now)
             if touch_token:
                 await user_store.touch_token(tx.conn, touch_token, now)
-    return Principal(user=user, **principal_kwargs)  # type: ignore[arg-type]
+    principal = Principal(user=user, **principal_kwargs)  # type: ignore[arg-type]
+    core.credentials.put(token_hash, principal)
+    return principal
 
 
 async def list_sessions(core: Core, principal: Principal) -> list[Session]:

@@ -22,6 +22,7 @@ from .events import Event
 from .ids import IdGenerator
 from .passwords import Passwords
 from .ports import FileStorage, Publisher
+from .credential_cache import CredentialCache
 from .throttle import LoginThrottle
 
 
@@ -79,6 +80,7 @@ class Core:
     files: FileStorage
     passwords: Passwords
     throttle: LoginThrottle
+    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -44,6 +44,7 @@ class Hub:
         self.presence: dict[int, dict[str, str]] = defaultdict(dict)  # user -> node -> status
         self.refresher: Callable[[Connection], Awaitable[None]] | None = None
         self.recheck: Callable[[Connection], Awaitable[None]] | None = None
+        self.forget: Callable[[int], None] | None = None
 
     # -- connections -------------------------------------------------------------------------------
 
@@ -143,6 +144,8 @@ class Hub:
             if event.type == ev.ORGANISATION:
                 self._organisation(event)
             elif event.type == ev.CREDENTIALS:
+                if self.forget is not None:
+                    self.forget(event.user_id)
                 for conn in list(self.by_user.get(event.user_id, ())):
                     if self.recheck is not None:
                         asyncio.get_running_loop().create_task(self.recheck(conn))
