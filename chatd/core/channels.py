@@ -256,9 +256,15 @@ async def search_channels(
     archived: bool | None = None,
     member_only: bool = False,
     page: PageRequest,
+    types: tuple[str, ...] | None = None,
+    group_type: str | None = None,
+    created_until: int | None = None,
 ) -> Page[ChannelView]:
-    if type is not None:
-        check_type(type)
+    """Channels the caller may read. ``type`` or ``types`` narrow by type, ``group_type`` by the WorkDrive
+    kind (``CHAT_GROUP``/``ROOM``), ``created_until`` (ms) to channels created at or before that moment."""
+    for one in (type, *(types or ())):
+        if one is not None:
+            check_type(one)
     async with core.reading() as conn:
         found, total = await channel_store.search_channels(
             conn,
@@ -272,6 +278,9 @@ async def search_channels(
             member_only=member_only,
             offset=page.offset,
             limit=page.per_page,
+            types=types,
+            group_type=group_type,
+            created_until=created_until,
         )
         return Page(await views_of(conn, principal, found), total, page)
 

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Awaitable, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, TypeVar
 
-from ...core.clock import iso
+from pydantic import BeforeValidator
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...core.clock import iso, parse_iso
+from ...core.context import Core
 from ...core.errors import ChatdError
 from ...core.ids import parse_id
-from ...core.models import Organisation
+from ...core.models import ChannelView, Membership, MessageView, Organisation
 from ...core.paging import Page
-from ...core.users import Profile
+from ...core.users import Profile, profile_in
+from ...core.join_requests import JoinRequest
+from ...core.meetings import Meeting
 from ..responses import Call
 
 T = TypeVar("T")
@@ -147,4 +154,191 @@ def organization(record: Organisation) -> dict[str, Any]:
         "industry": None,
         "file": None,
         "authMethod": "internal",
+    }
+
+
+# Group chats, messages, meetings ----------------------------------------------------------------------
+
+
+def _time(value: Any) -> int:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z")
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z") from None
+
+
+Time = Annotated[int, BeforeValidator(_time)]
+"""An ISO 8601 time parameter, as epoch milliseconds (naive means UTC)."""
+
+
+@contextmanager
+def renamed_errors(names: dict[str, str]) -> Iterator[None]:
+    """Name a core error's fields as this endpoint's body does (``file_ids`` → ``fileId``)."""
+    try:
+        yield
+    except ChatdError as exc:
+        if exc.fields and any(name in names for name in exc.fields):
+            exc.fields = {names.get(name, name): problem for name, problem in exc.fields.items()}
+            exc.message = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
+        raise
+
+
+async def people(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
+    """Profiles of the users a response names (senders, participants), each read once."""
+    return {user_id: await profile_in(conn, core, user_id) for user_id in dict.fromkeys(u for u in user_ids if u)}
+
+
+_PERSON = (
+    "id", "userName", "firstName", "lastName", "displayName", "picture", "cover", "online", "availability",
+    "designation", "department", "phone", "email", "status",
+)
+
+
+def person(profile: Profile | None) -> dict[str, Any] | None:
+    """The spec's short user (senders, participants, creators): a subset of the user shape."""
+    if profile is None:
+        return None
+    full = user(profile)
+    return {key: full[key] for key in _PERSON}
+
+
+def media(payload: dict[str, Any]) -> dict[str, Any]:
+    """A file as the spec's media object, from the core's viewer-independent file payload."""
+    mime = payload["content_type"]
+    image, video = mime.startswith("image/"), mime.startswith("video/")
+    return {
+        "id": payload["id"],
+        "mime": mime,
+        "name": payload["name"],
+        "size": payload["size"],
+        "url": payload["url"],
+        "thumbnail": payload["thumbnail_url"],
+        "width": payload["width"],
+        "height": payload["height"],
+        "isImage": image,
+        "isVideo": video,
+        "isDoc": not image and not video,
+    }
+
+
+def conversation(
+    view: ChannelView, members: list[Membership] | None = None, profiles: dict[int, Profile] | None = None
+) -> dict[str, Any]:
+    """A group chat (a channel) as the caller sees it; ``participants`` and ``admins`` when members are given."""
+    channel = view.channel
+    shaped: dict[str, Any] = {
+        "id": str(channel.id),
+        "groupId": str(channel.id),
+        "createdAt": iso(channel.created_at),
+        "updatedAt": iso(channel.updated_at),
+        "createdBy": sid(channel.created_by),
+        "organizationId": str(channel.organisation_id),
+        "title": channel.name,
+        "description": channel.description,
+        "image": _file(channel.picture_file_id),
+        "isChannel": True,
+        "isPrivate": channel.type != "public",
+        "byRequest": channel.by_request,
+        "type": channel.group_type,
+        "category": channel.category or None,
+        "archived": channel.archived_at is not None,
+        "lastMessageAt": iso(channel.last_message_at),
+        "memberCount": view.member_count,
+        "isMember": view.role is not None,
+        "isAdmin": view.role == "owner",
+        "unreadCount": view.unread,
+    }
+    if members is not None:
+        known = profiles or {}
+        shaped["participants"] = [person(known.get(m.user_id)) for m in members if m.user_id in known]
+        shaped["admins"] = [str(m.user_id) for m in members if m.role == "owner"]
+    return shaped
+
+
+def meeting_event(meta: dict[str, Any], conversation_id: int) -> dict[str, Any] | None:
+    """The ``event`` of a meeting announcement, from what the message carries."""
+    found = meta.get("meeting")
+    if not isinstance(found, dict):
+        return None
+    return {
+        "id": found.get("id"),
+        "title": found.get("title"),
+        "startDateTime": found.get("start_at"),
+        "endDateTime": found.get("end_at"),
+        "duration": found.get("duration"),
+        "poster": _file(found.get("poster_id")),
+        "userIds": found.get("user_ids", []),
+        "conversationId": str(conversation_id),
+    }
+
+
+def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
+    """The spec's message; ``mention`` lists the users the message mentions (those who may read it)."""
+    record = view.message
+    shaped: dict[str, Any] = {
+        "id": str(record.id),
+        "conversationId": str(record.channel_id),
+        "createdAt": iso(record.created_at),
+        "updatedAt": iso(record.updated_at),
+        "createdBy": sid(record.user_id),
+        "message": record.contents,
+        "isEdited": record.edited_at is not None,
+        "editedAt": iso(record.edited_at),
+        "replyOfMsgId": sid(record.reply_to),
+        "sender": person(profiles.get(record.user_id)) if record.user_id else None,
+        "files": {"files": [media(f) for f in view.files]},
+        "mention": [person(profiles[u]) for u in record.mentions if u in profiles],
+        "reactions": view.reactions,
+        "type": record.type,
+        "repliesCount": record.reply_count,
+        "isPinned": view.pinned,
+        "canEdit": view.can_edit,
+        "canRemove": view.can_remove,
+    }
+    event = meeting_event(record.meta, record.channel_id)
+    if event is not None:
+        shaped["event"] = event
+    return shaped
+
+
+def message_people(views: Iterable[MessageView]) -> list[int | None]:
+    """Everyone a page of messages names: senders and mentioned users."""
+    return [u for v in views for u in (v.message.user_id, *v.message.mentions)]
+
+
+def meeting(record: Meeting, profiles: dict[int, Profile]) -> dict[str, Any]:
+    """The spec's event. RSVPs, locations, links and repeats are chatd-less: left out, not invented."""
+    return {
+        "id": str(record.id),
+        "createdAt": iso(record.created_at),
+        "updatedAt": iso(record.created_at),
+        "createdBy": sid(record.created_by),
+        "title": record.title,
+        "startDateTime": iso(record.start_at),
+        "endDateTime": iso(record.end_at),
+        "duration": record.duration,
+        "poster": _file(record.poster_id),
+        "conversationId": str(record.channel_id),
+        "messageId": sid(record.message_id),
+        "creator": person(profiles.get(record.created_by)) if record.created_by else None,
+        "rsvpUsers": [
+            {**(person(profiles[u]) or {}), "invited": iso(record.created_at), "rsvp": None}
+            for u in record.participant_ids
+            if u in profiles
+        ],
+    }
+
+
+def join_request(record: JoinRequest, profiles: dict[int, Profile]) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "conversationId": str(record.channel_id),
+        "userId": str(record.user_id),
+        "user": person(profiles.get(record.user_id)),
+        "status": record.status.upper(),
+        "createdAt": iso(record.created_at),
+        "decidedBy": sid(record.decided_by),
+        "decidedAt": iso(record.decided_at),
     }
