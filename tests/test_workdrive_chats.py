@@ -424,3 +424,11 @@ async def test_a_members_websocket_receives_messages_sent_here(server: LiveServe
         created = await sock.expect("message", event="CREATED")
         assert created["channel_id"] == group["id"] and created["data"]["id"] == sent["id"]
         assert created["data"]["contents"] == "over the WorkDrive face"
+
+
+async def test_a_public_by_request_group_cannot_be_joined_directly(chat: Harness) -> None:
+    t = await _team(chat)
+    club = await _group(t.admin, "Club", byRequest=True)
+    refused = await t.carol.post("/channel/join", id=club["id"], expect=403)
+    assert refused["error"]["code"] == "by_request"
+    await t.carol.post(f"/api/group-chats/{club['id']}/join-requests", expect=201)

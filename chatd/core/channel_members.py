@@ -96,6 +96,8 @@ async def do_join(core: Core, principal: Principal, channel_id: int) -> list[Mem
             raise Conflict("already a member of this channel", code="already_member")
         if not found.channel.is_open or found.org_role is None:
             raise Forbidden("only public channels can be joined; ask an owner to add you")
+        if found.channel.by_request:
+            raise Forbidden("this channel takes join requests: ask to join and an admin will approve", code="by_request")
         if found.channel.archived_at is not None:
             raise Conflict("channel is archived (read-only)", code="archived")
         await record_joined(tx, channel_id, [principal.user_id], "member", principal.user_id, "joined")

@@ -23,6 +23,7 @@ from .channel_access import access_channel
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest, Conflict
+from .files import attachable_files
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name
@@ -46,10 +47,47 @@ def channel_payload(channel: Channel) -> dict[str, Any]:
         "updated_at": iso(channel.updated_at),
         "archived": channel.archived_at is not None,
         "archived_at": iso(channel.archived_at),
+        "group_type": channel.group_type,
+        "category": channel.category,
+        "by_request": channel.by_request,
+        "picture_file_id": None if channel.picture_file_id is None else str(channel.picture_file_id),
         "merged_into": None if channel.merged_into is None else str(channel.merged_into),
         "last_seq": channel.last_seq,
         "last_message_at": iso(channel.last_message_at),
     }
+
+
+DESCRIPTION_MAX = 4000
+CATEGORY_MAX = 128
+EXTRA_KEYS = {"description", "group_type", "category", "by_request", "picture_file_id", "type"}
+
+
+async def check_extra(
+    conn: AsyncConnection, principal: Principal, extra: dict[str, Any] | None, current: Channel | None = None
+) -> dict[str, Any]:
+    """Settings beyond name and topic (the WorkDrive face sets them): checked here, whichever face sends them."""
+    checked = dict(extra or {})
+    unknown = set(checked) - EXTRA_KEYS
+    if unknown:
+        raise BadRequest.field(sorted(unknown)[0], "not a channel setting")
+    if "description" in checked:
+        checked["description"] = str(checked["description"] or "").strip()
+        if len(checked["description"]) > DESCRIPTION_MAX:
+            raise BadRequest.field("description", f"at most {DESCRIPTION_MAX} characters")
+    if "category" in checked:
+        checked["category"] = str(checked["category"] or "").strip()
+        if len(checked["category"]) > CATEGORY_MAX:
+            raise BadRequest.field("category", f"at most {CATEGORY_MAX} characters")
+    if "group_type" in checked and checked["group_type"] not in ("CHAT_GROUP", "ROOM"):
+        raise BadRequest.field("group_type", "must be CHAT_GROUP or ROOM")
+    if "type" in checked and current is not None and checked["type"] != current.type:
+        if {current.type, checked["type"]} != {"public", "private"}:
+            raise BadRequest.field("type", "only public and private channels switch between the two")
+    if checked.get("picture_file_id") is not None:
+        [picture] = await attachable_files(conn, principal, [checked["picture_file_id"]])
+        if not picture.is_image:
+            raise BadRequest.field("picture_file_id", "must be an image")
+    return checked
 
 
 def check_type(type: str) -> str:
@@ -145,7 +183,7 @@ async def create_channel_in(
         last_seq=0,
         direct_key=direct_key,
     )
-    for key, value in (extra or {}).items():
+    for key, value in (await check_extra(tx.conn, principal, extra)).items():
         setattr(channel, key, value)
     await channel_store.insert_channel(tx.conn, _row(channel))
     owner_ids = {principal.user_id, *(owners or [])}
@@ -218,7 +256,7 @@ async def update_channel_in(
             {"old": channel.topic, "new": new_topic},
         )
         channel.topic = changes["topic"] = new_topic
-    for key, value in (extra or {}).items():
+    for key, value in (await check_extra(tx.conn, principal, extra, channel)).items():
         if getattr(channel, key) != value:
             setattr(channel, key, value)
             changes[key] = value

@@ -8,7 +8,7 @@ from typing import Any
 ORG_ROLES = ("owner", "admin", "member")
 CHANNEL_TYPES = ("public", "private", "direct", "group")
 CHANNEL_ROLES = ("owner", "member")
-MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MESSAGE", "FILE")
+MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MESSAGE", "FILE", "MEETING")
 
 
 @dataclass(slots=True)
@@ -188,7 +188,7 @@ class StoredFile:
 
     @property
     def is_image(self) -> bool:
-        return self.width is not None
+        return self.content_type.startswith("image/")
 
 
 @dataclass(slots=True)
