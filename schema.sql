@@ -655,6 +655,6 @@ CREATE TABLE reactions (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
-ALTER TABLE messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('simple', contents)) STORED;
+ALTER TABLE messages ADD COLUMN search_vector tsvector;
 
 CREATE INDEX ix_messages_search ON messages USING gin (search_vector);

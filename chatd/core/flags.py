@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..store import channels as channel_store
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
@@ -32,9 +33,10 @@ async def do_flag(core: Core, principal: Principal, message_id: int, flagged: bo
 
 
 async def list_flags(core: Core, principal: Principal, page: PageRequest) -> Page[MessageView]:
-    """My flagged messages that I can still read, newest flag first."""
+    """My flagged messages that I can still read, newest flag first (the total counts only those)."""
+    readable = channel_store.select_ids(channel_store.readable_channels_clause(principal.user_id, principal.user.is_admin))
     async with core.reading() as conn:
-        ids, total = await marks.my_flags(conn, principal.user_id, page.offset, page.per_page)
+        ids, total = await marks.my_flags(conn, principal.user_id, page.offset, page.per_page, readable)
         by_id = await message_store.get_messages(conn, ids)
         views: list[MessageView] = []
         for message_id in ids:

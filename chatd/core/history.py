@@ -14,7 +14,7 @@ from ..store import read_state
 from . import events
 from .channel_access import access_channel
 from .clock import iso
-from .context import Core
+from .context import Core, Tx
 from .errors import BadRequest
 from .messages import access_message, views_of
 from .models import MessageView, Principal
@@ -56,9 +56,14 @@ async def read_history(
             conn, channel_id, before=before, after=after, limit=limit, thread=thread, include_replies=include_replies
         )
         views = await views_of(conn, principal, found, page)
-    reached_end = before is None and (after is None or not has_more)
-    if found.is_member and reached_end and thread is None:
-        await mark_read(core, principal, channel_id)
+        reached_end = before is None and (after is None or not has_more)
+        # The newest message of this snapshot, not of the moment the marker moves: a message posted in
+        # between was not shown, so it stays unread.
+        marks = found.is_member and reached_end and thread is None
+        newest = await read_state.newest_message_id(conn, channel_id) if marks else 0
+    if newest:
+        async with core.transaction() as tx:
+            await _advance(tx, principal, channel_id, newest)
     return views, has_more
 
 
@@ -74,17 +79,24 @@ async def mark_read(core: Core, principal: Principal, channel_id: int, message_i
             message = await message_store.get_message(tx.conn, message_id)
             if message is None or message.channel_id != channel_id:
                 raise BadRequest.field("message_id", "no such message in this channel")
-        moved = await read_state.advance(tx.conn, channel_id, principal.user_id, message_id)
-        unread, mentions, last_read = (await read_state.counts(tx.conn, principal.user_id, [channel_id]))[channel_id]
-        state = {
-            "channel_id": str(channel_id),
-            "last_read_message_id": str(last_read),
-            "unread": unread,
-            "mentions": mentions,
-        }
-        if moved:
-            tx.notify(principal.user_id, events.READ, "UPDATED", state, channel_id=channel_id)
-        return state
+        return await _advance(tx, principal, channel_id, message_id)
+
+
+async def _advance(tx: Tx, principal: Principal, channel_id: int, message_id: int) -> dict[str, Any]:
+    """Move the marker forward (never back; not at all for a non-member) and tell the user's connections."""
+    moved = await read_state.advance(tx.conn, channel_id, principal.user_id, message_id)
+    unread, mentions, last_read = (await read_state.counts(tx.conn, principal.user_id, [channel_id])).get(
+        channel_id, (0, 0, 0)
+    )
+    state = {
+        "channel_id": str(channel_id),
+        "last_read_message_id": str(last_read),
+        "unread": unread,
+        "mentions": mentions,
+    }
+    if moved:
+        tx.notify(principal.user_id, events.READ, "UPDATED", state, channel_id=channel_id)
+    return state
 
 
 async def message_versions(core: Core, principal: Principal, message_id: int) -> list[dict[str, Any]]:

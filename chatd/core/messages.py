@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
+from ..store import events as event_log
 from ..store import files as file_store
 from ..store import messages as message_store
 from ..store import orgs as org_store
@@ -59,6 +60,7 @@ async def post_system_message(
     tx: Tx, channel: Channel, actor_id: int | None, type: str, contents: str, meta: dict[str, Any]
 ) -> Message:
     """A CREATE, TOPIC or RENAME message (or any other system notice) in ``channel``, with its event."""
+    await event_log.lock(tx.conn, channel.id)  # before the id: ids of a channel's messages sort like their seqs
     now = tx.now
     message = Message(
         id=tx.new_id(),
@@ -73,12 +75,15 @@ async def post_system_message(
     await message_store.insert_message(tx.conn, message)
     await search_index.index(tx.conn, message.id, contents)
     await channel_store.update_channel(tx.conn, channel.id, {"last_message_at": now})
+    channel.last_message_at = now
     await tx.emit(channel.id, events.MESSAGE, "CREATED", message_payload(message), actor_id=actor_id)
     return message
 
 
 def check_contents(core: Core, contents: str | None, *, allow_empty: bool = False) -> str:
     text = (contents or "").strip()
+    if "\x00" in text:  # no text column of PostgreSQL can hold it
+        raise BadRequest.field("contents", "must not contain NUL characters")
     if not text and not allow_empty:
         raise BadRequest.field("contents", "must not be empty")
     limit = core.settings.limits.message_max_chars
@@ -91,7 +96,7 @@ def check_client_msg_id(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if not value or len(value) > CLIENT_MSG_ID_MAX:
+    if not value or len(value) > CLIENT_MSG_ID_MAX or "\x00" in value:
         raise BadRequest.field("client_msg_id", f"1 to {CLIENT_MSG_ID_MAX} characters")
     return value
 
@@ -115,9 +120,19 @@ async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int,
 
 
 async def access_message(
-    conn: AsyncConnection, principal: Principal, message_id: int, *, writing: bool = False, owner: bool = False
+    conn: AsyncConnection,
+    principal: Principal,
+    message_id: int,
+    *,
+    writing: bool = False,
+    owner: bool = False,
+    lock: bool = False,
 ) -> tuple[Message, ChannelAccess]:
-    """A live message and the caller's standing in its channel; invisible and missing look alike (404)."""
+    """A live message and the caller's standing in its channel; invisible and missing look alike (404).
+
+    ``lock``: lock the message's row, then read it again, so a change builds on what the previous writer
+    committed (two concurrent edits keep both versions; two removals remove once). The row, not the channel:
+    a merge locks message rows before channels, and so must everyone else."""
     message = await message_store.get_message(conn, message_id)
     if message is None or message.deleted_at is not None:
         raise NotFound("no such message")
@@ -125,6 +140,11 @@ async def access_message(
         found = await access_channel(conn, principal, message.channel_id, writing=writing, owner=owner)
     except NotFound:
         raise NotFound("no such message") from None
+    if lock:
+        fresh = await message_store.get_message(conn, message_id, for_update=True)
+        if fresh is None or fresh.deleted_at is not None or fresh.channel_id != message.channel_id:
+            raise NotFound("no such message")  # removed, or merged away, while we waited
+        message = fresh
     return message, found
 
 
@@ -161,6 +181,7 @@ async def post_message_in(
             return existing, found, False
     found = await access_channel(tx.conn, principal, channel_id, writing=True)
     channel = found.channel
+    await event_log.lock(tx.conn, channel_id)  # before the id: ids of a channel's messages sort like their seqs
     attached = await file_core.attachable_files(tx.conn, principal, file_ids or [])
     text = check_contents(tx.core, contents, allow_empty=bool(attached))
     now = tx.now
@@ -232,7 +253,7 @@ async def do_post_message(
 
 
 async def edit_message_in(tx: Tx, principal: Principal, message_id: int, contents: str | None) -> tuple[Message, ChannelAccess]:
-    message, found = await access_message(tx.conn, principal, message_id, writing=True)
+    message, found = await access_message(tx.conn, principal, message_id, writing=True, lock=True)
     if message.user_id != principal.user_id or message.type not in USER_TYPES:
         raise Forbidden("only the sender can edit a message")
     text = check_contents(tx.core, contents, allow_empty=bool(message.file_ids))
@@ -267,7 +288,7 @@ async def do_edit_message(core: Core, principal: Principal, message_id: int, con
 
 
 async def remove_message_in(tx: Tx, principal: Principal, message_id: int) -> Message:
-    message, found = await access_message(tx.conn, principal, message_id)
+    message, found = await access_message(tx.conn, principal, message_id, lock=True)
     if message.user_id != principal.user_id and not found.is_owner:
         raise Forbidden("only the sender, a channel owner or an organisation admin can remove a message")
     if found.channel.archived_at is not None:

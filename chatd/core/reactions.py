@@ -14,7 +14,7 @@ EMOJI_MAX = 64
 
 def check_emoji(emoji: str) -> str:
     emoji = emoji.strip()
-    if not emoji or len(emoji) > EMOJI_MAX or any(ch.isspace() for ch in emoji):
+    if not emoji or len(emoji) > EMOJI_MAX or any(ch.isspace() or ch == "\x00" for ch in emoji):
         raise BadRequest.field("emoji", f"1 to {EMOJI_MAX} characters without spaces (a character or a :name:)")
     return emoji
 

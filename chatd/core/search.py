@@ -17,9 +17,9 @@ from ..store.tables import messages
 from .channel_access import access_channel
 from .clock import parse_iso
 from .context import Core
-from .messages import views_of
 from .errors import BadRequest
-from .models import MESSAGE_TYPES, MessageView, Principal
+from .messages import views_of
+from .models import MESSAGE_TYPES, Message, MessageView, Principal
 from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24
@@ -102,9 +102,11 @@ async def search_messages(
             await access_channel(conn, principal, channel_id)
             where.append(messages.c.channel_id == channel_id)
         found, total = await search_index.search(conn, words, where, page.offset, page.per_page)
-        accesses = {cid: await access_channel(conn, principal, cid) for cid in {m.channel_id for m, _ in found}}
-        hits: list[Hit] = []
-        for message, score in found:
-            view = (await views_of(conn, principal, accesses[message.channel_id], [message]))[0]
-            hits.append(Hit(view, snippet(message.contents, words), score))
-    return Page(hits, total, page)
+        by_channel: dict[int, list[Message]] = {}
+        for message, _ in found:
+            by_channel.setdefault(message.channel_id, []).append(message)
+        views: dict[int, MessageView] = {}
+        for cid, in_channel in by_channel.items():  # per-viewer fields, one batch per channel
+            for view in await views_of(conn, principal, await access_channel(conn, principal, cid), in_channel):
+                views[view.message.id] = view
+    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found], total, page)

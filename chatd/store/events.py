@@ -3,6 +3,9 @@
 ``UPDATE channels SET last_seq = last_seq + 1 … RETURNING`` both allocates the next seq and, on
 PostgreSQL, locks the channel row until commit, so concurrent writers to one channel are serialised and
 seqs are gap-free and strictly increasing; on SQLite the single writer gives the same.
+
+A writer whose ids must sort like the seqs (a new message: history is listed by id, the log replayed by
+seq) takes that lock first, with ``lock``, before it allocates the id.
 """
 
 from __future__ import annotations
@@ -15,6 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.events import Event
 from .tables import channel_events, channels
+
+
+async def lock(conn: AsyncConnection, channel_id: int) -> None:
+    """Take the channel's log lock now rather than at the first ``append``; held until commit.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the channel row (the lock ``next_seq`` takes anyway). SQLite: a
+    write transaction already holds the database's single writer lock, so there is nothing to take."""
+    if conn.dialect.name != "sqlite":
+        await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id).with_for_update())
 
 
 async def next_seq(conn: AsyncConnection, channel_id: int) -> int:

@@ -60,7 +60,7 @@ async def add_mentions(conn: AsyncConnection, message_id: int, channel_id: int, 
         await conn.execute(mentions.insert(), values)
 
 
-async def _attach_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
+async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
     """Fill ``file_ids`` and ``mentions`` for a batch of messages with two queries."""
     if not found:
         return found
@@ -81,18 +81,22 @@ async def _attach_details(conn: AsyncConnection, found: list[Message]) -> list[M
     return found
 
 
-async def get_message(conn: AsyncConnection, message_id: int) -> Message | None:
-    row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
+async def get_message(conn: AsyncConnection, message_id: int, *, for_update: bool = False) -> Message | None:
+    """One message; ``for_update`` also locks its row until commit (PostgreSQL; SQLite has one writer)."""
+    query = select(messages).where(messages.c.id == message_id)
+    if for_update and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
-    return (await _attach_details(conn, [message_of(row)]))[0]
+    return (await with_details(conn, [message_of(row)]))[0]
 
 
 async def get_messages(conn: AsyncConnection, message_ids: list[int]) -> dict[int, Message]:
     if not message_ids:
         return {}
     rows = await conn.execute(select(messages).where(messages.c.id.in_(message_ids)))
-    return {m.id: m for m in await _attach_details(conn, [message_of(row) for row in rows])}
+    return {m.id: m for m in await with_details(conn, [message_of(row) for row in rows])}
 
 
 async def by_client_msg_id(conn: AsyncConnection, user_id: int, client_msg_id: str) -> Message | None:
@@ -103,7 +107,7 @@ async def by_client_msg_id(conn: AsyncConnection, user_id: int, client_msg_id: s
     ).first()
     if row is None:
         return None
-    return (await _attach_details(conn, [message_of(row)]))[0]
+    return (await with_details(conn, [message_of(row)]))[0]
 
 
 async def history(
@@ -133,7 +137,7 @@ async def history(
     page = [message_of(row) for row in rows[:limit]]
     if not ascending:
         page.reverse()
-    return await _attach_details(conn, page), has_more
+    return await with_details(conn, page), has_more
 
 
 async def page_by_offset(
@@ -143,7 +147,7 @@ async def page_by_offset(
     where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
     total = int((await conn.execute(select(func.count()).select_from(messages).where(*where))).scalar_one())
     rows = await conn.execute(select(messages).where(*where).order_by(messages.c.id.desc()).offset(offset).limit(limit))
-    return await _attach_details(conn, [message_of(row) for row in rows]), total
+    return await with_details(conn, [message_of(row) for row in rows]), total
 
 
 async def update_message(conn: AsyncConnection, message_id: int, values: dict[str, Any]) -> None:

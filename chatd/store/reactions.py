@@ -5,24 +5,23 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import flags, messages, pins, reactions
 
 
+async def _insert_new(conn: AsyncConnection, table: Table, **values: Any) -> bool:
+    """Insert unless the primary key exists; True if inserted. ``ON CONFLICT DO NOTHING`` rather than look
+    then insert: two concurrent identical marks must give one row and one "already", never a 500."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    result = await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
 async def add_reaction(conn: AsyncConnection, message_id: int, user_id: int, emoji: str, now: int) -> bool:
-    exists = (
-        await conn.execute(
-            select(reactions.c.message_id).where(
-                reactions.c.message_id == message_id, reactions.c.user_id == user_id, reactions.c.emoji == emoji
-            )
-        )
-    ).first()
-    if exists:
-        return False
-    await conn.execute(reactions.insert().values(message_id=message_id, user_id=user_id, emoji=emoji, created_at=now))
-    return True
+    return await _insert_new(conn, reactions, message_id=message_id, user_id=user_id, emoji=emoji, created_at=now)
 
 
 async def remove_reaction(conn: AsyncConnection, message_id: int, user_id: int, emoji: str) -> bool:
@@ -63,10 +62,7 @@ async def reaction_summaries(
 
 
 async def pin(conn: AsyncConnection, message_id: int, channel_id: int, user_id: int, now: int) -> bool:
-    if (await conn.execute(select(pins.c.message_id).where(pins.c.message_id == message_id))).first():
-        return False
-    await conn.execute(pins.insert().values(message_id=message_id, channel_id=channel_id, pinned_by=user_id, pinned_at=now))
-    return True
+    return await _insert_new(conn, pins, message_id=message_id, channel_id=channel_id, pinned_by=user_id, pinned_at=now)
 
 
 async def unpin(conn: AsyncConnection, message_id: int) -> bool:
@@ -92,13 +88,7 @@ async def channel_pins(conn: AsyncConnection, channel_id: int) -> list[tuple[int
 
 
 async def flag(conn: AsyncConnection, user_id: int, message_id: int, now: int) -> bool:
-    exists = (
-        await conn.execute(select(flags.c.message_id).where(flags.c.user_id == user_id, flags.c.message_id == message_id))
-    ).first()
-    if exists:
-        return False
-    await conn.execute(flags.insert().values(user_id=user_id, message_id=message_id, created_at=now))
-    return True
+    return await _insert_new(conn, flags, user_id=user_id, message_id=message_id, created_at=now)
 
 
 async def unflag(conn: AsyncConnection, user_id: int, message_id: int) -> bool:
@@ -115,10 +105,15 @@ async def flagged_ids(conn: AsyncConnection, user_id: int, message_ids: list[int
     return {row[0] for row in rows}
 
 
-async def my_flags(conn: AsyncConnection, user_id: int, offset: int, limit: int) -> tuple[list[int], int]:
-    """Message ids the user flagged (live messages), newest flag first, with a total."""
+async def my_flags(
+    conn: AsyncConnection, user_id: int, offset: int, limit: int, channel_ids: Any = None
+) -> tuple[list[int], int]:
+    """Message ids the user flagged (live messages; in ``channel_ids``, a subquery, if given), newest flag
+    first, with a total."""
     joined = flags.join(messages, messages.c.id == flags.c.message_id)
     where = [flags.c.user_id == user_id, messages.c.deleted_at.is_(None)]
+    if channel_ids is not None:
+        where.append(messages.c.channel_id.in_(channel_ids))
     total = int((await conn.execute(select(func.count()).select_from(joined).where(*where))).scalar_one())
     rows = await conn.execute(
         select(flags.c.message_id)

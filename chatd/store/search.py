@@ -1,30 +1,46 @@
 """Full-text search over messages: SQLite FTS5 or PostgreSQL ``tsvector``, one API, the same results.
 
-User input never reaches the engine's query language: the query is split into words here (``\\w+``,
-case-folded) and each word is matched as a literal term, all of them required. Quotes, ``AND``/``NEAR``,
-``*``, ``:`` or ``&`` are therefore just text, never a syntax error.
-On SQLite the index is a separate FTS5 table kept in step by ``index``/``unindex`` in the same transaction
-as the change; on PostgreSQL it is a generated column, so those two calls do nothing.
+chatd decides what the words are, not the engines: ``terms`` folds case (``casefold``: ``Straße`` is
+``strasse``), compatibility forms (``ｆｕｌｌ`` is ``full``) and accents (``café`` is ``cafe``) and splits on
+everything that is not a letter or a digit. Both engines index only those words, space-separated
+(``document``), and a query is those words too, each matched as a literal term, all required. So
+``example.com`` is ``example`` and ``com`` on both backends (PostgreSQL's own parser would keep it as one
+host name, SQLite's would split it), and quotes, ``AND``/``NEAR``, ``*``, ``:`` or ``&`` are just text,
+never a syntax error.
+
+Both indexes are kept in step by ``index``/``reindex``/``unindex`` in the same transaction as the change:
+on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import column, func, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Message
-from .messages import message_of
+from .messages import message_of, with_details
 from .tables import messages
 
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
+ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFKD has split them off
 _fts = table("message_fts", column("rowid"), column("contents"))
+_SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
+_CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
 
 
 def terms(query: str) -> list[str]:
-    return WORD.findall(query.casefold())
+    """The searchable words of a text: case, compatibility forms and accents folded."""
+    folded = ACCENTS.sub("", unicodedata.normalize("NFKD", query.casefold()))
+    return WORD.findall(unicodedata.normalize("NFC", folded))
+
+
+def document(contents: str) -> str:
+    """What the engines index for ``contents``: its words, one space apart."""
+    return " ".join(terms(contents))
 
 
 def _sqlite(conn: AsyncConnection) -> bool:
@@ -32,17 +48,24 @@ def _sqlite(conn: AsyncConnection) -> bool:
 
 
 async def index(conn: AsyncConnection, message_id: int, contents: str) -> None:
-    if _sqlite(conn) and contents:
-        await conn.execute(_fts.insert().values(rowid=message_id, contents=contents))
+    words = document(contents)
+    if _sqlite(conn):
+        if words:
+            await conn.execute(_fts.insert().values(rowid=message_id, contents=words))
+    else:
+        await conn.execute(_SET_VECTOR, {"words": words, "id": message_id})
 
 
 async def unindex(conn: AsyncConnection, message_id: int) -> None:
     if _sqlite(conn):
         await conn.execute(_fts.delete().where(_fts.c.rowid == message_id))
+    else:
+        await conn.execute(_CLEAR_VECTOR, {"id": message_id})
 
 
 async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None:
-    await unindex(conn, message_id)
+    if _sqlite(conn):
+        await unindex(conn, message_id)
     await index(conn, message_id, contents)
 
 
@@ -76,4 +99,6 @@ async def search(
     rows = await conn.execute(
         select(messages, score.label("score")).select_from(source).where(*conditions).order_by(*order).offset(offset).limit(limit)
     )
-    return [(message_of(row), float(row.score)) for row in rows], total
+    rows = list(rows)
+    found = await with_details(conn, [message_of(row) for row in rows])  # files and mentions, as history has them
+    return [(message, float(row.score)) for message, row in zip(found, rows)], total

@@ -1,7 +1,9 @@
-"""Full-text search DDL, per dialect: SQLite FTS5 beside ``messages``; PostgreSQL a generated tsvector + GIN.
+"""Full-text search DDL, per dialect: SQLite FTS5 beside ``messages``; PostgreSQL a tsvector column + GIN.
 
-Both index exactly the contents of live messages with the same tokenisation (no stemming, no stop words:
-``unicode61`` and the ``simple`` configuration), so the two backends give the same results.
+Both hold the words ``store/search.py`` cuts from each live message (``document``), written in the same
+transaction as the message, with no stemming and no stop words (``unicode61`` and the ``simple``
+configuration), so the two backends give the same results. The PostgreSQL column is filled by the app, not
+generated from ``contents``: PostgreSQL's own parser would keep ``example.com`` or ``3.14`` as one word.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ SQLITE = [
 ]
 
 POSTGRESQL = [
-    "ALTER TABLE messages ADD COLUMN search_vector tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple', contents)) STORED",
+    "ALTER TABLE messages ADD COLUMN search_vector tsvector",
     "CREATE INDEX ix_messages_search ON messages USING gin (search_vector)",
 ]
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core import attachments, flags, history, messages, pins, reactions, search
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
-from ..params import Id, Params, merged_params
-from ..responses import Call, endpoint
+from ..auth import authenticate_request
+from ..params import Id, Params, validate
+from ..responses import JSON, Call, endpoint
 from . import shapes
+from .files import read_upload
 
 
 class EditParams(Params):
@@ -92,20 +95,20 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
     return shapes.message(view)
 
 
-@endpoint(AttachParams)
-async def attach(call: Call[AttachParams]) -> dict[str, Any]:
-    """Multipart ``file`` (plus ``channel_id``, optional ``contents``, ``reply_to``): a ``FILE`` message."""
-    upload = (await merged_params(call.request)).get("file")
-    if isinstance(upload, list):
-        upload = upload[0]
-    if not isinstance(upload, UploadFile):
-        raise BadRequest.field("file", "required: send the file as multipart/form-data field 'file'")
-    p = call.params
+async def attach(request: Request) -> Response:
+    """Multipart ``file`` (plus ``channel_id``, optional ``contents``, ``reply_to``): a ``FILE`` message.
+
+    The body goes through ``read_upload``: an oversized one is refused before it is parsed, and the parsed
+    form (its spooled file) is closed again."""
+    who = await authenticate_request(request)
+    core = request.app.state.core
+    fields, name, data = await read_upload(request, core.settings.limits.upload_max_bytes)
+    p = validate(AttachParams, fields)
     view = await attachments.do_attach(
-        call.core, call.who, p.channel_id, upload.filename or "file", await upload.read(),
-        contents=p.contents, reply_to=p.reply_to, client_msg_id=p.client_msg_id,
+        core, who, p.channel_id, name or "file", data, contents=p.contents, reply_to=p.reply_to,
+        client_msg_id=p.client_msg_id,
     )
-    return shapes.message(view)
+    return JSON(shapes.message(view))
 
 
 @endpoint(IdParams)

@@ -1,0 +1,113 @@
+"""The per-channel event log: every change stores its event with the channel's next seq, in the same
+transaction, and concurrent writers to one channel get gap-free, strictly increasing seqs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatd.core.events import Event
+from chatd.store import events as event_log
+from harness import Harness
+from test_channels import org_with
+
+
+async def log_of(chat: Harness, channel_id: str) -> list[Event]:
+    async with chat.core.reading() as conn:
+        return await event_log.since(conn, int(channel_id), 0, 1000)
+
+
+def assert_gap_free(log: list[Event]) -> None:
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+
+
+async def test_every_change_is_logged_with_the_next_seq(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await bob.post("/channel/join", id=cid)
+    posted = await alice.post("/message/edit", channel_id=cid, contents="hello @bob")
+    reply = await bob.post("/message/edit", channel_id=cid, contents="hi", reply_to=posted["id"])
+    await alice.post("/message/edit", id=posted["id"], contents="hello again")
+    await bob.post("/message/react", id=posted["id"], emoji="👍")
+    await bob.post("/message/unreact", id=posted["id"], emoji="👍")
+    await bob.post("/message/pin", id=posted["id"])
+    await bob.post("/message/unpin", id=posted["id"])
+    await bob.post("/message/flag", id=posted["id"])  # private: published to bob, never logged
+    await bob.delete("/message/remove", id=reply["id"])
+    await alice.post("/channel/edit", id=cid, topic="news")
+    await bob.post("/message/mark_read", channel_id=cid)  # private too
+    log = await log_of(chat, cid)
+    assert_gap_free(log)
+    assert [(e.type, e.event) for e in log] == [
+        ("channel", "CREATED"),
+        ("message", "CREATED"),  # the CREATE system message
+        ("member", "JOINED"),
+        ("message", "CREATED"),
+        ("message", "CREATED"),
+        ("message", "EDITED"),
+        ("reaction", "ADDED"),
+        ("reaction", "REMOVED"),
+        ("pin", "ADDED"),
+        ("pin", "REMOVED"),
+        ("message", "REMOVED"),
+        ("message", "CREATED"),  # the TOPIC system message
+        ("channel", "UPDATED"),
+    ]
+    assert log[3].data["id"] == posted["id"] and log[3].actor_id == int(alice.id)
+    assert log[10].data["id"] == reply["id"]
+    published = {e.id: e.seq for e in chat.events if e.channel_id == int(cid) and e.seq is not None}
+    assert published == {e.id: e.seq for e in log}  # what was published is what was stored
+    assert (await alice.get("/channel/read", id=cid))["last_seq"] == len(log)
+
+
+async def test_a_refused_change_stores_no_event(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="mine")
+    before = await log_of(chat, cid)
+    await bob.post("/message/edit", id=posted["id"], contents="yours", expect=403)
+    await alice.post("/message/pin", id=posted["id"])
+    await alice.post("/message/pin", id=posted["id"], expect=409)
+    await alice.post("/message/edit", channel_id=cid, contents="x" * 40_001, expect=413)
+    after = await log_of(chat, cid)
+    assert len(after) == len(before) + 1
+    assert_gap_free(after)
+
+
+async def test_concurrent_posts_get_gap_free_increasing_seqs(chat: Harness) -> None:
+    people = await chat.users("alice", "bob", "carol", "dave", "erin")
+    org = await org_with(*people)
+    cid = (await people[0].post("/channel/edit", organisation_id=org, name="busy", members=[p.id for p in people[1:]]))["id"]
+    start = len(await log_of(chat, cid))
+    sends = [people[n % 5].post("/message/edit", channel_id=cid, contents=f"message {n}") for n in range(50)]
+    posted = await asyncio.gather(*sends)
+    log = await log_of(chat, cid)
+    assert_gap_free(log)
+    created = [e for e in log[start:] if (e.type, e.event) == ("message", "CREATED")]
+    assert len(created) == 50 == len(log) - start
+    ids = [int(e.data["id"]) for e in created]
+    assert ids == sorted(ids)  # the log replays messages in the order history lists them
+    assert set(ids) == {int(m["id"]) for m in posted}
+    events_by_id = [e.id for e in log[start:]]
+    assert events_by_id == sorted(events_by_id)  # event ids also follow seq
+    history = (await people[0].get("/message/read", channel_id=cid, limit=200))["items"]
+    assert [int(m["id"]) for m in history if m["type"] == "MESSAGE"] == ids
+
+
+async def test_concurrent_writes_of_every_kind_share_one_sequence(chat: Harness) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    org = await org_with(alice, bob, carol)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="busy", members=[bob.id, carol.id]))["id"]
+    target = await alice.post("/message/edit", channel_id=cid, contents="target")
+    start = len(await log_of(chat, cid))
+    work = [
+        *(bob.post("/message/edit", channel_id=cid, contents=f"b{n}") for n in range(10)),
+        *(carol.post("/message/react", id=target["id"], emoji=f":e{n}:") for n in range(10)),
+        alice.post("/message/pin", id=target["id"]),
+        *(alice.post("/message/edit", id=target["id"], contents=f"target v{n}") for n in range(5)),
+    ]
+    await asyncio.gather(*work)
+    log = await log_of(chat, cid)
+    assert_gap_free(log)
+    assert len(log) - start == 26

@@ -1,0 +1,523 @@
+"""Messages: post, edit with versions, threads, mentions, remove, history with cursors and read marks,
+per-viewer fields, pins, flags, reactions and attachments."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from PIL import Image
+
+from harness import Actor, Harness
+from test_channels import history, org_with
+
+
+async def channel_with(
+    owner: Actor, *members: Actor, readers: tuple[Actor, ...] = (), type: str = "public", name: str = "general"
+) -> str:
+    """A channel of a new organisation: ``members`` join it; ``readers`` only join the organisation."""
+    org = await org_with(owner, *members, *readers)
+    created = await owner.post(
+        "/channel/edit", organisation_id=org, name=name, type=type, members=[m.id for m in members]
+    )
+    return str(created["id"])
+
+
+async def send(actor: Actor, channel: str, contents: str, **extra: object) -> dict:
+    return await actor.post("/message/edit", channel_id=channel, contents=contents, **extra)
+
+
+def texts(items: list[dict]) -> list[str]:
+    return [m["contents"] for m in items if m["type"] == "MESSAGE"]
+
+
+# --- posting -------------------------------------------------------------------------------------------
+
+
+async def test_post_is_trimmed_and_checked(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    posted = await send(alice, cid, "  **hello** world \n")
+    assert posted["contents"] == "**hello** world" and posted["type"] == "MESSAGE"
+    assert posted["user_id"] == alice.id and posted["channel_id"] == cid and posted["edited"] is False
+    assert posted["can_edit"] and posted["can_remove"] and posted["reactions"] == []
+    for empty in ("", "   \n\t"):
+        error = await send(alice, cid, empty, expect=400)
+        assert "contents" in error["error"]["fields"]
+    assert "contents" in (await alice.post("/message/edit", channel_id=cid, expect=400))["error"]["fields"]
+    assert "channel_id" in (await alice.post("/message/edit", contents="x", expect=400))["error"]["fields"]
+    limit = chat.settings.limits.message_max_chars
+    assert limit == 40_000
+    await send(alice, cid, "x" * limit)
+    too_long = await send(alice, cid, "x" * (limit + 1), expect=413)
+    assert too_long["error"]["code"] == "too_large" and "contents" in too_long["error"]["fields"]
+    assert texts(await history(bob, cid)) == ["**hello** world", "x" * limit]
+
+
+async def test_limit_comes_from_config(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    chat.settings.limits.message_max_chars = 10
+    await send(alice, cid, "  0123456789  ")  # trimmed first, then measured
+    await send(alice, cid, "01234567890", expect=413)
+
+
+async def test_who_may_post_where(chat: Harness) -> None:
+    alice, bob, carol, stranger = await chat.users("alice", "bob", "carol", "stranger")
+    org = await org_with(alice, bob, carol)
+    public = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    private = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+    await send(alice, "123456789", "x", expect=404)
+    await send(alice, "abc", "x", expect=400)
+    await send(carol, public, "not joined", expect=403)  # readable, but a non-member does not write
+    await send(stranger, public, "outside the organisation", expect=404)
+    await send(carol, private, "outsider", expect=404)
+    await send(bob, private, "member")
+    assert texts(await history(bob, private)) == ["member"]
+
+
+async def test_client_msg_id_retry_returns_the_original(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    first = await send(alice, cid, "once", client_msg_id="k-1")
+    again = await send(alice, cid, "once (retry)", client_msg_id="k-1")
+    assert again["id"] == first["id"] and again["contents"] == "once" and again["client_msg_id"] == "k-1"
+    other = await send(bob, cid, "same key, other sender", client_msg_id="k-1")  # keys are per sender
+    assert other["id"] != first["id"]
+    assert texts(await history(alice, cid)) == ["once", "same key, other sender"]
+    assert len([e for e in chat.events_of("message", "CREATED") if e.data["client_msg_id"] == "k-1"]) == 2
+    await send(alice, cid, "x", client_msg_id="k" * 129, expect=400)
+
+
+async def test_concurrent_sends_with_one_key_make_one_message(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    sent = await asyncio.gather(*(send(alice, cid, f"try {n}", client_msg_id="race") for n in range(8)))
+    assert len({m["id"] for m in sent}) == 1
+    assert len(texts(await history(alice, cid))) == 1
+    assert len([e for e in chat.events_of("message", "CREATED") if e.data["client_msg_id"] == "race"]) == 1
+
+
+# --- editing -------------------------------------------------------------------------------------------
+
+
+async def test_edit_keeps_versions(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    posted = await send(alice, cid, "first")
+    chat.clock.advance(60)
+    edited = await alice.post("/message/edit", id=posted["id"], contents="  second  ")
+    assert edited["contents"] == "second" and edited["edited"] is True and edited["edited_at"] is not None
+    assert edited["edited_at"] > posted["created_at"] and edited["id"] == posted["id"]
+    chat.clock.advance(60)
+    await alice.post("/message/edit", id=posted["id"], contents="third")
+    versions = (await bob.get("/message/versions", id=posted["id"]))["versions"]
+    assert [(v["version"], v["contents"], v["current"]) for v in versions] == [
+        (1, "first", False), (2, "second", False), (3, "third", True)
+    ]
+    assert versions[0]["created_at"] == posted["created_at"]
+    assert [m["contents"] for m in await history(bob, cid) if m["id"] == posted["id"]] == ["third"]
+    assert [e.data["contents"] for e in chat.events_of("message", "EDITED")] == ["second", "third"]
+    await bob.post("/message/edit", id=posted["id"], contents="mine now", expect=403)
+    assert "contents" in (await alice.post("/message/edit", id=posted["id"], contents="  ", expect=400))["error"]["fields"]
+    await alice.post("/message/edit", id="123456789", contents="x", expect=404)
+    create = (await history(alice, cid))[0]
+    assert create["type"] == "CREATE" and create["can_edit"] is False
+    await alice.post("/message/edit", id=create["id"], contents="rewritten", expect=403)
+
+
+# --- threads -------------------------------------------------------------------------------------------
+
+
+async def test_threads_are_one_level(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    root = await send(alice, cid, "root")
+    chat.clock.advance(5)
+    r1 = await send(bob, cid, "reply one", reply_to=root["id"])
+    chat.clock.advance(5)
+    r2 = await send(alice, cid, "reply to a reply", reply_to=r1["id"])
+    assert r1["reply_to"] == root["id"] and r2["reply_to"] == root["id"]
+    top = {m["id"]: m for m in await history(alice, cid)}
+    assert set(top) >= {root["id"]} and r1["id"] not in top  # replies stay in their thread
+    assert top[root["id"]]["reply_count"] == 2 and top[root["id"]]["last_reply_at"] == r2["created_at"]
+    thread = await history(alice, cid, thread=root["id"])
+    assert [m["contents"] for m in thread] == ["reply one", "reply to a reply"]
+    everything = texts(await history(alice, cid, include_replies=True))
+    assert everything == ["root", "reply one", "reply to a reply"]
+    created = chat.events_of("message", "CREATED")[-1]
+    assert created.data["thread"] == {"id": root["id"], "reply_count": 2, "last_reply_at": r2["created_at"]}
+    await alice.get("/message/read", channel_id=cid, thread=r1["id"], expect=400)
+
+
+async def test_reply_must_be_in_the_same_channel(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    one = (await alice.post("/channel/edit", organisation_id=org, name="one"))["id"]
+    two = (await alice.post("/channel/edit", organisation_id=org, name="two"))["id"]
+    elsewhere = await send(alice, one, "in one")
+    error = await send(alice, two, "reply", reply_to=elsewhere["id"], expect=400)
+    assert "reply_to" in error["error"]["fields"]
+    assert "reply_to" in (await send(alice, two, "reply", reply_to="123456789", expect=400))["error"]["fields"]
+
+
+# --- mentions ------------------------------------------------------------------------------------------
+
+
+async def test_mentions_are_parsed_counted_and_told(chat: Harness) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    org = await org_with(alice, bob, carol)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+    await history(bob, cid)  # bob has read everything so far
+    posted = await send(alice, cid, "hey @Bob and @carol, mail alice@example.com, @nobody, @alice.")
+    assert posted["mentions"] == [bob.id]  # carol cannot read the channel; alice wrote it; the email is no mention
+    told = chat.events_of("mention", "CREATED")
+    assert [(e.user_id, e.data["message_id"]) for e in told] == [(int(bob.id), posted["id"])]
+    seen = await bob.get("/channel/read", id=cid)
+    assert seen["unread"] == 1 and seen["mentions"] == 1
+    found = (await bob.get("/channel/search", query="plans"))["items"][0]
+    assert found["unread"] == 1 and found["mentions"] == 1
+    await send(alice, cid, "no mention here")
+    assert (await bob.get("/channel/read", id=cid))["mentions"] == 1
+    edited = await alice.post("/message/edit", id=posted["id"], contents="hey @bob again")  # no second mention
+    assert edited["mentions"] == [bob.id] and len(chat.events_of("mention", "CREATED")) == 1
+    await history(bob, cid)
+    cleared = await bob.get("/channel/read", id=cid)
+    assert cleared["unread"] == 0 and cleared["mentions"] == 0
+
+
+async def test_mentioning_a_public_channel_reader_and_adding_one_by_edit(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, readers=(bob,))
+    posted = await send(alice, cid, "plain")
+    edited = await alice.post("/message/edit", id=posted["id"], contents="now for @bob")
+    assert edited["mentions"] == [bob.id]
+    assert [e.user_id for e in chat.events_of("mention", "CREATED")] == [int(bob.id)]
+    assert (await bob.get("/channel/read", id=cid))["mentions"] is None  # counts are kept for members only
+
+
+# --- removing ------------------------------------------------------------------------------------------
+
+
+async def test_who_may_remove(chat: Harness) -> None:
+    alice, bob, carol, admin = await chat.users("alice", "bob", "carol", "admin")
+    org = await org_with(alice, bob, carol, admin)
+    await alice.post("/organisation/members/role", id=org, user_id=admin.id, role="admin")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id]))["id"]
+    by_bob = [await send(bob, cid, f"bob {n}") for n in range(3)]
+    assert (await carol.get("/message/read", id=by_bob[0]["id"]))["can_remove"] is False
+    await carol.delete("/message/remove", id=by_bob[0]["id"], expect=403)
+    assert await bob.delete("/message/remove", id=by_bob[0]["id"]) == {"ok": True}
+    assert (await alice.get("/message/read", id=by_bob[1]["id"]))["can_remove"] is True
+    await alice.delete("/message/remove", id=by_bob[1]["id"])  # channel owner
+    await admin.delete("/message/remove", id=by_bob[2]["id"])  # organisation admin, not in the channel
+    await bob.delete("/message/remove", id=by_bob[2]["id"], expect=404)
+    assert texts(await history(bob, cid)) == []
+    removed = chat.events_of("message", "REMOVED")
+    assert [e.data["id"] for e in removed] == [m["id"] for m in by_bob]
+    assert [e.data["removed_by"] for e in removed] == [bob.id, alice.id, admin.id]
+
+
+async def test_removed_contents_vanish(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    root = await send(alice, cid, "the root")
+    secret = await send(bob, cid, "a zanzibar secret", reply_to=root["id"])
+    await send(bob, cid, "a visible reply", reply_to=root["id"])
+    await alice.post("/message/edit", id=secret["id"], expect=403, contents="edited zanzibar")
+    assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 2
+    assert (await alice.get("/message/search", query="zanzibar"))["total"] == 1
+    await bob.post("/message/pin", id=secret["id"])
+    await bob.delete("/message/remove", id=secret["id"])
+    await alice.get("/message/read", id=secret["id"], expect=404)
+    await alice.get("/message/versions", id=secret["id"], expect=404)
+    assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 1
+    assert texts(await history(alice, cid, thread=root["id"])) == ["a visible reply"]
+    assert texts(await history(alice, cid, include_replies=True)) == ["the root", "a visible reply"]
+    assert (await alice.get("/message/search", query="zanzibar"))["total"] == 0
+    assert (await alice.get("/message/pins", channel_id=cid))["items"] == []
+    removed = chat.events_of("message", "REMOVED")[0]
+    assert removed.data == {"id": secret["id"], "channel_id": cid, "reply_to": root["id"], "removed_by": bob.id}
+    await bob.post("/message/edit", id=secret["id"], contents="back", expect=404)
+    await bob.post("/message/react", id=secret["id"], emoji="👍", expect=404)
+    await send(bob, cid, "reply to removed", reply_to=secret["id"], expect=400)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def test_history_pages_with_cursors(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    ids = [(await send(alice, cid, f"m{n}"))["id"] for n in range(60)]
+    page = await alice.get("/message/read", channel_id=cid)
+    assert len(page["items"]) == 50 and page["has_more"] is True
+    assert [m["id"] for m in page["items"]] == ids[10:]  # the newest page, oldest first
+    older = await alice.get("/message/read", channel_id=cid, before=ids[10])
+    assert older["items"][0]["type"] == "CREATE"
+    assert [m["id"] for m in older["items"][1:]] == ids[:10] and older["has_more"] is False
+    newer = await alice.get("/message/read", channel_id=cid, after=ids[5], limit=3)
+    assert [m["id"] for m in newer["items"]] == ids[6:9] and newer["has_more"] is True
+    tail = await alice.get("/message/read", channel_id=cid, after=ids[56])
+    assert [m["id"] for m in tail["items"]] == ids[57:] and tail["has_more"] is False
+    before = await alice.get("/message/read", channel_id=cid, before=ids[30], limit=5)
+    assert [m["id"] for m in before["items"]] == ids[25:30] and before["has_more"] is True
+    assert len((await alice.get("/message/read", channel_id=cid, limit=1000))["items"]) == 61  # capped at 200
+    await alice.get("/message/read", channel_id=cid, limit=0, expect=400)
+    await alice.get("/message/read", channel_id=cid, before=ids[1], after=ids[0], expect=400)
+    one = await alice.get("/message/read", id=ids[3])
+    assert one["contents"] == "m3" and one["id"] == ids[3]
+    assert "channel_id" in (await alice.get("/message/read", expect=400))["error"]["fields"]
+
+
+async def test_history_limit_is_capped_at_200(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    chat.settings.limits.message_max_chars = 10
+    for n in range(205):
+        await send(alice, cid, str(n))
+    page = await alice.get("/message/read", channel_id=cid, limit=500)
+    assert len(page["items"]) == 200 and page["has_more"] is True and page["items"][-1]["contents"] == "204"
+
+
+async def test_reading_the_newest_page_marks_the_channel_read(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    await history(bob, cid)
+    ids = [(await send(alice, cid, f"m{n}"))["id"] for n in range(5)]
+    assert (await alice.get("/channel/read", id=cid))["unread"] == 0  # one's own messages are read
+    state = await bob.get("/channel/read", id=cid)
+    assert state["unread"] == 5 and state["mentions"] == 0
+    await bob.get("/message/read", channel_id=cid, before=ids[4])  # an older page: no change
+    await bob.get("/message/read", channel_id=cid, after=ids[0], limit=2)  # not up to the end: no change
+    assert (await bob.get("/channel/read", id=cid))["unread"] == 5
+    marked = await bob.post("/message/mark_read", channel_id=cid, message_id=ids[2])
+    assert marked == {"channel_id": cid, "last_read_message_id": ids[2], "unread": 2, "mentions": 0}
+    await bob.post("/message/mark_read", channel_id=cid, message_id=ids[0])  # never moves back
+    assert (await bob.get("/channel/read", id=cid))["last_read_message_id"] == ids[2]
+    await bob.get("/message/read", channel_id=cid, after=ids[2])  # reaches the end
+    state = await bob.get("/channel/read", id=cid)
+    assert state["unread"] == 0 and state["last_read_message_id"] == ids[4]
+    told = [e for e in chat.events_of("read", "UPDATED") if e.user_id == int(bob.id)]
+    assert told[-1].data["unread"] == 0
+    await send(alice, cid, "one more")
+    assert (await bob.post("/message/mark_read", channel_id=cid))["unread"] == 0
+    other = await send(alice, await channel_with(alice, name="other"), "elsewhere")
+    await bob.post("/message/mark_read", channel_id=cid, message_id=other["id"], expect=400)
+
+
+async def test_mark_read_needs_membership(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, readers=(bob,))
+    await send(alice, cid, "hi")
+    assert len(await history(bob, cid)) == 2  # a non-member reads a public channel, no marker is kept
+    await bob.post("/message/mark_read", channel_id=cid, expect=400)
+
+
+async def test_per_viewer_fields(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    posted = await send(alice, cid, "look")
+    await bob.post("/message/flag", id=posted["id"])
+    await bob.post("/message/pin", id=posted["id"])
+    for who, emoji in ((bob, "👍"), (alice, "👍"), (alice, ":tada:")):
+        chat.clock.advance(1)  # reactions are listed in order of first use
+        await who.post("/message/react", id=posted["id"], emoji=emoji)
+    as_bob = await bob.get("/message/read", id=posted["id"])
+    as_alice = (await history(alice, cid))[-1]
+    assert as_bob["flagged"] is True and as_alice["flagged"] is False
+    assert as_bob["pinned"] is True and as_alice["pinned"] is True
+    assert as_bob["reactions"] == [{"emoji": "👍", "count": 2, "me": True}, {"emoji": ":tada:", "count": 1, "me": False}]
+    assert as_alice["reactions"] == [{"emoji": "👍", "count": 2, "me": True}, {"emoji": ":tada:", "count": 1, "me": True}]
+    assert as_bob["can_edit"] is False and as_alice["can_edit"] is True
+    assert as_bob["edited"] is False
+
+
+# --- pins, flags, reactions ----------------------------------------------------------------------------
+
+
+async def test_pins(chat: Harness) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    cid = await channel_with(alice, bob, carol)
+    first, second = await send(alice, cid, "first"), await send(bob, cid, "second")
+    pinned = await bob.post("/message/pin", id=first["id"])
+    assert pinned["pinned"] is True
+    assert (await bob.post("/message/pin", id=first["id"], expect=409))["error"]["code"] == "already_pinned"
+    chat.clock.advance(1)
+    await alice.post("/message/pin", id=second["id"])
+    listed = (await carol.get("/message/pins", channel_id=cid))["items"]
+    assert [(p["id"], p["pinned_by"], p["pinned"]) for p in listed] == [(second["id"], alice.id, True), (first["id"], bob.id, True)]
+    assert listed[1]["pinned_at"] is not None
+    assert (await carol.post("/message/unpin", id=first["id"]))["pinned"] is False
+    await carol.post("/message/unpin", id=first["id"], expect=409)
+    assert [p["id"] for p in (await alice.get("/message/pins", channel_id=cid))["items"]] == [second["id"]]
+    assert [e.event for e in chat.events_of("pin")] == ["ADDED", "ADDED", "REMOVED"]
+    outsider = await chat.user("outsider")
+    await outsider.get("/message/pins", channel_id=cid, expect=404)
+    await outsider.post("/message/pin", id=first["id"], expect=404)
+
+
+async def test_pin_needs_membership(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, readers=(bob,))
+    posted = await send(alice, cid, "hi")
+    await bob.post("/message/pin", id=posted["id"], expect=403)  # reads the public channel, not a member
+    await bob.get("/message/pins", channel_id=cid)
+
+
+async def test_flags_are_private(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    one, two = await send(alice, cid, "one"), await send(alice, cid, "two")
+    assert (await bob.post("/message/flag", id=one["id"]))["flagged"] is True
+    chat.clock.advance(1)
+    await bob.post("/message/flag", id=two["id"])
+    assert (await bob.post("/message/flag", id=one["id"], expect=409))["error"]["code"] == "already_flagged"
+    listed = await bob.get("/message/flags")
+    assert [m["id"] for m in listed["items"]] == [two["id"], one["id"]] and listed["total"] == 2
+    assert all(m["flagged"] for m in listed["items"])
+    assert (await alice.get("/message/flags"))["total"] == 0
+    assert (await alice.get("/message/read", id=one["id"]))["flagged"] is False
+    assert (await bob.post("/message/unflag", id=one["id"]))["flagged"] is False
+    await bob.post("/message/unflag", id=one["id"], expect=409)
+    assert [m["id"] for m in (await bob.get("/message/flags"))["items"]] == [two["id"]]
+    flag_events = chat.events_of("flag")
+    assert all(e.user_id == int(bob.id) and e.seq is None for e in flag_events)  # never in the channel log
+    await alice.delete("/message/remove", id=two["id"])
+    assert (await bob.get("/message/flags"))["total"] == 0
+
+
+async def test_flags_of_a_channel_one_has_left_are_hidden(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob, type="private")
+    posted = await send(alice, cid, "secret")
+    await bob.post("/message/flag", id=posted["id"])
+    await alice.post("/channel/members/remove", id=cid, user_ids=[bob.id])
+    listed = await bob.get("/message/flags")
+    assert listed["items"] == [] and listed["total"] == 0
+
+
+async def test_reactions(chat: Harness) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    cid = await channel_with(alice, bob, carol)
+    posted = await send(alice, cid, "react to me")
+    assert (await bob.post("/message/react", id=posted["id"], emoji="👍"))["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
+    assert (await bob.post("/message/react", id=posted["id"], emoji="👍", expect=409))["error"]["code"] == "already_reacted"
+    chat.clock.advance(1)
+    await carol.post("/message/react", id=posted["id"], emoji="👍")
+    chat.clock.advance(1)
+    await carol.post("/message/react", id=posted["id"], emoji=":heart:")
+    listed = (await alice.get("/message/reactions", id=posted["id"]))["reactions"]
+    assert listed == [
+        {"emoji": "👍", "count": 2, "me": False, "user_ids": [bob.id, carol.id]},
+        {"emoji": ":heart:", "count": 1, "me": False, "user_ids": [carol.id]},
+    ]
+    after = await carol.post("/message/unreact", id=posted["id"], emoji="👍")
+    assert after["reactions"] == [{"emoji": "👍", "count": 1, "me": False}, {"emoji": ":heart:", "count": 1, "me": True}]
+    await carol.post("/message/unreact", id=posted["id"], emoji="👍", expect=409)
+    for bad in ("", "   ", "two words", "x" * 65):
+        assert "emoji" in (await bob.post("/message/react", id=posted["id"], emoji=bad, expect=400))["error"]["fields"]
+    await bob.post("/message/react", id=posted["id"], expect=400)
+    added = chat.events_of("reaction", "ADDED")
+    assert [(e.data["emoji"], e.data["count"]) for e in added] == [("👍", 1), ("👍", 2), (":heart:", 1)]
+    assert chat.events_of("reaction", "REMOVED")[0].data["count"] == 1
+    outsider = await chat.user("outsider")
+    await outsider.get("/message/reactions", id=posted["id"], expect=404)
+
+
+# --- attachments ---------------------------------------------------------------------------------------
+
+
+def _png(width: int = 64, height: int = 48) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "#3a7").save(out, "PNG")
+    return out.getvalue()
+
+
+async def attach(actor: Actor, channel: str, name: str, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
+    return await actor.call(
+        "PUT", "/message/attach", data={"channel_id": channel, **fields}, files={"file": (name, data, "application/octet-stream")}
+    )
+
+
+async def test_attach_posts_a_file_message(chat: Harness) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    cid = await channel_with(alice, bob, readers=(carol,))
+    response = await attach(alice, cid, "chart.png", _png(), contents="  the chart  ")
+    assert response.status_code == 200, response.text
+    posted = response.json()
+    assert posted["type"] == "FILE" and posted["contents"] == "the chart" and len(posted["files"]) == 1
+    stored = posted["files"][0]
+    assert stored["content_type"] == "image/png" and (stored["width"], stored["height"]) == (64, 48)
+    listed = (await history(bob, cid))[-1]
+    assert listed["id"] == posted["id"] and listed["files"] == posted["files"]
+    created = chat.events_of("message", "CREATED")[-1]
+    assert created.data["type"] == "FILE" and created.data["files"][0]["id"] == stored["id"]
+    downloaded = await bob.call("GET", "/file/download", params={"id": stored["id"]})
+    assert downloaded.status_code == 200 and downloaded.content == _png()
+    assert (await carol.call("GET", "/file/download", params={"id": stored["id"]})).status_code == 200  # reads the channel
+    stranger = await chat.user("stranger")
+    assert (await stranger.call("GET", "/file/download", params={"id": stored["id"]})).status_code == 404
+    no_text = await attach(alice, cid, "notes.txt", b"plain words\n")
+    assert no_text.status_code == 200 and no_text.json()["contents"] == ""
+    assert no_text.json()["files"][0]["content_type"] == "text/plain"
+    assert (await attach(carol, cid, "x.txt", b"x")).status_code == 403  # in the organisation, not the channel
+    assert (await attach(stranger, cid, "x.txt", b"x")).status_code == 404
+    reply = await attach(bob, cid, "r.txt", b"reply\n", reply_to=posted["id"], client_msg_id="up-1")
+    assert reply.status_code == 200 and reply.json()["reply_to"] == posted["id"]
+    retried = await attach(bob, cid, "r.txt", b"reply\n", reply_to=posted["id"], client_msg_id="up-1")
+    assert retried.json()["id"] == reply.json()["id"]
+    missing = await alice.call("PUT", "/message/attach", data={"channel_id": cid})
+    assert missing.status_code == 400 and "file" in missing.json()["error"]["fields"]
+
+
+async def test_attach_size_limit(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    chat.settings.limits.upload_max_bytes = 1000
+    assert (await attach(alice, cid, "ok.bin", b"\0" * 1000)).status_code == 200
+    too_big = await attach(alice, cid, "big.bin", b"\0" * 1001)
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"
+    chat.settings.limits.message_max_chars = 5
+    assert (await attach(alice, cid, "ok.bin", b"\0", contents="too long")).status_code == 413
+    assert [m["type"] for m in await history(alice, cid)] == ["CREATE", "FILE"]
+
+
+async def test_concurrent_duplicate_marks_conflict_cleanly(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    posted = await send(alice, cid, "race me")
+    for path, extra in (("/message/react", {"emoji": "👍"}), ("/message/pin", {}), ("/message/flag", {})):
+        calls = [alice.call("POST", path, json={"id": posted["id"], **extra}) for _ in range(6)]
+        statuses = sorted(r.status_code for r in await asyncio.gather(*calls))
+        assert statuses == [200] + [409] * 5, (path, statuses)
+    seen = await alice.get("/message/read", id=posted["id"])
+    assert seen["pinned"] and seen["flagged"] and seen["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
+
+
+async def test_nul_characters_are_refused(chat: Harness) -> None:
+    """PostgreSQL text cannot hold NUL: a 400 naming the field on both backends, never a 500."""
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    assert "contents" in (await send(alice, cid, "a\x00b", expect=400))["error"]["fields"]
+    assert "client_msg_id" in (await send(alice, cid, "ok", client_msg_id="k\x00", expect=400))["error"]["fields"]
+    posted = await send(alice, cid, "ok")
+    assert "emoji" in (await alice.post("/message/react", id=posted["id"], emoji="\x00", expect=400))["error"]["fields"]
+    assert "contents" in (await alice.post("/message/edit", id=posted["id"], contents="\x00x", expect=400))["error"]["fields"]
+
+
+async def test_concurrent_edits_and_removals_of_one_message(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    root = await send(alice, cid, "root")
+    posted = await send(alice, cid, "v0", reply_to=root["id"])
+    await asyncio.gather(*(alice.post("/message/edit", id=posted["id"], contents=f"v{n}") for n in range(1, 7)))
+    versions = (await alice.get("/message/versions", id=posted["id"]))["versions"]
+    assert [v["version"] for v in versions] == list(range(1, 8))  # every edit kept what it replaced
+    assert sorted(v["contents"] for v in versions) == [f"v{n}" for n in range(7)]
+    assert len({v["contents"] for v in versions}) == 7
+    calls = [alice.call("DELETE", "/message/remove", params={"id": posted["id"]}) for _ in range(4)]
+    statuses = sorted(r.status_code for r in await asyncio.gather(*calls))
+    assert statuses == [200, 404, 404, 404]
+    assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 0
+    assert len(chat.events_of("message", "REMOVED")) == 1

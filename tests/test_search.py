@@ -1,0 +1,211 @@
+"""Message search: ranked full text with a highlighted snippet, filters, only readable channels, an index
+that follows edits and removals, hostile queries, and the same answers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from harness import Actor, Harness
+from test_channels import org_with
+
+
+async def found(actor: Actor, query: str, **filters: object) -> list[str]:
+    return [m["contents"] for m in (await actor.get("/message/search", query=query, **filters))["items"]]
+
+
+async def test_ranked_with_a_marked_snippet(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/message/edit", channel_id=cid, contents="the deploy went fine")
+    best = await alice.post("/message/edit", channel_id=cid, contents="Deploy, deploy, DEPLOY: <b>deploy</b> again")
+    await alice.post("/message/edit", channel_id=cid, contents="nothing to see")
+    result = await alice.get("/message/search", query="deploy")
+    assert result["total"] == 2 and [m["id"] for m in result["items"]][0] == best["id"]
+    top = result["items"][0]
+    assert top["score"] > result["items"][1]["score"]
+    assert top["snippet"] == (
+        "<mark>Deploy,</mark> <mark>deploy,</mark> <mark>DEPLOY:</mark> <mark>&lt;b&gt;deploy&lt;/b&gt;</mark> again"
+    )
+    assert top["contents"] == "Deploy, deploy, DEPLOY: <b>deploy</b> again" and top["channel_id"] == cid
+
+
+async def test_every_word_must_match_and_snippets_are_windows(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    long = " ".join(f"w{n}" for n in range(40)) + " needle " + " ".join(f"v{n}" for n in range(40))
+    await alice.post("/message/edit", channel_id=cid, contents=long)
+    await alice.post("/message/edit", channel_id=cid, contents="red apple")
+    await alice.post("/message/edit", channel_id=cid, contents="green apple")
+    assert await found(alice, "apple red") == ["red apple"]
+    assert sorted(await found(alice, "APPLE")) == ["green apple", "red apple"]
+    assert await found(alice, "appl") == []  # words, not prefixes
+    snippet = (await alice.get("/message/search", query="needle"))["items"][0]["snippet"]
+    assert snippet.startswith("… w32 ") and "<mark>needle</mark>" in snippet and snippet.endswith(" …")
+    assert len(snippet.split()) == 24 + 2
+
+
+async def test_filters(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    one = (await alice.post("/channel/edit", organisation_id=org, name="one", members=[bob.id]))["id"]
+    await alice.post("/channel/edit", id=one, topic="release talk")
+    two = (await alice.post("/channel/edit", organisation_id=org, name="two", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=one, contents="release on monday")
+    chat.clock.advance(2 * 86400)
+    await bob.post("/message/edit", channel_id=one, contents="release notes by bob")
+    await bob.post("/message/edit", channel_id=two, contents="release party")
+    assert len(await found(alice, "release")) == 4
+    assert await found(alice, "release", message_type="TOPIC") == ["@alice changed the topic to: release talk"]
+    assert len(await found(alice, "", message_type="CREATE")) == 2
+    assert sorted(await found(alice, "release", channel_id=two)) == ["release party"]
+    assert sorted(await found(alice, "release", user_id=bob.id)) == ["release notes by bob", "release party"]
+    assert sorted(await found(alice, "release", user_id=bob.id, channel_id=one)) == ["release notes by bob"]
+    assert sorted(await found(alice, "release", since="2026-01-02", message_type="MESSAGE")) == [
+        "release notes by bob", "release party"
+    ]
+    assert await found(alice, "release", until="2026-01-01T23:59:59Z", message_type="MESSAGE") == ["release on monday"]
+    assert await found(alice, "release", since="2026-01-05") == []
+    assert "message_type" in (await alice.get("/message/search", query="x", message_type="CHAT", expect=400))["error"]["fields"]
+    assert "since" in (await alice.get("/message/search", query="x", since="yesterday", expect=400))["error"]["fields"]
+    await alice.get("/message/search", query="x", channel_id="123456789", expect=404)
+    listing = await alice.get("/message/search", query="", message_type="MESSAGE", per_page=2)
+    assert listing["total"] == 3 and listing["next_page"] == 2 and len(listing["items"]) == 2
+    assert [m["contents"] for m in listing["items"]] == ["release party", "release notes by bob"]  # newest first
+
+
+async def test_only_readable_channels(chat: Harness) -> None:
+    alice, bob, carol, stranger = await chat.users("alice", "bob", "carol", "stranger")
+    org = await org_with(alice, bob, carol)
+    public = (await alice.post("/channel/edit", organisation_id=org, name="open"))["id"]
+    private = (await alice.post("/channel/edit", organisation_id=org, name="closed", type="private", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=public, contents="quokka in the open")
+    await alice.post("/message/edit", channel_id=private, contents="quokka in secret")
+    assert sorted(await found(bob, "quokka")) == ["quokka in secret", "quokka in the open"]
+    assert await found(carol, "quokka") == ["quokka in the open"]  # reads public channels without joining
+    assert await found(carol, "secret") == []
+    assert (await carol.get("/message/search", query="", message_type="MESSAGE"))["total"] == 1
+    await carol.get("/message/search", query="quokka", channel_id=private, expect=404)
+    assert await found(stranger, "quokka") == []
+    await alice.post("/channel/members/remove", id=private, user_ids=[bob.id])
+    assert await found(bob, "quokka") == ["quokka in the open"]
+    await alice.delete("/channel/remove", id=public)
+    assert await found(alice, "quokka") == ["quokka in secret"]
+
+
+async def test_edits_and_removals_update_the_index(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="an aardvark")
+    await alice.post("/message/edit", id=posted["id"], contents="a badger")
+    assert await found(alice, "aardvark") == []
+    assert await found(alice, "badger") == ["a badger"]
+    await alice.delete("/message/remove", id=posted["id"])
+    assert await found(alice, "badger") == []
+    assert (await alice.get("/message/search", query="", message_type="MESSAGE"))["total"] == 0
+
+
+HOSTILE = ['"unbalanced', "foo AND", "NEAR(", "*", "a:b", "-x", "foo OR", "NOT foo", "(foo", "foo)", "^foo",
+           "foo*", "'", "!", "&|", "foo & bar", "col:foo", "{a b}", "\\", "%", "_", "\x00", "😀", "a" * 256]
+
+
+def test_hostile_queries_are_only_words_to_the_engines() -> None:
+    """The parse alone: what reaches FTS5 or tsquery is letters and digits, whatever was typed."""
+    from chatd.store.search import terms
+
+    assert all(word.isalnum() for query in HOSTILE for word in terms(query))
+
+
+async def test_hostile_queries_never_fail(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/message/edit", channel_id=cid, contents='foo AND bar "quoted" a:b x-ray NEAR(foo)')
+    for query in HOSTILE:
+        response = await alice.call("GET", "/message/search", params={"query": query})
+        assert response.status_code in (200, 400), (query, response.status_code, response.text)
+        if response.status_code == 400:
+            assert "query" in response.json()["error"]["fields"]
+    assert await found(alice, '"quoted') == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
+    assert await found(alice, "foo AND") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
+    assert await found(alice, "a:b") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
+    assert await found(alice, "-ray") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
+    assert await found(alice, "NEAR(") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
+    await alice.get("/message/search", query="*", expect=400)
+    await alice.get("/message/search", query="a" * 257, expect=400)
+
+
+# Texts the two engines' own parsers would split differently; chatd gives both the same words.
+SAME_ON_BOTH = [
+    ("see example.com today", "example", True),
+    ("see example.com today", "example.com", True),
+    ("mail bob@example.com now", "example", True),
+    ("open report.pdf", "report", True),
+    ("open report.pdf", "pdf", True),
+    ("path /usr/bin/env", "bin", True),
+    ("version v1.2.3 out", "v1", True),
+    ("pi is 3.14", "14", True),
+    ("snake_case_name here", "case", True),
+    ("a café nearby", "café", True),
+    ("a café nearby", "cafe", True),
+    ("a cafe nearby", "café", True),
+    ("Straße und Weg", "straße", True),
+    ("Straße und Weg", "STRASSE", True),  # caseless matching: ß folds to ss
+    ("ｆｕｌｌ width", "full", True),
+    ("ÜBER alles", "über", True),
+    ("e-mail me", "mail", True),
+    ("日本語 text", "日本語", True),
+    ("don't stop", "don", True),
+]
+
+
+async def test_both_engines_give_the_same_results(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    contents = sorted({text for text, _, _ in SAME_ON_BOTH})
+    for text in contents:
+        await alice.post("/message/edit", channel_id=cid, contents=text)
+    wrong = []
+    for text, query, expected in SAME_ON_BOTH:
+        hit = text in await found(alice, query)
+        if hit != expected:
+            wrong.append((text, query, hit))
+    assert wrong == []
+    snippet = (await alice.get("/message/search", query="example"))["items"]
+    assert {m["snippet"] for m in snippet} == {"see <mark>example.com</mark> today", "mail <mark>bob@example.com</mark> now"}
+
+
+async def test_a_removed_organisation_leaves_no_results(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    acme, globex = await org_with(alice), await org_with(alice, name="Globex")
+    gone = (await alice.post("/channel/edit", organisation_id=acme, name="gone", type="private"))["id"]
+    kept = (await alice.post("/channel/edit", organisation_id=globex, name="kept"))["id"]
+    await alice.post("/message/edit", channel_id=gone, contents="wombat one")
+    await alice.post("/message/edit", channel_id=kept, contents="wombat two")
+    await alice.delete("/organisation/remove", id=acme)
+    assert await found(alice, "wombat") == ["wombat two"]
+    assert [c["name"] for c in (await alice.get("/channel/search"))["items"]] == ["kept"]
+
+
+async def test_results_carry_what_history_shows(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="giraffe for @bob")
+    await bob.post("/message/flag", id=posted["id"])
+    await bob.post("/message/react", id=posted["id"], emoji="👍")
+    response = await alice.call(
+        "PUT", "/message/attach", data={"channel_id": cid, "contents": "giraffe photo"},
+        files={"file": ("g.txt", b"long neck\n", "text/plain")},
+    )
+    assert response.status_code == 200, response.text
+    items = {m["id"]: m for m in (await bob.get("/message/search", query="giraffe"))["items"]}
+    shown = {m["id"]: m for m in (await bob.get("/message/read", channel_id=cid))["items"]}
+    assert len(items) == 2
+    for mid, hit in items.items():
+        assert {k: v for k, v in hit.items() if k not in ("snippet", "score")} == shown[mid]
+    assert items[posted["id"]]["mentions"] == [bob.id] and items[posted["id"]]["flagged"] is True
+    file_hit = items[response.json()["id"]]
+    assert file_hit["type"] == "FILE" and file_hit["files"][0]["name"] == "g.txt"
+    assert [m["id"] for m in (await bob.get("/message/search", query="giraffe", message_type="FILE"))["items"]] == [file_hit["id"]]
