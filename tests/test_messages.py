@@ -521,3 +521,20 @@ async def test_concurrent_edits_and_removals_of_one_message(chat: Harness) -> No
     assert statuses == [200, 404, 404, 404]
     assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 0
     assert len(chat.events_of("message", "REMOVED")) == 1
+
+
+async def test_an_edit_that_drops_a_mention_drops_the_count(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    posted = await send(alice, cid, "ping @bob")
+    assert (await bob.get("/channel/read", id=cid))["mentions"] == 1
+    await alice.post("/message/edit", id=posted["id"], contents="never mind")
+    assert (await bob.get("/channel/read", id=cid))["mentions"] == 0
+
+
+async def test_nul_characters_are_refused_in_every_field(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    error = await alice.post("/channel/edit", organisation_id=org, name="bad\x00name", expect=400)
+    assert error["error"]["fields"] == {"name": "must not contain NUL characters"}
+    await alice.post("/organisation/edit", name="x\x00", expect=400)

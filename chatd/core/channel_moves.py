@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
+from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import orgs as org_store
 from . import events
@@ -70,6 +71,8 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
             raise BadRequest.field("destination", "channels of different organisations cannot be merged")
         if "direct" in (source.type, destination.type):
             raise BadRequest.field("source", "direct channels cannot be merged")
+        for channel_id in sorted((source_id, destination_id)):  # both logs, in id order, before any row
+            await event_log.lock(tx.conn, channel_id)
         moved = await message_store.move_all(tx.conn, source_id, destination_id)
         newcomers = sorted(
             await member_store.member_ids(tx.conn, source_id) - await member_store.member_ids(tx.conn, destination_id)

@@ -131,8 +131,9 @@ async def access_message(
     """A live message and the caller's standing in its channel; invisible and missing look alike (404).
 
     ``lock``: lock the message's row, then read it again, so a change builds on what the previous writer
-    committed (two concurrent edits keep both versions; two removals remove once). The row, not the channel:
-    a merge locks message rows before channels, and so must everyone else."""
+    committed (two concurrent edits keep both versions; two removals remove once). The channel's log lock is
+    taken first and the row second, the order posts (channel, then a thread root) and merges (both channels,
+    then their rows) keep too, so writers never deadlock."""
     message = await message_store.get_message(conn, message_id)
     if message is None or message.deleted_at is not None:
         raise NotFound("no such message")
@@ -141,6 +142,7 @@ async def access_message(
     except NotFound:
         raise NotFound("no such message") from None
     if lock:
+        await event_log.lock(conn, message.channel_id)  # channel first, then the row: the order every writer keeps
         fresh = await message_store.get_message(conn, message_id, for_update=True)
         if fresh is None or fresh.deleted_at is not None or fresh.channel_id != message.channel_id:
             raise NotFound("no such message")  # removed, or merged away, while we waited
@@ -264,10 +266,11 @@ async def edit_message_in(tx: Tx, principal: Principal, message_id: int, content
     mentions = await _mentioned(tx.conn, found.channel, principal.user_id, text)
     new_mentions = sorted(set(mentions) - set(message.mentions))
     await message_store.add_mentions(tx.conn, message.id, message.channel_id, new_mentions)
+    await message_store.drop_mentions(tx.conn, message.id, set(message.mentions) - set(mentions))
     await message_store.update_message(tx.conn, message.id, {"contents": text, "edited_at": now, "updated_at": now})
     await search_index.reindex(tx.conn, message.id, text)
     message.contents, message.edited_at, message.updated_at = text, now, now
-    message.mentions = sorted(set(message.mentions) | set(new_mentions))
+    message.mentions = mentions
     files = await file_payloads(tx.conn, message.file_ids)
     payload = message_payload(message, [files[fid] for fid in message.file_ids if fid in files])
     await tx.emit(message.channel_id, events.MESSAGE, "EDITED", payload, principal.user_id, new_mentions)

@@ -14,7 +14,7 @@ from .models import MessageView, Principal
 
 async def do_pin(core: Core, principal: Principal, message_id: int, pinned: bool) -> MessageView:
     async with core.transaction() as tx:
-        message, found = await access_message(tx.conn, principal, message_id, writing=True)
+        message, found = await access_message(tx.conn, principal, message_id, writing=True, lock=True)
         if pinned:
             if not await marks.pin(tx.conn, message_id, message.channel_id, principal.user_id, tx.now):
                 raise Conflict("message is already pinned", code="already_pinned")

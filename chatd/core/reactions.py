@@ -23,7 +23,7 @@ async def do_react(core: Core, principal: Principal, message_id: int, emoji: str
     """Add or remove the caller's reaction; returns the message's reactions as the caller sees them."""
     emoji = check_emoji(emoji)
     async with core.transaction() as tx:
-        message, _ = await access_message(tx.conn, principal, message_id, writing=True)
+        message, _ = await access_message(tx.conn, principal, message_id, writing=True, lock=True)
         if add:
             changed = await marks.add_reaction(tx.conn, message_id, principal.user_id, emoji, tx.now)
             if not changed:

@@ -101,8 +101,22 @@ def _optional_list(annotation: Any) -> bool:
     return any(get_origin(arg) is list for arg in getattr(annotation, "__args__", ()))
 
 
+def _refuse_nul(value: Any, name: str) -> None:
+    """No text column of PostgreSQL can hold U+0000: refuse it at the edge, for every field of every face."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequest.field(name, "must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(item, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{name}.{index}")
+
+
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """Validate already-merged data; failures become one 400 naming every bad field."""
+    _refuse_nul(data, "")
     try:
         return model.model_validate(_fit_lists(model, data))
     except ValidationError as exc:

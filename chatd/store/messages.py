@@ -60,6 +60,14 @@ async def add_mentions(conn: AsyncConnection, message_id: int, channel_id: int, 
         await conn.execute(mentions.insert(), values)
 
 
+async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[int]) -> None:
+    """An edit that no longer names someone no longer counts as an unread mention for them."""
+    if user_ids:
+        await conn.execute(
+            mentions.delete().where(mentions.c.message_id == message_id, mentions.c.user_id.in_(sorted(user_ids)))
+        )
+
+
 async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
     """Fill ``file_ids`` and ``mentions`` for a batch of messages with two queries."""
     if not found:
