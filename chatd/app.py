@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         finally:
             app.state.ready = False
             await hub.close_all()
+            await core.writes.stop()
             await bus.stop()
             await core.db.dispose()
 

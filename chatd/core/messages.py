@@ -26,6 +26,7 @@ from . import files as file_core
 from .channel_access import access_channel
 from .clock import iso
 from .context import Core, Tx
+from .events import Event
 from .errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from .models import Channel, ChannelAccess, Message, MessageView, Principal
 
@@ -173,15 +174,23 @@ async def post_message_in(
     file_ids: list[int] | None = None,
     type: str = "MESSAGE",
     meta: dict[str, Any] | None = None,
+    defer: bool = False,
 ) -> tuple[Message, ChannelAccess, bool]:
-    """Post inside an open transaction; returns (message, access, created). A known key returns the original."""
+    """Post inside an open transaction; returns (message, access, created). A known key returns the original.
+
+    ``defer``: queue the writes on the transaction (``Tx.defer_post``) so a group commit writes many posts
+    with a few statements; the caller must not read the message back before the transaction ends."""
     client_msg_id = check_client_msg_id(client_msg_id)
     if client_msg_id is not None:
         existing = await message_store.by_client_msg_id(tx.conn, principal.user_id, client_msg_id)
         if existing is not None:
             _, found = await access_message(tx.conn, principal, existing.id)
             return existing, found, False
-    found = await access_channel(tx.conn, principal, channel_id, writing=True)
+    memo_key = ("post", principal.user_id, channel_id)
+    found = tx.memo.get(memo_key) if defer else None  # a group commit holds only posts: standing is unchanged
+    if found is None:
+        found = await access_channel(tx.conn, principal, channel_id, writing=True)
+        tx.memo[memo_key] = found
     channel = found.channel
     await event_log.lock(tx.conn, channel_id)  # before the id: ids of a channel's messages sort like their seqs
     attached = await file_core.attachable_files(tx.conn, principal, file_ids or [])
@@ -202,14 +211,23 @@ async def post_message_in(
         file_ids=[f.id for f in attached],
         mentions=await _mentioned(tx.conn, channel, principal.user_id, text),
     )
-    await message_store.insert_message(tx.conn, message)
-    await search_index.index(tx.conn, message.id, text)
-    await channel_store.update_channel(tx.conn, channel_id, {"last_message_at": now})
     payload = message_payload(message, [file_core.file_payload(f) for f in attached])
     if root is not None:
         await message_store.bump_thread(tx.conn, root.id, 1, now)
         payload["thread"] = {"id": str(root.id), "reply_count": root.reply_count + 1, "last_reply_at": iso(now)}
-    await tx.emit(channel_id, events.MESSAGE, "CREATED", payload, principal.user_id, message.mentions)
+    if defer:
+        event = Event(
+            type=events.MESSAGE, event="CREATED", data=payload, channel_id=channel_id, actor_id=principal.user_id,
+            created_at=now, audience=message.mentions,
+        )
+        tx.defer_post(message, event, {"last_message_at": now})
+    else:
+        await message_store.insert_message(tx.conn, message)
+        await search_index.index(tx.conn, message.id, text)
+        await tx.emit(
+            channel_id, events.MESSAGE, "CREATED", payload, principal.user_id, message.mentions,
+            channel_values={"last_message_at": now},
+        )
     for user_id in message.mentions:
         tx.notify(
             user_id,
@@ -235,13 +253,21 @@ async def do_post_message(
 ) -> MessageView:
     if type not in USER_TYPES:
         raise BadRequest.field("type", "must be MESSAGE or FILE")
-    try:
-        async with core.transaction() as tx:
-            message, found, _ = await post_message_in(
-                tx, principal, channel_id, contents, reply_to=reply_to, client_msg_id=client_msg_id,
-                file_ids=file_ids, type=type, meta=meta,
+
+    async def post(tx: Tx) -> MessageView:
+        message, found, created = await post_message_in(
+            tx, principal, channel_id, contents, reply_to=reply_to, client_msg_id=client_msg_id,
+            file_ids=file_ids, type=type, meta=meta, defer=True,
+        )
+        if created:  # nothing can be pinned, flagged or reacted to yet: no need to ask the store
+            files = await file_payloads(tx.conn, message.file_ids) if message.file_ids else {}
+            return MessageView(
+                message, [files[f] for f in message.file_ids if f in files], can_edit=True, can_remove=True
             )
-            return (await views_of(tx.conn, principal, found, [message]))[0]
+        return (await views_of(tx.conn, principal, found, [message]))[0]
+
+    try:
+        return await core.writes.run(post)
     except IntegrityError:
         # Two concurrent sends with one key: the loser's insert hits the unique index; it answers with the winner.
         if client_msg_id is None:

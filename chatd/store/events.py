@@ -29,20 +29,21 @@ async def lock(conn: AsyncConnection, channel_id: int) -> None:
         await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id).with_for_update())
 
 
-async def next_seq(conn: AsyncConnection, channel_id: int) -> int:
+async def next_seq(conn: AsyncConnection, channel_id: int, also: dict[str, Any] | None = None) -> int:
+    """Allocate the next seq; ``also`` sets other channel columns in the same statement (one round trip)."""
     result = await conn.execute(
         channels.update()
         .where(channels.c.id == channel_id)
-        .values(last_seq=channels.c.last_seq + 1)
+        .values(last_seq=channels.c.last_seq + 1, **(also or {}))
         .returning(channels.c.last_seq)
     )
     return int(result.scalar_one())
 
 
-async def append(conn: AsyncConnection, event: Event) -> None:
+async def append(conn: AsyncConnection, event: Event, also: dict[str, Any] | None = None) -> None:
     """Give ``event`` its seq and store it; the caller's transaction commits both with the change."""
     assert event.channel_id is not None and event.id is not None
-    event.seq = await next_seq(conn, event.channel_id)
+    event.seq = await next_seq(conn, event.channel_id, also)
     await conn.execute(
         channel_events.insert().values(
             channel_id=event.channel_id,
@@ -55,6 +56,43 @@ async def append(conn: AsyncConnection, event: Event) -> None:
             created_at=event.created_at,
         )
     )
+
+
+async def append_many(conn: AsyncConnection, batch: list[Event], also: dict[int, dict[str, Any]]) -> None:
+    """Store events in order: one seq allocation per channel (``last_seq + k``), one insert for all.
+
+    Seqs follow the order of ``batch`` within each channel; ``also`` sets other columns per channel."""
+    by_channel: dict[int, list[Event]] = {}
+    for event in batch:
+        assert event.channel_id is not None and event.id is not None
+        by_channel.setdefault(event.channel_id, []).append(event)
+    for channel_id, found in by_channel.items():
+        result = await conn.execute(
+            channels.update()
+            .where(channels.c.id == channel_id)
+            .values(last_seq=channels.c.last_seq + len(found), **also.get(channel_id, {}))
+            .returning(channels.c.last_seq)
+        )
+        last = int(result.scalar_one())
+        for offset, event in enumerate(found):
+            event.seq = last - len(found) + 1 + offset
+    if batch:
+        await conn.execute(
+            channel_events.insert(),
+            [
+                {
+                    "channel_id": e.channel_id,
+                    "seq": e.seq,
+                    "id": e.id,
+                    "type": e.type,
+                    "event": e.event,
+                    "actor_id": e.actor_id,
+                    "payload": orjson.dumps(e.data).decode(),
+                    "created_at": e.created_at,
+                }
+                for e in batch
+            ],
+        )
 
 
 async def since(conn: AsyncConnection, channel_id: int, after_seq: int, limit: int) -> list[Event]:

@@ -32,26 +32,39 @@ def message_of(row: Any) -> Message:
 
 
 async def insert_message(conn: AsyncConnection, message: Message) -> None:
+    await insert_messages(conn, [message])
+
+
+async def insert_messages(conn: AsyncConnection, batch: list[Message]) -> None:
+    """Insert messages with their files and mentions: one statement per table however many there are."""
+    if not batch:
+        return
     await conn.execute(
-        messages.insert().values(
-            id=message.id,
-            channel_id=message.channel_id,
-            user_id=message.user_id,
-            type=message.type,
-            contents=message.contents,
-            meta=orjson.dumps(message.meta).decode(),
-            reply_to=message.reply_to,
-            client_msg_id=message.client_msg_id,
-            created_at=message.created_at,
-            updated_at=message.updated_at,
-        )
+        messages.insert(),
+        [
+            {
+                "id": m.id,
+                "channel_id": m.channel_id,
+                "user_id": m.user_id,
+                "type": m.type,
+                "contents": m.contents,
+                "meta": orjson.dumps(m.meta).decode(),
+                "reply_to": m.reply_to,
+                "client_msg_id": m.client_msg_id,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            }
+            for m in batch
+        ],
     )
-    if message.file_ids:
-        await conn.execute(
-            message_files.insert(),
-            [{"message_id": message.id, "file_id": fid, "position": i} for i, fid in enumerate(message.file_ids)],
-        )
-    await add_mentions(conn, message.id, message.channel_id, message.mentions)
+    attached = [
+        {"message_id": m.id, "file_id": fid, "position": i} for m in batch for i, fid in enumerate(m.file_ids)
+    ]
+    if attached:
+        await conn.execute(message_files.insert(), attached)
+    named = [{"message_id": m.id, "user_id": uid, "channel_id": m.channel_id} for m in batch for uid in m.mentions]
+    if named:
+        await conn.execute(mentions.insert(), named)
 
 
 async def add_mentions(conn: AsyncConnection, message_id: int, channel_id: int, user_ids: Iterable[int]) -> None:

@@ -47,6 +47,17 @@ def _sqlite(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
+    """Index several new messages with one statement."""
+    rows = [(message_id, document(contents)) for message_id, contents in items]
+    if _sqlite(conn):
+        values = [{"rowid": message_id, "contents": words} for message_id, words in rows if words]
+        if values:
+            await conn.execute(_fts.insert(), values)
+    elif rows:
+        await conn.execute(_SET_VECTOR, [{"words": words, "id": message_id} for message_id, words in rows])
+
+
 async def index(conn: AsyncConnection, message_id: int, contents: str) -> None:
     words = document(contents)
     if _sqlite(conn):
