@@ -111,3 +111,26 @@ async def test_concurrent_writes_of_every_kind_share_one_sequence(chat: Harness)
     log = await log_of(chat, cid)
     assert_gap_free(log)
     assert len(log) - start == 26
+
+
+async def test_a_bad_post_in_a_shared_commit_fails_alone(chat: Harness) -> None:
+    """Concurrent posts may share one transaction (group commit): refusals and duplicates stay individual."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="busy", members=[bob.id]))["id"]
+    start = len(await log_of(chat, cid))
+
+    async def attempt(n: int) -> int:
+        contents = "   " if n % 10 == 0 else f"m{n}"
+        key = "same-key" if n % 5 == 1 else None
+        response = await bob.call("POST", "/message/edit", json={"channel_id": cid, "contents": contents, "client_msg_id": key})
+        return response.status_code
+
+    statuses = await asyncio.gather(*(attempt(n) for n in range(40)))
+    blank = {n for n in range(40) if n % 10 == 0}
+    keyed = {n for n in range(40) if n % 5 == 1}  # a known key answers with the original, even if blank
+    assert statuses.count(400) == len(blank - keyed)
+    log = await log_of(chat, cid)
+    assert_gap_free(log)
+    created = set(range(40)) - blank - keyed
+    assert len(log) - start == len(created) + 1  # plus the one original behind every keyed retry
