@@ -225,3 +225,9 @@ async def test_media_api_needs_a_user_and_a_mime(chat: Harness) -> None:
     assert "mime" in missing["error"]["fields"]
     malformed = await alice.get("/api/media", mime="not a type", expect=400)
     assert "mime" in malformed["error"]["fields"]
+
+
+async def test_a_long_module_code_is_named_as_sent(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    error = await alice.get("/api/media", mime="image/png", name="a.png", moduleCode="m" * 65, expect=400)
+    assert "moduleCode" in error["error"]["fields"]

@@ -18,6 +18,7 @@ from ...core.upload_policy import do_upload_with_policy, issue_upload
 from ..crust.files import read_upload
 from ..params import Params
 from ..responses import JSON, Call, endpoint
+from .shapes import renamed_errors
 
 
 class IssueParams(Params):
@@ -29,7 +30,8 @@ class IssueParams(Params):
 @endpoint(IssueParams)
 async def issue(call: Call[IssueParams]) -> dict[str, Any]:
     p = call.params
-    return await issue_upload(call.core, call.who, p.mime, p.name, str(p.module_code))
+    with renamed_errors({"module": "moduleCode"}):
+        return await issue_upload(call.core, call.who, p.mime, p.name, str(p.module_code))
 
 
 async def upload(request: Request) -> Response:
