@@ -45,10 +45,11 @@ def wait_ready(port: int, path: str) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def start_chatd(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_chatd(workdir: Path, port: int, synchronous: str = "FULL") -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CHATD_DATABASE__URL": f"sqlite+aiosqlite:///{workdir}/chatd.db",
+        "CHATD_DATABASE__SQLITE_SYNCHRONOUS": synchronous,
         "CHATD_SERVER__DATA_DIR": str(workdir / "data"),
         "CHATD_ADMIN_PASSWORD": "bench-password",
     }
@@ -96,30 +97,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--synchronous", default="FULL,NORMAL", help="SQLite synchronous levels to measure")
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "send.json"))
     args = parser.parse_args()
     figures: dict[str, object] = {"requests": args.requests, "connections": args.connections}
-    with tempfile.TemporaryDirectory() as tmp:
-        base_port = free_port()
-        baseline = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "baseline_app.py"), str(base_port)])
-        try:
-            wait_ready(base_port, "/")
-            figures["baseline"] = summary(asyncio.run(measure(base_port, {}, "1", args.connections, args.requests)))
-        finally:
-            baseline.terminate()
-            baseline.wait()
-        port = free_port()
-        chatd = start_chatd(Path(tmp), port)
-        try:
-            secret, channel_id = prepare_channel(port)
-            result = asyncio.run(measure(port, {"X-Session-ID": secret}, channel_id, args.connections, args.requests))
-            figures["chatd_sqlite_full_sync"] = summary(result)
-        finally:
-            chatd.terminate()
-            chatd.wait()
+    base_port = free_port()
+    baseline = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "baseline_app.py"), str(base_port)])
+    try:
+        wait_ready(base_port, "/readyz")
+        figures["baseline"] = summary(asyncio.run(measure(base_port, {}, "1", args.connections, args.requests)))
+    finally:
+        baseline.terminate()
+        baseline.wait()
+    for synchronous in args.synchronous.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            chatd = start_chatd(Path(tmp), port, synchronous)
+            try:
+                secret, channel_id = prepare_channel(port)
+                result = asyncio.run(measure(port, {"X-Session-ID": secret}, channel_id, args.connections, args.requests))
+                figures[f"chatd_sqlite_{synchronous.lower()}_sync"] = summary(result)
+            finally:
+                chatd.terminate()
+                chatd.wait()
     base = figures["baseline"]["per_second"]  # type: ignore[index]
-    ours = figures["chatd_sqlite_full_sync"]["per_second"]  # type: ignore[index]
-    figures["ratio_to_baseline"] = round(ours / base, 3) if base else None
+    for key in [k for k in figures if k.startswith("chatd_")]:
+        ours = figures[key]["per_second"]  # type: ignore[index]
+        figures[key]["ratio_to_baseline"] = round(ours / base, 3) if base else None  # type: ignore[index]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")
