@@ -6,6 +6,7 @@ one composition of store, bus and clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
         await bus.start()
+        stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -77,6 +79,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             yield
         finally:
             app.state.ready = False
+            stamper.cancel()
+            await asyncio.gather(stamper, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

@@ -259,3 +259,45 @@ async def test_a_moved_team_keeps_its_public_channels_live(server: LiveServer) -
         assert (await sock.expect("channel", event="MOVED"))["data"]["type"] == "public"
         await alice.post("/message/edit", channel_id=cid, contents="still here")
         assert (await sock.expect("message"))["data"]["contents"] == "still here"
+
+
+async def test_a_live_socket_makes_its_user_online_for_the_http_faces(server: LiveServer) -> None:
+    (alice, bob, carol), _ = await team(server, "alice", "bob", "carol")
+    async with bob.socket():
+        listed = {u["id"]: u["online"] for u in (await alice.get("/api/users", per_page=50))["users"]}
+    assert listed[bob.id] is True and listed[carol.id] is False
+
+
+async def test_the_login_cookie_authenticates_a_socket(server: LiveServer) -> None:
+    (alice,), _ = await team(server, "alice")
+    async with connect(server.ws, additional_headers={"Cookie": f"chatd_session={alice.secret}"}) as ws:
+        assert '"ready"' in await ws.recv()
+
+
+async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServer) -> None:
+    """Sockets open while messages pour in: each sees, after its ready seq, every later event exactly once."""
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    total = 60
+    poster = asyncio.create_task(_post_many(alice, cid, total))
+    sockets = []
+    for _ in range(6):
+        manager = bob.socket()
+        sock = await manager.__aenter__()
+        sockets.append((manager, sock))
+        await asyncio.sleep(0.02)
+    await poster
+    final = (await bob.get("/channel/read", id=cid))["last_seq"]
+    for manager, sock in sockets:
+        start = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+        seqs = []
+        while (not seqs and start < final) or (seqs and seqs[-1] < final):
+            frame = await sock.expect("message")
+            seqs.append(frame["seq"])
+        assert seqs == list(range(start + 1, final + 1))
+        await manager.__aexit__(None, None, None)
+
+
+async def _post_many(person: Person, cid: str, count: int) -> None:
+    for n in range(count):
+        await person.post("/message/edit", channel_id=cid, contents=f"m{n}")

@@ -20,6 +20,7 @@ from .ids import parse_id
 from .models import Principal, User
 from .paging import Page, PageRequest
 from .passwords import check_password_policy
+from .presence import is_online
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -155,7 +156,6 @@ async def ensure_admin(core: Core, password: str) -> bool:
 
 USER_STATUSES = ("active", "blocked", "archived")
 AVAILABILITIES = ("available", "away")
-ONLINE_WINDOW_MS = 5 * 60_000
 BULK_MAX = 500
 
 # Intranet fields chat does not act on: kept as given in ``users.profile`` and shown back, never invented.
@@ -255,7 +255,7 @@ async def profiles_in(conn: AsyncConnection, core: Core, found: list[User]) -> l
     org_ids = await user_store.org_ids_of_users(conn, [u.id for u in found])
     now = core.clock.now_ms()
     return [
-        Profile(u, org_ids[u.id], u.last_seen_at is not None and now - u.last_seen_at < ONLINE_WINDOW_MS)
+        Profile(u, org_ids[u.id], is_online(u.last_seen_at, now))
         for u in found
     ]
 

@@ -15,11 +15,15 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from ..core.context import Core
 
 from ..core import events as ev
 from ..core.events import Event
 from ..core.ports import Publisher
+from ..core.presence import SEEN_EVERY_SECONDS, note_seen
 from . import protocol
 from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
 
@@ -90,6 +94,15 @@ class Hub:
             },
         )
         await self.publisher.publish([event])
+
+    async def stamp_seen(self, core: "Core") -> None:
+        """Every minute: the users connected here are online (``core/presence.py``)."""
+        while True:
+            await asyncio.sleep(SEEN_EVERY_SECONDS)
+            try:
+                await note_seen(core, list(self.by_user))
+            except Exception:
+                log.exception("could not stamp connected users as seen")
 
     async def close_all(self) -> None:
         """Shutting down: tell every client to reconnect (to another node) and resume."""

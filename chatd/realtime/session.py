@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.auth import credentials_alive
 from ..core.channels import views_of
+from ..core.presence import note_seen
 from ..core.models import ChannelView
 from ..faces.crust import shapes
 from ..store import channels as channel_store
@@ -42,6 +43,7 @@ async def start(hub: Hub, conn: Connection) -> dict[str, Any]:
     async with conn.core.reading() as db:
         conn.orgs = set((await org_store.orgs_of_user(db, conn.user_id)).keys())
     hub.register(conn)
+    await note_seen(conn.core, [conn.user_id])
     views, orgs = await _snapshot(conn)
     for org_id in orgs - conn.orgs:
         conn.orgs.add(org_id)

@@ -207,6 +207,10 @@ async def session_by_hash(conn: AsyncConnection, token_hash: str) -> Session | N
     return None if row is None else _session(row)
 
 
+async def mark_seen(conn: AsyncConnection, user_ids: list[int], now: int) -> None:
+    await conn.execute(users.update().where(users.c.id.in_(user_ids)).values(last_seen_at=now))
+
+
 async def session_alive(conn: AsyncConnection, session_id: int, now: int) -> bool:
     row = (
         await conn.execute(select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.expires_at > now))
