@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,6 +22,7 @@ from .core.ids import IdGenerator
 from .core.passwords import Passwords
 from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
+from .core.files import purge_files
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
@@ -52,6 +53,19 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
     )
 
 
+JANITOR_SECONDS = 3600.0
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Housekeeping that must never take the server down: run ``job`` every ``seconds``, logging failures."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("housekeeping job failed")
+
+
 def _routes() -> list[BaseRoute]:
     return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes]
 
@@ -71,6 +85,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
         await bus.start()
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
+        janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -80,7 +95,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         finally:
             app.state.ready = False
             stamper.cancel()
-            await asyncio.gather(stamper, return_exceptions=True)
+            janitor.cancel()
+            await asyncio.gather(stamper, janitor, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

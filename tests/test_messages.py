@@ -538,3 +538,19 @@ async def test_nul_characters_are_refused_in_every_field(chat: Harness) -> None:
     error = await alice.post("/channel/edit", organisation_id=org, name="bad\x00name", expect=400)
     assert error["error"]["fields"] == {"name": "must not contain NUL characters"}
     await alice.post("/organisation/edit", name="x\x00", expect=400)
+
+
+async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness) -> None:
+    from chatd.core.files import purge_files
+
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    kept = (await attach(alice, cid, "kept.txt", b"stays\n")).json()
+    gone = (await attach(alice, cid, "gone.png", _png())).json()
+    await alice.delete("/message/remove", id=gone["id"])
+    assert await purge_files(chat.core) == 0  # within the grace period nothing goes
+    chat.clock.advance(chat.settings.limits.file_grace_days * 86_400 + 1)
+    assert await purge_files(chat.core) == 1
+    assert (await alice.call("GET", "/file/download", params={"id": gone["files"][0]["id"]})).status_code == 404
+    assert not list((chat.settings.data_path / "files" / gone["files"][0]["id"]).glob("*"))
+    assert (await bob.call("GET", "/file/download", params={"id": kept["files"][0]["id"]})).status_code == 200

@@ -291,3 +291,28 @@ def file_payload(stored: StoredFile) -> dict[str, Any]:
         "url": f"/file/download?id={stored.id}",
         "thumbnail_url": f"/file/thumbnail?id={stored.id}" if stored.thumbnail_key else None,
     }
+
+
+ABANDONED_UPLOAD_MS = 24 * 3600 * 1000
+PURGE_BATCH = 500
+
+
+async def purge_files(core: Core) -> int:
+    """Delete the bytes of files nobody can reach: those of messages removed more than
+    ``limits.file_grace_days`` ago (DESIGN.md §3), and presigned uploads that never arrived within a day.
+    The row is kept, marked deleted, so links to it answer 404 rather than 500. Returns how many went."""
+    now = core.clock.now_ms()
+    grace_ms = int(core.settings.limits.file_grace_days * 86_400_000)
+    purged = 0
+    while True:
+        async with core.transaction() as tx:
+            due = await file_store.due_for_purge(tx.conn, now - grace_ms, now - ABANDONED_UPLOAD_MS, PURGE_BATCH)
+            for stored in due:
+                await file_store.mark_deleted(tx.conn, stored.id, now)
+        for stored in due:  # after the commit: a crash in between leaks bytes, never loses a live file
+            for key in (stored.storage_key, stored.thumbnail_key):
+                if key:
+                    await core.files.delete(key)
+        purged += len(due)
+        if len(due) < PURGE_BATCH:
+            return purged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import StoredFile
@@ -107,3 +107,27 @@ async def picture_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
 async def is_user_picture(conn: AsyncConnection, file_id: int) -> bool:
     row = (await conn.execute(select(users.c.id).where(users.c.picture_file_id == file_id).limit(1))).first()
     return row is not None
+
+
+async def due_for_purge(conn: AsyncConnection, removed_before: int, abandoned_before: int, limit: int) -> list[StoredFile]:
+    """Files nobody can reach any more: attached only to messages removed before ``removed_before`` (and not
+    a picture), or uploads issued before ``abandoned_before`` that never arrived."""
+    live_link = (
+        select(message_files.c.file_id)
+        .select_from(message_files.join(messages, messages.c.id == message_files.c.message_id))
+        .where(or_(messages.c.deleted_at.is_(None), messages.c.deleted_at >= removed_before))
+    )
+    pictures = select(users.c.picture_file_id).where(users.c.picture_file_id.is_not(None)).union(
+        select(channels.c.picture_file_id).where(channels.c.picture_file_id.is_not(None))
+    )
+    orphaned = and_(
+        files.c.status == "ready",
+        files.c.id.in_(select(message_files.c.file_id)),
+        files.c.id.not_in(live_link),
+        files.c.id.not_in(pictures),
+    )
+    abandoned = and_(files.c.status.in_(("pending", "uploading")), files.c.created_at < abandoned_before)
+    rows = await conn.execute(
+        select(files).where(files.c.deleted_at.is_(None), or_(orphaned, abandoned)).order_by(files.c.id).limit(limit)
+    )
+    return [_file(row) for row in rows]
