@@ -301,3 +301,36 @@ async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServ
 async def _post_many(person: Person, cid: str, count: int) -> None:
     for n in range(count):
         await person.post("/message/edit", channel_id=cid, contents=f"m{n}")
+
+
+async def until(sock: Socket, type: str, event: str) -> dict:
+    """The next frame of this type and event, skipping others (system messages, markers...)."""
+    while True:
+        frame = await sock.recv()
+        if frame["type"] == type and frame.get("event") == event:
+            return frame
+
+
+async def test_channel_lifecycle_and_mentions_are_pushed(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    async with bob.socket() as sock:
+        cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+        assert (await until(sock, "channel", "CREATED"))["channel_id"] == cid
+        await alice.post("/channel/edit", id=cid, topic="Q3")
+        assert (await until(sock, "channel", "UPDATED"))["data"]["topic"] == "Q3"
+        await alice.post("/message/edit", channel_id=cid, contents="see @bob")
+        notice = await until(sock, "mention", "CREATED")
+        assert notice["channel_id"] == cid and notice["data"]["by"] == alice.id
+        other = (await alice.post("/channel/edit", organisation_id=org, name="old", members=[bob.id]))["id"]
+        await until(sock, "channel", "CREATED")
+        await alice.post("/channel/merge", source=other, destination=cid)
+        merged = {(await until(sock, "channel", "MERGED"))["channel_id"] for _ in range(2)}
+        assert merged == {cid, other}
+        await alice.post("/channel/archive", id=cid)
+        assert (await until(sock, "channel", "ARCHIVED"))["channel_id"] == cid
+        await alice.post("/channel/unarchive", id=cid)
+        await until(sock, "channel", "UNARCHIVED")
+        assert (await sock.call("part", channel_id=cid))["type"] == "ack"
+        assert (await until(sock, "member", "LEFT"))["data"]["user_id"] == bob.id
+        await alice.delete("/channel/remove", id=cid)
+        assert await sock.quiet() == []  # no longer a member: the removal is not theirs to see
