@@ -27,6 +27,7 @@ class ServerSettings(_Section):
     node_id: int = Field(0, ge=0, le=1023)
     secret_key: str = ""
     shutdown_grace_seconds: float = Field(10.0, ge=0)
+    access_log: bool = False
 
 
 class DatabaseSettings(_Section):

@@ -61,6 +61,7 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
         log_config=log_config,
         proxy_headers=False,
+        access_log=settings.server.access_log,
     )
     uvicorn.Server(config).run()
     return 0

@@ -96,34 +96,36 @@ def summary(result: loadgen.Result) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", default="16,128", help="concurrent senders, comma-separated")
     parser.add_argument("--synchronous", default="FULL,NORMAL", help="SQLite synchronous levels to measure")
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "send.json"))
     args = parser.parse_args()
-    figures: dict[str, object] = {"requests": args.requests, "connections": args.connections}
-    base_port = free_port()
-    baseline = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "baseline_app.py"), str(base_port)])
-    try:
-        wait_ready(base_port, "/readyz")
-        figures["baseline"] = summary(asyncio.run(measure(base_port, {}, "1", args.connections, args.requests)))
-    finally:
-        baseline.terminate()
-        baseline.wait()
-    for synchronous in args.synchronous.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            port = free_port()
-            chatd = start_chatd(Path(tmp), port, synchronous)
-            try:
-                secret, channel_id = prepare_channel(port)
-                result = asyncio.run(measure(port, {"X-Session-ID": secret}, channel_id, args.connections, args.requests))
-                figures[f"chatd_sqlite_{synchronous.lower()}_sync"] = summary(result)
-            finally:
-                chatd.terminate()
-                chatd.wait()
-    base = figures["baseline"]["per_second"]  # type: ignore[index]
-    for key in [k for k in figures if k.startswith("chatd_")]:
-        ours = figures[key]["per_second"]  # type: ignore[index]
-        figures[key]["ratio_to_baseline"] = round(ours / base, 3) if base else None  # type: ignore[index]
+    figures: dict[str, object] = {"requests": args.requests}
+    for connections in [int(c) for c in args.connections.split(",")]:
+        row: dict[str, object] = {}
+        base_port = free_port()
+        baseline = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "baseline_app.py"), str(base_port)])
+        try:
+            wait_ready(base_port, "/readyz")
+            row["baseline"] = summary(asyncio.run(measure(base_port, {}, "1", connections, args.requests)))
+        finally:
+            baseline.terminate()
+            baseline.wait()
+        for synchronous in args.synchronous.split(","):
+            with tempfile.TemporaryDirectory() as tmp:
+                port = free_port()
+                chatd = start_chatd(Path(tmp), port, synchronous)
+                try:
+                    secret, channel_id = prepare_channel(port)
+                    result = asyncio.run(measure(port, {"X-Session-ID": secret}, channel_id, connections, args.requests))
+                    row[f"chatd_sqlite_{synchronous.lower()}_sync"] = summary(result)
+                finally:
+                    chatd.terminate()
+                    chatd.wait()
+        base = row["baseline"]["per_second"]  # type: ignore[index]
+        for key in [k for k in row if k.startswith("chatd_")]:
+            row[key]["ratio_to_baseline"] = round(row[key]["per_second"] / base, 3) if base else None  # type: ignore[index]
+        figures[f"{connections}_connections"] = row
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")

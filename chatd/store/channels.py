@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Channel
@@ -170,27 +170,37 @@ def select_ids(clause: Any) -> Any:
     return select(channels.c.id).where(clause)
 
 
-async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[Channel, int | None, str | None, str | None] | None:
-    """One query for what access checks need: the live channel, its organisation's ``archived_at``, and the
-    user's organisation and channel roles (None when not a member). None if the channel or org is gone."""
+def _standing_statement() -> Any:
+    user = bindparam("user_id")
     org_role = (
         select(org_members.c.role)
-        .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user_id)
+        .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user)
         .scalar_subquery()
     )
     channel_role = (
         select(channel_members.c.role)
-        .where(channel_members.c.channel_id == channels.c.id, channel_members.c.user_id == user_id)
+        .where(channel_members.c.channel_id == channels.c.id, channel_members.c.user_id == user)
         .scalar_subquery()
     )
-    row = (
-        await conn.execute(
-            select(channels, organisations.c.archived_at.label("org_archived_at"), org_role.label("org_role"),
-                   channel_role.label("channel_role"))
-            .select_from(channels.join(organisations, organisations.c.id == channels.c.organisation_id))
-            .where(channels.c.id == channel_id, channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None))
+    return (
+        select(
+            channels, organisations.c.archived_at.label("org_archived_at"), org_role.label("org_role"),
+            channel_role.label("channel_role"),
         )
-    ).first()
+        .select_from(channels.join(organisations, organisations.c.id == channels.c.organisation_id))
+        .where(
+            channels.c.id == bindparam("channel_id"), channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None)
+        )
+    )
+
+
+_STANDING = _standing_statement()  # built once: every write and most reads ask it
+
+
+async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[Channel, int | None, str | None, str | None] | None:
+    """One query for what access checks need: the live channel, its organisation's ``archived_at``, and the
+    user's organisation and channel roles (None when not a member). None if the channel or org is gone."""
+    row = (await conn.execute(_STANDING, {"channel_id": channel_id, "user_id": user_id})).first()
     if row is None:
         return None
     return channel_of(row), row.org_archived_at, row.org_role, row.channel_role
