@@ -1,7 +1,7 @@
 """Fan-out and connection memory: chatd against the storage-less baseline, in the same run.
 
-1. Fan-out: R websocket receivers in one channel; a sender posts M messages over HTTP as fast as one
-   keep-alive connection allows. Figure: deliveries per second (R*M over the time until the last receiver has
+1. Fan-out: R websocket receivers in one channel; ``SENDERS`` keep-alive connections post M messages over
+   HTTP as fast as they can. Figure: deliveries per second (R*M over the time until the last receiver has
    the last message). The baseline broadcasts the same number of frames through ``POST /broadcast``.
 2. Memory: the server's resident memory grows by how much per idle websocket (K connections)?
 
@@ -26,6 +26,9 @@ from websockets.asyncio.client import connect
 sys.path.insert(0, str(Path(__file__).parent))
 import loadgen  # noqa: E402
 from bench_send import ROOT, free_port, prepare_channel, start_chatd, wait_ready  # noqa: E402
+
+
+SENDERS = 8  # concurrent senders: fan-out, not one sender's round trip, should be what is measured
 
 
 def rss_kib(pid: int) -> int:
@@ -80,7 +83,7 @@ async def bench_baseline(port: int, pid: int, args: argparse.Namespace) -> dict[
             body = orjson.dumps({"type": "message", "event": "CREATED", "channel_id": "1", "seq": i, "data": {"contents": f"m{i}"}})
             return loadgen.post("/broadcast", body, {})
 
-        await loadgen.run("127.0.0.1", port, request, 1, n)
+        await loadgen.run("127.0.0.1", port, request, SENDERS, n)
 
     return {
         "deliveries_per_second": round(await fanout(url, {}, args.receivers, args.messages, send), 1),
@@ -97,7 +100,7 @@ async def bench_chatd(port: int, pid: int, args: argparse.Namespace) -> dict[str
         def request(_conn: int, i: int) -> bytes:
             return loadgen.post("/message/edit", orjson.dumps({"channel_id": channel_id, "contents": f"m{i}"}), headers)
 
-        await loadgen.run("127.0.0.1", port, request, 1, n)
+        await loadgen.run("127.0.0.1", port, request, SENDERS, n)
 
     return {
         "deliveries_per_second": round(await fanout(url, headers, args.receivers, args.messages, send), 1),
