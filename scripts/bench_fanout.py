@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 from websockets.asyncio.client import connect
 

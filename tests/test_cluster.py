@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
@@ -68,11 +68,6 @@ class Node:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-
-
-@pytest.fixture
-def redis_for_cluster(redis_server: RedisServer) -> RedisServer:
-    return redis_server
 
 
 @pytest.fixture

@@ -187,8 +187,10 @@ async def post_message_in(
             _, found = await access_message(tx.conn, principal, existing.id)
             return existing, found, False
     memo_key = ("post", principal.user_id, channel_id)
-    found = tx.memo.get(memo_key) if defer else None  # a group commit holds only posts: standing is unchanged
-    if found is None:
+    cached: ChannelAccess | None = tx.memo.get(memo_key) if defer else None  # a batch holds only posts
+    if cached is not None:
+        found = cached
+    else:
         found = await access_channel(tx.conn, principal, channel_id, writing=True)
         tx.memo[memo_key] = found
     channel = found.channel

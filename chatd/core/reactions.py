@@ -46,10 +46,10 @@ async def list_reactions(core: Core, principal: Principal, message_id: int) -> l
     """Who reacted with what: ``[{emoji, count, me, user_ids}]``."""
     async with core.reading() as conn:
         await access_message(conn, principal, message_id)
-        grouped: dict[str, dict[str, object]] = {}
+        users: dict[str, list[int]] = {}
         for emoji, user_id in await marks.reaction_users(conn, message_id):
-            entry = grouped.setdefault(emoji, {"emoji": emoji, "count": 0, "me": False, "user_ids": []})
-            entry["count"] = int(entry["count"]) + 1  # type: ignore[call-overload]
-            entry["me"] = bool(entry["me"]) or user_id == principal.user_id
-            entry["user_ids"].append(str(user_id))  # type: ignore[union-attr]
-        return list(grouped.values())
+            users.setdefault(emoji, []).append(user_id)
+        return [
+            {"emoji": e, "count": len(ids), "me": principal.user_id in ids, "user_ids": [str(u) for u in ids]}
+            for e, ids in users.items()
+        ]

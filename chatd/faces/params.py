@@ -76,8 +76,8 @@ async def merged_params(request: Request) -> dict[str, Any]:
                 form = await request.form()
             except Exception as exc:  # python-multipart raises several types for a malformed body
                 raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
-            for key, value in form.multi_items():
-                _add(data, key, value)
+            for key, upload_or_text in form.multi_items():
+                _add(data, key, upload_or_text)
     request.scope[_SCOPE_KEY] = data
     return data
 

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, Sequence
 
 if TYPE_CHECKING:
     from ..core.context import Core
@@ -46,8 +46,8 @@ class Hub:
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
         self.presence: dict[int, dict[str, str]] = defaultdict(dict)  # user -> node -> status
-        self.refresher: Callable[[Connection], Awaitable[None]] | None = None
-        self.recheck: Callable[[Connection], Awaitable[None]] | None = None
+        self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
+        self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.forget: Callable[[int], None] | None = None
 
     # -- connections -------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def select_ids(clause: Any) -> Any:
 
 
 def _standing_statement() -> Any:
-    user = bindparam("user_id")
+    user: Any = bindparam("user_id")
     org_role = (
         select(org_members.c.role)
         .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user)

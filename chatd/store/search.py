@@ -99,7 +99,7 @@ async def search(
         order = [rank.asc(), messages.c.id.desc()]
         score = -rank
     else:
-        vector = literal_column("messages.search_vector")
+        vector: Any = literal_column("messages.search_vector")
         query = func.plainto_tsquery("simple", " ".join(words))
         source = messages
         matched = vector.op("@@")(query)
@@ -107,9 +107,15 @@ async def search(
         order = [score.desc(), messages.c.id.desc()]
     conditions = [matched, messages.c.deleted_at.is_(None), *where]
     total = int((await conn.execute(select(func.count()).select_from(source).where(*conditions))).scalar_one())
-    rows = await conn.execute(
-        select(messages, score.label("score")).select_from(source).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    rows = list(
+        await conn.execute(
+            select(messages, score.label("score"))
+            .select_from(source)
+            .where(*conditions)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
     )
-    rows = list(rows)
     found = await with_details(conn, [message_of(row) for row in rows])  # files and mentions, as history has them
     return [(message, float(row.score)) for message, row in zip(found, rows)], total
