@@ -63,6 +63,26 @@ async def test_upgrade_applies_each_missing_step_once(tmp_path: Path, monkeypatc
         async with db.read() as conn:
             assert "nickname" in (await _columns(conn))["users"]
             versions = (await conn.execute(text("SELECT version FROM schema_version ORDER BY version"))).scalars().all()
-        assert versions == [1, later]
+        assert versions == list(range(1, later + 1))
+    finally:
+        await db.dispose()
+
+
+async def test_a_version_1_database_is_upgraded_to_organisation_profiles(database_url: str) -> None:
+    """What `chatd db upgrade` does to a database created by the first release (both stores)."""
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        await migrations.upgrade(db, 1)
+        async with db.write() as conn:  # turn it back into what version 1 created
+            await conn.execute(text("ALTER TABLE organisations DROP COLUMN profile"))
+            await conn.execute(text("ALTER TABLE organisations DROP COLUMN picture_file_id"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 2"))
+            await conn.execute(
+                text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (7, 'Old', 1, 1)")
+            )
+        assert await migrations.upgrade(db, 2) == (1, migrations.LATEST)
+        async with db.read() as conn:
+            row = (await conn.execute(text("SELECT name, profile, picture_file_id FROM organisations"))).one()
+        assert tuple(row) == ("Old", "{}", None)
     finally:
         await db.dispose()

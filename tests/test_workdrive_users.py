@@ -122,7 +122,7 @@ async def test_organisation_creation_rejects_bad_input_by_field(chat: Harness) -
     assert taken["error"]["fields"] == {"admin.email": "already taken"}
 
 
-async def test_organisation_admins_rename_it_and_unstored_fields_are_refused(chat: Harness) -> None:
+async def test_organisation_admins_rename_it_and_describe_it(chat: Harness) -> None:
     org = await _org(chat)
     bob = await _member(chat, org.admin, "bob")
     renamed = await org.admin.patch(f"/api/organization/{org.id}", name=" Stilla Ltd ", industry=None)
@@ -131,11 +131,19 @@ async def test_organisation_admins_rename_it_and_unstored_fields_are_refused(cha
     await bob.patch(f"/api/organization/{org.id}", name="Bob's", expect=403)
     outsider = await chat.user("outsider")
     await outsider.patch(f"/api/organization/{org.id}", name="Mine", expect=404)
-    refused = await org.admin.patch(
-        f"/api/organization/{org.id}", name="X", legalName="Stilla", websites=["a"], expect=400
+    logo = await _file(chat, org.admin)
+    described = await org.admin.patch(
+        f"/api/organization/{org.id}", legalName="Stilla AB", websites=["https://stilla.test"], industry="Real estate",
+        address={"street1": "Main 1", "city": "Lund"}, email="hi@stilla.test", phone="714-517-5291", fileId=logo,
     )
-    assert refused["error"]["code"] == "unsupported"
-    assert set(refused["error"]["fields"]) == {"legalName", "websites"}
+    assert described["legalName"] == "Stilla AB" and described["websites"] == ["https://stilla.test"]
+    assert described["address"] == {"street1": "Main 1", "city": "Lund"} and described["email"] == "hi@stilla.test"
+    assert described["file"]["id"] == logo
+    kept = await org.admin.patch(f"/api/organization/{org.id}", industry=None)  # null clears; the rest stays
+    assert kept["industry"] is None and kept["legalName"] == "Stilla AB" and kept["file"]["id"] == logo
+    for bad in ({"email": "nope"}, {"websites": [{"url": 1}]}, {"address": {"planet": "Mars"}}, {"legalName": "x" * 300}):
+        refused = await org.admin.patch(f"/api/organization/{org.id}", expect=400, **bad)
+        assert set(refused["error"]["fields"]) <= {*bad, *(f"{k}.0" for k in bad)} and refused["error"]["fields"]
     await org.admin.patch("/api/organization/abc", name="X", expect=400)
     await org.admin.patch("/api/organization/424242", name="X", expect=404)
     blank = await org.admin.patch(f"/api/organization/{org.id}", name="", expect=400)

@@ -80,6 +80,8 @@ class Organisation:
     updated_at: int
     archived_at: int | None
     removed_at: int | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    picture_file_id: int | None = None
 
 
 @dataclass(slots=True)

@@ -7,6 +7,9 @@ Roles: ``owner`` (everything, including removal and making owners), ``admin`` (m
 from __future__ import annotations
 
 from contextlib import nullcontext
+from typing import Any
+
+import orjson
 
 from ..store import orgs as org_store
 from ..store import teams as team_store
@@ -17,6 +20,7 @@ from .auth import tell_credentials_changed
 from .channel_members import leave_org_channels
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .files import attachable_files
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
 from .users import (
@@ -25,6 +29,7 @@ from .users import (
     Profile,
     access_user,
     add_user_in,
+    check_email,
     check_new_user,
     item_errors,
     may_manage,
@@ -171,12 +176,63 @@ def is_admin_role(role: str) -> bool:
     return role_at_least(role, "admin")
 
 
-async def do_update_org(core: Core, principal: Principal, org_id: int, name: str | None) -> tuple[Organisation, str]:
-    """Change what an organisation admin may change (its name); with nothing to change, the organisation."""
-    if name is not None:
-        return await do_rename_org(core, principal, org_id, name)
-    async with core.reading() as conn:
-        return await access_org(conn, principal, org_id, "admin", writing=True)
+PROFILE_TEXT = {"legal_name": 256, "phone": 64, "description": 4000, "industry": 128, "email": 254}
+ADDRESS_KEYS = ("street1", "street2", "city", "state", "zip")
+WEBSITES_MAX = 20
+KEEP = object()  # "leave the logo as it is" (None removes it)
+
+
+def check_profile(changes: dict[str, Any]) -> dict[str, Any]:
+    """An organisation's self-description: short texts, a list of websites, a postal address. ``None`` clears."""
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        if value is None:
+            checked[name] = None
+        elif name in PROFILE_TEXT:
+            text = check_name(str(value), name, PROFILE_TEXT[name]) if str(value).strip() else ""
+            checked[name] = check_email(text) if name == "email" and text else text
+        elif name == "websites":
+            if not isinstance(value, list) or len(value) > WEBSITES_MAX:
+                raise BadRequest.field(name, f"a list of at most {WEBSITES_MAX} addresses")
+            checked[name] = [check_name(str(site), f"{name}.{i}", 2048) for i, site in enumerate(value)]
+        elif name == "address":
+            if not isinstance(value, dict) or set(value) - set(ADDRESS_KEYS):
+                raise BadRequest.field(name, "an object with " + ", ".join(ADDRESS_KEYS))
+            checked[name] = {key: str(value[key]).strip()[:256] for key in ADDRESS_KEYS if value.get(key) is not None}
+        else:
+            raise BadRequest.field(name, "not an organisation profile field")
+    return checked
+
+
+async def do_update_org(
+    core: Core,
+    principal: Principal,
+    org_id: int,
+    name: str | None,
+    profile: dict[str, Any] | None = None,
+    picture_file_id: Any = KEEP,
+) -> tuple[Organisation, str]:
+    """Change what an organisation's admins may change: name, profile fields, logo (their own image)."""
+    checked = check_profile(profile or {})
+    async with core.transaction() as tx:
+        org, role = await access_org(tx.conn, principal, org_id, "admin", writing=True)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            org.name = changes["name"] = check_name(name)
+        if checked:
+            merged = {**org.profile, **checked}
+            org.profile = {key: value for key, value in merged.items() if value is not None}
+            changes["profile"] = orjson.dumps(org.profile).decode()
+        if picture_file_id is not KEEP:
+            if picture_file_id is not None:
+                [logo] = await attachable_files(tx.conn, principal, [picture_file_id])
+                if not logo.is_image:
+                    raise BadRequest.field("picture_file_id", "must be an image")
+            org.picture_file_id = changes["picture_file_id"] = picture_file_id
+        if changes:
+            org.updated_at = changes["updated_at"] = tx.now
+            await org_store.update_org(tx.conn, org_id, changes)
+        return org, role
 
 
 async def do_create_org_with_owner(

@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import StoredFile
-from .tables import channels, files, message_files, messages, users
+from .tables import channels, files, message_files, messages, organisations, users
 
 
 def _file(row: Any) -> StoredFile:
@@ -105,7 +105,12 @@ async def picture_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
 
 
 async def is_user_picture(conn: AsyncConnection, file_id: int) -> bool:
+    """A user's picture or an organisation's logo: shown to every signed-in user."""
     row = (await conn.execute(select(users.c.id).where(users.c.picture_file_id == file_id).limit(1))).first()
+    if row is None:
+        row = (
+            await conn.execute(select(organisations.c.id).where(organisations.c.picture_file_id == file_id).limit(1))
+        ).first()
     return row is not None
 
 
@@ -118,7 +123,8 @@ async def due_for_purge(conn: AsyncConnection, removed_before: int, abandoned_be
         .where(or_(messages.c.deleted_at.is_(None), messages.c.deleted_at >= removed_before))
     )
     pictures = select(users.c.picture_file_id).where(users.c.picture_file_id.is_not(None)).union(
-        select(channels.c.picture_file_id).where(channels.c.picture_file_id.is_not(None))
+        select(channels.c.picture_file_id).where(channels.c.picture_file_id.is_not(None)),
+        select(organisations.c.picture_file_id).where(organisations.c.picture_file_id.is_not(None)),
     )
     orphaned = and_(
         files.c.status == "ready",

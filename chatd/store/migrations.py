@@ -24,7 +24,18 @@ async def _v1_initial(conn: AsyncConnection, dialect: str) -> None:
         await conn.exec_driver_sql(statement)
 
 
-STEPS: list[tuple[int, Step]] = [(1, _v1_initial)]
+async def _v2_organisation_profile(conn: AsyncConnection, dialect: str) -> None:
+    """Organisations gain a profile (JSON text) and a logo. A database created at version 1 lacks the columns;
+    one created by this release has them already (``create_all`` makes the newest tables), so add only
+    what is missing."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("organisations")})
+    if "profile" not in present:
+        await conn.exec_driver_sql("ALTER TABLE organisations ADD COLUMN profile TEXT NOT NULL DEFAULT '{}'")
+    if "picture_file_id" not in present:
+        await conn.exec_driver_sql("ALTER TABLE organisations ADD COLUMN picture_file_id BIGINT")
+
+
+STEPS: list[tuple[int, Step]] = [(1, _v1_initial), (2, _v2_organisation_profile)]
 LATEST = STEPS[-1][0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +22,8 @@ def _org(row: Any) -> Organisation:
         updated_at=row.updated_at,
         archived_at=row.archived_at,
         removed_at=row.removed_at,
+        profile=orjson.loads(row.profile or "{}"),
+        picture_file_id=row.picture_file_id,
     )
 
 

@@ -107,6 +107,9 @@ organisations = Table(
     Column("updated_at", MS, nullable=False),
     Column("archived_at", MS),
     Column("removed_at", MS),
+    # Schema version 2: what an organisation tells about itself (legal name, websites, address…), and its logo.
+    Column("profile", Text, nullable=False, server_default="{}"),
+    Column("picture_file_id", ID),
 )
 
 org_members = Table(

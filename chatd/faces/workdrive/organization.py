@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
 from starlette.routing import Route
 
 from ...core import orgs
 from ...core.auth import do_create_token
-from ...core.errors import BadRequest
 from ...core.users import NewUser
 from ..params import Id
 from ..responses import Call, endpoint
@@ -38,25 +36,16 @@ class CreateParams(CamelParams):
 class UpdateParams(CamelParams):
     name: str | None = None
     file_id: Id | None = None
-    legal_name: Any = None
-    websites: Any = None
-    address: Any = None
-    email: Any = None
-    phone: Any = None
-    description: Any = None
-    industry: Any = None
+    legal_name: str | None = None
+    websites: list[str] | None = None
+    address: dict[str, Any] | None = None
+    email: str | None = None
+    phone: str | None = None
+    description: str | None = None
+    industry: str | None = None
 
 
-_UNSTORED = ("file_id", "legal_name", "websites", "address", "email", "phone", "description", "industry")
-
-
-def _refuse_unstored(params: BaseModel) -> None:
-    """chatd keeps an organisation's name only: a value it would drop is refused, not silently lost."""
-    given = [name for name in _UNSTORED if getattr(params, name) is not None]
-    if given:
-        fields = {shapes.camel(name): "not stored by this server; send null or leave it out" for name in given}
-        summary = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
-        raise BadRequest(summary, code="unsupported", fields=fields)
+PROFILE = ("legal_name", "websites", "address", "email", "phone", "description", "industry")
 
 
 @endpoint(CreateParams)
@@ -79,9 +68,13 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
 @endpoint(UpdateParams)
 @shapes.camel_errors
 async def update(call: Call[UpdateParams]) -> dict[str, Any]:
-    _refuse_unstored(call.params)
-    org, _ = await orgs.do_update_org(call.core, call.who, shapes.path_id(call), call.params.name)
-    return shapes.organization(org)
+    """Only what is sent changes; ``null`` clears a profile field (or removes the logo, for ``fileId``)."""
+    p = call.params
+    sent = p.model_fields_set
+    profile = {name: getattr(p, name) for name in PROFILE if name in sent}
+    logo = p.file_id if "file_id" in sent else orgs.KEEP
+    org, _ = await orgs.do_update_org(call.core, call.who, shapes.path_id(call), p.name, profile, logo)
+    return await shapes.organization_with_logo(call.core, org)
 
 
 routes = [

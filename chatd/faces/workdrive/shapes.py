@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...core.clock import iso, parse_iso
 from ...core.context import Core
 from ...core.errors import ChatdError
+from ...core.files import file_payload
 from ...core.ids import parse_id
 from ...core.models import ChannelView, Membership, MessageView, Organisation
 from ...core.paging import Page
 from ...core.users import Profile, profile_in
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
+from ...store import files as file_store
 from ..responses import Call
 
 T = TypeVar("T")
@@ -134,8 +136,19 @@ def user(profile: Profile) -> dict[str, Any]:
     }
 
 
+async def organization_with_logo(core: Core, record: Organisation) -> dict[str, Any]:
+    shaped = organization(record)
+    if record.picture_file_id is not None:
+        async with core.reading() as conn:
+            found = await file_store.get_files(conn, [record.picture_file_id])
+        if record.picture_file_id in found:
+            shaped["file"] = media(file_payload(found[record.picture_file_id]))
+    return shaped
+
+
 def organization(record: Organisation) -> dict[str, Any]:
-    """The spec's organisation. chatd stores its name only: the profile fields are null, not made up."""
+    """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up."""
+    profile = record.profile
     return {
         "id": str(record.id),
         "createdAt": iso(record.created_at),
@@ -145,14 +158,14 @@ def organization(record: Organisation) -> dict[str, Any]:
         "name": record.name,
         "subdomain": None,
         "parentOrgId": None,
-        "legalName": None,
-        "websites": None,
-        "address": None,
-        "email": None,
-        "phone": None,
-        "description": None,
-        "industry": None,
-        "file": None,
+        "legalName": profile.get("legal_name"),
+        "websites": profile.get("websites"),
+        "address": profile.get("address"),
+        "email": profile.get("email"),
+        "phone": profile.get("phone"),
+        "description": profile.get("description"),
+        "industry": profile.get("industry"),
+        "file": {"id": str(record.picture_file_id)} if record.picture_file_id is not None else None,
         "authMethod": "internal",
     }
 
