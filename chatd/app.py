@@ -23,6 +23,7 @@ from .core.passwords import Passwords
 from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
+from .core.node_ids import NodeLease
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .faces.errors import HANDLERS
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
+        lease = NodeLease(core)
+        await lease.claim()
         hub = Hub(bus)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
@@ -86,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await bus.start()
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
+        keeper = asyncio.get_running_loop().create_task(lease.keep())
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -96,10 +100,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             app.state.ready = False
             stamper.cancel()
             janitor.cancel()
-            await asyncio.gather(stamper, janitor, return_exceptions=True)
+            keeper.cancel()
+            await asyncio.gather(stamper, janitor, keeper, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()
+            await lease.release()
             await core.db.dispose()
 
     registry = Metrics()

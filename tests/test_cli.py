@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from chatd.store import migrations
 from harness import Harness, make_settings
 from servers import find_free_port
 
@@ -38,7 +39,7 @@ async def _login(tmp_path: Path, username: str, password: str) -> int:
 
 def test_db_init_then_upgrade_is_a_no_op(tmp_path: Path) -> None:
     first = run(tmp_path, "db", "init")
-    assert first.returncode == 0 and "schema version 1" in first.stdout
+    assert first.returncode == 0 and f"schema version {migrations.LATEST}" in first.stdout
     again = run(tmp_path, "db", "upgrade")
     assert again.returncode == 0 and "current" in again.stdout
 

@@ -86,3 +86,23 @@ async def test_a_version_1_database_is_upgraded_to_organisation_profiles(databas
         assert tuple(row) == ("Old", "{}", None)
     finally:
         await db.dispose()
+
+
+async def test_nodes_sharing_postgresql_never_share_a_node_id(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from chatd.core.errors import Conflict
+    from conftest import fresh_database_url
+    from harness import Harness, make_settings
+
+    url = fresh_database_url(request, "postgresql", tmp_path)
+    auto = make_settings(url, tmp_path)
+    async with Harness.running(auto) as first, Harness.running(make_settings(url, tmp_path)) as second:
+        ids = {first.core.ids.next() >> 12 & 0x3FF, second.core.ids.next() >> 12 & 0x3FF}
+        assert ids == {1, 2}  # each leased its own
+        clash = make_settings(url, tmp_path, server={"node_id": 1})
+        with pytest.raises(Conflict):
+            async with Harness.running(clash):
+                pass
+    async with Harness.running(make_settings(url, tmp_path, server={"node_id": 1})) as again:
+        assert again.core.ids.next() >> 12 & 0x3FF == 1  # released at shutdown: free again

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import search_ddl
 from .db import Database
-from .tables import metadata, schema_version
+from .tables import metadata, node_leases, schema_version
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -35,7 +35,12 @@ async def _v2_organisation_profile(conn: AsyncConnection, dialect: str) -> None:
         await conn.exec_driver_sql("ALTER TABLE organisations ADD COLUMN picture_file_id BIGINT")
 
 
-STEPS: list[tuple[int, Step]] = [(1, _v1_initial), (2, _v2_organisation_profile)]
+async def _v3_node_leases(conn: AsyncConnection, dialect: str) -> None:
+    """Nodes lease their snowflake node id, so two nodes can never mint the same ids."""
+    await conn.run_sync(lambda sync: node_leases.create(sync, checkfirst=True))
+
+
+STEPS: list[tuple[int, Step]] = [(1, _v1_initial), (2, _v2_organisation_profile), (3, _v3_node_leases)]
 LATEST = STEPS[-1][0]
 
 

@@ -332,6 +332,15 @@ meetings = Table(
     Column("created_at", MS, nullable=False),
 )
 
+# Schema version 3: which node holds which snowflake node id (PostgreSQL deployments, DESIGN.md §5).
+node_leases = Table(
+    "node_leases",
+    metadata,
+    Column("node_id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", MS, nullable=False),
+)
+
 meeting_participants = Table(
     "meeting_participants",
     metadata,
