@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
         keeper = asyncio.get_running_loop().create_task(lease.keep())
+        heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -101,7 +102,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             stamper.cancel()
             janitor.cancel()
             keeper.cancel()
-            await asyncio.gather(stamper, janitor, keeper, return_exceptions=True)
+            heartbeat.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

@@ -87,6 +87,7 @@ class WebsocketSettings(_Section):
     rate_limit_per_second: float = Field(20.0, gt=0)
     rate_limit_burst: int = Field(60, ge=1)
     typing_ttl_seconds: float = Field(6.0, gt=0)
+    presence_heartbeat_seconds: float = Field(20.0, gt=0)
     compression: bool = False
 
 

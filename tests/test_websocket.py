@@ -334,3 +334,18 @@ async def test_channel_lifecycle_and_mentions_are_pushed(server: LiveServer) -> 
         assert (await until(sock, "member", "LEFT"))["data"]["user_id"] == bob.id
         await alice.delete("/channel/remove", id=cid)
         assert await sock.quiet() == []  # no longer a member: the removal is not theirs to see
+
+
+async def test_users_of_a_silent_node_go_offline(database_url: str, tmp_path: Path) -> None:
+    """Another node announced carol online, then died without a word: after three missed heartbeats she is
+    shown offline."""
+    from chatd.core.events import Event
+
+    settings = make_settings(database_url, tmp_path, websocket={"presence_heartbeat_seconds": 0.2})
+    async with live(settings) as server:
+        (alice, bob, carol), org = await team(server, "alice", "bob", "carol")
+        async with bob.socket() as sock:
+            ghost = {"user_id": carol.id, "status": "online", "node": "ghost", "organisation_ids": [org]}
+            await server.app.state.bus.publish([Event(type="presence", event="UPDATED", data=ghost)])
+            assert await presence_of(sock, carol) == "online"
+            assert await presence_of(sock, carol) == "offline"  # about 0.6 s later, with no goodbye

@@ -26,6 +26,7 @@ from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
 from . import protocol
 from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
+from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook
 
 log = logging.getLogger("chatd.hub")
 EPHEMERAL = {ev.TYPING, ev.PRESENCE}
@@ -45,7 +46,7 @@ class Hub:
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
-        self.presence: dict[int, dict[str, str]] = defaultdict(dict)  # user -> node -> status
+        self.book = PresenceBook()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.forget: Callable[[int], None] | None = None
@@ -215,32 +216,47 @@ class Hub:
                 asyncio.get_running_loop().create_task(self.refresher(conn))
 
     def _presence(self, event: Event) -> None:
-        user_id = int(event.data["user_id"])
-        nodes = self.presence[user_id]
-        status = event.data["status"]
-        if status == "offline":
-            nodes.pop(event.data["node"], None)
+        data = event.data
+        if event.event == "HEARTBEAT":
+            users = {int(uid): (status, {int(o) for o in orgs}) for uid, (status, orgs) in data["users"].items()}
+            changed = self.book.heartbeat(data["node"], users)
         else:
-            nodes[event.data["node"]] = status
-        overall = "offline"
-        if nodes:
-            overall = "online" if "online" in nodes.values() else "away"
-        if not nodes:
-            self.presence.pop(user_id, None)
+            orgs = {int(o) for o in data.get("organisation_ids", [])}
+            changed = [int(data["user_id"])] if self.book.set(data["node"], int(data["user_id"]), data["status"], orgs) else []
+        for user_id in changed:
+            self._tell_presence(user_id)
+
+    def _tell_presence(self, user_id: int) -> None:
         text = protocol.encode(
-            {"type": ev.PRESENCE, "event": "UPDATED", "data": {"user_id": str(user_id), "status": overall}}
+            {"type": ev.PRESENCE, "event": "UPDATED", "data": {"user_id": str(user_id), "status": self.book.overall(user_id)}}
         )
         recipients: set[Connection] = set()
-        for org_id in event.data.get("organisation_ids", []):
-            recipients |= self.by_org.get(int(org_id), set())
+        for org_id in self.book.orgs.get(user_id, ()):
+            recipients |= self.by_org.get(org_id, set())
         for conn in recipients:
             conn.push(Frame(text, ephemeral=True))
 
     def status_of(self, user_id: int) -> str:
-        nodes = self.presence.get(user_id)
-        if not nodes:
-            return "offline"
-        return "online" if "online" in nodes.values() else "away"
+        return self.book.overall(user_id)
+
+    async def keep_presence(self, every: float) -> None:
+        """Every heartbeat: tell the other nodes who is here (so a silent node's users can expire), and
+        forget nodes that stopped telling."""
+        self.book.ttl = every * HEARTBEATS_TO_EXPIRY
+        while True:
+            await asyncio.sleep(every)
+            try:
+                users = {
+                    str(uid): [self.user_status(uid), sorted({o for c in conns for o in c.orgs})]
+                    for uid, conns in self.by_user.items()
+                }
+                await self.publisher.publish(
+                    [Event(type=ev.PRESENCE, event="HEARTBEAT", data={"node": self.node, "users": users})]
+                )
+                for user_id in self.book.expire():
+                    self._tell_presence(user_id)
+            except Exception:
+                log.exception("presence heartbeat failed")
 
 
 def _discard(index: dict[int, set[Connection]], key: int, conn: Connection) -> None:
