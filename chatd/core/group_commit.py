@@ -62,7 +62,14 @@ class GroupCommit:
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
-                await self._commit(batch)
+                try:
+                    await self._commit(batch)
+                except BaseException as exc:  # never leave a caller waiting on a worker that is gone
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc if isinstance(exc, Exception) else ChatdError(
+                                "the server is shutting down", code="unavailable"))
+                    raise
 
     async def _commit(self, batch: list[tuple[Action, asyncio.Future[Any]]]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
