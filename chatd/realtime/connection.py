@@ -29,7 +29,7 @@ log = logging.getLogger("chatd.websocket")
 FILL_BATCH = 500
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Frame:
     text: str
     channel_id: int | None = None

@@ -164,15 +164,17 @@ class Hub:
                     if self.recheck is not None:
                         asyncio.get_running_loop().create_task(self.recheck(conn))
                 return
+            frame = Frame(text, ephemeral=ephemeral)
             for conn in self.by_user.get(event.user_id, ()):
-                conn.push(Frame(text, ephemeral=ephemeral))
+                conn.push(frame)
             return
         channel_id = event.channel_id
         if channel_id is None:
             return
         if event.seq is None:  # typing: ephemeral channel event
+            frame = Frame(text, ephemeral=True)
             for conn in self.by_channel.get(channel_id, ()):
-                conn.push(Frame(text, ephemeral=True))
+                conn.push(frame)
             return
         seq = event.seq
         affected: set[Connection] = set()
@@ -197,8 +199,9 @@ class Hub:
         for conn in affected:
             if not removed and self.readable(conn, channel_id):
                 self._subscribe(conn, channel_id, seq - 1)
+        shared = Frame(text, channel_id, seq)  # one frame object for every recipient: frames are never mutated
         for conn in list(self.by_channel.get(channel_id, ())):
-            conn.push(Frame(text, channel_id, seq))
+            conn.push(shared)
         if removed:
             for conn in list(self.by_channel.get(channel_id, ())):
                 self._unsubscribe(conn, channel_id)
@@ -233,8 +236,9 @@ class Hub:
         recipients: set[Connection] = set()
         for org_id in self.book.orgs.get(user_id, ()):
             recipients |= self.by_org.get(org_id, set())
+        frame = Frame(text, ephemeral=True)
         for conn in recipients:
-            conn.push(Frame(text, ephemeral=True))
+            conn.push(frame)
 
     def status_of(self, user_id: int) -> str:
         return self.book.overall(user_id)
