@@ -551,6 +551,10 @@ async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness
     assert await purge_files(chat.core) == 0  # within the grace period nothing goes
     chat.clock.advance(chat.settings.limits.file_grace_days * 86_400 + 1)
     assert await purge_files(chat.core) == 1
+    stray = await alice.call("POST", "/file/upload", files={"file": ("stray.txt", b"never attached\n")})
+    assert stray.status_code == 200
+    chat.clock.advance(chat.settings.limits.file_grace_days * 86_400 + 1)
+    assert await purge_files(chat.core) == 1  # uploaded, never attached: gone after the grace period too
     assert (await alice.call("GET", "/file/download", params={"id": gone["files"][0]["id"]})).status_code == 404
     assert not list((chat.settings.data_path / "files" / gone["files"][0]["id"]).glob("*"))
     assert (await bob.call("GET", "/file/download", params={"id": kept["files"][0]["id"]})).status_code == 200

@@ -299,7 +299,8 @@ PURGE_BATCH = 500
 
 async def purge_files(core: Core) -> int:
     """Delete the bytes of files nobody can reach: those of messages removed more than
-    ``limits.file_grace_days`` ago (DESIGN.md §3), and presigned uploads that never arrived within a day.
+    ``limits.file_grace_days`` ago (DESIGN.md §3), uploads older than that never attached to anything, and
+    presigned uploads that never arrived within a day.
     The row is kept, marked deleted, so links to it answer 404 rather than 500. Returns how many went."""
     now = core.clock.now_ms()
     grace_ms = int(core.settings.limits.file_grace_days * 86_400_000)

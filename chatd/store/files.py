@@ -116,7 +116,8 @@ async def is_user_picture(conn: AsyncConnection, file_id: int) -> bool:
 
 async def due_for_purge(conn: AsyncConnection, removed_before: int, abandoned_before: int, limit: int) -> list[StoredFile]:
     """Files nobody can reach any more: attached only to messages removed before ``removed_before`` (and not
-    a picture), or uploads issued before ``abandoned_before`` that never arrived."""
+    a picture); uploaded before ``removed_before`` and never attached nor used as a picture; or presigned
+    uploads issued before ``abandoned_before`` that never arrived."""
     live_link = (
         select(message_files.c.file_id)
         .select_from(message_files.join(messages, messages.c.id == message_files.c.message_id))
@@ -133,7 +134,16 @@ async def due_for_purge(conn: AsyncConnection, removed_before: int, abandoned_be
         files.c.id.not_in(pictures),
     )
     abandoned = and_(files.c.status.in_(("pending", "uploading")), files.c.created_at < abandoned_before)
+    never_used = and_(  # uploaded (or left by a failed attach) and never attached nor used as a picture
+        files.c.status == "ready",
+        files.c.created_at < removed_before,
+        files.c.id.not_in(select(message_files.c.file_id)),
+        files.c.id.not_in(pictures),
+    )
     rows = await conn.execute(
-        select(files).where(files.c.deleted_at.is_(None), or_(orphaned, abandoned)).order_by(files.c.id).limit(limit)
+        select(files)
+        .where(files.c.deleted_at.is_(None), or_(orphaned, abandoned, never_used))
+        .order_by(files.c.id)
+        .limit(limit)
     )
     return [_file(row) for row in rows]
