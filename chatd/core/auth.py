@@ -163,21 +163,26 @@ async def do_revoke_session(core: Core, principal: Principal, session_id: int | 
 
 async def do_create_token(core: Core, user_id: int, label: str) -> tuple[str, AccessToken]:
     """A new access token for ``user_id``; the secret is returned once and only its hash is kept."""
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with core.transaction() as tx:
-        token = AccessToken(
-            id=tx.new_id(), user_id=user_id, label=label[:128], created_at=tx.now, last_used_at=None, revoked_at=None
-        )
-        await user_store.insert_token(
-            tx.conn,
-            {
-                "id": token.id,
-                "token_hash": _hash(secret),
-                "user_id": user_id,
-                "label": token.label,
-                "created_at": token.created_at,
-            },
-        )
+        return await create_token_in(tx, user_id, label)
+
+
+async def create_token_in(tx: Tx, user_id: int, label: str) -> tuple[str, AccessToken]:
+    """``do_create_token`` inside an open transaction (an organisation and its admin's token are one act)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        id=tx.new_id(), user_id=user_id, label=label[:128], created_at=tx.now, last_used_at=None, revoked_at=None
+    )
+    await user_store.insert_token(
+        tx.conn,
+        {
+            "id": token.id,
+            "token_hash": _hash(secret),
+            "user_id": user_id,
+            "label": token.label,
+            "created_at": token.created_at,
+        },
+    )
     return secret, token
 
 

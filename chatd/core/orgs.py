@@ -16,7 +16,7 @@ from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
 from .access import access_org, role_at_least
-from .auth import tell_credentials_changed
+from .auth import create_token_in, tell_credentials_changed
 from .channel_members import leave_org_channels
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
@@ -237,9 +237,10 @@ async def do_update_org(
 
 async def do_create_org_with_owner(
     core: Core, principal: Principal, name: str, owner: NewUser
-) -> tuple[Organisation, Profile]:
-    """A server admin opens an organisation for someone else: the organisation and its first owner's
-    account are created together, and the server admin does not become a member."""
+) -> tuple[Organisation, Profile, str]:
+    """A server admin opens an organisation for someone else: the organisation, its first owner's account
+    and that owner's access token (returned once) are created together, or not at all; the server admin
+    does not become a member."""
     if not principal.user.is_admin:
         raise Forbidden("only server administrators create organisations for others")
     name = check_name(name)
@@ -250,7 +251,8 @@ async def do_create_org_with_owner(
         org = await _insert_org(tx, name, principal.user_id)
         with item_errors("admin"):
             user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
-        return org, await profile_in(tx.conn, core, user.id)
+        secret, _ = await create_token_in(tx, user.id, "organisation admin, created with the organisation")
+        return org, await profile_in(tx.conn, core, user.id), secret
 
 
 async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:

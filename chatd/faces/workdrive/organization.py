@@ -7,7 +7,6 @@ from typing import Any, Literal
 from starlette.routing import Route
 
 from ...core import orgs
-from ...core.auth import do_create_token
 from ...core.users import NewUser
 from ..params import Id
 from ..responses import Call, endpoint
@@ -60,8 +59,7 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
         username=p.admin.user_name,
         password=p.admin.password,
     )
-    org, admin = await orgs.do_create_org_with_owner(call.core, call.who, p.name, owner)
-    secret, _ = await do_create_token(call.core, admin.user.id, "organisation admin, created with the organisation")
+    org, admin, secret = await orgs.do_create_org_with_owner(call.core, call.who, p.name, owner)
     return {**shapes.organization(org), "authMethod": p.auth.method, "admin": shapes.user(admin), "accessToken": secret}
 
 
