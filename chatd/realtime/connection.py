@@ -146,8 +146,11 @@ class Connection:
                     await self.wakeup.wait()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a send on a closed socket ends the writer quietly
-            log.debug("websocket writer for user %s ended: %r", self.user_id, exc)
+        except Exception as exc:
+            # The socket went away (nothing to do), or the store failed mid-fill: never leave a client
+            # connected to a writer that stopped; closing makes it reconnect and resume from the store.
+            log.info("websocket writer for user %s stopped: %r", self.user_id, exc)
+            self.close(protocol.CLOSE_INTERNAL, "internal error: reconnect and resume")
 
     async def _handle(self, item: Item) -> None:
         if isinstance(item, Frame):

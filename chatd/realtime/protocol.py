@@ -17,6 +17,7 @@ from ..faces.params import Id, Params
 CLOSE_NORMAL = 1000
 CLOSE_RESTART = 1012  # server shutting down: reconnect (elsewhere) and resume
 CLOSE_TOO_BIG = 1009  # a frame above websocket.max_frame_bytes
+CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconnect and resume
 CLOSE_UNAUTHENTICATED = 4401  # bad or missing credentials, or no auth frame in time
 CLOSE_TOO_SLOW = 4408  # the connection fell behind its queue: reconnect and resume, nothing is lost
 CLOSE_RATE_LIMITED = 4429  # kept sending above the rate limit after being told
