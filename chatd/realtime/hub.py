@@ -47,6 +47,7 @@ class Hub:
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
         self.book = PresenceBook()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.forget: Callable[[int], None] | None = None
@@ -162,7 +163,7 @@ class Hub:
                     self.forget(event.user_id)
                 for conn in list(self.by_user.get(event.user_id, ())):
                     if self.recheck is not None:
-                        asyncio.get_running_loop().create_task(self.recheck(conn))
+                        self._background(self.recheck(conn))
                 return
             frame = Frame(text, ephemeral=ephemeral)
             for conn in self.by_user.get(event.user_id, ()):
@@ -216,7 +217,13 @@ class Hub:
         assert event.user_id is not None
         for conn in list(self.by_user.get(event.user_id, ())):
             if self.refresher is not None:
-                asyncio.get_running_loop().create_task(self.refresher(conn))
+                self._background(self.refresher(conn))
+
+    def _background(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run ``job`` on its own; the hub holds the task so it cannot be collected half-way."""
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _presence(self, event: Event) -> None:
         data = event.data
