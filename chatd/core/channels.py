@@ -23,7 +23,7 @@ from .channel_access import access_channel
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest, Conflict
-from .files import attachable_files
+from .files import own_image
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name
@@ -84,9 +84,7 @@ async def check_extra(
         if {current.type, checked["type"]} != {"public", "private"}:
             raise BadRequest.field("type", "only public and private channels switch between the two")
     if checked.get("picture_file_id") is not None:
-        [picture] = await attachable_files(conn, principal, [checked["picture_file_id"]])
-        if not picture.is_image:
-            raise BadRequest.field("picture_file_id", "must be an image")
+        await own_image(conn, principal, checked["picture_file_id"], "picture_file_id")
     return checked
 
 

@@ -245,6 +245,18 @@ async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids
     return attachable
 
 
+async def own_image(conn: AsyncConnection, principal: Principal, file_id: int, field: str) -> StoredFile:
+    """One of the caller's own uploaded images: what a channel picture, an organisation logo or a meeting
+    poster must be (its readers may then download it). Errors name ``field``."""
+    try:
+        [found] = await attachable_files(conn, principal, [file_id])
+    except BadRequest as exc:
+        raise BadRequest.field(field, next(iter(exc.fields.values()), exc.message)) from None
+    if not found.is_image:
+        raise BadRequest.field(field, "must be an image")
+    return found
+
+
 async def readable_file(conn: AsyncConnection, principal: Principal, file_id: int) -> StoredFile:
     stored = await file_store.get_file(conn, file_id)
     if stored is None or stored.deleted_at is not None or stored.status != "ready":

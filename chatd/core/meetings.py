@@ -20,7 +20,7 @@ from .channel_access import access_channel
 from .clock import iso
 from .context import Core
 from .errors import BadRequest, NotFound
-from .files import attachable_files
+from .files import own_image
 from .messages import post_message_in, views_of
 from .models import MessageView, Principal
 from .orgs import check_name
@@ -69,15 +69,6 @@ async def _check_participants(conn: AsyncConnection, channel_id: int, user_ids: 
         raise BadRequest.field("user_ids", "cannot read this conversation: " + ", ".join(map(str, sorted(unable))))
 
 
-async def _check_poster(conn: AsyncConnection, principal: Principal, poster_id: int) -> None:
-    try:
-        [poster] = await attachable_files(conn, principal, [poster_id])
-    except BadRequest as exc:
-        raise BadRequest.field("poster_id", next(iter(exc.fields.values()), exc.message)) from None
-    if not poster.content_type.startswith("image/"):
-        raise BadRequest.field("poster_id", "must be an image")
-
-
 async def do_create_meeting(
     core: Core,
     principal: Principal,
@@ -100,7 +91,7 @@ async def do_create_meeting(
         await access_channel(tx.conn, principal, channel_id, writing=True)
         await _check_participants(tx.conn, channel_id, participants)
         if poster_id is not None:
-            await _check_poster(tx.conn, principal, poster_id)
+            await own_image(tx.conn, principal, poster_id, "poster_id")
         meeting = Meeting(
             id=tx.new_id(),
             channel_id=channel_id,

@@ -20,7 +20,7 @@ from .auth import create_token_in, tell_credentials_changed
 from .channel_members import leave_org_channels
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
-from .files import attachable_files
+from .files import own_image
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
 from .users import (
@@ -225,9 +225,7 @@ async def do_update_org(
             changes["profile"] = orjson.dumps(org.profile).decode()
         if picture_file_id is not KEEP:
             if picture_file_id is not None:
-                [logo] = await attachable_files(tx.conn, principal, [picture_file_id])
-                if not logo.is_image:
-                    raise BadRequest.field("picture_file_id", "must be an image")
+                await own_image(tx.conn, principal, picture_file_id, "picture_file_id")
             org.picture_file_id = changes["picture_file_id"] = picture_file_id
         if changes:
             org.updated_at = changes["updated_at"] = tx.now

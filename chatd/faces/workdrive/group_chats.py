@@ -12,14 +12,12 @@ from contextlib import nullcontext
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import Route
 
 from ...core import channel_members, channels, join_requests, orgs
 from ...core.channel_access import access_channel
 from ...core.errors import BadRequest, NotFound
-from ...core.files import attachable_files
-from ...core.models import Channel, ChannelView, Principal
+from ...core.models import Channel, ChannelView
 from ...core.paging import PageRequest
 from ...core.users import item_errors
 from ..params import Id, Params
@@ -95,15 +93,6 @@ def _group_chat(channel: Channel) -> Channel:
     return channel
 
 
-async def _picture(conn: AsyncConnection, who: Principal, file_id: int) -> int:
-    """A group picture is one of the caller's own uploaded images (anyone reading the group may then read it)."""
-    with shapes.renamed_errors({"file_ids": "fileId"}):
-        [stored] = await attachable_files(conn, who, [file_id])
-    if not stored.content_type.startswith("image/"):
-        raise BadRequest.field("fileId", "must be an image")
-    return stored.id
-
-
 async def _organisation(call: Call[Any], given: int | None) -> int:
     """The organisation named, else the caller's only one."""
     if given is not None:
@@ -162,8 +151,8 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
     members = [m.id for m in p.members if not m.is_admin and m.id not in owners]
     with shapes.renamed_errors({"name": "title", "organisation_id": "organizationId"}):
         async with call.core.transaction() as tx:
-            if p.file_id is not None:
-                extra["picture_file_id"] = await _picture(tx.conn, call.who, p.file_id)
+            if p.file_id is not None:  # the core checks it is the caller's own image (``fileId`` in errors)
+                extra["picture_file_id"] = p.file_id
             channel, _ = await channels.create_channel_in(
                 tx, call.who, name=p.title, type="private" if p.is_private else "public", organisation_id=org_id,
                 members=members, owners=owners, extra=extra,
@@ -197,7 +186,7 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
             raise BadRequest.field("removeMembers", "cannot remove yourself: leave with POST /channel/leave")
         extra = _settings(p)
         if "file_id" in p.model_fields_set and p.file_id != channel.picture_file_id:
-            extra["picture_file_id"] = None if p.file_id is None else await _picture(tx.conn, who, p.file_id)
+            extra["picture_file_id"] = p.file_id
         if p.title is not None or extra:
             with shapes.renamed_errors({"name": "title"}):
                 channel = await channels.update_channel_in(tx, who, channel_id, name=p.title, extra=extra)
