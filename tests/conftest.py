@@ -13,6 +13,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 
 from harness import Harness, make_settings, migrate_template
+from live import LiveServer, live
 from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -81,3 +82,10 @@ async def chat(database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
     """A running chatd app (lifespan entered) on a fresh database, with a client and a fake clock."""
     async with Harness.running(make_settings(database_url, tmp_path)) as harness:
         yield harness
+
+
+@pytest.fixture
+async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """A real chatd on uvicorn, on a free port, on a fresh database of each backend (websocket tests)."""
+    async with live(make_settings(database_url, tmp_path)) as running:
+        yield running

@@ -165,6 +165,15 @@ class Socket:
             return frames
 
 
+async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
+    """New users, the first owning an organisation ``Acme`` the others are members of: (people, org id)."""
+    people = [await server.user(n) for n in names]
+    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
+    for p in people[1:]:
+        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
+    return people, org
+
+
 @asynccontextmanager
 async def live(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
     server = LiveServer(settings, port)

@@ -14,7 +14,7 @@ from chatd.app import build_core
 from chatd.client import AuthError, ChatClient, ChatError, EventStream
 from chatd.core import auth, messages
 from harness import make_settings
-from live import LiveServer, Person, live
+from live import LiveServer, Person, live, team
 
 Stream = EventStream
 
@@ -22,20 +22,6 @@ Stream = EventStream
 def fast(url: str, token: str) -> ChatClient:
     """A client that reconnects quickly (tests restart servers and close connections)."""
     return ChatClient(url, token, backoff_initial=0.05, backoff_max=0.5)
-
-
-@pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live(make_settings(database_url, tmp_path)) as running:
-        yield running
-
-
-async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
-    people = [await server.user(n) for n in names]
-    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
-    for p in people[1:]:
-        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
-    return people, org
 
 
 async def general(server: LiveServer) -> tuple[Person, Person, str]:

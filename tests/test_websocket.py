@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from harness import make_settings
-from live import LiveServer, Person, Socket, live
-
-
-@pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live(make_settings(database_url, tmp_path)) as running:
-        yield running
-
-
-async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
-    people = [await server.user(n) for n in names]
-    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
-    for p in people[1:]:
-        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
-    return people, org
+from live import LiveServer, Person, Socket, live, team
 
 
 async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> None:

@@ -14,13 +14,12 @@ from chatd.core import messages
 from chatd.core.auth import authenticate
 from harness import make_settings
 from live import LiveServer, Person, Socket, live
+from live import team as live_team
 
 
 async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
-    people = [await server.user(n) for n in names]
-    org = (await people[0].post("/organisation/edit", name="Acme"))["id"]
-    for p in people[1:]:
-        await people[0].post("/organisation/members/add", id=org, user_id=p.id)
+    """Like ``live.team``, but answers the id of a channel ``general`` everyone is in."""
+    people, org = await live_team(server, *names)
     cid = (await people[0].post("/channel/edit", organisation_id=org, name="general", members=[p.id for p in people[1:]]))["id"]
     return people, cid
 

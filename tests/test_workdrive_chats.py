@@ -7,12 +7,10 @@ face writes the other reads, with the same events), and one test watches a membe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-import pytest
-from harness import Actor, Harness, make_settings
-from live import LiveServer, live
+from harness import Actor, Harness
+from live import LiveServer
 from sqlalchemy import func, select
 from test_workdrive_users import KeyActor, Org, _anonymous, _file, _member, _org
 
@@ -406,12 +404,6 @@ async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harn
 
 
 # The websocket ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live(make_settings(database_url, tmp_path)) as running:
-        yield running
 
 
 async def test_a_members_websocket_receives_messages_sent_here(server: LiveServer) -> None:
