@@ -61,6 +61,8 @@ async def read_history(
         # between was not shown, so it stays unread.
         marks = found.is_member and reached_end and thread is None
         newest = await read_state.newest_message_id(conn, channel_id) if marks else 0
+        if newest and newest <= await read_state.last_read(conn, channel_id, principal.user_id):
+            newest = 0  # already read that far: reading history writes nothing
     if newest:
         async with core.transaction() as tx:
             await _advance(tx, principal, channel_id, newest)

@@ -74,6 +74,17 @@ async def advance(conn: AsyncConnection, channel_id: int, user_id: int, message_
     return bool(result.rowcount)
 
 
+async def last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> int:
+    row = (
+        await conn.execute(
+            select(channel_members.c.last_read_message_id).where(
+                channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id
+            )
+        )
+    ).first()
+    return int(row[0]) if row else 0
+
+
 async def newest_message_id(conn: AsyncConnection, channel_id: int) -> int:
     row = (
         await conn.execute(
