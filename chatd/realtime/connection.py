@@ -205,14 +205,15 @@ class Connection:
         """Replay what the client missed per channel, then ``replay_done``; live events follow, in order."""
         replayed: dict[str, int] = {}
         resync: list[str] = []
-        for channel_id, client_seq in item.channels.items():
-            if channel_id not in self.delivered:
-                continue
+        wanted = [channel_id for channel_id in item.channels if channel_id in self.delivered]
+        async with self.core.reading() as conn:  # where each log starts and ends, in one snapshot
+            currents = await event_log.last_seqs(conn, wanted)
+            firsts = {channel_id: await event_log.first_seq(conn, channel_id) for channel_id in wanted}
+        for channel_id in wanted:
+            client_seq = item.channels[channel_id]
             base = self.base.get(channel_id, self.delivered[channel_id])
             live_started = self.delivered[channel_id] > base
-            async with self.core.reading() as conn:
-                first = await event_log.first_seq(conn, channel_id)
-                current = (await event_log.last_seqs(conn, [channel_id])).get(channel_id, 0)
+            first, current = firsts[channel_id], currents.get(channel_id, 0)
             purged = first is None and current > 0 or first is not None and client_seq < first - 1
             if purged or client_seq > current:
                 resync.append(str(channel_id))  # purged history, or a log behind the client: re-read the channel
