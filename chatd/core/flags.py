@@ -6,10 +6,9 @@ from ..store import channels as channel_store
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
-from .channel_access import access_channel
 from .context import Core
-from .errors import Conflict, NotFound
-from .messages import access_message, views_of
+from .errors import Conflict
+from .messages import access_message, views_across, views_of
 from .models import MessageView, Principal
 from .paging import Page, PageRequest
 
@@ -38,14 +37,5 @@ async def list_flags(core: Core, principal: Principal, page: PageRequest) -> Pag
     async with core.reading() as conn:
         ids, total = await marks.my_flags(conn, principal.user_id, page.offset, page.per_page, readable)
         by_id = await message_store.get_messages(conn, ids)
-        views: list[MessageView] = []
-        for message_id in ids:
-            message = by_id.get(message_id)
-            if message is None:
-                continue
-            try:
-                found = await access_channel(conn, principal, message.channel_id)
-            except NotFound:  # lost access since flagging: hide it, never leak
-                continue
-            views.extend(await views_of(conn, principal, found, [message]))
-        return Page(views, total, page)
+        views = await views_across(conn, principal, list(by_id.values()))  # lost access since flagging: hidden
+        return Page([views[mid] for mid in ids if mid in views], total, page)

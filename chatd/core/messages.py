@@ -374,3 +374,20 @@ async def views_of(
             )
         )
     return views
+
+
+async def views_across(conn: AsyncConnection, principal: Principal, found: list[Message]) -> dict[int, MessageView]:
+    """Per-viewer views of messages from several channels, one batch per channel; messages of channels the
+    caller may no longer read are left out (never leaked)."""
+    by_channel: dict[int, list[Message]] = {}
+    for message in found:
+        by_channel.setdefault(message.channel_id, []).append(message)
+    views: dict[int, MessageView] = {}
+    for channel_id, in_channel in by_channel.items():
+        try:
+            access = await access_channel(conn, principal, channel_id)
+        except NotFound:
+            continue
+        for view in await views_of(conn, principal, access, in_channel):
+            views[view.message.id] = view
+    return views

@@ -18,8 +18,8 @@ from .channel_access import access_channel
 from .clock import parse_iso
 from .context import Core
 from .errors import BadRequest
-from .messages import views_of
-from .models import MESSAGE_TYPES, Message, MessageView, Principal
+from .messages import views_across
+from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24
@@ -102,11 +102,5 @@ async def search_messages(
             await access_channel(conn, principal, channel_id)
             where.append(messages.c.channel_id == channel_id)
         found, total = await search_index.search(conn, words, where, page.offset, page.per_page)
-        by_channel: dict[int, list[Message]] = {}
-        for message, _ in found:
-            by_channel.setdefault(message.channel_id, []).append(message)
-        views: dict[int, MessageView] = {}
-        for cid, in_channel in by_channel.items():  # per-viewer fields, one batch per channel
-            for view in await views_of(conn, principal, await access_channel(conn, principal, cid), in_channel):
-                views[view.message.id] = view
-    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found], total, page)
+        views = await views_across(conn, principal, [m for m, _ in found])
+    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views], total, page)
