@@ -17,7 +17,6 @@ from . import logs
 from .app import build_core, create_app
 from .config import Settings
 from .core import users
-from .core.errors import Conflict
 from .store import migrations
 
 log = logging.getLogger("chatd")
@@ -30,10 +29,7 @@ async def prepare(settings: Settings) -> str | None:
     try:
         await migrations.upgrade(core.db, core.clock.now_ms())
         password = os.environ.get("CHATD_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        try:
-            created = await users.ensure_admin(core, password)
-        except Conflict:  # another node starting at the same moment created it first
-            created = False
+        created = await users.ensure_admin(core, password)
     finally:
         await core.db.dispose()
     if created and not os.environ.get("CHATD_ADMIN_PASSWORD"):

@@ -144,11 +144,20 @@ async def list_users(core: Core, page: PageRequest) -> Page[User]:
 
 
 async def ensure_admin(core: Core, password: str) -> bool:
-    """Create the ``admin`` account when the server has no administrator; returns whether it did."""
-    async with core.transaction() as tx:
-        if await user_store.count_admins(tx.conn):
-            return False
-        await create_user_in(tx, core, "admin", "admin@localhost.localdomain", password, is_admin=True)
+    """Create the ``admin`` account when the server has no administrator; returns whether it did.
+
+    Several nodes may start at once: one creates it, the others find the name taken and, seeing an
+    administrator now, go on. A taken name with still no administrator is a real conflict and is raised."""
+    try:
+        async with core.transaction() as tx:
+            if await user_store.count_admins(tx.conn):
+                return False
+            await create_user_in(tx, core, "admin", "admin@localhost.localdomain", password, is_admin=True)
+    except Conflict:
+        async with core.reading() as conn:
+            if await user_store.count_admins(conn):
+                return False
+        raise
     return True
 
 
