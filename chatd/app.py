@@ -26,7 +26,7 @@ from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
-from .faces.errors import HANDLERS
+from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
 from .realtime import session

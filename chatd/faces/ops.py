@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..metrics import Metrics
-from .responses import JSON
+from ..edge.responses import JSON
 
 
 async def healthz(_request: Request) -> Response:

@@ -20,10 +20,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..core.auth import authenticate
 from ..core.errors import ChatdError, RateLimited
 from ..core.models import Principal
-from ..faces.auth import credential_of
-from ..faces.errors import error_body
-from ..faces.params import validate
-from ..faces.responses import JSON
+from ..edge.auth import credential_of
+from ..edge.errors import error_body
+from ..edge.params import validate
+from ..edge.responses import JSON
 from . import protocol, session
 from .connection import Connection
 from .handlers import HANDLERS

@@ -15,7 +15,7 @@ from ..core.channel_access import access_channel
 from ..core.errors import BadRequest
 from ..core.events import Event
 from ..faces.crust import shapes
-from ..faces.params import validate
+from ..edge.params import validate
 from . import protocol
 from .connection import Connection, Resume
 from .hub import Hub

@@ -11,7 +11,7 @@ import orjson
 from pydantic import Field
 
 from ..core.errors import ChatdError
-from ..faces.params import Id, Params
+from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).
 CLOSE_NORMAL = 1000

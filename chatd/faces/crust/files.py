@@ -21,9 +21,9 @@ from starlette.routing import Route
 from ...core.errors import BadRequest, TooLarge
 from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
-from ..auth import authenticate_request
-from ..params import Id, Params, validate
-from ..responses import JSON, Call, endpoint
+from ...edge.auth import authenticate_request
+from ...edge.params import Id, Params, validate
+from ...edge.responses import JSON, Call, endpoint
 
 # Room for the multipart boundaries, part headers and the small fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024

@@ -12,9 +12,9 @@ from starlette.routing import Route
 from ...core import attachments, flags, history, messages, pins, reactions, search
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
-from ..auth import authenticate_request
-from ..params import Id, Params, validate
-from ..responses import JSON, Call, endpoint
+from ...edge.auth import authenticate_request
+from ...edge.params import Id, Params, validate
+from ...edge.responses import JSON, Call, endpoint
 from . import shapes
 from .files import read_upload
 

@@ -10,9 +10,9 @@ from starlette.routing import Route
 
 from ...core import auth, users
 from ...core.paging import PageRequest
-from ..auth import SESSION_COOKIE
-from ..params import Id, NoParams, Params, parse
-from ..responses import JSON, Call, endpoint
+from ...edge.auth import SESSION_COOKIE
+from ...edge.params import Id, NoParams, Params, parse
+from ...edge.responses import JSON, Call, endpoint
 from . import shapes
 
 

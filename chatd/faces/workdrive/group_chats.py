@@ -20,8 +20,8 @@ from ...core.errors import BadRequest, NotFound
 from ...core.models import Channel, ChannelView
 from ...core.paging import PageRequest
 from ...core.users import item_errors
-from ..params import Id, Params
-from ..responses import JSON, Call, endpoint
+from ...edge.params import Id, Params
+from ...edge.responses import JSON, Call, endpoint
 from . import shapes
 from .users import CamelParams
 

@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from ...core.upload_policy import do_upload_with_policy, issue_upload
 from ..crust.files import read_upload
-from ..params import Params
-from ..responses import JSON, Call, endpoint
+from ...edge.params import Params
+from ...edge.responses import JSON, Call, endpoint
 from .shapes import renamed_errors
 
 

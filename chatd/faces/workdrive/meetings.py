@@ -12,8 +12,8 @@ from pydantic import Field
 from starlette.routing import Route
 
 from ...core.meetings import PARTICIPANTS_MAX, do_create_meeting
-from ..params import Id
-from ..responses import Call, endpoint
+from ...edge.params import Id
+from ...edge.responses import Call, endpoint
 from . import shapes
 from .users import CamelParams
 

@@ -22,8 +22,8 @@ from ...core.models import MessageView, Principal
 from ...core.paging import Page, PageRequest
 from ...core.users import access_user
 from ...store.messages import page_by_offset
-from ..params import Id, Params
-from ..responses import Call, endpoint
+from ...edge.params import Id, Params
+from ...edge.responses import Call, endpoint
 from . import shapes
 from .users import CamelParams
 

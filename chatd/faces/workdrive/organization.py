@@ -8,8 +8,8 @@ from starlette.routing import Route
 
 from ...core import orgs
 from ...core.users import NewUser
-from ..params import Id
-from ..responses import Call, endpoint
+from ...edge.params import Id
+from ...edge.responses import Call, endpoint
 from . import shapes
 from .users import CamelParams
 

@@ -25,7 +25,7 @@ from ...core.users import Profile, profile_in
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
 from ...store import files as file_store
-from ..responses import Call
+from ...edge.responses import Call
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])

@@ -7,8 +7,8 @@ from typing import Any
 from starlette.routing import Route
 
 from ...core import users
-from ..params import Id
-from ..responses import Call, endpoint
+from ...edge.params import Id
+from ...edge.responses import Call, endpoint
 from . import shapes
 from .users import CamelParams
 

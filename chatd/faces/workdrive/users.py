@@ -10,8 +10,8 @@ from starlette.routing import Route
 
 from ...core import orgs, users
 from ...core.paging import PageRequest
-from ..params import Id, Params
-from ..responses import Call, endpoint
+from ...edge.params import Id, Params
+from ...edge.responses import Call, endpoint
 from . import shapes
 
 
