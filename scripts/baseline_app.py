@@ -1,4 +1,4 @@
-"""The floor the benchmarks compare against (DESIGN.md §7): a minimal Starlette app on the same uvicorn
+"""The floor the benchmarks compare against (docs/design.md §7): a minimal Starlette app on the same uvicorn
 settings as chatd, with no storage and no auth. ``POST /message/edit`` echoes; ``/ws`` holds websockets and
 ``POST /broadcast`` sends the body to every one of them (encoded once, as chatd does).
 Run: ``python scripts/baseline_app.py PORT``."""

@@ -1,4 +1,4 @@
-"""Two chatd processes sharing a real PostgreSQL and a real redis-server (DESIGN.md §5).
+"""Two chatd processes sharing a real PostgreSQL and a real redis-server (docs/design.md §5).
 
 A client on node A receives, in order, what is posted over HTTP to node B; when redis-server dies
 mid-stream and comes back, the nodes reconnect, fill the gap from the store, and no client misses an event;

@@ -348,7 +348,7 @@ async def remove_channel_in(tx: Tx, principal: Principal, channel_id: int) -> No
 
 
 async def do_remove_channel(core: Core, principal: Principal, channel_id: int) -> None:
-    """Soft removal: messages stay in the store (DESIGN.md §3) but nobody can reach the channel any more."""
+    """Soft removal: messages stay in the store (docs/design.md §3) but nobody can reach the channel any more."""
     async with core.transaction() as tx:
         await remove_channel_in(tx, principal, channel_id)
 

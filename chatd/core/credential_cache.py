@@ -1,5 +1,5 @@
 """Checked credentials kept in memory for a few seconds, so a request costs no database read to authenticate
-(DESIGN.md §7: sessions cached with correct invalidation).
+(docs/design.md §7: sessions cached with correct invalidation).
 
 Invalidation: a revocation on this node forgets the user's entries at once (``forget_user``), and so does
 the hub on every node when the revocation event arrives over the bus; the TTL bounds what a lost event can

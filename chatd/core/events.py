@@ -3,7 +3,7 @@
 A channel event (``seq`` set) changed a channel: it is stored in that channel's log in the same
 transaction as the change, and replayed on resume. A user event (``user_id`` set, no seq) is private to one
 user (flags, read markers) or ephemeral (typing, presence): it is published but never stored.
-Events are published only after the commit that made them (DESIGN.md §4.1).
+Events are published only after the commit that made them (docs/design.md §4.1).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Envelope types (DESIGN.md §4).
+# Envelope types (docs/design.md §4).
 MESSAGE = "message"
 CHANNEL = "channel"
 MEMBER = "member"
@@ -44,7 +44,7 @@ class Event:
         return self.seq is not None
 
     def envelope(self) -> dict[str, Any]:
-        """The frame a client receives; ids as strings (DESIGN.md §3)."""
+        """The frame a client receives; ids as strings (docs/design.md §3)."""
         frame: dict[str, Any] = {"type": self.type, "event": self.event}
         if self.channel_id is not None:
             frame["channel_id"] = str(self.channel_id)

@@ -311,7 +311,7 @@ PURGE_BATCH = 500
 
 async def purge_files(core: Core) -> int:
     """Delete the bytes of files nobody can reach: those of messages removed more than
-    ``limits.file_grace_days`` ago (DESIGN.md §3), uploads older than that never attached to anything, and
+    ``limits.file_grace_days`` ago (docs/design.md §3), uploads older than that never attached to anything, and
     presigned uploads that never arrived within a day.
     The row is kept, marked deleted, so links to it answer 404 rather than 500. Returns how many went."""
     now = core.clock.now_ms()

@@ -3,7 +3,7 @@
 SQLite has a single writer, so writes queue anyway; rather than paying a BEGIN, a COMMIT and an fsync each,
 the actions waiting for the writer run one after another inside one transaction and are acknowledged
 together after it commits: "acknowledged means durable" holds, and under load the commit cost is spread
-over the batch (DESIGN.md §7). An action that fails with a ``ChatdError`` has written nothing (actions
+over the batch (docs/design.md §7). An action that fails with a ``ChatdError`` has written nothing (actions
 check before they write), so it fails alone; any other failure rolls the batch back and each action is
 retried in a transaction of its own, so one bad action never takes others down.
 

@@ -1,7 +1,7 @@
 """Messages: post (with threads, mentions, files and idempotent retries), edit (keeping versions), remove.
 
 Every face and the websocket call these; each change stores its event in the channel log in the same
-transaction (DESIGN.md §4.2) and is acknowledged only after the commit (§4.1).
+transaction (docs/design.md §4.2) and is acknowledged only after the commit (§4.1).
 """
 
 from __future__ import annotations

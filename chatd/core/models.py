@@ -207,7 +207,7 @@ class ChannelView:
 
 @dataclass(slots=True)
 class MessageView:
-    """A message with the fields that depend on who is looking (DESIGN.md §4.6)."""
+    """A message with the fields that depend on who is looking (docs/design.md §4.6)."""
 
     message: Message
     files: list[dict[str, Any]] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Which snowflake node id this process mints ids with (DESIGN.md §3: ids are unique across nodes).
+"""Which snowflake node id this process mints ids with (docs/design.md §3: ids are unique across nodes).
 
 With SQLite there is one process, and ``server.node_id`` is used as configured. With PostgreSQL several
 nodes share the store: each leases its node id in the database, renewing it while it runs. ``node_id = 0``

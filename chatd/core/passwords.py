@@ -1,4 +1,4 @@
-"""Password hashing with argon2id (DESIGN.md §2), off the event loop.
+"""Password hashing with argon2id (docs/design.md §2), off the event loop.
 
 The cost is a setting so a test suite creating hundreds of users is not dominated by hashing; the
 defaults are the library's recommended parameters.

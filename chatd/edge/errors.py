@@ -1,4 +1,4 @@
-"""The error tree rendered once, at the edge: ``{"error": {"code", "message", "fields"}}`` (DESIGN.md §3).
+"""The error tree rendered once, at the edge: ``{"error": {"code", "message", "fields"}}`` (docs/design.md §3).
 
 Foreign errors are translated here too: Starlette's routing errors keep their status with a JSON body,
 and anything unexpected is logged and becomes a bare 500 JSON without internals.

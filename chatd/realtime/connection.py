@@ -4,7 +4,7 @@ Everything sent to a client goes through ``Connection``'s writer task, in order.
 connection remembers the last ``seq`` it accounted for: a channel event at or below it is a duplicate
 (skipped); one above the next expected seq reveals a gap (an event still in flight on another path, or
 lost by the bus), which the writer fills from the store before sending it. That one rule is what makes
-the ready snapshot, resume, restarts and cross-node delivery seamless (DESIGN.md §4.3).
+the ready snapshot, resume, restarts and cross-node delivery seamless (docs/design.md §4.3).
 
 The queue is bounded (``websocket.queue_size``): when full, typing and presence frames are shed first; if
 it is still full the connection is closed with ``CLOSE_TOO_SLOW`` and the client resumes (§4.5).

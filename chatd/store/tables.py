@@ -205,7 +205,7 @@ channel_members = Table(
     Index("ix_channel_members_user", "user_id"),
 )
 
-# The per-channel event log (DESIGN.md §4.2): each change takes the channel's next seq in the same
+# The per-channel event log (docs/design.md §4.2): each change takes the channel's next seq in the same
 # transaction as the change, so resume can replay exactly what a client missed.
 channel_events = Table(
     "channel_events",
@@ -332,7 +332,7 @@ meetings = Table(
     Column("created_at", MS, nullable=False),
 )
 
-# Schema version 3: which node holds which snowflake node id (PostgreSQL deployments, DESIGN.md §5).
+# Schema version 3: which node holds which snowflake node id (PostgreSQL deployments, docs/design.md §5).
 node_leases = Table(
     "node_leases",
     metadata,

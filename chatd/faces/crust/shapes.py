@@ -107,7 +107,7 @@ def channel(view: ChannelView) -> dict[str, Any]:
 
 
 def message(view: MessageView) -> dict[str, Any]:
-    """A message as the caller sees it (DESIGN.md §4.6): the shared payload plus what depends on the viewer."""
+    """A message as the caller sees it (docs/design.md §4.6): the shared payload plus what depends on the viewer."""
     return message_payload(view.message, view.files) | {
         "edited": view.message.edited_at is not None,
         "pinned": view.pinned,
