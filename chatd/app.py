@@ -30,6 +30,7 @@ from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
 from .realtime import session
+from .realtime.sweep import sweep_forever
 from .realtime.bus import RedisBus, create_bus
 from .realtime.hub import Hub
 from .store import migrations
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
+        registry.watch(core, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
         lease = NodeLease(core)
         await lease.claim()
@@ -91,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
         keeper = asyncio.get_running_loop().create_task(lease.keep())
         heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
+        sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -103,7 +106,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             janitor.cancel()
             keeper.cancel()
             heartbeat.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, return_exceptions=True)
+            sweeper.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()
@@ -111,12 +115,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await core.db.dispose()
 
     registry = Metrics()
-    ops.register(registry)
     app = Starlette(
         routes=_routes(),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(ops.RequestMetrics, registry=registry)],
+        middleware=[Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log)],
     )
     app.state.settings = settings
     app.state.metrics = registry

@@ -1,9 +1,15 @@
-"""Structured logs: one JSON object per line on stderr, which every log shipper reads."""
+"""Structured logs: one JSON object per line on stderr, which every log shipper reads.
+
+Every line written while a request is handled carries its ``request_id`` (also sent back in the
+``X-Request-ID`` header), so an access log line, a refused login and an error can be matched. Logs
+never hold a secret or message contents: callers log ids, names of things and reasons, never bodies.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -11,6 +17,7 @@ import orjson
 from .core.clock import iso
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+request_id: ContextVar[str | None] = ContextVar("chatd_request_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,6 +28,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        current = request_id.get()
+        if current is not None:
+            entry["request_id"] = current
         entry.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

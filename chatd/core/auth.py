@@ -7,6 +7,7 @@ leaked database does not leak credentials. A wrong password and an unknown user 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
 
+log = logging.getLogger("chatd.auth")
 TOKEN_PREFIX = "chatd_"
 _TOUCH_EVERY_MS = 60_000  # last-seen times are refreshed at most once a minute per credential
 
@@ -42,6 +44,10 @@ async def do_login(
     ok = await core.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         core.throttle.failed(account_key, address_key)
+        core.probe.login_failed()
+        # Never the name as typed (it may be a mistyped password): the account's id when there is one.
+        log.warning("login refused", extra={"user_id": user.id if user else None, "address": address,
+                                            "reason": "inactive" if user and ok else "bad_credentials"})
         raise Unauthenticated("wrong username or password", code="bad_credentials")
     core.throttle.succeeded(account_key)
     secret = secrets.token_urlsafe(32)

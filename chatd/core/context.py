@@ -27,6 +27,7 @@ from .passwords import Passwords
 from .ports import FileStorage, Publisher
 from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
+from .probes import SILENT, Probe
 from .throttle import LoginThrottle
 
 
@@ -112,6 +113,7 @@ class Core:
     passwords: Passwords
     throttle: LoginThrottle
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,6 +6,8 @@ input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status th
 - ``BadRequest`` 400 (``invalid``)       ``Unauthenticated`` 401     ``Forbidden`` 403
 - ``NotFound`` 404                        ``Conflict`` 409 (archived, duplicate …)
 - ``TooLarge`` 413                        ``RateLimited`` 429 (with ``retry_after`` seconds)
+- ``Unavailable`` 503: the database cannot serve (unreachable, read-only, broken); ``detail`` says why to
+  the operator (logs, the CLI) and is never shown to clients.
 """
 
 from __future__ import annotations
@@ -72,3 +74,16 @@ class RateLimited(ChatdError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class Unavailable(ChatdError):
+    status = 503
+    code = "unavailable"
+    retry_after = 5
+
+    def __init__(
+        self, message: str = "the service is unavailable; try again shortly", *, detail: str = "", reason: str = "unavailable"
+    ) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+        self.reason = reason  # a few words for /readyz: what is wrong, without paths or addresses

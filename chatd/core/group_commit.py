@@ -17,6 +17,7 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from .errors import ChatdError
+from .probes import SILENT, Probe
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
@@ -32,6 +33,7 @@ class GroupCommit:
         self._pending: list[tuple[Action, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self.probe: Probe = SILENT
 
     async def run(self, action: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``action(tx)`` in a (possibly shared) transaction; returns once that transaction committed."""
@@ -62,6 +64,7 @@ class GroupCommit:
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+                self.probe.batch_committed(len(batch))
                 try:
                     await self._commit(batch)
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone

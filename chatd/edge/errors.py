@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..core.errors import ChatdError, RateLimited
+from ..core.errors import ChatdError, RateLimited, Unavailable
 
 log = logging.getLogger("chatd.http")
 
@@ -34,7 +34,7 @@ def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -
 
 async def chatd_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ChatdError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (RateLimited, Unavailable)) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="chatd"'}
     return _response(exc.status, orjson.dumps({"error": exc.to_dict()}), headers)

@@ -93,6 +93,7 @@ class Connection:
         if self.closing is not None:
             return
         self.events.append(item)
+        self.core.probe.events_delivered()
         if len(self.events) > self.queue_size:
             self._shed()
         self.wakeup.set()
@@ -108,9 +109,11 @@ class Connection:
 
     def _shed(self) -> None:
         kept = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
+        self.core.probe.events_shed(len(self.events) - len(kept))
         self.events = kept
         if len(kept) > self.queue_size:
             log.info("closing slow websocket of user %s: %d events queued", self.user_id, len(kept))
+            self.core.probe.slow_consumer_closed()
             self.close(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     def close(self, code: int, reason: str = "") -> None:
@@ -228,6 +231,7 @@ class Connection:
                 self.delivered[channel_id] = min(client_seq, self.delivered[channel_id])
                 count = await self._fill(channel_id, None)
             replayed[str(channel_id)] = count
+        self.core.probe.resumed(sum(replayed.values()))
         await self.websocket.send_text(
             protocol.encode(
                 {
