@@ -130,7 +130,7 @@ async def _export_into(core: Core, work: Path, org_id: int | None) -> Summary:
                                 if written % 1000 == 0:
                                     bar.update(1000)
                         bar.update(written % 1000)
-                        summary.tables[table.name] = written
+                        summary.tables[str(table.name)] = written
     except Exception as exc:
         if is_outage(exc):
             raise core.db.unavailable(exc) from exc
@@ -223,7 +223,7 @@ async def import_archive(core: Core, source: Path) -> Summary:
         with _progress(total, "import") as bar:
             async with core.db.write() as conn:
                 for table in dump.tables():
-                    summary.tables[table.name] = await _load_table(conn, table, folder, source, bar)
+                    summary.tables[str(table.name)] = await _load_table(conn, table, folder, source, bar)
         blobs = folder / "files"
         if blobs.is_dir():
             for path in sorted(p for p in blobs.rglob("*") if p.is_file()):

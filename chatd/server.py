@@ -143,16 +143,16 @@ def serve(settings: Settings) -> int:
         from . import workers
 
         workers.check(settings)
+    sock = bind(settings.server.host, settings.server.port)
+    try:
+        generated = asyncio.run(prepare(settings))  # before logging is set up: a failure is the one line main prints
+    except BaseException:
+        sock.close()
+        raise
     log_config = logs.configure()
     before, open_files = capacity.raise_open_files_limit()
     log.info("open files limit %d%s; refusing connections above %d", open_files,
              f" (raised from {before})" if before != open_files else "", capacity.connection_budget(open_files))
-    sock = bind(settings.server.host, settings.server.port)
-    try:
-        generated = asyncio.run(prepare(settings))
-    except BaseException:
-        sock.close()
-        raise
     if generated:
         print(f"created the admin account: username 'admin', password '{generated}' (shown once)", flush=True)
     if settings.server.workers > 1:

@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -40,8 +40,10 @@ def is_outage(exc: BaseException) -> bool:
     """A driver error meaning "the database cannot serve now", as opposed to a bug or a constraint: SQLite's
     operational errors (read-only, locked, I/O, no such table), lost or refused connections, a pool that
     stayed exhausted. A bare ``OSError`` is how asyncpg reports a refused connection to every address;
-    its subclasses (a missing blob file…) are not the database's."""
-    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)) or type(exc) is OSError
+    its subclasses (a missing blob file…) are not the database's. A plain ``DatabaseError`` (no subclass:
+    not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file."""
+    outage = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)
+    return isinstance(exc, outage) or type(exc) in (OSError, DatabaseError)
 
 
 class Database:
@@ -144,6 +146,8 @@ class Database:
             kind, hint = "database has no tables", "it has no chatd tables: run `chatd db upgrade`"
         elif "readonly" in reason or "read-only" in reason:
             kind, hint = "database is read-only", "it is read-only: make the file and its directory writable by the user chatd runs as"
+        elif "not a database" in reason or "malformed" in reason:
+            kind, hint = "database is damaged", "it is not an SQLite database or is damaged: restore it from a backup"
         elif "unable to open" in reason:
             kind, hint = "database cannot be opened", "check that the file's directory exists and is writable by the user chatd runs as"
         else:

@@ -137,9 +137,10 @@ async def rows(conn: AsyncConnection, table: Table, where: ColumnElement[bool] |
     query = select(*table.columns).order_by(*_order(conn, table))
     if where is not None:
         query = query.where(where)
+    names = [str(column.name) for column in table.columns]  # plain str: orjson refuses SQLAlchemy's quoted names
     result = await conn.stream(query.execution_options(yield_per=BATCH))
     async for row in result:
-        yield dict(row._mapping)
+        yield dict(zip(names, row))
 
 
 async def row_count(conn: AsyncConnection, table: Table) -> int:
