@@ -105,3 +105,18 @@ async def test_refused_logins_are_counted_and_logged_with_the_request_id_and_no_
     assert any(line.get("request_id") == "trace-me-1" for line in log_lines)
     everything = orjson.dumps(log_lines).decode()
     assert "not-her-password-42" not in everything and "password=" not in everything
+
+
+async def test_the_grafana_dashboard_charts_only_metrics_chatd_exports(tmp_path: Path) -> None:
+    import re
+
+    dashboard = (Path(__file__).resolve().parent.parent / "deploy" / "grafana-dashboard.json").read_text()
+    charted = set(re.findall(r"\b((?:chatd|process)_[a-z_]+)", dashboard))
+    async with live(make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)) as server:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            text = (await client.get("/metrics")).text
+    exported = set()
+    for family in text_string_to_metric_families(text):
+        kind_suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
+        exported |= {family.name + suffix for suffix in kind_suffixes}
+    assert charted and charted <= exported, charted - exported
