@@ -16,7 +16,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
-from .errors import ChatdError
+from .errors import ChatdError, Unavailable
 from .probes import SILENT, Probe
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class GroupCommit:
             self._worker = None
         for _, future in self._pending:
             if not future.done():
-                future.set_exception(ChatdError("the server is shutting down", code="unavailable"))
+                future.set_exception(Unavailable("the server is shutting down; try again shortly"))
         self._pending.clear()
 
     async def _work(self) -> None:
@@ -70,8 +70,8 @@ class GroupCommit:
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone
                     for _, future in batch:
                         if not future.done():
-                            future.set_exception(exc if isinstance(exc, Exception) else ChatdError(
-                                "the server is shutting down", code="unavailable"))
+                            future.set_exception(exc if isinstance(exc, Exception) else Unavailable(
+                                "the server is shutting down; try again shortly"))
                     raise
 
     async def _commit(self, batch: list[tuple[Action, asyncio.Future[Any]]]) -> None:

@@ -11,7 +11,7 @@ import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import logs
@@ -97,8 +97,10 @@ class RequestMetrics:
 
 
 def _template(scope: Scope) -> str:
-    """The router leaves the route it matched in the scope; reuse it rather than matching again."""
+    """The route template. Starlette >= 1.8 leaves the route it matched in the scope; before that, match again."""
     route = scope.get("route")
+    if route is None and "app" in scope:
+        route = next((r for r in scope["app"].router.routes if r.matches(scope)[0] is Match.FULL), None)
     return route.path if isinstance(route, Route) else "unmatched"
 
 

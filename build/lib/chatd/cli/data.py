@@ -10,6 +10,7 @@ import click
 
 from ..config import masked_url
 from ..core.context import Core
+from ..portable import Summary
 from ..portable import export as export_archive
 from ..portable import import_archive
 from ..store import migrations, schema
@@ -111,13 +112,13 @@ def export(target: Path, org: str | None) -> None:
     """Write organisations, teams, channels, members, messages (with versions, reactions, pins, flags, read
     markers) and file bytes to FILE: a folder, or a tar for FILE ending .tar, .tar.gz or .tgz."""
 
-    async def action(core: Core) -> object:
+    async def action(core: Core) -> Summary:
         org_id = await _resolve_org(core, org) if org else None
         return await export_archive(core, target.absolute(), org_id)
 
     started = time.monotonic()
     summary = run_with_core(action)
-    rows, files, missing = summary.rows, summary.files, summary.missing_files  # type: ignore[attr-defined]
+    rows, files, missing = summary.rows, summary.files, summary.missing_files
     if sys.stderr.isatty():
         click.echo(f"exported {rows} rows and {files} files to {target} in {time.monotonic() - started:.1f} s", err=True)
     if missing:
