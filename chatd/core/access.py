@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import orgs as org_store
 from ..store import teams as team_store
+from .codes import Code
 from .errors import Conflict, Forbidden, NotFound
 from .models import Organisation, Principal, Team
 
@@ -33,7 +34,7 @@ async def access_org(
     if not role_at_least(role, need):
         raise Forbidden(f"needs the {need} role in this organisation")
     if writing and org.archived_at is not None:
-        raise Conflict("organisation is archived", code="archived")
+        raise Conflict("organisation is archived", code=Code.ARCHIVED)
     return org, role
 
 
@@ -49,5 +50,5 @@ async def access_team(
     except NotFound:
         raise NotFound("no such team") from None
     if writing and team.archived_at is not None:
-        raise Conflict("team is archived", code="archived")
+        raise Conflict("team is archived", code=Code.ARCHIVED)
     return team, org, role

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..store import users as user_store
 from . import events
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
@@ -42,7 +43,7 @@ async def do_login(
     ok = await core.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         core.throttle.failed(account_key, address_key)
-        raise Unauthenticated("wrong username or password", code="bad_credentials")
+        raise Unauthenticated("wrong username or password", code=Code.BAD_CREDENTIALS)
     core.throttle.succeeded(account_key)
     secret = secrets.token_urlsafe(32)
     async with core.transaction() as tx:
@@ -114,7 +115,7 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
         if secret.startswith(TOKEN_PREFIX):
             token = await user_store.token_by_hash(conn, token_hash)
             if token is None or token.revoked_at is not None:
-                raise Unauthenticated("invalid or revoked access token", code="bad_credentials")
+                raise Unauthenticated("invalid or revoked access token", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, token.user_id)
             principal_kwargs: dict[str, object] = {"token_id": token.id, "client_id": client_id}
             if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY_MS:
@@ -122,15 +123,15 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
         else:
             session = await user_store.session_by_hash(conn, token_hash)
             if session is None or session.expires_at <= now:
-                raise Unauthenticated("invalid or expired session", code="bad_credentials")
+                raise Unauthenticated("invalid or expired session", code=Code.BAD_CREDENTIALS)
             if client_id and session.client_id and client_id != session.client_id:
-                raise Unauthenticated("session belongs to another client", code="bad_credentials")
+                raise Unauthenticated("session belongs to another client", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, session.user_id)
             principal_kwargs = {"session_id": session.id, "client_id": session.client_id}
             if now - session.last_seen_at > _TOUCH_EVERY_MS:
                 touch_session = session.id
     if user is None or not user.is_active:
-        raise Unauthenticated("account is not active", code="bad_credentials")
+        raise Unauthenticated("account is not active", code=Code.BAD_CREDENTIALS)
     if touch_session or touch_token:
         async with core.transaction() as tx:
             if touch_session:

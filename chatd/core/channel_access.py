@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import channels as channel_store
+from .codes import Code
 from .errors import Conflict, Forbidden, NotFound
 from .models import ChannelAccess, Principal
 
@@ -36,5 +37,5 @@ async def access_channel(
         if role is None and not (owner and access.is_owner):
             raise Forbidden("join the channel first")
         if channel.archived_at is not None or org_archived_at is not None:
-            raise Conflict("channel is archived (read-only)", code="archived")
+            raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
     return access

@@ -21,6 +21,7 @@ from . import events
 from .access import access_org, access_team
 from .channel_access import access_channel
 from .clock import iso
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict
 from .files import own_image
@@ -327,7 +328,7 @@ async def do_set_archived(core: Core, principal: Principal, channel_id: int, arc
         found = await access_channel(tx.conn, principal, channel_id, owner=True)
         channel = found.channel
         if (channel.archived_at is not None) == archived:
-            raise Conflict("channel is already " + ("archived" if archived else "not archived"), code="archived")
+            raise Conflict("channel is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
         channel.archived_at = tx.now if archived else None
         channel.updated_at = tx.now
         await channel_store.update_channel(tx.conn, channel_id, {"archived_at": channel.archived_at, "updated_at": tx.now})

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .codes import Code
+
 
 class ChatdError(Exception):
     status: int = 400
-    code: str = "error"
+    code: Code = Code.ERROR
 
-    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, code: Code | None = None, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -25,7 +27,7 @@ class ChatdError(Exception):
         self.fields = fields or {}
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
         if self.fields:
             body["fields"] = self.fields
         return body
@@ -33,7 +35,7 @@ class ChatdError(Exception):
 
 class BadRequest(ChatdError):
     status = 400
-    code = "invalid"
+    code = Code.INVALID
 
     @classmethod
     def field(cls, name: str, problem: str) -> "BadRequest":
@@ -42,32 +44,32 @@ class BadRequest(ChatdError):
 
 class Unauthenticated(ChatdError):
     status = 401
-    code = "unauthenticated"
+    code = Code.UNAUTHENTICATED
 
 
 class Forbidden(ChatdError):
     status = 403
-    code = "forbidden"
+    code = Code.FORBIDDEN
 
 
 class NotFound(ChatdError):
     status = 404
-    code = "not_found"
+    code = Code.NOT_FOUND
 
 
 class Conflict(ChatdError):
     status = 409
-    code = "conflict"
+    code = Code.CONFLICT
 
 
 class TooLarge(ChatdError):
     status = 413
-    code = "too_large"
+    code = Code.TOO_LARGE
 
 
 class RateLimited(ChatdError):
     status = 429
-    code = "rate_limited"
+    code = Code.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)

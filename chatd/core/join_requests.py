@@ -23,6 +23,7 @@ from . import events
 from .access import access_org
 from .channel_access import access_channel
 from .channel_members import add_members_in
+from .codes import Code
 from .context import Core
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .models import Principal
@@ -46,13 +47,13 @@ async def do_request_join(core: Core, principal: Principal, channel_id: int) -> 
         if not channel.by_request or channel.type not in REQUESTABLE:
             found = await access_channel(tx.conn, principal, channel_id)  # a private channel stays a 404
             if found.is_member:
-                raise Conflict("already a member of this channel", code="already_member")
+                raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
             raise Forbidden("this channel takes no join requests" + ("; join it" if channel.is_open else ""))
         await event_log.lock(tx.conn, channel_id)  # one pending request per user, even for concurrent asks
         if await member_store.get_role(tx.conn, channel_id, principal.user_id) is not None:
-            raise Conflict("already a member of this channel", code="already_member")
+            raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
         if channel.archived_at is not None:
-            raise Conflict("channel is archived (read-only)", code="archived")
+            raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
         existing = await request_store.pending_of(tx.conn, channel_id, principal.user_id)
         if existing is not None:
             return existing, False
@@ -84,12 +85,12 @@ async def do_decide(core: Core, principal: Principal, channel_id: int, request_i
         if request is None or request.channel_id != channel_id:
             raise NotFound("no such join request")
         if request.status != "pending":
-            raise Conflict(f"this request was already {request.status}", code="decided")
+            raise Conflict(f"this request was already {request.status}", code=Code.DECIDED)
         if approve:
             try:
                 await add_members_in(tx, principal, channel_id, [request.user_id], reason="request")
             except BadRequest:
-                raise Conflict("the requester is no longer a member of the organisation", code="not_in_organisation") from None
+                raise Conflict("the requester is no longer a member of the organisation", code=Code.NOT_IN_ORGANISATION) from None
         request.status = "approved" if approve else "declined"
         request.decided_by, request.decided_at = principal.user_id, tx.now
         await request_store.decide(tx.conn, request.id, request.status, principal.user_id, tx.now)

@@ -25,6 +25,7 @@ from . import events
 from . import files as file_core
 from .channel_access import access_channel
 from .clock import iso
+from .codes import Code
 from .context import Core, Tx
 from .events import Event
 from .errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
@@ -323,7 +324,7 @@ async def remove_message_in(tx: Tx, principal: Principal, message_id: int) -> Me
     if message.user_id != principal.user_id and not found.is_owner:
         raise Forbidden("only the sender, a channel owner or an organisation admin can remove a message")
     if found.channel.archived_at is not None:
-        raise Conflict("channel is archived (read-only)", code="archived")
+        raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
     now = tx.now
     await message_store.erase(tx.conn, message.id, principal.user_id, now)
     await search_index.unindex(tx.conn, message.id)

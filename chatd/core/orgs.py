@@ -18,6 +18,7 @@ from . import events
 from .access import access_org, role_at_least
 from .auth import create_token_in, tell_credentials_changed
 from .channel_members import leave_org_channels
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .files import own_image
@@ -99,7 +100,7 @@ async def do_set_archived(core: Core, principal: Principal, org_id: int, archive
     async with core.transaction() as tx:
         org, role = await access_org(tx.conn, principal, org_id, "admin")
         if (org.archived_at is not None) == archived:
-            raise Conflict("organisation is already " + ("archived" if archived else "not archived"), code="archived")
+            raise Conflict("organisation is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
         org.archived_at = tx.now if archived else None
         org.updated_at = tx.now
         await org_store.update_org(tx.conn, org_id, {"archived_at": org.archived_at, "updated_at": tx.now})
@@ -137,7 +138,7 @@ async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: 
         current = await org_store.get_role(tx.conn, org_id, user_id)
         _check_may_grant(caller_role, current, role)
         if current == "owner" and role != "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
-            raise Conflict("an organisation needs at least one owner", code="last_owner")
+            raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
         await org_store.set_member(tx.conn, org_id, user_id, role, tx.now)
         if current is None:
             tell_membership(tx, org_id, user_id, joined=True)
@@ -160,7 +161,7 @@ async def do_remove_member(core: Core, principal: Principal, org_id: int, user_i
 async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
     """Take a member out of the organisation, its teams and its channels; the last owner stays."""
     if role == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
-        raise Conflict("an organisation needs at least one owner", code="last_owner")
+        raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
     await org_store.remove_member(tx.conn, org_id, user_id)
     await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
     await leave_org_channels(tx, org_id, [user_id])

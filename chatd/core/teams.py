@@ -16,6 +16,7 @@ from . import events
 from .access import access_org, access_team, role_at_least
 from .channel_members import leave_org_channels
 from .channels import channel_payload
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden
 from .models import Membership, Principal, Team
@@ -114,7 +115,7 @@ async def do_set_archived(core: Core, principal: Principal, team_id: int, archiv
     async with core.transaction() as tx:
         team, _, _ = await access_team(tx.conn, principal, team_id, "admin")
         if (team.archived_at is not None) == archived:
-            raise Conflict("team is already " + ("archived" if archived else "not archived"), code="archived")
+            raise Conflict("team is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
         team.archived_at = tx.now if archived else None
         team.updated_at = tx.now
         await team_store.update_team(tx.conn, team_id, {"archived_at": team.archived_at, "updated_at": tx.now})

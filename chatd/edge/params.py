@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
+from ..core.codes import Code
 from ..core.errors import BadRequest
 from ..core.ids import parse_id
 
@@ -67,15 +68,15 @@ async def merged_params(request: Request) -> dict[str, Any]:
                 try:
                     parsed = orjson.loads(body)
                 except orjson.JSONDecodeError:
-                    raise BadRequest("the body is not valid JSON", code="bad_json") from None
+                    raise BadRequest("the body is not valid JSON", code=Code.BAD_JSON) from None
                 if not isinstance(parsed, dict):
-                    raise BadRequest("the JSON body must be an object", code="bad_json")
+                    raise BadRequest("the JSON body must be an object", code=Code.BAD_JSON)
                 data.update(parsed)
         elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
                 form = await request.form()
             except Exception as exc:  # python-multipart raises several types for a malformed body
-                raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+                raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
             for key, upload_or_text in form.multi_items():
                 _add(data, key, upload_or_text)
     request.scope[_SCOPE_KEY] = data

@@ -9,6 +9,7 @@ from sqlalchemy import func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..core.codes import Code
 from ..core.errors import Conflict
 from ..core.models import AccessToken, Session, User
 from .paging import like_pattern
@@ -57,7 +58,7 @@ async def _write_unique(conn: AsyncConnection, statement: Any) -> None:
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         field = "email" if "email" in text else "username"
-        raise Conflict(f"{field} is already taken", code="taken", fields={field: "already taken"}) from None
+        raise Conflict(f"{field} is already taken", code=Code.TAKEN, fields={field: "already taken"}) from None
 
 
 async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...core.codes import Code
 from ...core.errors import BadRequest, TooLarge
 from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
@@ -77,7 +78,7 @@ async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str
     try:
         form = await request.form(max_files=1, max_fields=64)
     except Exception as exc:  # python-multipart raises several types for a malformed body
-        raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+        raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
