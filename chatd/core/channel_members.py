@@ -11,7 +11,7 @@ from typing import Iterable
 from ..store import channel_members as member_store
 from ..store import orgs as org_store
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, check_writable
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
@@ -99,8 +99,7 @@ async def do_join(core: Core, principal: Principal, channel_id: int) -> list[Mem
             raise Forbidden("only public channels can be joined; ask an owner to add you")
         if found.channel.by_request:
             raise Forbidden("this channel takes join requests: ask to join and an admin will approve", code=Code.BY_REQUEST)
-        if found.channel.archived_at is not None:
-            raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
+        check_writable(found)
         await record_joined(tx, channel_id, [principal.user_id], "member", principal.user_id, "joined")
         return await member_store.list_members(tx.conn, channel_id)
 

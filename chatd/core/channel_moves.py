@@ -16,8 +16,7 @@ from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import orgs as org_store
 from . import events
-from .access import access_org, access_team
-from .channel_access import access_channel
+from .access import access_channel, access_org, access_team
 from .channel_members import record_joined, record_left
 from .channels import channel_payload, view_of
 from .context import Core

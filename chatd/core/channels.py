@@ -18,13 +18,11 @@ from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
 from . import events
-from .access import access_org, access_team
-from .channel_access import access_channel
+from .access import access_channel, access_org, access_team, own_image
 from .clock import iso
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict
-from .files import own_image
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name

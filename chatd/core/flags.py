@@ -6,10 +6,11 @@ from ..store import channels as channel_store
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
+from .access import access_message
 from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import access_message, views_across, views_of
+from .messages import views_across, views_of
 from .models import MessageView, Principal
 from .paging import Page, PageRequest
 

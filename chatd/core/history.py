@@ -12,11 +12,11 @@ from typing import Any
 from ..store import messages as message_store
 from ..store import read_state
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, access_message
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest
-from .messages import access_message, views_of
+from .messages import views_of
 from .models import MessageView, Principal
 
 HISTORY_DEFAULT = 50

@@ -1,9 +1,10 @@
 """Join requests: asking to join a channel that takes requests (``by_request``), and its owners' answer.
 
-Who may ask: a member of the channel's organisation who is not in the channel, for a public or private
-channel with ``by_request`` set; asking again while a request is pending returns that request. A private
-channel that takes no requests stays invisible (404), as everywhere; one that takes requests admits that it
-exists to members of its organisation who know its id (that is what taking requests means).
+Who may ask (``access.access_requestable``): a member of the channel's organisation who is not in the
+channel, for a writable public or private channel with ``by_request`` set; asking again while a request is
+pending returns that request. A private channel that takes no requests stays invisible (404), as everywhere;
+one that takes requests admits that it exists to members of its organisation who know its id (that is what
+taking requests means).
 
 Who decides: the channel's owners and the organisation's admins (``access_channel(owner=True)``). Approving
 adds the requester through ``channel_members.add_members_in``, so the ``member``/``JOINED`` event is the
@@ -15,21 +16,17 @@ in the channel).
 from __future__ import annotations
 
 from ..store import channel_members as member_store
-from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import join_requests as request_store
 from ..store.join_requests import JoinRequest
 from . import events
-from .access import access_org
-from .channel_access import access_channel
+from .access import access_channel, access_requestable
 from .channel_members import add_members_in
 from .codes import Code
 from .context import Core
-from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .errors import BadRequest, Conflict, NotFound
 from .models import Principal
 from .paging import Page, PageRequest
-
-REQUESTABLE = ("public", "private")
 
 __all__ = ["JoinRequest", "do_request_join", "list_pending", "do_decide"]
 
@@ -37,23 +34,10 @@ __all__ = ["JoinRequest", "do_request_join", "list_pending", "do_decide"]
 async def do_request_join(core: Core, principal: Principal, channel_id: int) -> tuple[JoinRequest, bool]:
     """Ask to join; returns (request, created). A pending request of the caller is returned as it is."""
     async with core.transaction() as tx:
-        channel = await channel_store.get_channel(tx.conn, channel_id)
-        if channel is None:
-            raise NotFound("no such channel")
-        try:
-            await access_org(tx.conn, principal, channel.organisation_id, writing=True)
-        except NotFound:
-            raise NotFound("no such channel") from None
-        if not channel.by_request or channel.type not in REQUESTABLE:
-            found = await access_channel(tx.conn, principal, channel_id)  # a private channel stays a 404
-            if found.is_member:
-                raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
-            raise Forbidden("this channel takes no join requests" + ("; join it" if channel.is_open else ""))
+        await access_requestable(tx.conn, principal, channel_id)
         await event_log.lock(tx.conn, channel_id)  # one pending request per user, even for concurrent asks
         if await member_store.get_role(tx.conn, channel_id, principal.user_id) is not None:
-            raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
-        if channel.archived_at is not None:
-            raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
+            raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)  # joined while we waited
         existing = await request_store.pending_of(tx.conn, channel_id, principal.user_id)
         if existing is not None:
             return existing, False

@@ -12,23 +12,20 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import files as file_store
 from ..store import messages as message_store
-from ..store import orgs as org_store
 from ..store import reactions as marks
 from ..store import search as search_index
 from ..store import users as user_store
 from . import events
 from . import files as file_core
-from .channel_access import access_channel
+from .access import access_channel, access_message, attachable_files, check_may_remove, readers_among
 from .clock import iso
-from .codes import Code
 from .context import Core, Tx
+from .errors import BadRequest, Forbidden, NotFound, TooLarge
 from .events import Event
-from .errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from .models import Channel, ChannelAccess, Message, MessageView, Principal
 
 USER_TYPES = ("MESSAGE", "FILE")
@@ -109,47 +106,12 @@ async def _mentioned(conn: AsyncConnection, channel: Channel, author_id: int, te
     if not names:
         return []
     found = await user_store.ids_by_usernames(conn, sorted(names))
-    candidates = set(found.values()) - {author_id}
-    readers = await member_store.member_ids(conn, channel.id)
-    if channel.is_open:
-        readers |= await org_store.member_ids(conn, channel.organisation_id)
-    return sorted(candidates & readers)
+    return sorted(await readers_among(conn, channel, set(found.values()) - {author_id}))
 
 
 async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int, dict[str, Any]]:
     found = await file_store.get_files(conn, file_ids)
     return {fid: file_core.file_payload(stored) for fid, stored in found.items()}
-
-
-async def access_message(
-    conn: AsyncConnection,
-    principal: Principal,
-    message_id: int,
-    *,
-    writing: bool = False,
-    owner: bool = False,
-    lock: bool = False,
-) -> tuple[Message, ChannelAccess]:
-    """A live message and the caller's standing in its channel; invisible and missing look alike (404).
-
-    ``lock``: lock the message's row, then read it again, so a change builds on what the previous writer
-    committed (two concurrent edits keep both versions; two removals remove once). The channel's log lock is
-    taken first and the row second, the order posts (channel, then a thread root) and merges (both channels,
-    then their rows) keep too, so writers never deadlock."""
-    message = await message_store.get_message(conn, message_id)
-    if message is None or message.deleted_at is not None:
-        raise NotFound("no such message")
-    try:
-        found = await access_channel(conn, principal, message.channel_id, writing=writing, owner=owner)
-    except NotFound:
-        raise NotFound("no such message") from None
-    if lock:
-        await event_log.lock(conn, message.channel_id)  # channel first, then the row: the order every writer keeps
-        fresh = await message_store.get_message(conn, message_id, for_update=True)
-        if fresh is None or fresh.deleted_at is not None or fresh.channel_id != message.channel_id:
-            raise NotFound("no such message")  # removed, or merged away, while we waited
-        message = fresh
-    return message, found
 
 
 async def _thread_root(conn: AsyncConnection, channel_id: int, reply_to: int) -> Message:
@@ -196,7 +158,7 @@ async def post_message_in(
         tx.memo[memo_key] = found
     channel = found.channel
     await event_log.lock(tx.conn, channel_id)  # before the id: ids of a channel's messages sort like their seqs
-    attached = await file_core.attachable_files(tx.conn, principal, file_ids or [])
+    attached = await attachable_files(tx.conn, principal, file_ids or [])
     text = check_contents(tx.core, contents, allow_empty=bool(attached))
     now = tx.now
     root = await _thread_root(tx.conn, channel_id, reply_to) if reply_to is not None else None
@@ -321,10 +283,7 @@ async def do_edit_message(core: Core, principal: Principal, message_id: int, con
 
 async def remove_message_in(tx: Tx, principal: Principal, message_id: int) -> Message:
     message, found = await access_message(tx.conn, principal, message_id, lock=True)
-    if message.user_id != principal.user_id and not found.is_owner:
-        raise Forbidden("only the sender, a channel owner or an organisation admin can remove a message")
-    if found.channel.archived_at is not None:
-        raise Conflict("channel is archived (read-only)", code=Code.ARCHIVED)
+    check_may_remove(principal, message, found)
     now = tx.now
     await message_store.erase(tx.conn, message.id, principal.user_id, now)
     await search_index.unindex(tx.conn, message.id)

@@ -15,25 +15,22 @@ from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
-from .access import access_org, role_at_least
+from .access import access_org, access_user, check_may_grant, may_manage, own_image
 from .auth import create_token_in, tell_credentials_changed
 from .channel_members import leave_org_channels
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
-from .files import own_image
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
 from .users import (
     BULK_MAX,
     NewUser,
     Profile,
-    access_user,
     add_user_in,
     check_email,
     check_new_user,
     item_errors,
-    may_manage,
     profile_in,
     profiles_in,
 )
@@ -121,13 +118,6 @@ async def list_members(core: Core, principal: Principal, org_id: int, page: Page
     return Page(items, total, page)
 
 
-def _check_may_grant(caller_role: str, target_current: str | None, target_new: str | None) -> None:
-    """Admins manage members and admins; only owners touch owners (grant, demote or remove)."""
-    touches_owner = "owner" in (target_current, target_new)
-    if touches_owner and caller_role != "owner":
-        raise Forbidden("only an owner can grant, change or remove the owner role")
-
-
 async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: int, role: str) -> Membership:
     """Add a user to the organisation with ``role``, or change the role of a member."""
     role = check_role(role)
@@ -136,7 +126,7 @@ async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: 
         if await user_store.get_user(tx.conn, user_id) is None:
             raise NotFound("no such user", fields={"user_id": "not found"})
         current = await org_store.get_role(tx.conn, org_id, user_id)
-        _check_may_grant(caller_role, current, role)
+        check_may_grant(caller_role, current, role)
         if current == "owner" and role != "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
             raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
         await org_store.set_member(tx.conn, org_id, user_id, role, tx.now)
@@ -154,7 +144,7 @@ async def do_remove_member(core: Core, principal: Principal, org_id: int, user_i
         if current is None:
             raise NotFound("not a member of this organisation", fields={"user_id": "not a member"})
         if not leaving:
-            _check_may_grant(caller_role, current, None)
+            check_may_grant(caller_role, current, None)
         await _detach(tx, org_id, user_id, current)
 
 
@@ -171,10 +161,6 @@ async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
 def tell_membership(tx: Tx, org_id: int, user_id: int, *, joined: bool) -> None:
     """The user's live connections re-read what they may see: public channels there appear or vanish."""
     tx.notify(user_id, events.ORGANISATION, "JOINED" if joined else "LEFT", {"organisation_id": str(org_id)})
-
-
-def is_admin_role(role: str) -> bool:
-    return role_at_least(role, "admin")
 
 
 PROFILE_TEXT = {"legal_name": 256, "phone": 64, "description": 4000, "industry": 128, "email": 254}

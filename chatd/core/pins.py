@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, access_message
 from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import access_message, views_of
+from .messages import views_of
 from .models import MessageView, Principal
 
 

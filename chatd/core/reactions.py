@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..store import reactions as marks
 from . import events
+from .access import access_message
 from .codes import Code
 from .context import Core
 from .errors import BadRequest, Conflict
-from .messages import access_message
 from .models import Principal
 
 EMOJI_MAX = 64

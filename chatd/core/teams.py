@@ -13,12 +13,12 @@ from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from . import events
-from .access import access_org, access_team, role_at_least
+from .access import access_org, access_team
 from .channel_members import leave_org_channels
 from .channels import channel_payload
 from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden
+from .errors import BadRequest, Conflict
 from .models import Membership, Principal, Team
 from .orgs import check_name
 from .paging import Page, PageRequest
@@ -75,9 +75,7 @@ async def do_update_team(
     core: Core, principal: Principal, team_id: int, name: str | None, members: list[int] | None
 ) -> tuple[Team, list[Membership]]:
     async with core.transaction() as tx:
-        team, _, role = await access_team(tx.conn, principal, team_id, writing=True)
-        if not (role_at_least(role, "admin") or team.created_by == principal.user_id):
-            raise Forbidden("only the team's creator or an organisation admin can change a team")
+        team, _, _ = await access_team(tx.conn, principal, team_id, writing=True, manage=True)
         changes: dict[str, object] = {"updated_at": tx.now}
         if name is not None:
             team.name = changes["name"] = check_name(name)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import orgs as org_store
 from ..store import users as user_store
-from .access import access_org, role_at_least
+from .access import access_org, access_user, role_at_least, user_image
 from .auth import do_create_token, tell_credentials_changed
 from .codes import Code
 from .context import Core, Tx
@@ -211,11 +211,6 @@ class Profile:
     online: bool
 
 
-def may_manage(caller_role: str | None, target_role: str | None) -> bool:
-    """Owners manage everyone in their organisation; admins everyone but owners (as with roles)."""
-    return caller_role == "owner" or (caller_role == "admin" and target_role != "owner")
-
-
 def _text(name: str, value: Any, max_length: int) -> str:
     text = "" if value is None else str(value).strip()
     if len(text) > max_length:
@@ -274,28 +269,6 @@ async def profile_in(conn: AsyncConnection, core: Core, user_id: int) -> Profile
     user = await user_store.get_user(conn, user_id)
     assert user is not None
     return (await profiles_in(conn, core, [user]))[0]
-
-
-async def access_user(conn: AsyncConnection, principal: Principal, user_id: int, *, manage: bool = False) -> User:
-    """The user, if the caller may see them: themselves, someone sharing an organisation, or anyone for
-    server admins (others get 404, as for an unknown id). ``manage`` also proves authority over the
-    account (403 otherwise): acting on it, or minting a token that acts as it everywhere, needs the
-    caller to outrank it in every organisation it belongs to, and only server admins manage server admins."""
-    target = await user_store.get_user(conn, user_id)
-    if target is None:
-        raise NotFound("no such user")
-    if principal.user.is_admin:
-        return target
-    theirs = await org_store.orgs_of_user(conn, target.id)
-    mine = await org_store.orgs_of_user(conn, principal.user_id)
-    if target.id != principal.user_id and not theirs.keys() & mine.keys():
-        raise NotFound("no such user")
-    if manage:
-        if target.is_admin:
-            raise Forbidden("only server administrators manage server administrators")
-        if not theirs or not all(may_manage(mine.get(org_id), role) for org_id, role in theirs.items()):
-            raise Forbidden("needs the admin role in every organisation of this user (owner for an owner)")
-    return target
 
 
 async def list_directory(
@@ -401,15 +374,6 @@ async def do_add_users(
         return await profiles_in(tx.conn, core, created)
 
 
-async def _check_file(conn: AsyncConnection, principal: Principal, target: User, name: str, file_id: int) -> None:
-    """A picture must be a stored image uploaded by the user or by the caller; others' files look unknown."""
-    found = await user_store.live_file(conn, file_id)
-    if found is None or (found[0] not in (target.id, principal.user_id) and not principal.user.is_admin):
-        raise BadRequest.field(name, "no such file")
-    if not found[1].startswith("image/"):
-        raise BadRequest.field(name, "must be an image")
-
-
 async def _check_reports_to(conn: AsyncConnection, target: User | None, boss_id: int) -> None:
     if target is not None and boss_id == target.id:
         raise BadRequest.field("reports_to", "a user cannot report to themselves")
@@ -464,7 +428,7 @@ async def do_update_user(
         for name in ("picture_file_id", "cover_file_id"):
             file_id = columns.get(name) or profile_changes.get(name)
             if file_id is not None:
-                await _check_file(tx.conn, principal, target, name, int(file_id))
+                await user_image(tx.conn, principal, target, int(file_id), name)
         if profile_changes.get("reports_to") is not None:
             await _check_reports_to(tx.conn, target, int(profile_changes["reports_to"]))
         profile = _merge_profile(target.profile, profile_changes)

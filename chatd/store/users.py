@@ -13,7 +13,7 @@ from ..core.codes import Code
 from ..core.errors import Conflict
 from ..core.models import AccessToken, Session, User
 from .paging import like_pattern
-from .tables import access_tokens, files, org_members, organisations, sessions, users
+from .tables import access_tokens, org_members, organisations, sessions, users
 
 
 def _user(row: Any) -> User:
@@ -170,18 +170,6 @@ async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> di
     for row in rows:
         found[row.user_id].append(row.organisation_id)
     return found
-
-
-async def live_file(conn: AsyncConnection, file_id: int) -> tuple[int, str] | None:
-    """Owner and content type of a stored, complete, undeleted file (a profile picture candidate)."""
-    row = (
-        await conn.execute(
-            select(files.c.owner_id, files.c.content_type).where(
-                files.c.id == file_id, files.c.deleted_at.is_(None), files.c.status == "ready"
-            )
-        )
-    ).first()
-    return None if row is None else (row.owner_id, row.content_type)
 
 
 # Sessions ------------------------------------------------------------------------------------------

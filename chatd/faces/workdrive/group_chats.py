@@ -15,7 +15,7 @@ from pydantic import Field
 from starlette.routing import Route
 
 from ...core import channel_members, channels, join_requests, orgs
-from ...core.channel_access import access_channel
+from ...core.access import access_channel
 from ...core.errors import BadRequest, NotFound
 from ...core.models import Channel, ChannelView
 from ...core.paging import PageRequest

@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import Route
 
 from ...core import history, messages
-from ...core.channel_access import access_channel
+from ...core.access import access_channel, access_user
 from ...core.errors import BadRequest, NotFound
 from ...core.messages import MENTION
 from ...core.models import MessageView, Principal
 from ...core.paging import Page, PageRequest
-from ...core.users import access_user
 from ...store.messages import page_by_offset
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
