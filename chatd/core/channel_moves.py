@@ -55,7 +55,7 @@ async def do_move_channel(
         )
         payload = channel_payload(channel) | {"from_organisation_id": str(source_org)}
         await tx.emit(channel_id, events.CHANNEL, "MOVED", payload, principal.user_id)
-        channel.last_seq = (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
+        channel.last_seq = await channel_store.last_seq(tx.conn, channel_id)
         return await view_of(tx.conn, principal, channel, await member_store.get_role(tx.conn, channel_id, principal.user_id))
 
 
@@ -95,6 +95,6 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
         detail = {"source_id": str(source_id), "destination_id": str(destination_id), "messages": moved}
         await tx.emit(source_id, events.CHANNEL, "MERGED", channel_payload(source) | detail, principal.user_id)
         await tx.emit(destination_id, events.CHANNEL, "MERGED", channel_payload(destination) | detail, principal.user_id)
-        destination.last_seq = (await channel_store.get_channel(tx.conn, destination_id)).last_seq  # type: ignore[union-attr]
+        destination.last_seq = await channel_store.last_seq(tx.conn, destination_id)
         role = await member_store.get_role(tx.conn, destination_id, principal.user_id)
         return await view_of(tx.conn, principal, destination, role)

@@ -20,9 +20,8 @@ from ..store import users as user_store
 from . import events
 from .access import access_channel, access_org, access_team, own_image
 from .clock import iso
-from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict
+from .errors import BadRequest
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name
@@ -193,7 +192,7 @@ async def create_channel_in(
     await post_system_message(
         tx, channel, principal.user_id, "CREATE", f"@{principal.user.username} created this channel", {"name": name}
     )
-    channel.last_seq = await _last_seq(tx, channel.id)
+    channel.last_seq = await channel_store.last_seq(tx.conn, channel.id)
     return channel, True
 
 
@@ -215,10 +214,6 @@ def _row(channel: Channel) -> dict[str, Any]:
         "created_at": channel.created_at,
         "updated_at": channel.updated_at,
     }
-
-
-async def _last_seq(tx: Tx, channel_id: int) -> int:
-    return (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
 
 
 async def do_create_channel(core: Core, principal: Principal, **spec: Any) -> ChannelView:
@@ -261,7 +256,7 @@ async def update_channel_in(
         channel.updated_at = changes["updated_at"] = tx.now
         await channel_store.update_channel(tx.conn, channel_id, changes)
         await tx.emit(channel_id, events.CHANNEL, "UPDATED", channel_payload(channel), principal.user_id)
-    channel.last_seq = await _last_seq(tx, channel_id)
+    channel.last_seq = await channel_store.last_seq(tx.conn, channel_id)
     return channel
 
 
@@ -318,23 +313,6 @@ async def search_channels(
             created_until=created_until,
         )
         return Page(await views_of(conn, principal, found), total, page)
-
-
-async def do_set_archived(core: Core, principal: Principal, channel_id: int, archived: bool) -> ChannelView:
-    """Archive (read-only) or unarchive; owners and organisation admins."""
-    async with core.transaction() as tx:
-        found = await access_channel(tx.conn, principal, channel_id, owner=True)
-        channel = found.channel
-        if (channel.archived_at is not None) == archived:
-            raise Conflict("channel is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
-        channel.archived_at = tx.now if archived else None
-        channel.updated_at = tx.now
-        await channel_store.update_channel(tx.conn, channel_id, {"archived_at": channel.archived_at, "updated_at": tx.now})
-        await tx.emit(
-            channel_id, events.CHANNEL, "ARCHIVED" if archived else "UNARCHIVED", channel_payload(channel), principal.user_id
-        )
-        channel.last_seq = await _last_seq(tx, channel_id)
-        return await view_of(tx.conn, principal, channel, found.role)
 
 
 async def remove_channel_in(tx: Tx, principal: Principal, channel_id: int) -> None:

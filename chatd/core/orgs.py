@@ -93,17 +93,6 @@ async def search_orgs(
     return Page(items, total, page)
 
 
-async def do_set_archived(core: Core, principal: Principal, org_id: int, archived: bool) -> tuple[Organisation, str]:
-    async with core.transaction() as tx:
-        org, role = await access_org(tx.conn, principal, org_id, "admin")
-        if (org.archived_at is not None) == archived:
-            raise Conflict("organisation is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
-        org.archived_at = tx.now if archived else None
-        org.updated_at = tx.now
-        await org_store.update_org(tx.conn, org_id, {"archived_at": org.archived_at, "updated_at": tx.now})
-    return org, role
-
-
 async def do_remove_org(core: Core, principal: Principal, org_id: int) -> None:
     """Soft removal: the organisation, its teams and channels vanish for everyone (404)."""
     async with core.transaction() as tx:

@@ -16,9 +16,8 @@ from . import events
 from .access import access_org, access_team
 from .channel_members import leave_org_channels
 from .channels import channel_payload
-from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict
+from .errors import BadRequest
 from .models import Membership, Principal, Team
 from .orgs import check_name
 from .paging import Page, PageRequest
@@ -107,17 +106,6 @@ async def search_teams(
             conn, principal.user_id, query.strip(), org_id, archived, page.offset, page.per_page
         )
     return Page(items, total, page)
-
-
-async def do_set_archived(core: Core, principal: Principal, team_id: int, archived: bool) -> Team:
-    async with core.transaction() as tx:
-        team, _, _ = await access_team(tx.conn, principal, team_id, "admin")
-        if (team.archived_at is not None) == archived:
-            raise Conflict("team is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)
-        team.archived_at = tx.now if archived else None
-        team.updated_at = tx.now
-        await team_store.update_team(tx.conn, team_id, {"archived_at": team.archived_at, "updated_at": tx.now})
-        return team
 
 
 async def do_remove_team(core: Core, principal: Principal, team_id: int) -> None:

@@ -53,6 +53,22 @@ async def update_channel(conn: AsyncConnection, channel_id: int, values: dict[st
     await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
 
 
+async def last_seq(conn: AsyncConnection, channel_id: int) -> int:
+    """The seq of the channel's newest event (0 for none)."""
+    row = (await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id))).first()
+    return 0 if row is None else int(row[0])
+
+
+async def org_channel_ids(conn: AsyncConnection, org_id: int) -> list[int]:
+    """The live channels of an organisation, oldest first."""
+    rows = await conn.execute(
+        select(channels.c.id)
+        .where(channels.c.organisation_id == org_id, channels.c.removed_at.is_(None))
+        .order_by(channels.c.id)
+    )
+    return [row[0] for row in rows]
+
+
 async def team_channel_ids(conn: AsyncConnection, team_id: int) -> list[int]:
     rows = await conn.execute(
         select(channels.c.id).where(channels.c.team_id == team_id, channels.c.removed_at.is_(None)).order_by(channels.c.id)

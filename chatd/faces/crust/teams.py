@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from ...core import teams
+from ...core import archiving, teams
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
@@ -74,12 +74,12 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 @endpoint(IdParams)
 async def archive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.team(await teams.do_set_archived(call.core, call.who, call.params.id, True))
+    return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, True))
 
 
 @endpoint(IdParams)
 async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.team(await teams.do_set_archived(call.core, call.who, call.params.id, False))
+    return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, False))
 
 
 @endpoint(MoveParams)
