@@ -38,7 +38,7 @@ from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from .codes import Code
-from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
 from .models import Channel, ChannelAccess, Message, Organisation, Principal, StoredFile, Team, User
 
 _RANK = {"member": 1, "admin": 2, "owner": 3}
@@ -274,10 +274,8 @@ async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids
 async def own_image(conn: AsyncConnection, principal: Principal, file_id: int, field: str) -> StoredFile:
     """One of the caller's own uploaded images: what a channel picture, an organisation logo or a meeting
     poster must be (its readers may then download it). Errors name ``field``."""
-    try:
+    with fields_renamed({"file_ids": field}):
         [found] = await attachable_files(conn, principal, [file_id])
-    except BadRequest as exc:
-        raise BadRequest.field(field, next(iter(exc.fields.values()), exc.message)) from None
     if not found.is_image:
         raise BadRequest.field(field, "must be an image")
     return found

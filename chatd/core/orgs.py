@@ -20,7 +20,7 @@ from .auth import create_token_in, tell_credentials_changed
 from .channel_members import leave_org_channels
 from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
 from .users import (
@@ -30,7 +30,6 @@ from .users import (
     add_user_in,
     check_email,
     check_new_user,
-    item_errors,
     profile_in,
     profiles_in,
 )
@@ -218,12 +217,12 @@ async def do_create_org_with_owner(
     if not principal.user.is_admin:
         raise Forbidden("only server administrators create organisations for others")
     name = check_name(name)
-    with item_errors("admin"):
+    with fields_renamed(item="admin"):
         check_new_user(owner)
     password_hash = await core.passwords.hash(owner.password) if owner.password is not None else None
     async with core.transaction() as tx:
         org = await _insert_org(tx, name, principal.user_id)
-        with item_errors("admin"):
+        with fields_renamed(item="admin"):
             user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
         secret, _ = await create_token_in(tx, user.id, "organisation admin, created with the organisation")
         return org, await profile_in(tx.conn, core, user.id), secret
@@ -261,7 +260,7 @@ async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int
     bulk = len(user_ids) > 1
     async with core.transaction() as tx:
         for user_id in unique:
-            with item_errors(f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
+            with fields_renamed(item=f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
                 await _offboard(tx, principal, user_id)
         found = await user_store.get_users(tx.conn, unique)
         return await profiles_in(tx.conn, core, [found[user_id] for user_id in unique])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,7 @@ from .access import access_org, access_user, role_at_least, user_image
 from .auth import do_create_token, tell_credentials_changed
 from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, ChatdError, Conflict, Forbidden, NotFound
+from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
 from .ids import parse_id
 from .models import Principal, User
 from .paging import Page, PageRequest
@@ -339,17 +339,6 @@ async def add_user_in(
     return user
 
 
-@contextmanager
-def item_errors(prefix: str) -> Iterator[None]:
-    """Name the item of a bulk request in its errors (``data.3.email``), so a client knows which failed."""
-    try:
-        yield
-    except ChatdError as exc:
-        exc.fields = {f"{prefix}.{name}": problem for name, problem in exc.fields.items()} or {prefix: exc.message}
-        exc.message = f"{prefix}: {exc.message}"
-        raise
-
-
 async def do_add_users(
     core: Core, principal: Principal, org_id: int | None, new_users: list[NewUser]
 ) -> list[Profile]:
@@ -361,14 +350,14 @@ async def do_add_users(
         await _target_org(conn, principal, org_id)  # refuse before spending time on password hashes
     hashes: list[str | None] = []
     for index, new in enumerate(new_users):
-        with item_errors(f"data.{index}") if bulk else nullcontext():
+        with fields_renamed(item=f"data.{index}") if bulk else nullcontext():
             check_new_user(new)
             hashes.append(await core.passwords.hash(new.password) if new.password is not None else None)
     async with core.transaction() as tx:
         target_org = await _target_org(tx.conn, principal, org_id)
         created: list[User] = []
         for index, (new, password_hash) in enumerate(zip(new_users, hashes)):
-            with item_errors(f"data.{index}") if bulk else nullcontext():
+            with fields_renamed(item=f"data.{index}") if bulk else nullcontext():
                 user = await add_user_in(tx, core, new, password_hash, principal.user_id, target_org, "member")
                 created.append(user)
         return await profiles_in(tx.conn, core, created)

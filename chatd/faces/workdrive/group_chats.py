@@ -16,14 +16,13 @@ from starlette.routing import Route
 
 from ...core import channel_members, channels, join_requests, orgs
 from ...core.access import access_channel
-from ...core.errors import BadRequest, NotFound
+from ...core.errors import BadRequest, NotFound, fields_renamed
 from ...core.models import Channel, ChannelView
 from ...core.paging import PageRequest
-from ...core.users import item_errors
 from ...edge.params import Id, Params
 from ...edge.responses import JSON, Call, endpoint
 from . import shapes
-from .users import CamelParams
+from .params import CamelParams, Time, path_id, spec_names
 
 GROUP_CHAT_TYPES = ("public", "private")
 DESCRIPTION_MAX = 4096
@@ -40,7 +39,7 @@ class ListParams(Params):
     group_type: GroupType | None = None
     my_group_chats: bool = False
     include_participants: bool = False
-    time: shapes.Time | None = None
+    time: Time | None = None
 
 
 class MemberParams(CamelParams):
@@ -119,8 +118,7 @@ async def _shaped(call: Call[Any], channel_id: int, view: ChannelView | None = N
     return shapes.conversation(view, members, profiles)
 
 
-@endpoint(ListParams)
-@shapes.camel_errors
+@endpoint(ListParams, fields=spec_names())
 async def list_group_chats(call: Call[ListParams]) -> dict[str, Any]:
     """Group chats the caller may read (``my_group_chats``: those they belong to), by title."""
     p = call.params
@@ -136,8 +134,7 @@ async def list_group_chats(call: Call[ListParams]) -> dict[str, Any]:
     return shapes.page("conversations", found, lambda v: shapes.conversation(v, rosters[v.channel.id], profiles))
 
 
-@endpoint(CreateParams)
-@shapes.camel_errors
+@endpoint(CreateParams, fields=spec_names({"name": "title"}))
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     p = call.params
     org_id = await _organisation(call, p.organization_id)
@@ -149,14 +146,13 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
     }
     owners = [m.id for m in p.members if m.is_admin]
     members = [m.id for m in p.members if not m.is_admin and m.id not in owners]
-    with shapes.renamed_errors({"name": "title", "organisation_id": "organizationId"}):
-        async with call.core.transaction() as tx:
-            if p.file_id is not None:  # the core checks it is the caller's own image (``fileId`` in errors)
-                extra["picture_file_id"] = p.file_id
-            channel, _ = await channels.create_channel_in(
-                tx, call.who, name=p.title, type="private" if p.is_private else "public", organisation_id=org_id,
-                members=members, owners=owners, extra=extra,
-            )
+    async with call.core.transaction() as tx:
+        if p.file_id is not None:  # the core checks it is the caller's own image (``fileId`` in errors)
+            extra["picture_file_id"] = p.file_id
+        channel, _ = await channels.create_channel_in(
+            tx, call.who, name=p.title, type="private" if p.is_private else "public", organisation_id=org_id,
+            members=members, owners=owners, extra=extra,
+        )
     return await _shaped(call, channel.id)
 
 
@@ -175,11 +171,10 @@ def _settings(p: UpdateParams) -> dict[str, Any]:
     return extra
 
 
-@endpoint(UpdateParams)
-@shapes.camel_errors
+@endpoint(UpdateParams, fields=spec_names({"name": "title"}))
 async def update(call: Call[UpdateParams]) -> dict[str, Any]:
     """Settings, then ``addMembers``, ``newAdmins``, ``removedAdmins``, ``removeMembers``: all or nothing."""
-    p, who, channel_id = call.params, call.who, shapes.path_id(call)
+    p, who, channel_id = call.params, call.who, path_id(call)
     async with call.core.transaction() as tx:
         channel = _group_chat((await access_channel(tx.conn, who, channel_id, owner=True)).channel)
         if who.user_id in p.remove_members:
@@ -188,10 +183,9 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
         if "file_id" in p.model_fields_set and p.file_id != channel.picture_file_id:
             extra["picture_file_id"] = p.file_id
         if p.title is not None or extra:
-            with shapes.renamed_errors({"name": "title"}):
-                channel = await channels.update_channel_in(tx, who, channel_id, name=p.title, extra=extra)
+            channel = await channels.update_channel_in(tx, who, channel_id, name=p.title, extra=extra)
         if p.add_members:
-            with shapes.renamed_errors({"user_ids": "addMembers"}):
+            with fields_renamed({"user_ids": "add_members"}):
                 await channel_members.add_members_in(tx, who, channel_id, p.add_members)
         for field, user_ids, role in (("newAdmins", p.new_admins, "owner"), ("removedAdmins", p.removed_admins, "member")):
             for user_id in dict.fromkeys(user_ids):
@@ -200,14 +194,13 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
                 except NotFound:
                     raise BadRequest.field(field, f"not a member of the group chat: {user_id}") from None
         if p.remove_members:
-            with shapes.renamed_errors({"user_ids": "removeMembers"}):
+            with fields_renamed({"user_ids": "remove_members"}):
                 await channel_members.remove_members_in(tx, who, channel_id, p.remove_members)
         [view] = await channels.views_of(tx.conn, who, [channel])
     return await _shaped(call, channel_id, view)  # an org admin may have made it private to themselves
 
 
-@endpoint(DeleteParams)
-@shapes.camel_errors
+@endpoint(DeleteParams, fields=spec_names())
 async def delete(call: Call[DeleteParams]) -> dict[str, Any]:
     """Remove every group chat named, or none: each needs its owner (or an organisation admin)."""
     ids = call.params.id
@@ -215,7 +208,7 @@ async def delete(call: Call[DeleteParams]) -> dict[str, Any]:
     bulk = len(ids) > 1
     async with call.core.transaction() as tx:
         for channel_id in unique:
-            with item_errors(f"id.{ids.index(channel_id)}") if bulk else nullcontext():
+            with fields_renamed(item=f"id.{ids.index(channel_id)}") if bulk else nullcontext():
                 _group_chat((await access_channel(tx.conn, call.who, channel_id, owner=True)).channel)
                 await channels.remove_channel_in(tx, call.who, channel_id)
     return {"deleted": [str(channel_id) for channel_id in unique]}
@@ -230,36 +223,32 @@ async def _request_shaped(call: Call[Any], requests: list[join_requests.JoinRequ
     return [shapes.join_request(r, profiles) for r in requests]
 
 
-@endpoint(Params)
-@shapes.camel_errors
+@endpoint(Params, fields=spec_names())
 async def request_join(call: Call[Params]) -> JSON:
     """Ask to join a ``byRequest`` group chat: 201 with the new request, 200 with a pending one."""
-    request, created = await join_requests.do_request_join(call.core, call.who, shapes.path_id(call))
+    request, created = await join_requests.do_request_join(call.core, call.who, path_id(call))
     [shaped] = await _request_shaped(call, [request])
     return JSON(shaped, status_code=201 if created else 200)
 
 
-@endpoint(PageParams)
-@shapes.camel_errors
+@endpoint(PageParams, fields=spec_names())
 async def list_join_requests(call: Call[PageParams]) -> dict[str, Any]:
-    found = await join_requests.list_pending(call.core, call.who, shapes.path_id(call), _page(call))
+    found = await join_requests.list_pending(call.core, call.who, path_id(call), _page(call))
     return {"joinRequests": await _request_shaped(call, found.items), "meta": shapes.meta(found)}
 
 
 async def _decide(call: Call[Params], approve: bool) -> dict[str, Any]:
-    channel_id, request_id = shapes.path_id(call), shapes.path_id(call, "requestId")
+    channel_id, request_id = path_id(call), path_id(call, "requestId")
     request = await join_requests.do_decide(call.core, call.who, channel_id, request_id, approve)
     return (await _request_shaped(call, [request]))[0]
 
 
-@endpoint(Params)
-@shapes.camel_errors
+@endpoint(Params, fields=spec_names())
 async def approve(call: Call[Params]) -> dict[str, Any]:
     return await _decide(call, True)
 
 
-@endpoint(Params)
-@shapes.camel_errors
+@endpoint(Params, fields=spec_names())
 async def decline(call: Call[Params]) -> dict[str, Any]:
     return await _decide(call, False)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import Route
 
 from ...core import history, messages
-from ...core.access import access_channel, access_user
+from ...core.access import access_channel, access_message, access_user
 from ...core.errors import BadRequest, NotFound
 from ...core.messages import MENTION
 from ...core.models import MessageView, Principal
@@ -24,7 +24,7 @@ from ...store.messages import page_by_offset
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from . import shapes
-from .users import CamelParams
+from .params import CamelParams, path_id, spec_names
 
 MENTIONS_MAX = 100
 FILES_MAX = 20
@@ -67,28 +67,25 @@ async def _shaped(conn: AsyncConnection, call: Call[Any], views: list[MessageVie
     return [shapes.message(view, profiles) for view in views]
 
 
-@endpoint(PostParams)
-@shapes.camel_errors
+@endpoint(PostParams, fields=spec_names(_NAMES))
 async def post(call: Call[PostParams]) -> dict[str, Any]:
-    p, conversation_id = call.params, shapes.path_id(call, "conversationId")
+    p, conversation_id = call.params, path_id(call, "conversationId")
     if p.mention:
         async with call.core.reading() as conn:
             await _check_mentions(conn, call.who, p.message, p.mention)
-    with shapes.renamed_errors(_NAMES):
-        view = await messages.do_post_message(
-            call.core, call.who, conversation_id, p.message, reply_to=p.reply_of_msg_id,
-            client_msg_id=p.client_msg_id, file_ids=p.file_id,
-        )
+    view = await messages.do_post_message(
+        call.core, call.who, conversation_id, p.message, reply_to=p.reply_of_msg_id,
+        client_msg_id=p.client_msg_id, file_ids=p.file_id,
+    )
     async with call.core.reading() as conn:
         return (await _shaped(conn, call, [view]))[0]
 
 
-@endpoint(ListParams)
-@shapes.camel_errors
+@endpoint(ListParams, fields=spec_names())
 async def list_messages(call: Call[ListParams]) -> dict[str, Any]:
     """Newest first, thread replies included (each names its ``replyOfMsgId``). Reading the first page
     moves a member's read marker to its newest message, as reading the newest history does on every face."""
-    conversation_id = shapes.path_id(call, "conversationId")
+    conversation_id = path_id(call, "conversationId")
     page = PageRequest.of(call.params.cur_page, call.params.per_page, call.core.settings.limits.page_size_max)
     async with call.core.reading() as conn:
         found = await access_channel(conn, call.who, conversation_id)
@@ -101,30 +98,27 @@ async def list_messages(call: Call[ListParams]) -> dict[str, Any]:
 
 async def _check_conversation(conn: AsyncConnection, who: Principal, conversation_id: int, message_id: int) -> None:
     """A message of another conversation is not found here."""
-    message, _ = await messages.access_message(conn, who, message_id)
+    message, _ = await access_message(conn, who, message_id)
     if message.channel_id != conversation_id:
         raise NotFound("no such message")
 
 
-@endpoint(EditParams)
-@shapes.camel_errors
+@endpoint(EditParams, fields=spec_names(_NAMES))
 async def edit(call: Call[EditParams]) -> dict[str, Any]:
     """The sender edits the text; the replaced text is kept as a version (``EDITED`` event)."""
-    conversation_id, message_id = shapes.path_id(call, "conversationId"), shapes.path_id(call)
+    conversation_id, message_id = path_id(call, "conversationId"), path_id(call)
     async with call.core.transaction() as tx:
         await _check_conversation(tx.conn, call.who, conversation_id, message_id)
-        with shapes.renamed_errors(_NAMES):
-            message, found = await messages.edit_message_in(tx, call.who, message_id, call.params.message)
+        message, found = await messages.edit_message_in(tx, call.who, message_id, call.params.message)
         if message.channel_id != conversation_id:  # merged into another channel while we waited for the lock
             raise NotFound("no such message")
         return (await _shaped(tx.conn, call, await messages.views_of(tx.conn, call.who, found, [message])))[0]
 
 
-@endpoint(Params)
-@shapes.camel_errors
+@endpoint(Params, fields=spec_names())
 async def remove(call: Call[Params]) -> dict[str, Any]:
     """The sender, a conversation admin or an organisation admin removes it (``REMOVED`` event)."""
-    conversation_id, message_id = shapes.path_id(call, "conversationId"), shapes.path_id(call)
+    conversation_id, message_id = path_id(call, "conversationId"), path_id(call)
     async with call.core.transaction() as tx:
         await _check_conversation(tx.conn, call.who, conversation_id, message_id)
         await messages.remove_message_in(tx, call.who, message_id)

@@ -11,7 +11,7 @@ from ...core.users import NewUser
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
 from . import shapes
-from .users import CamelParams
+from .params import CamelParams, path_id, spec_names
 
 
 class AdminParams(CamelParams):
@@ -47,8 +47,7 @@ class UpdateParams(CamelParams):
 PROFILE = ("legal_name", "websites", "address", "email", "phone", "description", "industry")
 
 
-@endpoint(CreateParams)
-@shapes.camel_errors
+@endpoint(CreateParams, fields=spec_names())
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """The spec's superadmin call; returns the organisation and an access token for its admin."""
     p = call.params
@@ -63,15 +62,14 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
     return {**shapes.organization(org), "authMethod": p.auth.method, "admin": shapes.user(admin), "accessToken": secret}
 
 
-@endpoint(UpdateParams)
-@shapes.camel_errors
+@endpoint(UpdateParams, fields=spec_names())
 async def update(call: Call[UpdateParams]) -> dict[str, Any]:
     """Only what is sent changes; ``null`` clears a profile field (or removes the logo, for ``fileId``)."""
     p = call.params
     sent = p.model_fields_set
     profile = {name: getattr(p, name) for name in PROFILE if name in sent}
     logo = p.file_id if "file_id" in sent else orgs.KEEP
-    org, _ = await orgs.do_update_org(call.core, call.who, shapes.path_id(call), p.name, profile, logo)
+    org, _ = await orgs.do_update_org(call.core, call.who, path_id(call), p.name, profile, logo)
     return await shapes.organization_with_logo(call.core, org)
 
 

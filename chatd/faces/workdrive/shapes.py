@@ -6,75 +6,29 @@ field names (``first_name``) renamed to the spec's (``firstName``) so a client s
 
 from __future__ import annotations
 
-import functools
-import re
-from contextlib import contextmanager
-from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
-from pydantic import BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...core.clock import iso, parse_iso
+from ...core.clock import iso
 from ...core.context import Core
-from ...core.errors import ChatdError
 from ...core.files import file_payload
-from ...core.ids import parse_id
 from ...core.models import ChannelView, Membership, MessageView, Organisation
 from ...core.paging import Page
 from ...core.users import Profile, profile_in
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
 from ...store import files as file_store
-from ...edge.responses import Call
 
 T = TypeVar("T")
-H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 # Core vocabulary → the spec's, where it is not a plain snake_case → camelCase rename.
 STATUS = {"active": "ACTIVE", "archived": "ARCHIVE", "blocked": "BLOCKED"}
 AVAILABILITY = {"available": "ACTIVE", "away": "AWAY"}
-_FIELD_NAMES = {
-    "picture_file_id": "fileId",
-    "skills": "skill",
-    "organisation_id": "organizationId",
-    "additional_teams": "addAdditionalTeams",
-    "additional_locations": "addAdditionalLocations",
-    "username": "userName",
-}
 
 
 def sid(value: int | str | None) -> str | None:
     return None if value is None else str(value)
-
-
-def camel(name: str) -> str:
-    """``data.0.first_name`` → ``data.0.firstName``; the spec's own names where they differ."""
-    parts = []
-    for part in name.split("."):
-        part = _FIELD_NAMES.get(part, part)
-        parts.append(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), part))
-    return ".".join(parts)
-
-
-def camel_errors(handler: H) -> H:
-    """Rename the fields of errors the core raises, so a 400 names ``firstName``, not ``first_name``."""
-
-    @functools.wraps(handler)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await handler(*args, **kwargs)
-        except ChatdError as exc:
-            if exc.fields:
-                exc.fields = {camel(name): problem for name, problem in exc.fields.items()}
-                exc.message = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
-            raise
-
-    return run  # type: ignore[return-value]
-
-
-def path_id(call: Call[Any], name: str = "id") -> int:
-    """The ``{id}`` of the URL, with the same 400 as an id parameter."""
-    return parse_id(call.request.path_params[name], name)
 
 
 def meta(result: Page[Any]) -> dict[str, Any]:
@@ -171,31 +125,6 @@ def organization(record: Organisation) -> dict[str, Any]:
 
 
 # Group chats, messages, meetings ----------------------------------------------------------------------
-
-
-def _time(value: Any) -> int:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z")
-    try:
-        return parse_iso(value)
-    except ValueError:
-        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z") from None
-
-
-Time = Annotated[int, BeforeValidator(_time)]
-"""An ISO 8601 time parameter, as epoch milliseconds (naive means UTC)."""
-
-
-@contextmanager
-def renamed_errors(names: dict[str, str]) -> Iterator[None]:
-    """Name a core error's fields as this endpoint's body does (``file_ids`` → ``fileId``)."""
-    try:
-        yield
-    except ChatdError as exc:
-        if exc.fields and any(name in names for name in exc.fields):
-            exc.fields = {names.get(name, name): problem for name, problem in exc.fields.items()}
-            exc.message = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
-        raise
 
 
 async def people(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
