@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import files as file_store
 from ..store import messages as message_store
@@ -71,12 +70,23 @@ async def post_system_message(
         updated_at=now,
         meta=meta,
     )
-    await message_store.insert_message(tx.conn, message)
-    await search_index.index(tx.conn, message.id, contents)
-    await channel_store.update_channel(tx.conn, channel.id, {"last_message_at": now})
+    await write_message(tx, message, message_payload(message), audience=[])
     channel.last_message_at = now
-    await tx.emit(channel.id, events.MESSAGE, "CREATED", message_payload(message), actor_id=actor_id)
     return message
+
+
+async def write_message(tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False) -> None:
+    """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
+    queued on the transaction with its ``message CREATED`` event and the channel's ``last_message_at``
+    (``Tx.defer_post``), and written at once unless ``defer`` lets the batch write many with a few statements
+    (then nothing may read it back before the transaction ends)."""
+    event = Event(
+        type=events.MESSAGE, event="CREATED", data=payload, channel_id=message.channel_id, actor_id=message.user_id,
+        created_at=message.created_at, audience=audience,
+    )
+    tx.defer_post(message, event, {"last_message_at": message.created_at})
+    if not defer:
+        await tx.flush()
 
 
 def check_contents(core: Core, contents: str | None, *, allow_empty: bool = False) -> str:
@@ -180,19 +190,7 @@ async def post_message_in(
     if root is not None:
         await message_store.bump_thread(tx.conn, root.id, 1, now)
         payload["thread"] = {"id": str(root.id), "reply_count": root.reply_count + 1, "last_reply_at": iso(now)}
-    if defer:
-        event = Event(
-            type=events.MESSAGE, event="CREATED", data=payload, channel_id=channel_id, actor_id=principal.user_id,
-            created_at=now, audience=message.mentions,
-        )
-        tx.defer_post(message, event, {"last_message_at": now})
-    else:
-        await message_store.insert_message(tx.conn, message)
-        await search_index.index(tx.conn, message.id, text)
-        await tx.emit(
-            channel_id, events.MESSAGE, "CREATED", payload, principal.user_id, message.mentions,
-            channel_values={"last_message_at": now},
-        )
+    await write_message(tx, message, payload, audience=message.mentions, defer=defer)
     for user_id in message.mentions:
         tx.notify(
             user_id,
