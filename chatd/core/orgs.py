@@ -1,12 +1,12 @@
-"""Organisations: create, rename, archive, remove, and who belongs with which role.
+"""Organisations: create, rename, profile and logo, remove, and who belongs with which role.
 
 Roles: ``owner`` (everything, including removal and making owners), ``admin`` (members, teams, archive),
-``member``. An organisation always keeps at least one owner.
+``member``. An organisation always keeps at least one owner. Archiving is ``archiving.py``'s; opening an
+organisation with its first owner's account, and removing people from organisations, ``directory.py``'s.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -15,24 +15,14 @@ from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
-from .access import access_org, access_user, check_may_grant, may_manage, own_image
-from .auth import create_token_in, tell_credentials_changed
+from .access import access_org, check_may_grant, own_image
 from .channel_members import leave_org_channels
 from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
+from .errors import BadRequest, Conflict, NotFound
 from .models import ORG_ROLES, Membership, Organisation, Principal
 from .paging import Page, PageRequest
-from .users import (
-    BULK_MAX,
-    NewUser,
-    Profile,
-    add_user_in,
-    check_email,
-    check_new_user,
-    profile_in,
-    profiles_in,
-)
+from .users import check_email
 
 
 def check_name(name: str, field: str = "name", max_length: int = 128) -> str:
@@ -53,12 +43,12 @@ def check_role(role: str) -> str:
 async def do_create_org(core: Core, principal: Principal, name: str) -> tuple[Organisation, str]:
     name = check_name(name)
     async with core.transaction() as tx:
-        org = await _insert_org(tx, name, principal.user_id)
+        org = await insert_org_in(tx, name, principal.user_id)
         await org_store.set_member(tx.conn, org.id, principal.user_id, "owner", tx.now)
     return org, "owner"
 
 
-async def _insert_org(tx: Tx, name: str, created_by: int) -> Organisation:
+async def insert_org_in(tx: Tx, name: str, created_by: int) -> Organisation:
     org = Organisation(
         id=tx.new_id(), name=name, created_by=created_by, created_at=tx.now, updated_at=tx.now, archived_at=None
     )
@@ -133,10 +123,10 @@ async def do_remove_member(core: Core, principal: Principal, org_id: int, user_i
             raise NotFound("not a member of this organisation", fields={"user_id": "not a member"})
         if not leaving:
             check_may_grant(caller_role, current, None)
-        await _detach(tx, org_id, user_id, current)
+        await detach_member(tx, org_id, user_id, current)
 
 
-async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
+async def detach_member(tx: Tx, org_id: int, user_id: int, role: str) -> None:
     """Take a member out of the organisation, its teams and its channels; the last owner stays."""
     if role == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
         raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
@@ -206,61 +196,3 @@ async def do_update_org(
             org.updated_at = changes["updated_at"] = tx.now
             await org_store.update_org(tx.conn, org_id, changes)
         return org, role
-
-
-async def do_create_org_with_owner(
-    core: Core, principal: Principal, name: str, owner: NewUser
-) -> tuple[Organisation, Profile, str]:
-    """A server admin opens an organisation for someone else: the organisation, its first owner's account
-    and that owner's access token (returned once) are created together, or not at all; the server admin
-    does not become a member."""
-    if not principal.user.is_admin:
-        raise Forbidden("only server administrators create organisations for others")
-    name = check_name(name)
-    with fields_renamed(item="admin"):
-        check_new_user(owner)
-    password_hash = await core.passwords.hash(owner.password) if owner.password is not None else None
-    async with core.transaction() as tx:
-        org = await _insert_org(tx, name, principal.user_id)
-        with fields_renamed(item="admin"):
-            user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
-        secret, _ = await create_token_in(tx, user.id, "organisation admin, created with the organisation")
-        return org, await profile_in(tx.conn, core, user.id), secret
-
-
-async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:
-    if user_id == principal.user_id:
-        raise Forbidden("you cannot delete your own account")
-    target = await access_user(tx.conn, principal, user_id)
-    theirs = await org_store.orgs_of_user(tx.conn, user_id)
-    if principal.user.is_admin:
-        leaving = list(theirs)
-    else:
-        if target.is_admin:
-            raise Forbidden("only server administrators manage server administrators")
-        mine = await org_store.orgs_of_user(tx.conn, principal.user_id)
-        leaving = [org_id for org_id, role in theirs.items() if may_manage(mine.get(org_id), role)]
-        if not leaving:
-            raise Forbidden("needs the admin role in an organisation of this user (owner for an owner)")
-    for org_id in leaving:
-        await _detach(tx, org_id, user_id, theirs[org_id])
-    if len(leaving) == len(theirs):
-        await user_store.update_user(tx.conn, user_id, {"status": "archived", "updated_at": tx.now})
-        await user_store.delete_user_sessions(tx.conn, user_id)
-        tell_credentials_changed(tx, user_id)
-
-
-async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int]) -> list[Profile]:
-    """Delete users the way an organisation can: remove them from every organisation where the caller
-    manages them (with its teams and channels). An account left in no organisation is archived (it cannot
-    sign in, its tokens stop working) but kept, so the messages it wrote keep their author. All or none."""
-    if not user_ids or len(user_ids) > BULK_MAX:
-        raise BadRequest.field("id", f"give 1 to {BULK_MAX} user ids")
-    unique = list(dict.fromkeys(user_ids))
-    bulk = len(user_ids) > 1
-    async with core.transaction() as tx:
-        for user_id in unique:
-            with fields_renamed(item=f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
-                await _offboard(tx, principal, user_id)
-        found = await user_store.get_users(tx.conn, unique)
-        return await profiles_in(tx.conn, core, [found[user_id] for user_id in unique])

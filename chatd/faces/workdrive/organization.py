@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from starlette.routing import Route
 
-from ...core import orgs
-from ...core.users import NewUser
+from ...core import directory, orgs
+from ...core.directory import NewUser
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
 from . import shapes
@@ -58,7 +58,7 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
         username=p.admin.user_name,
         password=p.admin.password,
     )
-    org, admin, secret = await orgs.do_create_org_with_owner(call.core, call.who, p.name, owner)
+    org, admin, secret = await directory.do_create_org_with_owner(call.core, call.who, p.name, owner)
     return {**shapes.organization(org), "authMethod": p.auth.method, "admin": shapes.user(admin), "accessToken": secret}
 
 

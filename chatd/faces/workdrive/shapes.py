@@ -15,7 +15,7 @@ from ...core.context import Core
 from ...core.files import file_payload
 from ...core.models import ChannelView, Membership, MessageView, Organisation
 from ...core.paging import Page
-from ...core.users import Profile, profile_in
+from ...core.directory import Profile, profiles_of
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
 from ...store import files as file_store
@@ -129,7 +129,7 @@ def organization(record: Organisation) -> dict[str, Any]:
 
 async def people(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
     """Profiles of the users a response names (senders, participants), each read once."""
-    return {user_id: await profile_in(conn, core, user_id) for user_id in dict.fromkeys(u for u in user_ids if u)}
+    return await profiles_of(conn, core, user_ids)
 
 
 _PERSON = (
