@@ -253,6 +253,17 @@ async def access_user(conn: AsyncConnection, principal: Principal, user_id: int,
     return target
 
 
+async def visible_users(conn: AsyncConnection, principal: Principal, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users the caller may see (``access_user``'s rule, for many at once, in two queries)."""
+    wanted = set(user_ids)
+    found = set(await user_store.get_users(conn, list(wanted)))
+    if principal.user.is_admin:
+        return found
+    mine = set(await org_store.orgs_of_user(conn, principal.user_id))
+    theirs = await user_store.org_ids_of_users(conn, list(found))
+    return {user_id for user_id in found if user_id == principal.user_id or mine & set(theirs[user_id])}
+
+
 # Files ---------------------------------------------------------------------------------------------------
 
 

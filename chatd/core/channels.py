@@ -24,7 +24,7 @@ from .context import Core, Tx
 from .errors import BadRequest
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
-from .orgs import check_name
+from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 
 TOPIC_MAX = 1024
@@ -145,8 +145,7 @@ async def create_channel_in(
         if organisation_id is not None and organisation_id != team.organisation_id:
             raise BadRequest.field("team_id", "the team belongs to another organisation")
         organisation_id = team.organisation_id
-    if organisation_id is None:
-        raise BadRequest.field("organisation_id", "required (or team_id)")
+    organisation_id = await org_for_new(tx.conn, principal, organisation_id)
     await access_org(tx.conn, principal, organisation_id, writing=True)
     wanted = set(members or []) | set(owners or [])
     await check_org_members(tx.conn, organisation_id, wanted)
@@ -275,8 +274,14 @@ async def read_channel(core: Core, principal: Principal, channel_id: int) -> Cha
         return await view_of(conn, principal, found.channel, found.role)
 
 
-async def search_channels(
-    core: Core,
+async def search_channels(core: Core, principal: Principal, *, page: PageRequest, **filters: Any) -> Page[ChannelView]:
+    """Channels the caller may read (``search_in``)."""
+    async with core.reading() as conn:
+        return await search_in(conn, principal, page=page, **filters)
+
+
+async def search_in(
+    conn: AsyncConnection,
     principal: Principal,
     *,
     query: str = "",
@@ -295,24 +300,23 @@ async def search_channels(
     for one in (type, *(types or ())):
         if one is not None:
             check_type(one)
-    async with core.reading() as conn:
-        found, total = await channel_store.search_channels(
-            conn,
-            principal.user_id,
-            principal.user.is_admin,
-            query=query.strip(),
-            team_id=team_id,
-            organisation_id=organisation_id,
-            type=type,
-            archived=archived,
-            member_only=member_only,
-            offset=page.offset,
-            limit=page.per_page,
-            types=types,
-            group_type=group_type,
-            created_until=created_until,
-        )
-        return Page(await views_of(conn, principal, found), total, page)
+    found, total = await channel_store.search_channels(
+        conn,
+        principal.user_id,
+        principal.user.is_admin,
+        query=query.strip(),
+        team_id=team_id,
+        organisation_id=organisation_id,
+        type=type,
+        archived=archived,
+        member_only=member_only,
+        offset=page.offset,
+        limit=page.per_page,
+        types=types,
+        group_type=group_type,
+        created_until=created_until,
+    )
+    return Page(await views_of(conn, principal, found), total, page)
 
 
 async def remove_channel_in(tx: Tx, principal: Principal, channel_id: int) -> None:

@@ -24,15 +24,19 @@ from .access import access_channel, access_requestable
 from .channel_members import add_members_in
 from .codes import Code
 from .context import Core
+from .directory import Profile, profiles_of
 from .errors import BadRequest, Conflict, NotFound
 from .models import Principal
 from .paging import Page, PageRequest
 
 __all__ = ["JoinRequest", "do_request_join", "list_pending", "do_decide"]
 
+People = dict[int, Profile]
 
-async def do_request_join(core: Core, principal: Principal, channel_id: int) -> tuple[JoinRequest, bool]:
-    """Ask to join; returns (request, created). A pending request of the caller is returned as it is."""
+
+async def do_request_join(core: Core, principal: Principal, channel_id: int) -> tuple[JoinRequest, bool, People]:
+    """Ask to join; returns (request, created, the requester's profile). A pending request of the caller is
+    returned as it is."""
     async with core.transaction() as tx:
         await access_requestable(tx.conn, principal, channel_id)
         await event_log.lock(tx.conn, channel_id)  # one pending request per user, even for concurrent asks
@@ -40,7 +44,7 @@ async def do_request_join(core: Core, principal: Principal, channel_id: int) -> 
             raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)  # joined while we waited
         existing = await request_store.pending_of(tx.conn, channel_id, principal.user_id)
         if existing is not None:
-            return existing, False
+            return existing, False, await profiles_of(tx.conn, core, [principal.user_id])
         request = JoinRequest(
             id=tx.new_id(), channel_id=channel_id, user_id=principal.user_id, status="pending", created_at=tx.now
         )
@@ -49,19 +53,24 @@ async def do_request_join(core: Core, principal: Principal, channel_id: int) -> 
         for member in await member_store.list_members(tx.conn, channel_id):
             if member.role == "owner":
                 tx.notify(member.user_id, events.MEMBER, "REQUESTED", told, channel_id=channel_id)
-        return request, True
+        return request, True, await profiles_of(tx.conn, core, [principal.user_id])
 
 
-async def list_pending(core: Core, principal: Principal, channel_id: int, page: PageRequest) -> Page[JoinRequest]:
-    """Pending requests, oldest first: owners and organisation admins only."""
+async def list_pending(
+    core: Core, principal: Principal, channel_id: int, page: PageRequest
+) -> tuple[Page[JoinRequest], People]:
+    """Pending requests, oldest first, with the requesters' profiles: owners and organisation admins only."""
     async with core.reading() as conn:
         await access_channel(conn, principal, channel_id, owner=True)
         items, total = await request_store.pending(conn, channel_id, page.offset, page.per_page)
-    return Page(items, total, page)
+        return Page(items, total, page), await profiles_of(conn, core, [r.user_id for r in items])
 
 
-async def do_decide(core: Core, principal: Principal, channel_id: int, request_id: int, approve: bool) -> JoinRequest:
-    """Approve (the requester joins as a member) or decline a pending request of this channel."""
+async def do_decide(
+    core: Core, principal: Principal, channel_id: int, request_id: int, approve: bool
+) -> tuple[JoinRequest, People]:
+    """Approve (the requester joins as a member) or decline a pending request of this channel; returns it
+    with the requester's profile."""
     async with core.transaction() as tx:
         await access_channel(tx.conn, principal, channel_id, owner=True)
         await event_log.lock(tx.conn, channel_id)  # two owners deciding at once: the second sees the first
@@ -78,4 +87,4 @@ async def do_decide(core: Core, principal: Principal, channel_id: int, request_i
         request.status = "approved" if approve else "declined"
         request.decided_by, request.decided_at = principal.user_id, tx.now
         await request_store.decide(tx.conn, request.id, request.status, principal.user_id, tx.now)
-        return request
+        return request, await profiles_of(tx.conn, core, [request.user_id])

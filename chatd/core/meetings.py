@@ -19,8 +19,10 @@ from ..store.meetings import Meeting
 from .access import access_channel, own_image, readers_among
 from .clock import iso
 from .context import Core
+from .conversations import named_people
+from .directory import Profile, profiles_of
 from .errors import BadRequest
-from .messages import post_message_in, views_of
+from .messages import Post, post_message_in, views_of
 from .models import Channel, MessageView, Principal
 from .orgs import check_name
 
@@ -74,8 +76,9 @@ async def do_create_meeting(
     end_at: int,
     poster_id: int | None = None,
     duration: int | None = None,
-) -> tuple[Meeting, MessageView]:
-    """Store the meeting and post its announcement; returns the meeting and the message as the caller sees it."""
+) -> tuple[Meeting, MessageView, dict[int, Profile]]:
+    """Store the meeting and post its announcement; returns the meeting, the message as the caller sees it,
+    and the profiles of the people they name (creator, participants, the message's mentions)."""
     title = check_name(title, "title", TITLE_MAX)
     _check_times(start_at, end_at, duration)
     participants = list(dict.fromkeys(user_ids))
@@ -99,11 +102,10 @@ async def do_create_meeting(
             participant_ids=participants,
         )
         text = f"@{principal.user.username} scheduled a meeting: {title} ({iso(start_at)} to {iso(end_at)})"
-        message, found, _ = await post_message_in(
-            tx, principal, channel_id, text, file_ids=None if poster_id is None else [poster_id], type=MEETING,
-            meta=meeting_meta(meeting),
-        )
+        post = Post(channel_id, text, file_ids=[] if poster_id is None else [poster_id], type=MEETING, meta=meeting_meta(meeting))
+        message, found, _ = await post_message_in(tx, principal, post)
         meeting.message_id = message.id
         await meeting_store.insert(tx.conn, meeting)
         view = (await views_of(tx.conn, principal, found, [message]))[0]
-        return meeting, view
+        named = [meeting.created_by, *participants, *named_people([view])]
+        return meeting, view, await profiles_of(tx.conn, core, named)

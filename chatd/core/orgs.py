@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..store import files as file_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
@@ -20,7 +22,7 @@ from .channel_members import leave_org_channels
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, NotFound
-from .models import ORG_ROLES, Membership, Organisation, Principal
+from .models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from .paging import Page, PageRequest
 from .users import check_email
 
@@ -38,6 +40,26 @@ def check_role(role: str) -> str:
     if role not in ORG_ROLES:
         raise BadRequest.field("role", "must be one of " + ", ".join(ORG_ROLES))
     return role
+
+
+CHOICES_SHOWN = 20
+
+
+async def org_for_new(conn: AsyncConnection, principal: Principal, org_id: int | None) -> int:
+    """The organisation a new team, channel or group chat goes to: the one named, else the caller's only one.
+    Someone in several organisations (or in none) must name one: a 400 naming ``organisation_id`` that lists
+    the choices, ids and names. Both faces ask this, so the rule is the same everywhere."""
+    if org_id is not None:
+        return org_id
+    mine, total = await org_store.search_orgs(conn, principal.user_id, "", None, 0, CHOICES_SHOWN)
+    if total == 1:
+        return mine[0][0].id
+    if total == 0:
+        raise BadRequest.field("organisation_id", "required: you belong to no organisation")
+    listed = ", ".join(f"{org.id} ({org.name})" for org, _ in mine)
+    if total > len(mine):
+        listed += f" and {total - len(mine)} more"
+    raise BadRequest.field("organisation_id", f"required: you belong to several organisations: {listed}")
 
 
 async def do_create_org(core: Core, principal: Principal, name: str) -> tuple[Organisation, str]:
@@ -176,11 +198,12 @@ async def do_update_org(
     name: str | None,
     profile: dict[str, Any] | None = None,
     picture_file_id: Any = KEEP,
-) -> tuple[Organisation, str]:
-    """Change what an organisation's admins may change: name, profile fields, logo (their own image)."""
+) -> tuple[Organisation, StoredFile | None]:
+    """Change what an organisation's admins may change: name, profile fields, logo (their own image).
+    Returns the organisation and its logo's file."""
     checked = check_profile(profile or {})
     async with core.transaction() as tx:
-        org, role = await access_org(tx.conn, principal, org_id, "admin", writing=True)
+        org, _ = await access_org(tx.conn, principal, org_id, "admin", writing=True)
         changes: dict[str, Any] = {}
         if name is not None:
             org.name = changes["name"] = check_name(name)
@@ -195,4 +218,5 @@ async def do_update_org(
         if changes:
             org.updated_at = changes["updated_at"] = tx.now
             await org_store.update_org(tx.conn, org_id, changes)
-        return org, role
+        logo = None if org.picture_file_id is None else await file_store.get_file(tx.conn, org.picture_file_id)
+        return org, logo

@@ -19,7 +19,7 @@ from .channels import channel_payload
 from .context import Core, Tx
 from .errors import BadRequest
 from .models import Membership, Principal, Team
-from .orgs import check_name
+from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 
 
@@ -39,10 +39,12 @@ async def _replace_members(tx: Tx, team_id: int, wanted: set[int]) -> None:
 
 
 async def do_create_team(
-    core: Core, principal: Principal, org_id: int, name: str, members: list[int] | None
+    core: Core, principal: Principal, org_id: int | None, name: str, members: list[int] | None
 ) -> tuple[Team, list[Membership]]:
+    """A new team of ``org_id`` (default: the caller's only organisation, ``orgs.org_for_new``)."""
     name = check_name(name)
     async with core.transaction() as tx:
+        org_id = await org_for_new(tx.conn, principal, org_id)
         await access_org(tx.conn, principal, org_id, writing=True)
         wanted = await _check_members(tx, org_id, members or [])
         wanted.add(principal.user_id)

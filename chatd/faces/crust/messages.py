@@ -15,8 +15,8 @@ from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
 from ...edge.responses import JSON, Call, endpoint
+from ...edge.uploads import read_upload
 from . import shapes
-from .files import read_upload
 
 
 class EditParams(Params):

@@ -43,8 +43,6 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
     """Create (``organisation_id`` and ``name``) or update (``id``); ``members`` replaces the member set."""
     p = call.params
     if p.id is None:
-        if p.organisation_id is None:
-            raise BadRequest.field("organisation_id", "required to create a team")
         if p.name is None:
             raise BadRequest.field("name", "required")
         team, members = await teams.do_create_team(call.core, call.who, p.organisation_id, p.name, p.members)

@@ -15,9 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core.upload_policy import do_upload_with_policy, issue_upload
-from ..crust.files import read_upload
 from ...edge.params import Params
 from ...edge.responses import JSON, Call, endpoint
+from ...edge.uploads import read_upload
 
 
 class IssueParams(Params):

@@ -31,14 +31,11 @@ class CreateParams(CamelParams):
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """The spec's event, plus ``message``: the announcement as posted."""
     p = call.params
-    meeting, view = await do_create_meeting(
+    meeting, view, people = await do_create_meeting(
         call.core, call.who, path_id(call, "conversationId"), title=p.title, user_ids=p.user_ids,
         start_at=p.start_date_time, end_at=p.end_date_time, poster_id=p.poster_id, duration=p.duration,
     )
-    async with call.core.reading() as conn:
-        named = [meeting.created_by, *meeting.participant_ids, *shapes.message_people([view])]
-        profiles = await shapes.people(conn, call.core, named)
-    return {**shapes.meeting(meeting, profiles), "message": shapes.message(view, profiles)}
+    return {**shapes.meeting(meeting, people), "message": shapes.message(view, people)}
 
 
 routes = [Route("/api/{conversationId}/meetings", create, methods=["POST"])]

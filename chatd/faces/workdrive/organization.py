@@ -69,8 +69,8 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
     sent = p.model_fields_set
     profile = {name: getattr(p, name) for name in PROFILE if name in sent}
     logo = p.file_id if "file_id" in sent else orgs.KEEP
-    org, _ = await orgs.do_update_org(call.core, call.who, path_id(call), p.name, profile, logo)
-    return await shapes.organization_with_logo(call.core, org)
+    org, logo_file = await orgs.do_update_org(call.core, call.who, path_id(call), p.name, profile, logo)
+    return shapes.organization(org, logo_file)
 
 
 routes = [

@@ -56,17 +56,19 @@ _SPEC_NAMES = {
 }
 
 
-def camel(name: str) -> str:
-    """``data.0.first_name`` → ``data.0.firstName``; the spec's own names where they differ."""
+def camel(name: str, own: Mapping[str, str] | None = None) -> str:
+    """``data.0.first_name`` → ``data.0.firstName``: each part by ``own`` names, else the spec's where they
+    differ from a plain snake_case → camelCase rename."""
     parts = []
     for part in name.split("."):
-        part = _SPEC_NAMES.get(part, part)
+        part = (own or {}).get(part) or _SPEC_NAMES.get(part, part)
         parts.append(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), part))
     return ".".join(parts)
 
 
 def spec_names(body: Mapping[str, str] | None = None) -> Callable[[str], str]:
     """How an endpoint names the core's error fields: its own body's names first (``contents`` is this
-    body's ``message``), then the spec's camelCase (the ``fields`` of ``edge.responses.endpoint``)."""
+    body's ``message``, ``mention_ids.0`` its ``mention.0``), then the spec's camelCase (the ``fields`` of
+    ``edge.responses.endpoint``)."""
     own = dict(body or {})
-    return lambda name: camel(own.get(name, name))
+    return lambda name: camel(name, own)

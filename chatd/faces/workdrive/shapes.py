@@ -1,24 +1,20 @@
 """Core records as WorkDrive JSON: camelCase, ids as strings, times as ISO 8601 UTC, ``meta`` pages.
 
-Also the two edge translations every WorkDrive module needs: the ``{id}`` of a path, and core error
-field names (``first_name``) renamed to the spec's (``firstName``) so a client sees its own vocabulary.
+Pure functions of what the core returns: the people a record names come with it as profiles (loaded in
+batches by the core), so shaping reads nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, TypeVar
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, Callable, TypeVar
 
 from ...core.clock import iso
-from ...core.context import Core
+from ...core.directory import Profile
 from ...core.files import file_payload
-from ...core.models import ChannelView, Membership, MessageView, Organisation
-from ...core.paging import Page
-from ...core.directory import Profile, profiles_of
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
-from ...store import files as file_store
+from ...core.models import ChannelView, Membership, MessageView, Organisation, StoredFile
+from ...core.paging import Page
 
 T = TypeVar("T")
 
@@ -90,18 +86,9 @@ def user(profile: Profile) -> dict[str, Any]:
     }
 
 
-async def organization_with_logo(core: Core, record: Organisation) -> dict[str, Any]:
-    shaped = organization(record)
-    if record.picture_file_id is not None:
-        async with core.reading() as conn:
-            found = await file_store.get_files(conn, [record.picture_file_id])
-        if record.picture_file_id in found:
-            shaped["file"] = media(file_payload(found[record.picture_file_id]))
-    return shaped
-
-
-def organization(record: Organisation) -> dict[str, Any]:
-    """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up."""
+def organization(record: Organisation, logo: StoredFile | None = None) -> dict[str, Any]:
+    """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up.
+    ``logo``: its logo's file, shown as the spec's media object."""
     profile = record.profile
     return {
         "id": str(record.id),
@@ -119,17 +106,18 @@ def organization(record: Organisation) -> dict[str, Any]:
         "phone": profile.get("phone"),
         "description": profile.get("description"),
         "industry": profile.get("industry"),
-        "file": {"id": str(record.picture_file_id)} if record.picture_file_id is not None else None,
+        "file": _logo(record, logo),
         "authMethod": "internal",
     }
 
 
+def _logo(record: Organisation, logo: StoredFile | None) -> dict[str, Any] | None:
+    if logo is not None and logo.id == record.picture_file_id:
+        return media(file_payload(logo))
+    return _file(record.picture_file_id)
+
+
 # Group chats, messages, meetings ----------------------------------------------------------------------
-
-
-async def people(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
-    """Profiles of the users a response names (senders, participants), each read once."""
-    return await profiles_of(conn, core, user_ids)
 
 
 _PERSON = (
@@ -243,11 +231,6 @@ def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
     if event is not None:
         shaped["event"] = event
     return shaped
-
-
-def message_people(views: Iterable[MessageView]) -> list[int | None]:
-    """Everyone a page of messages names: senders and mentioned users."""
-    return [u for v in views for u in (v.message.user_id, *v.message.mentions)]
 
 
 def meeting(record: Meeting, profiles: dict[int, Profile]) -> dict[str, Any]:
