@@ -62,7 +62,9 @@ async def do_set_archived(
         return await view_of(tx.conn, principal, channel, found.role)
 
 
-async def _flip(tx: Tx, principal: Principal, level: Level, entity: Organisation | Team | Channel, archived: bool) -> None:
+async def _flip(
+    tx: Tx, principal: Principal, level: Level, entity: Organisation | Team | Channel, archived: bool
+) -> None:
     """Set ``archived_at`` and tell the readers of every channel it makes read-only (or writable again)."""
     if (entity.archived_at is not None) == archived:
         raise Conflict(f"{level} is already " + ("archived" if archived else "not archived"), code=Code.ARCHIVED)

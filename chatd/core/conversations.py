@@ -43,7 +43,8 @@ async def do_edit(
     core: Core, principal: Principal, conversation_id: int, message_id: int, contents: str | None
 ) -> tuple[MessageView, People]:
     """The sender edits a message of this conversation (another conversation's is 404)."""
-    return await messages.edit_loaded(core, principal, message_id, contents, _with_people(core), channel_id=conversation_id)
+    load = _with_people(core)
+    return await messages.edit_loaded(core, principal, message_id, contents, load, channel_id=conversation_id)
 
 
 async def read_page(

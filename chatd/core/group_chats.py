@@ -90,7 +90,9 @@ async def do_create_group_chat(core: Core, principal: Principal, new: NewGroupCh
         return await _shown(tx, principal, channel)
 
 
-async def do_update_group_chat(core: Core, principal: Principal, channel_id: int, changes: GroupChatChanges) -> GroupChat:
+async def do_update_group_chat(
+    core: Core, principal: Principal, channel_id: int, changes: GroupChatChanges
+) -> GroupChat:
     """Settings, then ``add_members``, ``new_admins``, ``removed_admins``, ``remove_members``: all or nothing.
     Only the group chat's admins (and organisation admins); removing oneself is leaving, not this."""
     async with core.transaction() as tx:

@@ -68,7 +68,11 @@ async def read_history(
 
 
 async def read_page(
-    core: Core, principal: Principal, channel_id: int, page: PageRequest, load: Callable[[AsyncConnection, list[MessageView]], Awaitable[T]]
+    core: Core,
+    principal: Principal,
+    channel_id: int,
+    page: PageRequest,
+    load: Callable[[AsyncConnection, list[MessageView]], Awaitable[T]],
 ) -> tuple[Page[MessageView], T]:
     """A page of a channel's messages, newest first, thread replies included (the WorkDrive listing), and what
     ``load`` reads for showing it, in one snapshot. The first page reaches the newest message, so it marks

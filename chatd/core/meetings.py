@@ -102,7 +102,8 @@ async def do_create_meeting(
             participant_ids=participants,
         )
         text = f"@{principal.user.username} scheduled a meeting: {title} ({iso(start_at)} to {iso(end_at)})"
-        post = Post(channel_id, text, file_ids=[] if poster_id is None else [poster_id], type=MEETING, meta=meeting_meta(meeting))
+        poster = [] if poster_id is None else [poster_id]
+        post = Post(channel_id, text, file_ids=poster, type=MEETING, meta=meeting_meta(meeting))
         message, found, _ = await post_message_in(tx, principal, post)
         meeting.message_id = message.id
         await meeting_store.insert(tx.conn, meeting)

@@ -87,7 +87,9 @@ async def post_system_message(
     return message
 
 
-async def write_message(tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False) -> None:
+async def write_message(
+    tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False
+) -> None:
     """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
     queued on the transaction with its ``message CREATED`` event and the channel's ``last_message_at``
     (``Tx.defer_post``), and written at once unless ``defer`` lets the batch write many with a few statements
@@ -293,7 +295,9 @@ async def edit_message_in(
     """The sender changes the text. Mentions follow it: the users it newly names are told, those whose
     ``@name`` it drops are no longer mentioned, and mentions made by id stay. ``channel_id``: the message
     must be of that channel (404 otherwise)."""
-    message, found = await access_message(tx.conn, principal, message_id, writing=True, lock=True, channel_id=channel_id)
+    message, found = await access_message(
+        tx.conn, principal, message_id, writing=True, lock=True, channel_id=channel_id
+    )
     if message.user_id != principal.user_id or message.type not in USER_TYPES:
         raise Forbidden("only the sender can edit a message")
     text = check_contents(tx.core, contents, allow_empty=bool(message.file_ids))
@@ -326,7 +330,13 @@ async def do_edit_message(
 
 
 async def edit_loaded(
-    core: Core, principal: Principal, message_id: int, contents: str | None, load: Load[T], *, channel_id: int | None = None
+    core: Core,
+    principal: Principal,
+    message_id: int,
+    contents: str | None,
+    load: Load[T],
+    *,
+    channel_id: int | None = None,
 ) -> T:
     """Edit, then ``load`` what the caller shows of it, in the same transaction."""
     async with core.transaction() as tx:
@@ -358,7 +368,9 @@ async def remove_message_in(tx: Tx, principal: Principal, message_id: int, *, ch
     return message
 
 
-async def do_remove_message(core: Core, principal: Principal, message_id: int, *, channel_id: int | None = None) -> None:
+async def do_remove_message(
+    core: Core, principal: Principal, message_id: int, *, channel_id: int | None = None
+) -> None:
     """The sender or a channel manager removes it; ``channel_id``: it must be of that channel (404 otherwise)."""
     async with core.transaction() as tx:
         await remove_message_in(tx, principal, message_id, channel_id=channel_id)

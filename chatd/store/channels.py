@@ -200,15 +200,21 @@ def _standing_statement(user: Any, *columns: Any) -> Any:
         .scalar_subquery()
     )
     team_archived_at = (
-        select(teams.c.archived_at).where(teams.c.id == channels.c.team_id, teams.c.removed_at.is_(None)).scalar_subquery()
+        select(teams.c.archived_at)
+        .where(teams.c.id == channels.c.team_id, teams.c.removed_at.is_(None))
+        .scalar_subquery()
     )
     joined = channels.join(organisations, organisations.c.id == channels.c.organisation_id)
     if columns:
         joined = joined.join(users, true())
     return (
         select(
-            channels, organisations.c.archived_at.label("org_archived_at"), team_archived_at.label("team_archived_at"),
-            org_role.label("org_role"), channel_role.label("channel_role"), *columns,
+            channels,
+            organisations.c.archived_at.label("org_archived_at"),
+            team_archived_at.label("team_archived_at"),
+            org_role.label("org_role"),
+            channel_role.label("channel_role"),
+            *columns,
         )
         .select_from(joined)
         .where(
@@ -235,7 +241,9 @@ async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> Chan
     return None if row is None else _access(row)
 
 
-async def standings(conn: AsyncConnection, channel_id: int, user_ids: Sequence[int]) -> dict[int, tuple[ChannelAccess, bool]]:
+async def standings(
+    conn: AsyncConnection, channel_id: int, user_ids: Sequence[int]
+) -> dict[int, tuple[ChannelAccess, bool]]:
     """``standing`` for several users at once, with whether each is a server administrator: one query.
     Unknown users are left out."""
     if not user_ids:

@@ -77,12 +77,14 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 @endpoint(IdParams)
 async def archive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.organisation(*await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, True))
+    found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, True)
+    return shapes.organisation(*found)
 
 
 @endpoint(IdParams)
 async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.organisation(*await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, False))
+    found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, False)
+    return shapes.organisation(*found)
 
 
 @endpoint(MembersParams)
