@@ -11,6 +11,7 @@
 - ``auth.py``      login, sessions, tokens, authentication of a request; ``passwords.py`` hashing.
 - ``users.py``, ``orgs.py``, ``teams.py``, ``channels.py``, ``messages.py`` …: one module per aggregate,
   functions named ``check_*`` (validate) and ``do_*`` (change and record).
-- ``archiving.py`` archive and unarchive at every level; ``directory.py`` an organisation's people;
-  ``group_chats.py`` and ``conversations.py`` the WorkDrive face's actions over channels and messages.
+- ``message_views.py`` messages as one viewer sees them; ``archiving.py`` archive and unarchive at every
+  level; ``directory.py`` an organisation's people; ``group_chats.py`` and ``conversations.py`` the WorkDrive
+  face's actions over channels and messages.
 """

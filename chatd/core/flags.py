@@ -10,7 +10,7 @@ from .access import access_message
 from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import views_across, views_of
+from .message_views import views_across, views_of
 from .models import MessageView, Principal
 from .paging import Page, PageRequest
 

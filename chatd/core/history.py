@@ -18,7 +18,7 @@ from .access import access_channel, access_message
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest
-from .messages import views_of
+from .message_views import views_of
 from .models import ChannelAccess, MessageView, Principal
 from .paging import Page, PageRequest
 

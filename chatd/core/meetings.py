@@ -22,7 +22,8 @@ from .context import Core
 from .conversations import named_people
 from .directory import Profile, profiles_of
 from .errors import BadRequest
-from .messages import Post, post_message_in, views_of
+from .message_views import views_of
+from .messages import Post, post_message_in
 from .models import Channel, MessageView, Principal
 from .orgs import check_name
 

@@ -14,9 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import events as event_log
-from ..store import files as file_store
 from ..store import messages as message_store
-from ..store import reactions as marks
 from ..store import search as search_index
 from ..store import users as user_store
 from . import events
@@ -31,15 +29,15 @@ from .access import (
 )
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest, Forbidden, NotFound, TooLarge
+from .errors import BadRequest, Forbidden, TooLarge
 from .events import Event
-from .models import Channel, ChannelAccess, Message, MessageView, Principal
+from .message_views import file_payloads, views_of
+from .models import USER_TYPES, Channel, ChannelAccess, Message, MessageView, Principal
 
 T = TypeVar("T")
 Load = Callable[[AsyncConnection, MessageView], Awaitable[T]]
 """What a face shows of a message it just posted or edited, read in the same transaction."""
 
-USER_TYPES = ("MESSAGE", "FILE")
 CLIENT_MSG_ID_MAX = 128
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 
@@ -147,11 +145,6 @@ async def _mention_ids(conn: AsyncConnection, principal: Principal, user_ids: li
     return set(user_ids)
 
 
-async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int, dict[str, Any]]:
-    found = await file_store.get_files(conn, file_ids)
-    return {fid: file_core.file_payload(stored) for fid, stored in found.items()}
-
-
 async def _thread_root(conn: AsyncConnection, channel_id: int, reply_to: int) -> Message:
     parent = await message_store.get_message(conn, reply_to)
     if parent is None or parent.channel_id != channel_id or parent.deleted_at is not None:
@@ -238,7 +231,7 @@ def _tell_mentioned(tx: Tx, message: Message, user_ids: list[int], by: int) -> N
         )
 
 
-async def view(_conn: AsyncConnection, shown: MessageView) -> MessageView:
+async def _as_shown(_conn: AsyncConnection, shown: MessageView) -> MessageView:
     """The plain loader: the message as the caller sees it, and nothing more."""
     return shown
 
@@ -256,7 +249,7 @@ async def do_post_message(
     meta: dict[str, Any] | None = None,
 ) -> MessageView:
     post = Post(channel_id, contents, reply_to, client_msg_id, file_ids or [], [], type, meta or {})
-    return await post_loaded(core, principal, post, view)
+    return await post_loaded(core, principal, post, _as_shown)
 
 
 async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T]) -> T:
@@ -326,7 +319,7 @@ async def do_edit_message(
     core: Core, principal: Principal, message_id: int, contents: str | None, *, channel_id: int | None = None
 ) -> MessageView:
     """Only the sender edits; the text being replaced is kept as a version anyone who can read may see."""
-    return await edit_loaded(core, principal, message_id, contents, view, channel_id=channel_id)
+    return await edit_loaded(core, principal, message_id, contents, _as_shown, channel_id=channel_id)
 
 
 async def edit_loaded(
@@ -374,46 +367,3 @@ async def do_remove_message(
     """The sender or a channel manager removes it; ``channel_id``: it must be of that channel (404 otherwise)."""
     async with core.transaction() as tx:
         await remove_message_in(tx, principal, message_id, channel_id=channel_id)
-
-
-async def views_of(
-    conn: AsyncConnection, principal: Principal, found: ChannelAccess, found_messages: list[Message]
-) -> list[MessageView]:
-    """Per-viewer fields for messages of one channel: pins, my flags, reactions with ``me``, what I may do."""
-    ids = [m.id for m in found_messages]
-    pinned = await marks.pinned_ids(conn, ids)
-    flagged = await marks.flagged_ids(conn, principal.user_id, ids)
-    reactions = await marks.reaction_summaries(conn, ids, principal.user_id)
-    files = await file_payloads(conn, [fid for m in found_messages for fid in m.file_ids])
-    views = []
-    for m in found_messages:
-        mine = m.user_id == principal.user_id
-        views.append(
-            MessageView(
-                message=m,
-                files=[files[fid] for fid in m.file_ids if fid in files],
-                pinned=m.id in pinned,
-                flagged=m.id in flagged,
-                reactions=reactions.get(m.id, []),
-                can_edit=mine and m.type in USER_TYPES,
-                can_remove=mine or found.is_owner,
-            )
-        )
-    return views
-
-
-async def views_across(conn: AsyncConnection, principal: Principal, found: list[Message]) -> dict[int, MessageView]:
-    """Per-viewer views of messages from several channels, one batch per channel; messages of channels the
-    caller may no longer read are left out (never leaked)."""
-    by_channel: dict[int, list[Message]] = {}
-    for message in found:
-        by_channel.setdefault(message.channel_id, []).append(message)
-    views: dict[int, MessageView] = {}
-    for channel_id, in_channel in by_channel.items():
-        try:
-            access = await access_channel(conn, principal, channel_id)
-        except NotFound:
-            continue
-        for view in await views_of(conn, principal, access, in_channel):
-            views[view.message.id] = view
-    return views

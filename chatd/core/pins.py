@@ -9,7 +9,7 @@ from .access import access_channel, access_message
 from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import views_of
+from .message_views import views_of
 from .models import MessageView, Principal
 
 

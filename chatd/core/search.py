@@ -18,7 +18,7 @@ from .access import access_channel
 from .clock import parse_iso
 from .context import Core
 from .errors import BadRequest
-from .messages import views_across
+from .message_views import views_across
 from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
