@@ -62,7 +62,8 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
 
 def body_limit(request: Request) -> int:
     """Room for the longest message in its worst JSON spelling, plus the other parameters around it."""
-    return _BODY_SLACK + _BYTES_PER_CHAR * request.app.state.settings.limits.message_max_chars
+    max_chars: int = request.app.state.settings.limits.message_max_chars
+    return _BODY_SLACK + _BYTES_PER_CHAR * max_chars
 
 
 async def _bounded_body(request: Request) -> bytes:
@@ -81,7 +82,7 @@ async def _bounded_body(request: Request) -> bytes:
 
 
 async def merged_params(request: Request) -> dict[str, Any]:
-    cached = request.scope.get(_SCOPE_KEY)
+    cached: dict[str, Any] | None = request.scope.get(_SCOPE_KEY)
     if cached is not None:
         return cached
     data: dict[str, Any] = {}
