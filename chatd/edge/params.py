@@ -61,9 +61,12 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def body_limit(request: Request) -> int:
-    """Room for the longest message in its worst JSON spelling, plus the other parameters around it."""
-    max_chars: int = request.app.state.settings.limits.message_max_chars
-    return _BODY_SLACK + _BYTES_PER_CHAR * max_chars
+    """As many bytes as an upload may have (what the operator lets one request carry), or room for the
+    longest message in its worst JSON spelling, if that is more."""
+    limits = request.app.state.settings.limits
+    upload_max: int = limits.upload_max_bytes
+    max_chars: int = limits.message_max_chars
+    return max(upload_max, _BODY_SLACK + _BYTES_PER_CHAR * max_chars)
 
 
 async def _bounded_body(request: Request) -> bytes:
