@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..store import credentials as credential_store
 from ..store import users as user_store
-from . import events
+from . import events, session_jwt
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
@@ -102,9 +102,18 @@ async def credentials_alive(core: Core, principal: Principal) -> bool:
 
 
 async def authenticate(core: Core, secret: str, client_id: str = "") -> Principal:
-    """A session id or an access token, whichever it is; 401 when it is neither, expired or revoked."""
+    """A session id, an access token, or a JWT wrapping a session id (``session_jwt``), whichever it is;
+    401 when it is none of them, expired or revoked."""
     if not secret:
         raise Unauthenticated("authentication required")
+    if session_jwt.looks_like_jwt(secret):
+        session_id, user_id = session_jwt.unwrap(core, secret)
+        if session_jwt.looks_like_jwt(session_id) or session_id.startswith(TOKEN_PREFIX):
+            raise Unauthenticated("a JWT wraps a session id only", code=Code.BAD_CREDENTIALS)
+        principal = await authenticate(core, session_id, client_id)
+        if principal.user_id != user_id:
+            raise Unauthenticated("the JWT names another user than its session", code=Code.BAD_CREDENTIALS)
+        return principal
     token_hash = _hash(secret)
     cached = core.credentials.get(token_hash)
     if cached is not None and (not client_id or not cached.client_id or cached.client_id == client_id):

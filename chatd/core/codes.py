@@ -52,6 +52,7 @@ class Code(StrEnum):
     RATE_LIMITED = "rate_limited"
     # 5xx
     INTERNAL = "internal"
+    NOT_SUPPORTED = "not_supported"
     UNAVAILABLE = "unavailable"
     ERROR = "error"  # any other HTTP status (chatd has no more precise code for it)
 
@@ -66,7 +67,7 @@ STATUS: Final[dict[Code, int | None]] = {
     Code.NOT_PINNED: 409, Code.ALREADY_FLAGGED: 409, Code.NOT_FLAGGED: 409, Code.ALREADY_REACTED: 409,
     Code.NOT_REACTED: 409, Code.INACTIVE: 409, Code.UPLOAD_USED: 409, Code.NODE_ID_TAKEN: 409,
     Code.TOO_LARGE: 413, Code.RATE_LIMITED: 429,
-    Code.INTERNAL: 500, Code.UNAVAILABLE: 503, Code.ERROR: None,
+    Code.INTERNAL: 500, Code.NOT_SUPPORTED: 501, Code.UNAVAILABLE: 503, Code.ERROR: None,
 }
 WEBSOCKET_ONLY: Final = frozenset({Code.BAD_FRAME, Code.UNKNOWN_TYPE})
 NOT_ANSWERED: Final = frozenset({Code.NODE_ID_TAKEN})
