@@ -24,6 +24,7 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
+from .core import secrets
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .edge.errors import HANDLERS
@@ -79,8 +80,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         core = build_core(settings, clock, bus)
         registry.watch(core, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
+        await secrets.load(core)
         lease = NodeLease(core)
-        await lease.claim()
+        try:
+            await lease.claim()
+        except BaseException:  # a node refused to start still closes its connections
+            await core.db.dispose()
+            raise
         hub = Hub(bus)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck

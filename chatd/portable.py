@@ -212,11 +212,12 @@ async def import_archive(core: Core, source: Path) -> Summary:
         manifest = read_manifest(folder, source)
         await migrations.upgrade(core.db, core.clock.now_ms())
         async with core.reading() as conn:
-            present = await dump.row_count(conn, users) + await dump.row_count(conn, organisations)
+            present = {t.name: n for t in dump.tables() if (n := await dump.row_count(conn, t))}
         if present:
+            held = ", ".join(f"{n} {name}" for name, n in sorted(present.items())[:3])
             raise Conflict(
-                f"the database {core.db.where} is not empty ({present} users and organisations): import needs a "
-                "new, empty database (point database.url or the data directory at a new one)"
+                f"the database {core.db.where} is not empty ({held}): import needs a new, empty database "
+                "(point database.url or the data directory at a new one)"
             )
         summary = Summary()
         total = sum(int(n) for n in manifest.get("tables", {}).values())

@@ -101,7 +101,7 @@ def db_backup(path: Path) -> None:
     except BackupError as exc:
         raise OperatorError(str(exc)) from None
     click.echo(f"backed up {source} to {path} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
-    click.echo(f"uploads are not in it: also copy {current.data_path / 'files'} (and secret_key) with your usual file backup", err=True)
+    click.echo(f"uploads are not in it: also copy {current.data_path / 'files'} with your usual file backup", err=True)
 
 
 @click.command("export")

@@ -41,7 +41,7 @@ def check_config() -> None:
     server = current.server
     bus = masked_url(current.bus.url) if current.bus.url else "in-process (one process)"
     database = f"{current.sqlite_path} (SQLite, {database_origin(current)})" if current.sqlite_path else masked_url(current.database.url)
-    secret = "set" if server.secret_key else f"generated once in {current.data_path / 'secret_key'}"
+    secret = "set (masked)" if server.secret_key else "generated once and kept in the database"
     click.echo("configuration is valid")
     click.echo(f"  config file:    {current.config_file or 'none (built-in defaults and CHATD_* variables)'}")
     click.echo(f"  data directory: {current.data_path} ({data_dir_origin(current)})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store import accounts as account_store
+from ..store import credentials as credential_store
 from ..store import users as user_store
 from .auth import tell_credentials_changed
 from .context import Core
@@ -29,7 +30,7 @@ async def do_set_active(core: Core, login: str, active: bool) -> User:
             raise Conflict(f"{user.username} is already {'active' if active else 'deactivated'}")
         await user_store.update_user(tx.conn, user.id, {"status": "active" if active else "blocked", "updated_at": tx.now})
         if not active:
-            await user_store.delete_user_sessions(tx.conn, user.id)
+            await credential_store.delete_user_sessions(tx.conn, user.id)
             tell_credentials_changed(tx, user.id)
         found = await user_store.get_user(tx.conn, user.id)
     assert found is not None
@@ -62,7 +63,7 @@ async def do_revoke_token(core: Core, token_id: int) -> TokenRow:
             raise NotFound(f"no access token {token_id}")
         if token.revoked_at is not None:
             raise Conflict(f"access token {token_id} is already revoked")
-        await user_store.revoke_token(tx.conn, token.user_id, token_id, tx.now)
+        await credential_store.revoke_token(tx.conn, token.user_id, token_id, tx.now)
         tell_credentials_changed(tx, token.user_id)
         owner = await user_store.get_user(tx.conn, token.user_id)
         revoked = await account_store.token_by_id(tx.conn, token_id)

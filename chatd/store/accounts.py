@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import AccessToken
 from .tables import access_tokens, sessions, users
-from .users import _token
+from .credentials import _token
 
 CHUNK = 500  # ids per IN list: well under SQLite's and asyncpg's parameter limits
 

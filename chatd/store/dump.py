@@ -6,8 +6,8 @@ the move as across a restart. Derived data is not exported but rebuilt: the sear
 bookkeeping is neither (``schema_version``, ``node_leases``).
 
 ``--org`` narrows the export to one organisation: its rows, the rows of its teams, channels and messages,
-and every user and file those rows point at (so the import satisfies every foreign key), without sessions
-and access tokens, which belong to the server, not to an organisation.
+and every user and file those rows point at (so the import satisfies every foreign key), without sessions,
+access tokens and the server's own secrets, which belong to the server, not to an organisation.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .tables import (
 )
 
 SKIPPED = {"schema_version", "node_leases"}
-SERVER_ONLY = {"sessions", "access_tokens"}
+SERVER_ONLY = {"sessions", "access_tokens", "server_secrets"}
 BATCH = 1000
 
 
