@@ -60,7 +60,7 @@ def _is_tar(path: Path) -> bool:
     return path.name.endswith(TAR_SUFFIXES)
 
 
-def _progress(total: int, what: str) -> tqdm:  # type: ignore[type-arg]
+def _progress(total: int, what: str) -> tqdm:  # type: ignore[type-arg, unused-ignore]
     """A bar on a terminal (stderr), nothing otherwise."""
     return tqdm(total=total, unit=" rows", desc=what, disable=None, leave=False, dynamic_ncols=True)
 
@@ -78,9 +78,9 @@ async def export(core: Core, target: Path, org_id: int | None = None) -> Summary
     try:
         summary = await _export_into(core, work, org_id)
         if _is_tar(target):
-            mode = "w:gz" if target.name.endswith(("gz", ".tgz")) else "w"
             partial = target.with_name(f".{target.name}.part")
-            with tarfile.open(partial, mode) as archive:
+            compressed = target.name.endswith(("gz", ".tgz"))
+            with tarfile.open(partial, "w:gz") if compressed else tarfile.open(partial, "w") as archive:
                 for entry in sorted(work.iterdir()):
                     archive.add(entry, arcname=entry.name)
             os.replace(partial, target)
@@ -233,7 +233,7 @@ async def import_archive(core: Core, source: Path) -> Summary:
     return summary
 
 
-async def _load_table(conn: Any, table: Any, folder: Path, source: Path, bar: tqdm) -> int:  # type: ignore[type-arg]
+async def _load_table(conn: Any, table: Any, folder: Path, source: Path, bar: Any) -> int:
     path = folder / "tables" / f"{table.name}.jsonl"
     if not path.exists():
         return 0
@@ -255,7 +255,7 @@ async def _load_table(conn: Any, table: Any, folder: Path, source: Path, bar: tq
     return loaded + await _flush(conn, table, batch, bar)
 
 
-async def _flush(conn: Any, table: Any, batch: list[dict[str, Any]], bar: tqdm) -> int:  # type: ignore[type-arg]
+async def _flush(conn: Any, table: Any, batch: list[dict[str, Any]], bar: Any) -> int:
     count = len(batch)
     await dump.insert(conn, table, batch)
     if table is messages_table:

@@ -89,7 +89,7 @@ def run(settings: Settings, sock: socket.socket, log_config: dict[str, Any]) -> 
             for index, worker in enumerate(workers):
                 if worker.process.is_alive():
                     continue
-                multiprocess.mark_process_dead(worker.process.pid, metrics_dir)
+                multiprocess.mark_process_dead(worker.process.pid, metrics_dir)  # type: ignore[no-untyped-call]
                 if not worker.started.is_set():
                     log.error("worker %s exited (code %s) before serving; stopping", worker.process.pid, worker.process.exitcode)
                     failed = True

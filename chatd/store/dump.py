@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Iterable
 
 import orjson
-from sqlalchemy import BigInteger, ColumnElement, Table, any_, bindparam, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Select, Table, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,12 +50,12 @@ def _order(conn: AsyncConnection, table: Table) -> list[Any]:
     return keys
 
 
-def _among(dialect: str, column: Any, ids: set[int]) -> ColumnElement[bool]:
+def _among(dialect: str, column: ColumnElement[Any], ids: set[int]) -> ColumnElement[bool]:
     """``column IN ids`` with one bound parameter, however many ids (both drivers cap parameters)."""
     if dialect == "postgresql":
-        return column == any_(bindparam("ids", sorted(ids), type_=ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", orjson.dumps(sorted(ids)).decode())))
-    return column.in_(listed)  # type: ignore[no-any-return]
+        return column == any_(bindparam("ids", sorted(ids), type_=ARRAY(BigInteger)))
+    listed: Select[Any] = select(literal_column("value")).select_from(func.json_each(bindparam("ids", orjson.dumps(sorted(ids)).decode())))
+    return column.in_(listed)
 
 
 class Scope:
@@ -84,16 +84,16 @@ class Scope:
         if table is files:
             return _among(dialect, c.id, self.file_ids)
         if "organisation_id" in c:
-            return c.organisation_id == org  # type: ignore[no-any-return]
+            return c.organisation_id == org
         if "team_id" in c:
-            return c.team_id.in_(select(teams.c.id).where(teams.c.organisation_id == org).scalar_subquery())  # type: ignore[no-any-return]
+            return c.team_id.in_(select(teams.c.id).where(teams.c.organisation_id == org).scalar_subquery())
         if "channel_id" in c:
-            return c.channel_id.in_(org_channels)  # type: ignore[no-any-return]
+            return c.channel_id.in_(org_channels)
         if "message_id" in c:
-            return c.message_id.in_(org_messages)  # type: ignore[no-any-return]
+            return c.message_id.in_(org_messages)
         if "meeting_id" in c:
             org_meetings = select(meetings.c.id).where(meetings.c.channel_id.in_(org_channels)).scalar_subquery()
-            return c.meeting_id.in_(org_meetings)  # type: ignore[no-any-return]
+            return c.meeting_id.in_(org_meetings)
         raise AssertionError(f"no organisation filter for table {table.name}")
 
     async def close_over(self, conn: AsyncConnection) -> None:
