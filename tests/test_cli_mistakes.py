@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from servers import find_free_port
+from servers import PostgresServer, find_free_port
 
 FAST_HASH = {"CHATD_AUTH__ARGON2_TIME_COST": "1", "CHATD_AUTH__ARGON2_MEMORY_KIB": "64"}
 
@@ -172,3 +172,15 @@ def test_giving_up_at_a_password_prompt_is_one_line(tmp_path: Path, keys: bytes)
     assert code == 130, output
     assert "Traceback" not in output and "chatd: cancelled; nothing was changed" in output
     assert "bob" not in chatd("user", "list", cwd=tmp_path).stdout
+
+
+def test_a_postgresql_database_that_cannot_serve_is_one_line(tmp_path: Path, pg_server: PostgresServer) -> None:
+    missing = chatd("user", "list", cwd=tmp_path, env={"CHATD_DATABASE__URL": pg_server.url_for("no_such_db")})
+    one_line(missing, "no_such_db", "does not exist", "createdb")
+    pg_server.execute("CREATE DATABASE frozen")
+    pg_server.execute("ALTER DATABASE frozen SET default_transaction_read_only = on")
+    frozen = chatd("db", "init", cwd=tmp_path, env={"CHATD_DATABASE__URL": pg_server.url_for("frozen")})
+    one_line(frozen, "read-only", "primary")
+    refused = chatd("user", "list", cwd=tmp_path, env={"CHATD_DATABASE__URL": "postgresql+asyncpg://chatd:pw-123@127.0.0.1:1/chatd"})
+    one_line(refused, "chatd:***@127.0.0.1:1/chatd")
+    assert "pw-123" not in refused.stderr

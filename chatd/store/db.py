@@ -36,6 +36,19 @@ log = logging.getLogger("chatd.db")
 
 
 
+#: PostgreSQL error classes (SQLSTATE's first two characters) that mean the server cannot serve us now:
+#: connection, authorisation, no such database, resources, operator intervention (shutdown), system; and
+#: 25006, a write refused because the server or the transaction is read-only (a standby).
+PG_OUTAGE_CLASSES = ("08", "28", "3D", "53", "57", "58")
+PG_READ_ONLY = "25006"
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL SQLSTATE of a driver error, or ''."""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
 def is_outage(exc: BaseException) -> bool:
     """A driver error meaning "the database cannot serve now", as opposed to a bug or a constraint: SQLite's
     operational errors (read-only, locked, I/O, no such table), lost or refused connections, a pool that
@@ -43,7 +56,10 @@ def is_outage(exc: BaseException) -> bool:
     its subclasses (a missing blob file…) are not the database's. A plain ``DatabaseError`` (no subclass:
     not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file."""
     outage = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)
-    return isinstance(exc, outage) or type(exc) in (OSError, DatabaseError)
+    if isinstance(exc, outage) or type(exc) in (OSError, DatabaseError):
+        return True
+    state = sqlstate(exc)
+    return isinstance(exc, DBAPIError) and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
 
 
 class Database:
@@ -142,8 +158,15 @@ class Database:
     def unavailable(self, exc: BaseException) -> Unavailable:
         """The domain error for a driver failure, with a reason for the operator; logged at most every 10 s."""
         reason = _reason(exc)
-        if self.path is not None and "no such table" in reason:
+        state = sqlstate(exc)
+        if state[:2] == "28":
+            kind, hint = "database refused the login", "check the user and password in database.url"
+        elif state[:2] == "3D":
+            kind, hint = "database does not exist", "create it (createdb) or correct database.url"
+        elif self.path is not None and "no such table" in reason:
             kind, hint = "database has no tables", "it has no chatd tables: run `chatd db upgrade`"
+        elif self.path is None and ("read-only" in reason or state == PG_READ_ONLY):
+            kind, hint = "database is read-only", "the server takes no writes (a standby, or default_transaction_read_only): point database.url at the primary"
         elif "readonly" in reason or "read-only" in reason:
             kind, hint = "database is read-only", "it is read-only: make the file and its directory writable by the user chatd runs as"
         elif "not a database" in reason or "malformed" in reason:
