@@ -12,6 +12,9 @@ from websockets.exceptions import ConnectionClosed
 
 from chatd.core import messages
 from chatd.core.auth import authenticate
+from chatd.core.clock import FakeClock
+from chatd.realtime.presence import PresenceBook
+from chatd.realtime.rate import TokenBucket
 from harness import make_settings
 from live import LiveServer, Person, Socket, live
 from live import team as live_team
@@ -133,3 +136,22 @@ async def test_dead_connections_are_closed(database_url: str, tmp_path: Path) ->
             await asyncio.sleep(0.05)
         assert list(hub.connections()) == []
         silent.transport.abort()
+
+
+def test_the_rate_limit_refills_as_the_clock_moves() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.5) and bucket.strikes == 1
+    clock.advance(0.5)
+    assert bucket.take() == 0.0 and bucket.strikes == 0
+
+
+def test_a_silent_node_is_forgotten_once_the_clock_passes_its_ttl() -> None:
+    clock = FakeClock()
+    book = PresenceBook(clock, ttl=60.0)
+    assert book.set("node-b", 7, "online", {1})
+    clock.advance(59)
+    assert book.expire() == [] and book.overall(7) == "online"
+    clock.advance(2)
+    assert book.expire() == [7] and book.overall(7) == "offline"

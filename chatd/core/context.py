@@ -111,7 +111,7 @@ class Core:
     files: FileStorage
     passwords: Passwords
     throttle: LoginThrottle
-    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    credentials: CredentialCache
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

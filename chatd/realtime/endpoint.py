@@ -124,9 +124,7 @@ def _release(conn: Connection) -> None:
 async def _read_frames(hub: Hub, conn: Connection) -> None:
     websocket = conn.websocket
     limits = conn.core.settings.websocket
-    bucket = TokenBucket(
-        limits.rate_limit_per_second, limits.rate_limit_burst
-    )
+    bucket = TokenBucket(limits.rate_limit_per_second, limits.rate_limit_burst, conn.core.clock)
     while conn.closing is None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":

@@ -6,7 +6,6 @@ A handler answers through ``conn.reply`` with an ``ack`` (or the caller turns a 
 
 from __future__ import annotations
 
-import time
 from typing import Any, Awaitable, Callable
 
 from ..core import channel_members, history, messages
@@ -52,7 +51,7 @@ async def typing(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) ->
     """Ephemeral: checked like a post, published to the channel's readers, never stored; clients expire it."""
     p = validate(protocol.ChannelFrame, frame)
     ttl = conn.core.settings.websocket.typing_ttl_seconds
-    now = time.monotonic()
+    now = conn.core.clock.monotonic()
     last = conn.typing_sent.get(p.channel_id, 0.0)
     if now - last >= ttl / 2:  # a typing client repeats itself; pass on at most two per ttl
         async with conn.core.reading() as db:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..core.context import Core
 
 from ..core import events as ev
+from ..core.clock import Clock
 from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
@@ -39,14 +40,14 @@ class ChannelInfo:
 
 
 class Hub:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, clock: Clock) -> None:
         self.publisher = publisher
         self.node = uuid.uuid4().hex
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
-        self.book = PresenceBook()
+        self.book = PresenceBook(clock)
         self._tasks: set[asyncio.Task[None]] = set()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
