@@ -13,7 +13,7 @@ from ..core import events as ev
 from ..core.channel_access import access_channel
 from ..core.errors import BadRequest
 from ..core.events import Event
-from ..faces.crust import shapes
+from ..edge import shapes
 from ..edge.params import validate
 from . import protocol
 from .connection import Connection, Resume

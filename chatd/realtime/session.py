@@ -14,7 +14,7 @@ from ..core.auth import credentials_alive
 from ..core.channels import views_of
 from ..core.presence import note_seen
 from ..core.models import ChannelView
-from ..faces.crust import shapes
+from ..edge import shapes
 from ..store import channels as channel_store
 from ..store import channel_members as member_store
 from ..store import orgs as org_store

@@ -1,7 +1,7 @@
 """The Crust messaging API: ``/organisation/*``, ``/team/*``, ``/channel/*``, ``/message/*``, ``/user/*``.
 
-Snake_case fields, ids as strings, parameters from the query, a form or JSON alike. ``shapes.py`` turns
-core records into JSON; each other module holds the routes of one area.
+Snake_case fields, ids as strings, parameters from the query, a form or JSON alike. Each module holds the
+routes of one area; core records become JSON through ``chatd/edge/shapes.py``, which the websocket shares.
 """
 
 from __future__ import annotations

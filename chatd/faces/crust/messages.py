@@ -15,7 +15,7 @@ from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
 from ...edge.responses import JSON, Call, endpoint
-from . import shapes
+from ...edge import shapes
 from .files import read_upload
 
 

@@ -13,7 +13,7 @@ from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
 from ...edge.responses import JSON, Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class LoginParams(Params):
