@@ -76,7 +76,11 @@ async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url:
             raw = socket.socket()
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # no kernel autotuning to hide the backlog
             raw.connect(("127.0.0.1", server.port))
-            slow = await connect(server.ws, additional_headers={"X-Session-ID": bob.secret}, max_queue=1, sock=raw)
+            # No client keepalive: its pong would queue behind the unread backlog and, on a loaded machine,
+            # time out (1011) before the server's own verdict (4408) that this test is about.
+            slow = await connect(
+                server.ws, additional_headers={"X-Session-ID": bob.secret}, max_queue=1, sock=raw, ping_interval=None
+            )
             ready = Socket(slow)
             await ready.expect("ready")
             last = 0
