@@ -9,6 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chatd.store.tables import channel_events
 from harness import make_settings
 from live import LiveServer, Person, Socket, live, team
 
@@ -231,6 +232,26 @@ async def test_resume_ahead_of_the_log_asks_for_a_resync(server: LiveServer) -> 
         assert done["data"]["resync"] == [cid]
         bad = await sock.call("resume", channels={"general": 1})
         assert bad["type"] == "error" and bad["error"]["code"] == "invalid"
+
+
+async def test_resume_from_before_a_purged_history_asks_for_a_resync(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    for n in range(4):
+        await alice.post("/message/edit", channel_id=cid, contents=f"m{n}")
+    final = (await bob.get("/channel/read", id=cid))["last_seq"]
+    async with server.core.db.write() as conn:  # an operator purges the channel's oldest events
+        await conn.execute(channel_events.delete().where(channel_events.c.channel_id == int(cid), channel_events.c.seq <= 3))
+    async with bob.socket("resume=1") as sock:
+        done = await sock.call("resume", channels={cid: 1})  # seqs 2 and 3 are gone: nothing can be replayed
+        assert done["data"]["resync"] == [cid] and done["data"]["replayed"] == {}
+    async with bob.socket("resume=1") as sock:
+        await sock.send({"type": "resume", "ref": "r", "channels": {cid: 3}})  # everything after 3 is stored
+        frames = []
+        while (frame := await sock.recv())["type"] != "replay_done":
+            frames.append(frame)
+        assert [f["seq"] for f in frames if "seq" in f] == list(range(4, final + 1))
+        assert frame["data"]["resync"] == [] and frame["data"]["seqs"] == {cid: final}
 
 
 async def test_a_moved_team_keeps_its_public_channels_live(server: LiveServer) -> None:

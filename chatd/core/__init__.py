@@ -8,4 +8,7 @@
 - ``auth.py``      login, sessions, tokens, authentication of a request; ``passwords.py`` hashing.
 - ``users.py``, ``orgs.py``, ``teams.py``, ``channels.py``, ``messages.py`` …: one module per aggregate,
   functions named ``access_*`` (fetch and check), ``check_*`` (validate), ``do_*`` (change and record).
+- ``live.py``      what the websocket asks of the core: the connect snapshot, a channel log's bounds and
+  events since a seq (replay and gap fills), and typing.
+- ``credential_cache.py`` checked credentials kept briefly in memory; ``presence.py`` "seen" stamps.
 """

@@ -20,9 +20,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from ..core import live
 from ..core.context import Core
 from ..core.models import Principal
-from ..store import events as event_log
 from . import protocol
 
 log = logging.getLogger("chatd.websocket")
@@ -183,8 +183,7 @@ class Connection:
             after = self.delivered.get(channel_id)
             if after is None or (upto is not None and after >= upto):
                 return sent
-            async with self.core.reading() as conn:
-                stored = await event_log.since(conn, channel_id, after, FILL_BATCH)
+            stored = await live.events_since(self.core, channel_id, after, FILL_BATCH)
             for event in stored:
                 if upto is not None and event.seq > upto:  # type: ignore[operator]
                     return sent
@@ -195,8 +194,7 @@ class Connection:
                 return sent
 
     async def _catch_up(self) -> None:
-        async with self.core.reading() as conn:
-            current = await event_log.last_seqs(conn, list(self.delivered))
+        current = await live.last_seqs(self.core, list(self.delivered))
         for channel_id, seq in current.items():
             if seq > self.delivered.get(channel_id, seq):
                 await self._fill(channel_id, seq)
@@ -206,16 +204,12 @@ class Connection:
         replayed: dict[str, int] = {}
         resync: list[str] = []
         wanted = [channel_id for channel_id in item.channels if channel_id in self.delivered]
-        async with self.core.reading() as conn:  # where each log starts and ends, in one snapshot
-            currents = await event_log.last_seqs(conn, wanted)
-            firsts = {channel_id: await event_log.first_seq(conn, channel_id) for channel_id in wanted}
+        bounds = await live.log_bounds(self.core, wanted)  # where each log starts and ends, in one snapshot
         for channel_id in wanted:
             client_seq = item.channels[channel_id]
             base = self.base.get(channel_id, self.delivered[channel_id])
             live_started = self.delivered[channel_id] > base
-            first, current = firsts[channel_id], currents.get(channel_id, 0)
-            purged = first is None and current > 0 or first is not None and client_seq < first - 1
-            if purged or client_seq > current:
+            if not bounds[channel_id].can_replay_after(client_seq):
                 resync.append(str(channel_id))  # purged history, or a log behind the client: re-read the channel
                 continue
             if live_started:

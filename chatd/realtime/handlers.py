@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from ..core import channel_members, history, messages
-from ..core import events as ev
-from ..core.channel_access import access_channel
+from ..core import channel_members, history, live, messages
 from ..core.errors import BadRequest
-from ..core.events import Event
 from ..edge import shapes
 from ..edge.params import validate
 from . import protocol
@@ -48,17 +45,13 @@ async def message_remove(hub: Hub, conn: Connection, frame: dict[str, Any], ref:
 
 
 async def typing(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
-    """Ephemeral: checked like a post, published to the channel's readers, never stored; clients expire it."""
+    """Ephemeral (``core/live.py``); this connection passes on at most two per ``typing_ttl_seconds``."""
     p = validate(protocol.ChannelFrame, frame)
-    ttl = conn.core.settings.websocket.typing_ttl_seconds
     now = conn.core.clock.monotonic()
-    last = conn.typing_sent.get(p.channel_id, 0.0)
-    if now - last >= ttl / 2:  # a typing client repeats itself; pass on at most two per ttl
-        async with conn.core.reading() as db:
-            await access_channel(db, conn.principal, p.channel_id, writing=True)
-        conn.typing_sent[p.channel_id] = now
-        data = {"user_id": str(conn.user_id), "channel_id": str(p.channel_id), "expires_in_ms": int(ttl * 1000)}
-        await hub.publisher.publish([Event(type=ev.TYPING, event="STARTED", data=data, channel_id=p.channel_id)])
+    last = conn.typing_sent.get(p.channel_id)
+    if last is None or now - last >= conn.core.settings.websocket.typing_ttl_seconds / 2:
+        await live.do_typing(conn.core, conn.principal, p.channel_id)
+        conn.typing_sent[p.channel_id] = now  # a typing client repeats itself: pass on at most two per ttl
     conn.reply(protocol.ack(ref))
 
 
