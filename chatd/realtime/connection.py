@@ -4,7 +4,7 @@ Everything sent to a client goes through ``Connection``'s writer task, in order.
 connection remembers the last ``seq`` it accounted for: a channel event at or below it is a duplicate
 (skipped); one above the next expected seq reveals a gap (an event still in flight on another path, or
 lost by the bus), which the writer fills from the store before sending it. That one rule is what makes
-the ready snapshot, resume, restarts and cross-node delivery seamless (docs/design.md §4.3).
+the ready snapshot, resume (``resume.py``), restarts and cross-node delivery seamless (docs/design.md §4.3).
 
 The queue is bounded (``websocket.queue_size``): when full, typing and presence frames are shed first; if
 it is still full the connection is closed with ``CLOSE_TOO_SLOW`` and the client resumes (§4.5).
@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
@@ -49,18 +49,18 @@ class Unsubscribe:
 
 
 @dataclass(slots=True)
-class Resume:
-    ref: Any
-    channels: dict[int, int]
-    lost: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class CatchUp:
     """Fill every subscribed channel up to what the store holds (after a bus outage or at ready)."""
 
 
-Item = Frame | Subscribe | Unsubscribe | Resume | CatchUp
+@dataclass(slots=True)
+class Step:
+    """Work the writer does in its turn, so it is ordered with what the connection sends (a resume's replay)."""
+
+    run: Callable[[], Awaitable[None]]
+
+
+Item = Frame | Subscribe | Unsubscribe | CatchUp | Step
 
 
 class Connection:
@@ -72,11 +72,11 @@ class Connection:
         self.events: deque[Item] = deque()
         self.controls: deque[Item] = deque()
         self.wakeup = asyncio.Event()
-        self.delivered: dict[int, int] = {}
-        self.base: dict[int, int] = {}
+        self.delivered: dict[int, int] = {}  # channel → the last seq accounted for (sent, or below the snapshot)
+        self.ready_seqs: dict[int, int] = {}  # channel → its seq in the ``ready`` snapshot (see resume.py)
         self.orgs: set[int] = set()
         self.member_of: set[int] = set()
-        self.held = False
+        self.held = False  # live events wait (a resume is coming: see resume.py); answers still go out
         self.closing: int | None = None
         self.status = "online"
         self.writer: asyncio.Task[None] | None = None
@@ -105,6 +105,12 @@ class Connection:
     def control(self, item: Item) -> None:
         self.controls.append(item)
         self.wakeup.set()
+
+    def release(self) -> None:
+        """Stop holding live events."""
+        if self.held:
+            self.held = False
+            self.wakeup.set()
 
     def _shed(self) -> None:
         kept = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
@@ -159,10 +165,14 @@ class Connection:
             self.delivered.setdefault(item.channel_id, item.after_seq)
         elif isinstance(item, Unsubscribe):
             self.delivered.pop(item.channel_id, None)
-        elif isinstance(item, Resume):
-            await self._resume(item)
         elif isinstance(item, CatchUp):
             await self._catch_up()
+        elif isinstance(item, Step):
+            await item.run()
+
+    async def send(self, text: str) -> None:
+        """Write one frame now; only for the writer's own steps (everything else is queued)."""
+        await self.websocket.send_text(text)
 
     async def _send_frame(self, frame: Frame) -> None:
         if frame.seq is None or frame.channel_id is None:
@@ -172,11 +182,11 @@ class Connection:
         if last is None or frame.seq <= last:
             return
         if frame.seq > last + 1:
-            await self._fill(frame.channel_id, frame.seq - 1)
+            await self.fill(frame.channel_id, frame.seq - 1)
         await self.websocket.send_text(frame.text)
         self.delivered[frame.channel_id] = frame.seq
 
-    async def _fill(self, channel_id: int, upto: int | None) -> int:
+    async def fill(self, channel_id: int, upto: int | None) -> int:
         """Send stored events of a channel after what was delivered, up to ``upto`` (None: all); returns count."""
         sent = 0
         while True:
@@ -185,10 +195,12 @@ class Connection:
                 return sent
             stored = await live.events_since(self.core, channel_id, after, FILL_BATCH)
             for event in stored:
-                if upto is not None and event.seq > upto:  # type: ignore[operator]
+                seq = event.seq
+                assert seq is not None  # every stored event has its seq
+                if upto is not None and seq > upto:
                     return sent
                 await self.websocket.send_text(protocol.encode(event.envelope()))
-                self.delivered[channel_id] = event.seq  # type: ignore[assignment]
+                self.delivered[channel_id] = seq
                 sent += 1
             if len(stored) < FILL_BATCH:
                 return sent
@@ -197,43 +209,4 @@ class Connection:
         current = await live.last_seqs(self.core, list(self.delivered))
         for channel_id, seq in current.items():
             if seq > self.delivered.get(channel_id, seq):
-                await self._fill(channel_id, seq)
-
-    async def _resume(self, item: Resume) -> None:
-        """Replay what the client missed per channel, then ``replay_done``; live events follow, in order."""
-        replayed: dict[str, int] = {}
-        resync: list[str] = []
-        wanted = [channel_id for channel_id in item.channels if channel_id in self.delivered]
-        bounds = await live.log_bounds(self.core, wanted)  # where each log starts and ends, in one snapshot
-        for channel_id in wanted:
-            client_seq = item.channels[channel_id]
-            base = self.base.get(channel_id, self.delivered[channel_id])
-            live_started = self.delivered[channel_id] > base
-            if not bounds[channel_id].can_replay_after(client_seq):
-                resync.append(str(channel_id))  # purged history, or a log behind the client: re-read the channel
-                continue
-            if live_started:
-                # Live events already went out after the snapshot: replay only the part before it.
-                saved = self.delivered[channel_id]
-                self.delivered[channel_id] = min(client_seq, base)
-                count = await self._fill(channel_id, base)
-                self.delivered[channel_id] = saved
-            else:
-                self.delivered[channel_id] = min(client_seq, self.delivered[channel_id])
-                count = await self._fill(channel_id, None)
-            replayed[str(channel_id)] = count
-        await self.websocket.send_text(
-            protocol.encode(
-                {
-                    "type": "replay_done",
-                    "ref": item.ref,
-                    "data": {
-                        "replayed": replayed,
-                        "seqs": {str(c): s for c, s in self.delivered.items() if str(c) in replayed},
-                        "lost": [str(c) for c in item.lost],
-                        "resync": resync,
-                    },
-                }
-            )
-        )
-        self.held = False
+                await self.fill(channel_id, seq)

@@ -12,8 +12,8 @@ from ..core import channel_members, history, live, messages
 from ..core.errors import BadRequest
 from ..edge import shapes
 from ..edge.params import validate
-from . import protocol
-from .connection import Connection, Resume
+from . import protocol, resume
+from .connection import Connection
 from .hub import Hub
 
 Handler = Callable[[Hub, Connection, dict[str, Any], Any], Awaitable[None]]
@@ -72,23 +72,9 @@ async def part(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> N
     conn.reply(protocol.ack(ref))
 
 
-async def resume(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
-    """Queue the replay on the writer, so it is ordered with live events; unreadable channels are ``lost``."""
-    p = validate(protocol.ResumeFrame, frame)
-    wanted: dict[int, int] = {}
-    lost: list[int] = []
-    for key, seq in p.channels.items():
-        try:
-            channel_id = int(key)
-        except ValueError:
-            raise BadRequest.field(f"channels.{key}", "must be a channel id") from None
-        if seq < 0:
-            raise BadRequest.field(f"channels.{key}", "must be 0 or more")
-        if channel_id in conn.delivered or hub.readable(conn, channel_id):
-            wanted[channel_id] = seq
-        else:
-            lost.append(channel_id)
-    conn.control(Resume(ref, wanted, lost))
+async def resume_(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
+    """Replayed events, then ``replay_done`` (``resume.py``)."""
+    resume.request(hub, conn, ref, validate(protocol.ResumeFrame, frame).channels)
 
 
 async def history_(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
@@ -118,7 +104,7 @@ HANDLERS: dict[str, Handler] = {
     "read": read,
     "join": join,
     "part": part,
-    "resume": resume,
+    "resume": resume_,
     "history": history_,
     "presence": presence,
 }

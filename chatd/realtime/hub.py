@@ -65,7 +65,7 @@ class Hub:
         self.channels.update(infos)
         for channel_id, seq in seqs.items():
             conn.delivered[channel_id] = seq
-            conn.base[channel_id] = seq
+            conn.ready_seqs[channel_id] = seq
             self.by_channel[channel_id].add(conn)
 
     def unregister(self, conn: Connection) -> None:
