@@ -6,6 +6,11 @@ connection remembers the last ``seq`` it accounted for: a channel event at or be
 lost by the bus), which the writer fills from the store before sending it. That one rule is what makes
 the ready snapshot, resume (``resume.py``), restarts and cross-node delivery seamless (docs/design.md §4.3).
 
+Answers (acks, errors, pongs) go ahead of queued events, and the answer to a request comes before every
+event that request caused (docs/websocket.md §2): while a request runs (``request``), what reaches the
+connection waits behind its answer; and the writer's own reads of the store (a catch-up, a replay) take
+turns with requests, so they cannot send a request's event, read back from the store, before its answer.
+
 The queue is bounded (``websocket.queue_size``): when full, typing and presence frames are shed first; if
 it is still full the connection is closed with ``CLOSE_TOO_SLOW`` and the client resumes (§4.5).
 """
@@ -15,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
@@ -71,6 +77,9 @@ class Connection:
         self.queue_size = core.settings.websocket.queue_size
         self.events: deque[Item] = deque()
         self.controls: deque[Item] = deque()
+        self.pending: deque[Item] = deque()  # what arrived while a request runs: it follows the answer
+        self.answering = False  # a request runs: see ``request``
+        self.turn = asyncio.Lock()  # requests and the writer's reads of the store take turns
         self.wakeup = asyncio.Event()
         self.delivered: dict[int, int] = {}  # channel → the last seq accounted for (sent, or below the snapshot)
         self.ready_seqs: dict[int, int] = {}  # channel → its seq in the ``ready`` snapshot (see resume.py)
@@ -92,10 +101,13 @@ class Connection:
     def push(self, item: Item) -> None:
         if self.closing is not None:
             return
-        self.events.append(item)
-        if len(self.events) > self.queue_size:
+        if self.answering:
+            self.pending.append(item)
+        else:
+            self.events.append(item)
+            self.wakeup.set()
+        if len(self.events) + len(self.pending) > self.queue_size:
             self._shed()
-        self.wakeup.set()
 
     def reply(self, text: str) -> None:
         """Acks, errors and pongs: ahead of queued events, never shed."""
@@ -106,6 +118,24 @@ class Connection:
         self.controls.append(item)
         self.wakeup.set()
 
+    @asynccontextmanager
+    async def request(self) -> AsyncIterator[None]:
+        """Around one client request: its answer goes out before any event it caused.
+
+        Every event a request causes reaches this connection before the core call returns (the core
+        publishes after the commit, before the action returns), so whatever arrives meanwhile waits in
+        ``pending`` and is queued after the answer. Events queued before the request keep flowing."""
+        async with self.turn:
+            self.answering = True
+            try:
+                yield
+            finally:
+                self.answering = False
+                if self.pending:
+                    self.events.extend(self.pending)
+                    self.pending.clear()
+                    self.wakeup.set()
+
     def release(self) -> None:
         """Stop holding live events."""
         if self.held:
@@ -113,10 +143,11 @@ class Connection:
             self.wakeup.set()
 
     def _shed(self) -> None:
-        kept = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
-        self.events = kept
-        if len(kept) > self.queue_size:
-            log.info("closing slow websocket of user %s: %d events queued", self.user_id, len(kept))
+        self.events = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
+        self.pending = deque(item for item in self.pending if not (isinstance(item, Frame) and item.ephemeral))
+        queued = len(self.events) + len(self.pending)
+        if queued > self.queue_size:
+            log.info("closing slow websocket of user %s: %d events queued", self.user_id, queued)
             self.close(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     def close(self, code: int, reason: str = "") -> None:
@@ -124,6 +155,7 @@ class Connection:
             self.closing = code
             self.events.clear()
             self.controls.clear()
+            self.pending.clear()
             self.wakeup.set()
             self.closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
@@ -166,9 +198,22 @@ class Connection:
         elif isinstance(item, Unsubscribe):
             self.delivered.pop(item.channel_id, None)
         elif isinstance(item, CatchUp):
-            await self._catch_up()
+            async with self.turn:
+                await self._answers_first()
+                await self._catch_up()
         elif isinstance(item, Step):
-            await item.run()
+            async with self.turn:
+                await self._answers_first()
+                await item.run()
+
+    async def _answers_first(self) -> None:
+        """Answers queued while a store step waited for its turn go out before it reads the store: a request
+        that ran meanwhile committed, and its event must not be read back and sent ahead of its answer."""
+        answers = [item for item in self.controls if isinstance(item, Frame)]
+        if answers:
+            self.controls = deque(item for item in self.controls if not isinstance(item, Frame))
+            for answer in answers:
+                await self._send_frame(answer)
 
     async def send(self, text: str) -> None:
         """Write one frame now; only for the writer's own steps (everything else is queued)."""

@@ -129,7 +129,8 @@ async def _read_frames(hub: Hub, conn: Connection) -> None:
                 return
             conn.reply(protocol.error(_ref_of(raw), RateLimited("slow down: too many frames", retry_after=wait)))
             continue
-        await _dispatch(hub, conn, raw)
+        async with conn.request():  # its answer goes out before the events it causes
+            await _dispatch(hub, conn, raw)
 
 
 def _ref_of(raw: str) -> Any:
