@@ -154,7 +154,7 @@ def test_the_rate_limit_refills_as_the_clock_moves() -> None:
 def test_a_silent_node_is_forgotten_once_the_clock_passes_its_ttl() -> None:
     clock = FakeClock()
     book = PresenceBook(clock, ttl=60.0)
-    assert book.set("node-b", 7, "online", {1})
+    assert book.record("node-b", 7, "online", {1})
     clock.advance(59)
     assert book.expire() == [] and book.overall(7) == "online"
     clock.advance(2)

@@ -233,7 +233,7 @@ class Hub:
             changed = self.book.heartbeat(data["node"], users)
         else:
             orgs = {int(o) for o in data.get("organisation_ids", [])}
-            changed = [int(data["user_id"])] if self.book.set(data["node"], int(data["user_id"]), data["status"], orgs) else []
+            changed = [int(data["user_id"])] if self.book.record(data["node"], int(data["user_id"]), data["status"], orgs) else []
         for user_id in changed:
             self._tell_presence(user_id)
 

@@ -31,7 +31,7 @@ class PresenceBook:
             return "offline"
         return "online" if "online" in nodes.values() else "away"
 
-    def set(self, node: str, user_id: int, status: str, orgs: set[int]) -> bool:
+    def record(self, node: str, user_id: int, status: str, orgs: set[int]) -> bool:
         """Record one user's status on one node; True if the overall status changed."""
         before = self.overall(user_id)
         self.seen[node] = self.clock.monotonic()
@@ -47,9 +47,9 @@ class PresenceBook:
 
     def heartbeat(self, node: str, users: dict[int, tuple[str, set[int]]]) -> list[int]:
         """A node's full list of users; returns users whose overall status changed."""
-        changed = [uid for uid, (status, orgs) in users.items() if self.set(node, uid, status, orgs)]
+        changed = [uid for uid, (status, orgs) in users.items() if self.record(node, uid, status, orgs)]
         for user_id in [u for u, nodes in self.statuses.items() if node in nodes and u not in users]:
-            if self.set(node, user_id, "offline", set()):
+            if self.record(node, user_id, "offline", set()):
                 changed.append(user_id)
         self.seen[node] = self.clock.monotonic()
         return changed
@@ -61,7 +61,7 @@ class PresenceBook:
         for node in [n for n, at in self.seen.items() if now - at > self.ttl]:
             del self.seen[node]
             for user_id in [u for u, nodes in self.statuses.items() if node in nodes]:
-                if self.set(node, user_id, "offline", set()):
+                if self.record(node, user_id, "offline", set()):
                     changed.append(user_id)
             self.seen.pop(node, None)
         return changed
