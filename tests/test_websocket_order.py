@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from harness import make_settings
 from live import LiveServer, Person, Socket, live, team
 from servers import RedisServer
@@ -36,10 +38,12 @@ async def test_every_ack_comes_before_the_event_of_its_own_send(server: LiveServ
     await _many_senders(server)
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # where the in-process bus alone would not show it
 async def test_every_ack_comes_first_with_the_redis_bus_too(
     database_url: str, tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    """The Redis bus delivers locally, then waits for Redis: the writer runs before the sender's handler."""
+    """The Redis bus delivers locally, then waits for Redis: the writer runs before the sender's handler.
+    (On SQLite, group commit does the same with either bus.)"""
     async with live(make_settings(database_url, tmp_path, bus={"url": redis_server.url})) as server:
         await _many_senders(server)
 
@@ -49,7 +53,8 @@ async def _many_senders(server: LiveServer) -> None:
     (alice, bob, carol), org = await team(server, "alice", "bob", "carol")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id]))["id"]
     mine, theirs = 40, 15
-    async with alice.socket() as a, carol.socket() as c:
+    # Frames the test leaves unread must not pause the clients' reading, or their close handshakes wait.
+    async with alice.socket(max_queue=None) as a, carol.socket(max_queue=None) as c:
 
         async def others() -> None:
             for n in range(theirs):
