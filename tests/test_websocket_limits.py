@@ -68,7 +68,9 @@ async def test_resume_after_a_thousand_changes_and_a_restart(database_url: str, 
 
 
 async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path, websocket={"queue_size": 20})
+    # The slow client reads nothing for a while, so it answers no pings: keepalive (tested on its own below)
+    # must not close it (1011) before its queue does (4408) when a loaded machine makes the posts slow.
+    settings = make_settings(database_url, tmp_path, websocket={"queue_size": 20, "ping_interval_seconds": 600})
     async with live(settings) as server:
         (alice, bob, carol), cid = await team(server, "alice", "bob", "carol")
         big = "x" * 30_000
@@ -76,8 +78,7 @@ async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url:
             raw = socket.socket()
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # no kernel autotuning to hide the backlog
             raw.connect(("127.0.0.1", server.port))
-            # No client keepalive: its pong would queue behind the unread backlog and, on a loaded machine,
-            # time out (1011) before the server's own verdict (4408) that this test is about.
+            # No client keepalive either: the server's pong would queue behind the unread backlog.
             slow = await connect(
                 server.ws, additional_headers={"X-Session-ID": bob.secret}, max_queue=1, sock=raw, ping_interval=None
             )
