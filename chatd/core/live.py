@@ -16,7 +16,7 @@ from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import orgs as org_store
 from . import events
-from .channel_access import access_channel
+from .access import access_channel
 from .channels import views_of
 from .context import Core
 from .events import Event

@@ -16,7 +16,7 @@ from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
 from ...edge import shapes
-from .files import read_upload
+from ...edge.uploads import read_upload
 
 
 class EditParams(Params):
