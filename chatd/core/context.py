@@ -111,7 +111,7 @@ class Core:
     files: FileStorage
     passwords: Passwords
     throttle: LoginThrottle
-    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    credentials: CredentialCache
     probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     writes: GroupCommit = field(init=False)
