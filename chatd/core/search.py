@@ -2,6 +2,10 @@
 
 The snippet is cut here, not by the engine, so both backends return the same text: a window of words around
 the first match, with matches wrapped in ``<mark>`` and the rest HTML-escaped (safe to render as HTML).
+
+A search considers the newest ``limits.search_window`` matches (ranked, and counted exactly up to there;
+``SearchPage.capped`` says there were more) and runs within ``limits.search_budget_ms``, past which it
+fails with 503 ``search_timeout`` rather than hold a database connection (docs/api.md, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,13 +21,25 @@ from ..store.tables import messages
 from .channel_access import access_channel
 from .clock import parse_iso
 from .context import Core
-from .errors import BadRequest
+from .errors import BadRequest, ChatdError
 from .messages import views_across
 from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24
 QUERY_MAX = 256
+
+
+class SearchTimeout(ChatdError):
+    status = 503
+    code = "search_timeout"
+
+
+@dataclass(slots=True)
+class SearchPage(Page["Hit"]):
+    """A page whose ``total`` stops at the search window; ``capped``: more messages matched than that."""
+
+    capped: bool = False
 
 
 @dataclass(slots=True)
@@ -75,7 +91,7 @@ async def search_messages(
     since: str | None = None,
     until: str | None = None,
     page: PageRequest,
-) -> Page[Hit]:
+) -> SearchPage:
     if len(query) > QUERY_MAX:
         raise BadRequest.field("query", f"at most {QUERY_MAX} characters")
     words = search_index.terms(query)
@@ -101,6 +117,17 @@ async def search_messages(
         if channel_id is not None:
             await access_channel(conn, principal, channel_id)
             where.append(messages.c.channel_id == channel_id)
-        found, total = await search_index.search(conn, words, where, page.offset, page.per_page)
+        limits = core.settings.limits
+        try:
+            found, total, capped = await search_index.search(
+                conn, words, where, page.offset, page.per_page, window=limits.search_window,
+                budget_ms=limits.search_budget_ms,
+            )
+        except search_index.TooSlow:
+            raise SearchTimeout(
+                f"the search took longer than {limits.search_budget_ms} ms and was stopped: "
+                "add words or filters (channel_id, user_id, since, until)"
+            ) from None
         views = await views_across(conn, principal, [m for m, _ in found])
-    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views], total, page)
+    hits = [Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views]
+    return SearchPage(hits, total, page, capped)

@@ -10,19 +10,29 @@ never a syntax error.
 
 Both indexes are kept in step by ``index``/``reindex``/``unindex`` in the same transaction as the change:
 on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
+
+A search stays cheap however many messages are stored (docs/performance.md): the word index drives it
+(FTS5 on SQLite, walked newest first; GIN or the primary key on PostgreSQL, whichever its planner finds
+cheaper), only the newest ``window`` matching messages are taken, and only those are ranked and counted.
+Access is one set membership test (``channel_id IN`` the readable channels, computed once per query), never
+a check per row. Each query runs under a time budget (``budget``): past it the engine stops it and
+``TooSlow`` is raised, so no query holds a connection for long.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
-from sqlalchemy import column, func, literal_column, select, table, text
+from sqlalchemy import column, exists, func, literal_column, select, table, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Message
-from .messages import message_of, with_details
+from .messages import get_messages
 from .tables import messages
 
 WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
@@ -80,42 +90,83 @@ async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None
     await index(conn, message_id, contents)
 
 
-async def search(
-    conn: AsyncConnection, words: list[str], where: list[Any], offset: int, limit: int
-) -> tuple[list[tuple[Message, float]], int]:
-    """Live messages matching every word and ``where``, best first (newest first among equals), with a total.
+class TooSlow(Exception):
+    """The engine stopped a search at its time budget."""
 
-    No words: every message matching ``where``, newest first (a filtered listing)."""
+
+@asynccontextmanager
+async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None]:
+    """Stop the statements run inside after ``milliseconds`` (raising ``TooSlow``).
+
+    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statement;
+    PostgreSQL: ``statement_timeout`` for this transaction, reset afterwards."""
+    if _sqlite(conn):
+        raw = (await conn.get_raw_connection()).driver_connection
+        deadline = time.monotonic() + milliseconds / 1000
+        await raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc.orig):
+                raise TooSlow() from None
+            raise
+        finally:
+            await raw.set_progress_handler(None, 2000)
+        return
+    await conn.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            raise TooSlow() from None
+        raise
+    await conn.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+
+
+def candidates(conn: AsyncConnection, words: list[str], conditions: list[Any], count: int) -> Any:
+    """The newest ``count`` live messages matching ``words`` and ``conditions``: (id, score) rows.
+
+    SQLite: FTS5 drives, newest first (``ORDER BY rowid DESC`` is its own order), and each hit is checked
+    against ``messages`` by primary key in a correlated ``EXISTS``, so a word in a million messages costs
+    what its first ``count`` hits cost. PostgreSQL: the planner picks the GIN index (rare words) or the
+    primary key walked backwards (frequent ones); the rank is computed only for the rows kept."""
+    live = [messages.c.deleted_at.is_(None), *conditions]
     if not words:
-        source: Any = messages
-        matched: Any = messages.c.id.is_not(None)
-        score: Any = literal_column("0.0")
-        order = [messages.c.id.desc()]
-    elif _sqlite(conn):
+        return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
+            messages.c.id.desc()).limit(count)
+    if _sqlite(conn):
         match = " ".join(f'"{word}"' for word in words)
-        source = _fts.join(messages, messages.c.id == _fts.c.rowid)
         matched = text("message_fts MATCH :match").bindparams(match=match)
-        rank = func.bm25(literal_column("message_fts"))
-        order = [rank.asc(), messages.c.id.desc()]
-        score = -rank
-    else:
-        vector: Any = literal_column("messages.search_vector")
-        query = func.plainto_tsquery("simple", " ".join(words))
-        source = messages
-        matched = vector.op("@@")(query)
-        score = func.ts_rank_cd(vector, query)
-        order = [score.desc(), messages.c.id.desc()]
-    conditions = [matched, messages.c.deleted_at.is_(None), *where]
-    total = int((await conn.execute(select(func.count()).select_from(source).where(*conditions))).scalar_one())
-    rows = list(
-        await conn.execute(
-            select(messages, score.label("score"))
-            .select_from(source)
-            .where(*conditions)
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
-        )
+        score = -func.bm25(literal_column("message_fts"))
+        hit = exists().where(messages.c.id == _fts.c.rowid, *live)
+        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit).order_by(
+            _fts.c.rowid.desc()).limit(count)
+    vector: Any = literal_column("messages.search_vector")
+    query = func.plainto_tsquery("simple", " ".join(words))
+    newest = (
+        select(messages.c.id, vector.label("vector")).where(vector.op("@@")(query), *live)
+        .order_by(messages.c.id.desc()).limit(count).subquery()
     )
-    found = await with_details(conn, [message_of(row) for row in rows])  # files and mentions, as history has them
-    return [(message, float(row.score)) for message, row in zip(found, rows)], total
+    return select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).label("score"))
+
+
+async def search(
+    conn: AsyncConnection, words: list[str], where: list[Any], offset: int, limit: int, *, window: int,
+    budget_ms: int,
+) -> tuple[list[tuple[Message, float]], int, bool]:
+    """Live messages matching every word and ``where``: a page of them, the total, and whether the total
+    was capped at ``window``.
+
+    Only the newest ``window`` matches are considered: ranked best first (newest first among equals), counted
+    exactly up to ``window``; ``capped`` says there are more (narrow the query, or the filters, to reach
+    them). No words: every message matching ``where``, newest first (a filtered listing), with the same cap."""
+    async with budget(conn, budget_ms):
+        rows = [(int(row.id), float(row.score)) for row in await conn.execute(
+            candidates(conn, words, list(where), window + 1))]
+    capped = len(rows) > window
+    rows = rows[:window]
+    if words:
+        rows.sort(key=lambda row: (-row[1], -row[0]))
+    chosen = rows[offset : offset + limit]
+    found = await get_messages(conn, [message_id for message_id, _ in chosen])
+    return [(found[message_id], score) for message_id, score in chosen if message_id in found], len(rows), capped
