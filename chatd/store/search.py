@@ -14,7 +14,7 @@ on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` co
 A search stays cheap however many messages are stored (docs/performance.md): the word index drives it
 (FTS5 on SQLite, walked newest first; GIN or the primary key on PostgreSQL, whichever its planner finds
 cheaper), only the newest ``window`` matching messages are taken, and only those are ranked and counted.
-Access is one set membership test (``channel_id IN`` the readable channels, computed once per query), never
+Access is one set membership test (``channel_id IN`` the readable channels, listed before the query), never
 a check per row. Each query runs under a time budget (``budget``): past it the engine stops it and
 ``TooSlow`` is raised, so no query holds a connection for long.
 """
@@ -27,7 +27,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from sqlalchemy import column, exists, func, literal_column, select, table, text
+from sqlalchemy import bindparam, column, exists, func, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +40,11 @@ ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFK
 _fts = table("message_fts", column("rowid"), column("contents"))
 _SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
 _CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
+_SET_BUDGET = text(
+    "SELECT current_setting('statement_timeout') AS timeout, current_setting('plan_cache_mode') AS plans, "
+    "set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+_RESTORE = text("SELECT set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', :plans, true)")
 
 
 def terms(query: str) -> list[str]:
@@ -113,14 +118,15 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
         finally:
             await raw.set_progress_handler(None, 2000)
         return
-    await conn.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+    # A custom plan for each search: a generic one cannot know how many rows a word or a channel list has.
+    before = (await conn.execute(_SET_BUDGET, {"timeout": str(int(milliseconds))})).one()
     try:
         yield
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
             raise TooSlow() from None
         raise
-    await conn.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+    await conn.execute(_RESTORE, {"timeout": before.timeout, "plans": before.plans})
 
 
 def _term_frequency_score() -> Any:
@@ -138,14 +144,17 @@ def _term_frequency_score() -> Any:
     return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
 
 
-def candidates(conn: AsyncConnection, words: list[str], conditions: list[Any], count: int) -> Any:
-    """The newest ``count`` live messages matching ``words`` and ``conditions``: (id, score) rows.
+def candidates(conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int) -> Any:
+    """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
+    rows. The channel ids are written into the statement, so the planner sees which channels, and how big
+    (PostgreSQL's statistics), rather than guessing the size of a subquery.
 
     SQLite: FTS5 drives, newest first (``ORDER BY rowid DESC`` is its own order), and each hit is checked
     against ``messages`` by primary key in a correlated ``EXISTS``, so a word in a million messages costs
     what its first ``count`` hits cost. PostgreSQL: the planner picks the GIN index (rare words) or the
     primary key walked backwards (frequent ones); the rank is computed only for the rows kept."""
-    live = [messages.c.deleted_at.is_(None), *conditions]
+    readable = messages.c.channel_id.in_(bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True))
+    live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
         return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
             messages.c.id.desc()).limit(count)
@@ -157,7 +166,7 @@ def candidates(conn: AsyncConnection, words: list[str], conditions: list[Any], c
         return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit).order_by(
             _fts.c.rowid.desc()).limit(count)
     vector: Any = literal_column("messages.search_vector")
-    query = func.plainto_tsquery("simple", " ".join(words))
+    query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
     newest = (
         select(messages.c.id, vector.label("vector")).where(vector.op("@@")(query), *live)
         .order_by(messages.c.id.desc()).limit(count).subquery()
@@ -166,18 +175,20 @@ def candidates(conn: AsyncConnection, words: list[str], conditions: list[Any], c
 
 
 async def search(
-    conn: AsyncConnection, words: list[str], where: list[Any], offset: int, limit: int, *, window: int,
-    budget_ms: int,
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], where: list[Any], offset: int, limit: int, *,
+    window: int, budget_ms: int,
 ) -> tuple[list[tuple[Message, float]], int, bool]:
-    """Live messages matching every word and ``where``: a page of them, the total, and whether the total
-    was capped at ``window``.
+    """Live messages of ``channel_ids`` matching every word and ``where``: a page of them, the total, and
+    whether the total was capped at ``window``.
 
     Only the newest ``window`` matches are considered: ranked best first (newest first among equals), counted
     exactly up to ``window``; ``capped`` says there are more (narrow the query, or the filters, to reach
     them). No words: every message matching ``where``, newest first (a filtered listing), with the same cap."""
+    if not channel_ids:
+        return [], 0, False
     async with budget(conn, budget_ms):
         rows = [(int(row.id), float(row.score)) for row in await conn.execute(
-            candidates(conn, words, list(where), window + 1))]
+            candidates(conn, words, channel_ids, list(where), window + 1))]
     capped = len(rows) > window
     rows = rows[:window]
     if words:

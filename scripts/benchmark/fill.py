@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -209,7 +210,8 @@ async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: F
 def _fill(server_url: str, workdir: Path, spec: FillSpec) -> dict[str, Any]:
     with procs.chatd(server_url, workdir / "setup", synchronous="NORMAL", name="fill") as server:
         layout = setup(server, spec)
-    figures = asyncio.run(load(server_url, workdir / "setup", layout, spec))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, whoever calls
+        figures = pool.submit(asyncio.run, load(server_url, workdir / "setup", layout, spec)).result()
     return {**layout, "fill": figures, "spec": asdict(spec)}
 
 

@@ -44,14 +44,12 @@ async def _plan(url: str, user_id: int, words: list[str]) -> dict[str, Any]:
     """The search's candidate statement as the engine plans it, and whether the word index drives it."""
     from chatd.store import channels as channel_store
     from chatd.store import search as search_index
-    from chatd.store.tables import messages
 
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            readable = messages.c.channel_id.in_(
-                channel_store.select_ids(channel_store.readable_channels_clause(user_id, False)))
-            statement = search_index.candidates(conn, words, [readable], 1001)
+            readable = [c.id for c in await channel_store.readable_channels(conn, user_id, False)]
+            statement = search_index.candidates(conn, words, readable, [], 1001)
             sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
             if conn.dialect.name == "sqlite":
                 plan = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
@@ -85,7 +83,7 @@ def _filled(dialect: str, cache: Path, spec: fill.FillSpec) -> Iterator[fill.Sto
 
 async def run(opts: Any) -> list[dict[str, Any]]:
     count = 30 if opts.quick else 200
-    spec = fill.FillSpec(messages=opts.fill_messages)
+    spec = fill.FillSpec(messages=opts.fill_messages, common_count=max(100, opts.fill_messages // 40))
     rows: list[dict[str, Any]] = []
     with procs.floor() as floor:
         base = await measured(Target("floor", floor.pid), lambda: _gets(floor, "/message/read", {}, count),
@@ -129,7 +127,9 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                                  "floor": base, "ratio": {"p99_ms": ratio(found["p99_ms"], base["p99_ms"])}})
                     print(f"bench: {dialect} {name}: p50 {found['p50_ms']} ms p99 {found['p99_ms']} ms", flush=True)
                 reader_id = int(info["users"]["reader"])
-                plans = [await _plan(store.url, reader_id, [words[w]]) for w in ("rare", "common", "frequent")]
+                narrow_id = int(info["users"]["narrow"])
+                plans = [await _plan(store.url, user, [words[w]]) for user in (reader_id, narrow_id)
+                         for w in ("rare", "common", "frequent")]
                 rows.append({"case": f"{dialect}: search plans", "dialect": dialect, "plans": plans,
                              "fill": {k: info["fill"][k] for k in ("messages", "seconds", "per_second")}})
     return rows
