@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..store import channel_members as member_store
 from ..store import channels as channel_store
+from ..store import orgs as org_store
 from .errors import Conflict, Forbidden, NotFound
 from .models import ChannelAccess, Principal
 
@@ -38,3 +40,20 @@ async def access_channel(
         if channel.archived_at is not None or org_archived_at is not None:
             raise Conflict("channel is archived (read-only)", code="archived")
     return access
+
+
+async def readable_accesses(conn: AsyncConnection, principal: Principal) -> dict[int, ChannelAccess]:
+    """Every channel the caller may read, with their standing in it, in three queries (not one per channel):
+    what a search across channels needs. The same rules as ``access_channel``: the readable set is
+    ``readable_channels_clause``; administrators stand as organisation owners."""
+    found = await channel_store.readable_channels(conn, principal.user_id, principal.user.is_admin)
+    roles = await member_store.roles_of(conn, principal.user_id, [channel.id for channel in found])
+    org_roles = {} if principal.user.is_admin else await org_store.orgs_of_user(conn, principal.user_id)
+    return {
+        channel.id: ChannelAccess(
+            channel=channel,
+            role=roles.get(channel.id),
+            org_role="owner" if principal.user.is_admin else org_roles.get(channel.organisation_id),
+        )
+        for channel in found
+    }

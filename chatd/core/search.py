@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..store import channels as channel_store
 from ..store import search as search_index
 from ..store.tables import messages
-from .channel_access import access_channel
+from .channel_access import access_channel, readable_accesses
 from .clock import parse_iso
 from .context import Core
 from .errors import BadRequest, ChatdError
@@ -111,14 +110,13 @@ async def search_messages(
         where.append(messages.c.created_at <= end)
     async with core.reading() as conn:
         if channel_id is not None:
-            await access_channel(conn, principal, channel_id)
-            readable = [channel_id]
+            accesses = {channel_id: await access_channel(conn, principal, channel_id)}
         else:
-            readable = [c.id for c in await channel_store.readable_channels(conn, principal.user_id, principal.user.is_admin)]
+            accesses = await readable_accesses(conn, principal)
         limits = core.settings.limits
         try:
             found, total, capped = await search_index.search(
-                conn, words, readable, where, page.offset, page.per_page, window=limits.search_window,
+                conn, words, list(accesses), where, page.offset, page.per_page, window=limits.search_window,
                 budget_ms=limits.search_budget_ms,
             )
         except search_index.TooSlow:
@@ -126,6 +124,6 @@ async def search_messages(
                 f"the search took longer than {limits.search_budget_ms} ms and was stopped: "
                 "add words or filters (channel_id, user_id, since, until)"
             ) from None
-        views = await views_across(conn, principal, [m for m, _ in found])
+        views = await views_across(conn, principal, [m for m, _ in found], accesses)
     hits = [Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views]
     return SearchPage(hits, total, page, capped)
