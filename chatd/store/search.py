@@ -27,13 +27,13 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from sqlalchemy import bindparam, column, exists, func, literal_column, select, table, text
+from sqlalchemy import bindparam, case, column, exists, func, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..core.models import Message
 from .messages import get_messages
-from .tables import messages
+from .tables import channels, messages
 
 WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
 ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFKD has split them off
@@ -144,7 +144,26 @@ def _term_frequency_score() -> Any:
     return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
 
 
-def candidates(conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int) -> Any:
+NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
+
+
+async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
+    """Whether the channels hold under ``NARROW_SHARE`` of the messages (by their logs' lengths, one cheap
+    query): then most hits of a word are in other channels, and each is best rejected by a probe of the small
+    ``(channel_id, id)`` index rather than by reading its row."""
+    if not _sqlite(conn):
+        return False
+    mine = func.sum(case((channels.c.id.in_(bindparam("ids", channel_ids, expanding=True, literal_execute=True)),
+                          channels.c.last_seq), else_=0))
+    row = (await conn.execute(select(func.sum(channels.c.last_seq), mine))).one()
+    total, readable = int(row[0] or 0), int(row[1] or 0)
+    return total > 0 and readable < NARROW_SHARE * total
+
+
+def candidates(
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
+    narrow: bool = False,
+) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The channel ids are written into the statement, so the planner sees which channels, and how big
     (PostgreSQL's statistics), rather than guessing the size of a subquery.
@@ -152,7 +171,9 @@ def candidates(conn: AsyncConnection, words: list[str], channel_ids: list[int], 
     SQLite: FTS5 drives, newest first (``ORDER BY rowid DESC`` is its own order), and each hit is checked
     against ``messages`` by primary key in a correlated ``EXISTS``, so a word in a million messages costs
     what its first ``count`` hits cost. PostgreSQL: the planner picks the GIN index (rare words) or the
-    primary key walked backwards (frequent ones); the rank is computed only for the rows kept."""
+    primary key walked backwards (frequent ones); the rank is computed only for the rows kept. ``narrow``
+    (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
+    index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms."""
     readable = messages.c.channel_id.in_(bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True))
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
@@ -162,7 +183,10 @@ def candidates(conn: AsyncConnection, words: list[str], channel_ids: list[int], 
         match = " ".join(f'"{word}"' for word in words)
         matched = text("message_fts MATCH :match").bindparams(match=match)
         score = _term_frequency_score()
-        hit = exists().where(messages.c.id == _fts.c.rowid, *live)
+        # Narrow: the row id as a one-value range, not an equality, so the planner prefers the two-column
+        # (channel_id, id) index to the primary key (SQLAlchemy cannot write SQLite's INDEXED BY).
+        same = messages.c.id.between(_fts.c.rowid, _fts.c.rowid) if narrow else messages.c.id == _fts.c.rowid
+        hit = exists().where(same, *live)
         return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit).order_by(
             _fts.c.rowid.desc()).limit(count)
     vector: Any = literal_column("messages.search_vector")
@@ -187,8 +211,9 @@ async def search(
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
+        narrow = bool(words) and await few_messages(conn, channel_ids)
         rows = [(int(row.id), float(row.score)) for row in await conn.execute(
-            candidates(conn, words, channel_ids, list(where), window + 1))]
+            candidates(conn, words, channel_ids, list(where), window + 1, narrow))]
     capped = len(rows) > window
     rows = rows[:window]
     if words:

@@ -49,7 +49,8 @@ async def _plan(url: str, user_id: int, words: list[str]) -> dict[str, Any]:
     try:
         async with engine.connect() as conn:
             readable = [c.id for c in await channel_store.readable_channels(conn, user_id, False)]
-            statement = search_index.candidates(conn, words, readable, [], 1001)
+            narrow = await search_index.few_messages(conn, readable)
+            statement = search_index.candidates(conn, words, readable, [], 1001, narrow)
             sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
             if conn.dialect.name == "sqlite":
                 plan = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
@@ -59,7 +60,7 @@ async def _plan(url: str, user_id: int, words: list[str]) -> dict[str, Any]:
                 ok = not any("Seq Scan on messages" in p for p in plan)
     finally:
         await engine.dispose()
-    return {"words": words, "plan": plan, "index_drives": ok}
+    return {"user_id": user_id, "words": words, "narrow": narrow, "plan": plan, "index_drives": ok}
 
 
 async def _middle_id(url: str, channel_id: int) -> int:
