@@ -30,7 +30,9 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("CHATD_BENCH_CACHE", "/var/tmp/chatd-bench")),
                         help="where filled stores are kept between runs")
     parser.add_argument("--out", type=Path, default=procs.ROOT / "bench" / "results.json")
-    parser.add_argument("--charts", type=Path, default=procs.ROOT / "docs" / "performance")
+    parser.add_argument("--charts", type=Path, default=procs.ROOT / "docs" / "performance",
+                        help="where the charts (and --profile's flame graphs) go")
+    parser.add_argument("--profile", action="store_true", help="record py-spy flame graphs instead of measuring")
     opts = parser.parse_args(argv)
     opts.only = [s for s in opts.only.split(",") if s]
     unknown = set(opts.only) - set(SCENARIOS)
@@ -78,6 +80,11 @@ if __name__ == "__main__":
         print("bench: one core only: server and load generator share it; ratios still hold, absolutes do not",
               file=sys.stderr)
     procs.pin_self()
+    if opts.profile:
+        from . import profile
+
+        print("\n".join(uvloop.run(profile.run(opts))))
+        sys.exit(0)
     results = uvloop.run(main(opts))
     report.write(results, opts.out, opts.charts)
     print(report.table(results))

@@ -106,8 +106,8 @@ class Side:
 async def run(opts: Any) -> dict[str, Any]:
     ks = [k for k in opts.fanout_k]
     posts = {100: 1500, 1000: 150, 5000: 30, 10000: 15}
-    scale = 0.35 if opts.quick else 1.0
-    seconds = 3.0 if opts.quick else 5.0
+    scale = 0.25 if opts.quick else 1.0
+    seconds = 2.0 if opts.quick else 5.0
     deadline = 30.0 if opts.quick else 90.0
     procs.raise_open_files(4 * max(ks) + 4096)
     rows: list[dict[str, Any]] = []

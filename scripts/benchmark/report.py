@@ -103,6 +103,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{int(meta['others_max'] * 100)} % of a core (kept after {meta['attempts']} attempts): re-run it on a quiet "
         "machine before trusting it.",
         "",
+        "",
     ]
     return "\n".join(head) + table(results) + "\n"
 
@@ -119,7 +120,7 @@ def charts(results: dict[str, Any], folder: Path) -> list[Path]:
 
     def bars(name: str, title: str, labels: list[str], ours: list[float], theirs: list[float], unit: str,
              log: bool = False) -> None:
-        fig, ax = plt.subplots(figsize=(max(6, len(labels) * 1.3), 4))
+        fig, ax = plt.subplots(figsize=(min(16, max(6, len(labels) * 1.1)), 4.5))
         xs = range(len(labels))
         ax.bar([x - 0.2 for x in xs], ours, 0.4, label="chatd")
         ax.bar([x + 0.2 for x in xs], theirs, 0.4, label="floor (same run)")
@@ -156,7 +157,8 @@ def charts(results: dict[str, Any], folder: Path) -> list[Path]:
              [r["chatd"]["median_s"] for r in resume], [r["floor"]["median_s"] for r in resume], "seconds")
     store = [r for r in results.get("store", []) if "plans" not in r]
     if store:
-        bars("history-search", "History and search at 1,000,000 messages: p99", [r["case"] for r in store],
+        stored = results["meta"].get("fill_messages", 1_000_000)
+        bars("history-search", f"History and search at {stored:,} messages: p99", [r["case"] for r in store],
              [r["chatd"]["p99_ms"] for r in store], [r["floor"]["p99_ms"] for r in store], "ms (floor: a page GET)",
              log=True)
     return made

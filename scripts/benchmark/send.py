@@ -34,8 +34,8 @@ async def _send(server: procs.Server, room: Room, senders: int, total: int, dead
 
 async def run(opts: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    counts = {1: 300, 16: 1500, 128: 2500} if opts.quick else {1: 1000, 16: 6000, 128: 10000}
-    deadline = 20.0 if opts.quick else 60.0
+    counts = {1: 200, 16: 1000, 128: 1500} if opts.quick else {1: 1000, 16: 6000, 128: 10000}
+    deadline = 8.0 if opts.quick else 30.0
     with procs.floor() as floor, tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
         floor_target, floor_place = Target("floor", floor.pid), floor_room(floor)
         for dialect in opts.dialects:

@@ -83,7 +83,7 @@ def _filled(dialect: str, cache: Path, spec: fill.FillSpec) -> Iterator[fill.Sto
 
 
 async def run(opts: Any) -> list[dict[str, Any]]:
-    count = 30 if opts.quick else 200
+    count = 20 if opts.quick else 200
     spec = fill.FillSpec(messages=opts.fill_messages, common_count=max(100, opts.fill_messages // 40))
     rows: list[dict[str, Any]] = []
     with procs.floor() as floor:
