@@ -20,12 +20,15 @@ from .setup import chatd_room
 SECONDS = 12
 
 
-BUCKETS = [  # (name, what a leaf frame's file path contains), first match wins
-    ("SQLite (statements, fsync) and aiosqlite's thread", ("aiosqlite/", "sqlite3")),
+BUCKETS = [  # (name, what a leaf frame contains), first match wins
+    ("idle: aiosqlite's thread waiting for work", ("aiosqlite/core.py:59)",)),
+    ("the event loop's own C code (uvloop: polling, socket reads, callbacks)", ("Runner.run (asyncio/runners.py",)),
+    ("socket writes (transport.write under uvicorn's websocket send)", ("websockets_sansio_impl.py:506)",)),
+    ("SQLite (statements, fsync) in aiosqlite's thread", ("aiosqlite/", "sqlite3")),
     ("SQLAlchemy", ("sqlalchemy/",)),
     ("asyncpg", ("asyncpg/",)),
-    ("websocket framing (websockets)", ("websockets/",)),
     ("HTTP and ASGI layers (uvicorn, Starlette, httptools)", ("uvicorn/", "starlette/", "httptools", "h11")),
+    ("websocket framing (websockets)", ("websockets/",)),
     ("validation (pydantic)", ("pydantic",)),
     ("chatd: realtime", ("chatd/realtime/",)),
     ("chatd: core", ("chatd/core/",)),
