@@ -89,3 +89,8 @@ if __name__ == "__main__":
     report.write(results, opts.out, opts.charts)
     print(report.table(results))
     print(f"bench: done in {results['meta']['seconds']} s: {opts.out}, {opts.out.with_suffix('.md')}, charts in {opts.charts}")
+    wrong = [f"{row['case']}: {plan['words']} (user {plan['user_id']})" for row in results.get("store", [])
+             for plan in row.get("plans", []) if not plan["index_drives"]]
+    if wrong:
+        print("bench: FAILED: the word index does not drive these searches:\n  " + "\n  ".join(wrong), file=sys.stderr)
+        sys.exit(1)
