@@ -257,6 +257,10 @@ async def test_the_word_index_drives_the_search(chat: Harness) -> None:
         statement = search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, narrow=True)
         sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         narrow = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        statement = search_index.candidates(conn, [], [1, 2, 3], [], 1001)
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        listing = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+    assert listing == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], listing  # newest first, no sort
     for steps, index in ((plan, "sqlite_autoindex_messages_1 (id=?)"), (narrow, "ix_messages_channel_id (channel_id=? AND id>? AND id<?)")):
         assert steps[0].startswith("SCAN message_fts VIRTUAL TABLE"), steps
         assert any(step.startswith(f"SEARCH messages USING INDEX {index}") for step in steps), steps
