@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -62,12 +63,23 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
         "server_core": procs.SERVER_CORE, "loadgen_core": procs.LOADGEN_CORE, "fill_messages": opts.fill_messages,
         "scenarios": opts.only,
     }}
+    if set(opts.only) != set(SCENARIOS) and opts.out.exists():
+        # A partial run updates its scenarios and keeps the others' figures, each with when and where it ran.
+        earlier = json.loads(opts.out.read_text())
+        for name in SCENARIOS:
+            if name not in opts.only and name in earlier:
+                results[name] = earlier[name]
+                results["meta"].setdefault("earlier", {})[name] = earlier.get("meta", {}).get("runs", {}).get(name)
     began = time.monotonic()
     runners = {"send": send.run, "fanout": fanout.run, "resume": resume.run, "store": store.run}
     for name in opts.only:
         started = time.monotonic()
         print(f"bench: {name} …", flush=True)
         results[name] = await runners[name](opts)
+        results["meta"].setdefault("runs", {})[name] = {
+            "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": results["meta"]["commit"], "quick": opts.quick, "seconds": round(time.monotonic() - started, 1),
+        }
         results["meta"][f"{name}_seconds"] = round(time.monotonic() - started, 1)
         report.write(results, opts.out, None)  # keep what is done if a later scenario fails
     results["meta"]["seconds"] = round(time.monotonic() - began, 1)
