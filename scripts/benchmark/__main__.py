@@ -34,6 +34,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--charts", type=Path, default=procs.ROOT / "docs" / "performance",
                         help="where the charts (and --profile's flame graphs) go")
     parser.add_argument("--profile", action="store_true", help="record py-spy flame graphs instead of measuring")
+    parser.add_argument("--report", action="store_true", help="only rewrite the table and charts from --out")
     opts = parser.parse_args(argv)
     opts.only = [s for s in opts.only.split(",") if s]
     unknown = set(opts.only) - set(SCENARIOS)
@@ -91,6 +92,11 @@ if __name__ == "__main__":
     if (os.cpu_count() or 1) < 2:
         print("bench: one core only: server and load generator share it; ratios still hold, absolutes do not",
               file=sys.stderr)
+    if opts.report:
+        results = json.loads(opts.out.read_text())
+        report.write(results, opts.out, opts.charts)
+        print(report.table(results))
+        sys.exit(0)
     procs.pin_self()
     if opts.profile:
         from . import profile

@@ -94,11 +94,14 @@ def table(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
+    runs = meta.get("runs", {})
+    when = "; ".join(f"{name} {run['started']} on {run['commit']} ({'quick' if run['quick'] else 'full'}, {run['seconds']:.0f} s)"
+                     for name, run in runs.items() if run) or f"{meta['started']} on {meta['commit']}"
     head = [
         "# Benchmark results",
         "",
-        f"Run {meta['started']} on {meta['commit']} ({'quick' if meta['quick'] else 'full'} run, {meta['cores']} cores, "
-        f"load average before the run {meta['load_before']}). Ratios are chatd ÷ the floor in the same run. "
+        f"Runs: {when}. {meta['cores']} cores; load average before the last run {meta['load_before']}. "
+        "Ratios are chatd ÷ the floor in the same run. "
         "⚠ marks a figure measured while other processes used more than "
         f"{int(meta['others_max'] * 100)} % of a core (kept after {meta['attempts']} attempts): re-run it on a quiet "
         "machine before trusting it.",
