@@ -167,16 +167,19 @@ DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes
 
 
 @contextlib.contextmanager
-def chatd_on(dialect: str, workdir: Path, name: str = "chatd") -> Iterator[tuple[Server, int | None]]:
+def chatd_on(
+    dialect: str, workdir: Path, name: str = "chatd", durable: bool = True
+) -> Iterator[tuple[Server, int | None]]:
     """chatd on a fresh store: SQLite (``synchronous=FULL``) or a throwaway PostgreSQL cluster with its
-    durable defaults (fsync at commit), pinned to the server core like chatd. Yields (server, database pid)."""
+    durable defaults (fsync at commit; ``durable=False``: the test servers' settings, for scenarios that
+    measure reads), pinned to the server core like chatd. Yields (server, database pid)."""
     if dialect == "sqlite":
         with chatd(f"sqlite+aiosqlite:///{workdir}/chatd.db", workdir, name=name) as server:
             yield server, None
         return
     from servers import PostgresServer  # tests/servers.py: the one place that runs throwaway clusters
 
-    cluster = PostgresServer(settings=DURABLE_POSTGRES, prefix=taskset([]))
+    cluster = PostgresServer(settings=DURABLE_POSTGRES if durable else None, prefix=taskset([]))
     cluster.start()
     try:
         with chatd(cluster.url, workdir, name=name) as server:
