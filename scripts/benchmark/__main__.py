@@ -70,7 +70,9 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
         for name in SCENARIOS:
             if name not in opts.only and name in earlier:
                 results[name] = earlier[name]
-                results["meta"].setdefault("earlier", {})[name] = earlier.get("meta", {}).get("runs", {}).get(name)
+                run = earlier.get("meta", {}).get("runs", {}).get(name)
+                if run:
+                    results["meta"].setdefault("runs", {})[name] = run
     began = time.monotonic()
     runners = {"send": send.run, "fanout": fanout.run, "resume": resume.run, "store": store.run}
     for name in opts.only:
