@@ -269,7 +269,7 @@ async def test_the_word_index_drives_the_search(chat: Harness) -> None:
 
 async def test_a_query_past_its_budget_is_stopped(chat: Harness) -> None:
     """A statement that would run for seconds is stopped by the engine at the budget, and the connection is
-    usable afterwards (the budget does not outlive the block)."""
+    usable afterwards (the budget does not outlive its read transaction)."""
     slow = {
         "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT count(*) FROM n",
         "postgresql": "SELECT pg_sleep(30)",

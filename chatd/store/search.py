@@ -41,10 +41,8 @@ _fts = table("message_fts", column("rowid"), column("contents"))
 _SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
 _CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
 _SET_BUDGET = text(
-    "SELECT current_setting('statement_timeout') AS timeout, current_setting('plan_cache_mode') AS plans, "
-    "set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+    "SELECT set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 )
-_RESTORE = text("SELECT set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', :plans, true)")
 
 
 def terms(query: str) -> list[str]:
@@ -103,8 +101,9 @@ class TooSlow(Exception):
 async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None]:
     """Stop the statements run inside after ``milliseconds`` (raising ``TooSlow``).
 
-    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statement;
-    PostgreSQL: ``statement_timeout`` for this transaction, reset afterwards."""
+    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statement
+    (removed when the block ends); PostgreSQL: ``statement_timeout`` for each statement of the rest of this
+    read transaction."""
     if _sqlite(conn):
         raw = (await conn.get_raw_connection()).driver_connection
         deadline = time.monotonic() + milliseconds / 1000
@@ -119,14 +118,14 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
             await raw.set_progress_handler(None, 2000)
         return
     # A custom plan for each search: a generic one cannot know how many rows a word or a channel list has.
-    before = (await conn.execute(_SET_BUDGET, {"timeout": str(int(milliseconds))})).one()
+    # Both settings are local to the read transaction: they end with it (one round trip, not two).
+    await conn.execute(_SET_BUDGET, {"timeout": str(int(milliseconds))})
     try:
         yield
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
             raise TooSlow() from None
         raise
-    await conn.execute(_RESTORE, {"timeout": before.timeout, "plans": before.plans})
 
 
 def _term_frequency_score() -> Any:
