@@ -5,7 +5,7 @@ the first match, with matches wrapped in ``<mark>`` and the rest HTML-escaped (s
 
 A search considers the newest ``limits.search_window`` matches (ranked, and counted exactly up to there;
 ``SearchPage.capped`` says there were more) and runs within ``limits.search_budget_ms``, past which it
-fails with 503 ``search_timeout`` rather than hold a database connection (docs/api.md, docs/performance.md).
+fails with 503 ``unavailable`` rather than hold a database connection (docs/api.md, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 
 from ..store import search as search_index
 from ..store.tables import messages
-from .channel_access import access_channel, readable_accesses
+from .access import access_channel, readable_accesses
 from .clock import parse_iso
+from .codes import Code
 from .context import Core
 from .errors import BadRequest, ChatdError
-from .messages import views_across
+from .message_views import views_across
 from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
@@ -31,7 +32,7 @@ QUERY_MAX = 256
 
 class SearchTimeout(ChatdError):
     status = 503
-    code = "search_timeout"
+    code = Code.UNAVAILABLE
 
 
 @dataclass(slots=True)

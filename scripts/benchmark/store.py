@@ -7,7 +7,7 @@ reader of one small channel only (``narrow``): a common and the most frequent wo
 time (latency, not throughput). The floor answers ``GET /message/read`` with a page of the same shape.
 
 The search plan is checked here too (the word index drives; no sort of all matches), and every answer must
-come within the search budget or be a 503 ``search_timeout``: both recorded in the results.
+come within the search budget or be a 503 ``unavailable``: both recorded in the results.
 """
 
 from __future__ import annotations
