@@ -43,7 +43,8 @@ function showLogin(notice = '') {
     button.disabled = true;
     try {
       const session = await api.post('/user/login', { username: username.value.trim(), password: password.value });
-      start(session.user);
+      if (state.me) location.reload(); // signed in again after a sign-out: start afresh
+      else start(session.user);
     } catch (err) {
       error.textContent = err.status === 401 ? 'Wrong username or password.' : err.message;
     } finally {
@@ -116,7 +117,7 @@ function showStatus(status) {
   state.status = status;
   if (!ui.status) return;
   ui.status.dataset.status = status;
-  ui.status.textContent = { online: '', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline', refused: 'Not allowed' }[status] || status;
+  ui.status.textContent = { online: '', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline', refused: 'Not allowed' }[status] ?? status;
   const text = {
     reconnecting: 'Connection lost. Reconnecting… Messages you send are kept and go out as soon as the connection is back.',
     offline: 'You are offline. Messages you send are kept and go out when you are back online.',
@@ -288,12 +289,16 @@ function closeView() {
   if (view) view.destroy();
   view = null;
   clear(ui.center);
+  delete ui.center.dataset.welcome;
   welcome();
 }
 
 function welcome() {
   if (view || !ui.center) return;
   const org = state.orgs.get(state.currentOrg);
+  const key = org ? `${org.id}:${org.name}` : '-';
+  if (ui.center.dataset.welcome === key && ui.center.firstChild) return; // drawn already: keep it steady
+  ui.center.dataset.welcome = key;
   const card = org
     ? h('div', { class: 'welcome' }, h('h1', null, `Welcome to ${org.name}`),
       h('p', null, 'Channels keep conversations about one topic together. Create one, invite your colleagues, and start talking.'),
@@ -351,10 +356,12 @@ async function route() {
     },
     join: () => join(id),
   });
+  delete ui.center.dataset.welcome;
   clear(ui.center).append(view.el);
   drawSidebar();
   await view.mount();
   if (view && view.id === id) view.composer.focus();
+  if (!performance.getEntriesByName('chatd-interactive').length) performance.mark('chatd-interactive');
 }
 
 async function join(id) {
@@ -492,11 +499,6 @@ async function start(me) {
   showStatus('connecting');
   welcome();
   for (const topic of ['channels', 'orgs', 'users', 'presence']) state.bus.on(topic, drawSidebar);
-  try {
-    await Promise.all([loadOrgs(), loadUsers()]);
-  } catch (err) {
-    toast(`Could not load your organisations: ${err.message}`, 'error');
-  }
   live = new Live({
     onReady: ready,
     onEvent: (frame) => handleEvent(frame, { refreshChannel, forgetChannel, loadOrgs, ensureUser, loadMemberIds, drawSidebar, viewOf: () => view }),
@@ -505,7 +507,10 @@ async function start(me) {
     onSignedOut: () => showLogin('You were signed out. Sign in again to continue.'),
   });
   actions.ctx.live = live;
-  live.connect();
+  window.chatd.live = live;
+  live.connect(); // at once, alongside the directory: the channel list and history come with it
+  state.directory = loadUsers().catch(() => {});
+  loadOrgs().catch((err) => toast(`Could not load your organisations: ${err.message}`, 'error'));
   window.addEventListener('hashchange', route);
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && state.current) actions.markRead(state.current);

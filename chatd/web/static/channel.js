@@ -19,6 +19,7 @@ export function startEdit(list, id) {
   const done = () => {
     row.classList.remove('editing');
     list.redraw(id);
+    if (list.refocus) list.refocus(); // back to the message box, as after sending
   };
   const save = async () => {
     const contents = box.value.trim();
@@ -27,6 +28,7 @@ export function startEdit(list, id) {
       row.classList.remove('editing');
       await actions.edit(id, contents);
       list.redraw(id);
+      if (list.refocus) list.refocus();
     } catch (err) {
       row.classList.add('editing');
       toast(`Could not save: ${err.message}`, 'error');
@@ -103,6 +105,7 @@ export class ChannelView {
     });
     this.action = messageAction(this.list, (id) => handlers.openThread(id));
     this.composer = new Composer({ channelId, placeholder: this.placeholder(), onEditLast: () => this.editLast() });
+    this.list.refocus = () => this.composer.focus();
     this.footer = h('div', { class: 'channel-foot' });
     this.el = h('section', { class: 'channel', 'aria-label': channelTitle(this.channel) }, this.header, this.list.el, this.footer);
     acceptDrops(this.el, this.composer);
@@ -134,7 +137,7 @@ export class ChannelView {
     if (!this.line.loaded) {
       this.list.el.classList.add('loading-first');
       try {
-        await actions.loadHistory(this.id);
+        await Promise.all([actions.loadHistory(this.id), state.directory]); // names for the authors too
       } catch (err) {
         toast(`Could not load messages: ${err.message}`, 'error');
       }

@@ -115,7 +115,7 @@ function memberEvent(frame, app) {
   }
   app.ensureUser(userId);
   if (userId === state.me.id && frame.event === 'LEFT' && channel && channel.type !== 'public') return app.forgetChannel(id);
-  if (channel) app.refreshChannel(id);
+  if (channel || (userId === state.me.id && frame.event === 'JOINED')) app.refreshChannel(id); // new to us: read it
   state.bus.emit(`members:${id}`, null);
 }
 

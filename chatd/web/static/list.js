@@ -6,8 +6,8 @@ import { clear, cmpId, h } from './dom.js';
 import { decorate, messageNode, pendingNode } from './message.js';
 import { state } from './state.js';
 
-const BATCH = 150;
-const KEEP = 300; // messages kept in the DOM while following the newest ones
+const BATCH = 40;
+const KEEP = 200; // messages kept in the DOM while following the newest ones
 const PAGE = 50;
 
 export class MessageList {
@@ -121,10 +121,12 @@ export class MessageList {
     this.renderTop();
   }
 
-  // Older messages go on top without moving what the user is reading.
+  // Older messages go on top without moving what the user is reading: the text of the message that was
+  // first stays where it was on screen (its day line or header may go, now that something precedes it).
   prepend(ids) {
-    const before = this.el.scrollHeight;
-    const top = this.el.scrollTop;
+    const next = this.inner.firstElementChild;
+    const mark = next ? next.querySelector('.msg-text') || next : null;
+    const before = mark ? mark.getBoundingClientRect().top : 0;
     const frag = document.createDocumentFragment();
     let previous = null;
     const index = this.line.order.indexOf(ids[0]);
@@ -137,10 +139,9 @@ export class MessageList {
       frag.append(node);
       previous = message;
     }
-    const next = this.inner.firstElementChild;
     this.inner.prepend(frag);
     if (next) decorate(next, previous, this.line.items.get(next.dataset.id));
-    this.el.scrollTop = top + (this.el.scrollHeight - before);
+    if (mark) this.el.scrollTop += mark.getBoundingClientRect().top - before;
   }
 
   // Changes from the store: {added, changed, removed} lists of ids, applied in the next frames.

@@ -38,6 +38,7 @@ export class ThreadPanel {
     });
     this.action = messageAction(this.list, () => {});
     this.composer = new Composer({ channelId: root.channel_id, rootId: root.id, placeholder: 'Reply…', onEditLast: () => this.editLast() });
+    this.list.refocus = () => this.composer.focus();
     const channel = state.channels.get(root.channel_id);
     this.el = shell('Thread', channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : '', onClose,
       h('div', { class: 'thread-body' }, this.rootBox, this.list.el), this.composer.el);
