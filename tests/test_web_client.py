@@ -467,3 +467,78 @@ async def test_page_load_and_a_burst_of_a_thousand_messages(browser: Browser, we
     assert await b.page.locator(CHANNEL_MESSAGES).count() <= 300  # the list keeps a window, not all 1,000
     assert "burst" in (await _texts(b))[-1]
     b.assert_clean()
+
+
+def _chart() -> bytes:
+    """A small line chart (the kind of picture people share), drawn here so the test needs no files."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (480, 240), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    for y in range(30, 240, 42):
+        draw.line([(40, y), (470, y)], fill="#e6e6e6")
+    points = [(40 + i * 18, 180 - (i % 5) * 6 - (40 if 6 < i < 11 else 0)) for i in range(24)]
+    draw.line(points, fill="#1264a3", width=3)
+    draw.line([(40, 200), (470, 200)], fill="#999999", width=1)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_showcase_screenshot(browser: Browser, web: LiveServer) -> None:
+    """A lived-in workspace, photographed for the README (docs/web-client.png is a copy of showcase.png)."""
+    names = {"alice": "Alice Chen", "bob": "Bob Martin", "carol": "Carol Diaz", "dan": "Dan Okafor"}
+    for name, display in names.items():
+        await do_create_user(web.core, name, f"{name}@example.com", PASSWORD, display_name=display)
+    alice, bob, carol, dan = [await web.login(name) for name in names]
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    for person in (bob, carol, dan):
+        await alice.post("/organisation/members/add", id=org, user_id=person.id)
+    everyone = [bob.id, carol.id, dan.id]
+    team_id = (await alice.post("/team/edit", organisation_id=org, name="Engineering", members=everyone))["id"]
+
+    async def channel(**spec: Any) -> str:
+        return str((await alice.post("/channel/edit", organisation_id=org, **spec))["id"])
+
+    general = await channel(name="general", topic="Company-wide announcements and chat", members=everyone)
+    design = await channel(name="design", members=everyone)
+    await channel(name="random", members=everyone)
+    deploys = await channel(team_id=team_id, name="deploys", members=everyone)
+    await channel(team_id=team_id, name="backend", members=everyone)
+    await channel(name="leadership", type="private", members=[bob.id])
+    await channel(type="direct", members=[bob.id])
+    await channel(type="group", members=[carol.id, dan.id])
+
+    async def say(person: Person, where: str, text: str, **extra: Any) -> str:
+        return str((await person.post("/message/edit", channel_id=where, contents=text, **extra))["id"])
+
+    await say(alice, general, "Morning all! The **v2.4 release** goes out today 🚀")
+    await say(bob, general, "Checklist is on the wiki: https://wiki.example.com/releases/2.4")
+    await say(carol, general, "Ran the migrations on staging:\n```\n$ chatd db upgrade\nschema 3 → 4: ok (1.2 s)\n```")
+    await say(bob, general, "Nice. What is left:\n- update the changelog\n- tag `v2.4.0`\n- tell support")
+    ask = await say(alice, general, "@carol could you take the changelog? _No rush before lunch._")
+    await carol.post("/message/react", id=ask, emoji="👍")
+    await bob.post("/message/react", id=ask, emoji="👍")
+    await dan.post("/message/react", id=ask, emoji="🙏")
+    await say(carol, general, "On it, I'll share a draft in ten minutes", reply_to=ask)
+    await say(bob, general, "Thanks! I'll tag once it is in", reply_to=ask)
+    await say(alice, general, "Perfect 🙌", reply_to=ask)
+    async with __import__("httpx").AsyncClient(base_url=web.http, headers={"X-Session-ID": dan.secret}) as client:
+        shared = await client.put("/message/attach", data={"channel_id": general, "contents": "Error rate during the canary: flat 📉"},
+                                  files={"file": ("canary-errors.png", _chart(), "image/png")})
+        assert shared.status_code == 200, shared.text
+    await say(carol, general, "> Error rate during the canary: flat\nThat's what we like to see 🎉")
+    await say(bob, design, "New icons are in Figma, comments welcome")
+    await say(dan, design, "Love the new palette")
+    await say(bob, deploys, "@alice canary is at 10%, all green")
+
+    a = await open_tab(browser, web, "alice", path=f"/#/c/{general}")
+    await expect(a.page.locator(CHANNEL_MESSAGES)).to_have_count(7)
+    await a.page.locator(".msg-thread").click()
+    await expect(a.page.locator(".thread-panel .messages-inner .msg")).to_have_count(3)
+    await a.page.wait_for_function("[...document.images].every(img => img.complete)")
+    await a.page.mouse.move(5, 790)
+    await a.page.locator(".channel .composer-input").focus()
+    await expect(a.page.locator(".side-item.unread", has_text="design")).to_have_count(1)
+    await screenshot(a.page, "showcase")
+    a.assert_clean()

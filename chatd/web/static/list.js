@@ -26,7 +26,14 @@ export class MessageList {
     this.top = h('div', { class: 'messages-top' });
     this.outbox = h('div', { class: 'outbox' });
     this.el = h('div', { class: 'messages', tabindex: '-1' }, this.top, this.inner, this.outbox);
-    this.el.addEventListener('scroll', () => this.scrolled(), { passive: true });
+    this.stuck = true; // following the newest messages (the view was at the bottom when last scrolled)
+    this.el.addEventListener('scroll', () => {
+      this.stuck = this.atBottom;
+      this.scrolled();
+    }, { passive: true });
+    // Images that load, a panel that opens, a window that narrows: stay at the bottom if we were there.
+    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.inner);
+    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.el);
     this.el.addEventListener('click', (e) => this.clicked(e));
   }
 
@@ -37,6 +44,7 @@ export class MessageList {
 
   scrollToBottom() {
     this.el.scrollTop = this.el.scrollHeight;
+    this.stuck = true;
   }
 
   // Draw the newest messages from scratch (opening a channel).
@@ -155,7 +163,7 @@ export class MessageList {
 
   frame() {
     this.scheduled = false;
-    const sticky = this.atBottom;
+    const sticky = this.stuck || this.atBottom;
     let budget = BATCH;
     for (const id of this.pending.removed) {
       this.pending.removed.delete(id);
@@ -234,6 +242,7 @@ export class MessageList {
   highlight(id) {
     const node = this.nodes.get(id);
     if (!node) return false;
+    this.stuck = false;
     node.scrollIntoView({ block: 'center' });
     node.classList.add('flash');
     setTimeout(() => node.classList.remove('flash'), 2000);
