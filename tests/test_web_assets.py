@@ -41,7 +41,9 @@ async def test_the_page_is_served_at_the_root_uncached_with_a_strict_policy(site
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
     assert "<script>" not in page.text and "<script type=\"module\" src=" in page.text  # no inline script
-    assert "{{static}}" not in page.text
+    assert "{{static}}" not in page.text and "{{preload}}" not in page.text
+    modules = sorted(p.name for p in STATIC.glob("*.js"))
+    assert re.findall(r'<link rel="modulepreload" href="/static/[0-9a-f]{16}/([a-z]+\.js)">', page.text) == modules
 
 
 async def test_assets_are_long_cached_under_their_version(site: Harness) -> None:

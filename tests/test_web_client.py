@@ -382,6 +382,23 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await a.page.click(".channel-name")
     await a.page.get_by_role("menuitem", name="Archive channel").click()
     await expect(a.page.locator(".notice")).to_contain_text("archived")
+
+    # A direct message: Bob sees the conversation appear with an unread count, and a mention badge elsewhere.
+    await a.page.click(".side-section:has-text('Direct messages') .side-add")
+    await a.page.fill(".picker input", "bob")
+    await a.page.press(".picker input", "Enter")
+    await _submit(a)
+    await expect(a.page.locator(".channel-name")).to_contain_text("bob")
+    await _send(a, "got a minute?")
+    dm = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice")
+    await expect(dm.locator(".badge")).to_be_visible()  # counts what the server counts unread (its notice too)
+    await dm.click()
+    await expect(b.page.locator(f"{CHANNEL_MESSAGES}").last).to_contain_text("got a minute?")
+    await expect(dm.locator(".badge")).to_have_count(0)
+    await alice.post("/message/edit", channel_id=channel, contents="@bob see the plan")
+    await expect(b.page.locator(".side-item", has_text="general").locator(".badge")).to_have_text("1")
+    await b.page.click(".side-item >> text=general")
+    await expect(b.page.locator(".side-item", has_text="general").locator(".badge")).to_have_count(0)
     a.assert_clean()
     b.assert_clean()
 
