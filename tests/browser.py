@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from harness import PASSWORD, make_settings
 from live import LiveServer, free_port, live
@@ -48,6 +48,8 @@ ARGS = [
     "--disable-extensions",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+# Conditions, not sleeps: a condition may take a while on a loaded 2-core machine, and is met at once otherwise.
+expect.set_options(timeout=15_000)
 
 
 def chromium_path() -> str | None:
