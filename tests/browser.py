@@ -102,6 +102,8 @@ async def open_tab(
     page = await context.new_page()
     tab = Tab(context, page)
     page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    # The page's Content-Security-Policy must never have to block anything of ours (an inline style, a socket).
+    page.on("console", lambda msg: tab.errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
     if watch is not None:
         watch(tab)
