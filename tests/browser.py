@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_playwright, expect
 
 from harness import PASSWORD, make_settings
 from live import LiveServer, free_port, live
@@ -104,7 +104,11 @@ async def open_tab(
     page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
     # The page's Content-Security-Policy must never have to block anything of ours (an inline style, a socket).
     page.on("console", lambda msg: tab.errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    async def refuse(dialog: Dialog) -> None:  # an alert() here means a message ran script
+        tab.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", refuse)
     if watch is not None:
         watch(tab)
     if name is not None:
@@ -118,7 +122,7 @@ async def open_tab(
 async def open_channel(tab: Tab, server: LiveServer, channel_id: str) -> None:
     await tab.page.goto(f"{server.http}/#/c/{channel_id}")  # a hash change: the client switches channel
     await tab.page.wait_for_selector("#connection[data-status=online]", state="attached")
-    await tab.page.wait_for_selector(f".channel .messages-inner .msg >> nth=0")
+    await tab.page.wait_for_selector(".channel .messages-inner .msg >> nth=0")
 
 
 @asynccontextmanager
@@ -132,7 +136,6 @@ async def other_site(html: str, port: int | None = None) -> AsyncIterator[str]:
 
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/{path:path}", page)]), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -143,12 +146,6 @@ async def other_site(html: str, port: int | None = None) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-
-def message_texts(selector: str = ".channel .messages-inner .msg:not(.system) .msg-text") -> str:
-    """JS (for ``page.eval_on_selector_all``'s callback) listing the texts of the messages in a list."""
-    del selector
-    return "nodes => nodes.map(n => n.innerText.replace(/ \\(edited\\)$/, ''))"
 
 
 async def screenshot(page: Page, name: str) -> Path:

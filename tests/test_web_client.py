@@ -11,8 +11,9 @@ import base64
 import io
 from typing import Any
 
+import httpx
 from PIL import Image
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, FilePayload, expect
 
 from browser import Tab, browser, open_channel, open_tab, other_site, record, screenshot, web  # noqa: F401 (fixtures)
 from chatd.core.auth import authenticate
@@ -194,7 +195,8 @@ async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: 
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
     await open_channel(b, web, channel)
-    await a.page.set_input_files(".channel .composer input[type=file]", files=[{"name": "plan.png", "mimeType": "image/png", "buffer": _png()}])
+    picked = FilePayload(name="plan.png", mimeType="image/png", buffer=_png())
+    await a.page.set_input_files(".channel .composer input[type=file]", files=[picked])
     await expect(a.page.locator(".tray img")).to_be_visible()  # a preview before sending
     await _send(a, "the plan")
     image = b.page.locator(f"{CHANNEL_MESSAGES} img.thumb").last
@@ -229,7 +231,7 @@ async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, 
     ]
     for text in hostile:
         await alice.post("/message/edit", channel_id=channel, contents=text)
-    async with __import__("httpx").AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
+    async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
         uploaded = await client.put(
             "/message/attach", data={"channel_id": channel}, files={"file": ("<img src=x onerror=alert(6)>.txt", b"hi", "text/html")}
         )
@@ -540,7 +542,7 @@ async def test_showcase_screenshot(browser: Browser, web: LiveServer) -> None:
     await say(carol, general, "On it, I'll share a draft in ten minutes", reply_to=ask)
     await say(bob, general, "Thanks! I'll tag once it is in", reply_to=ask)
     await say(alice, general, "Perfect 🙌", reply_to=ask)
-    async with __import__("httpx").AsyncClient(base_url=web.http, headers={"X-Session-ID": dan.secret}) as client:
+    async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": dan.secret}) as client:
         shared = await client.put("/message/attach", data={"channel_id": general, "contents": "Error rate during the canary: flat 📉"},
                                   files={"file": ("canary-errors.png", _chart(), "image/png")})
         assert shared.status_code == 200, shared.text
