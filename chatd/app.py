@@ -24,6 +24,7 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
+from .core import secrets
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from . import web
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
+        await secrets.load(core)
         lease = NodeLease(core)
         await lease.claim()
         hub = Hub(bus)

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from ..store import users as user_store
-from . import events
+from . import events, session_jwt
 from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
@@ -100,9 +100,18 @@ async def credentials_alive(core: Core, principal: Principal) -> bool:
 
 
 async def authenticate(core: Core, secret: str, client_id: str = "") -> Principal:
-    """A session id or an access token, whichever it is; 401 when it is neither, expired or revoked."""
+    """A session id, an access token, or a JWT wrapping a session id (``session_jwt``), whichever it is;
+    401 when it is none of them, expired or revoked."""
     if not secret:
         raise Unauthenticated("authentication required")
+    if session_jwt.looks_like_jwt(secret):
+        session_id, user_id = session_jwt.unwrap(core, secret)
+        if session_jwt.looks_like_jwt(session_id) or session_id.startswith(TOKEN_PREFIX):
+            raise Unauthenticated("a JWT wraps a session id only", code="bad_credentials")
+        principal = await authenticate(core, session_id, client_id)
+        if principal.user_id != user_id:
+            raise Unauthenticated("the JWT names another user than its session", code="bad_credentials")
+        return principal
     token_hash = _hash(secret)
     cached = core.credentials.get(token_hash)
     if cached is not None and (not client_id or not cached.client_id or cached.client_id == client_id):

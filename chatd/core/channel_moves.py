@@ -4,8 +4,8 @@ Move: members who are not in the target organisation leave the channel (``member
 ``moved``): nobody keeps reading a channel of an organisation they do not belong to.
 Merge: every message of the source moves to the destination with its id, author, thread, pins, flags,
 reactions and files (ids are time-ordered, so history interleaves in time order by itself); the source's
-members join the destination; the source is archived, pointing at the destination, with a system message
-in both. Clients learn of it by a ``channel MERGED`` event in each and re-read the destination.
+members join the destination; the source is archived, pointing at the destination, with a ``MERGE`` system
+message by whoever merged in both. Clients learn of it by a ``channel MERGED`` event in each and re-read the destination.
 """
 
 from __future__ import annotations
@@ -81,12 +81,12 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
         await record_joined(tx, destination_id, [u for u in newcomers if u in still_in_org], "member", principal.user_id, "merged")
         actor = f"@{principal.user.username}"
         await post_system_message(
-            tx, destination, None, "MESSAGE", f"{actor} merged #{source.name or source.id} into this channel",
+            tx, destination, principal.user_id, "MERGE", f"{actor} merged #{source.name or source.id} into this channel",
             {"merged_from": str(source_id)},
         )
         await post_system_message(
-            tx, source, None, "MESSAGE", f"{actor} merged this channel into #{destination.name or destination.id}",
-            {"merged_into": str(destination_id)},
+            tx, source, principal.user_id, "MERGE",
+            f"{actor} merged this channel into #{destination.name or destination.id}", {"merged_into": str(destination_id)},
         )
         now = tx.now
         source.archived_at, source.merged_into, source.updated_at = now, destination_id, now

@@ -112,6 +112,7 @@ class Core:
     passwords: Passwords
     throttle: LoginThrottle
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

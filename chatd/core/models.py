@@ -8,7 +8,7 @@ from typing import Any
 ORG_ROLES = ("owner", "admin", "member")
 CHANNEL_TYPES = ("public", "private", "direct", "group")
 CHANNEL_ROLES = ("owner", "member")
-MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MESSAGE", "FILE", "MEETING")
+MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MERGE", "MESSAGE", "FILE", "MEETING")
 
 
 @dataclass(slots=True)

@@ -17,10 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
 import orjson
@@ -31,6 +28,7 @@ from .context import Core
 from .errors import BadRequest, Conflict, Forbidden
 from .files import check_size, clean_name, discard_contents, examine, issue_pending_file, store_contents
 from .models import Principal, StoredFile
+from .secrets import derived_key
 from .sniff import accept_claim, normalise_type
 
 POLICY_TTL_MS = 15 * 60 * 1000
@@ -50,32 +48,9 @@ class UploadPolicy:
     expires_at: int
 
 
-@lru_cache(maxsize=8)
-def _generated_secret(data_dir: str) -> str:
-    """``server.secret_key`` left empty: one secret made on first use and kept in the data directory.
-
-    Written to a temporary file and hard-linked into place, so concurrent first starts agree on one.
-    """
-    path = Path(data_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"secret_key.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text().strip()
-
-
 def _signing_key(core: Core) -> bytes:
     """A key for this purpose only, derived from the server secret, so no other HMAC can stand in."""
-    secret = core.settings.server.secret_key or _generated_secret(str(core.settings.data_path.resolve()))
-    return hmac.new(secret.encode(), _KEY_PURPOSE, hashlib.sha256).digest()
+    return derived_key(core, _KEY_PURPOSE)
 
 
 def _sign(core: Core, encoded_policy: str) -> str:

@@ -1,7 +1,9 @@
 """The error tree rendered once, at the edge: ``{"error": {"code", "message", "fields"}}`` (docs/design.md §3).
 
 Foreign errors are translated here too: Starlette's routing errors keep their status with a JSON body,
-and anything unexpected is logged and becomes a bare 500 JSON without internals.
+and anything unexpected is logged and becomes a bare 500 JSON without internals. Where a request gets the
+Crust envelope (``envelope.py``) the body is the same and only the status changes: 200, as the original
+server answered, unless the status is one that the envelope keeps.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.errors import ChatdError, RateLimited
+from . import envelope
 
 log = logging.getLogger("chatd.http")
 
@@ -32,18 +35,22 @@ def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-async def chatd_error(_request: Request, exc: Exception) -> Response:
+def _answer(request: Request, status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return _response(envelope.status(status) if envelope.wanted(request) else status, body, headers)
+
+
+async def chatd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ChatdError)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="chatd"'}
-    return _response(exc.status, orjson.dumps({"error": exc.to_dict()}), headers)
+    return _answer(request, exc.status, orjson.dumps({"error": exc.to_dict()}), headers)
 
 
-async def http_error(_request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return _response(exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}) or None)
+    return _answer(request, exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}) or None)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,8 @@
-"""JSON responses with orjson, and the wrapper that turns a small handler into a Starlette endpoint."""
+"""JSON responses with orjson, and the wrapper that turns a small handler into a Starlette endpoint.
+
+Every JSON answer of a route goes through ``respond``, which applies the Crust envelope where a request
+gets it (``envelope.py``); handlers return plain payloads and never know about it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from starlette.responses import Response
 
 from ..core.context import Core
 from ..core.models import Principal
+from . import envelope
 from .auth import authenticate_request
 from .params import parse
 
@@ -23,6 +28,13 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def respond(request: Request, payload: Any, status: int = 200) -> Response:
+    """``payload`` as JSON, or ``{"response": payload}`` with 200 where the Crust envelope is wanted."""
+    if envelope.wanted(request):
+        return JSON(envelope.success(payload))
+    return JSON(payload, status_code=status)
 
 
 @dataclass(slots=True)
@@ -45,7 +57,7 @@ def endpoint(
             who = await authenticate_request(request)
             params = await parse(request, model)
             result = await handler(Call(request.app.state.core, who, params, request))
-            return result if isinstance(result, Response) else JSON(result, status_code=status)
+            return result if isinstance(result, Response) else respond(request, result, status)
 
         run.__name__ = handler.__name__
         run.__doc__ = handler.__doc__

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..core.auth import authenticate
 from ..core.errors import ChatdError, RateLimited
 from ..core.models import Principal
-from ..edge.auth import credential_of
+from ..edge.auth import socket_credential
 from ..edge.browser import OriginRule, normalise_origin
 from ..edge.errors import error_body
 from ..edge.params import validate
@@ -67,7 +67,7 @@ async def websocket_client(websocket: WebSocket) -> None:
         await _deny(websocket, 403, "cross_site", "origin not allowed: add it to server.allowed_origins")
         return
     principal: Principal | None = None
-    if secret := credential_of(websocket):
+    if secret := socket_credential(websocket):
         try:
             principal = await authenticate(core, secret, websocket.headers.get("x-client-id", "").strip())
         except ChatdError as exc:

@@ -23,7 +23,7 @@ from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
-from ...edge.responses import JSON, Call, endpoint
+from ...edge.responses import Call, endpoint, respond
 
 # Room for the multipart boundaries, part headers and the small fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -96,7 +96,7 @@ async def upload(request: Request) -> Response:
     core = request.app.state.core
     fields, name, data = await read_upload(request, core.settings.limits.upload_max_bytes)
     params = validate(UploadParams, fields)
-    return JSON(file_payload(await do_store_file(core, who, name, data, module=params.module)))
+    return respond(request, file_payload(await do_store_file(core, who, name, data, module=params.module)))
 
 
 def _thumbnail_name(stored: StoredFile, content_type: str) -> str:
