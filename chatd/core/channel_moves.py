@@ -16,8 +16,7 @@ from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import orgs as org_store
 from . import events
-from .access import access_org, access_team
-from .channel_access import access_channel
+from .access import access_channel, access_org, access_team
 from .channel_members import record_joined, record_left
 from .channels import channel_payload, view_of
 from .context import Core
@@ -56,7 +55,7 @@ async def do_move_channel(
         )
         payload = channel_payload(channel) | {"from_organisation_id": str(source_org)}
         await tx.emit(channel_id, events.CHANNEL, "MOVED", payload, principal.user_id)
-        channel.last_seq = (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
+        channel.last_seq = await channel_store.last_seq(tx.conn, channel_id)
         return await view_of(tx.conn, principal, channel, await member_store.get_role(tx.conn, channel_id, principal.user_id))
 
 
@@ -96,6 +95,6 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
         detail = {"source_id": str(source_id), "destination_id": str(destination_id), "messages": moved}
         await tx.emit(source_id, events.CHANNEL, "MERGED", channel_payload(source) | detail, principal.user_id)
         await tx.emit(destination_id, events.CHANNEL, "MERGED", channel_payload(destination) | detail, principal.user_id)
-        destination.last_seq = (await channel_store.get_channel(tx.conn, destination_id)).last_seq  # type: ignore[union-attr]
+        destination.last_seq = await channel_store.last_seq(tx.conn, destination_id)
         role = await member_store.get_role(tx.conn, destination_id, principal.user_id)
         return await view_of(tx.conn, principal, destination, role)

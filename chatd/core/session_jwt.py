@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from .codes import Code
 from .context import Core
 from .errors import Unauthenticated
 from .secrets import derived_key
@@ -70,15 +71,15 @@ def unwrap(core: Core, token: str) -> tuple[str, int]:
     header, _, rest = token.partition(".")
     payload, _, signature = rest.partition(".")
     if header != HEADER:
-        raise Unauthenticated("not a JWT issued by this server", code="bad_credentials")
+        raise Unauthenticated("not a JWT issued by this server", code=Code.BAD_CREDENTIALS)
     expected = _signature(core, f"{header}.{payload}")
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
-        raise Unauthenticated("the JWT's signature does not match", code="bad_credentials")
+        raise Unauthenticated("the JWT's signature does not match", code=Code.BAD_CREDENTIALS)
     try:
         claims = orjson.loads(_decode(payload))
         session_id, user_id, expires = str(claims["sid"]), int(claims["sub"]), int(claims["exp"])
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise Unauthenticated("the JWT's claims are malformed", code="bad_credentials") from None
+        raise Unauthenticated("the JWT's claims are malformed", code=Code.BAD_CREDENTIALS) from None
     if expires * 1000 <= core.clock.now_ms():
-        raise Unauthenticated("the JWT has expired; log in again", code="bad_credentials")
+        raise Unauthenticated("the JWT has expired; log in again", code=Code.BAD_CREDENTIALS)
     return session_id, user_id

@@ -24,6 +24,7 @@ import orjson
 
 from ..store import files as file_store
 from ..store import users as user_store
+from .codes import Code
 from .context import Core
 from .errors import BadRequest, Conflict, Forbidden
 from .files import check_size, clean_name, discard_contents, examine, issue_pending_file, store_contents
@@ -110,15 +111,15 @@ def verify_policy(core: Core, fields: Mapping[str, Any]) -> UploadPolicy:
     lowered = {key.lower(): value for key, value in fields.items() if isinstance(value, str)}
     encoded, signature = lowered.get(POLICY_FIELD, ""), lowered.get(SIGNATURE_FIELD, "")
     if not encoded or not signature:
-        raise Forbidden("the upload needs its signed policy fields", code="bad_signature")
+        raise Forbidden("the upload needs its signed policy fields", code=Code.BAD_SIGNATURE)
     if not hmac.compare_digest(_sign(core, encoded).encode(), signature.strip().lower().encode()):
-        raise Forbidden("the upload policy's signature does not match", code="bad_signature")
+        raise Forbidden("the upload policy's signature does not match", code=Code.BAD_SIGNATURE)
     try:
         policy = _decode(encoded)
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise Forbidden("the upload policy is malformed", code="bad_signature") from None
+        raise Forbidden("the upload policy is malformed", code=Code.BAD_SIGNATURE) from None
     if core.clock.now_ms() >= policy.expires_at:
-        raise Forbidden("the upload policy has expired; ask for a new one", code="expired")
+        raise Forbidden("the upload policy has expired; ask for a new one", code=Code.EXPIRED)
     return policy
 
 
@@ -130,9 +131,9 @@ async def _claim(core: Core, policy: UploadPolicy) -> StoredFile:
             raise Forbidden("the account this upload was issued to is not active")
         pending = await file_store.get_file(tx.conn, policy.file_id)
         if pending is None or pending.owner_id != policy.user_id:
-            raise Conflict("this upload no longer exists", code="upload_used")
+            raise Conflict("this upload no longer exists", code=Code.UPLOAD_USED)
         if not await file_store.set_status(tx.conn, pending.id, "pending", "uploading"):
-            raise Conflict("this upload was already used", code="upload_used")
+            raise Conflict("this upload was already used", code=Code.UPLOAD_USED)
         return pending
 
 

@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
+from ..core.codes import Code
 from .auth import SESSION_COOKIE
 from .errors import error_body
 
@@ -177,7 +178,7 @@ def _safe_defaults(headers: MutableHeaders) -> None:
 
 
 def _refuse(message: str, cors: str | None) -> Response:
-    response = Response(error_body("cross_site", message), status_code=403, media_type="application/json")
+    response = Response(error_body(Code.CROSS_SITE, message), status_code=403, media_type="application/json")
     if cors is not None:
         _allow(response.headers, cors)
     else:

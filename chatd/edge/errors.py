@@ -16,16 +16,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..core.codes import Code
 from ..core.errors import ChatdError, RateLimited
 from . import envelope
 
 log = logging.getLogger("chatd.http")
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "invalid"}
+_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.TOO_LARGE, 400: Code.INVALID}
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> bytes:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": str(code), "message": message}
     if fields:
         error["fields"] = fields
     return orjson.dumps({"error": error})
@@ -49,13 +50,13 @@ async def chatd_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
+    code = _HTTP_CODES.get(exc.status_code, Code.ERROR)
     return _answer(request, exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}) or None)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _response(500, error_body("internal", "internal server error"))
+    return _response(500, error_body(Code.INTERNAL, "internal server error"))
 
 
 HANDLERS = {ChatdError: chatd_error, HTTPException: http_error, Exception: unexpected_error}

@@ -19,6 +19,7 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
+from ..core.codes import Code
 from ..core.errors import BadRequest, TooLarge
 from ..core.ids import parse_id
 
@@ -99,22 +100,22 @@ async def merged_params(request: Request) -> dict[str, Any]:
                 try:
                     parsed = orjson.loads(body)
                 except orjson.JSONDecodeError:
-                    raise BadRequest("the body is not valid JSON", code="bad_json") from None
+                    raise BadRequest("the body is not valid JSON", code=Code.BAD_JSON) from None
                 if not isinstance(parsed, dict):
-                    raise BadRequest("the JSON body must be an object", code="bad_json")
+                    raise BadRequest("the JSON body must be an object", code=Code.BAD_JSON)
                 data.update(parsed)
         elif content_type == "application/x-www-form-urlencoded":
             try:
                 pairs = parse_qsl((await _bounded_body(request)).decode(), keep_blank_values=True)
             except UnicodeDecodeError:
-                raise BadRequest("malformed form body: not UTF-8", code="bad_form") from None
+                raise BadRequest("malformed form body: not UTF-8", code=Code.BAD_FORM) from None
             for key, text in pairs:
                 _add(data, key, text)
         elif content_type == "multipart/form-data":
             try:
                 form = await request.form()
             except Exception as exc:  # python-multipart raises several types for a malformed body
-                raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+                raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
             for key, upload_or_text in form.multi_items():
                 _add(data, key, upload_or_text)
     request.scope[_SCOPE_KEY] = data

@@ -6,6 +6,7 @@ gets it (``envelope.py``); handlers return plain payloads and never know about i
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.context import Core
+from ..core.errors import Rename, fields_renamed
 from ..core.models import Principal
 from . import envelope
 from .auth import authenticate_request
@@ -48,15 +50,17 @@ class Call(Generic[P]):
 
 
 def endpoint(
-    model: type[P], *, status: int = 200
+    model: type[P], *, status: int = 200, fields: Rename | None = None
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
-    """Authenticate (401 first), then validate parameters (400), then run the handler."""
+    """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
+    face names the fields of the core's errors (``core.errors.fields_renamed``)."""
 
     def wrap(handler: Callable[[Call[P]], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             who = await authenticate_request(request)
             params = await parse(request, model)
-            result = await handler(Call(request.app.state.core, who, params, request))
+            with fields_renamed(fields) if fields is not None else nullcontext():
+                result = await handler(Call(request.app.state.core, who, params, request))
             return result if isinstance(result, Response) else respond(request, result, status)
 
         run.__name__ = handler.__name__

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..core.auth import authenticate
+from ..core.codes import Code
 from ..core.errors import ChatdError, RateLimited
 from ..core.models import Principal
 from ..edge.auth import socket_credential
@@ -64,7 +65,7 @@ async def websocket_client(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     settings = core.settings
     if not origin_allowed(websocket, OriginRule(settings.server.allowed_origins)):
-        await _deny(websocket, 403, "cross_site", "origin not allowed: add it to server.allowed_origins")
+        await _deny(websocket, 403, Code.CROSS_SITE, "origin not allowed: add it to server.allowed_origins")
         return
     principal: Principal | None = None
     if secret := socket_credential(websocket):

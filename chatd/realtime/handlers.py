@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable
 
 from ..core import channel_members, history, messages
 from ..core import events as ev
-from ..core.channel_access import access_channel
+from ..core.access import access_channel
 from ..core.errors import BadRequest
 from ..core.events import Event
 from ..faces.crust import shapes

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core import auth, session_jwt, users
+from ...core import auth, directory, session_jwt, users
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
@@ -116,10 +116,10 @@ async def read(call: Call[ReadParams]) -> dict[str, Any]:
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """An organisation admin creates a colleague's account, a member of that organisation."""
     p = call.params
-    new = users.NewUser(
+    new = directory.NewUser(
         email=p.email, username=p.username or None, password=p.password, first_name=p.first_name, last_name=p.last_name
     )
-    created = await users.do_add_users(call.core, call.who, p.organisation_id, [new])
+    created = await directory.do_add_users(call.core, call.who, p.organisation_id, [new])
     return shapes.user(created[0].user)
 
 

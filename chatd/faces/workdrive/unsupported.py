@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...core.codes import Code
 from ...edge.errors import error_body
 
 _FEED = "the intranet feed ({}) is not part of chat"
@@ -72,7 +73,7 @@ UNSUPPORTED: list[tuple[str, str, str]] = [
 
 
 def _answer(method: str, path: str, reason: str) -> Route:
-    body = error_body("not_supported", f"not supported by chatd: {method} {path}: {reason} (docs/workdrive.md)")
+    body = error_body(Code.NOT_SUPPORTED, f"not supported by chatd: {method} {path}: {reason} (docs/workdrive.md)")
 
     async def not_supported(_request: Request) -> Response:
         return Response(body, status_code=501, media_type="application/json")
