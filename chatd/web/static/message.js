@@ -9,7 +9,7 @@ export const EMOJI = [
   ...QUICK_EMOJI, '😀', '😅', '😊', '😍', '🤔', '😮', '😢', '😡', '👏', '🙌', '💯', '🚀', '⭐', '👎', '🤝', '☕', '🍕', '🎯',
 ];
 const GROUP_MS = 5 * 60 * 1000;
-const SYSTEM = new Set(['CREATE', 'TOPIC', 'RENAME']);
+const SYSTEM = new Set(['CREATE', 'TOPIC', 'RENAME', 'MERGE']);
 
 export function isSystem(message) {
   return SYSTEM.has(message.type) || message.user_id === null || (message.meta && (message.meta.merged_from || message.meta.merged_into));
