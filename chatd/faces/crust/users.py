@@ -12,9 +12,8 @@ from ...core import auth, directory, session_jwt, users
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
-from ...edge import envelope
+from ...edge import envelope, shapes
 from ...edge.responses import Call, endpoint, respond
-from . import shapes
 
 
 class LoginParams(Params):
