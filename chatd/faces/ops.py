@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from sqlalchemy import text
 from starlette.requests import Request
@@ -11,15 +12,29 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from typing_extensions import NotRequired, TypedDict
+
 from ..metrics import Metrics
+from ..edge.described import described
 from ..edge.responses import JSON
 
 
+class Status(TypedDict):
+    """``reason``: the driver error's type name, when the database is unreachable."""
+
+    status: Literal["ok", "ready", "starting", "unavailable"]
+    reason: NotRequired[str]
+
+
+@described(response=Status, authenticated=False, errors=())
 async def healthz(_request: Request) -> Response:
+    """The process is up."""
     return JSON({"status": "ok"})
 
 
+@described(response=Status, statuses=(503,), authenticated=False, errors=())
 async def readyz(request: Request) -> Response:
+    """The node can serve: started, and its database answers (503 while it cannot)."""
     if not getattr(request.app.state, "ready", False):
         return JSON({"status": "starting"}, status_code=503)
     try:
@@ -30,7 +45,9 @@ async def readyz(request: Request) -> Response:
     return JSON({"status": "ready"})
 
 
+@described(media_type="text/plain", authenticated=False, errors=())
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, in its text format."""
     return PlainTextResponse(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
