@@ -1,0 +1,121 @@
+"""schemathesis against a live chatd: every operation of /openapi.json, with generated valid and invalid
+input, must never answer 5xx (but the 501 of the endpoints chatd does not serve), and must answer with a
+status and a body its description lists.
+
+The caller is a server admin with an access token (a token survives the fuzzed logouts and session
+revocations), and the ids of real things (organisations, a team, channels, messages, a file, a join request,
+another user) are fed to the generator, so calls reach the core instead of stopping at 404. The caller's
+own id is not among them: a fuzzed block or removal of the caller would end the run early. Examples per
+operation are bounded (``CHATD_FUZZ_EXAMPLES``); the seed is random unless ``CHATD_FUZZ_SEED`` is set, and a
+failure prints it, with a curl command per failing case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chatd.core.auth import do_create_token
+from chatd.core.users import do_create_user
+from harness import PASSWORD, make_settings
+from live import LiveServer, live
+
+EXAMPLES = int(os.environ.get("CHATD_FUZZ_EXAMPLES", "25"))
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
+TIMEOUT_SECONDS = 900
+
+
+async def _seed_data(server: LiveServer, token: str) -> list[str]:
+    """Things to aim at, made through the API as a client would; returns their ids."""
+    victim = await do_create_user(server.core, "victim", "victim@example.com", PASSWORD)
+    headers = {"X-API-KEY": token}
+    ids = [str(victim.id)]
+    async with httpx.AsyncClient(base_url=server.http, headers=headers) as client:
+
+        async def call(method: str, path: str, **kwargs: Any) -> Any:
+            response = await client.request(method, path, **kwargs)
+            assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
+            return response.json()
+
+        for name in ("Acme", "Globex"):
+            org = (await call("POST", "/organisation/edit", json={"name": name}))["id"]
+            await call("POST", "/organisation/members/add", json={"id": org, "user_id": str(victim.id)})
+            team = (await call("POST", "/team/edit", json={"organisation_id": org, "name": "core"}))["id"]
+            channel = (await call("POST", "/channel/edit", json={"organisation_id": org, "team_id": team, "name": "general"}))["id"]
+            private = (await call("POST", "/channel/edit", json={"organisation_id": org, "name": "secret", "type": "private"}))["id"]
+            first = (await call("POST", "/message/edit", json={"channel_id": channel, "contents": "hello @victim"}))["id"]
+            reply = (await call("POST", "/message/edit", json={"channel_id": channel, "contents": "a reply", "reply_to": first}))["id"]
+            await call("POST", "/message/react", json={"id": first, "emoji": "👍"})
+            await call("POST", "/message/pin", json={"id": first})
+            upload = await call("POST", "/file/upload", files={"file": ("note.txt", b"some text", "text/plain")})
+            chat = await call("POST", "/api/group-chats", json={"title": "by request", "byRequest": True, "organizationId": org})
+            ids += [org, team, channel, private, first, reply, upload["id"], chat["id"]]
+        opened = await call(
+            "POST", "/api/organization", json={"name": "Initech", "admin": {"email": "boss@initech.test", "firstName": "Bill"}}
+        )
+        ids += [opened["id"], opened["admin"]["id"]]
+    return ids
+
+
+def _config(path: Path, ids: list[str]) -> Path:
+    """Real ids for half of the strings and integers generated; 501 is what the unserved endpoints answer."""
+    values = ", ".join(f'"{value}"' for value in ids)
+    integers = ", ".join(ids)
+    path.write_text(
+        f"""
+[dictionaries.ids]
+values = [{values}]
+
+[dictionaries.numbers]
+values = [{integers}]
+
+[generation.dictionaries.string]
+dictionary = "ids"
+probability = 0.5
+
+[generation.dictionaries.integer]
+dictionary = "numbers"
+probability = 0.5
+
+[phases.coverage]
+unexpected-methods = []  # what Starlette's router answers (405) is the same for every route
+
+[checks.not_a_server_error]
+expected-statuses = ["1xx", "2xx", "3xx", "4xx", "501"]
+"""
+    )
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_no_operation_fails_or_breaks_its_description(database_url: str, tmp_path: Path) -> None:
+    seed = int(os.environ.get("CHATD_FUZZ_SEED") or random.randrange(1 << 32))
+    async with live(make_settings(database_url, tmp_path)) as server:
+        admin = await do_create_user(server.core, "fuzzer", "fuzzer@example.com", PASSWORD, is_admin=True)
+        token, _ = await do_create_token(server.core, admin.id, "schemathesis")
+        config = _config(tmp_path / "schemathesis.toml", await _seed_data(server, token))
+        command = [
+            sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color",
+            "run", f"{server.http}/openapi.json", "--header", f"X-API-KEY: {token}",
+            "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", str(seed),
+            "--phases", "examples,coverage,fuzzing", "--workers", "1", "--generation-database", "none",
+            "--generation-with-security-parameters", "false",
+            "--report", "junit", "--report-dir", str(tmp_path / "report"),
+        ]
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), TIMEOUT_SECONDS)
+    text = output.decode(errors="replace")
+    report = f"schemathesis (seed {seed}, {time.monotonic() - started:.0f} s):\n{text[-12000:]}"
+    print(report)
+    assert process.returncode == 0, report
