@@ -2,7 +2,7 @@
 
 Paths come from the app's route table, so a route cannot go undocumented; each operation from what its view
 declares (``described.py``): the pydantic model that validates its parameters, and the TypedDict its
-answer is typed as (``faces/*/shape_types.py``). pydantic writes every JSON Schema (2020-12, OpenAPI 3.1's
+answer is typed as (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``). pydantic writes every JSON Schema (2020-12, OpenAPI 3.1's
 dialect) in one pass, so shared shapes are components referenced by name. Errors are one schema whose
 ``code`` lists ``core/codes.py``. How parameters are placed (query for reads, a JSON or form body for writes,
 though every parameter may come in any of them) is written in the document's description
@@ -300,7 +300,7 @@ def _security_schemes() -> dict[str, Any]:
 
 def _tidy(doc: dict[str, Any]) -> dict[str, Any]:
     """Drop the components nothing references (parameters models are inlined), name the rest readably
-    (pydantic names a clash ``chatd__faces__crust__shape_types__User``: here ``crust.User``), and drop
+    (pydantic names a clash ``chatd__edge__shape_types__User``: here ``crust.User``), and drop
     pydantic's per-field titles, which repeat the field's name."""
     schemas: dict[str, Any] = doc["components"]["schemas"]
     used = _reachable(doc, schemas)
@@ -329,14 +329,14 @@ def _reachable(doc: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
     return seen
 
 
+_MODULE_PARTS = {"chatd": "", "faces": "", "shape_types": "", "edge": "crust"}  # edge/shapes.py: Crust's shapes
+
+
 def _readable(name: str) -> str:
-    """``chatd__faces__workdrive__shape_types__User`` → ``workdrive.User``; generic names keep their form."""
-    skipped = {"chatd", "faces", "shape_types", "edge"}
-    return re.sub(
-        r"[A-Za-z0-9_]*?__[A-Za-z0-9_]+",
-        lambda match: ".".join(part for part in match.group(0).split("__") if part not in skipped),
-        name,
-    )
+    """``chatd__faces__workdrive__shape_types__User`` → ``workdrive.User``, ``chatd__edge__shape_types__User``
+    → ``crust.User``."""
+    parts = [_MODULE_PARTS.get(part, part) for part in name.split("__")]
+    return ".".join(part for part in parts if part)
 
 
 def _untitled(node: Any) -> Any:

@@ -22,7 +22,7 @@ from ...edge.described import described
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
 from ...edge.uploads import read_upload
-from . import shape_types as out
+from ...edge import shape_types as out
 
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -17,8 +17,8 @@ from ...edge.described import described
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
 from ...edge.uploads import read_upload
-from . import shape_types as out
-from . import shapes
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class EditParams(Params):

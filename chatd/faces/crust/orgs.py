@@ -10,8 +10,8 @@ from ...core import archiving, orgs
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shape_types as out
-from . import shapes
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class EditParams(Params):

@@ -11,8 +11,8 @@ from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shape_types as out
-from . import shapes
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class EditParams(Params):

@@ -15,8 +15,8 @@ from ...edge.described import described
 from ...edge.params import Id, NoParams, Params, parse
 from ...edge import envelope
 from ...edge.responses import Call, endpoint, respond
-from . import shape_types as out
-from . import shapes
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class LoginParams(Params):

@@ -1,6 +1,6 @@
 """The type of every answer of the WorkDrive face: what ``shapes.py`` builds and the views return.
 
-As for the Crust face (``faces/crust/shape_types.py``): TypedDicts, free at run time, held to their shapes
+As for the Crust face (``edge/shape_types.py``): TypedDicts, free at run time, held to their shapes
 by mypy, described in ``/openapi.json`` by pydantic, and closed, so the document cannot fall behind a shape.
 Fields chatd has no source for are typed as what chatd sends (``null``), not as what the spec imagines.
 """

@@ -1,4 +1,5 @@
-"""The type of every answer of the Crust face: what ``shapes.py`` builds and the views return.
+"""The type of every answer of the Crust face (and of the shapes the websocket shares with it): what
+``shapes.py`` builds and the views return.
 
 TypedDicts, so building an answer costs nothing more than the dict it is, mypy holds each shape to its
 type, and pydantic turns them into the JSON Schemas of ``/openapi.json`` (``edge/openapi.py``). Each is
@@ -13,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
 
-from ...edge.wire import IdStr, TimeStr
+from .wire import IdStr, TimeStr
 
 T = TypeVar("T")
 closed = with_config(ConfigDict(extra="forbid"))
