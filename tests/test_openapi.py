@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+from pydantic import TypeAdapter
 from starlette.routing import Route
 
 from chatd.core.codes import Code
+from chatd.edge import shape_types as out
 from chatd.edge.described import description_of
 from chatd.edge.openapi import operations
 from harness import Harness
@@ -102,6 +104,17 @@ async def test_the_crust_envelope_and_parameter_placement_are_explained(chat: Ha
     description = (await _document(chat))["info"]["description"]
     assert "X-Chatd-Envelope: crust" in description and '{"response": <the answer described here>}' in description
     assert re.search(r"for `GET` and `DELETE` in the query string", description)
+
+
+async def test_in_the_crust_envelope_the_described_answer_is_inside_response(chat: Harness) -> None:
+    """What the description promises about the envelope: the same answer, one level down."""
+    alice = await chat.user("alice")
+    org = await alice.post("/organisation/edit", name="Acme")
+    enveloped = await alice.call("GET", "/organisation/read", params={"id": org["id"]}, headers={"X-Chatd-Envelope": "crust"})
+    assert enveloped.status_code == 200
+    assert TypeAdapter(out.Organisation).validate_python(enveloped.json()["response"]) == org
+    missing = await alice.call("GET", "/organisation/read", params={"id": "1"}, headers={"X-Chatd-Envelope": "crust"})
+    assert missing.status_code == 200 and missing.json()["error"]["code"] == "not_found"
 
 
 class _Page(HTMLParser):
