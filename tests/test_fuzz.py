@@ -3,9 +3,10 @@ input, must never answer 5xx (but the 501 of the endpoints chatd does not serve)
 status and a body its description lists.
 
 The caller is a server admin with an access token (a token survives the fuzzed logouts and session
-revocations), and the ids of real things (organisations, a team, channels, messages, a file, a join request,
-another user) are fed to the generator, so calls reach the core instead of stopping at 404. The caller's
-own id is not among them: a fuzzed block or removal of the caller would end the run early. Examples per
+revocations), and the ids of real things (organisations, teams, channels, messages, a file, group chats,
+another user and their join requests) are fed to the generator, so calls reach the core instead of stopping
+at 404. The caller's own id is not among them: a fuzzed block or removal of the caller would end the run
+early. Examples per
 operation are bounded (``CHATD_FUZZ_EXAMPLES``); the seed is random unless ``CHATD_FUZZ_SEED`` is set, and a
 failure prints it, with a curl command per failing case. The suite runs it on SQLite;
 ``CHATD_FUZZ_BACKENDS=sqlite,postgresql`` adds PostgreSQL.
@@ -35,34 +36,42 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 TIMEOUT_SECONDS = 900
 
 
+async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
+    response = await client.request(method, path, **kwargs)
+    assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
+    return response.json()
+
+
+async def _made(client: httpx.AsyncClient, path: str, **body: Any) -> str:
+    return str((await _call(client, "POST", path, json=body))["id"])
+
+
 async def _seed_data(server: LiveServer, token: str) -> list[str]:
     """Things to aim at, made through the API as a client would; returns their ids."""
     victim = await do_create_user(server.core, "victim", "victim@example.com", PASSWORD)
-    headers = {"X-API-KEY": token}
+    victim_token, _ = await do_create_token(server.core, victim.id, "victim")
     ids = [str(victim.id)]
-    async with httpx.AsyncClient(base_url=server.http, headers=headers) as client:
-
-        async def call(method: str, path: str, **kwargs: Any) -> Any:
-            response = await client.request(method, path, **kwargs)
-            assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
-            return response.json()
-
+    async with (
+        httpx.AsyncClient(base_url=server.http, headers={"X-API-KEY": token}) as admin,
+        httpx.AsyncClient(base_url=server.http, headers={"X-API-KEY": victim_token}) as other,
+    ):
         for name in ("Acme", "Globex"):
-            org = (await call("POST", "/organisation/edit", json={"name": name}))["id"]
-            await call("POST", "/organisation/members/add", json={"id": org, "user_id": str(victim.id)})
-            team = (await call("POST", "/team/edit", json={"organisation_id": org, "name": "core"}))["id"]
-            channel = (await call("POST", "/channel/edit", json={"organisation_id": org, "team_id": team, "name": "general"}))["id"]
-            private = (await call("POST", "/channel/edit", json={"organisation_id": org, "name": "secret", "type": "private"}))["id"]
-            first = (await call("POST", "/message/edit", json={"channel_id": channel, "contents": "hello @victim"}))["id"]
-            reply = (await call("POST", "/message/edit", json={"channel_id": channel, "contents": "a reply", "reply_to": first}))["id"]
-            await call("POST", "/message/react", json={"id": first, "emoji": "👍"})
-            await call("POST", "/message/pin", json={"id": first})
-            upload = await call("POST", "/file/upload", files={"file": ("note.txt", b"some text", "text/plain")})
-            chat = await call("POST", "/api/group-chats", json={"title": "by request", "byRequest": True, "organizationId": org})
-            ids += [org, team, channel, private, first, reply, upload["id"], chat["id"]]
-        opened = await call(
-            "POST", "/api/organization", json={"name": "Initech", "admin": {"email": "boss@initech.test", "firstName": "Bill"}}
-        )
+            org = await _made(admin, "/organisation/edit", name=name)
+            await _call(admin, "POST", "/organisation/members/add", json={"id": org, "user_id": str(victim.id)})
+            team = await _made(admin, "/team/edit", organisation_id=org, name="core")
+            channel = await _made(admin, "/channel/edit", organisation_id=org, team_id=team, name="general")
+            private = await _made(admin, "/channel/edit", organisation_id=org, name="secret", type="private")
+            first = await _made(admin, "/message/edit", channel_id=channel, contents="hello @victim")
+            reply = await _made(admin, "/message/edit", channel_id=channel, contents="a reply", reply_to=first)
+            await _call(admin, "POST", "/message/react", json={"id": first, "emoji": "👍"})
+            await _call(admin, "POST", "/message/pin", json={"id": first})
+            note = ("note.txt", b"some text", "text/plain")
+            upload = str((await _call(admin, "POST", "/file/upload", files={"file": note}))["id"])
+            chat = await _made(admin, "/api/group-chats", title="by request", byRequest=True, organizationId=org)
+            asked = await _made(other, f"/api/group-chats/{chat}/join-requests")
+            ids += [org, team, channel, private, first, reply, upload, chat, asked]
+        admin_of = {"email": "boss@initech.test", "firstName": "Bill"}
+        opened = await _call(admin, "POST", "/api/organization", json={"name": "Initech", "admin": admin_of})
         ids += [opened["id"], opened["admin"]["id"]]
     return ids
 

@@ -110,10 +110,11 @@ async def test_in_the_crust_envelope_the_described_answer_is_inside_response(cha
     """What the description promises about the envelope: the same answer, one level down."""
     alice = await chat.user("alice")
     org = await alice.post("/organisation/edit", name="Acme")
-    enveloped = await alice.call("GET", "/organisation/read", params={"id": org["id"]}, headers={"X-Chatd-Envelope": "crust"})
+    crust = {"X-Chatd-Envelope": "crust"}
+    enveloped = await alice.call("GET", "/organisation/read", params={"id": org["id"]}, headers=crust)
     assert enveloped.status_code == 200
     assert TypeAdapter(out.Organisation).validate_python(enveloped.json()["response"]) == org
-    missing = await alice.call("GET", "/organisation/read", params={"id": "1"}, headers={"X-Chatd-Envelope": "crust"})
+    missing = await alice.call("GET", "/organisation/read", params={"id": "1"}, headers=crust)
     assert missing.status_code == 200 and missing.json()["error"]["code"] == "not_found"
 
 

@@ -2,11 +2,11 @@
 document").
 
 ``responses.endpoint`` declares every view it wraps: its parameters model, and its answer's type, which is
-the handler's return annotation (a TypedDict of ``edge/shape_types.py``, ``faces/workdrive/shape_types.py``) unless ``response=`` names
-another. Views that read their request themselves (login, uploads, downloads, the operator endpoints)
-declare the same with ``described``, and the static files of a page are ``hidden``. ``edge/openapi.py``
-reads the declarations through the app's route table, so the document is generated from the code that
-validates and answers; a route declared nowhere still appears in it, and a test fails on it.
+the handler's return annotation (a TypedDict of ``edge/shape_types.py`` or ``faces/workdrive/shape_types.py``)
+unless ``response=`` names another. Views that read their request themselves (login, uploads, downloads,
+the operator endpoints) declare the same with ``described``, and the static files of a page are ``hidden``.
+``edge/openapi.py`` reads the declarations through the app's route table, so the document is generated
+from the code that validates and answers; a route declared nowhere still appears in it, and a test fails.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 Paths come from the app's route table, so a route cannot go undocumented; each operation from what its view
 declares (``described.py``): the pydantic model that validates its parameters, and the TypedDict its
-answer is typed as (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``). pydantic writes every JSON Schema (2020-12, OpenAPI 3.1's
-dialect) in one pass, so shared shapes are components referenced by name. Errors are one schema whose
-``code`` lists ``core/codes.py``. How parameters are placed (query for reads, a JSON or form body for writes,
-though every parameter may come in any of them) is written in the document's description
-(``openapi_text.py``) and in docs/api.md.
+answer is typed as (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``). pydantic writes every JSON
+Schema (2020-12, OpenAPI 3.1's dialect) in one pass, so shared shapes are components referenced by name.
+Errors are one schema whose ``code`` lists ``core/codes.py``. How parameters are placed (query for reads,
+a JSON or form body for writes, though every parameter may come in any of them) is written in the
+document's description (``openapi_text.py``) and in docs/api.md.
 
 The document is built once per app, at its first request, and kept (``document``).
 """
@@ -27,8 +27,8 @@ from .. import __version__
 from ..core.codes import NOT_ANSWERED, STATUS, WEBSOCKET_ONLY, Code
 from . import envelope
 from .described import Description, description_of
-from .params import ID_PATTERN
 from .openapi_text import DESCRIPTION, ERROR_TEXT, TAGS
+from .params import ID_PATTERN
 
 AUTHENTICATED_ERRORS = (400, 401, 403, 404, 409, 413, 429, 503)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -241,7 +241,8 @@ def _success(status: int, declared: Description, answer: Any, schemas: _Schemas)
     elif declared.media_type == "application/json":
         schema = {}
     else:
-        schema = {"type": "string"} if declared.media_type.startswith("text/") else {"type": "string", "format": "binary"}
+        text = declared.media_type.startswith("text/")
+        schema = {"type": "string"} if text else {"type": "string", "format": "binary"}
     description = {200: "OK", 201: "Created"}.get(status, "See the summary")
     return {"description": description, "content": {declared.media_type: {"schema": schema}}}
 

@@ -1,7 +1,8 @@
 """How every face writes ids and times in JSON, as types the OpenAPI document describes exactly.
 
-The faces' response types (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``) use these rather than a bare ``str``: to Python and
-mypy they are strings, to the document an id is a string of digits and a time an RFC 3339 date-time.
+The faces' response types (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``) use these rather
+than a bare ``str``: to Python and mypy they are strings, to the document an id is a string of digits and a
+time an RFC 3339 date-time.
 """
 
 from __future__ import annotations

@@ -142,7 +142,8 @@ async def versions(call: Call[IdParams]) -> out.Versions:
 
 @endpoint(MarkReadParams)
 async def mark_read(call: Call[MarkReadParams]) -> out.ReadState:
-    return shapes.read_state(await history.mark_read(call.core, call.who, call.params.channel_id, call.params.message_id))
+    p = call.params
+    return shapes.read_state(await history.mark_read(call.core, call.who, p.channel_id, p.message_id))
 
 
 @endpoint(SearchParams)
