@@ -220,6 +220,18 @@ class FoundMessage(Message):
 
 
 @closed
+class MessageSearch(TypedDict):
+    """A page of search hits; ``total`` stops at the search window, and ``total_capped`` says more matched."""
+
+    items: list[FoundMessage]
+    page: int
+    per_page: int
+    total: int
+    next_page: int | None
+    total_capped: bool
+
+
+@closed
 class PinnedMessage(Message):
     pinned_by: IdStr | None
     pinned_at: TimeStr | None

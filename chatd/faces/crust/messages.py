@@ -147,14 +147,14 @@ async def mark_read(call: Call[MarkReadParams]) -> out.ReadState:
 
 
 @endpoint(SearchParams)
-async def search_(call: Call[SearchParams]) -> out.Paged[out.FoundMessage]:
+async def search_(call: Call[SearchParams]) -> out.MessageSearch:
     p = call.params
     page = PageRequest.of(p.page, p.per_page, call.core.settings.limits.page_size_max)
     found = await search.search_messages(
         call.core, call.who, p.query, message_type=p.message_type, channel_id=p.channel_id, user_id=p.user_id,
         since=p.since, until=p.until, page=page,
     )
-    return shapes.page(found, shapes.found)
+    return {**shapes.page(found, shapes.found), "total_capped": found.capped}
 
 
 @endpoint(IdParams)
