@@ -26,7 +26,7 @@ from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core import secrets
 from .core.throttle import LoginThrottle
-from .faces import crust, ops, workdrive
+from .faces import apidocs, crust, ops, workdrive
 from . import web
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
@@ -72,7 +72,7 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
 
 
 def _routes() -> list[BaseRoute]:
-    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
+    return [*ops.routes, *apidocs.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:

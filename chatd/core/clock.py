@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from typing import overload
 
 
 class Clock:
@@ -34,6 +35,12 @@ class FakeClock(Clock):
         self._mono += seconds
 
 
+@overload
+def iso(ms: int) -> str: ...
+@overload
+def iso(ms: None) -> None: ...
+@overload
+def iso(ms: int | None) -> str | None: ...
 def iso(ms: int | None) -> str | None:
     """UTC ISO 8601 with milliseconds and ``Z``, as every face shows times."""
     if ms is None:

@@ -4,6 +4,9 @@
 - ``params.py``    request parameters (query, form or JSON alike) validated with pydantic.
 - ``auth.py``      credentials from headers or cookie, turned into a ``Principal`` by the core.
 - ``responses.py`` the orjson response and the ``endpoint`` wrapper every HTTP route uses.
-- ``shapes.py``    core records as JSON, shared by the Crust face and the websocket.
+- ``shapes.py``    core records as JSON, shared by the Crust face and the websocket; ``shape_types.py``
+  their types.
 - ``uploads.py``   reading a multipart upload, refused before parsing when it is too large.
+- ``described.py`` what each route declares for the OpenAPI document; ``openapi.py`` builds the document
+  from the route table (``openapi_text.py`` its prose); ``wire.py`` the id and time types of answers.
 """

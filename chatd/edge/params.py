@@ -16,12 +16,12 @@ from typing import Annotated, Any, TypeVar, get_origin
 from urllib.parse import parse_qsl
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 from starlette.requests import Request
 
 from ..core.codes import Code
 from ..core.errors import BadRequest, TooLarge
-from ..core.ids import parse_id
+from ..core.ids import MAX_ID, parse_id
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
@@ -37,7 +37,12 @@ def _id(value: Any) -> int:
         raise ValueError("must be an id (a positive 64-bit integer, as a string or a number)") from None
 
 
-Id = Annotated[int, BeforeValidator(_id)]
+ID_PATTERN = "^[1-9][0-9]{0,18}$"  # for the document: the server also takes leading zeros and spaces
+ID_SCHEMA = {
+    "anyOf": [{"type": "string", "pattern": ID_PATTERN}, {"type": "integer", "minimum": 1, "maximum": MAX_ID}],
+    "description": "an id: a positive 64-bit integer, as a string of digits or a number",
+}
+Id = Annotated[int, BeforeValidator(_id), WithJsonSchema(ID_SCHEMA)]
 
 
 class Params(BaseModel):

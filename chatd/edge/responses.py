@@ -1,7 +1,9 @@
 """JSON responses with orjson, and the wrapper that turns a small handler into a Starlette endpoint.
 
 Every JSON answer of a route goes through ``respond``, which applies the Crust envelope where a request
-gets it (``envelope.py``); handlers return plain payloads and never know about it.
+gets it (``envelope.py``); handlers return plain payloads and never know about it. ``endpoint`` also declares
+the route for the OpenAPI document (``described.py``): its parameters model, and its answer's type, the
+handler's return annotation.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..core.errors import Rename, fields_renamed
 from ..core.models import Principal
 from . import envelope
 from .auth import authenticate_request
+from .described import Description, describe
 from .params import parse
 
 P = TypeVar("P", bound=BaseModel)
@@ -50,10 +53,18 @@ class Call(Generic[P]):
 
 
 def endpoint(
-    model: type[P], *, status: int = 200, fields: Rename | None = None
+    model: type[P],
+    *,
+    status: int = 200,
+    fields: Rename | None = None,
+    response: Any = None,
+    statuses: tuple[int, ...] = (),
+    media_type: str = "application/json",
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
     """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
-    face names the fields of the core's errors (``core.errors.fields_renamed``)."""
+    face names the fields of the core's errors (``core.errors.fields_renamed``). ``response``, ``statuses``
+    and ``media_type`` only describe the answer (``described.Description``), where the handler's return
+    annotation does not say it all."""
 
     def wrap(handler: Callable[[Call[P]], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
@@ -65,6 +76,9 @@ def endpoint(
 
         run.__name__ = handler.__name__
         run.__doc__ = handler.__doc__
-        return run
+        declared = Description(
+            model, response=response, handler=handler, status=status, statuses=statuses, media_type=media_type
+        )
+        return describe(run, declared)
 
     return wrap

@@ -4,27 +4,31 @@ The Crust face answers with these shapes and the websocket sends the same ones (
 acks: docs/websocket.md says its conventions are the Crust API's), so one definition keeps the two from
 drifting. They live at the edge, not in the core's events, because most of them depend on the viewer (role,
 unread counts, ``can_edit``); the viewer-independent payloads that events carry come from the core
-(``channel_payload``, ``message_payload``) and are extended here.
+(``channel_payload``, ``message_payload``) and are extended here. Each returns its type of
+``shape_types.py``, which the OpenAPI document describes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from ..core.channels import channel_payload
-from ..core.clock import iso
+from ..core.clock import iso as iso  # the views' times too
 from ..core.messages import message_payload
 from ..core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ..core.paging import Page
+from ..core.search import Hit
+from . import shape_types as out
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def sid(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def page(result: Page[T], shape: Callable[[T], Any]) -> dict[str, Any]:
+def page(result: Page[T], shape: Callable[[T], S]) -> out.Paged[S]:
     return {
         "items": [shape(item) for item in result.items],
         "page": result.request.page,
@@ -34,7 +38,7 @@ def page(result: Page[T], shape: Callable[[T], Any]) -> dict[str, Any]:
     }
 
 
-def user(record: User) -> dict[str, Any]:
+def user(record: User) -> out.User:
     return {
         "id": str(record.id),
         "username": record.username,
@@ -47,7 +51,7 @@ def user(record: User) -> dict[str, Any]:
     }
 
 
-def session(record: Session, current_id: int | None = None) -> dict[str, Any]:
+def session(record: Session, current_id: int | None = None) -> out.Session:
     return {
         "id": str(record.id),
         "client_id": record.client_id,
@@ -59,7 +63,7 @@ def session(record: Session, current_id: int | None = None) -> dict[str, Any]:
     }
 
 
-def token(record: AccessToken) -> dict[str, Any]:
+def token(record: AccessToken) -> out.AccessToken:
     return {
         "id": str(record.id),
         "label": record.label,
@@ -68,11 +72,11 @@ def token(record: AccessToken) -> dict[str, Any]:
     }
 
 
-def membership(record: Membership) -> dict[str, Any]:
+def membership(record: Membership) -> out.Membership:
     return {"user_id": str(record.user_id), "role": record.role, "joined_at": iso(record.joined_at)}
 
 
-def organisation(record: Organisation, role: str | None = None) -> dict[str, Any]:
+def organisation(record: Organisation, role: str | None = None) -> out.Organisation:
     return {
         "id": str(record.id),
         "name": record.name,
@@ -85,8 +89,8 @@ def organisation(record: Organisation, role: str | None = None) -> dict[str, Any
     }
 
 
-def team(record: Team, members: list[Membership] | None = None) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
+def team(record: Team, members: list[Membership] | None = None) -> out.Team:
+    shaped: out.Team = {
         "id": str(record.id),
         "organisation_id": str(record.organisation_id),
         "name": record.name,
@@ -101,9 +105,9 @@ def team(record: Team, members: list[Membership] | None = None) -> dict[str, Any
     return shaped
 
 
-def channel(view: ChannelView) -> dict[str, Any]:
+def channel(view: ChannelView) -> out.Channel:
     """A channel as the caller sees it: the shared payload plus their role and, for members, unread counts."""
-    return channel_payload(view.channel) | {
+    viewer = {
         "role": view.role,
         "member": view.role is not None,
         "member_count": view.member_count,
@@ -111,11 +115,12 @@ def channel(view: ChannelView) -> dict[str, Any]:
         "mentions": view.mentions,
         "last_read_message_id": sid(view.last_read_message_id) if view.last_read_message_id else None,
     }
+    return cast(out.Channel, channel_payload(view.channel) | viewer)  # the core's payload is an untyped dict
 
 
-def message(view: MessageView) -> dict[str, Any]:
+def message(view: MessageView) -> out.Message:
     """A message as the caller sees it (docs/design.md §4.6): the shared payload plus what depends on the viewer."""
-    return message_payload(view.message, view.files) | {
+    viewer = {
         "edited": view.message.edited_at is not None,
         "pinned": view.pinned,
         "flagged": view.flagged,
@@ -123,3 +128,31 @@ def message(view: MessageView) -> dict[str, Any]:
         "can_edit": view.can_edit,
         "can_remove": view.can_remove,
     }
+    return cast(out.Message, message_payload(view.message, view.files) | viewer)
+
+
+def found(hit: Hit) -> out.FoundMessage:
+    return {**message(hit.view), "snippet": hit.snippet, "score": hit.score}
+
+
+def pinned(view: MessageView, by: int | None, at: int | None) -> out.PinnedMessage:
+    return {**message(view), "pinned_by": sid(by), "pinned_at": iso(at)}
+
+
+# What the core already returns as JSON-ready dicts, typed for the document.
+
+
+def versions(found: list[dict[str, Any]]) -> out.Versions:
+    return {"versions": cast(list[out.Version], found)}
+
+
+def read_state(state: dict[str, Any]) -> out.ReadState:
+    return cast(out.ReadState, state)
+
+
+def reactions(summary: list[dict[str, object]]) -> out.Reactions:
+    return {"reactions": cast(list[out.Reaction], summary)}
+
+
+def reactors(found: list[dict[str, object]]) -> out.ReactionList:
+    return {"reactions": cast(list[out.Reactors], found)}

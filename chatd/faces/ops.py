@@ -8,14 +8,18 @@ import logging
 import re
 import time
 import uuid
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from typing_extensions import NotRequired, TypedDict
+
 from .. import logs
 from ..core.errors import Unavailable
+from ..edge.described import described
 from ..edge.responses import JSON
 from ..metrics import Metrics
 
@@ -23,11 +27,22 @@ access_log = logging.getLogger("chatd.access")
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+class Status(TypedDict):
+    """``reason``: the driver error's type name, when the database is unreachable."""
+
+    status: Literal["ok", "ready", "starting", "unavailable"]
+    reason: NotRequired[str]
+
+
+@described(response=Status, authenticated=False, errors=())
 async def healthz(_request: Request) -> Response:
+    """The process is up."""
     return JSON({"status": "ok"})
 
 
+@described(response=Status, statuses=(503,), authenticated=False, errors=())
 async def readyz(request: Request) -> Response:
+    """The node can serve: started, and its database answers (503 while it cannot)."""
     if not getattr(request.app.state, "ready", False):
         return JSON({"status": "starting"}, status_code=503)
     try:
@@ -37,7 +52,9 @@ async def readyz(request: Request) -> Response:
     return JSON({"status": "ready"})
 
 
+@described(media_type="text/plain", authenticated=False, errors=())
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, in its text format."""
     body, content_type = request.app.state.metrics.render()
     return Response(body, media_type=content_type)
 

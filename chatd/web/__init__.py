@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..edge.described import described, hidden
 from ..edge.errors import error_body
 
 STATIC = Path(__file__).parent / "static"
@@ -106,9 +107,12 @@ class Assets:
 def routes() -> list[BaseRoute]:
     assets = Assets()
 
+    @described(media_type="text/html", authenticated=False, errors=())
     async def index(request: Request) -> Response:
+        """The web client (docs/web-client.md)."""
         return assets.respond(request, assets.index, "no-cache")
 
+    @hidden  # the client's own files, not an operation of the API (/openapi.json)
     async def static(request: Request) -> Response:
         found = assets.files.get(request.path_params["path"])
         if request.path_params["version"] != assets.version or found is None or request.path_params["path"] == INDEX:

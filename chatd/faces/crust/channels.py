@@ -8,9 +8,11 @@ from starlette.routing import Route
 
 from ...core import archiving, channel_members, channel_moves, channels
 from ...core.errors import BadRequest
+from ...core.models import Membership
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
+from ...edge import shape_types as out
 from ...edge import shapes
 
 
@@ -62,7 +64,7 @@ class MergeParams(Params):
 
 
 @endpoint(EditParams)
-async def edit(call: Call[EditParams]) -> dict[str, Any]:
+async def edit(call: Call[EditParams]) -> out.Channel:
     """Create (no ``id``) or rename / change the topic (with ``id``)."""
     p = call.params
     if p.id is None:
@@ -78,18 +80,18 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def remove(call: Call[IdParams]) -> dict[str, Any]:
+async def remove(call: Call[IdParams]) -> out.Ok:
     await channels.do_remove_channel(call.core, call.who, call.params.id)
     return {"ok": True}
 
 
 @endpoint(IdParams)
-async def read(call: Call[IdParams]) -> dict[str, Any]:
+async def read(call: Call[IdParams]) -> out.Channel:
     return shapes.channel(await channels.read_channel(call.core, call.who, call.params.id))
 
 
 @endpoint(SearchParams)
-async def search(call: Call[SearchParams]) -> dict[str, Any]:
+async def search(call: Call[SearchParams]) -> out.Paged[out.Channel]:
     p = call.params
     page = PageRequest.of(p.page, p.per_page, call.core.settings.limits.page_size_max)
     found = await channels.search_channels(
@@ -100,60 +102,60 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def archive(call: Call[IdParams]) -> dict[str, Any]:
+async def archive(call: Call[IdParams]) -> out.Channel:
     return shapes.channel(await archiving.do_set_archived(call.core, call.who, "channel", call.params.id, True))
 
 
 @endpoint(IdParams)
-async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
+async def unarchive(call: Call[IdParams]) -> out.Channel:
     return shapes.channel(await archiving.do_set_archived(call.core, call.who, "channel", call.params.id, False))
 
 
-def _members(found: list[Any]) -> dict[str, Any]:
+def _members(found: list[Membership]) -> out.Members:
     return {"members": [shapes.membership(m) for m in found]}
 
 
 @endpoint(IdParams)
-async def join(call: Call[IdParams]) -> dict[str, Any]:
+async def join(call: Call[IdParams]) -> out.Members:
     return _members(await channel_members.do_join(call.core, call.who, call.params.id))
 
 
 @endpoint(IdParams)
-async def leave(call: Call[IdParams]) -> dict[str, Any]:
+async def leave(call: Call[IdParams]) -> out.Ok:
     await channel_members.do_leave(call.core, call.who, call.params.id)
     return {"ok": True}
 
 
 @endpoint(IdParams)
-async def members(call: Call[IdParams]) -> dict[str, Any]:
+async def members(call: Call[IdParams]) -> out.Members:
     return _members(await channel_members.list_members(call.core, call.who, call.params.id))
 
 
 @endpoint(MembersParams)
-async def members_add(call: Call[MembersParams]) -> dict[str, Any]:
+async def members_add(call: Call[MembersParams]) -> out.Members:
     return _members(await channel_members.do_add_members(call.core, call.who, call.params.id, call.params.user_ids))
 
 
 @endpoint(MembersParams)
-async def members_remove(call: Call[MembersParams]) -> dict[str, Any]:
+async def members_remove(call: Call[MembersParams]) -> out.Members:
     return _members(await channel_members.do_remove_members(call.core, call.who, call.params.id, call.params.user_ids))
 
 
 @endpoint(RoleParams)
-async def members_role(call: Call[RoleParams]) -> dict[str, Any]:
+async def members_role(call: Call[RoleParams]) -> out.Members:
     p = call.params
     return _members(await channel_members.do_set_role(call.core, call.who, p.id, p.user_id, p.role))
 
 
 @endpoint(MoveParams)
-async def move(call: Call[MoveParams]) -> dict[str, Any]:
+async def move(call: Call[MoveParams]) -> out.Channel:
     p = call.params
     view = await channel_moves.do_move_channel(call.core, call.who, p.id, team_id=p.team_id, organisation_id=p.organisation_id)
     return shapes.channel(view)
 
 
 @endpoint(MergeParams)
-async def merge(call: Call[MergeParams]) -> dict[str, Any]:
+async def merge(call: Call[MergeParams]) -> out.Channel:
     p = call.params
     return shapes.channel(await channel_moves.do_merge_channels(call.core, call.who, p.source, p.destination))
 

@@ -18,9 +18,11 @@ from starlette.routing import Route
 from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
 from ...edge.auth import authenticate_request
+from ...edge.described import described
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
 from ...edge.uploads import read_upload
+from ...edge import shape_types as out
 
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -62,6 +64,7 @@ def file_response(request: Request, data: bytes, content_type: str, name: str, e
     return Response(data, media_type=media_type, headers=headers)
 
 
+@described(UploadParams, response=out.File, body="multipart")
 async def upload(request: Request) -> Response:
     """Multipart ``file`` (and optional ``module``): the stored file's description."""
     who = await authenticate_request(request)
@@ -76,14 +79,14 @@ def _thumbnail_name(stored: StoredFile, content_type: str) -> str:
     return f"{stem}-thumbnail.{'png' if content_type == 'image/png' else 'jpg'}"
 
 
-@endpoint(IdParams)
+@endpoint(IdParams, media_type="*/*", statuses=(304,))
 async def download(call: Call[IdParams]) -> Response:
     stored, content_type, data = await fetch_file(call.core, call.who, call.params.id)
     inline = content_type in INLINE_TYPES
     return file_response(call.request, data, content_type, stored.name or "file", stored.sha256, inline)
 
 
-@endpoint(IdParams)
+@endpoint(IdParams, media_type="*/*", statuses=(304,))
 async def thumbnail(call: Call[IdParams]) -> Response:
     stored, content_type, data = await fetch_file(call.core, call.who, call.params.id, thumbnail=True)
     etag = f"{stored.sha256}-thumbnail"

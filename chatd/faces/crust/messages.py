@@ -13,10 +13,12 @@ from ...core import attachments, flags, history, messages, pins, reactions, sear
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
+from ...edge.described import described
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
-from ...edge import shapes
 from ...edge.uploads import read_upload
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class EditParams(Params):
@@ -80,7 +82,7 @@ class PageParams(Params):
 
 
 @endpoint(EditParams)
-async def edit(call: Call[EditParams]) -> dict[str, Any]:
+async def edit(call: Call[EditParams]) -> out.Message:
     """Post to ``channel_id`` (no ``id``), or edit message ``id`` (sender only)."""
     p = call.params
     if p.id is None:
@@ -95,6 +97,7 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
     return shapes.message(view)
 
 
+@described(AttachParams, response=out.Message, body="multipart")
 async def attach(request: Request) -> Response:
     """Multipart ``file`` (plus ``channel_id``, optional ``contents``, ``reply_to``): a ``FILE`` message.
 
@@ -112,13 +115,13 @@ async def attach(request: Request) -> Response:
 
 
 @endpoint(IdParams)
-async def remove(call: Call[IdParams]) -> dict[str, Any]:
+async def remove(call: Call[IdParams]) -> out.Ok:
     await messages.do_remove_message(call.core, call.who, call.params.id)
     return {"ok": True}
 
 
 @endpoint(ReadParams)
-async def read(call: Call[ReadParams]) -> dict[str, Any]:
+async def read(call: Call[ReadParams]) -> out.Message | out.History:
     """History of ``channel_id`` (cursors ``before``/``after``, ``limit``, ``thread``), or one message by ``id``."""
     p = call.params
     if p.channel_id is None:
@@ -133,76 +136,72 @@ async def read(call: Call[ReadParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def versions(call: Call[IdParams]) -> dict[str, Any]:
-    return {"versions": await history.message_versions(call.core, call.who, call.params.id)}
+async def versions(call: Call[IdParams]) -> out.Versions:
+    return shapes.versions(await history.message_versions(call.core, call.who, call.params.id))
 
 
 @endpoint(MarkReadParams)
-async def mark_read(call: Call[MarkReadParams]) -> dict[str, Any]:
-    return await history.mark_read(call.core, call.who, call.params.channel_id, call.params.message_id)
+async def mark_read(call: Call[MarkReadParams]) -> out.ReadState:
+    p = call.params
+    return shapes.read_state(await history.mark_read(call.core, call.who, p.channel_id, p.message_id))
 
 
 @endpoint(SearchParams)
-async def search_(call: Call[SearchParams]) -> dict[str, Any]:
+async def search_(call: Call[SearchParams]) -> out.MessageSearch:
     p = call.params
     page = PageRequest.of(p.page, p.per_page, call.core.settings.limits.page_size_max)
     found = await search.search_messages(
         call.core, call.who, p.query, message_type=p.message_type, channel_id=p.channel_id, user_id=p.user_id,
         since=p.since, until=p.until, page=page,
     )
-    body = shapes.page(found, lambda hit: shapes.message(hit.view) | {"snippet": hit.snippet, "score": hit.score})
-    return body | {"total_capped": found.capped}
+    return {**shapes.page(found, shapes.found), "total_capped": found.capped}
 
 
 @endpoint(IdParams)
-async def pin(call: Call[IdParams]) -> dict[str, Any]:
+async def pin(call: Call[IdParams]) -> out.Message:
     return shapes.message(await pins.do_pin(call.core, call.who, call.params.id, True))
 
 
 @endpoint(IdParams)
-async def unpin(call: Call[IdParams]) -> dict[str, Any]:
+async def unpin(call: Call[IdParams]) -> out.Message:
     return shapes.message(await pins.do_pin(call.core, call.who, call.params.id, False))
 
 
 @endpoint(ChannelParams)
-async def pins_list(call: Call[ChannelParams]) -> dict[str, Any]:
+async def pins_list(call: Call[ChannelParams]) -> out.Items[out.PinnedMessage]:
     found = await pins.list_pins(call.core, call.who, call.params.channel_id)
-    return {
-        "items": [
-            shapes.message(view) | {"pinned_by": shapes.sid(by), "pinned_at": shapes.iso(at)} for view, by, at in found
-        ]
-    }
+    return {"items": [shapes.pinned(view, by, at) for view, by, at in found]}
 
 
 @endpoint(IdParams)
-async def flag(call: Call[IdParams]) -> dict[str, Any]:
+async def flag(call: Call[IdParams]) -> out.Message:
     return shapes.message(await flags.do_flag(call.core, call.who, call.params.id, True))
 
 
 @endpoint(IdParams)
-async def unflag(call: Call[IdParams]) -> dict[str, Any]:
+async def unflag(call: Call[IdParams]) -> out.Message:
     return shapes.message(await flags.do_flag(call.core, call.who, call.params.id, False))
 
 
 @endpoint(PageParams)
-async def flags_list(call: Call[PageParams]) -> dict[str, Any]:
+async def flags_list(call: Call[PageParams]) -> out.Paged[out.Message]:
     page = PageRequest.of(call.params.page, call.params.per_page, call.core.settings.limits.page_size_max)
     return shapes.page(await flags.list_flags(call.core, call.who, page), shapes.message)
 
 
 @endpoint(ReactParams)
-async def react(call: Call[ReactParams]) -> dict[str, Any]:
-    return {"reactions": await reactions.do_react(call.core, call.who, call.params.id, call.params.emoji, True)}
+async def react(call: Call[ReactParams]) -> out.Reactions:
+    return shapes.reactions(await reactions.do_react(call.core, call.who, call.params.id, call.params.emoji, True))
 
 
 @endpoint(ReactParams)
-async def unreact(call: Call[ReactParams]) -> dict[str, Any]:
-    return {"reactions": await reactions.do_react(call.core, call.who, call.params.id, call.params.emoji, False)}
+async def unreact(call: Call[ReactParams]) -> out.Reactions:
+    return shapes.reactions(await reactions.do_react(call.core, call.who, call.params.id, call.params.emoji, False))
 
 
 @endpoint(IdParams)
-async def reactions_list(call: Call[IdParams]) -> dict[str, Any]:
-    return {"reactions": await reactions.list_reactions(call.core, call.who, call.params.id)}
+async def reactions_list(call: Call[IdParams]) -> out.ReactionList:
+    return shapes.reactors(await reactions.list_reactions(call.core, call.who, call.params.id))
 
 
 routes = [

@@ -10,6 +10,7 @@ from ...core import archiving, orgs
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
+from ...edge import shape_types as out
 from ...edge import shapes
 
 
@@ -51,7 +52,7 @@ def _page(call: Call[Any]) -> PageRequest:
 
 
 @endpoint(EditParams)
-async def edit(call: Call[EditParams]) -> dict[str, Any]:
+async def edit(call: Call[EditParams]) -> out.Organisation:
     """Create (no ``id``; the caller becomes owner) or rename."""
     if call.params.id is None:
         return shapes.organisation(*await orgs.do_create_org(call.core, call.who, call.params.name))
@@ -59,48 +60,48 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def remove(call: Call[IdParams]) -> dict[str, Any]:
+async def remove(call: Call[IdParams]) -> out.Ok:
     await orgs.do_remove_org(call.core, call.who, call.params.id)
     return {"ok": True}
 
 
 @endpoint(IdParams)
-async def read(call: Call[IdParams]) -> dict[str, Any]:
+async def read(call: Call[IdParams]) -> out.Organisation:
     return shapes.organisation(*await orgs.read_org(call.core, call.who, call.params.id))
 
 
 @endpoint(SearchParams)
-async def search(call: Call[SearchParams]) -> dict[str, Any]:
+async def search(call: Call[SearchParams]) -> out.Paged[out.Organisation]:
     found = await orgs.search_orgs(call.core, call.who, call.params.query, call.params.archived, _page(call))
     return shapes.page(found, lambda item: shapes.organisation(*item))
 
 
 @endpoint(IdParams)
-async def archive(call: Call[IdParams]) -> dict[str, Any]:
+async def archive(call: Call[IdParams]) -> out.Organisation:
     found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, True)
     return shapes.organisation(*found)
 
 
 @endpoint(IdParams)
-async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
+async def unarchive(call: Call[IdParams]) -> out.Organisation:
     found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, False)
     return shapes.organisation(*found)
 
 
 @endpoint(MembersParams)
-async def members(call: Call[MembersParams]) -> dict[str, Any]:
+async def members(call: Call[MembersParams]) -> out.Paged[out.Membership]:
     return shapes.page(await orgs.list_members(call.core, call.who, call.params.id, _page(call)), shapes.membership)
 
 
 @endpoint(MemberParams)
-async def member_add(call: Call[MemberParams]) -> dict[str, Any]:
+async def member_add(call: Call[MemberParams]) -> out.Membership:
     """Add a member with a role, or set the role of an existing member."""
     p = call.params
     return shapes.membership(await orgs.do_set_member(call.core, call.who, p.id, p.user_id, p.role))
 
 
 @endpoint(MemberRemoveParams)
-async def member_remove(call: Call[MemberRemoveParams]) -> dict[str, Any]:
+async def member_remove(call: Call[MemberRemoveParams]) -> out.Ok:
     await orgs.do_remove_member(call.core, call.who, call.params.id, call.params.user_id)
     return {"ok": True}
 

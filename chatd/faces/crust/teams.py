@@ -11,6 +11,7 @@ from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
+from ...edge import shape_types as out
 from ...edge import shapes
 
 
@@ -39,7 +40,7 @@ class MoveParams(Params):
 
 
 @endpoint(EditParams)
-async def edit(call: Call[EditParams]) -> dict[str, Any]:
+async def edit(call: Call[EditParams]) -> out.Team:
     """Create (``organisation_id`` and ``name``) or update (``id``); ``members`` replaces the member set."""
     p = call.params
     if p.id is None:
@@ -52,18 +53,18 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def remove(call: Call[IdParams]) -> dict[str, Any]:
+async def remove(call: Call[IdParams]) -> out.Ok:
     await teams.do_remove_team(call.core, call.who, call.params.id)
     return {"ok": True}
 
 
 @endpoint(IdParams)
-async def read(call: Call[IdParams]) -> dict[str, Any]:
+async def read(call: Call[IdParams]) -> out.Team:
     return shapes.team(*await teams.read_team(call.core, call.who, call.params.id))
 
 
 @endpoint(SearchParams)
-async def search(call: Call[SearchParams]) -> dict[str, Any]:
+async def search(call: Call[SearchParams]) -> out.Paged[out.Team]:
     p = call.params
     page = PageRequest.of(p.page, p.per_page, call.core.settings.limits.page_size_max)
     found = await teams.search_teams(call.core, call.who, p.query, p.organisation_id, p.archived, page)
@@ -71,17 +72,17 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 
 @endpoint(IdParams)
-async def archive(call: Call[IdParams]) -> dict[str, Any]:
+async def archive(call: Call[IdParams]) -> out.Team:
     return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, True))
 
 
 @endpoint(IdParams)
-async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
+async def unarchive(call: Call[IdParams]) -> out.Team:
     return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, False))
 
 
 @endpoint(MoveParams)
-async def move(call: Call[MoveParams]) -> dict[str, Any]:
+async def move(call: Call[MoveParams]) -> out.Team:
     return shapes.team(*await teams.do_move_team(call.core, call.who, call.params.id, call.params.organisation_id))
 
 

@@ -11,9 +11,12 @@ from starlette.routing import Route
 from ...core import auth, directory, session_jwt, users
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
+from ...edge.described import described
 from ...edge.params import Id, NoParams, Params, parse
-from ...edge import envelope, shapes
+from ...edge import envelope
 from ...edge.responses import Call, endpoint, respond
+from ...edge import shape_types as out
+from ...edge import shapes
 
 
 class LoginParams(Params):
@@ -58,6 +61,7 @@ class CreateParams(Params):
     organisation_id: Id | None = None
 
 
+@described(LoginParams, response=out.Login, authenticated=False, errors=(400, 401, 413, 429, 503))
 async def login(request: Request) -> Response:
     """The one endpoint without a credential: returns the session id and sets it as a cookie; in the Crust
     envelope also a JWT wrapping the session, as ``JWT``."""
@@ -89,7 +93,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-@endpoint(NoParams)
+@endpoint(NoParams, response=out.Ok)
 async def logout(call: Call[NoParams]) -> Response:
     await auth.do_logout(call.core, call.who)
     response = respond(call.request, {"ok": True})
@@ -98,13 +102,13 @@ async def logout(call: Call[NoParams]) -> Response:
 
 
 @endpoint(SearchParams)
-async def search(call: Call[SearchParams]) -> dict[str, Any]:
+async def search(call: Call[SearchParams]) -> out.Paged[out.User]:
     page = PageRequest.of(call.params.page, call.params.per_page, call.core.settings.limits.page_size_max)
     return shapes.page(await users.search_users(call.core, call.who, call.params.query, page), shapes.user)
 
 
 @endpoint(ReadParams)
-async def read(call: Call[ReadParams]) -> dict[str, Any]:
+async def read(call: Call[ReadParams]) -> out.User:
     """One user by id; without ``id``, the caller."""
     if call.params.id is None:
         return shapes.user(call.who.user)
@@ -112,7 +116,7 @@ async def read(call: Call[ReadParams]) -> dict[str, Any]:
 
 
 @endpoint(CreateParams)
-async def create(call: Call[CreateParams]) -> dict[str, Any]:
+async def create(call: Call[CreateParams]) -> out.User:
     """An organisation admin creates a colleague's account, a member of that organisation."""
     p = call.params
     new = directory.NewUser(
@@ -123,37 +127,37 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
 
 
 @endpoint(NoParams)
-async def sessions(call: Call[NoParams]) -> dict[str, Any]:
+async def sessions(call: Call[NoParams]) -> out.Items[out.Session]:
     found = await auth.list_sessions(call.core, call.who)
     return {"items": [shapes.session(s, call.who.session_id) for s in found]}
 
 
 @endpoint(RevokeSessionParams)
-async def revoke_session(call: Call[RevokeSessionParams]) -> dict[str, Any]:
+async def revoke_session(call: Call[RevokeSessionParams]) -> out.Revoked:
     """End one session (``id``) or every session of one device (``client_id``)."""
     ended = await auth.do_revoke_session(call.core, call.who, call.params.id, call.params.client_id)
     return {"revoked": ended}
 
 
 @endpoint(PasswordParams)
-async def password(call: Call[PasswordParams]) -> dict[str, Any]:
+async def password(call: Call[PasswordParams]) -> out.Ok:
     await users.do_change_own_password(call.core, call.who, call.params.old_password, call.params.new_password)
     return {"ok": True}
 
 
 @endpoint(NoParams)
-async def tokens(call: Call[NoParams]) -> dict[str, Any]:
+async def tokens(call: Call[NoParams]) -> out.Items[out.AccessToken]:
     return {"items": [shapes.token(t) for t in await auth.list_tokens(call.core, call.who)]}
 
 
 @endpoint(TokenCreateParams)
-async def token_create(call: Call[TokenCreateParams]) -> dict[str, Any]:
+async def token_create(call: Call[TokenCreateParams]) -> out.NewAccessToken:
     secret, created = await auth.do_create_token(call.core, call.who.user_id, call.params.label)
     return {**shapes.token(created), "token": secret}
 
 
 @endpoint(TokenRevokeParams)
-async def token_revoke(call: Call[TokenRevokeParams]) -> dict[str, Any]:
+async def token_revoke(call: Call[TokenRevokeParams]) -> out.Ok:
     await auth.do_revoke_token(call.core, call.who, call.params.id)
     return {"ok": True}
 

@@ -15,6 +15,7 @@ from ...core import group_chats, join_requests
 from ...core.group_chats import GroupChat, GroupChatChanges, NewGroupChat
 from ...edge.params import Id, Params
 from ...edge.responses import JSON, Call, endpoint
+from . import shape_types as out
 from . import shapes
 from .params import CamelParams, Time, page_of, path_id, spec_names
 
@@ -72,23 +73,23 @@ class PageParams(Params):
     per_page: int = Field(10, ge=1)
 
 
-def _shaped(chat: GroupChat) -> dict[str, Any]:
+def _shaped(chat: GroupChat) -> out.GroupChat:
     return shapes.conversation(chat.view, chat.members, chat.people)
 
 
 @endpoint(ListParams, fields=_NAMES)
-async def list_group_chats(call: Call[ListParams]) -> dict[str, Any]:
+async def list_group_chats(call: Call[ListParams]) -> out.GroupChatsPage:
     """Group chats the caller may read (``my_group_chats``: those they belong to), by title."""
     p = call.params
     found = await group_chats.list_group_chats(
         call.core, call.who, page_of(call), group_type=p.group_type, created_until=p.time,
         member_only=p.my_group_chats, with_members=p.include_participants,
     )
-    return shapes.page("conversations", found, _shaped)
+    return shapes.conversations_page(found, _shaped)
 
 
 @endpoint(CreateParams, fields=_NAMES)
-async def create(call: Call[CreateParams]) -> dict[str, Any]:
+async def create(call: Call[CreateParams]) -> out.GroupChat:
     p = call.params
     settings: dict[str, Any] = {
         "description": p.description or "",
@@ -123,7 +124,7 @@ def _settings(p: UpdateParams) -> dict[str, Any]:
 
 
 @endpoint(UpdateParams, fields=_NAMES)
-async def update(call: Call[UpdateParams]) -> dict[str, Any]:
+async def update(call: Call[UpdateParams]) -> out.GroupChat:
     """Settings, then ``addMembers``, ``newAdmins``, ``removedAdmins``, ``removeMembers``: all or nothing."""
     p = call.params
     changes = GroupChatChanges(
@@ -134,7 +135,7 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
 
 
 @endpoint(DeleteParams, fields=_NAMES)
-async def delete(call: Call[DeleteParams]) -> dict[str, Any]:
+async def delete(call: Call[DeleteParams]) -> out.Deleted:
     """Remove every group chat named, or none: each needs its admin (or an organisation admin)."""
     deleted = await group_chats.do_remove_group_chats(call.core, call.who, call.params.id)
     return {"deleted": [str(channel_id) for channel_id in deleted]}
@@ -143,7 +144,7 @@ async def delete(call: Call[DeleteParams]) -> dict[str, Any]:
 # Join requests -----------------------------------------------------------------------------------------
 
 
-@endpoint(Params, fields=_NAMES)
+@endpoint(Params, fields=_NAMES, response=out.JoinRequest, statuses=(201,))
 async def request_join(call: Call[Params]) -> JSON:
     """Ask to join a ``byRequest`` group chat: 201 with the new request, 200 with a pending one."""
     request, created, people = await join_requests.do_request_join(call.core, call.who, path_id(call))
@@ -151,24 +152,24 @@ async def request_join(call: Call[Params]) -> JSON:
 
 
 @endpoint(PageParams, fields=_NAMES)
-async def list_join_requests(call: Call[PageParams]) -> dict[str, Any]:
+async def list_join_requests(call: Call[PageParams]) -> out.JoinRequestsPage:
     found, people = await join_requests.list_pending(call.core, call.who, path_id(call), page_of(call))
-    return shapes.page("joinRequests", found, lambda request: shapes.join_request(request, people))
+    return shapes.join_requests_page(found, people)
 
 
-async def _decide(call: Call[Params], approve: bool) -> dict[str, Any]:
+async def _decide(call: Call[Params], approve: bool) -> out.JoinRequest:
     channel_id, request_id = path_id(call), path_id(call, "requestId")
     request, people = await join_requests.do_decide(call.core, call.who, channel_id, request_id, approve)
     return shapes.join_request(request, people)
 
 
 @endpoint(Params, fields=_NAMES)
-async def approve(call: Call[Params]) -> dict[str, Any]:
+async def approve(call: Call[Params]) -> out.JoinRequest:
     return await _decide(call, True)
 
 
 @endpoint(Params, fields=_NAMES)
-async def decline(call: Call[Params]) -> dict[str, Any]:
+async def decline(call: Call[Params]) -> out.JoinRequest:
     return await _decide(call, False)
 
 

@@ -15,9 +15,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core.upload_policy import do_upload_with_policy, issue_upload
+from ...edge.described import described
 from ...edge.params import Params
 from ...edge.responses import JSON, Call, endpoint
 from ...edge.uploads import read_upload
+from . import shape_types as out
 
 
 class IssueParams(Params):
@@ -26,12 +28,28 @@ class IssueParams(Params):
     module_code: str | int = Field("", alias="moduleCode")
 
 
-@endpoint(IssueParams, fields={"module": "moduleCode"})
+class UploadFields(Params):
+    """The ``signedRequest.fields`` of ``GET /api/media``, sent back as they came, beside the ``file``. Only
+    the document reads this model: the core checks the fields against their signature
+    (``core/upload_policy.py``)."""
+
+    key: str
+    content_type: str = Field(alias="Content-Type")
+    policy: str
+    algorithm: str = Field(alias="x-chatd-algorithm")
+    signature: str = Field(alias="x-chatd-signature")
+
+
+UPLOAD_ERRORS = (400, 403, 404, 409, 413, 429, 503)  # no credential: the signed policy is checked instead
+
+
+@endpoint(IssueParams, fields={"module": "moduleCode"}, response=out.UploadTicket)
 async def issue(call: Call[IssueParams]) -> dict[str, Any]:
     p = call.params
     return await issue_upload(call.core, call.who, p.mime, p.name, str(p.module_code))
 
 
+@described(UploadFields, response=out.Uploaded, authenticated=False, body="multipart", errors=UPLOAD_ERRORS)
 async def upload(request: Request) -> Response:
     """The bytes of a presigned upload: ``{fileId, url, contentType, size}`` once stored."""
     core = request.app.state.core

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from ...core.meetings import PARTICIPANTS_MAX, do_create_meeting
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
+from . import shape_types as out
 from . import shapes
 from .params import CamelParams, Time, path_id, spec_names
 
@@ -28,7 +29,7 @@ class CreateParams(CamelParams):
 
 
 @endpoint(CreateParams, fields=spec_names())
-async def create(call: Call[CreateParams]) -> dict[str, Any]:
+async def create(call: Call[CreateParams]) -> out.NewMeeting:
     """The spec's event, plus ``message``: the announcement as posted."""
     p = call.params
     meeting, view, people = await do_create_meeting(

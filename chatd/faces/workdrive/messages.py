@@ -17,6 +17,7 @@ from ...core import conversations, messages
 from ...core.messages import Post
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
+from . import shape_types as out
 from . import shapes
 from .params import CamelParams, page_of, path_id, spec_names
 
@@ -48,7 +49,7 @@ def _conversation(call: Call[Any]) -> int:
 
 
 @endpoint(PostParams, fields=_NAMES)
-async def post(call: Call[PostParams]) -> dict[str, Any]:
+async def post(call: Call[PostParams]) -> out.Message:
     """Send; ``mention`` ids are mentioned besides the users the text names (``@userName``)."""
     p = call.params
     sent = Post(
@@ -60,14 +61,14 @@ async def post(call: Call[PostParams]) -> dict[str, Any]:
 
 
 @endpoint(ListParams, fields=_NAMES)
-async def list_messages(call: Call[ListParams]) -> dict[str, Any]:
+async def list_messages(call: Call[ListParams]) -> out.MessagesPage:
     """Newest first, thread replies included (each names its ``replyOfMsgId``); the first page marks it read."""
     found, people = await conversations.read_page(call.core, call.who, _conversation(call), page_of(call))
-    return shapes.page("messages", found, lambda view: shapes.message(view, people))
+    return shapes.messages_page(found, people)
 
 
 @endpoint(EditParams, fields=_NAMES)
-async def edit(call: Call[EditParams]) -> dict[str, Any]:
+async def edit(call: Call[EditParams]) -> out.Message:
     """The sender edits the text; the replaced text is kept as a version (``EDITED`` event)."""
     view, people = await conversations.do_edit(
         call.core, call.who, _conversation(call), path_id(call), call.params.message
@@ -76,7 +77,7 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
 
 
 @endpoint(Params, fields=_NAMES)
-async def remove(call: Call[Params]) -> dict[str, Any]:
+async def remove(call: Call[Params]) -> out.RemovedMessage:
     """The sender, a conversation admin or an organisation admin removes it (``REMOVED`` event)."""
     conversation_id, message_id = _conversation(call), path_id(call)
     await messages.do_remove_message(call.core, call.who, message_id, channel_id=conversation_id)

@@ -10,6 +10,7 @@ from ...core import directory, orgs
 from ...core.directory import NewUser
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
+from . import shape_types as out
 from . import shapes
 from .params import CamelParams, path_id, spec_names
 
@@ -48,7 +49,7 @@ PROFILE = ("legal_name", "websites", "address", "email", "phone", "description",
 
 
 @endpoint(CreateParams, fields=spec_names())
-async def create(call: Call[CreateParams]) -> dict[str, Any]:
+async def create(call: Call[CreateParams]) -> out.NewOrganization:
     """The spec's superadmin call; returns the organisation and an access token for its admin."""
     p = call.params
     owner = NewUser(
@@ -63,7 +64,7 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
 
 
 @endpoint(UpdateParams, fields=spec_names())
-async def update(call: Call[UpdateParams]) -> dict[str, Any]:
+async def update(call: Call[UpdateParams]) -> out.Organization:
     """Only what is sent changes; ``null`` clears a profile field (or removes the logo, for ``fileId``)."""
     p = call.params
     sent = p.model_fields_set

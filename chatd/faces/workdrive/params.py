@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Callable, Mapping
 
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from ...core.clock import parse_iso
@@ -31,7 +31,11 @@ def _time(value: Any) -> int:
         raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z") from None
 
 
-Time = Annotated[int, BeforeValidator(_time)]
+Time = Annotated[
+    int,
+    BeforeValidator(_time),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "ISO 8601; without a zone, UTC"}),
+]
 """An ISO 8601 time parameter, as epoch milliseconds (naive means UTC)."""
 
 

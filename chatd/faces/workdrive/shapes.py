@@ -6,7 +6,7 @@ batches by the core), so shaping reads nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast, overload
 
 from ...core.clock import iso
 from ...core.directory import Profile
@@ -15,6 +15,7 @@ from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
 from ...core.models import ChannelView, Membership, MessageView, Organisation, StoredFile
 from ...core.paging import Page
+from . import shape_types as out
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ def sid(value: int | str | None) -> str | None:
     return None if value is None else str(value)
 
 
-def meta(result: Page[Any]) -> dict[str, Any]:
+def meta(result: Page[Any]) -> out.Meta:
     """The spec's pagination block; ``nextPage`` is null on the last page."""
     return {
         "perPage": result.request.per_page,
@@ -38,15 +39,27 @@ def meta(result: Page[Any]) -> dict[str, Any]:
     }
 
 
-def page(key: str, result: Page[T], shape: Callable[[T], Any]) -> dict[str, Any]:
-    return {key: [shape(item) for item in result.items], "meta": meta(result)}
+def users_page(result: Page[Profile]) -> out.UsersPage:
+    return {"users": [user(item) for item in result.items], "meta": meta(result)}
 
 
-def _file(file_id: int | str | None) -> dict[str, Any] | None:
+def conversations_page(result: Page[T], shape: Callable[[T], out.GroupChat]) -> out.GroupChatsPage:
+    return {"conversations": [shape(item) for item in result.items], "meta": meta(result)}
+
+
+def messages_page(result: Page[MessageView], profiles: dict[int, Profile]) -> out.MessagesPage:
+    return {"messages": [message(view, profiles) for view in result.items], "meta": meta(result)}
+
+
+def join_requests_page(result: Page[JoinRequest], profiles: dict[int, Profile]) -> out.JoinRequestsPage:
+    return {"joinRequests": [join_request(item, profiles) for item in result.items], "meta": meta(result)}
+
+
+def _file(file_id: int | str | None) -> out.FileRef | None:
     return None if file_id is None else {"id": str(file_id)}
 
 
-def user(profile: Profile) -> dict[str, Any]:
+def user(profile: Profile) -> out.User:
     """The spec's user. Fields chatd has no source for (``color``, ``badges``, ``reportsToObj``…) are left
     out rather than invented; intranet fields come back exactly as they were stored."""
     record, extra = profile.user, profile.user.profile
@@ -86,7 +99,7 @@ def user(profile: Profile) -> dict[str, Any]:
     }
 
 
-def organization(record: Organisation, logo: StoredFile | None = None) -> dict[str, Any]:
+def organization(record: Organisation, logo: StoredFile | None = None) -> out.Organization:
     """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up.
     ``logo``: its logo's file, shown as the spec's media object."""
     profile = record.profile
@@ -111,7 +124,7 @@ def organization(record: Organisation, logo: StoredFile | None = None) -> dict[s
     }
 
 
-def _logo(record: Organisation, logo: StoredFile | None) -> dict[str, Any] | None:
+def _logo(record: Organisation, logo: StoredFile | None) -> out.Media | out.FileRef | None:
     if logo is not None and logo.id == record.picture_file_id:
         return media(file_payload(logo))
     return _file(record.picture_file_id)
@@ -120,21 +133,25 @@ def _logo(record: Organisation, logo: StoredFile | None) -> dict[str, Any] | Non
 # Group chats, messages, meetings ----------------------------------------------------------------------
 
 
-_PERSON = (
-    "id", "userName", "firstName", "lastName", "displayName", "picture", "cover", "online", "availability",
-    "designation", "department", "phone", "email", "status",
-)
-
-
-def person(profile: Profile | None) -> dict[str, Any] | None:
+@overload
+def person(profile: Profile) -> out.Person: ...
+@overload
+def person(profile: Profile | None) -> out.Person | None: ...
+def person(profile: Profile | None) -> out.Person | None:
     """The spec's short user (senders, participants, creators): a subset of the user shape."""
     if profile is None:
         return None
     full = user(profile)
-    return {key: full[key] for key in _PERSON}
+    return {
+        "id": full["id"], "userName": full["userName"], "firstName": full["firstName"],
+        "lastName": full["lastName"], "displayName": full["displayName"], "picture": full["picture"],
+        "cover": full["cover"], "online": full["online"], "availability": full["availability"],
+        "designation": full["designation"], "department": full["department"], "phone": full["phone"],
+        "email": full["email"], "status": full["status"],
+    }
 
 
-def media(payload: dict[str, Any]) -> dict[str, Any]:
+def media(payload: dict[str, Any]) -> out.Media:
     """A file as the spec's media object, from the core's viewer-independent file payload."""
     mime = payload["content_type"]
     image, video = mime.startswith("image/"), mime.startswith("video/")
@@ -155,10 +172,10 @@ def media(payload: dict[str, Any]) -> dict[str, Any]:
 
 def conversation(
     view: ChannelView, members: list[Membership] | None = None, profiles: dict[int, Profile] | None = None
-) -> dict[str, Any]:
+) -> out.GroupChat:
     """A group chat (a channel) as the caller sees it; ``participants`` and ``admins`` when members are given."""
     channel = view.channel
-    shaped: dict[str, Any] = {
+    shaped: out.GroupChat = {
         "id": str(channel.id),
         "groupId": str(channel.id),
         "createdAt": iso(channel.created_at),
@@ -182,12 +199,12 @@ def conversation(
     }
     if members is not None:
         known = profiles or {}
-        shaped["participants"] = [person(known.get(m.user_id)) for m in members if m.user_id in known]
+        shaped["participants"] = [person(known[m.user_id]) for m in members if m.user_id in known]
         shaped["admins"] = [str(m.user_id) for m in members if m.role == "owner"]
     return shaped
 
 
-def meeting_event(meta: dict[str, Any], conversation_id: int) -> dict[str, Any] | None:
+def meeting_event(meta: dict[str, Any], conversation_id: int) -> out.MeetingEvent | None:
     """The ``event`` of a meeting announcement, from what the message carries."""
     found = meta.get("meeting")
     if not isinstance(found, dict):
@@ -204,10 +221,10 @@ def meeting_event(meta: dict[str, Any], conversation_id: int) -> dict[str, Any] 
     }
 
 
-def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
+def message(view: MessageView, profiles: dict[int, Profile]) -> out.Message:
     """The spec's message; ``mention`` lists the users the message mentions (those who may read it)."""
     record = view.message
-    shaped: dict[str, Any] = {
+    shaped: out.Message = {
         "id": str(record.id),
         "conversationId": str(record.channel_id),
         "createdAt": iso(record.created_at),
@@ -220,7 +237,7 @@ def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
         "sender": person(profiles.get(record.user_id)) if record.user_id else None,
         "files": {"files": [media(f) for f in view.files]},
         "mention": [person(profiles[u]) for u in record.mentions if u in profiles],
-        "reactions": view.reactions,
+        "reactions": cast(list[out.Reaction], view.reactions),  # the core's ``{emoji, count, me}``
         "type": record.type,
         "repliesCount": record.reply_count,
         "isPinned": view.pinned,
@@ -233,7 +250,7 @@ def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
     return shaped
 
 
-def meeting(record: Meeting, profiles: dict[int, Profile]) -> dict[str, Any]:
+def meeting(record: Meeting, profiles: dict[int, Profile]) -> out.Meeting:
     """The spec's event. RSVPs, locations, links and repeats are chatd-less: left out, not invented."""
     return {
         "id": str(record.id),
@@ -249,14 +266,14 @@ def meeting(record: Meeting, profiles: dict[int, Profile]) -> dict[str, Any]:
         "messageId": sid(record.message_id),
         "creator": person(profiles.get(record.created_by)) if record.created_by else None,
         "rsvpUsers": [
-            {**(person(profiles[u]) or {}), "invited": iso(record.created_at), "rsvp": None}
+            {**person(profiles[u]), "invited": iso(record.created_at), "rsvp": None}
             for u in record.participant_ids
             if u in profiles
         ],
     }
 
 
-def join_request(record: JoinRequest, profiles: dict[int, Profile]) -> dict[str, Any]:
+def join_request(record: JoinRequest, profiles: dict[int, Profile]) -> out.JoinRequest:
     return {
         "id": str(record.id),
         "conversationId": str(record.channel_id),

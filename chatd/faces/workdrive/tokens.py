@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ...core import directory
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
+from . import shape_types as out
 from .params import CamelParams, spec_names
 
 
@@ -17,7 +18,7 @@ class GenerateParams(CamelParams):
 
 
 @endpoint(GenerateParams, fields=spec_names())
-async def generate(call: Call[GenerateParams]) -> dict[str, Any]:
+async def generate(call: Call[GenerateParams]) -> out.AccessToken:
     """The token acts as that user everywhere, so the core demands authority over the whole account."""
     secret, target = await directory.do_create_token_for(call.core, call.who, call.params.user_id)
     return {"userId": str(target.id), "token": secret}

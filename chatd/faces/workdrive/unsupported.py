@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.codes import Code
+from ...edge.described import described
 from ...edge.errors import error_body
 
 _FEED = "the intranet feed ({}) is not part of chat"
@@ -75,9 +76,11 @@ UNSUPPORTED: list[tuple[str, str, str]] = [
 def _answer(method: str, path: str, reason: str) -> Route:
     body = error_body(Code.NOT_SUPPORTED, f"not supported by chatd: {method} {path}: {reason} (docs/workdrive.md)")
 
+    @described(authenticated=False, status=501, errors=())
     async def not_supported(_request: Request) -> Response:
         return Response(body, status_code=501, media_type="application/json")
 
+    not_supported.__doc__ = f"Not supported by chatd: {reason}."
     return Route(path, not_supported, methods=[method])
 
 

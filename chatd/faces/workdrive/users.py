@@ -11,6 +11,7 @@ from ...core import directory
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
+from . import shape_types as out
 from . import shapes
 from .params import CamelParams, path_id, spec_names
 
@@ -141,29 +142,29 @@ def _given(**lists: list[str] | None) -> dict[str, list[str]]:
 
 
 @endpoint(ListParams, fields=spec_names())
-async def list_users(call: Call[ListParams]) -> dict[str, Any]:
+async def list_users(call: Call[ListParams]) -> out.UsersPage:
     """Everyone sharing an organisation with the caller; server admins see every account."""
     p = call.params
     page = PageRequest.of(p.cur_page, p.per_page, call.core.settings.limits.page_size_max)
     found = await directory.list_directory(call.core, call.who, page, p.department, p.location)
-    return shapes.page("users", found, shapes.user)
+    return shapes.users_page(found)
 
 
 @endpoint(AddParams, fields=spec_names())
-async def add(call: Call[AddParams]) -> dict[str, Any]:
+async def add(call: Call[AddParams]) -> out.User:
     created = await directory.do_add_users(call.core, call.who, call.params.organization_id, [_new_user(call.params)])
     return shapes.user(created[0])
 
 
 @endpoint(BulkCreateParams, fields=spec_names())
-async def bulk_create(call: Call[BulkCreateParams]) -> list[dict[str, Any]]:
+async def bulk_create(call: Call[BulkCreateParams]) -> list[out.User]:
     new_users = [_new_user(item) for item in call.params.data]
     created = await directory.do_add_users(call.core, call.who, call.params.organization_id, new_users)
     return [shapes.user(profile) for profile in created]
 
 
 @endpoint(UpdateParams, fields=spec_names())
-async def update(call: Call[UpdateParams]) -> dict[str, Any]:
+async def update(call: Call[UpdateParams]) -> out.User:
     p = call.params
     add = _given(additional_teams=p.add_additional_teams, additional_locations=p.add_additional_locations)
     remove = _given(additional_teams=p.remove_additional_teams, additional_locations=p.remove_additional_locations)
@@ -172,14 +173,14 @@ async def update(call: Call[UpdateParams]) -> dict[str, Any]:
 
 
 @endpoint(Params, fields=spec_names())
-async def delete(call: Call[Params]) -> dict[str, Any]:
+async def delete(call: Call[Params]) -> out.User:
     """Remove from the caller's organisations; archived when left in none (see docs/workdrive.md)."""
     removed = await directory.do_offboard_users(call.core, call.who, [path_id(call)])
     return shapes.user(removed[0])
 
 
 @endpoint(BulkDeleteParams, fields=spec_names())
-async def bulk_delete(call: Call[BulkDeleteParams]) -> dict[str, Any]:
+async def bulk_delete(call: Call[BulkDeleteParams]) -> out.RemovedUsers:
     removed = await directory.do_offboard_users(call.core, call.who, call.params.id)
     return {"users": [shapes.user(profile) for profile in removed]}
 
