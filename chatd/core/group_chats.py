@@ -19,7 +19,7 @@ from ..store import channel_members as member_store
 from . import channel_members, channels
 from .access import access_channel
 from .context import Core, Tx
-from .directory import Profile, profiles_of
+from .profiles import Profile, profiles_of
 from .errors import BadRequest, NotFound, fields_renamed
 from .models import Channel, ChannelView, Membership, Principal
 from .paging import Page, PageRequest
@@ -75,7 +75,7 @@ async def _shown(tx: Tx, principal: Principal, channel: Channel) -> GroupChat:
     except NotFound:
         return GroupChat(view)
     members = await member_store.list_members(tx.conn, channel.id)
-    return GroupChat(view, members, await profiles_of(tx.conn, tx.core, [m.user_id for m in members]))
+    return GroupChat(view, members, await profiles_of(tx.conn, tx.core, principal, [m.user_id for m in members]))
 
 
 async def do_create_group_chat(core: Core, principal: Principal, new: NewGroupChat) -> GroupChat:
@@ -157,5 +157,5 @@ async def list_group_chats(
         if not with_members:
             return Page([GroupChat(view) for view in found.items], found.total, page)
         rosters = await member_store.members_of(conn, [v.channel.id for v in found.items])
-        people = await profiles_of(conn, core, [m.user_id for roster in rosters.values() for m in roster])
+        people = await profiles_of(conn, core, principal, [m.user_id for roster in rosters.values() for m in roster])
         return Page([GroupChat(v, rosters[v.channel.id], people) for v in found.items], found.total, page)

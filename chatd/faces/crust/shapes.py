@@ -9,6 +9,7 @@ from ...core.clock import iso
 from ...core.messages import message_payload
 from ...core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ...core.paging import Page
+from ...core.profiles import Profile
 
 T = TypeVar("T")
 
@@ -38,6 +39,11 @@ def user(record: User) -> dict[str, Any]:
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
     }
+
+
+def profile(seen: Profile) -> dict[str, Any]:
+    """Another user, as the caller may see them: ``email`` is null where the caller may not see it."""
+    return user(seen.user) | {"email": seen.email}
 
 
 def session(record: Session, current_id: int | None = None) -> dict[str, Any]:

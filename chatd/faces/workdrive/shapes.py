@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from ...core.clock import iso
-from ...core.directory import Profile
+from ...core.profiles import Profile
 from ...core.files import file_payload
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
@@ -59,7 +59,7 @@ def user(profile: Profile) -> dict[str, Any]:
         "orgId": sid(profile.org_ids[0]) if profile.org_ids else None,
         "organizationIds": [str(org_id) for org_id in profile.org_ids],
         "userName": record.username,
-        "email": record.email,
+        "email": profile.email,
         "status": STATUS.get(record.status, record.status.upper()),
         "firstName": record.first_name,
         "lastName": record.last_name,
@@ -126,12 +126,18 @@ _PERSON = (
 )
 
 
+_CARD = ("id", "userName", "firstName", "lastName", "displayName", "picture", "status")
+
+
 def person(profile: Profile | None) -> dict[str, Any] | None:
-    """The spec's short user (senders, participants, creators): a subset of the user shape."""
+    """The spec's short user (senders, participants, creators): a subset of the user shape. Someone the
+    caller may not see (a former member, docs/workdrive.md "Who sees whom") keeps only the name the
+    content carries: the rest is null."""
     if profile is None:
         return None
     full = user(profile)
-    return {key: full[key] for key in _PERSON}
+    shown = _PERSON if profile.visible else _CARD
+    return {key: full[key] if key in shown else None for key in _PERSON}
 
 
 def media(payload: dict[str, Any]) -> dict[str, Any]:
