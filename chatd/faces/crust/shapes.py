@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from ...core.channels import channel_payload
-from ...core.clock import iso
+from ...core.clock import iso as iso  # re-exported: faces shape times with it
 from ...core.messages import message_payload
 from ...core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ...core.paging import Page
