@@ -25,7 +25,10 @@ async def test_the_specs_get_to_send_is_refused_naming_the_post(chat: Harness) -
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == "invalid" and "POST /api/{conversationId}/messages" in error["fields"]["message"]
-    for body, named in (({"fileId": ["1"]}, "fileId"), ({"replyOfMsgId": "1"}, "replyOfMsgId"), ({"reply_of_msg_id": "1"}, "replyOfMsgId")):
+    spellings = (
+        ({"fileId": ["1"]}, "fileId"), ({"replyOfMsgId": "1"}, "replyOfMsgId"), ({"reply_of_msg_id": "1"}, "replyOfMsgId")
+    )
+    for body, named in spellings:
         refused = await t.bob.call("GET", path, json=body)
         assert refused.status_code == 400 and list(refused.json()["error"]["fields"]) == [named]
     assert (await t.bob.call("GET", path, params={"message": "in the query"})).status_code == 400
