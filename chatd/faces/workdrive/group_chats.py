@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from ...core import group_chats, join_requests
 from ...core.group_chats import GroupChat, GroupChatChanges, NewGroupChat
-from ...edge.params import Id, Params, merged_params, validate
+from ...edge.params import Id, Params
 from ...edge.responses import JSON, Call, endpoint
 from . import meetings, shapes
 from .params import CamelParams, Time, carried, page_of, path_id, refuse_carried, spec_names
@@ -89,12 +89,12 @@ async def list_group_chats(call: Call[ListParams]) -> dict[str, Any]:
     return shapes.page("conversations", found, _shaped)
 
 
-@endpoint(Params, fields=_NAMES)
-async def create(call: Call[Params]) -> dict[str, Any]:
+@endpoint(CreateParams, fields=_NAMES)
+async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """A group chat; or, when the request carries a meeting's fields, the meeting the spec schedules here."""
     if await carried(call, meetings.MEETING_FIELDS):
         return await meetings.at_group_chats(call)
-    p = validate(CreateParams, await merged_params(call.request))
+    p = call.params
     settings: dict[str, Any] = {
         "description": p.description or "",
         "group_type": p.group_type,
