@@ -51,7 +51,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         files=LocalBlobs(settings.data_path / "files"),
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
         throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
-        credentials=CredentialCache(settings.auth.credential_cache_seconds),
+        credentials=CredentialCache(settings.auth.credential_cache_seconds, clock),
     )
 
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await secrets.load(core)
         lease = NodeLease(core)
         await lease.claim()
-        hub = Hub(bus)
+        hub = Hub(bus, core.clock)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
         hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too

@@ -94,7 +94,7 @@ async def _place(chat: Harness, number: int, case: Case) -> Placed:
 
 async def test_every_check_agrees_with_the_table(chat: Harness) -> None:
     placed = [await _place(chat, number, case) for number, case in enumerate(CASES)]
-    hub = Hub(NullPublisher())
+    hub = Hub(NullPublisher(), chat.core.clock)
     disagreements: list[tuple[str, Case]] = []
     async with chat.core.reading() as conn:
         for p in placed:

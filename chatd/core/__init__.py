@@ -14,4 +14,7 @@
 - ``message_views.py`` messages as one viewer sees them; ``archiving.py`` archive and unarchive at every
   level; ``directory.py`` an organisation's people; ``group_chats.py`` and ``conversations.py`` the WorkDrive
   face's actions over channels and messages.
+- ``live.py``      what the websocket asks of the core: the connect snapshot, a channel log's bounds and
+  events since a seq (replay and gap fills), and typing.
+- ``credential_cache.py`` checked credentials kept briefly in memory; ``presence.py`` "seen" stamps.
 """

@@ -110,7 +110,7 @@ class Core:
     files: FileStorage
     passwords: Passwords
     throttle: LoginThrottle
-    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    credentials: CredentialCache
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     writes: GroupCommit = field(init=False)
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from ..core import events as ev
 from ..core.access import may_read_channel
+from ..core.clock import Clock
 from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
@@ -40,14 +41,14 @@ class ChannelInfo:
 
 
 class Hub:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, clock: Clock) -> None:
         self.publisher = publisher
         self.node = uuid.uuid4().hex
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
-        self.book = PresenceBook()
+        self.book = PresenceBook(clock)
         self._tasks: set[asyncio.Task[None]] = set()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
@@ -65,7 +66,7 @@ class Hub:
         self.channels.update(infos)
         for channel_id, seq in seqs.items():
             conn.delivered[channel_id] = seq
-            conn.base[channel_id] = seq
+            conn.ready_seqs[channel_id] = seq
             self.by_channel[channel_id].add(conn)
 
     def unregister(self, conn: Connection) -> None:
@@ -237,7 +238,7 @@ class Hub:
             changed = self.book.heartbeat(data["node"], users)
         else:
             orgs = {int(o) for o in data.get("organisation_ids", [])}
-            changed = [int(data["user_id"])] if self.book.set(data["node"], int(data["user_id"]), data["status"], orgs) else []
+            changed = [int(data["user_id"])] if self.book.record(data["node"], int(data["user_id"]), data["status"], orgs) else []
         for user_id in changed:
             self._tell_presence(user_id)
 

@@ -1,8 +1,8 @@
 """The Crust messaging API: ``/organisation/*``, ``/team/*``, ``/channel/*``, ``/message/*``, ``/user/*``.
 
 Snake_case fields, ids as strings, parameters from the query, a form or JSON alike; the original Crust
-server's envelope where a deployment or request asks for it (``edge/envelope.py``). ``shapes.py`` turns
-core records into JSON; each other module holds the routes of one area.
+server's envelope where a deployment or request asks for it (``edge/envelope.py``). Each module holds the
+routes of one area; core records become JSON through ``chatd/edge/shapes.py``, which the websocket shares.
 """
 
 from __future__ import annotations

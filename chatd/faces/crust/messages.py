@@ -15,8 +15,8 @@ from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
+from ...edge import shapes
 from ...edge.uploads import read_upload
-from . import shapes
 
 
 class EditParams(Params):

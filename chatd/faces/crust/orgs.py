@@ -10,7 +10,7 @@ from ...core import archiving, orgs
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class EditParams(Params):

@@ -11,7 +11,7 @@ from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class EditParams(Params):

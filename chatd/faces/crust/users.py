@@ -13,9 +13,8 @@ from ...core.clock import iso
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
-from ...edge import envelope
+from ...edge import envelope, shapes
 from ...edge.responses import Call, endpoint, respond
-from . import shapes
 
 
 class LoginParams(Params):
