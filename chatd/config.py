@@ -107,6 +107,10 @@ class WebsocketSettings(_Section):
     compression: bool = False
 
 
+class DirectorySettings(_Section):
+    member_emails: bool = False
+
+
 class CompatSettings(_Section):
     crust_envelope: bool = False
 
@@ -118,6 +122,7 @@ class Settings(_Section):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     websocket: WebsocketSettings = Field(default_factory=WebsocketSettings)
+    directory: DirectorySettings = Field(default_factory=DirectorySettings)
     compat: CompatSettings = Field(default_factory=CompatSettings)
     _config_file: Path | None = PrivateAttr(default=None)
 

@@ -114,8 +114,11 @@ async def test_revoked_token_stops_working(chat: Harness) -> None:
 
 async def test_user_search_matches_username_name_and_email_with_pages(chat: Harness) -> None:
     alice = await chat.user("alice")
+    org = (await alice.post("/organisation/edit", name="Corp"))["id"]  # the directory is one's organisations
     for name in ("bob", "bobby", "carol"):
-        await chat.user(name, email=f"{name}@corp.example")
+        member = await chat.user(name, email=f"{name}@corp.example")
+        await alice.post("/organisation/members/add", id=org, user_id=member.id)
+    await chat.user("dave", email="dave@corp.example")  # in no organisation of alice's: not found
     found = await alice.get("/user/search", query="BOB")
     assert [u["username"] for u in found["items"]] == ["bob", "bobby"]
     by_mail = await alice.get("/user/search", query="corp.example", per_page=2)

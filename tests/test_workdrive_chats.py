@@ -73,7 +73,7 @@ async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harne
 
 async def test_group_chat_creation_refuses_bad_input(chat: Harness) -> None:
     t = await _team(chat)
-    assert _fields(await t.admin.post("/api/group-chats", expect=400)) == {"title": "required"}
+    assert _fields(await t.admin.post("/api/group-chats", expect=400))["title"].startswith("required for a CHAT_GROUP")
     assert "title" in _fields(await _group(t.admin, "   ", expect=400))
     assert "groupType" in _fields(await _group(t.admin, groupType="CHANNEL", expect=400))
     assert "description" in _fields(await _group(t.admin, description="x" * 5000, expect=400))

@@ -444,7 +444,10 @@ async def test_deleting_from_one_organisation_keeps_the_account_active_elsewhere
     bob = await _member(chat, org.admin, "bob")
     await other.admin.post("/organisation/members/add", id=other.id, user_id=bob.id)
     kept = await org.admin.delete(f"/api/users/{bob.id}")
-    assert kept["status"] == "ACTIVE" and kept["organizationIds"] == [other.id]
+    # Still active, in an organisation that is not the caller's to see (docs/workdrive.md, "Who sees whom").
+    assert kept["status"] == "ACTIVE" and kept["organizationIds"] == [] and kept["email"] == "bob@example.test"
+    everyone = (await org.root.get("/api/users", per_page=100))["users"]  # a server administrator sees it all
+    assert [u["organizationIds"] for u in everyone if u["id"] == bob.id] == [[other.id]]
     assert await _role(bob, org.id) is None and await _role(bob, other.id) == "member"
 
 

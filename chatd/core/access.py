@@ -18,14 +18,18 @@ Unknown and invisible look the same (404), so ids cannot be probed.
   join requests asks it. Posting, reacting and pinning also need channel membership.
 - **Managing a channel**: its owners, and the admins and owners of its organisation (``ChannelAccess.is_owner``).
 - **Messages**: whoever reads the channel reads them; the sender edits; the sender or a channel manager removes.
-- **Users** (``access_user``): a user sees themselves and those sharing an organisation (server
-  administrators see everyone); acting on an account needs authority over it in each of its organisations.
+- **Users** (``may_see_user``, ``access_user``): a user sees themselves and those sharing an organisation
+  (server administrators see everyone); others are 404, as unknown ids. E-mail addresses
+  (``may_see_email``): one's own, those of the organisations one administers, all for server admins, and
+  those of one's organisations' members where ``directory.member_emails`` is on. ``sight`` applies both
+  to a page of users at once. Acting on an account needs authority over it in each of its organisations.
 - **Files**: one attaches only one's own uploads; a file is read by its owner, by whoever reads a channel
   where a live message carries it or whose picture it is, and by everyone when it is a user's picture.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -249,11 +253,62 @@ def check_may_remove(principal: Principal, message: Message, found: ChannelAcces
 # Users ---------------------------------------------------------------------------------------------------
 
 
+def may_see_user(*, own: bool, server_admin: bool, shares_org: bool) -> bool:
+    """The directory rule: one sees oneself and the people of one's organisations; server admins see all."""
+    return own or server_admin or shares_org
+
+
+def may_see_email(
+    *, own: bool, server_admin: bool, admin_of_theirs: bool, shares_org: bool, member_emails: bool
+) -> bool:
+    """Whose e-mail address one sees: one's own; everyone's, for server admins; that of the people of an
+    organisation one administers (admin or owner); and, where the deployment opens the address book
+    (``directory.member_emails``), that of everyone one shares an organisation with."""
+    return own or server_admin or admin_of_theirs or (member_emails and shares_org)
+
+
+@dataclass(slots=True)
+class Sight:
+    """What one viewer may see of some users: who is visible (``may_see_user``), whose e-mail
+    (``may_see_email``), and the viewer's organisations (``None`` for all: themselves and server admins see
+    every organisation of a user; others only those they share)."""
+
+    visible: set[int]
+    emails: set[int]
+    viewer_orgs: set[int] | None
+
+    def orgs_shown(self, orgs: list[int], *, own: bool) -> list[int]:
+        if own or self.viewer_orgs is None:
+            return orgs
+        return [org_id for org_id in orgs if org_id in self.viewer_orgs]
+
+
+async def sight(
+    conn: AsyncConnection, principal: Principal, theirs: dict[int, list[int]], *, member_emails: bool
+) -> Sight:
+    """The viewer's ``Sight`` of the users of ``theirs`` (each user's live organisations): one query."""
+    admin = principal.user.is_admin
+    mine = {} if admin else await org_store.orgs_of_user(conn, principal.user_id)
+    administered = {org_id for org_id, role in mine.items() if role_at_least(role, "admin")}
+    visible: set[int] = set()
+    emails: set[int] = set()
+    for user_id, orgs in theirs.items():
+        own, shares = user_id == principal.user_id, bool(mine.keys() & set(orgs))
+        if may_see_user(own=own, server_admin=admin, shares_org=shares):
+            visible.add(user_id)
+        if may_see_email(
+            own=own, server_admin=admin, admin_of_theirs=bool(administered & set(orgs)), shares_org=shares,
+            member_emails=member_emails,
+        ):
+            emails.add(user_id)
+    return Sight(visible, emails, None if admin else set(mine))
+
+
 async def access_user(conn: AsyncConnection, principal: Principal, user_id: int, *, manage: bool = False) -> User:
-    """The user, if the caller may see them: themselves, someone sharing an organisation, or anyone for
-    server admins (others get 404, as for an unknown id). ``manage`` also proves authority over the
-    account (403 otherwise): acting on it, or minting a token that acts as it everywhere, needs the
-    caller to outrank it in every organisation it belongs to, and only server admins manage server admins."""
+    """The user, if the caller may see them (``may_see_user``; others get 404, as for an unknown id).
+    ``manage`` also proves authority over the account (403 otherwise): acting on it, or minting a token
+    that acts as it everywhere, needs the caller to outrank it in every organisation it belongs to, and
+    only server admins manage server admins."""
     target = await user_store.get_user(conn, user_id)
     if target is None:
         raise NotFound("no such user")
@@ -261,7 +316,8 @@ async def access_user(conn: AsyncConnection, principal: Principal, user_id: int,
         return target
     theirs = await org_store.orgs_of_user(conn, target.id)
     mine = await org_store.orgs_of_user(conn, principal.user_id)
-    if target.id != principal.user_id and not theirs.keys() & mine.keys():
+    shares = bool(theirs.keys() & mine.keys())
+    if not may_see_user(own=target.id == principal.user_id, server_admin=False, shares_org=shares):
         raise NotFound("no such user")
     if manage:
         if target.is_admin:
@@ -272,14 +328,10 @@ async def access_user(conn: AsyncConnection, principal: Principal, user_id: int,
 
 
 async def visible_users(conn: AsyncConnection, principal: Principal, user_ids: Iterable[int]) -> set[int]:
-    """Which of these users the caller may see (``access_user``'s rule, for many at once, in two queries)."""
-    wanted = set(user_ids)
-    found = set(await user_store.get_users(conn, list(wanted)))
-    if principal.user.is_admin:
-        return found
-    mine = set(await org_store.orgs_of_user(conn, principal.user_id))
-    theirs = await user_store.org_ids_of_users(conn, list(found))
-    return {user_id for user_id in found if user_id == principal.user_id or mine & set(theirs[user_id])}
+    """Which of these users the caller may see (``may_see_user``, for many at once, in three queries)."""
+    found = list(await user_store.get_users(conn, list(set(user_ids))))
+    theirs = await user_store.org_ids_of_users(conn, found)
+    return (await sight(conn, principal, theirs, member_emails=False)).visible
 
 
 # Files ---------------------------------------------------------------------------------------------------

@@ -224,11 +224,17 @@ async def do_create_channel(core: Core, principal: Principal, **spec: Any) -> Ch
 
 async def update_channel_in(
     tx: Tx, principal: Principal, channel_id: int, *, name: str | None = None, topic: str | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None, organisation_id: int | None = None, team_id: int | None = None,
 ) -> Channel:
-    """Rename, change the topic (each told by a system message) or other settings; owners only."""
+    """Rename, change the topic (each told by a system message) or other settings; owners only.
+    ``organisation_id``/``team_id``: where the caller believes the channel is; another place is a move,
+    which an update does not make (400 naming ``/channel/move``), rather than a silent success."""
     found = await access_channel(tx.conn, principal, channel_id, writing=True, owner=True)
     channel = found.channel
+    places = (("organisation_id", organisation_id, channel.organisation_id), ("team_id", team_id, channel.team_id))
+    for field, given, current in places:
+        if given is not None and given != current:
+            raise BadRequest.field(field, "an update does not move a channel: POST /channel/move")
     changes: dict[str, Any] = {}
     actor = f"@{principal.user.username}"
     if name is not None and name.strip() != channel.name:
@@ -260,10 +266,12 @@ async def update_channel_in(
 
 
 async def do_update_channel(
-    core: Core, principal: Principal, channel_id: int, *, name: str | None = None, topic: str | None = None
+    core: Core, principal: Principal, channel_id: int, *, name: str | None = None, topic: str | None = None,
+    **more: Any,
 ) -> ChannelView:
+    """``update_channel_in`` in a transaction of its own, answered as the caller sees the channel."""
     async with core.transaction() as tx:
-        channel = await update_channel_in(tx, principal, channel_id, name=name, topic=topic)
+        channel = await update_channel_in(tx, principal, channel_id, name=name, topic=topic, **more)
         role = await member_store.get_role(tx.conn, channel_id, principal.user_id)
         return await view_of(tx.conn, principal, channel, role)
 

@@ -1,9 +1,8 @@
 """The organisation directory: the people of one's organisations, as the WorkDrive face manages them.
 
 Organisation admins add accounts (one or in bulk, all or none), edit them and mint tokens for them; every
-user reads the people sharing an organisation with them (server admins: everyone) and edits a few fields of
-their own. A ``Profile`` is a user with their organisations and whether they are online now; profiles are
-loaded in batches (``profiles_of``: two queries for a whole page, however many people it names).
+user edits a few fields of their own. Who sees whom, and the ``Profile`` every answer here returns, is
+``profiles.py``.
 """
 
 from __future__ import annotations
@@ -12,14 +11,14 @@ import re
 import secrets
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import credentials as credential_store
 from ..store import orgs as org_store
 from ..store import users as user_store
-from .access import access_org, access_user, may_manage, role_at_least, user_image
+from .access import access_org, access_user, may_manage, role_at_least, user_image, visible_users
 from .auth import create_token_in, do_create_token, tell_credentials_changed
 from .codes import Code
 from .context import Core, Tx
@@ -27,9 +26,8 @@ from .errors import BadRequest, Conflict, Forbidden, fields_renamed
 from .ids import parse_id
 from .models import Organisation, Principal, User
 from .orgs import check_name, detach_member, insert_org_in
-from .paging import Page, PageRequest
 from .passwords import check_password_policy
-from .presence import is_online
+from .profiles import Profile, profile_in, profiles_in, sight_of
 from .users import check_email, check_username, create_user_in
 
 USER_STATUSES = ("active", "blocked", "archived")
@@ -68,15 +66,6 @@ class NewUser:
     department: str = ""
     location: str = ""
     profile: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Profile:
-    """A user as an organisation sees them: the account, its organisations, whether it is online now."""
-
-    user: User
-    org_ids: list[int]
-    online: bool
 
 
 def _text(name: str, value: Any, max_length: int) -> str:
@@ -123,41 +112,6 @@ def _display_name(first: str, last: str, fallback: str) -> str:
     return (f"{first} {last}".strip() or fallback)[:128]
 
 
-async def profiles_in(conn: AsyncConnection, core: Core, found: list[User]) -> list[Profile]:
-    """Profiles for a page of users, with one query for all their organisations."""
-    org_ids = await user_store.org_ids_of_users(conn, [u.id for u in found])
-    now = core.clock.now_ms()
-    return [
-        Profile(u, org_ids[u.id], is_online(u.last_seen_at, now))
-        for u in found
-    ]
-
-
-async def profile_in(conn: AsyncConnection, core: Core, user_id: int) -> Profile:
-    user = await user_store.get_user(conn, user_id)
-    assert user is not None
-    return (await profiles_in(conn, core, [user]))[0]
-
-
-async def profiles_of(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
-    """The profiles of everyone a response names (senders, participants, requesters), each once: two
-    queries however many there are. Unknown ids are left out."""
-    wanted = list(dict.fromkeys(user_id for user_id in user_ids if user_id))
-    found = await user_store.get_users(conn, wanted)
-    return {p.user.id: p for p in await profiles_in(conn, core, [found[u] for u in wanted if u in found])}
-
-
-async def list_directory(
-    core: Core, principal: Principal, page: PageRequest, department: str | None = None, location: str | None = None
-) -> Page[Profile]:
-    """Users sharing an organisation with the caller (everyone for server admins), filtered exactly."""
-    filters = {name: value.strip() for name, value in (("department", department), ("location", location)) if value}
-    within = None if principal.user.is_admin else user_store.peer_ids_query(principal.user_id)
-    async with core.reading() as conn:
-        found, total = await user_store.search_users(conn, "", page.offset, page.per_page, filters, within)
-        return Page(await profiles_in(conn, core, found), total, page)
-
-
 async def _target_org(conn: AsyncConnection, principal: Principal, org_id: int | None) -> int:
     """The organisation new users join: the one named, else the caller's only admin organisation."""
     if org_id is None:
@@ -195,18 +149,18 @@ def check_new_user(new: NewUser) -> NewUser:
 
 
 async def add_user_in(
-    tx: Tx, core: Core, new: NewUser, password_hash: str | None, created_by: int, org_id: int, role: str
+    tx: Tx, core: Core, new: NewUser, password_hash: str | None, principal: Principal, org_id: int, role: str
 ) -> User:
     """Create an account (already checked) and make it a member of ``org_id`` with ``role``."""
     if "reports_to" in new.profile:
-        await _check_reports_to(tx.conn, None, int(new.profile["reports_to"]))
+        await _check_reports_to(tx.conn, principal, None, int(new.profile["reports_to"]))
     username = check_username(new.username) if new.username else await _free_username(tx.conn, new.email)
     extra = {
         "first_name": new.first_name,
         "last_name": new.last_name,
         "department": new.department,
         "location": new.location,
-        "profile": {**new.profile, "created_by": str(created_by)},
+        "profile": {**new.profile, "created_by": str(principal.user_id)},
         "password_hash": password_hash,
     }
     display = _display_name(new.first_name, new.last_name, username)
@@ -234,15 +188,18 @@ async def do_add_users(
         created: list[User] = []
         for index, (new, password_hash) in enumerate(zip(new_users, hashes)):
             with fields_renamed(item=f"data.{index}") if bulk else nullcontext():
-                user = await add_user_in(tx, core, new, password_hash, principal.user_id, target_org, "member")
+                user = await add_user_in(tx, core, new, password_hash, principal, target_org, "member")
                 created.append(user)
-        return await profiles_in(tx.conn, core, created)
+        return await profiles_in(tx.conn, core, principal, created)
 
 
-async def _check_reports_to(conn: AsyncConnection, target: User | None, boss_id: int) -> None:
+async def _check_reports_to(
+    conn: AsyncConnection, principal: Principal, target: User | None, boss_id: int
+) -> None:
+    """A supervisor must be someone the caller may see: others look unknown (no probing ids)."""
     if target is not None and boss_id == target.id:
         raise BadRequest.field("reports_to", "a user cannot report to themselves")
-    if await user_store.get_user(conn, boss_id) is None:
+    if boss_id not in await visible_users(conn, principal, [boss_id]):
         raise BadRequest.field("reports_to", "no such user")
 
 
@@ -295,7 +252,7 @@ async def do_update_user(
             if file_id is not None:
                 await user_image(tx.conn, principal, target, int(file_id), name)
         if profile_changes.get("reports_to") is not None:
-            await _check_reports_to(tx.conn, target, int(profile_changes["reports_to"]))
+            await _check_reports_to(tx.conn, principal, target, int(profile_changes["reports_to"]))
         profile = _merge_profile(target.profile, profile_changes)
         for name, (added, removed) in lists.items():
             kept = [item for item in profile.get(name, []) if item not in removed]
@@ -309,7 +266,7 @@ async def do_update_user(
         if columns.get("status", "active") != "active":
             await credential_store.delete_user_sessions(tx.conn, user_id)
             tell_credentials_changed(tx, user_id)
-        return await profile_in(tx.conn, core, user_id)
+        return await profile_in(tx.conn, core, principal, user_id)
 
 
 async def do_create_token_for(core: Core, principal: Principal, user_id: int) -> tuple[str, User]:
@@ -337,9 +294,9 @@ async def do_create_org_with_owner(
     async with core.transaction() as tx:
         org = await insert_org_in(tx, name, principal.user_id)
         with fields_renamed(item="admin"):
-            user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
+            user = await add_user_in(tx, core, owner, password_hash, principal, org.id, "owner")
         secret, _ = await create_token_in(tx, user.id, "organisation admin, created with the organisation")
-        return org, await profile_in(tx.conn, core, user.id), secret
+        return org, await profile_in(tx.conn, core, principal, user.id), secret
 
 
 async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:
@@ -373,8 +330,9 @@ async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int
     unique = list(dict.fromkeys(user_ids))
     bulk = len(user_ids) > 1
     async with core.transaction() as tx:
+        seen = await sight_of(tx.conn, core, principal, unique)  # as the caller saw them, before they left
         for user_id in unique:
             with fields_renamed(item=f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
                 await _offboard(tx, principal, user_id)
         found = await user_store.get_users(tx.conn, unique)
-        return await profiles_in(tx.conn, core, [found[user_id] for user_id in unique])
+        return await profiles_in(tx.conn, core, principal, [found[user_id] for user_id in unique], seen=seen)

@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import channel_members as member_store
+from ..store import users as user_store
 from . import channel_members, channels
 from .access import access_channel
 from .context import Core, Tx
-from .directory import Profile, profiles_of
+from .profiles import Profile, profiles_of
 from .errors import BadRequest, NotFound, fields_renamed
 from .models import Channel, ChannelView, Membership, Principal
 from .paging import Page, PageRequest
 
 GROUP_CHAT_TYPES = ("public", "private")
+TITLE_MAX = 128
 REMOVE_MAX = 100
 
 
@@ -39,7 +41,7 @@ class GroupChat:
 
 @dataclass(slots=True)
 class NewGroupChat:
-    title: str
+    title: str | None  # a ROOM without one is named after its members (``room_title``)
     is_private: bool = False
     admins: list[int] = field(default_factory=list)
     members: list[int] = field(default_factory=list)
@@ -57,6 +59,7 @@ class GroupChatChanges:
     new_admins: list[int] = field(default_factory=list)
     removed_admins: list[int] = field(default_factory=list)
     remove_members: list[int] = field(default_factory=list)
+    organisation_id: int | None = None  # where the caller believes it is: another is refused (a move)
 
 
 def check_group_chat(channel: Channel) -> Channel:
@@ -75,7 +78,29 @@ async def _shown(tx: Tx, principal: Principal, channel: Channel) -> GroupChat:
     except NotFound:
         return GroupChat(view)
     members = await member_store.list_members(tx.conn, channel.id)
-    return GroupChat(view, members, await profiles_of(tx.conn, tx.core, [m.user_id for m in members]))
+    return GroupChat(view, members, await profiles_of(tx.conn, tx.core, principal, [m.user_id for m in members]))
+
+
+def room_title(names: list[str]) -> str:
+    """A ROOM's name when it is given none (the spec gives rooms none): its people, the creator first, as
+    "Ann, Bob and Carol", or "Ann, Bob, Carol and 4 others" beyond three; within the 128 characters of a name."""
+    shown = names[:3]
+    rest = len(names) - len(shown)
+    if rest:
+        title = ", ".join(shown) + f" and {rest} other" + ("s" if rest > 1 else "")
+    else:
+        title = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1]
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+
+
+async def _title(tx: Tx, principal: Principal, new: NewGroupChat, people: list[int]) -> str:
+    if new.title is not None and new.title.strip():
+        return new.title
+    if new.settings.get("group_type") != "ROOM":
+        raise BadRequest.field("title", "required for a CHAT_GROUP (a ROOM without one is named after its members)")
+    everyone = [principal.user_id, *people]
+    found = await user_store.get_users(tx.conn, everyone)
+    return room_title([found[u].display_name or found[u].username for u in everyone if u in found])
 
 
 async def do_create_group_chat(core: Core, principal: Principal, new: NewGroupChat) -> GroupChat:
@@ -83,8 +108,9 @@ async def do_create_group_chat(core: Core, principal: Principal, new: NewGroupCh
     admins = list(dict.fromkeys(new.admins))
     members = [user_id for user_id in dict.fromkeys(new.members) if user_id not in admins]
     async with core.transaction() as tx:
+        title = await _title(tx, principal, new, [u for u in (*admins, *members) if u != principal.user_id])
         channel, _ = await channels.create_channel_in(
-            tx, principal, name=new.title, type="private" if new.is_private else "public",
+            tx, principal, name=title, type="private" if new.is_private else "public",
             organisation_id=new.organisation_id, members=members, owners=admins, extra=new.settings,
         )
         return await _shown(tx, principal, channel)
@@ -97,6 +123,8 @@ async def do_update_group_chat(
     Only the group chat's admins (and organisation admins); removing oneself is leaving, not this."""
     async with core.transaction() as tx:
         channel = check_group_chat((await access_channel(tx.conn, principal, channel_id, owner=True)).channel)
+        if changes.organisation_id not in (None, channel.organisation_id):
+            raise BadRequest.field("organisation_id", "an update does not move a group chat: POST /channel/move")
         if principal.user_id in changes.remove_members:
             raise BadRequest.field("remove_members", "cannot remove yourself: leave with POST /channel/leave")
         settings = {
@@ -157,5 +185,5 @@ async def list_group_chats(
         if not with_members:
             return Page([GroupChat(view) for view in found.items], found.total, page)
         rosters = await member_store.members_of(conn, [v.channel.id for v in found.items])
-        people = await profiles_of(conn, core, [m.user_id for roster in rosters.values() for m in roster])
+        people = await profiles_of(conn, core, principal, [m.user_id for roster in rosters.values() for m in roster])
         return Page([GroupChat(v, rosters[v.channel.id], people) for v in found.items], found.total, page)

@@ -24,7 +24,7 @@ from .access import access_channel, access_requestable
 from .channel_members import add_members_in
 from .codes import Code
 from .context import Core
-from .directory import Profile, profiles_of
+from .profiles import Profile, profiles_of
 from .errors import BadRequest, Conflict, NotFound
 from .models import Principal
 from .paging import Page, PageRequest
@@ -44,7 +44,7 @@ async def do_request_join(core: Core, principal: Principal, channel_id: int) -> 
             raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)  # joined while we waited
         existing = await request_store.pending_of(tx.conn, channel_id, principal.user_id)
         if existing is not None:
-            return existing, False, await profiles_of(tx.conn, core, [principal.user_id])
+            return existing, False, await profiles_of(tx.conn, core, principal, [principal.user_id])
         request = JoinRequest(
             id=tx.new_id(), channel_id=channel_id, user_id=principal.user_id, status="pending", created_at=tx.now
         )
@@ -53,7 +53,7 @@ async def do_request_join(core: Core, principal: Principal, channel_id: int) -> 
         for member in await member_store.list_members(tx.conn, channel_id):
             if member.role == "owner":
                 tx.notify(member.user_id, events.MEMBER, "REQUESTED", told, channel_id=channel_id)
-        return request, True, await profiles_of(tx.conn, core, [principal.user_id])
+        return request, True, await profiles_of(tx.conn, core, principal, [principal.user_id])
 
 
 async def list_pending(
@@ -63,7 +63,7 @@ async def list_pending(
     async with core.reading() as conn:
         await access_channel(conn, principal, channel_id, owner=True)
         items, total = await request_store.pending(conn, channel_id, page.offset, page.per_page)
-        return Page(items, total, page), await profiles_of(conn, core, [r.user_id for r in items])
+        return Page(items, total, page), await profiles_of(conn, core, principal, [r.user_id for r in items])
 
 
 async def do_decide(
@@ -87,4 +87,4 @@ async def do_decide(
         request.status = "approved" if approve else "declined"
         request.decided_by, request.decided_at = principal.user_id, tx.now
         await request_store.decide(tx.conn, request.id, request.status, principal.user_id, tx.now)
-        return request, await profiles_of(tx.conn, core, [request.user_id])
+        return request, await profiles_of(tx.conn, core, principal, [request.user_id])

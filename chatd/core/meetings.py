@@ -20,7 +20,7 @@ from .access import access_channel, own_image, readers_among
 from .clock import iso
 from .context import Core
 from .conversations import named_people
-from .directory import Profile, profiles_of
+from .profiles import Profile, profiles_of
 from .errors import BadRequest
 from .message_views import views_of
 from .messages import Post, post_message_in
@@ -110,4 +110,4 @@ async def do_create_meeting(
         await meeting_store.insert(tx.conn, meeting)
         view = (await views_of(tx.conn, principal, found, [message]))[0]
         named = [meeting.created_by, *participants, *named_people([view])]
-        return meeting, view, await profiles_of(tx.conn, core, named)
+        return meeting, view, await profiles_of(tx.conn, core, principal, named)

@@ -39,6 +39,8 @@ Load = Callable[[AsyncConnection, MessageView], Awaitable[T]]
 """What a face shows of a message it just posted or edited, read in the same transaction."""
 
 CLIENT_MSG_ID_MAX = 128
+# What every face answers an edit that carries a send's other parts (a thread, files, mentions by id).
+EDIT_TEXT_ONLY = "an edit changes only the text; the thread, files and mentions by id are given when sending"
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 
 

@@ -73,10 +73,15 @@ async def do_create_team(
 
 
 async def do_update_team(
-    core: Core, principal: Principal, team_id: int, name: str | None, members: list[int] | None
+    core: Core, principal: Principal, team_id: int, name: str | None, members: list[int] | None,
+    organisation_id: int | None = None,
 ) -> tuple[Team, list[Membership]]:
+    """Rename and replace members. ``organisation_id``: where the caller believes the team is; another is
+    a move, which an update does not make (400 naming ``/team/move``) rather than answer as if it had."""
     async with core.transaction() as tx:
         team, _, _ = await access_team(tx.conn, principal, team_id, writing=True, manage=True)
+        if organisation_id not in (None, team.organisation_id):
+            raise BadRequest.field("organisation_id", "an update does not move a team: POST /team/move")
         changes: dict[str, object] = {"updated_at": tx.now}
         if name is not None:
             team.name = changes["name"] = check_name(name)

@@ -110,6 +110,7 @@ async def do_change_own_password(core: Core, principal: Principal, old: str, new
 
 
 async def get_user(core: Core, user_id: int) -> User:
+    """Any account by id, for the operator's tools (the CLI, tests): no viewer, so no directory rule."""
     async with core.reading() as conn:
         user = await user_store.get_user(conn, user_id)
     if user is None:
@@ -123,14 +124,6 @@ async def find_user(core: Core, login: str) -> User:
     if user is None:
         raise NotFound(f"no user {login!r}")
     return user
-
-
-async def search_users(core: Core, principal: Principal, query: str, page: PageRequest) -> Page[User]:
-    """The directory: every active account matches by username, name or email."""
-    del principal  # every signed-in user may read the directory
-    async with core.reading() as conn:
-        items, total = await user_store.search_users(conn, query.strip(), page.offset, page.per_page)
-    return Page(items, total, page)
 
 
 async def list_users(core: Core, page: PageRequest) -> Page[User]:

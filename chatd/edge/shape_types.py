@@ -47,7 +47,7 @@ class Items(TypedDict, Generic[T]):
 class User(TypedDict):
     id: IdStr
     username: str
-    email: str
+    email: str | None  # null where the caller may not see it (docs/api.md, "Who sees whom")
     display_name: str
     status: str
     is_admin: bool

@@ -17,6 +17,7 @@ from ..core.clock import iso as iso  # the views' times too
 from ..core.messages import message_payload
 from ..core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ..core.paging import Page
+from ..core.profiles import Profile
 from ..core.search import Hit
 from . import shape_types as out
 
@@ -49,6 +50,11 @@ def user(record: User) -> out.User:
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
     }
+
+
+def profile(seen: Profile) -> out.User:
+    """Another user, as the caller may see them: ``email`` is null where the caller may not see it."""
+    return user(seen.user) | {"email": seen.email}
 
 
 def session(record: Session, current_id: int | None = None) -> out.Session:

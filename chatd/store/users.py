@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import func, literal, or_, select, union
+from sqlalchemy import and_, func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -117,16 +117,21 @@ async def search_users(
     limit: int,
     filters: dict[str, str] | None = None,
     within_ids: Any = None,
+    emails_within: Any = None,
 ) -> tuple[list[User], int]:
-    """Match username, display name and email (case-insensitive substring); optionally only ``within_ids``."""
+    """Match username, display name and email (case-insensitive substring); optionally only ``within_ids``,
+    and the email only of ``emails_within`` (so a search cannot reveal an address the caller may not see)."""
     where: list[Any] = []
     if query:
         pattern = like_pattern(query)
+        by_email: Any = users.c.email_key.like(pattern, escape="\\")
+        if emails_within is not None:
+            by_email = and_(by_email, users.c.id.in_(emails_within))
         where.append(
             or_(
                 users.c.username_key.like(pattern, escape="\\"),
                 func.lower(users.c.display_name).like(pattern, escape="\\"),
-                users.c.email_key.like(pattern, escape="\\"),
+                by_email,
                 func.lower(users.c.first_name + " " + users.c.last_name).like(pattern, escape="\\"),
             )
         )
@@ -145,13 +150,16 @@ async def list_all_users(conn: AsyncConnection, offset: int, limit: int) -> tupl
     return await search_users(conn, "", offset, limit)
 
 
-def peer_ids_query(user_id: int) -> Any:
-    """Ids of the user and of everyone sharing a live organisation with them, as a subquery for filters."""
+def peer_ids_query(user_id: int, roles: Sequence[str] | None = None) -> Any:
+    """Ids of the user and of everyone sharing a live organisation with them, as a subquery for filters;
+    ``roles``: only organisations where the user has one of them (the people an admin administers)."""
     live_orgs = (
         select(org_members.c.organisation_id)
         .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
         .where(org_members.c.user_id == user_id, organisations.c.removed_at.is_(None))
     )
+    if roles is not None:
+        live_orgs = live_orgs.where(org_members.c.role.in_(list(roles)))
     peers = select(org_members.c.user_id).where(org_members.c.organisation_id.in_(live_orgs))
     return union(peers, select(literal(user_id, users.c.id.type)))
 

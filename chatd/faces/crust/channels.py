@@ -65,7 +65,8 @@ class MergeParams(Params):
 
 @endpoint(EditParams)
 async def edit(call: Call[EditParams]) -> out.Channel:
-    """Create (no ``id``) or rename / change the topic (with ``id``)."""
+    """Create (no ``id``) or rename / change the topic (with ``id``; ``type`` switches public and private; a
+    different ``organisation_id``/``team_id`` is a move, refused here: ``/channel/move``)."""
     p = call.params
     if p.id is None:
         view = await channels.do_create_channel(
@@ -75,7 +76,11 @@ async def edit(call: Call[EditParams]) -> out.Channel:
     else:
         if p.members is not None:
             raise BadRequest.field("members", "use /channel/members/add and /channel/members/remove to change members")
-        view = await channels.do_update_channel(call.core, call.who, p.id, name=p.name, topic=p.topic)
+        view = await channels.do_update_channel(
+            call.core, call.who, p.id, name=p.name, topic=p.topic,
+            extra={"type": p.type} if "type" in p.model_fields_set else None,
+            organisation_id=p.organisation_id, team_id=p.team_id,
+        )
     return shapes.channel(view)
 
 

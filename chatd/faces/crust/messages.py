@@ -83,7 +83,8 @@ class PageParams(Params):
 
 @endpoint(EditParams)
 async def edit(call: Call[EditParams]) -> out.Message:
-    """Post to ``channel_id`` (no ``id``), or edit message ``id`` (sender only)."""
+    """Post to ``channel_id`` (no ``id``), or edit the text of message ``id`` (sender only; with
+    ``channel_id``, a message of that channel: 404 otherwise)."""
     p = call.params
     if p.id is None:
         if p.channel_id is None:
@@ -93,7 +94,10 @@ async def edit(call: Call[EditParams]) -> out.Message:
             file_ids=p.file_ids,
         )
     else:
-        view = await messages.do_edit_message(call.core, call.who, p.id, p.contents)
+        for name in ("reply_to", "file_ids"):
+            if getattr(p, name):
+                raise BadRequest.field(name, messages.EDIT_TEXT_ONLY)
+        view = await messages.do_edit_message(call.core, call.who, p.id, p.contents, channel_id=p.channel_id)
     return shapes.message(view)
 
 

@@ -48,7 +48,7 @@ async def edit(call: Call[EditParams]) -> out.Team:
             raise BadRequest.field("name", "required")
         team, members = await teams.do_create_team(call.core, call.who, p.organisation_id, p.name, p.members)
     else:
-        team, members = await teams.do_update_team(call.core, call.who, p.id, p.name, p.members)
+        team, members = await teams.do_update_team(call.core, call.who, p.id, p.name, p.members, p.organisation_id)
     return shapes.team(team, members)
 
 

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core import auth, directory, session_jwt, users
+from ...core import auth, directory, profiles, session_jwt, users
+from ...core.clock import iso
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.described import described
@@ -75,7 +76,7 @@ async def login(request: Request) -> Response:
     answer: dict[str, Any] = {
         "session_id": result.session_id,
         "client_id": result.session.client_id,
-        "expires_at": shapes.iso(result.session.expires_at),
+        "expires_at": iso(result.session.expires_at),
         "user": shapes.user(result.user),
     }
     if envelope.wanted(request):  # clients of the original Crust server take their credential from here
@@ -104,15 +105,16 @@ async def logout(call: Call[NoParams]) -> Response:
 @endpoint(SearchParams)
 async def search(call: Call[SearchParams]) -> out.Paged[out.User]:
     page = PageRequest.of(call.params.page, call.params.per_page, call.core.settings.limits.page_size_max)
-    return shapes.page(await users.search_users(call.core, call.who, call.params.query, page), shapes.user)
+    found = await profiles.search_directory(call.core, call.who, call.params.query, page)
+    return shapes.page(found, shapes.profile)
 
 
 @endpoint(ReadParams)
 async def read(call: Call[ReadParams]) -> out.User:
-    """One user by id; without ``id``, the caller."""
+    """One user by id (someone the caller may see: docs/api.md, "Who sees whom"); without ``id``, the caller."""
     if call.params.id is None:
         return shapes.user(call.who.user)
-    return shapes.user(await users.get_user(call.core, call.params.id))
+    return shapes.profile(await profiles.read_profile(call.core, call.who, call.params.id))
 
 
 @endpoint(CreateParams)
@@ -123,7 +125,7 @@ async def create(call: Call[CreateParams]) -> out.User:
         email=p.email, username=p.username or None, password=p.password, first_name=p.first_name, last_name=p.last_name
     )
     created = await directory.do_add_users(call.core, call.who, p.organisation_id, [new])
-    return shapes.user(created[0].user)
+    return shapes.profile(created[0])
 
 
 @endpoint(NoParams)

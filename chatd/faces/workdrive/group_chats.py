@@ -15,9 +15,9 @@ from ...core import group_chats, join_requests
 from ...core.group_chats import GroupChat, GroupChatChanges, NewGroupChat
 from ...edge.params import Id, Params
 from ...edge.responses import JSON, Call, endpoint
+from . import meetings, shapes
 from . import shape_types as out
-from . import shapes
-from .params import CamelParams, Time, page_of, path_id, spec_names
+from .params import CamelParams, Time, carried, page_of, path_id, refuse_carried, spec_names
 
 MEMBERS_MAX = 500  # a bound on the request's lists
 
@@ -40,7 +40,7 @@ class MemberParams(CamelParams):
 
 
 class CreateParams(CamelParams):
-    title: str
+    title: str | None = None
     is_private: bool = False
     by_request: bool = False
     description: str | None = None
@@ -62,6 +62,8 @@ class UpdateParams(CamelParams):
     removed_admins: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
     add_members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
     remove_members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
+    group_type: GroupType | None = None
+    organization_id: Id | None = None
 
 
 class DeleteParams(Params):
@@ -89,7 +91,10 @@ async def list_group_chats(call: Call[ListParams]) -> out.GroupChatsPage:
 
 
 @endpoint(CreateParams, fields=_NAMES)
-async def create(call: Call[CreateParams]) -> out.GroupChat:
+async def create(call: Call[CreateParams]) -> out.GroupChat | out.NewMeeting:
+    """A group chat; or, when the request carries a meeting's fields, the meeting the spec schedules here."""
+    if await carried(call, meetings.MEETING_FIELDS):
+        return await meetings.at_group_chats(call)
     p = call.params
     settings: dict[str, Any] = {
         "description": p.description or "",
@@ -120,6 +125,8 @@ def _settings(p: UpdateParams) -> dict[str, Any]:
         settings["by_request"] = p.by_request
     if "file_id" in given:
         settings["picture_file_id"] = p.file_id
+    if p.group_type is not None:
+        settings["group_type"] = p.group_type
     return settings
 
 
@@ -127,9 +134,10 @@ def _settings(p: UpdateParams) -> dict[str, Any]:
 async def update(call: Call[UpdateParams]) -> out.GroupChat:
     """Settings, then ``addMembers``, ``newAdmins``, ``removedAdmins``, ``removeMembers``: all or nothing."""
     p = call.params
+    await refuse_carried(call, ("members",), "on an update, addMembers, removeMembers, newAdmins and removedAdmins")
     changes = GroupChatChanges(
         title=p.title, settings=_settings(p), add_members=p.add_members, new_admins=p.new_admins,
-        removed_admins=p.removed_admins, remove_members=p.remove_members,
+        removed_admins=p.removed_admins, remove_members=p.remove_members, organisation_id=p.organization_id,
     )
     return _shaped(await group_chats.do_update_group_chat(call.core, call.who, path_id(call), changes))
 

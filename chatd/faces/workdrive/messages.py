@@ -3,7 +3,7 @@
 A WorkDrive message is a chatd message: each view is one core action (``core/conversations.py``), so the
 Crust face and the websocket see the same messages and the same ``message`` events. The spec's ``GET`` for
 sending is a mistake (docs/workdrive.md): ``POST`` sends, ``GET`` lists the history newest first with the
-spec's ``meta``.
+spec's ``meta``, and a ``GET`` carrying a message is refused (400), never answered with the list.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from pydantic import Field
 from starlette.routing import Route
 
 from ...core import conversations, messages
-from ...core.messages import Post
+from ...core.messages import EDIT_TEXT_ONLY, Post
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from . import shape_types as out
 from . import shapes
-from .params import CamelParams, page_of, path_id, spec_names
+from .params import CamelParams, page_of, path_id, refuse_carried, spec_names
 
 MENTIONS_MAX = 100  # bounds on the request's lists
 FILES_MAX = 20
 # The core's names for what this body calls ``message``, ``replyOfMsgId``, ``fileId`` and ``mention``.
 _NAMES = spec_names({"contents": "message", "reply_to": "replyOfMsgId", "file_ids": "fileId", "mention_ids": "mention"})
+SEND_FIELDS = ("message", "mention", "replyOfMsgId", "fileId", "clientMsgId")
 
 
 class PostParams(CamelParams):
@@ -62,7 +63,10 @@ async def post(call: Call[PostParams]) -> out.Message:
 
 @endpoint(ListParams, fields=_NAMES)
 async def list_messages(call: Call[ListParams]) -> out.MessagesPage:
-    """Newest first, thread replies included (each names its ``replyOfMsgId``); the first page marks it read."""
+    """Newest first, thread replies included (each names its ``replyOfMsgId``); the first page marks it read.
+    The spec writes its send as this ``GET`` with a body: that is refused, naming the ``POST`` that sends,
+    never answered with the list (docs/workdrive.md, "Requests meant for another call")."""
+    await refuse_carried(call, SEND_FIELDS, "GET lists the messages; to send one, POST /api/{conversationId}/messages")
     found, people = await conversations.read_page(call.core, call.who, _conversation(call), page_of(call))
     return shapes.messages_page(found, people)
 
@@ -70,6 +74,7 @@ async def list_messages(call: Call[ListParams]) -> out.MessagesPage:
 @endpoint(EditParams, fields=_NAMES)
 async def edit(call: Call[EditParams]) -> out.Message:
     """The sender edits the text; the replaced text is kept as a version (``EDITED`` event)."""
+    await refuse_carried(call, ("mention", "replyOfMsgId", "fileId"), EDIT_TEXT_ONLY)
     view, people = await conversations.do_edit(
         call.core, call.who, _conversation(call), path_id(call), call.params.message
     )

@@ -10,9 +10,10 @@ from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from ...core.clock import parse_iso
+from ...core.errors import BadRequest
 from ...core.ids import parse_id
 from ...core.paging import PageRequest
-from ...edge.params import Params
+from ...edge.params import Params, merged_params
 from ...edge.responses import Call
 
 
@@ -76,3 +77,22 @@ def spec_names(body: Mapping[str, str] | None = None) -> Callable[[str], str]:
     ``edge.responses.endpoint``)."""
     own = dict(body or {})
     return lambda name: camel(name, own)
+
+
+async def carried(call: Call[Any], names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` (each in camelCase; the snake_case spelling counts too) the request carries, in
+    its query string or body: how an endpoint tells a request meant for another operation."""
+    data = await merged_params(call.request)
+    return [name for name in names if name in data or camel_to_snake(name) in data]
+
+
+async def refuse_carried(call: Call[Any], names: tuple[str, ...], problem: str) -> None:
+    """Refuse (400, naming the first such field) a request that carries what another operation takes, rather
+    than answer 200 having done something else (docs/workdrive.md, "Requests meant for another call")."""
+    found = await carried(call, names)
+    if found:
+        raise BadRequest.field(found[0], problem)
+
+
+def camel_to_snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)

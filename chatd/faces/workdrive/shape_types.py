@@ -58,7 +58,7 @@ class User(TypedDict):
     orgId: IdStr | None
     organizationIds: list[IdStr]
     userName: str
-    email: str
+    email: str | None  # null where the caller may not see it (docs/workdrive.md, "Who sees whom")
     status: str
     firstName: str
     lastName: str
@@ -95,12 +95,12 @@ class Person(TypedDict):
     displayName: str
     picture: FileRef | None
     cover: FileRef | None
-    online: bool
-    availability: str
+    online: bool | None  # null, like the rest past the name, for someone the caller may not see
+    availability: str | None
     designation: str | None
     department: str | None
     phone: str | None
-    email: str
+    email: str | None
     status: str
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar, cast, overload
 
 from ...core.clock import iso
-from ...core.directory import Profile
+from ...core.profiles import Profile
 from ...core.files import file_payload
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
@@ -72,7 +72,7 @@ def user(profile: Profile) -> out.User:
         "orgId": sid(profile.org_ids[0]) if profile.org_ids else None,
         "organizationIds": [str(org_id) for org_id in profile.org_ids],
         "userName": record.username,
-        "email": record.email,
+        "email": profile.email,
         "status": STATUS.get(record.status, record.status.upper()),
         "firstName": record.first_name,
         "lastName": record.last_name,
@@ -133,22 +133,28 @@ def _logo(record: Organisation, logo: StoredFile | None) -> out.Media | out.File
 # Group chats, messages, meetings ----------------------------------------------------------------------
 
 
+_PERSON = (
+    "id", "userName", "firstName", "lastName", "displayName", "picture", "cover", "online", "availability",
+    "designation", "department", "phone", "email", "status",
+)
+
+
+_CARD = ("id", "userName", "firstName", "lastName", "displayName", "picture", "status")
+
+
 @overload
 def person(profile: Profile) -> out.Person: ...
 @overload
 def person(profile: Profile | None) -> out.Person | None: ...
 def person(profile: Profile | None) -> out.Person | None:
-    """The spec's short user (senders, participants, creators): a subset of the user shape."""
+    """The spec's short user (senders, participants, creators): a subset of the user shape. Someone the
+    caller may not see (a former member, docs/workdrive.md "Who sees whom") keeps only the name the
+    content carries: the rest is null."""
     if profile is None:
         return None
     full = user(profile)
-    return {
-        "id": full["id"], "userName": full["userName"], "firstName": full["firstName"],
-        "lastName": full["lastName"], "displayName": full["displayName"], "picture": full["picture"],
-        "cover": full["cover"], "online": full["online"], "availability": full["availability"],
-        "designation": full["designation"], "department": full["department"], "phone": full["phone"],
-        "email": full["email"], "status": full["status"],
-    }
+    shown = _PERSON if profile.visible else _CARD
+    return cast("out.Person", {key: full[key] if key in shown else None for key in _PERSON})
 
 
 def media(payload: dict[str, Any]) -> out.Media:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.routing import Route
 
-from ...core import directory
+from ...core import directory, profiles
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
@@ -146,7 +146,7 @@ async def list_users(call: Call[ListParams]) -> out.UsersPage:
     """Everyone sharing an organisation with the caller; server admins see every account."""
     p = call.params
     page = PageRequest.of(p.cur_page, p.per_page, call.core.settings.limits.page_size_max)
-    found = await directory.list_directory(call.core, call.who, page, p.department, p.location)
+    found = await profiles.list_directory(call.core, call.who, page, p.department, p.location)
     return shapes.users_page(found)
 
 
