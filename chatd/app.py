@@ -26,6 +26,7 @@ from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
+from .edge.body_limit import BodyLimit
 from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
@@ -116,7 +117,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=_routes(),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(ops.RequestMetrics, registry=registry)],
+        middleware=[
+            Middleware(ops.RequestMetrics, registry=registry),
+            Middleware(BodyLimit, limits=settings.limits),
+        ],
     )
     app.state.settings = settings
     app.state.metrics = registry

@@ -74,6 +74,7 @@ class AuthSettings(_Section):
 
 class LimitSettings(_Section):
     message_max_chars: int = Field(40_000, ge=1)
+    body_max_bytes: int = Field(1024 * 1024, ge=1024)
     upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
     page_size_max: int = Field(200, ge=1)
     file_grace_days: float = Field(7.0, ge=0)

@@ -5,11 +5,14 @@ Layout: 41 bits of milliseconds since 2025-01-01 UTC, 10 bits of node id, 12 bit
 
 from __future__ import annotations
 
+import re
+
 from .clock import Clock
 from .errors import BadRequest
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class IdGenerator:
@@ -39,12 +42,15 @@ def id_at_ms(epoch_ms: int) -> int:
 
 
 def parse_id(value: object, field: str) -> int:
-    """Accept an id as a JSON string or number; anything else is a 400 naming the field."""
+    """Accept an id as a JSON string or number; anything else is a 400 naming the field.
+
+    A string must be ASCII digits, at most 19 of them: ``str.isdigit`` also accepts ``²`` and ``٣`` (which
+    ``int`` then refuses or reads), and ``int`` of a long string is slow before it fails."""
     if isinstance(value, bool):
         raise BadRequest.field(field, "must be an id")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         number = int(value.strip())
     else:
         raise BadRequest.field(field, "must be an id")

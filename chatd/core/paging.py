@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .errors import BadRequest
+from .ids import MAX_ID
 
 T = TypeVar("T")
 DEFAULT_PER_PAGE = 50
@@ -20,15 +21,16 @@ class PageRequest:
     def of(cls, page: int | None, per_page: int | None, cap: int) -> "PageRequest":
         page = 1 if page is None else page
         per_page = DEFAULT_PER_PAGE if per_page is None else per_page
-        if page < 1:
-            raise BadRequest.field("page", "must be 1 or more")
-        if per_page < 1:
-            raise BadRequest.field("per_page", "must be 1 or more")
+        if not 1 <= page <= MAX_ID:
+            raise BadRequest.field("page", f"must be 1 to {MAX_ID}")
+        if not 1 <= per_page <= MAX_ID:
+            raise BadRequest.field("per_page", f"must be 1 to {MAX_ID}")
         return cls(page=page, per_page=min(per_page, cap))
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+        """Rows to skip; past the 64 bits the store counts in, every page is empty anyway."""
+        return min((self.page - 1) * self.per_page, MAX_ID)
 
 
 @dataclass(slots=True)

@@ -13,8 +13,9 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, ChatdError
 from ..core.ids import parse_id
+from .bounds import check_input, check_integers
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
@@ -74,6 +75,8 @@ async def merged_params(request: Request) -> dict[str, Any]:
         elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
                 form = await request.form()
+            except ChatdError:
+                raise  # the body limit
             except Exception as exc:  # python-multipart raises several types for a malformed body
                 raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
             for key, upload_or_text in form.multi_items():
@@ -101,24 +104,14 @@ def _optional_list(annotation: Any) -> bool:
     return any(get_origin(arg) is list for arg in getattr(annotation, "__args__", ()))
 
 
-def _refuse_nul(value: Any, name: str) -> None:
-    """No text column of PostgreSQL can hold U+0000: refuse it at the edge, for every field of every face."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise BadRequest.field(name, "must not contain NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(item, f"{name}.{key}" if name else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_nul(item, f"{name}.{index}")
-
-
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """Validate already-merged data; failures become one 400 naming every bad field."""
-    _refuse_nul(data, "")
+    if not isinstance(data, dict):
+        raise BadRequest("the parameters must be a JSON object", code="bad_json")
+    fitted = _fit_lists(model, data)
+    check_input(model, fitted)
     try:
-        return model.model_validate(_fit_lists(model, data))
+        instance = model.model_validate(fitted)
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for error in exc.errors():
@@ -127,6 +120,8 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
             fields.setdefault(name, message)
         summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
         raise BadRequest(summary, fields=fields) from None
+    check_integers(instance)
+    return instance
 
 
 async def parse(request: Request, model: type[M]) -> M:

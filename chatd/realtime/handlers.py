@@ -14,6 +14,7 @@ from ..core import events as ev
 from ..core.channel_access import access_channel
 from ..core.errors import BadRequest
 from ..core.events import Event
+from ..core.ids import parse_id
 from ..faces.crust import shapes
 from ..edge.params import validate
 from . import protocol
@@ -86,10 +87,7 @@ async def resume(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) ->
     wanted: dict[int, int] = {}
     lost: list[int] = []
     for key, seq in p.channels.items():
-        try:
-            channel_id = int(key)
-        except ValueError:
-            raise BadRequest.field(f"channels.{key}", "must be a channel id") from None
+        channel_id = parse_id(key, f"channels.{key}")
         if seq < 0:
             raise BadRequest.field(f"channels.{key}", "must be 0 or more")
         if channel_id in conn.delivered or hub.readable(conn, channel_id):

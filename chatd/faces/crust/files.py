@@ -2,8 +2,8 @@
 
 Downloads never let a browser run what a user uploaded: the stored (sniffed) type with ``nosniff``, a
 sandboxing CSP, and ``attachment`` for everything but plain raster images. ``read_upload`` is shared with
-the WorkDrive media upload: it refuses an oversized body before parsing it and reads at most one byte past
-the limit.
+the WorkDrive media upload: it lets the body grow to the upload limit (``edge.body_limit`` refuses more
+before parsing it) and reads at most one byte past the limit.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core.errors import BadRequest, TooLarge
+from ...core.errors import BadRequest, ChatdError
 from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
 from ...edge.auth import authenticate_request
+from ...edge.body_limit import allow_upload
 from ...edge.params import Id, Params, validate
 from ...edge.responses import JSON, Call, endpoint
 
-# Room for the multipart boundaries, part headers and the small fields around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 _NOT_IN_QUOTED_NAME = re.compile(r"[^A-Za-z0-9 !#$&'()+,.;=@\[\]^_`{}~-]")
@@ -69,13 +68,13 @@ def file_response(request: Request, data: bytes, content_type: str, name: str, e
 
 async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
     """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-        raise TooLarge(f"the file is larger than {limit} bytes")
+    allow_upload(request, limit)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
         raise BadRequest.field("file", "send the file as multipart/form-data")
     try:
         form = await request.form(max_files=1, max_fields=64)
+    except ChatdError:
+        raise
     except Exception as exc:  # python-multipart raises several types for a malformed body
         raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
     try:

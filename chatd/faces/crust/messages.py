@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +14,7 @@ from ...core import attachments, flags, history, messages, pins, reactions, sear
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
+from ...edge.bounds import LONG_TEXT_MAX_CHARS
 from ...edge.params import Id, Params, validate
 from ...edge.responses import JSON, Call, endpoint
 from . import shapes
@@ -22,7 +24,7 @@ from .files import read_upload
 class EditParams(Params):
     id: Id | None = None
     channel_id: Id | None = None
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     reply_to: Id | None = None
     client_msg_id: str | None = None
     file_ids: list[Id] | None = None
@@ -34,7 +36,7 @@ class IdParams(Params):
 
 class AttachParams(Params):
     channel_id: Id
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     reply_to: Id | None = None
     client_msg_id: str | None = None
 

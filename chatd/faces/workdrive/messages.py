@@ -22,6 +22,7 @@ from ...core.models import MessageView, Principal
 from ...core.paging import Page, PageRequest
 from ...core.users import access_user
 from ...store.messages import page_by_offset
+from ...edge.bounds import LONG_TEXT_MAX_CHARS
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from . import shapes
@@ -34,7 +35,7 @@ _NAMES = {"contents": "message", "reply_to": "replyOfMsgId", "file_ids": "fileId
 
 
 class PostParams(CamelParams):
-    message: str | None = None
+    message: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     mention: list[Id] = Field(default_factory=list, max_length=MENTIONS_MAX)
     reply_of_msg_id: Id | None = None
     file_id: list[Id] = Field(default_factory=list, max_length=FILES_MAX)
@@ -47,7 +48,7 @@ class ListParams(Params):
 
 
 class EditParams(CamelParams):
-    message: str | None = None
+    message: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
 
 
 async def _check_mentions(conn: AsyncConnection, who: Principal, text: str | None, user_ids: list[int]) -> None:
