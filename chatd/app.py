@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
+        app.state.lease = lease
         app.state.ready = True
         try:
             yield

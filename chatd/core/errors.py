@@ -6,6 +6,7 @@ input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status th
 - ``BadRequest`` 400 (``invalid``)       ``Unauthenticated`` 401     ``Forbidden`` 403
 - ``NotFound`` 404                        ``Conflict`` 409 (archived, duplicate …)
 - ``TooLarge`` 413                        ``RateLimited`` 429 (with ``retry_after`` seconds)
+- ``Unavailable`` 503: this node cannot serve the request now (another node, or later, can)
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class Conflict(ChatdError):
 class TooLarge(ChatdError):
     status = 413
     code = "too_large"
+
+
+class Unavailable(ChatdError):
+    status = 503
+    code = "unavailable"
 
 
 class RateLimited(ChatdError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .clock import Clock
-from .errors import BadRequest
+from .errors import BadRequest, Unavailable
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1
@@ -16,16 +16,27 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class IdGenerator:
-    def __init__(self, node_id: int, clock: Clock) -> None:
+    """Mints ids for one node id, and only until ``valid_until`` (epoch ms; None: for ever): a node whose
+    lease on its id lapsed must not mint with it, as another node may hold it now (``node_ids``)."""
+
+    def __init__(self, node_id: int, clock: Clock, valid_until: int | None = None) -> None:
         if not 0 <= node_id < 1024:
             raise ValueError("node_id must be in 0..1023")
-        self._node = node_id
+        self.node_id = node_id
+        self.valid_until = valid_until
         self._clock = clock
         self._last_ms = -1
         self._seq = 0
 
     def next(self) -> int:
-        ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
+        now = self._clock.now_ms()
+        if self.valid_until is not None and now >= self.valid_until:
+            raise Unavailable(
+                f"this node's lease on node id {self.node_id} lapsed (the database was unreachable or another node "
+                "took it): it refuses writes until it holds an id again; retry, or use another node",
+                code="node_id_lapsed",
+            )
+        ms = max(now - EPOCH_MS, self._last_ms)
         if ms == self._last_ms:
             self._seq = (self._seq + 1) & 0xFFF
             if self._seq == 0:
@@ -33,7 +44,7 @@ class IdGenerator:
         else:
             self._seq = 0
         self._last_ms = ms
-        return (ms << 22) | (self._node << 12) | self._seq
+        return (ms << 22) | (self.node_id << 12) | self._seq
 
 
 def id_at_ms(epoch_ms: int) -> int:
