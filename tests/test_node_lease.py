@@ -4,13 +4,18 @@ renew refuses writes with 503 rather than risk minting ids another node mints to
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import pytest
 from harness import Actor, Harness
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from chatd.core.node_ids import LEASE_MS, SAFETY_MS, NodeLease
-from chatd.store.tables import messages, node_leases
+from chatd.app import build_core
+from chatd.core.node_ids import LEASE_MS, NodeLease
+from chatd.store import node_leases as node_leases_store
+from chatd.store.tables import messages
 
 
 @pytest.fixture
@@ -37,51 +42,75 @@ def _node_of(message_id: str) -> int:
     return (int(message_id) >> 12) & 0x3FF
 
 
-async def test_a_node_whose_lease_lapses_refuses_writes_until_it_renews(chat: Harness) -> None:
+async def test_a_node_that_cannot_renew_stops_minting_when_its_lease_runs_out(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice = await chat.user("alice")
     cid = await _channel(alice)
+    lease = _lease(chat)
     first = await alice.post("/message/edit", channel_id=cid, contents="before")
-    assert _node_of(first["id"]) == _lease(chat).node_id
-    chat.clock.advance((LEASE_MS - SAFETY_MS) / 1000)  # no renewal got through for this long
+    assert _node_of(first["id"]) == lease.node_id
+
+    async def unreachable(*_args: object) -> bool:
+        raise ConnectionRefusedError("the database is unreachable")
+
+    monkeypatch.setattr(node_leases_store, "renew", unreachable)
+    assert not await lease.renew()
+    await alice.post("/message/edit", channel_id=cid, contents="the lease still runs")
+    chat.core.ids.valid_until = time.monotonic()  # as LEASE_MS - SAFETY_MS of failed renewals would leave it
     before = await _stored_messages(chat)
     refused = await alice.post("/message/edit", channel_id=cid, contents="lapsed", expect=503)
     assert refused["error"]["code"] == "node_id_lapsed"
     assert await _stored_messages(chat) == before
-    assert "before" in [m["contents"] for m in (await alice.get("/message/read", channel_id=cid))["items"]]  # reads go on
-    assert await _lease(chat).renew()
+    assert "before" in [m["contents"] for m in (await alice.get("/message/read", channel_id=cid))["items"]]
+    monkeypatch.undo()
+    assert await lease.renew()
     await alice.post("/message/edit", channel_id=cid, contents="after")
 
 
-async def test_a_node_whose_id_was_taken_meanwhile_leases_another(chat: Harness, caplog: pytest.LogCaptureFixture) -> None:
+@asynccontextmanager
+async def _second_node(chat: Harness, node_id: int) -> AsyncIterator[NodeLease]:
+    """Another node on the same database, configured with ``node_id``."""
+    settings = chat.settings.model_copy(deep=True)
+    settings.server.node_id = node_id
+    core = build_core(settings, chat.clock)
+    try:
+        other = NodeLease(core)
+        await other.claim()
+        yield other
+        await other.release()
+    finally:
+        await core.db.dispose()
+
+
+async def test_a_node_whose_lapsed_id_another_node_took_leases_another(chat: Harness, caplog: pytest.LogCaptureFixture) -> None:
     alice = await chat.user("alice")
     cid = await _channel(alice)
     lease = _lease(chat)
     old = lease.node_id
-    async with chat.core.db.write() as conn:  # it lapsed, and another node took the id
-        await conn.execute(update(node_leases).where(node_leases.c.node_id == old).values(holder="another-node"))
-    with caplog.at_level(logging.ERROR, logger="chatd.nodes"):
-        assert await lease.renew()
-    assert "another node holds node id" in caplog.text
-    assert lease.node_id != old
-    posted = await alice.post("/message/edit", channel_id=cid, contents="hello")
-    assert _node_of(posted["id"]) == lease.node_id
+    assert old is not None
+    chat.clock.advance(LEASE_MS / 1000 + 1)  # the lease expired in the database (no renewal for so long)
+    async with _second_node(chat, old) as other:
+        assert other.node_id == old
+        with caplog.at_level(logging.ERROR, logger="chatd.nodes"):
+            assert await lease.renew()
+        assert "another node holds node id" in caplog.text
+        assert lease.node_id not in (None, old)
+        posted = await alice.post("/message/edit", channel_id=cid, contents="hello")
+        assert _node_of(posted["id"]) == lease.node_id
 
 
-async def test_a_node_whose_configured_id_is_held_elsewhere_keeps_refusing(chat: Harness) -> None:
+async def test_a_node_whose_configured_id_is_held_elsewhere_refuses_writes_until_it_is_free(chat: Harness) -> None:
     alice = await chat.user("alice")
     cid = await _channel(alice)
     lease = _lease(chat)
+    assert lease.node_id is not None
     chat.core.settings.server.node_id = lease.node_id  # configured explicitly, so no other id will do
-    async with chat.core.db.write() as conn:
-        await conn.execute(
-            update(node_leases)
-            .where(node_leases.c.node_id == lease.node_id)
-            .values(holder="another-node", expires_at=chat.clock.now_ms() + LEASE_MS)
-        )
-    assert not await lease.renew()
-    refused = await alice.post("/message/edit", channel_id=cid, contents="no", expect=503)
-    assert refused["error"]["code"] == "node_id_lapsed"
-    async with chat.core.db.write() as conn:  # the other node stops and its lease expires
-        await conn.execute(update(node_leases).values(expires_at=0))
-    assert await lease.renew()
+    chat.clock.advance(LEASE_MS / 1000 + 1)
+    async with _second_node(chat, lease.node_id):
+        assert not await lease.renew()
+        refused = await alice.post("/message/edit", channel_id=cid, contents="no", expect=503)
+        assert refused["error"]["code"] == "node_id_lapsed"
+        assert not await lease.renew()
+    assert await lease.renew()  # the other node stopped and released it
     await alice.post("/message/edit", channel_id=cid, contents="yes")

@@ -6,6 +6,7 @@ Layout: 41 bits of milliseconds since 2025-01-01 UTC, 10 bits of node id, 12 bit
 from __future__ import annotations
 
 import re
+import time
 
 from .clock import Clock
 from .errors import BadRequest, Unavailable
@@ -16,10 +17,12 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class IdGenerator:
-    """Mints ids for one node id, and only until ``valid_until`` (epoch ms; None: for ever): a node whose
-    lease on its id lapsed must not mint with it, as another node may hold it now (``node_ids``)."""
+    """Mints ids for one node id, and only until ``valid_until`` (None: for ever), a ``time.monotonic``
+    reading: a node whose lease on its id lapsed must not mint with it, as another node may hold it now
+    (``node_ids``). Real elapsed time, not the injected clock: it is a safety deadline, immune to wall-clock
+    steps, and a test that moves its clock by days has not stopped the renewals for days."""
 
-    def __init__(self, node_id: int, clock: Clock, valid_until: int | None = None) -> None:
+    def __init__(self, node_id: int, clock: Clock, valid_until: float | None = None) -> None:
         if not 0 <= node_id < 1024:
             raise ValueError("node_id must be in 0..1023")
         self.node_id = node_id
@@ -29,14 +32,13 @@ class IdGenerator:
         self._seq = 0
 
     def next(self) -> int:
-        now = self._clock.now_ms()
-        if self.valid_until is not None and now >= self.valid_until:
+        if self.valid_until is not None and time.monotonic() >= self.valid_until:
             raise Unavailable(
                 f"this node's lease on node id {self.node_id} lapsed (the database was unreachable or another node "
                 "took it): it refuses writes until it holds an id again; retry, or use another node",
                 code="node_id_lapsed",
             )
-        ms = max(now - EPOCH_MS, self._last_ms)
+        ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
         if ms == self._last_ms:
             self._seq = (self._seq + 1) & 0xFFF
             if self._seq == 0:

@@ -6,7 +6,8 @@ nodes share the store: each leases its node id in the database, renewing it whil
 the node refuses to start: two nodes minting the same ids would collide on primary keys.
 
 A lease is good for ``LEASE_MS`` from the moment it was last written; the node mints only until
-``LEASE_MS - SAFETY_MS`` after that (the margin covers clock skew between nodes), so a node that cannot
+``LEASE_MS - SAFETY_MS`` after that, by its monotonic clock (the margin covers clock skew between nodes,
+whose wall clocks judge the lease in the database), so a node that cannot
 renew (the database unreachable, or its row taken by another node after it lapsed) stops minting before
 anyone else may take its id, and refuses writes with 503 (``ids.IdGenerator``). It keeps trying: a renewal
 that succeeds, or a fresh lease when its old id is gone, lets it write again.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 from ..store import node_leases
@@ -27,6 +29,7 @@ log = logging.getLogger("chatd.nodes")
 LEASE_MS = 120_000
 SAFETY_MS = 30_000
 RENEW_SECONDS = 30.0
+_GOOD_FOR = (LEASE_MS - SAFETY_MS) / 1000
 RETRY_SECONDS = 5.0  # after a failed renewal: the lease is good for three renewals, not three failures
 
 
@@ -42,7 +45,7 @@ class NodeLease:
         if self.core.db.is_sqlite:
             self.node_id = wanted
             return wanted
-        now = self.core.clock.now_ms()
+        now, started = self.core.clock.now_ms(), time.monotonic()
         async with self.core.db.write() as conn:
             await node_leases.serialise(conn)
             held = await node_leases.holders(conn, now)
@@ -61,7 +64,7 @@ class NodeLease:
                 chosen = free[0]
             await node_leases.take(conn, chosen, self.holder, now + LEASE_MS)
         self.node_id = chosen
-        self.core.ids = IdGenerator(chosen, self.core.clock, valid_until=now + LEASE_MS - SAFETY_MS)
+        self.core.ids = IdGenerator(chosen, self.core.clock, valid_until=started + _GOOD_FOR)
         log.info("minting ids as node %d", chosen)
         return chosen
 
@@ -69,7 +72,7 @@ class NodeLease:
         """Extend the lease; if the id was taken meanwhile, lease a new one. False while no lease is held."""
         if self.core.db.is_sqlite or self.node_id is None:
             return True
-        now = self.core.clock.now_ms()
+        now, started = self.core.clock.now_ms(), time.monotonic()
         try:
             async with self.core.db.write() as conn:
                 renewed = await node_leases.renew(conn, self.node_id, self.holder, now + LEASE_MS)
@@ -77,9 +80,9 @@ class NodeLease:
             log.exception("could not renew the lease on node id %d", self.node_id)
             return False
         if renewed:
-            self.core.ids.valid_until = now + LEASE_MS - SAFETY_MS
+            self.core.ids.valid_until = started + _GOOD_FOR
             return True
-        self.core.ids.valid_until = now
+        self.core.ids.valid_until = started
         log.error("another node holds node id %d now: writes are refused until this node leases another", self.node_id)
         try:
             await self.claim()
