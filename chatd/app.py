@@ -50,7 +50,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         publisher=publisher or NullPublisher(),
         files=LocalBlobs(settings.data_path / "files"),
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
-        throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
+        throttle=LoginThrottle(clock, settings.auth),
         credentials=CredentialCache(settings.auth.credential_cache_seconds),
     )
 

@@ -5,6 +5,7 @@ Every key and its default is documented in ``config.example.toml``; a test keeps
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -26,8 +27,20 @@ class ServerSettings(_Section):
     data_dir: str = "var"
     node_id: int = Field(0, ge=0, le=1023)
     secret_key: str = ""
+    trusted_proxies: list[str] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     access_log: bool = False
+
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
 
 
 class DatabaseSettings(_Section):
@@ -65,6 +78,10 @@ class BusSettings(_Section):
 class AuthSettings(_Section):
     session_ttl_days: float = Field(30.0, gt=0)
     login_max_failures: int = Field(5, ge=1)
+    login_account_max_failures: int = Field(20, ge=1)
+    login_address_max_failures: int = Field(50, ge=1)
+    login_delay_seconds: float = Field(1.0, gt=0)
+    login_max_delay_seconds: float = Field(900.0, gt=0)
     login_window_seconds: float = Field(300.0, gt=0)
     cookie_secure: bool = False
     argon2_time_cost: int = Field(3, ge=1)

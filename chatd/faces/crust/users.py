@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from ...core import auth, users
 from ...core.paging import PageRequest
+from ...edge.address import client_address
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
 from ...edge.responses import JSON, Call, endpoint
@@ -54,7 +55,7 @@ async def login(request: Request) -> Response:
     params = await parse(request, LoginParams)
     core = request.app.state.core
     client_id = request.headers.get("x-client-id", "").strip()
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     result = await auth.do_login(
         core, params.username, params.password, client_id, address, request.headers.get("user-agent", "")
     )
