@@ -25,6 +25,7 @@ from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core.throttle import LoginThrottle
+from .core.write_limit import WriteLimiter
 from .faces import crust, ops, workdrive
 from .edge.body_limit import BodyLimit
 from .edge.errors import HANDLERS
@@ -52,6 +53,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
         throttle=LoginThrottle(clock, settings.auth),
         credentials=CredentialCache(settings.auth.credential_cache_seconds),
+        write_limit=WriteLimiter(clock, settings.limits),
     )
 
 

@@ -94,6 +94,8 @@ class LimitSettings(_Section):
     body_max_bytes: int = Field(1024 * 1024, ge=1024)
     upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
     page_size_max: int = Field(200, ge=1)
+    writes_per_second: float = Field(20.0, gt=0)
+    write_burst: int = Field(300, ge=1)
     file_grace_days: float = Field(7.0, ge=0)
 
 

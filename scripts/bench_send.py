@@ -52,6 +52,9 @@ def start_chatd(workdir: Path, port: int, synchronous: str = "FULL") -> subproce
         "CHATD_DATABASE__SQLITE_SYNCHRONOUS": synchronous,
         "CHATD_SERVER__DATA_DIR": str(workdir / "data"),
         "CHATD_ADMIN_PASSWORD": "bench-password",
+        # The benchmarks post as one user as fast as they can: lift the per-user write allowance.
+        "CHATD_LIMITS__WRITES_PER_SECOND": "1000000",
+        "CHATD_LIMITS__WRITE_BURST": "1000000",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatd", "serve", "--port", str(port)],

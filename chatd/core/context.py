@@ -28,6 +28,7 @@ from .ports import FileStorage, Publisher
 from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
 from .throttle import LoginThrottle
+from .write_limit import WriteLimiter
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Core:
     passwords: Passwords
     throttle: LoginThrottle
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

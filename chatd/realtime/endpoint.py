@@ -176,6 +176,8 @@ async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
         conn.reply(protocol.error_code(ref, "unknown_type", f"unknown frame type {frame['type'][:64]!r}"))
         return
     try:
+        if frame["type"] in protocol.WRITES and conn.core.write_limit is not None:
+            conn.core.write_limit.take(conn.user_id)
         await handler(hub, conn, frame, ref)
     except ChatdError as exc:
         conn.reply(protocol.error(ref, exc))

@@ -25,6 +25,8 @@ CLOSE_RATE_LIMITED = 4429  # kept sending above the rate limit after being told
 
 
 REF_MAX_CHARS = 128
+# Frames that change something: each spends one of the user's writes (core.write_limit), as HTTP writes do.
+WRITES = frozenset({"message.send", "message.edit", "message.remove", "typing", "read", "join", "part", "presence"})
 
 
 def ref_of(frame: dict[str, Any]) -> Any:
