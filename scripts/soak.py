@@ -60,6 +60,7 @@ class Receiver:
 
     name: str
     token: str
+    user_id: str = ""
     seen: dict[str, int] = field(default_factory=dict)  # message id → times seen
     last_seq: int = 0
     cycles: int = 0
@@ -81,6 +82,7 @@ class Soak:
     base: str
     channel: str
     args: argparse.Namespace
+    admin: str  # the admin's session: mints a fresh credential for each visit of a churner
     acked: set[str] = field(default_factory=set)
     ack_latencies: list[float] = field(default_factory=list)
     delivery_latencies: list[float] = field(default_factory=list)
@@ -135,9 +137,18 @@ class Soak:
             await self.visit(receiver, stay=random.uniform(0, 2 / self.args.churn_rate))
             receiver.cycles += 1
 
+    async def credential(self, receiver: Receiver) -> str:
+        """The receiver's token, or with ``--fresh-credentials`` a new one (a client signing in again)."""
+        if not self.args.fresh_credentials:
+            return receiver.token
+        async with httpx.AsyncClient(base_url=self.base, headers={"X-Session-ID": self.admin}, timeout=30) as client:
+            answer = await client.post("/api/token/generate-access", json={"userId": receiver.user_id})
+        return str(answer.json()["token"])
+
     async def visit(self, receiver: Receiver, stay: float) -> None:
         try:
-            async with connect(self.ws + "?resume=1", additional_headers={"X-API-KEY": receiver.token}, max_size=None) as ws:
+            token = await self.credential(receiver)
+            async with connect(self.ws + "?resume=1", additional_headers={"X-API-KEY": token}, max_size=None) as ws:
                 await ws.recv()  # ready
                 await ws.send(orjson.dumps({"type": "resume", "ref": "r", "channels": {self.channel: receiver.last_seq}}).decode())
                 await self.read_until(ws, receiver, lambda f: f.get("type") == "replay_done")
@@ -147,7 +158,7 @@ class Soak:
                         receiver.take(orjson.loads(await asyncio.wait_for(ws.recv(), left)), self.channel, None)
                     except asyncio.TimeoutError:
                         break
-        except (ConnectionClosed, OSError) as exc:
+        except (ConnectionClosed, OSError, httpx.HTTPError) as exc:
             self.refused[f"churn {type(exc).__name__}"] = self.refused.get(f"churn {type(exc).__name__}", 0) + 1
 
     async def read_until(self, ws: ClientConnection, receiver: Receiver, done: Any) -> None:
@@ -158,8 +169,9 @@ class Soak:
                 return
 
 
-async def prepare(base: str, password: str, people: int) -> tuple[str, list[str]]:
-    """An organisation, a public channel everyone is in, and an access token per person."""
+async def prepare(base: str, password: str, people: int) -> tuple[str, str, list[str], list[str]]:
+    """An organisation, a public channel everyone is in, and an access token per person: (admin session,
+    channel, tokens, user ids)."""
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         login = await client.post("/user/login", json={"username": "admin", "password": password})
         client.headers["X-Session-ID"] = login.json()["session_id"]
@@ -174,7 +186,7 @@ async def prepare(base: str, password: str, people: int) -> tuple[str, list[str]
         channel = (await client.post("/channel/edit", json={
             "organisation_id": org, "name": "soak", "type": "public", "members": ids,
         })).json()["id"]
-    return channel, tokens
+    return str(client.headers["X-Session-ID"]), channel, tokens, ids
 
 
 async def sample_memory(pid: int | None, soak: Soak, every: float, samples: list[dict[str, float]],
@@ -218,10 +230,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         proc = start_chatd(workdir, port, args.synchronous)
         base, pid, password = f"http://127.0.0.1:{port}", proc.pid, "bench-password"
     try:
-        channel, tokens = await prepare(base, password, args.sockets + args.posters + args.churners)
-        soak = Soak(base, channel, args)
-        stable = [Receiver(f"s{n}", tokens[n]) for n in range(args.sockets)]
-        churners = [Receiver(f"c{n}", tokens[args.sockets + args.posters + n]) for n in range(args.churners)]
+        admin, channel, tokens, ids = await prepare(base, password, args.sockets + args.posters + args.churners)
+        soak = Soak(base, channel, args, admin)
+        stable = [Receiver(f"s{n}", tokens[n], ids[n]) for n in range(args.sockets)]
+        first = args.sockets + args.posters
+        churners = [Receiver(f"c{n}", tokens[first + n], ids[first + n]) for n in range(args.churners)]
         samples: list[dict[str, float]] = []
         started = time.monotonic()
         listeners = [asyncio.create_task(soak.listen(r)) for r in stable]
@@ -274,6 +287,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="messages a second per poster")
     parser.add_argument("--churners", type=int, default=10, help="receivers that keep reconnecting and resuming")
     parser.add_argument("--churn-rate", type=float, default=2.0, help="visits a second per churner, roughly")
+    parser.add_argument("--same-credentials", dest="fresh_credentials", action="store_false",
+                        help="churners reuse one token (default: a new one per visit, as clients that sign in again)")
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--drain", type=float, default=30.0, help="seconds to wait for the last deliveries")
     parser.add_argument("--sample-seconds", type=float, default=5.0)
