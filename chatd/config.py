@@ -91,7 +91,7 @@ class AuthSettings(_Section):
 
 class LimitSettings(_Section):
     message_max_chars: int = Field(40_000, ge=1)
-    body_max_bytes: int = Field(1024 * 1024, ge=1024)
+    body_max_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
     page_size_max: int = Field(200, ge=1)
     writes_per_second: float = Field(20.0, gt=0)
@@ -111,6 +111,10 @@ class WebsocketSettings(_Section):
     compression: bool = False
 
 
+class CompatSettings(_Section):
+    crust_envelope: bool = False
+
+
 class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -118,6 +122,7 @@ class Settings(_Section):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     websocket: WebsocketSettings = Field(default_factory=WebsocketSettings)
+    compat: CompatSettings = Field(default_factory=CompatSettings)
 
     @property
     def data_path(self) -> Path:

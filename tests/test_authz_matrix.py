@@ -33,6 +33,7 @@ from websockets.exceptions import InvalidStatus
 from chatd.app import _routes
 from chatd.config import Settings
 from chatd.core.users import do_create_user
+from chatd.faces.workdrive.unsupported import UNSUPPORTED
 from chatd.realtime.handlers import HANDLERS
 from chatd.store.tables import metadata
 
@@ -363,6 +364,12 @@ async def _media_upload(w: World, role: str, fresh: bool) -> Call:
     return Call("POST", signed["url"], data=signed["fields"], files={"file": ("a.txt", b"hello", "text/plain")})
 
 
+def _unsupported(method: str, path: str) -> Build:
+    async def build(w: World, role: str, fresh: bool) -> Call:
+        return Call(method, path.replace("{id}", w.id("org")))
+    return build
+
+
 async def _remove_created_org(w: World, role: str, response: httpx.Response) -> None:
     """Whoever creates an organisation owns one: remove it, so an outsider stays an outsider."""
     await w.api(role, "DELETE", "/organisation/remove", id=response.json()["id"])
@@ -475,6 +482,8 @@ ROWS: list[Row] = [
     row("DELETE", "/api/{conversationId}/messages/{id}", _wd_message_delete, "401 404 404 404 200 200 404"),
     row("POST", "/api/{conversationId}/meetings", lambda w: ("POST", f"/api/{w.id('secret')}/meetings",
         {"title": "M", "startDateTime": "2026-02-01T09:00:00.000Z", "endDateTime": "2026-02-01T10:00:00.000Z"}), "401 404 404 404 200 200 404"),
+    # The spec's endpoints chatd does not serve: 501 for everyone, credential or not.
+    *(row(method, path, _unsupported(method, path), "501 501 501 501 501 501 501") for method, path, _ in UNSUPPORTED),
 ]
 
 

@@ -76,7 +76,7 @@ async def test_create_checks_input(chat: Harness) -> None:
     org = await org_with(alice)
     assert "name" in (await alice.post("/channel/edit", organisation_id=org, expect=400))["error"]["fields"]
     assert "type" in (await alice.post("/channel/edit", organisation_id=org, name="x", type="weird", expect=400))["error"]["fields"]
-    assert "organisation_id" in (await alice.post("/channel/edit", name="x", expect=400))["error"]["fields"]
+    assert "organisation_id" in (await outsider.post("/channel/edit", name="x", expect=400))["error"]["fields"]
     error = await alice.post("/channel/edit", organisation_id=org, name="x", members=[outsider.id], expect=400)
     assert outsider.id in error["error"]["message"]
     await outsider.post("/channel/edit", organisation_id=org, name="x", expect=404)

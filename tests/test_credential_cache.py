@@ -13,7 +13,7 @@ def _principal(user_id: int) -> Principal:
 
 def test_credentials_used_once_are_dropped_after_their_ttl() -> None:
     clock = FakeClock()
-    cache = CredentialCache(5.0, monotonic=clock.monotonic)
+    cache = CredentialCache(5.0, clock)
     for n in range(10_000):  # a client that logs in anew for every connection, 100 a second
         cache.put(f"token{n}", _principal(n))
         clock.advance(0.01)
@@ -23,7 +23,7 @@ def test_credentials_used_once_are_dropped_after_their_ttl() -> None:
 
 def test_the_cache_stays_within_its_size_and_keeps_the_newest() -> None:
     clock = FakeClock()
-    cache = CredentialCache(5.0, max_entries=100, monotonic=clock.monotonic)
+    cache = CredentialCache(5.0, clock, max_entries=100)
     for n in range(1000):
         cache.put(f"token{n}", _principal(n))
     assert len(cache) == 100 and cache.get("token999") is not None and cache.get("token0") is None

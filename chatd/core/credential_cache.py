@@ -2,16 +2,15 @@
 (docs/design.md §7: sessions cached with correct invalidation).
 
 Invalidation: a revocation on this node forgets the user's entries at once (``forget_user``), and so does
-the hub on every node when the revocation event arrives over the bus; the TTL bounds what a lost event can
-cost.
+the hub on every node when the revocation event arrives over the bus; the TTL, on the injected clock, bounds
+what a lost event can cost (and a clock moved past a session's end also ends its cached entry).
 """
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from typing import Callable
 
+from .clock import Clock
 from .models import Principal
 
 
@@ -20,12 +19,10 @@ class CredentialCache:
     front: a credential used once (a client that logs in for every connection) costs nothing after its TTL.
     Without that sweep each one stayed until the cache was full, about 1.2 KiB apiece (docs/reliability.md)."""
 
-    def __init__(
-        self, ttl_seconds: float, max_entries: int = 100_000, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, ttl_seconds: float, clock: Clock, max_entries: int = 100_000) -> None:
         self.ttl = ttl_seconds
+        self.clock = clock
         self.max_entries = max_entries
-        self._monotonic = monotonic
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -36,7 +33,7 @@ class CredentialCache:
         if found is None:
             return None
         principal, expires = found
-        if self._monotonic() >= expires:
+        if self.clock.monotonic() >= expires:
             del self._entries[key]
             return None
         return principal
@@ -44,7 +41,7 @@ class CredentialCache:
     def put(self, key: str, principal: Principal) -> None:
         if self.ttl <= 0:
             return
-        now = self._monotonic()
+        now = self.clock.monotonic()
         while self._entries and next(iter(self._entries.values()))[1] <= now:
             self._entries.popitem(last=False)
         self._entries.pop(key, None)

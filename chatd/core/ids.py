@@ -35,8 +35,7 @@ class IdGenerator:
         if self.valid_until is not None and time.monotonic() >= self.valid_until:
             raise Unavailable(
                 f"this node's lease on node id {self.node_id} lapsed (the database was unreachable or another node "
-                "took it): it refuses writes until it holds an id again; retry, or use another node",
-                code="node_id_lapsed",
+                "took it): it refuses writes until it holds an id again; retry, or use another node"
             )
         ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
         if ms == self._last_ms:
