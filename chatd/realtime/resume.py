@@ -61,7 +61,10 @@ def request(hub: Hub, conn: Connection, ref: Any, channels: dict[str, int]) -> N
     wanted: dict[int, int] = {}
     lost: list[int] = []
     for key, seq in channels.items():
-        channel_id = parse_id(key, f"channels.{key}")  # not int(): it reads "٣" and 30-digit numbers
+        try:
+            channel_id = parse_id(key, f"channels.{key}")  # not int(): it reads "٣" and 30-digit numbers
+        except BadRequest:
+            raise BadRequest.field(f"channels.{key}", "must be a channel id") from None
         if seq < 0:
             raise BadRequest.field(f"channels.{key}", "must be 0 or more")
         if channel_id in conn.delivered or hub.readable(conn, channel_id):
