@@ -28,7 +28,9 @@ from .core import secrets
 from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import crust, ops, workdrive
+from . import web
 from .edge.body_limit import BodyLimit
+from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
@@ -72,7 +74,7 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
 
 
 def _routes() -> list[BaseRoute]:
-    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes]
+    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -124,6 +126,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(ops.RequestMetrics, registry=registry),
+            Middleware(BrowserGuard, settings=settings),
             Middleware(BodyLimit, limits=settings.limits),
         ],
     )

@@ -97,6 +97,8 @@ class LimitSettings(_Section):
     writes_per_second: float = Field(20.0, gt=0)
     write_burst: int = Field(300, ge=1)
     file_grace_days: float = Field(7.0, ge=0)
+    search_window: int = Field(1000, ge=1)
+    search_budget_ms: int = Field(500, ge=1)
 
 
 class WebsocketSettings(_Section):

@@ -31,7 +31,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_send import ROOT, free_port, start_chatd  # noqa: E402
+from benchmark import procs  # noqa: E402
+
+ROOT = procs.ROOT
 
 WARM_UP = 0.2  # the first fifth of the run is warm-up: memory growth is measured after it
 
@@ -220,64 +222,59 @@ def growth(samples: list[dict[str, float]], minutes: float) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    proc = None
-    password = args.password
+    """Against ``--url``, or a chatd of its own on SQLite (the benchmark's: write limits lifted, cheap hashes)."""
     if args.url:
-        base, pid = args.url.rstrip("/"), args.pid
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="chatd-soak-"))
-        port = free_port()
-        proc = start_chatd(workdir, port, args.synchronous)
-        base, pid, password = f"http://127.0.0.1:{port}", proc.pid, "bench-password"
-    try:
-        admin, channel, tokens, ids = await prepare(base, password, args.sockets + args.posters + args.churners)
-        soak = Soak(base, channel, args, admin)
-        stable = [Receiver(f"s{n}", tokens[n], ids[n]) for n in range(args.sockets)]
-        first = args.sockets + args.posters
-        churners = [Receiver(f"c{n}", tokens[first + n], ids[first + n]) for n in range(args.churners)]
-        samples: list[dict[str, float]] = []
-        started = time.monotonic()
-        listeners = [asyncio.create_task(soak.listen(r)) for r in stable]
-        await asyncio.sleep(0.5)
-        load = [
-            *(asyncio.create_task(soak.post(tokens[args.sockets + n], n)) for n in range(args.posters)),
-            *(asyncio.create_task(soak.churn(r)) for r in churners),
-        ]
-        sampler = asyncio.create_task(sample_memory(pid, soak, args.sample_seconds, samples, churners, started))
-        await asyncio.sleep(args.minutes * 60)
-        soak.stop.set()
-        await asyncio.gather(*load, sampler)
-        soak.posted.set()
-        for receiver in churners:  # one last visit: catch up on whatever was posted while away
-            await soak.visit(receiver, stay=0)
-        done, late = await asyncio.wait(listeners, timeout=args.drain)
-        for task in late:
-            task.cancel()
-        for task in done:
-            task.result()
-        expected = len(soak.acked)
-        everyone = stable + churners
-        report = {
-            "config": {k: v for k, v in vars(args).items() if k not in ("password",)},
-            "seconds": round(time.monotonic() - started, 1),
-            "posts_acknowledged": expected,
-            "posts_refused": soak.refused,
-            "receivers": len(everyone),
-            "expected_deliveries": expected * len(everyone),
-            "delivered": sum(len(soak.acked & r.seen.keys()) for r in everyone),
-            "duplicates": sum(n - 1 for r in everyone for n in r.seen.values() if n > 1),
-            "missing_by_receiver": {r.name: len(soak.acked - r.seen.keys()) for r in everyone if soak.acked - r.seen.keys()},
-            "connect_disconnect_cycles": sum(r.cycles for r in churners),
-            "delivery_latency": percentiles(soak.delivery_latencies),
-            "ack_latency": percentiles(soak.ack_latencies),
-            "memory": growth(samples, args.minutes),
-            "rss_samples": samples,
-        }
-        return report
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+        return await soak_at(args.url.rstrip("/"), args.pid, args.password, args)
+    workdir = Path(tempfile.mkdtemp(prefix="chatd-soak-"))
+    with procs.chatd(f"sqlite+aiosqlite:///{workdir}/chatd.db", workdir, args.synchronous, "soak") as server:
+        return await soak_at(server.base, server.pid, procs.ADMIN_PASSWORD, args)
+
+
+async def soak_at(base: str, pid: int | None, password: str, args: argparse.Namespace) -> dict[str, Any]:
+    admin, channel, tokens, ids = await prepare(base, password, args.sockets + args.posters + args.churners)
+    soak = Soak(base, channel, args, admin)
+    stable = [Receiver(f"s{n}", tokens[n], ids[n]) for n in range(args.sockets)]
+    first = args.sockets + args.posters
+    churners = [Receiver(f"c{n}", tokens[first + n], ids[first + n]) for n in range(args.churners)]
+    samples: list[dict[str, float]] = []
+    started = time.monotonic()
+    listeners = [asyncio.create_task(soak.listen(r)) for r in stable]
+    await asyncio.sleep(0.5)
+    load = [
+        *(asyncio.create_task(soak.post(tokens[args.sockets + n], n)) for n in range(args.posters)),
+        *(asyncio.create_task(soak.churn(r)) for r in churners),
+    ]
+    sampler = asyncio.create_task(sample_memory(pid, soak, args.sample_seconds, samples, churners, started))
+    await asyncio.sleep(args.minutes * 60)
+    soak.stop.set()
+    await asyncio.gather(*load, sampler)
+    soak.posted.set()
+    for receiver in churners:  # one last visit: catch up on whatever was posted while away
+        await soak.visit(receiver, stay=0)
+    done, late = await asyncio.wait(listeners, timeout=args.drain)
+    for task in late:
+        task.cancel()
+    for task in done:
+        task.result()
+    expected = len(soak.acked)
+    everyone = stable + churners
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k not in ("password",)},
+        "seconds": round(time.monotonic() - started, 1),
+        "posts_acknowledged": expected,
+        "posts_refused": soak.refused,
+        "receivers": len(everyone),
+        "expected_deliveries": expected * len(everyone),
+        "delivered": sum(len(soak.acked & r.seen.keys()) for r in everyone),
+        "duplicates": sum(n - 1 for r in everyone for n in r.seen.values() if n > 1),
+        "missing_by_receiver": {r.name: len(soak.acked - r.seen.keys()) for r in everyone if soak.acked - r.seen.keys()},
+        "connect_disconnect_cycles": sum(r.cycles for r in churners),
+        "delivery_latency": percentiles(soak.delivery_latencies),
+        "ack_latency": percentiles(soak.ack_latencies),
+        "memory": growth(samples, args.minutes),
+        "rss_samples": samples,
+    }
+    return report
 
 
 def main() -> int:

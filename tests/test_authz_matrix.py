@@ -35,6 +35,7 @@ from chatd.config import Settings
 from chatd.core.users import do_create_user
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
 from chatd.realtime.handlers import HANDLERS
+from chatd.web import Assets
 from chatd.store.tables import metadata
 
 ROLES = ("anonymous", "outsider", "other_org", "non_member", "member", "owner", "admin")
@@ -192,6 +193,11 @@ def on(method: str, path: str, **body: Any) -> Call:
 
 async def _wrong_login(w: World, role: str, fresh: bool) -> Call:
     return on("POST", "/user/login", username=role if role != "anonymous" else "nobody", password="wrong password")
+
+
+async def _user_create(w: World, role: str, fresh: bool) -> Call:
+    n = next(_names)
+    return on("POST", "/user/create", email=f"created{n}@acme.test", organisation_id=w.id("org"))
 
 
 async def _logout(w: World, role: str, fresh: bool) -> Call:
@@ -376,6 +382,9 @@ async def _remove_created_org(w: World, role: str, response: httpx.Response) -> 
 
 
 ROWS: list[Row] = [
+    # The web client's page and assets: public, they hold no data.
+    row("GET", "/", lambda w: {}, "200 200 200 200 200 200 200"),
+    row("GET", "/static/{version}/{path:path}", lambda w: ("GET", f"{Assets().prefix}/app.js", {}), "200 200 200 200 200 200 200"),
     # Operator endpoints: no credential needed.
     row("GET", "/healthz", lambda w: {}, "200 200 200 200 200 200 200"),
     row("GET", "/readyz", lambda w: {}, "200 200 200 200 200 200 200"),
@@ -385,6 +394,7 @@ ROWS: list[Row] = [
     row("POST", "/user/logout", _logout, "401 200 200 200 200 200 200"),
     row("GET", "/user/search", lambda w: {}, "401 200 200 200 200 200 200"),
     row("GET", "/user/read", lambda w: {"id": w.id("owner")}, "401 200 200 200 200 200 200"),
+    row("POST", "/user/create", _user_create, "401 404 404 403 403 200 200"),
     row("GET", "/user/sessions", lambda w: {}, "401 200 200 200 200 200 200"),
     row("POST", "/user/sessions/revoke", _revoke_session, "401 404 404 404 404 200 404"),
     row("POST", "/user/password", lambda w: {"old_password": "not it", "new_password": "a new password"}, "401 403 403 403 403 403 403"),
