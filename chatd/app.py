@@ -35,6 +35,7 @@ from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
 from .realtime import session
+from .realtime.sweep import sweep_forever
 from .realtime.bus import RedisBus, create_bus
 from .realtime.hub import Hub
 from .store import migrations
@@ -82,10 +83,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
+        registry.watch(core, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
         await secrets.load(core)
         lease = NodeLease(core)
-        await lease.claim()
+        try:
+            await lease.claim()
+        except BaseException:  # a node refused to start still closes its connections
+            await core.db.dispose()
+            raise
         hub = Hub(bus, core.clock)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
@@ -98,6 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
         keeper = asyncio.get_running_loop().create_task(lease.keep())
         heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
+        sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -111,7 +118,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             janitor.cancel()
             keeper.cancel()
             heartbeat.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, return_exceptions=True)
+            sweeper.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()
@@ -119,13 +127,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await core.db.dispose()
 
     registry = Metrics()
-    ops.register(registry)
     app = Starlette(
         routes=_routes(),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
         middleware=[
-            Middleware(ops.RequestMetrics, registry=registry),
+            Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log),
             Middleware(BrowserGuard, settings=settings),
             Middleware(BodyLimit, limits=settings.limits),
         ],

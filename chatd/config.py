@@ -1,6 +1,12 @@
 """Typed settings, read once: a TOML file, then ``CHATD_SECTION__KEY`` environment overrides.
 
 Every key and its default is documented in ``config.example.toml``; a test keeps the two equal.
+
+Paths: a relative path written in the config file is relative to that file's directory; one from the
+environment or the built-in default is relative to the working directory. ``server.data_dir`` holds
+everything chatd keeps on disk, and the default database (``database.url`` empty) is ``chatd.db`` in it,
+so ``serve`` and every other command agree on one database as long as they agree on the data directory
+(docs/operations.md, "Where chatd keeps its data"). ``load_settings`` returns every path absolute.
 """
 
 from __future__ import annotations
@@ -10,10 +16,16 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 ENV_PREFIX = "CHATD_"
+#: ``CHATD_*`` variables that are not settings: anything else without ``__`` is a typo, and is refused.
+ENV_OTHERS = frozenset({"CHATD_CONFIG", "CHATD_ADMIN_PASSWORD", "CHATD_TOKEN"})
+ENV_OTHER_PREFIXES = ("CHATD_TEST_", "CHATD_BENCH_")
+SQLITE_PREFIX = "sqlite+aiosqlite://"
+DEFAULT_DATABASE = "chatd.db"
 
 
 class _Section(BaseModel):
@@ -30,6 +42,8 @@ class ServerSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     access_log: bool = False
+    workers: int = Field(1, ge=1, le=64)
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
 
 
     @field_validator("trusted_proxies")
@@ -44,7 +58,7 @@ class ServerSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    url: str = "sqlite+aiosqlite:///var/chatd.db"
+    url: str = ""
     pool_size: int = Field(10, ge=1)
     echo: bool = False
     sqlite_synchronous: str = "FULL"
@@ -59,8 +73,8 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if value and not value.startswith((SQLITE_PREFIX, "postgresql+asyncpg://")):
+            raise ValueError("must be empty (chatd.db in server.data_dir), sqlite+aiosqlite:///FILE or postgresql+asyncpg://…")
         return value
 
 
@@ -125,21 +139,50 @@ class Settings(_Section):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     websocket: WebsocketSettings = Field(default_factory=WebsocketSettings)
     compat: CompatSettings = Field(default_factory=CompatSettings)
+    _config_file: Path | None = PrivateAttr(default=None)
 
     @property
     def data_path(self) -> Path:
         return Path(self.server.data_dir)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from, if any."""
+        return self._config_file
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, for SQLite on disk; None for PostgreSQL and in-memory SQLite."""
+        return sqlite_file(self.database.url)
 
 
 class ConfigError(Exception):
     """A bad configuration value; ``str()`` is one line naming the key."""
 
 
+def _not_a_setting(name: str) -> str | None:
+    """Why ``name`` (a ``CHATD_*`` variable without ``__``) is refused, or None when chatd reads it elsewhere."""
+    if name in ENV_OTHERS or name.startswith(ENV_OTHER_PREFIXES):
+        return None
+    rest = name[len(ENV_PREFIX):].lower()
+    for section in Settings.model_fields:
+        if rest.startswith(section + "_"):
+            guess = f"{ENV_PREFIX}{section.upper()}__{rest[len(section) + 1:].upper()}"
+            return f"{name}: not a chatd setting; did you mean {guess}? (two underscores between section and key)"
+    return f"{name}: not a chatd setting (settings are {ENV_PREFIX}SECTION__KEY, e.g. {ENV_PREFIX}DATABASE__URL)"
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``CHATD_DATABASE__URL=…`` becomes ``{"database": {"url": "…"}}``; lists are comma-separated."""
+    """``CHATD_DATABASE__URL=…`` becomes ``{"database": {"url": "…"}}``; lists are comma-separated. An empty
+    variable counts as unset (``VAR=`` in a shell or unit file leaves the file's value alone)."""
     tree: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX) or value == "":
+            continue
+        if "__" not in name:
+            problem = _not_a_setting(name)
+            if problem:
+                raise ConfigError(problem)
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
         field = Settings.model_fields.get(section)
@@ -166,22 +209,83 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite+aiosqlite:///FILE`` URL (None for PostgreSQL or ``:memory:``)."""
+    if not url.startswith(SQLITE_PREFIX):
+        return None
+    database = url[len(SQLITE_PREFIX):].split("?", 1)[0]
+    if not database.startswith("/") or database in ("/", "/:memory:"):
+        return None
+    return Path(database[1:])
+
+
+def _absolute_sqlite(url: str, base: Path) -> str:
+    """The URL with a relative SQLite file made absolute against ``base``."""
+    found = sqlite_file(url)
+    if found is None or found.is_absolute():
+        return url
+    query = url.partition("?")[2]
+    return f"{SQLITE_PREFIX}/{base / found}" + (f"?{query}" if query else "")
+
+
+def _anchor_file_paths(raw: dict[str, Any], base: Path) -> None:
+    """Paths written in a config file are relative to the file's directory."""
+    server, database = raw.get("server"), raw.get("database")
+    if isinstance(server, dict) and isinstance(server.get("data_dir"), str):
+        server["data_dir"] = str(base / server["data_dir"])
+    elif not isinstance(server, dict) or "data_dir" not in server:
+        raw.setdefault("server", {})
+        if isinstance(raw["server"], dict):
+            raw["server"]["data_dir"] = str(base / ServerSettings.model_fields["data_dir"].default)
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        database["url"] = _absolute_sqlite(database["url"], base)
+
+
+def _anchor(settings: Settings) -> Settings:
+    """Make every remaining relative path absolute (against the working directory); fill the default database."""
+    settings.server.data_dir = str(Path(os.path.abspath(settings.server.data_dir)))
+    if not settings.database.url:
+        settings.database.url = f"{SQLITE_PREFIX}/{settings.data_path / DEFAULT_DATABASE}"
+    settings.database.url = _absolute_sqlite(settings.database.url, Path.cwd())
+    return settings
+
+
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if any) and the environment; raise ConfigError naming the first bad key."""
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     path = path or environ.get("CHATD_CONFIG")
+    config_file: Path | None = None
     if path:
+        config_file = Path(os.path.abspath(path))
         try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file {path}: not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path}: cannot read it: {getattr(exc, 'strerror', None) or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
+        _anchor_file_paths(raw, config_file.parent)
     raw = _merge(raw, _env_overrides(environ))
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{key}: {first['msg']}") from None
+    settings._config_file = config_file
+    return _anchor(settings)
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for anything printed or logged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

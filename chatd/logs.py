@@ -1,5 +1,9 @@
 """Structured logs: one JSON object per line on stderr, which every log shipper reads.
 
+Every line written while a request is handled carries its ``request_id`` (also sent back in the
+``X-Request-ID`` header), so an access log line, a refused login and an error can be matched. Logs
+never hold a secret or message contents: callers log ids, names of things and reasons, never bodies.
+
 Credentials never reach a log line: clients of the original Crust server put their JWT in the websocket
 URL (``?jwt=…``), and uvicorn logs URLs with their query string (the access log, and every websocket
 accept or refusal at INFO). ``RedactCredentials`` replaces such values, on chatd's handler and on uvicorn's
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -18,6 +23,7 @@ import orjson
 from .core.clock import iso
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+request_id: ContextVar[str | None] = ContextVar("chatd_request_id", default=None)
 _CREDENTIAL_IN_URL = re.compile(r"([?&]jwt=)[^&\s\"']*", re.IGNORECASE)
 REDACTED = "[redacted]"
 
@@ -56,6 +62,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        current = request_id.get()
+        if current is not None:
+            entry["request_id"] = current
         entry.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -1,35 +1,92 @@
-"""``chatd serve``: prepare the database and the admin account, then run uvicorn until SIGTERM.
+"""``chatd serve``: bind the port, prepare the database and the admin account, then run uvicorn until SIGTERM.
 
-On SIGTERM uvicorn stops accepting, the lifespan tells websocket clients to resume elsewhere, and
-in-flight requests get ``server.shutdown_grace_seconds`` to finish.
+The port is bound first, so a port in use is one line before anything else happens, and "serving on …"
+is printed only once uvicorn has started on that socket (the lifespan ran: the database is open, the bus
+connected). On SIGTERM uvicorn stops accepting, the lifespan tells websocket clients to resume elsewhere,
+and in-flight requests get ``server.shutdown_grace_seconds`` to finish. ``--workers N`` runs N such servers
+on the one socket (``workers.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import secrets
+import socket
+import sys
+from typing import Any, Callable
 
 import uvicorn
 
-from . import logs
+from . import capacity, logs
 from .app import build_core, create_app
 from .config import Settings
 from .core import users
+from .core.errors import Unavailable
 from .store import migrations
 
 log = logging.getLogger("chatd")
 
 
+class ServeError(Exception):
+    """``serve`` cannot go on; ``str()`` is one line naming the thing and the fix."""
+
+
+def listen_url(settings: Settings) -> str:
+    host = settings.server.host
+    return f"http://[{host}]:{settings.server.port}" if ":" in host else f"http://{host}:{settings.server.port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or ``ServeError`` saying why not (in use, not this machine's address, privileged)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        where = f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"cannot listen on {where}: the port is in use; stop what uses it or choose another (--port, server.port)") from None
+        if exc.errno == errno.EACCES:
+            raise ServeError(f"cannot listen on {where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1023 (--port)") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+            raise ServeError(f"cannot listen on {where}: not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its addresses (--host)") from None
+        raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 async def prepare(settings: Settings) -> str | None:
-    """Create or upgrade the schema and the first admin; returns a generated admin password, if any."""
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    """Create or upgrade the schema and the first admin; returns a generated admin password, if any.
+
+    A database that reads but refuses writes is served anyway (history stays readable) with a warning:
+    ``/readyz`` answers 503 and writes are refused with 503 until it is writable again."""
+    try:
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServeError(
+            f"cannot create the data directory {settings.data_path}: {exc.strerror or exc}; create it, writable by the "
+            "user chatd runs as, or set server.data_dir"
+        ) from None
+    if settings.sqlite_path is not None:
+        try:
+            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServeError(f"cannot create {settings.sqlite_path.parent} for the database: {exc.strerror or exc}") from None
     core = build_core(settings)
     try:
         await migrations.upgrade(core.db, core.clock.now_ms())
         password = os.environ.get("CHATD_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         created = await users.ensure_admin(core, password)
+        try:
+            await core.db.probe_ready()
+        except Unavailable as exc:
+            print(f"chatd: warning: {exc.detail}; serving reads only (/readyz answers 503) until then", file=sys.stderr, flush=True)
     finally:
         await core.db.dispose()
     if created and not os.environ.get("CHATD_ADMIN_PASSWORD"):
@@ -37,16 +94,10 @@ async def prepare(settings: Settings) -> str | None:
     return None
 
 
-def serve(settings: Settings) -> int:
-    log_config = logs.configure()
-    generated = asyncio.run(prepare(settings))
-    if generated:
-        print(f"created the admin account: username 'admin', password '{generated}' (shown once)", flush=True)
-    print(f"chatd serving on http://{settings.server.host}:{settings.server.port}", flush=True)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
+def uvicorn_config(settings: Settings, app: Any, log_config: dict[str, Any]) -> uvicorn.Config:
+    forwarded = settings.server.forwarded_allow_ips
+    return uvicorn.Config(
+        app,
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
@@ -56,8 +107,62 @@ def serve(settings: Settings) -> int:
         ws_ping_timeout=settings.websocket.ping_interval_seconds,
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
         log_config=log_config,
-        proxy_headers=False,
-        access_log=settings.server.access_log,
+        proxy_headers=bool(forwarded),
+        forwarded_allow_ips=forwarded or None,
+        access_log=False,  # our own access log (server.access_log) has the request id and no query string
     )
-    uvicorn.Server(config).run()
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_started`` once it serves (after the lifespan, on the bound socket)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            self.on_started()
+
+
+def run_one(settings: Settings, sock: socket.socket, log_config: dict[str, Any], on_started: Callable[[], None]) -> bool:
+    """Serve on ``sock`` in this process until told to stop; returns whether it ever started."""
+    _, open_files = capacity.raise_open_files_limit()
+    app = create_app(settings)
+    server = Server(uvicorn_config(settings, app, log_config), on_started)
+    app.state.guard = capacity.ConnectionGuard(
+        lambda: len(server.server_state.connections), capacity.connection_budget(open_files), open_files
+    )
+    server.run(sockets=[sock])
+    return server.started
+
+
+def serve(settings: Settings) -> int:
+    if settings.server.workers > 1:
+        from . import workers
+
+        workers.check(settings)
+    sock = bind(settings.server.host, settings.server.port)
+    try:
+        generated = asyncio.run(prepare(settings))  # before logging is set up: a failure is the one line main prints
+    except BaseException:
+        sock.close()
+        raise
+    log_config = logs.configure()
+    before, open_files = capacity.raise_open_files_limit()
+    log.info("open files limit %d%s; refusing connections above %d", open_files,
+             f" (raised from {before})" if before != open_files else "", capacity.connection_budget(open_files))
+    if generated:
+        print(f"created the admin account: username 'admin', password '{generated}' (shown once)", flush=True)
+    if settings.server.workers > 1:
+        from . import workers
+
+        return workers.run(settings, sock, log_config)
+
+    def announce() -> None:
+        print(f"chatd serving on {listen_url(settings)}", flush=True)
+
+    if not run_one(settings, sock, log_config, announce):
+        raise ServeError("the server did not start; the log above says why")
     return 0

@@ -161,7 +161,7 @@ async def test_failed_logins_are_logged_without_the_password(proxied: Harness, c
     with caplog.at_level(logging.WARNING, logger="chatd.auth"):
         await _login(chat, "alice", "hunter2-secret", STRANGER)
         await _login(chat, "my-password-typed-as-name", "x", STRANGER)
-    records = [r for r in caplog.records if r.getMessage() == "failed login"]
+    records = [r for r in caplog.records if r.getMessage() == "login refused"]
     assert [(r.user_id, r.address, r.reason) for r in records] == [  # type: ignore[attr-defined]
         (alice.user.id, STRANGER, "wrong_password"), (None, STRANGER, "unknown_user")
     ]

@@ -47,9 +47,10 @@ async def do_login(
     ok = await core.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         core.throttle.failed(account, address)
+        core.probe.login_failed()
+        # Never the password, nor the name as typed (it may be a mistyped password): the account's id.
         reason = "unknown_user" if user is None else "inactive" if ok else "wrong_password"
-        # Never the password, nor a name that matches no one (people type passwords into the name field).
-        log.warning("failed login", extra={"user_id": user.id if user else None, "address": address, "reason": reason})
+        log.warning("login refused", extra={"user_id": user.id if user else None, "address": address, "reason": reason})
         raise Unauthenticated("wrong username or password", code=Code.BAD_CREDENTIALS)
     core.throttle.succeeded(account, address)
     secret = secrets.token_urlsafe(32)

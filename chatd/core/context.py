@@ -27,6 +27,7 @@ from .passwords import Passwords
 from .ports import FileStorage, Publisher
 from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
+from .probes import SILENT, Probe
 from .throttle import LoginThrottle
 from .write_limit import WriteLimiter
 
@@ -112,6 +113,7 @@ class Core:
     passwords: Passwords
     throttle: LoginThrottle
     credentials: CredentialCache
+    probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
     writes: GroupCommit = field(init=False)

@@ -6,7 +6,8 @@ input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status th
 - ``BadRequest`` 400 (``invalid``)       ``Unauthenticated`` 401     ``Forbidden`` 403
 - ``NotFound`` 404                        ``Conflict`` 409 (archived, duplicate …)
 - ``TooLarge`` 413                        ``RateLimited`` 429 (with ``retry_after`` seconds)
-- ``Unavailable`` 503: this node cannot serve the request now (another node, or later, can)
+- ``Unavailable`` 503: this node cannot serve now — the database cannot (unreachable, read-only, broken), or
+  its node id lease lapsed; ``detail`` says why to the operator (logs, the CLI) and is never shown to clients.
 """
 
 from __future__ import annotations
@@ -87,11 +88,6 @@ class TooLarge(ChatdError):
     code = Code.TOO_LARGE
 
 
-class Unavailable(ChatdError):
-    status = 503
-    code = Code.UNAVAILABLE
-
-
 class RateLimited(ChatdError):
     status = 429
     code = Code.RATE_LIMITED
@@ -110,3 +106,16 @@ def fields_renamed(rename: Rename | None = None, *, item: str | None = None) -> 
     except ChatdError as exc:
         exc.rename_fields(rename, item=item)
         raise
+
+
+class Unavailable(ChatdError):
+    status = 503
+    code = Code.UNAVAILABLE
+    retry_after = 5
+
+    def __init__(
+        self, message: str = "the service is unavailable; try again shortly", *, detail: str = "", reason: str = "unavailable"
+    ) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+        self.reason = reason  # a few words for /readyz: what is wrong, without paths or addresses

@@ -16,8 +16,8 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
-from .codes import Code
-from .errors import ChatdError
+from .errors import ChatdError, Unavailable
+from .probes import SILENT, Probe
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
@@ -33,6 +33,7 @@ class GroupCommit:
         self._pending: list[tuple[Action, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self.probe: Probe = SILENT
 
     async def run(self, action: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``action(tx)`` in a (possibly shared) transaction; returns once that transaction committed."""
@@ -54,7 +55,7 @@ class GroupCommit:
             self._worker = None
         for _, future in self._pending:
             if not future.done():
-                future.set_exception(ChatdError("the server is shutting down", code=Code.UNAVAILABLE))
+                future.set_exception(Unavailable("the server is shutting down; try again shortly"))
         self._pending.clear()
 
     async def _work(self) -> None:
@@ -63,13 +64,14 @@ class GroupCommit:
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+                self.probe.batch_committed(len(batch))
                 try:
                     await self._commit(batch)
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone
                     for _, future in batch:
                         if not future.done():
-                            future.set_exception(exc if isinstance(exc, Exception) else ChatdError(
-                                "the server is shutting down", code=Code.UNAVAILABLE))
+                            future.set_exception(exc if isinstance(exc, Exception) else Unavailable(
+                                "the server is shutting down; try again shortly"))
                     raise
 
     async def _commit(self, batch: list[tuple[Action, asyncio.Future[Any]]]) -> None:

@@ -34,8 +34,10 @@ class IdGenerator:
     def next(self) -> int:
         if self.valid_until is not None and time.monotonic() >= self.valid_until:
             raise Unavailable(
-                f"this node's lease on node id {self.node_id} lapsed (the database was unreachable or another node "
-                "took it): it refuses writes until it holds an id again; retry, or use another node"
+                "this node cannot write now; retry, or use another node",
+                detail=f"the lease on node id {self.node_id} lapsed (the database was unreachable, or another node "
+                "took the id): writes are refused until this node holds an id again",
+                reason="node id lease lapsed",
             )
         ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
         if ms == self._last_ms:

@@ -1,7 +1,8 @@
 """Which snowflake node id this process mints ids with (docs/design.md §3: ids are unique across nodes).
 
-With SQLite there is one process, and ``server.node_id`` is used as configured. With PostgreSQL several
-nodes share the store: each leases its node id in the database, renewing it while it runs. ``node_id = 0``
+With SQLite and one process, ``server.node_id`` is used as configured. With PostgreSQL several nodes share
+the store, and with ``serve --workers N`` several processes share the SQLite file: each leases its node id in
+the database, renewing it while it runs. ``node_id = 0``
 (the default) takes the lowest free id; an explicit id is taken only if no live node holds it, otherwise
 the node refuses to start: two nodes minting the same ids would collide on primary keys.
 
@@ -39,11 +40,12 @@ class NodeLease:
         self.core = core
         self.holder = uuid.uuid4().hex
         self.node_id: int | None = None
+        self.leasing = not core.db.is_sqlite or core.settings.server.workers > 1
 
     async def claim(self) -> int:
         """Lease an id and switch the core's id generator to it; raises ``Conflict`` if the configured id is taken."""
         wanted = self.core.settings.server.node_id
-        if self.core.db.is_sqlite:
+        if not self.leasing:
             self.node_id = wanted
             return wanted
         now, started = self.core.clock.now_ms(), time.monotonic()
@@ -71,7 +73,7 @@ class NodeLease:
 
     async def renew(self) -> bool:
         """Extend the lease; if the id was taken meanwhile, lease a new one. False while no lease is held."""
-        if self.core.db.is_sqlite or self.node_id is None:
+        if not self.leasing or self.node_id is None:
             return True
         now, started = self.core.clock.now_ms(), time.monotonic()
         try:
@@ -94,7 +96,7 @@ class NodeLease:
 
     async def keep(self) -> None:
         """Renew the lease while the node runs."""
-        if self.core.db.is_sqlite or self.node_id is None:
+        if not self.leasing or self.node_id is None:
             return
         renewed = True
         while True:
@@ -102,7 +104,7 @@ class NodeLease:
             renewed = await self.renew()
 
     async def release(self) -> None:
-        if self.core.db.is_sqlite or self.node_id is None:
+        if not self.leasing or self.node_id is None:
             return
         try:
             async with self.core.db.write() as conn:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.codes import Code
-from ..core.errors import ChatdError, RateLimited
+from ..core.errors import ChatdError, RateLimited, Unavailable
 from . import envelope
 
 log = logging.getLogger("chatd.http")
@@ -42,7 +42,7 @@ def _answer(request: Request, status: int, body: bytes, headers: dict[str, str] 
 
 async def chatd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ChatdError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (RateLimited, Unavailable)) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="chatd"'}
     return _answer(request, exc.status, orjson.dumps({"error": exc.to_dict()}), headers)

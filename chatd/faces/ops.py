@@ -1,18 +1,26 @@
-"""Operator endpoints: ``/healthz`` (the process is up), ``/readyz`` (it can serve: database reachable),
-``/metrics`` (Prometheus), and the middleware that counts requests for it."""
+"""Operator endpoints: ``/healthz`` (the process is up), ``/readyz`` (it can serve: the database answers
+and takes writes), ``/metrics`` (Prometheus), and the middleware that gives every request an id, times it
+for ``/metrics`` and, with ``server.access_log``, logs it."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+import uuid
 
-from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..metrics import Metrics
+from .. import logs
+from ..core.errors import Unavailable
 from ..edge.responses import JSON
+from ..metrics import Metrics
+
+access_log = logging.getLogger("chatd.access")
+_GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 async def healthz(_request: Request) -> Response:
@@ -23,54 +31,76 @@ async def readyz(request: Request) -> Response:
     if not getattr(request.app.state, "ready", False):
         return JSON({"status": "starting"}, status_code=503)
     try:
-        async with request.app.state.core.reading() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver failure means "not ready", never a 500 page
-        return JSON({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        await request.app.state.core.db.probe_ready()
+    except Unavailable as exc:
+        return JSON({"status": "unavailable", "reason": exc.reason}, status_code=503)
     return JSON({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
-
-
-def register(metrics_registry: Metrics) -> None:
-    metrics_registry.counter("chatd_http_requests_total", "HTTP requests by route template, method and status.")
-    metrics_registry.counter("chatd_http_request_seconds_total", "Time spent answering HTTP requests, by route.")
+    body, content_type = request.app.state.metrics.render()
+    return Response(body, media_type=content_type)
 
 
 class RequestMetrics:
-    """Counts requests by route *template* (never the raw path: ids would explode the label set)."""
+    """Per request: an id (the caller's ``X-Request-ID`` if sane, else a new one) set for the logs and sent
+    back; the time and status by route *template* (raw paths would explode the label set); an access
+    log line without the query string (Crust parameters, passwords included, may ride in it)."""
 
-    def __init__(self, app: ASGIApp, registry: Metrics) -> None:
+    def __init__(self, app: ASGIApp, registry: Metrics, log_requests: bool = False) -> None:
         self.app = app
         self.registry = registry
+        self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        guard = getattr(scope["app"].state, "guard", None) if "app" in scope else None
+        if guard is not None and guard.full(scope):
+            await guard.refuse(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        token = logs.request_id.set(rid)
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                logs.request_id.reset(token)
+            return
         started = time.perf_counter()
-        status = {"code": 500}
+        status = 500
 
         async def record(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, record)
         finally:
+            seconds = time.perf_counter() - started
             route = _template(scope)
-            self.registry.inc(
-                "chatd_http_requests_total", method=scope["method"], route=route, status=str(status["code"])
-            )
-            self.registry.inc("chatd_http_request_seconds_total", time.perf_counter() - started, route=route)
+            self.registry.http_request(scope["method"], route, status, seconds)
+            if self.log_requests:
+                client = scope.get("client")
+                access_log.info(
+                    "%s %s %d", scope["method"], scope["path"], status,
+                    extra={"route": route, "status": status, "duration_ms": round(seconds * 1000, 1),
+                           "client": client[0] if client else None},
+                )
+            logs.request_id.reset(token)
 
 
 def _template(scope: Scope) -> str:
-    """The router leaves the route it matched in the scope; reuse it rather than matching again."""
+    """The route template. Starlette >= 1.8 leaves the route it matched in the scope; before that, match again."""
     route = scope.get("route")
+    if route is None and "app" in scope:
+        route = next((r for r in scope["app"].router.routes if r.matches(scope)[0] is Match.FULL), None)
     return route.path if isinstance(route, Route) else "unmatched"
 
 

@@ -30,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..core.events import Event
+from ..core.probes import SILENT, Probe
 
 log = logging.getLogger("chatd.bus")
 
@@ -38,6 +39,8 @@ Reconnected = Callable[[], Awaitable[None]]
 
 
 class MemoryBus:
+    probe: Probe = SILENT
+
     def __init__(self) -> None:
         self._subscribers: list[Deliver] = []
 
@@ -45,6 +48,7 @@ class MemoryBus:
         self._subscribers.append(deliver)
 
     async def publish(self, events: Sequence[Event]) -> None:
+        self.probe.events_published(len(events))
         for deliver in self._subscribers:
             await deliver(events)
 
@@ -89,6 +93,7 @@ class RedisBus:
     dead_after = 5.0
     #: Seconds between two "publish failed" warnings while Redis stays down (the rest go to debug).
     warn_interval = 10.0
+    probe: Probe = SILENT
 
     def __init__(
         self,
@@ -142,6 +147,7 @@ class RedisBus:
         batch = list(events)
         if not batch:
             return
+        self.probe.events_published(len(batch))
         send: asyncio.Task[None] | None = None
         if not self._closed:
             payload = orjson.dumps({"origin": self.origin, "events": [event.to_wire() for event in batch]})
@@ -187,8 +193,10 @@ class RedisBus:
 
     async def _send(self, payload: bytes) -> None:
         """PUBLISH one batch; on failure only log, since the batch is stored and peers refill on reconnect."""
+        started = asyncio.get_running_loop().time()
         try:
             await self._publisher.publish(self.channel, payload)
+            self.probe.bus_published(asyncio.get_running_loop().time() - started)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any Redis/socket failure: the caller's commit already happened
@@ -250,6 +258,7 @@ class RedisBus:
                 self._backoff.reset()
                 if missed:
                     log.info("bus: resubscribed to %s on %s", self.channel, self._safe_url())
+                    self.probe.bus_reconnected()
                     await self._run_reconnect_callbacks()
                 missed = True  # from here on, any drop loses batches
                 await self._read(pubsub)

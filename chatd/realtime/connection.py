@@ -101,6 +101,7 @@ class Connection:
     def push(self, item: Item) -> None:
         if self.closing is not None:
             return
+        self.core.probe.events_delivered()
         if self.answering:
             self.pending.append(item)
         else:
@@ -143,11 +144,14 @@ class Connection:
             self.wakeup.set()
 
     def _shed(self) -> None:
+        before = len(self.events) + len(self.pending)
         self.events = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
         self.pending = deque(item for item in self.pending if not (isinstance(item, Frame) and item.ephemeral))
         queued = len(self.events) + len(self.pending)
+        self.core.probe.events_shed(before - queued)
         if queued > self.queue_size:
             log.info("closing slow websocket of user %s: %d events queued", self.user_id, queued)
+            self.core.probe.slow_consumer_closed()
             self.close(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     def close(self, code: int, reason: str = "") -> None:

@@ -84,6 +84,7 @@ async def websocket_client(websocket: WebSocket) -> None:
     conn = Connection(websocket, principal, core)
     if websocket.query_params.get("resume") in ("1", "true") or resume_state is not None:
         resume.hold(conn)
+    core.probe.websocket_opened()
     try:
         ready = await session.start(hub, conn)
         await websocket.send_text(protocol.encode(ready))
@@ -95,6 +96,7 @@ async def websocket_client(websocket: WebSocket) -> None:
         pass
     finally:
         hub.unregister(conn)
+        core.probe.websocket_closed(conn.closing)
         if conn.closer is not None:  # let our close frame (with its code) out before the socket goes
             await asyncio.gather(conn.closer, return_exceptions=True)
         conn.closing = conn.closing or 1000

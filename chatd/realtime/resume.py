@@ -89,6 +89,7 @@ async def replay(conn: Connection, ref: Any, channels: dict[int, int], lost: lis
             replayed[str(channel_id)] = await _replay_channel(conn, channel_id, channels[channel_id])
         else:
             resync.append(str(channel_id))  # the client re-reads it and continues from its ready seq
+    conn.core.probe.resumed(sum(replayed.values()))
     done = {
         "replayed": replayed,
         "seqs": {str(c): s for c, s in conn.delivered.items() if str(c) in replayed},

@@ -4,22 +4,62 @@ SQLite allows one writer at a time. Rather than letting writers collide on the f
 transactions in this process queue on an asyncio lock and start with ``BEGIN IMMEDIATE``; readers never
 wait (WAL). PostgreSQL needs neither: per-channel ordering comes from the row lock taken on
 ``channels.last_seq`` (see ``events.py``).
+
+This is also the one place where a database that cannot serve (unreachable, read-only, full, broken,
+without chatd's tables) becomes the domain's ``Unavailable`` (503 at the edge, one line in the CLI):
+every transaction passes through ``read`` or ``write``, so no driver error of that kind reaches a face.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from ..config import DatabaseSettings
+from ..config import DatabaseSettings, masked_url
+from ..core.errors import Unavailable
+from ..core.probes import SILENT, Probe
 
 _WRITE = "chatd_write"
+_WARN_EVERY = 10.0
+log = logging.getLogger("chatd.db")
+
+
+
+#: PostgreSQL error classes (SQLSTATE's first two characters) that mean the server cannot serve us now:
+#: connection, authorisation, no such database, resources, operator intervention (shutdown), system; and
+#: 25006, a write refused because the server or the transaction is read-only (a standby).
+PG_OUTAGE_CLASSES = ("08", "28", "3D", "53", "57", "58")
+PG_READ_ONLY = "25006"
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL SQLSTATE of a driver error, or ''."""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A driver error meaning "the database cannot serve now", as opposed to a bug or a constraint: SQLite's
+    operational errors (read-only, locked, I/O, no such table), lost or refused connections, a pool that
+    stayed exhausted. A bare ``OSError`` is how asyncpg reports a refused connection to every address;
+    its subclasses (a missing blob file…) are not the database's. A plain ``DatabaseError`` (no subclass:
+    not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file."""
+    outage = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)
+    if isinstance(exc, outage) or type(exc) in (OSError, DatabaseError):
+        return True
+    state = sqlstate(exc)
+    return isinstance(exc, DBAPIError) and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
 
 
 class Database:
@@ -27,9 +67,12 @@ class Database:
         self.url = settings.url
         url = make_url(settings.url)
         self.dialect = url.get_backend_name()
+        self.probe: Probe = SILENT
+        self._last_warning = float("-inf")
+        self.path: Path | None = None
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                self.path = Path(url.database)
             self.engine: AsyncEngine = create_async_engine(
                 url, echo=settings.echo, pool_size=settings.pool_size, connect_args={"timeout": 30}
             )
@@ -45,28 +88,111 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def where(self) -> str:
+        """The database as an operator knows it: the SQLite file, or the URL without its password."""
+        return str(self.path) if self.path is not None else masked_url(self.url)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: a consistent snapshot, never blocked by writers."""
-        async with self.engine.connect() as conn:
-            async with conn.begin():
-                yield conn
+        started = time.perf_counter()
+        try:
+            async with self.engine.connect() as conn:
+                async with conn.begin():
+                    yield conn
+        except Exception as exc:
+            if is_outage(exc):
+                raise self.unavailable(exc) from exc
+            raise
+        finally:
+            self.probe.transaction("read", time.perf_counter() - started)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed when the block exits without an exception."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock:
-            async with self.engine.connect() as conn:
-                await conn.execution_options(**{_WRITE: True})
-                async with conn.begin():
+        started = time.perf_counter()
+        try:
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
                     yield conn
+                return
+            async with self._write_lock:
+                async with self.engine.connect() as conn:
+                    await conn.execution_options(**{_WRITE: True})
+                    async with conn.begin():
+                        yield conn
+        except Exception as exc:
+            if is_outage(exc):
+                raise self.unavailable(exc) from exc
+            raise
+        finally:
+            self.probe.transaction("write", time.perf_counter() - started)
+
+    async def probe_ready(self) -> None:
+        """Raise ``Unavailable`` unless the database answers and would take a write (``/readyz``).
+
+        SQLite: set ``user_version`` to itself in a write transaction that is rolled back: a read-only file
+        or directory refuses it at once, and nothing is written. PostgreSQL: a read-only server (a standby,
+        ``default_transaction_read_only``) says so in ``transaction_read_only``."""
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+            if not self.is_sqlite:
+                if (await conn.exec_driver_sql("SHOW transaction_read_only")).scalar() == "on":
+                    raise Unavailable(detail=f"the database {self.where} is read-only", reason="database is read-only")
+                return
+        assert self._write_lock is not None
+        try:
+            async with self._write_lock:
+                async with self.engine.connect() as conn:
+                    await conn.execution_options(**{_WRITE: True})
+                    transaction = await conn.begin()
+                    version = int((await conn.exec_driver_sql("PRAGMA user_version")).scalar() or 0)
+                    await conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+                    await transaction.rollback()
+        except Exception as exc:
+            if is_outage(exc):
+                raise self.unavailable(exc) from exc
+            raise
+
+    def unavailable(self, exc: BaseException) -> Unavailable:
+        """The domain error for a driver failure, with a reason for the operator; logged at most every 10 s."""
+        reason = _reason(exc)
+        state = sqlstate(exc)
+        if state[:2] == "28":
+            kind, hint = "database refused the login", "check the user and password in database.url"
+        elif state[:2] == "3D":
+            kind, hint = "database does not exist", "create it (createdb) or correct database.url"
+        elif self.path is not None and "no such table" in reason:
+            kind, hint = "database has no tables", "it has no chatd tables: run `chatd db upgrade`"
+        elif self.path is None and ("read-only" in reason or state == PG_READ_ONLY):
+            kind, hint = "database is read-only", "the server takes no writes (a standby, or default_transaction_read_only): point database.url at the primary"
+        elif "readonly" in reason or "read-only" in reason:
+            kind, hint = "database is read-only", "it is read-only: make the file and its directory writable by the user chatd runs as"
+        elif "not a database" in reason or "malformed" in reason:
+            kind, hint = "database is damaged", "it is not an SQLite database or is damaged: restore it from a backup"
+        elif "unable to open" in reason:
+            kind, hint = "database cannot be opened", "check that the file's directory exists and is writable by the user chatd runs as"
+        else:
+            kind, hint = "database unavailable", "check that it is reachable and has space"
+        detail = f"the database {self.where} cannot serve: {reason}; {hint}"
+        now = time.monotonic()
+        if now - self._last_warning >= _WARN_EVERY:
+            self._last_warning = now
+            log.error("%s", detail)
+        return Unavailable(detail=detail, reason=kind)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, without SQLAlchemy's statement dump and background link."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:

@@ -11,8 +11,10 @@ NODE_IDS = range(1, 1024)  # 0 is left to single-process SQLite deployments
 
 
 async def serialise(conn: AsyncConnection) -> None:
-    """Claims run one at a time across every node (until this transaction ends)."""
-    await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727466)")
+    """Claims run one at a time across every node (until this transaction ends). SQLite: the write
+    transaction already holds the database's single writer lock."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727466)")
 
 
 async def holders(conn: AsyncConnection, now: int) -> dict[int, str]:

@@ -1,0 +1,127 @@
+"""The app factory: ``create_app(settings)`` wires the faces to a ``Core``; the lifespan opens and closes it.
+
+Nothing connects at import time. ``build_core`` is also what the CLI uses, so every entry point shares
+one composition of store, bus and clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from .config import Settings
+from .core.clock import Clock
+from .core.context import Core
+from .core.ids import IdGenerator
+from .core.passwords import Passwords
+from .core.ports import NullPublisher, Publisher
+from .core.credential_cache import CredentialCache
+from .core.files import purge_files
+from .core.node_ids import NodeLease
+from .core.throttle import LoginThrottle
+from .faces import crust, ops, workdrive
+from .edge.errors import HANDLERS
+from .metrics import Metrics
+from .realtime import endpoint as websocket
+from .realtime import session
+from .realtime.sweep import sweep_forever
+from .realtime.bus import RedisBus, create_bus
+from .realtime.hub import Hub
+from .store import migrations
+from .store.blobs import LocalBlobs
+from .store.db import Database
+
+log = logging.getLogger("chatd")
+
+
+def build_core(settings: Settings, clock: Clock | None = None, publisher: Publisher | None = None) -> Core:
+    clock = clock or Clock()
+    return Core(
+        settings=settings,
+        db=Database(settings.database),
+        clock=clock,
+        ids=IdGenerator(settings.server.node_id, clock),
+        publisher=publisher or NullPublisher(),
+        files=LocalBlobs(settings.data_path / "files"),
+        passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
+        throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
+        credentials=CredentialCache(settings.auth.credential_cache_seconds),
+    )
+
+
+JANITOR_SECONDS = 3600.0
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Housekeeping that must never take the server down: run ``job`` every ``seconds``, logging failures."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("housekeeping job failed")
+
+
+def _routes() -> list[BaseRoute]:
+    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bus = create_bus(settings.bus.url)
+        core = build_core(settings, clock, bus)
+        registry.watch(core, bus)
+        await migrations.upgrade(core.db, core.clock.now_ms())
+        lease = NodeLease(core)
+        await lease.claim()
+        hub = Hub(bus)
+        hub.refresher = lambda conn: session.refresh(hub, conn)
+        hub.recheck = session.recheck
+        hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too
+        bus.subscribe(hub.deliver)
+        if isinstance(bus, RedisBus):
+            bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
+        await bus.start()
+        stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
+        janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))
+        keeper = asyncio.get_running_loop().create_task(lease.keep())
+        heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
+        sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
+        app.state.core = core
+        app.state.bus = bus
+        app.state.hub = hub
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            stamper.cancel()
+            janitor.cancel()
+            keeper.cancel()
+            heartbeat.cancel()
+            sweeper.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, return_exceptions=True)
+            await hub.close_all()
+            await core.writes.stop()
+            await bus.stop()
+            await lease.release()
+            await core.db.dispose()
+
+    registry = Metrics()
+    app = Starlette(
+        routes=_routes(),
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        middleware=[Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log)],
+    )
+    app.state.settings = settings
+    app.state.metrics = registry
+    app.state.ready = False
+    return app

@@ -1,0 +1,358 @@
+"""Channels: create (public, private, direct, group), rename and topic, read, search, archive, remove.
+
+Who may: any organisation member creates a channel and becomes its owner; channel owners and organisation
+admins change, archive and remove it. A direct channel is between two people (or one, a note to self) and is
+unique: asking for it again returns the existing one. Renames and topic changes are told in the channel as
+``RENAME``/``TOPIC`` system messages, and creation as a ``CREATE`` message, so history explains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store import channel_members as member_store
+from ..store import channels as channel_store
+from ..store import orgs as org_store
+from ..store import read_state
+from ..store import users as user_store
+from . import events
+from .access import access_org, access_team
+from .channel_access import access_channel
+from .clock import iso
+from .context import Core, Tx
+from .errors import BadRequest, Conflict
+from .files import own_image
+from .messages import post_system_message
+from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
+from .orgs import check_name
+from .paging import Page, PageRequest
+
+TOPIC_MAX = 1024
+
+
+def channel_payload(channel: Channel) -> dict[str, Any]:
+    """The viewer-independent shape of a channel, as stored in events and sent on the websocket."""
+    return {
+        "id": str(channel.id),
+        "organisation_id": str(channel.organisation_id),
+        "team_id": None if channel.team_id is None else str(channel.team_id),
+        "name": channel.name,
+        "topic": channel.topic,
+        "description": channel.description,
+        "type": channel.type,
+        "created_by": None if channel.created_by is None else str(channel.created_by),
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
+        "archived": channel.archived_at is not None,
+        "archived_at": iso(channel.archived_at),
+        "group_type": channel.group_type,
+        "category": channel.category,
+        "by_request": channel.by_request,
+        "picture_file_id": None if channel.picture_file_id is None else str(channel.picture_file_id),
+        "merged_into": None if channel.merged_into is None else str(channel.merged_into),
+        "last_seq": channel.last_seq,
+        "last_message_at": iso(channel.last_message_at),
+    }
+
+
+DESCRIPTION_MAX = 4000
+CATEGORY_MAX = 128
+EXTRA_KEYS = {"description", "group_type", "category", "by_request", "picture_file_id", "type"}
+
+
+async def check_extra(
+    conn: AsyncConnection, principal: Principal, extra: dict[str, Any] | None, current: Channel | None = None
+) -> dict[str, Any]:
+    """Settings beyond name and topic (the WorkDrive face sets them): checked here, whichever face sends them."""
+    checked = dict(extra or {})
+    unknown = set(checked) - EXTRA_KEYS
+    if unknown:
+        raise BadRequest.field(sorted(unknown)[0], "not a channel setting")
+    if "description" in checked:
+        checked["description"] = str(checked["description"] or "").strip()
+        if len(checked["description"]) > DESCRIPTION_MAX:
+            raise BadRequest.field("description", f"at most {DESCRIPTION_MAX} characters")
+    if "category" in checked:
+        checked["category"] = str(checked["category"] or "").strip()
+        if len(checked["category"]) > CATEGORY_MAX:
+            raise BadRequest.field("category", f"at most {CATEGORY_MAX} characters")
+    if "group_type" in checked and checked["group_type"] not in ("CHAT_GROUP", "ROOM"):
+        raise BadRequest.field("group_type", "must be CHAT_GROUP or ROOM")
+    if "type" in checked and current is not None and checked["type"] != current.type:
+        if {current.type, checked["type"]} != {"public", "private"}:
+            raise BadRequest.field("type", "only public and private channels switch between the two")
+    if checked.get("picture_file_id") is not None:
+        await own_image(conn, principal, checked["picture_file_id"], "picture_file_id")
+    return checked
+
+
+def check_type(type: str) -> str:
+    if type not in CHANNEL_TYPES:
+        raise BadRequest.field("type", "must be one of " + ", ".join(CHANNEL_TYPES))
+    return type
+
+
+def check_topic(topic: str) -> str:
+    topic = topic.strip()
+    if len(topic) > TOPIC_MAX:
+        raise BadRequest.field("topic", f"must be at most {TOPIC_MAX} characters")
+    return topic
+
+
+async def check_org_members(conn: AsyncConnection, org_id: int, user_ids: set[int], field: str = "members") -> None:
+    outside = user_ids - await org_store.member_ids(conn, org_id)
+    if outside:
+        raise BadRequest.field(field, "not members of the organisation: " + ", ".join(str(u) for u in sorted(outside)))
+
+
+async def view_of(conn: AsyncConnection, principal: Principal, channel: Channel, role: str | None) -> ChannelView:
+    counts = await read_state.counts(conn, principal.user_id, [channel.id])
+    member_count = (await channel_store.member_counts(conn, [channel.id])).get(channel.id, 0)
+    unread, mentions, last_read = counts.get(channel.id, (None, None, None))
+    return ChannelView(channel, role, member_count, unread, mentions, last_read)
+
+
+async def views_of(conn: AsyncConnection, principal: Principal, found: list[Channel]) -> list[ChannelView]:
+    ids = [c.id for c in found]
+    counts = await read_state.counts(conn, principal.user_id, ids)
+    sizes = await channel_store.member_counts(conn, ids)
+    roles = await member_store.roles_of(conn, principal.user_id, ids)
+    views = []
+    for channel in found:
+        unread, mentions, last_read = counts.get(channel.id, (None, None, None))
+        views.append(ChannelView(channel, roles.get(channel.id), sizes.get(channel.id, 0), unread, mentions, last_read))
+    return views
+
+
+async def create_channel_in(
+    tx: Tx,
+    principal: Principal,
+    *,
+    name: str,
+    type: str,
+    organisation_id: int | None = None,
+    team_id: int | None = None,
+    topic: str = "",
+    members: list[int] | None = None,
+    extra: dict[str, Any] | None = None,
+    owners: list[int] | None = None,
+) -> tuple[Channel, bool]:
+    """Create a channel inside an open transaction; returns (channel, created). Both faces use this."""
+    type = check_type(type)
+    topic = check_topic(topic)
+    if team_id is not None:
+        team, _, _ = await access_team(tx.conn, principal, team_id, writing=True)
+        if organisation_id is not None and organisation_id != team.organisation_id:
+            raise BadRequest.field("team_id", "the team belongs to another organisation")
+        organisation_id = team.organisation_id
+    if organisation_id is None:
+        raise BadRequest.field("organisation_id", "required (or team_id)")
+    await access_org(tx.conn, principal, organisation_id, writing=True)
+    wanted = set(members or []) | set(owners or [])
+    await check_org_members(tx.conn, organisation_id, wanted)
+    direct_key = None
+    if type == "direct":
+        others = wanted - {principal.user_id}
+        if len(others) > 1:
+            raise BadRequest.field("members", "a direct channel is between two people: name one other member")
+        pair = sorted({principal.user_id, *others})
+        direct_key = f"{organisation_id}:" + ":".join(str(u) for u in pair)
+        existing = await channel_store.find_direct(tx.conn, direct_key)
+        if existing is not None:
+            return existing, False
+        name = name.strip()
+    else:
+        name = check_name(name) if type in ("public", "private") or name.strip() else ""
+    now = tx.now
+    channel = Channel(
+        id=tx.new_id(),
+        organisation_id=organisation_id,
+        team_id=team_id,
+        name=name,
+        topic=topic,
+        type=type,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        archived_at=None,
+        removed_at=None,
+        last_seq=0,
+        direct_key=direct_key,
+    )
+    for key, value in (await check_extra(tx.conn, principal, extra)).items():
+        setattr(channel, key, value)
+    await channel_store.insert_channel(tx.conn, _row(channel))
+    owner_ids = {principal.user_id, *(owners or [])}
+    if type == "direct":
+        owner_ids |= wanted
+    await member_store.add(tx.conn, channel.id, sorted(owner_ids), "owner", now)
+    await member_store.add(tx.conn, channel.id, sorted(wanted - owner_ids), "member", now)
+    member_ids = sorted(wanted | owner_ids)
+    await tx.emit(channel.id, events.CHANNEL, "CREATED", channel_payload(channel), principal.user_id, member_ids)
+    await post_system_message(
+        tx, channel, principal.user_id, "CREATE", f"@{principal.user.username} created this channel", {"name": name}
+    )
+    channel.last_seq = await _last_seq(tx, channel.id)
+    return channel, True
+
+
+def _row(channel: Channel) -> dict[str, Any]:
+    return {
+        "id": channel.id,
+        "organisation_id": channel.organisation_id,
+        "team_id": channel.team_id,
+        "name": channel.name,
+        "topic": channel.topic,
+        "description": channel.description,
+        "type": channel.type,
+        "direct_key": channel.direct_key,
+        "group_type": channel.group_type,
+        "category": channel.category,
+        "by_request": channel.by_request,
+        "picture_file_id": channel.picture_file_id,
+        "created_by": channel.created_by,
+        "created_at": channel.created_at,
+        "updated_at": channel.updated_at,
+    }
+
+
+async def _last_seq(tx: Tx, channel_id: int) -> int:
+    return (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
+
+
+async def do_create_channel(core: Core, principal: Principal, **spec: Any) -> ChannelView:
+    async with core.transaction() as tx:
+        channel, _ = await create_channel_in(tx, principal, **spec)
+        role = await member_store.get_role(tx.conn, channel.id, principal.user_id)
+        return await view_of(tx.conn, principal, channel, role)
+
+
+async def update_channel_in(
+    tx: Tx, principal: Principal, channel_id: int, *, name: str | None = None, topic: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Channel:
+    """Rename, change the topic (each told by a system message) or other settings; owners only."""
+    found = await access_channel(tx.conn, principal, channel_id, writing=True, owner=True)
+    channel = found.channel
+    changes: dict[str, Any] = {}
+    actor = f"@{principal.user.username}"
+    if name is not None and name.strip() != channel.name:
+        if channel.type == "direct":
+            raise BadRequest.field("name", "direct channels have no name")
+        new_name = check_name(name)
+        await post_system_message(
+            tx, channel, principal.user_id, "RENAME", f"{actor} renamed the channel from {channel.name} to {new_name}",
+            {"old": channel.name, "new": new_name},
+        )
+        channel.name = changes["name"] = new_name
+    if topic is not None and topic.strip() != channel.topic:
+        new_topic = check_topic(topic)
+        await post_system_message(
+            tx, channel, principal.user_id, "TOPIC", f"{actor} changed the topic to: {new_topic}",
+            {"old": channel.topic, "new": new_topic},
+        )
+        channel.topic = changes["topic"] = new_topic
+    for key, value in (await check_extra(tx.conn, principal, extra, channel)).items():
+        if getattr(channel, key) != value:
+            setattr(channel, key, value)
+            changes[key] = value
+    if changes:
+        channel.updated_at = changes["updated_at"] = tx.now
+        await channel_store.update_channel(tx.conn, channel_id, changes)
+        await tx.emit(channel_id, events.CHANNEL, "UPDATED", channel_payload(channel), principal.user_id)
+    channel.last_seq = await _last_seq(tx, channel_id)
+    return channel
+
+
+async def do_update_channel(
+    core: Core, principal: Principal, channel_id: int, *, name: str | None = None, topic: str | None = None
+) -> ChannelView:
+    async with core.transaction() as tx:
+        channel = await update_channel_in(tx, principal, channel_id, name=name, topic=topic)
+        role = await member_store.get_role(tx.conn, channel_id, principal.user_id)
+        return await view_of(tx.conn, principal, channel, role)
+
+
+async def read_channel(core: Core, principal: Principal, channel_id: int) -> ChannelView:
+    async with core.reading() as conn:
+        found = await access_channel(conn, principal, channel_id)
+        return await view_of(conn, principal, found.channel, found.role)
+
+
+async def search_channels(
+    core: Core,
+    principal: Principal,
+    *,
+    query: str = "",
+    team_id: int | None = None,
+    organisation_id: int | None = None,
+    type: str | None = None,
+    archived: bool | None = None,
+    member_only: bool = False,
+    page: PageRequest,
+    types: tuple[str, ...] | None = None,
+    group_type: str | None = None,
+    created_until: int | None = None,
+) -> Page[ChannelView]:
+    """Channels the caller may read. ``type`` or ``types`` narrow by type, ``group_type`` by the WorkDrive
+    kind (``CHAT_GROUP``/``ROOM``), ``created_until`` (ms) to channels created at or before that moment."""
+    for one in (type, *(types or ())):
+        if one is not None:
+            check_type(one)
+    async with core.reading() as conn:
+        found, total = await channel_store.search_channels(
+            conn,
+            principal.user_id,
+            principal.user.is_admin,
+            query=query.strip(),
+            team_id=team_id,
+            organisation_id=organisation_id,
+            type=type,
+            archived=archived,
+            member_only=member_only,
+            offset=page.offset,
+            limit=page.per_page,
+            types=types,
+            group_type=group_type,
+            created_until=created_until,
+        )
+        return Page(await views_of(conn, principal, found), total, page)
+
+
+async def do_set_archived(core: Core, principal: Principal, channel_id: int, archived: bool) -> ChannelView:
+    """Archive (read-only) or unarchive; owners and organisation admins."""
+    async with core.transaction() as tx:
+        found = await access_channel(tx.conn, principal, channel_id, owner=True)
+        channel = found.channel
+        if (channel.archived_at is not None) == archived:
+            raise Conflict("channel is already " + ("archived" if archived else "not archived"), code="archived")
+        channel.archived_at = tx.now if archived else None
+        channel.updated_at = tx.now
+        await channel_store.update_channel(tx.conn, channel_id, {"archived_at": channel.archived_at, "updated_at": tx.now})
+        await tx.emit(
+            channel_id, events.CHANNEL, "ARCHIVED" if archived else "UNARCHIVED", channel_payload(channel), principal.user_id
+        )
+        channel.last_seq = await _last_seq(tx, channel_id)
+        return await view_of(tx.conn, principal, channel, found.role)
+
+
+async def remove_channel_in(tx: Tx, principal: Principal, channel_id: int) -> None:
+    found = await access_channel(tx.conn, principal, channel_id, owner=True)
+    channel = found.channel
+    channel.removed_at = channel.updated_at = tx.now
+    members = sorted(await member_store.member_ids(tx.conn, channel_id))
+    await tx.emit(channel_id, events.CHANNEL, "REMOVED", channel_payload(channel), principal.user_id, members)
+    await channel_store.update_channel(tx.conn, channel_id, {"removed_at": tx.now, "updated_at": tx.now})
+
+
+async def do_remove_channel(core: Core, principal: Principal, channel_id: int) -> None:
+    """Soft removal: messages stay in the store (docs/design.md §3) but nobody can reach the channel any more."""
+    async with core.transaction() as tx:
+        await remove_channel_in(tx, principal, channel_id)
+
+
+async def usernames_of(conn: AsyncConnection, user_ids: list[int]) -> dict[int, str]:
+    users = await user_store.get_users(conn, user_ids)
+    return {uid: u.username for uid, u in users.items()}

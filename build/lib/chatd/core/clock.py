@@ -1,0 +1,53 @@
+"""The injectable clock: tests move time forward instead of sleeping."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+
+class Clock:
+    """Wall-clock milliseconds (stored times) and a monotonic reading (rate limits, expiry of ephemera)."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class FakeClock(Clock):
+    """A clock that only moves when told to."""
+
+    def __init__(self, start_ms: int = 1_767_225_600_000) -> None:
+        self._ms = start_ms
+        self._mono = 1000.0
+
+    def now_ms(self) -> int:
+        return self._ms
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._ms += int(seconds * 1000)
+        self._mono += seconds
+
+
+def iso(ms: int | None) -> str | None:
+    """UTC ISO 8601 with milliseconds and ``Z``, as every face shows times."""
+    if ms is None:
+        return None
+    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_iso(value: str) -> int:
+    """Parse an ISO 8601 time (``Z`` or offset; naive means UTC) into epoch milliseconds."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    stamp = datetime.fromisoformat(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return int(stamp.timestamp() * 1000)

@@ -1,0 +1,134 @@
+"""What every core action needs (``Core``) and one unit of work (``Tx``).
+
+``Core.transaction()`` opens a write transaction; actions record their events on the ``Tx`` with
+``emit`` (stored in the channel log with the next seq, inside the same transaction) or ``notify``
+(private or ephemeral, not stored). Only after the commit succeeds are the events published: an event
+never announces a change that was rolled back (Zulip's ``send_event_on_commit``).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..store import events as event_log
+from ..store import messages as message_store
+from ..store import search as search_index
+from ..store.db import Database
+from .clock import Clock
+from .events import Event
+from .models import Message
+from .ids import IdGenerator
+from .passwords import Passwords
+from .ports import FileStorage, Publisher
+from .credential_cache import CredentialCache
+from .group_commit import GroupCommit
+from .probes import SILENT, Probe
+from .throttle import LoginThrottle
+
+
+@dataclass
+class Tx:
+    conn: AsyncConnection
+    core: "Core"
+    events: list[Event] = field(default_factory=list)
+    memo: dict[Any, Any] = field(default_factory=dict)  # lookups that stay true for this transaction
+    _messages: list[Message] = field(default_factory=list)
+    _channel_events: list[Event] = field(default_factory=list)
+    _channel_values: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def now(self) -> int:
+        return self.core.clock.now_ms()
+
+    def new_id(self) -> int:
+        return self.core.ids.next()
+
+    async def emit(
+        self,
+        channel_id: int,
+        type: str,
+        event: str,
+        data: dict[str, Any],
+        actor_id: int | None = None,
+        audience: list[int] | None = None,
+        channel_values: dict[str, Any] | None = None,
+    ) -> Event:
+        """Record a channel event: it takes the channel's next seq now, and is published after commit.
+        ``channel_values``: other columns of the channel row to set in the same statement."""
+        record = Event(
+            type=type,
+            event=event,
+            data=data,
+            channel_id=channel_id,
+            id=self.new_id(),
+            actor_id=actor_id,
+            created_at=self.now,
+            audience=audience or [],
+        )
+        await self.flush()  # deferred events of this transaction take their seqs first, in call order
+        await event_log.append(self.conn, record, channel_values)
+        self.events.append(record)
+        return record
+
+    def defer_post(self, message: Message, event: Event, channel_values: dict[str, Any]) -> None:
+        """Queue a new message and its event; ``flush`` writes all queued ones with a few statements.
+
+        Group commit runs many posts in one transaction: written together, they cost a handful of
+        statements instead of a handful each. Flushed before any other event and before commit."""
+        event.id = self.new_id()
+        self._messages.append(message)
+        self._channel_events.append(event)
+        self._channel_values.setdefault(message.channel_id, {}).update(channel_values)
+        self.events.append(event)
+
+    async def flush(self) -> None:
+        if not self._messages:
+            return
+        batch, events, values = self._messages, self._channel_events, self._channel_values
+        self._messages, self._channel_events, self._channel_values = [], [], {}
+        await message_store.insert_messages(self.conn, batch)
+        await search_index.index_many(self.conn, [(m.id, m.contents) for m in batch])
+        await event_log.append_many(self.conn, events, values)
+
+    def notify(self, user_id: int, type: str, event: str, data: dict[str, Any], channel_id: int | None = None) -> None:
+        """Record a private event for one user's connections, published after commit, never stored."""
+        self.events.append(
+            Event(type=type, event=event, data=data, channel_id=channel_id, user_id=user_id, created_at=self.now)
+        )
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    clock: Clock
+    ids: IdGenerator
+    publisher: Publisher
+    files: FileStorage
+    passwords: Passwords
+    throttle: LoginThrottle
+    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
+    writes: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writes = GroupCommit(self.transaction, enabled=self.db.is_sqlite)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self.db.write() as conn:
+            tx = Tx(conn, self)
+            yield tx
+            await tx.flush()
+        if tx.events:
+            await self.publisher.publish(tx.events)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self.db.read() as conn:
+            yield conn

@@ -1,0 +1,106 @@
+"""Message search: full text over what the caller may read, with filters, ranking and a highlighted snippet.
+
+The snippet is cut here, not by the engine, so both backends return the same text: a window of words around
+the first match, with matches wrapped in ``<mark>`` and the rest HTML-escaped (safe to render as HTML).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..store import channels as channel_store
+from ..store import search as search_index
+from ..store.tables import messages
+from .channel_access import access_channel
+from .clock import parse_iso
+from .context import Core
+from .errors import BadRequest
+from .messages import views_across
+from .models import MESSAGE_TYPES, MessageView, Principal
+from .paging import Page, PageRequest
+
+SNIPPET_WORDS = 24
+QUERY_MAX = 256
+
+
+@dataclass(slots=True)
+class Hit:
+    view: MessageView
+    snippet: str
+    score: float
+
+
+def snippet(contents: str, words: list[str]) -> str:
+    """A window of about ``SNIPPET_WORDS`` words from the first match, matches marked, the rest escaped."""
+    wanted = set(words)
+    tokens = contents.split()
+    hits = [i for i, token in enumerate(tokens) if wanted & set(search_index.terms(token))]
+    start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
+    window = tokens[start : start + SNIPPET_WORDS]
+    out = []
+    for token in window:
+        escaped = html.escape(token)
+        out.append(f"<mark>{escaped}</mark>" if wanted & set(search_index.terms(token)) else escaped)
+    text = " ".join(out)
+    if start > 0:
+        text = "… " + text
+    if start + SNIPPET_WORDS < len(tokens):
+        text += " …"
+    return text
+
+
+def _when(value: str | None, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        try:
+            return int(datetime.fromisoformat(value + "T00:00:00+00:00").timestamp() * 1000)
+        except ValueError:
+            raise BadRequest.field(field, "must be an ISO 8601 date or time") from None
+
+
+async def search_messages(
+    core: Core,
+    principal: Principal,
+    query: str,
+    *,
+    message_type: str | None = None,
+    channel_id: int | None = None,
+    user_id: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    page: PageRequest,
+) -> Page[Hit]:
+    if len(query) > QUERY_MAX:
+        raise BadRequest.field("query", f"at most {QUERY_MAX} characters")
+    words = search_index.terms(query)
+    if query.strip() and not words:
+        raise BadRequest.field("query", "give at least one word to search for (operators alone match nothing)")
+    where: list[Any] = [
+        messages.c.channel_id.in_(
+            channel_store.select_ids(channel_store.readable_channels_clause(principal.user_id, principal.user.is_admin))
+        )
+    ]
+    if message_type is not None:
+        if message_type not in MESSAGE_TYPES:
+            raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
+        where.append(messages.c.type == message_type)
+    if user_id is not None:
+        where.append(messages.c.user_id == user_id)
+    start, end = _when(since, "since"), _when(until, "until")
+    if start is not None:
+        where.append(messages.c.created_at >= start)
+    if end is not None:
+        where.append(messages.c.created_at <= end)
+    async with core.reading() as conn:
+        if channel_id is not None:
+            await access_channel(conn, principal, channel_id)
+            where.append(messages.c.channel_id == channel_id)
+        found, total = await search_index.search(conn, words, where, page.offset, page.per_page)
+        views = await views_across(conn, principal, [m for m, _ in found])
+    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views], total, page)

@@ -1,0 +1,133 @@
+"""Request parameters: the query string, a form body and a JSON body alike (bots post with ``curl -d``).
+
+``parse(request, Model)`` merges every source, validates with the pydantic model, and turns any failure
+into a 400 naming the field. A list parameter may come as a JSON array, as repeated keys (``members`` or
+``members[]``), or as one comma-separated value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar, get_origin
+
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from starlette.requests import Request
+
+from ..core.errors import BadRequest
+from ..core.ids import parse_id
+
+M = TypeVar("M", bound=BaseModel)
+_SCOPE_KEY = "chatd.params"
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _id(value: Any) -> int:
+    try:
+        return parse_id(value, "id")
+    except BadRequest:
+        raise ValueError("must be an id (a positive 64-bit integer, as a string or a number)") from None
+
+
+Id = Annotated[int, BeforeValidator(_id)]
+
+
+class Params(BaseModel):
+    """Base for parameter models: unknown keys are ignored, strings are stripped of nothing (contents matter)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class NoParams(Params):
+    pass
+
+
+def _add(data: dict[str, Any], key: str, value: Any) -> None:
+    if key.endswith("[]"):
+        key = key[:-2]
+        data.setdefault(key, [])
+    if key in data:
+        existing = data[key]
+        data[key] = existing + [value] if isinstance(existing, list) else [existing, value]
+    else:
+        data[key] = value
+
+
+async def merged_params(request: Request) -> dict[str, Any]:
+    cached = request.scope.get(_SCOPE_KEY)
+    if cached is not None:
+        return cached
+    data: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        _add(data, key, value)
+    if request.method in _BODY_METHODS:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/json" or content_type.endswith("+json"):
+            body = await request.body()
+            if body.strip():
+                try:
+                    parsed = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    raise BadRequest("the body is not valid JSON", code="bad_json") from None
+                if not isinstance(parsed, dict):
+                    raise BadRequest("the JSON body must be an object", code="bad_json")
+                data.update(parsed)
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            try:
+                form = await request.form()
+            except Exception as exc:  # python-multipart raises several types for a malformed body
+                raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+            for key, upload_or_text in form.multi_items():
+                _add(data, key, upload_or_text)
+    request.scope[_SCOPE_KEY] = data
+    return data
+
+
+def _fit_lists(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    fitted = dict(data)
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in fitted:
+            continue
+        value = fitted[key]
+        is_list = get_origin(field.annotation) is list or _optional_list(field.annotation)
+        if is_list and isinstance(value, str):
+            fitted[key] = [part.strip() for part in value.split(",") if part.strip()]
+        elif not is_list and isinstance(value, list) and value and not isinstance(value[0], dict):
+            fitted[key] = value[-1]  # a repeated scalar: the last one wins, as in most form parsers
+    return fitted
+
+
+def _optional_list(annotation: Any) -> bool:
+    return any(get_origin(arg) is list for arg in getattr(annotation, "__args__", ()))
+
+
+def _refuse_nul(value: Any, name: str) -> None:
+    """No text column of PostgreSQL can hold U+0000: refuse it at the edge, for every field of every face."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequest.field(name, "must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(item, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{name}.{index}")
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """Validate already-merged data; failures become one 400 naming every bad field."""
+    _refuse_nul(data, "")
+    try:
+        return model.model_validate(_fit_lists(model, data))
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "body"
+            message = "required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+            fields.setdefault(name, message)
+        summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
+        raise BadRequest(summary, fields=fields) from None
+
+
+async def parse(request: Request, model: type[M]) -> M:
+    return validate(model, await merged_params(request))

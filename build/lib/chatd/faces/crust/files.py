@@ -1,0 +1,125 @@
+"""``/file/*``: upload a file, download it or its thumbnail.
+
+Downloads never let a browser run what a user uploaded: the stored (sniffed) type with ``nosniff``, a
+sandboxing CSP, and ``attachment`` for everything but plain raster images. ``read_upload`` is shared with
+the WorkDrive media upload: it refuses an oversized body before parsing it and reads at most one byte past
+the limit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...core.errors import BadRequest, TooLarge
+from ...core.files import do_store_file, fetch_file, file_payload
+from ...core.models import StoredFile
+from ...edge.auth import authenticate_request
+from ...edge.params import Id, Params, validate
+from ...edge.responses import JSON, Call, endpoint
+
+# Room for the multipart boundaries, part headers and the small fields around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+_NOT_IN_QUOTED_NAME = re.compile(r"[^A-Za-z0-9 !#$&'()+,.;=@\[\]^_`{}~-]")
+_RFC5987_SAFE = "!#$&+-.^_`|~"
+
+
+class IdParams(Params):
+    id: Id
+
+
+class UploadParams(Params):
+    module: str = ""
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """``kind; filename="ascii"; filename*=UTF-8''…``: exact for modern clients, harmless for old ones.
+
+    The ASCII fallback keeps only characters that need no escaping in a quoted string, so quotes,
+    backslashes, line breaks and percent signs can neither break the header nor be decoded twice.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = _NOT_IN_QUOTED_NAME.sub("_", ascii_name).strip() or "file"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe=_RFC5987_SAFE)}"
+
+
+def file_response(request: Request, data: bytes, content_type: str, name: str, etag: str, inline: bool) -> Response:
+    headers = {
+        "Content-Disposition": content_disposition("inline" if inline else "attachment", name),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CSP,
+        "Cache-Control": "private, no-cache",
+    }
+    if etag:
+        headers["ETag"] = f'"{etag}"'
+    if etag and request.headers.get("if-none-match", "").strip() == headers["ETag"]:
+        return Response(status_code=304, headers={k: v for k, v in headers.items() if k in ("ETag", "Cache-Control")})
+    media_type = f"{content_type}; charset=utf-8" if content_type == "text/plain" else content_type
+    return Response(data, media_type=media_type, headers=headers)
+
+
+async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
+    """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        raise BadRequest.field("file", "send the file as multipart/form-data")
+    try:
+        form = await request.form(max_files=1, max_fields=64)
+    except Exception as exc:  # python-multipart raises several types for a malformed body
+        raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequest.field("file", "required: a file part named 'file'")
+        data = await upload.read(limit + 1)
+        fields: dict[str, Any] = dict(request.query_params)
+        fields.update((key, value) for key, value in form.multi_items() if isinstance(value, str))
+        return fields, upload.filename or "", data
+    finally:
+        await form.close()
+
+
+async def upload(request: Request) -> Response:
+    """Multipart ``file`` (and optional ``module``): the stored file's description."""
+    who = await authenticate_request(request)
+    core = request.app.state.core
+    fields, name, data = await read_upload(request, core.settings.limits.upload_max_bytes)
+    params = validate(UploadParams, fields)
+    return JSON(file_payload(await do_store_file(core, who, name, data, module=params.module)))
+
+
+def _thumbnail_name(stored: StoredFile, content_type: str) -> str:
+    stem = stored.name.rpartition(".")[0] or stored.name
+    return f"{stem}-thumbnail.{'png' if content_type == 'image/png' else 'jpg'}"
+
+
+@endpoint(IdParams)
+async def download(call: Call[IdParams]) -> Response:
+    stored, content_type, data = await fetch_file(call.core, call.who, call.params.id)
+    inline = content_type in INLINE_TYPES
+    return file_response(call.request, data, content_type, stored.name or "file", stored.sha256, inline)
+
+
+@endpoint(IdParams)
+async def thumbnail(call: Call[IdParams]) -> Response:
+    stored, content_type, data = await fetch_file(call.core, call.who, call.params.id, thumbnail=True)
+    etag = f"{stored.sha256}-thumbnail"
+    return file_response(call.request, data, content_type, _thumbnail_name(stored, content_type), etag, True)
+
+
+routes = [
+    Route("/file/upload", upload, methods=["POST"]),
+    Route("/file/download", download, methods=["GET"]),
+    Route("/file/thumbnail", thumbnail, methods=["GET"]),
+]

@@ -1,0 +1,153 @@
+"""``/metrics`` with prometheus-client: one registry per app, fed by the ``Probe`` hooks.
+
+Each app gets its own ``CollectorRegistry`` (tests build many apps in one process, and a module-level
+registry would mix them). Under ``chatd serve --workers N`` every worker writes its values to files in
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, set up by ``chatd/workers.py``) and
+whichever worker answers a scrape sums them all, so one scrape of the shared port sees the whole node.
+The standard process metrics describe one process, so they are exported only with a single worker.
+Metric names and what each means: docs/operations.md, "Monitoring".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from .core.probes import Probe
+
+if TYPE_CHECKING:
+    from .core.context import Core
+
+disable_created_metrics()  # the ``*_created`` series double every counter and no dashboard reads them
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Metrics(Probe):
+    def __init__(self) -> None:
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+        self.registry = registry = CollectorRegistry()
+        if self.multiprocess_dir is None:
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self.http_requests = Counter(
+            "chatd_http_requests", "HTTP requests answered, by route template, method and status.",
+            ["method", "route", "status"], registry=registry,
+        )
+        self.http_seconds = Histogram(
+            "chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
+            ["method", "route"], registry=registry,
+        )
+        self.websockets = Gauge(
+            "chatd_websocket_connections", "Websocket connections open now.", registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.websocket_connects = Counter(
+            "chatd_websocket_connects", "Authenticated websocket connections started.", registry=registry
+        )
+        self.websocket_disconnects = Counter(
+            "chatd_websocket_disconnects",
+            "Websocket connections ended, by the close code the server sent ('client': the client left).",
+            ["code"], registry=registry,
+        )
+        self.published = Counter("chatd_events_published", "Events this process published on the bus.", registry=registry)
+        self.delivered = Counter("chatd_events_delivered", "Events queued to websocket connections.", registry=registry)
+        self.shed = Counter(
+            "chatd_events_shed", "Typing and presence events dropped from full connection queues.", registry=registry
+        )
+        self.slow_closes = Counter(
+            "chatd_slow_consumer_closes", "Connections closed (4408) because they could not keep up.", registry=registry
+        )
+        self.resumes = Counter("chatd_resumes", "Resume requests answered.", registry=registry)
+        self.replayed = Counter("chatd_replayed_events", "Stored events replayed to resuming clients.", registry=registry)
+        self.bus_seconds = Histogram(
+            "chatd_bus_publish_duration_seconds", "Time of one PUBLISH to Redis.", buckets=FAST, registry=registry
+        )
+        self.bus_reconnects = Counter(
+            "chatd_bus_reconnects", "Times the Redis subscription came back after a gap.", registry=registry
+        )
+        self.db_seconds = Histogram(
+            "chatd_db_transaction_duration_seconds", "Database transactions, by kind, waiting for the writer included.",
+            ["kind"], buckets=FAST, registry=registry,
+        )
+        self.batch_size = Histogram(
+            "chatd_group_commit_batch_size", "Write actions sharing one commit (SQLite group commit).",
+            buckets=BATCH, registry=registry,
+        )
+        self.login_failures = Counter("chatd_login_failures", "Refused logins.", registry=registry)
+
+    # -- the Probe hooks ---------------------------------------------------------------------------
+
+    def websocket_opened(self) -> None:
+        self.websockets.inc()
+        self.websocket_connects.inc()
+
+    def websocket_closed(self, code: int | None) -> None:
+        self.websockets.dec()
+        self.websocket_disconnects.labels("client" if code is None else str(code)).inc()
+
+    def events_published(self, count: int) -> None:
+        self.published.inc(count)
+
+    def events_delivered(self, count: int = 1) -> None:
+        self.delivered.inc(count)
+
+    def events_shed(self, count: int) -> None:
+        self.shed.inc(count)
+
+    def slow_consumer_closed(self) -> None:
+        self.slow_closes.inc()
+
+    def resumed(self, replayed: int) -> None:
+        self.resumes.inc()
+        self.replayed.inc(replayed)
+
+    def bus_published(self, seconds: float) -> None:
+        self.bus_seconds.observe(seconds)
+
+    def bus_reconnected(self) -> None:
+        self.bus_reconnects.inc()
+
+    def transaction(self, kind: str, seconds: float) -> None:
+        self.db_seconds.labels(kind).observe(seconds)
+
+    def batch_committed(self, size: int) -> None:
+        self.batch_size.observe(size)
+
+    def login_failed(self) -> None:
+        self.login_failures.inc()
+
+    def watch(self, core: "Core", bus: object) -> None:
+        """Point the hooks of a core (its store, group commit) and of the bus at these metrics."""
+        core.probe = core.db.probe = core.writes.probe = self
+        setattr(bus, "probe", self)
+
+    # -- HTTP and exposition -----------------------------------------------------------------------
+
+    def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(method, route, str(status)).inc()
+        self.http_seconds.labels(method, route).observe(seconds)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition (body, content type): this app's registry, or every worker's files summed."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        return generate_latest(registry), CONTENT_TYPE_LATEST

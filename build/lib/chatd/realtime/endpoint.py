@@ -1,0 +1,185 @@
+"""``/websocket/client``: authenticate (header, cookie, or an ``auth`` frame), check ``Origin``, send
+``ready``, then read client frames until the connection ends.
+
+Bad credentials sent with the upgrade get an HTTP 401 before it (where the server supports denial
+responses); a bad or missing ``auth`` frame gets close code 4401. A disallowed ``Origin`` gets 403.
+Malformed frames get ``error`` frames, never a disconnect; only abuse (rate, size) closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..core.auth import authenticate
+from ..core.errors import ChatdError, RateLimited
+from ..core.models import Principal
+from ..edge.auth import credential_of
+from ..edge.errors import error_body
+from ..edge.params import validate
+from ..edge.responses import JSON
+from . import protocol, session
+from .connection import Connection
+from .handlers import HANDLERS
+from .hub import Hub
+from .rate import TokenBucket
+
+log = logging.getLogger("chatd.websocket")
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """No Origin (not a browser): allowed. Else it must be listed, or, with no list, be this very host."""
+    origin = websocket.headers.get("origin")
+    if not origin:
+        return True
+    if allowed:
+        return origin.rstrip("/") in {o.rstrip("/") for o in allowed} or "*" in allowed
+    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+
+
+async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSON(orjson.loads(error_body(code, message)), status_code=status))
+    else:
+        await websocket.close(protocol.CLOSE_UNAUTHENTICATED if status == 401 else 1008, message)
+
+
+async def _auth_frame(websocket: WebSocket, timeout: float) -> tuple[Principal, dict[str, int] | None] | None:
+    core = websocket.app.state.core
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), timeout)
+        frame = validate(protocol.AuthFrame, orjson.loads(text))
+        principal = await authenticate(core, frame.token, "")
+    except (asyncio.TimeoutError, ChatdError, orjson.JSONDecodeError, TypeError, KeyError, RuntimeError):
+        await websocket.close(protocol.CLOSE_UNAUTHENTICATED, "authentication required")
+        return None
+    return principal, frame.resume
+
+
+async def websocket_client(websocket: WebSocket) -> None:
+    core = websocket.app.state.core
+    hub: Hub = websocket.app.state.hub
+    settings = core.settings
+    if not origin_allowed(websocket, settings.server.allowed_origins):
+        await _deny(websocket, 403, "forbidden", "origin not allowed")
+        return
+    principal: Principal | None = None
+    if secret := credential_of(websocket):
+        try:
+            principal = await authenticate(core, secret, websocket.headers.get("x-client-id", "").strip())
+        except ChatdError as exc:
+            await _deny(websocket, 401, exc.code, exc.message)
+            return
+    await websocket.accept()
+    resume_state: dict[str, int] | None = None
+    if principal is None:
+        found = await _auth_frame(websocket, settings.websocket.auth_timeout_seconds)
+        if found is None:
+            return
+        principal, resume_state = found
+    conn = Connection(websocket, principal, core)
+    conn.held = websocket.query_params.get("resume") in ("1", "true") or resume_state is not None
+    core.probe.websocket_opened()
+    try:
+        ready = await session.start(hub, conn)
+        await websocket.send_text(protocol.encode(ready))
+        conn.start()
+        await hub.announce_presence(conn)
+        if resume_state is not None:
+            try:
+                await HANDLERS["resume"](hub, conn, {"channels": resume_state}, None)
+            except ChatdError as exc:
+                conn.reply(protocol.error(None, exc))
+                _release(conn)
+        elif conn.held:
+            asyncio.get_running_loop().call_later(settings.websocket.auth_timeout_seconds, _release, conn)
+        await _read_frames(hub, conn)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unregister(conn)
+        core.probe.websocket_closed(conn.closing)
+        if conn.closer is not None:  # let our close frame (with its code) out before the socket goes
+            await asyncio.gather(conn.closer, return_exceptions=True)
+        conn.closing = conn.closing or 1000
+        if conn.writer is not None:
+            conn.writer.cancel()
+        try:
+            await hub.announce_presence(conn)
+        except Exception:
+            log.exception("presence update failed")
+
+
+def _release(conn: Connection) -> None:
+    """A client that asked to resume but never sent ``resume`` goes live anyway."""
+    if conn.held:
+        conn.held = False
+        conn.wakeup.set()
+
+
+async def _read_frames(hub: Hub, conn: Connection) -> None:
+    websocket = conn.websocket
+    limits = conn.core.settings.websocket
+    bucket = TokenBucket(
+        limits.rate_limit_per_second, limits.rate_limit_burst
+    )
+    while conn.closing is None:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        if raw is None:
+            raw = (message.get("bytes") or b"").decode("utf-8", "replace")
+        if len(raw) > limits.max_frame_bytes:
+            conn.close(protocol.CLOSE_TOO_BIG, "frame too big")
+            return
+        wait = bucket.take()
+        if wait:
+            if bucket.strikes > limits.rate_limit_burst:
+                conn.close(protocol.CLOSE_RATE_LIMITED, "rate limit exceeded")
+                return
+            conn.reply(protocol.error(_ref_of(raw), RateLimited("slow down: too many frames", retry_after=wait)))
+            continue
+        await _dispatch(hub, conn, raw)
+
+
+def _ref_of(raw: str) -> Any:
+    """The ``ref`` of a frame we refuse without handling, so the client can match the refusal."""
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return frame.get("ref") if isinstance(frame, dict) else None
+
+
+async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
+    ref: Any = None
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        conn.reply(protocol.error_code(None, "bad_json", "the frame is not valid JSON"))
+        return
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        conn.reply(protocol.error_code(None, "bad_frame", 'a frame is a JSON object with a string "type"'))
+        return
+    ref = frame.get("ref")
+    handler = HANDLERS.get(frame["type"])
+    if handler is None:
+        conn.reply(protocol.error_code(ref, "unknown_type", f"unknown frame type {frame['type']!r}"))
+        return
+    try:
+        await handler(hub, conn, frame, ref)
+    except ChatdError as exc:
+        conn.reply(protocol.error(ref, exc))
+    except Exception:
+        log.exception("frame %s failed", frame["type"])
+        conn.reply(protocol.error_code(ref, "internal", "internal error"))
+
+
+routes: list[BaseRoute] = [WebSocketRoute("/websocket/client", websocket_client)]

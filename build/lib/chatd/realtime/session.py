@@ -1,0 +1,96 @@
+"""Starting a connection: register, snapshot, ``ready``, subscribe, then go live, with no event in between lost.
+
+The connection is registered with the hub *before* the snapshot is read, and every subscribed channel is
+checked against the store once more *after* subscribing: an event committed in between is either queued
+(it was published after registration) or found by that check and filled from the store. Duplicates are
+dropped by seq. This is what "snapshot and subscription are atomic" means here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.auth import credentials_alive
+from ..core.channels import views_of
+from ..core.presence import note_seen
+from ..core.models import ChannelView
+from ..faces.crust import shapes
+from ..store import channels as channel_store
+from ..store import channel_members as member_store
+from ..store import orgs as org_store
+from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
+from .hub import ChannelInfo, Hub
+from . import protocol
+
+
+async def _snapshot(conn: Connection) -> tuple[list[ChannelView], set[int]]:
+    principal = conn.principal
+    async with conn.core.reading() as db:
+        orgs = set((await org_store.orgs_of_user(db, principal.user_id)).keys())
+        found = await channel_store.readable_channels(db, principal.user_id, principal.user.is_admin)
+        views = await views_of(db, principal, found)
+        member_of = set(await member_store.roles_of(db, principal.user_id, [c.id for c in found]))
+    conn.member_of = member_of
+    return views, orgs
+
+
+def _infos(views: list[ChannelView]) -> dict[int, ChannelInfo]:
+    return {v.channel.id: ChannelInfo(v.channel.organisation_id, v.channel.is_open) for v in views}
+
+
+async def start(hub: Hub, conn: Connection) -> dict[str, Any]:
+    """Register, snapshot and subscribe; returns the ``ready`` frame (the caller sends it first)."""
+    async with conn.core.reading() as db:
+        conn.orgs = set((await org_store.orgs_of_user(db, conn.user_id)).keys())
+    hub.register(conn)
+    await note_seen(conn.core, [conn.user_id])
+    views, orgs = await _snapshot(conn)
+    for org_id in orgs - conn.orgs:
+        conn.orgs.add(org_id)
+        hub.by_org[org_id].add(conn)
+    hub.subscribe_all(conn, {v.channel.id: v.channel.last_seq for v in views}, _infos(views))
+    conn.push(CatchUp())  # anything committed between the snapshot and the subscription
+    return {
+        "type": "ready",
+        "data": {
+            "user": shapes.user(conn.principal.user),
+            "node": hub.node,
+            "channels": [shapes.channel(v) | {"seq": v.channel.last_seq} for v in views],
+        },
+    }
+
+
+async def refresh(hub: Hub, conn: Connection) -> None:
+    """Re-read what the user may see (after an organisation change) and tell the client what changed."""
+    views, orgs = await _snapshot(conn)
+    for org_id in conn.orgs - orgs:
+        conn.orgs.discard(org_id)
+        hub.by_org.get(org_id, set()).discard(conn)
+    for org_id in orgs - conn.orgs:
+        conn.orgs.add(org_id)
+        hub.by_org[org_id].add(conn)
+    hub.channels.update(_infos(views))
+    visible = {v.channel.id: v for v in views}
+    for channel_id in [c for c in conn.delivered if c not in visible]:
+        hub.by_channel.get(channel_id, set()).discard(conn)
+        conn.push(Unsubscribe(channel_id))
+        conn.push(Frame(protocol.encode({"type": "channel", "event": "HIDDEN", "channel_id": str(channel_id), "data": {}})))
+    for channel_id, view in visible.items():
+        if conn in hub.by_channel.get(channel_id, set()):
+            continue
+        hub.by_channel[channel_id].add(conn)
+        conn.push(Subscribe(channel_id, view.channel.last_seq))
+        frame = {
+            "type": "channel",
+            "event": "VISIBLE",
+            "channel_id": str(channel_id),
+            "data": shapes.channel(view) | {"seq": view.channel.last_seq},
+        }
+        conn.push(Frame(protocol.encode(frame)))
+    conn.push(CatchUp())
+
+
+async def recheck(conn: Connection) -> None:
+    """A session or token of this user was revoked: close this connection if it was opened with it."""
+    if not await credentials_alive(conn.core, conn.principal):
+        conn.close(protocol.CLOSE_UNAUTHENTICATED, "credentials revoked")

@@ -1,0 +1,88 @@
+"""Channel membership rows: who is in a channel, with which role, and how far they have read."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.models import Membership
+from .tables import channel_members, channels
+
+
+async def get_role(conn: AsyncConnection, channel_id: int, user_id: int) -> str | None:
+    row = (
+        await conn.execute(
+            select(channel_members.c.role).where(
+                channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id
+            )
+        )
+    ).first()
+    return None if row is None else str(row[0])
+
+
+async def add(conn: AsyncConnection, channel_id: int, user_ids: Iterable[int], role: str, now: int) -> None:
+    values = [{"channel_id": channel_id, "user_id": uid, "role": role, "joined_at": now} for uid in user_ids]
+    if values:
+        await conn.execute(channel_members.insert(), values)
+
+
+async def set_role(conn: AsyncConnection, channel_id: int, user_id: int, role: str) -> None:
+    await conn.execute(
+        channel_members.update()
+        .where(channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id)
+        .values(role=role)
+    )
+
+
+async def remove(conn: AsyncConnection, channel_id: int, user_ids: Iterable[int]) -> None:
+    ids = list(user_ids)
+    if ids:
+        await conn.execute(
+            channel_members.delete().where(channel_members.c.channel_id == channel_id, channel_members.c.user_id.in_(ids))
+        )
+
+
+async def list_members(conn: AsyncConnection, channel_id: int) -> list[Membership]:
+    rows = await conn.execute(
+        select(channel_members)
+        .where(channel_members.c.channel_id == channel_id)
+        .order_by(channel_members.c.joined_at, channel_members.c.user_id)
+    )
+    return [Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at) for row in rows]
+
+
+async def member_ids(conn: AsyncConnection, channel_id: int) -> set[int]:
+    rows = await conn.execute(select(channel_members.c.user_id).where(channel_members.c.channel_id == channel_id))
+    return {row[0] for row in rows}
+
+
+async def memberships_in_org(
+    conn: AsyncConnection, org_id: int, user_ids: Iterable[int], team_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(channel_id, user_id) pairs of the given users in live channels of an organisation (or one team)."""
+    ids = list(user_ids)
+    if not ids:
+        return []
+    where = [channels.c.organisation_id == org_id, channels.c.removed_at.is_(None)]
+    if team_id is not None:
+        where.append(channels.c.team_id == team_id)
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, channel_members.c.user_id)
+        .select_from(channel_members.join(channels, and_(channels.c.id == channel_members.c.channel_id, *where)))
+        .where(channel_members.c.user_id.in_(ids))
+        .order_by(channel_members.c.channel_id, channel_members.c.user_id)
+    )
+    return [(row.channel_id, row.user_id) for row in rows]
+
+
+async def roles_of(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, str]:
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, channel_members.c.role).where(
+            channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids)
+        )
+    )
+    return {row[0]: str(row[1]) for row in rows}

@@ -1,0 +1,206 @@
+"""Channels: rows, lookups and the moves other aggregates make."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.models import Channel
+from .paging import like_pattern
+from .tables import channel_members, channels, org_members, organisations
+
+
+def channel_of(row: Any) -> Channel:
+    return Channel(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        team_id=row.team_id,
+        name=row.name,
+        topic=row.topic,
+        type=row.type,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        archived_at=row.archived_at,
+        removed_at=row.removed_at,
+        last_seq=row.last_seq,
+        description=row.description,
+        group_type=row.group_type,
+        category=row.category,
+        by_request=bool(row.by_request),
+        picture_file_id=row.picture_file_id,
+        merged_into=row.merged_into,
+        last_message_at=row.last_message_at,
+        direct_key=row.direct_key,
+    )
+
+
+async def get_channel(conn: AsyncConnection, channel_id: int) -> Channel | None:
+    """A live (not removed) channel."""
+    row = (
+        await conn.execute(select(channels).where(channels.c.id == channel_id, channels.c.removed_at.is_(None)))
+    ).first()
+    return None if row is None else channel_of(row)
+
+
+async def insert_channel(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(channels.insert().values(**values))
+
+
+async def update_channel(conn: AsyncConnection, channel_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+
+
+async def team_channel_ids(conn: AsyncConnection, team_id: int) -> list[int]:
+    rows = await conn.execute(
+        select(channels.c.id).where(channels.c.team_id == team_id, channels.c.removed_at.is_(None)).order_by(channels.c.id)
+    )
+    return [row[0] for row in rows]
+
+
+async def member_ids_outside_org(conn: AsyncConnection, channel_id: int, org_id: int) -> list[int]:
+    rows = await conn.execute(
+        select(channel_members.c.user_id).where(
+            channel_members.c.channel_id == channel_id,
+            channel_members.c.user_id.not_in(select(org_members.c.user_id).where(org_members.c.organisation_id == org_id)),
+        )
+    )
+    return sorted(row[0] for row in rows)
+
+
+async def move_team_channels(conn: AsyncConnection, team_id: int, org_id: int, now: int) -> None:
+    await conn.execute(
+        channels.update().where(channels.c.team_id == team_id).values(organisation_id=org_id, updated_at=now)
+    )
+
+
+async def detach_team(conn: AsyncConnection, team_id: int, now: int) -> None:
+    await conn.execute(channels.update().where(channels.c.team_id == team_id).values(team_id=None, updated_at=now))
+
+
+def readable_channels_clause(user_id: int, is_admin: bool) -> Any:
+    """Live channels a user may read: their own, plus public channels of their organisations (any, for admins).
+
+    Channels of a removed organisation are gone with it, as ``access_channel`` says."""
+    mine = channels.c.id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user_id))
+    public = channels.c.type == "public"
+    if not is_admin:
+        public = and_(
+            public,
+            channels.c.organisation_id.in_(select(org_members.c.organisation_id).where(org_members.c.user_id == user_id)),
+        )
+    live_org = channels.c.organisation_id.in_(select(organisations.c.id).where(organisations.c.removed_at.is_(None)))
+    return and_(channels.c.removed_at.is_(None), live_org, or_(mine, public))
+
+
+async def search_channels(
+    conn: AsyncConnection,
+    user_id: int,
+    is_admin: bool,
+    *,
+    query: str,
+    team_id: int | None,
+    organisation_id: int | None,
+    type: str | None,
+    archived: bool | None,
+    member_only: bool,
+    offset: int,
+    limit: int,
+    types: Sequence[str] | None = None,
+    group_type: str | None = None,
+    created_until: int | None = None,
+) -> tuple[list[Channel], int]:
+    where: list[Any] = [readable_channels_clause(user_id, is_admin)]
+    if query:
+        pattern = like_pattern(query)
+        where.append(
+            or_(func.lower(channels.c.name).like(pattern, escape="\\"), func.lower(channels.c.topic).like(pattern, escape="\\"))
+        )
+    if team_id is not None:
+        where.append(channels.c.team_id == team_id)
+    if organisation_id is not None:
+        where.append(channels.c.organisation_id == organisation_id)
+    if type is not None:
+        where.append(channels.c.type == type)
+    if types is not None:
+        where.append(channels.c.type.in_(list(types)))
+    if group_type is not None:
+        where.append(channels.c.group_type == group_type)
+    if created_until is not None:
+        where.append(channels.c.created_at <= created_until)
+    if archived is not None:
+        where.append(channels.c.archived_at.is_not(None) if archived else channels.c.archived_at.is_(None))
+    if member_only:
+        where.append(channels.c.id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user_id)))
+    total = int((await conn.execute(select(func.count()).select_from(channels).where(*where))).scalar_one())
+    rows = await conn.execute(
+        select(channels).where(*where).order_by(func.lower(channels.c.name), channels.c.id).offset(offset).limit(limit)
+    )
+    return [channel_of(row) for row in rows], total
+
+
+async def readable_channels(conn: AsyncConnection, user_id: int, is_admin: bool) -> list[Channel]:
+    """Every channel a user may read (the websocket's subscription set), oldest first."""
+    rows = await conn.execute(select(channels).where(readable_channels_clause(user_id, is_admin)).order_by(channels.c.id))
+    return [channel_of(row) for row in rows]
+
+
+async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
+    row = (
+        await conn.execute(select(channels).where(channels.c.direct_key == direct_key, channels.c.removed_at.is_(None)))
+    ).first()
+    return None if row is None else channel_of(row)
+
+
+async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[int, int]:
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, func.count())
+        .where(channel_members.c.channel_id.in_(channel_ids))
+        .group_by(channel_members.c.channel_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def select_ids(clause: Any) -> Any:
+    """``SELECT id FROM channels WHERE clause``, for use as a subquery."""
+    return select(channels.c.id).where(clause)
+
+
+def _standing_statement() -> Any:
+    user: Any = bindparam("user_id")
+    org_role = (
+        select(org_members.c.role)
+        .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user)
+        .scalar_subquery()
+    )
+    channel_role = (
+        select(channel_members.c.role)
+        .where(channel_members.c.channel_id == channels.c.id, channel_members.c.user_id == user)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            channels, organisations.c.archived_at.label("org_archived_at"), org_role.label("org_role"),
+            channel_role.label("channel_role"),
+        )
+        .select_from(channels.join(organisations, organisations.c.id == channels.c.organisation_id))
+        .where(
+            channels.c.id == bindparam("channel_id"), channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None)
+        )
+    )
+
+
+_STANDING = _standing_statement()  # built once: every write and most reads ask it
+
+
+async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[Channel, int | None, str | None, str | None] | None:
+    """One query for what access checks need: the live channel, its organisation's ``archived_at``, and the
+    user's organisation and channel roles (None when not a member). None if the channel or org is gone."""
+    row = (await conn.execute(_STANDING, {"channel_id": channel_id, "user_id": user_id})).first()
+    if row is None:
+        return None
+    return channel_of(row), row.org_archived_at, row.org_role, row.channel_role

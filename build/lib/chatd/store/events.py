@@ -1,0 +1,139 @@
+"""The per-channel event log: seq allocation, append, and replay.
+
+``UPDATE channels SET last_seq = last_seq + 1 … RETURNING`` both allocates the next seq and, on
+PostgreSQL, locks the channel row until commit, so concurrent writers to one channel are serialised and
+seqs are gap-free and strictly increasing; on SQLite the single writer gives the same.
+
+A writer whose ids must sort like the seqs (a new message: history is listed by id, the log replayed by
+seq) takes that lock first, with ``lock``, before it allocates the id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.events import Event
+from .tables import channel_events, channels
+
+
+async def lock(conn: AsyncConnection, channel_id: int) -> None:
+    """Take the channel's log lock now rather than at the first ``append``; held until commit.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the channel row (the lock ``next_seq`` takes anyway). SQLite: a
+    write transaction already holds the database's single writer lock, so there is nothing to take."""
+    if conn.dialect.name != "sqlite":
+        await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id).with_for_update())
+
+
+async def next_seq(conn: AsyncConnection, channel_id: int, also: dict[str, Any] | None = None) -> int:
+    """Allocate the next seq; ``also`` sets other channel columns in the same statement (one round trip)."""
+    result = await conn.execute(
+        channels.update()
+        .where(channels.c.id == channel_id)
+        .values(last_seq=channels.c.last_seq + 1, **(also or {}))
+        .returning(channels.c.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def append(conn: AsyncConnection, event: Event, also: dict[str, Any] | None = None) -> None:
+    """Give ``event`` its seq and store it; the caller's transaction commits both with the change."""
+    assert event.channel_id is not None and event.id is not None
+    event.seq = await next_seq(conn, event.channel_id, also)
+    await conn.execute(
+        channel_events.insert().values(
+            channel_id=event.channel_id,
+            seq=event.seq,
+            id=event.id,
+            type=event.type,
+            event=event.event,
+            actor_id=event.actor_id,
+            payload=orjson.dumps(event.data).decode(),
+            created_at=event.created_at,
+        )
+    )
+
+
+async def append_many(conn: AsyncConnection, batch: list[Event], also: dict[int, dict[str, Any]]) -> None:
+    """Store events in order: one seq allocation per channel (``last_seq + k``), one insert for all.
+
+    Seqs follow the order of ``batch`` within each channel; ``also`` sets other columns per channel."""
+    by_channel: dict[int, list[Event]] = {}
+    for event in batch:
+        assert event.channel_id is not None and event.id is not None
+        by_channel.setdefault(event.channel_id, []).append(event)
+    for channel_id, found in by_channel.items():
+        result = await conn.execute(
+            channels.update()
+            .where(channels.c.id == channel_id)
+            .values(last_seq=channels.c.last_seq + len(found), **also.get(channel_id, {}))
+            .returning(channels.c.last_seq)
+        )
+        last = int(result.scalar_one())
+        for offset, event in enumerate(found):
+            event.seq = last - len(found) + 1 + offset
+    if batch:
+        await conn.execute(
+            channel_events.insert(),
+            [
+                {
+                    "channel_id": e.channel_id,
+                    "seq": e.seq,
+                    "id": e.id,
+                    "type": e.type,
+                    "event": e.event,
+                    "actor_id": e.actor_id,
+                    "payload": orjson.dumps(e.data).decode(),
+                    "created_at": e.created_at,
+                }
+                for e in batch
+            ],
+        )
+
+
+async def since(conn: AsyncConnection, channel_id: int, after_seq: int, limit: int) -> list[Event]:
+    """Events of one channel with seq > ``after_seq``, in order, at most ``limit``."""
+    rows = await conn.execute(
+        select(channel_events)
+        .where(channel_events.c.channel_id == channel_id, channel_events.c.seq > after_seq)
+        .order_by(channel_events.c.seq)
+        .limit(limit)
+    )
+    return [_event(row) for row in rows]
+
+
+async def last_seqs(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[int, int]:
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(select(channels.c.id, channels.c.last_seq).where(channels.c.id.in_(channel_ids)))
+    return {row.id: row.last_seq for row in rows}
+
+
+async def first_seq(conn: AsyncConnection, channel_id: int) -> int | None:
+    """The oldest seq still stored (a purged history starts later than 1)."""
+    row = (
+        await conn.execute(
+            select(channel_events.c.seq)
+            .where(channel_events.c.channel_id == channel_id)
+            .order_by(channel_events.c.seq)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        type=row.type,
+        event=row.event,
+        data=orjson.loads(row.payload),
+        channel_id=row.channel_id,
+        seq=row.seq,
+        id=row.id,
+        actor_id=row.actor_id,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,233 @@
+"""Messages: rows, their files, mentions and versions, and history pages served by ``(channel_id, id)``."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import orjson
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.models import Message
+from .tables import mentions, message_files, message_versions, messages, pins
+
+
+def message_of(row: Any) -> Message:
+    return Message(
+        id=row.id,
+        channel_id=row.channel_id,
+        user_id=row.user_id,
+        type=row.type,
+        contents=row.contents,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        meta=orjson.loads(row.meta or "{}"),
+        reply_to=row.reply_to,
+        reply_count=row.reply_count,
+        last_reply_at=row.last_reply_at,
+        client_msg_id=row.client_msg_id,
+        edited_at=row.edited_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+async def insert_message(conn: AsyncConnection, message: Message) -> None:
+    await insert_messages(conn, [message])
+
+
+async def insert_messages(conn: AsyncConnection, batch: list[Message]) -> None:
+    """Insert messages with their files and mentions: one statement per table however many there are."""
+    if not batch:
+        return
+    await conn.execute(
+        messages.insert(),
+        [
+            {
+                "id": m.id,
+                "channel_id": m.channel_id,
+                "user_id": m.user_id,
+                "type": m.type,
+                "contents": m.contents,
+                "meta": orjson.dumps(m.meta).decode(),
+                "reply_to": m.reply_to,
+                "client_msg_id": m.client_msg_id,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            }
+            for m in batch
+        ],
+    )
+    attached = [
+        {"message_id": m.id, "file_id": fid, "position": i} for m in batch for i, fid in enumerate(m.file_ids)
+    ]
+    if attached:
+        await conn.execute(message_files.insert(), attached)
+    named = [{"message_id": m.id, "user_id": uid, "channel_id": m.channel_id} for m in batch for uid in m.mentions]
+    if named:
+        await conn.execute(mentions.insert(), named)
+
+
+async def add_mentions(conn: AsyncConnection, message_id: int, channel_id: int, user_ids: Iterable[int]) -> None:
+    values = [{"message_id": message_id, "user_id": uid, "channel_id": channel_id} for uid in user_ids]
+    if values:
+        await conn.execute(mentions.insert(), values)
+
+
+async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[int]) -> None:
+    """An edit that no longer names someone no longer counts as an unread mention for them."""
+    if user_ids:
+        await conn.execute(
+            mentions.delete().where(mentions.c.message_id == message_id, mentions.c.user_id.in_(sorted(user_ids)))
+        )
+
+
+async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
+    """Fill ``file_ids`` and ``mentions`` for a batch of messages with two queries."""
+    if not found:
+        return found
+    by_id = {m.id: m for m in found}
+    ids = list(by_id)
+    rows = await conn.execute(
+        select(message_files.c.message_id, message_files.c.file_id)
+        .where(message_files.c.message_id.in_(ids))
+        .order_by(message_files.c.message_id, message_files.c.position)
+    )
+    for message_id, file_id in rows:
+        by_id[message_id].file_ids.append(file_id)
+    rows = await conn.execute(
+        select(mentions.c.message_id, mentions.c.user_id).where(mentions.c.message_id.in_(ids)).order_by(mentions.c.user_id)
+    )
+    for message_id, user_id in rows:
+        by_id[message_id].mentions.append(user_id)
+    return found
+
+
+async def get_message(conn: AsyncConnection, message_id: int, *, for_update: bool = False) -> Message | None:
+    """One message; ``for_update`` also locks its row until commit (PostgreSQL; SQLite has one writer)."""
+    query = select(messages).where(messages.c.id == message_id)
+    if for_update and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return (await with_details(conn, [message_of(row)]))[0]
+
+
+async def get_messages(conn: AsyncConnection, message_ids: list[int]) -> dict[int, Message]:
+    if not message_ids:
+        return {}
+    rows = await conn.execute(select(messages).where(messages.c.id.in_(message_ids)))
+    return {m.id: m for m in await with_details(conn, [message_of(row) for row in rows])}
+
+
+async def by_client_msg_id(conn: AsyncConnection, user_id: int, client_msg_id: str) -> Message | None:
+    row = (
+        await conn.execute(
+            select(messages).where(messages.c.user_id == user_id, messages.c.client_msg_id == client_msg_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return (await with_details(conn, [message_of(row)]))[0]
+
+
+async def history(
+    conn: AsyncConnection,
+    channel_id: int,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    thread: int | None,
+    include_replies: bool,
+) -> tuple[list[Message], bool]:
+    """A page of live messages, oldest first, and whether more exist beyond it in the paging direction."""
+    where: list[Any] = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
+    if thread is not None:
+        where.append(messages.c.reply_to == thread)
+    elif not include_replies:
+        where.append(messages.c.reply_to.is_(None))
+    if before is not None:
+        where.append(messages.c.id < before)
+    if after is not None:
+        where.append(messages.c.id > after)
+    ascending = after is not None and before is None
+    order = messages.c.id.asc() if ascending else messages.c.id.desc()
+    rows = list(await conn.execute(select(messages).where(*where).order_by(order).limit(limit + 1)))
+    has_more = len(rows) > limit
+    page = [message_of(row) for row in rows[:limit]]
+    if not ascending:
+        page.reverse()
+    return await with_details(conn, page), has_more
+
+
+async def page_by_offset(
+    conn: AsyncConnection, channel_id: int, offset: int, limit: int
+) -> tuple[list[Message], int]:
+    """Newest first with a total: for faces that page by number (WorkDrive's ``meta``)."""
+    where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
+    total = int((await conn.execute(select(func.count()).select_from(messages).where(*where))).scalar_one())
+    rows = await conn.execute(select(messages).where(*where).order_by(messages.c.id.desc()).offset(offset).limit(limit))
+    return await with_details(conn, [message_of(row) for row in rows]), total
+
+
+async def update_message(conn: AsyncConnection, message_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(messages.update().where(messages.c.id == message_id).values(**values))
+
+
+async def add_version(conn: AsyncConnection, message_id: int, contents: str, created_at: int) -> None:
+    """Keep the text being replaced; versions are numbered from 1 (the original)."""
+    number = (
+        await conn.execute(
+            select(func.coalesce(func.max(message_versions.c.version), 0)).where(message_versions.c.message_id == message_id)
+        )
+    ).scalar_one()
+    await conn.execute(
+        message_versions.insert().values(
+            message_id=message_id, version=int(number) + 1, contents=contents, created_at=created_at
+        )
+    )
+
+
+async def versions(conn: AsyncConnection, message_id: int) -> list[tuple[int, str, int]]:
+    rows = await conn.execute(
+        select(message_versions.c.version, message_versions.c.contents, message_versions.c.created_at)
+        .where(message_versions.c.message_id == message_id)
+        .order_by(message_versions.c.version)
+    )
+    return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+async def erase(conn: AsyncConnection, message_id: int, by: int, now: int) -> None:
+    """Soft delete: the row stays (threads, events), its text and history go."""
+    await conn.execute(
+        messages.update()
+        .where(messages.c.id == message_id)
+        .values(contents="", deleted_at=now, deleted_by=by, updated_at=now)
+    )
+    await conn.execute(message_versions.delete().where(message_versions.c.message_id == message_id))
+    await conn.execute(pins.delete().where(pins.c.message_id == message_id))
+
+
+async def bump_thread(conn: AsyncConnection, root_id: int, delta: int, last_reply_at: int | None) -> None:
+    values: dict[str, Any] = {"reply_count": messages.c.reply_count + delta}
+    if last_reply_at is not None:
+        values["last_reply_at"] = last_reply_at
+    await conn.execute(messages.update().where(messages.c.id == root_id).values(**values))
+
+
+async def move_all(conn: AsyncConnection, source_id: int, destination_id: int) -> int:
+    """Re-home every message of a channel (and its mentions and pins); ids, authors and links are kept."""
+    moved = await conn.execute(messages.update().where(messages.c.channel_id == source_id).values(channel_id=destination_id))
+    await conn.execute(mentions.update().where(mentions.c.channel_id == source_id).values(channel_id=destination_id))
+    await conn.execute(pins.update().where(pins.c.channel_id == source_id).values(channel_id=destination_id))
+    return int(moved.rowcount or 0)
+
+
+async def ids_in_channel(conn: AsyncConnection, channel_id: int) -> list[int]:
+    rows = await conn.execute(select(messages.c.id).where(messages.c.channel_id == channel_id).order_by(messages.c.id))
+    return [row[0] for row in rows]
+
+
+def live_in(channel_ids: Any) -> Any:
+    return and_(messages.c.channel_id.in_(channel_ids), messages.c.deleted_at.is_(None))

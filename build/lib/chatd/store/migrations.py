@@ -1,0 +1,65 @@
+"""Schema versions: ``db init`` creates the newest schema, ``db upgrade`` applies each missing step.
+
+A release that changes the schema appends a step here (and updates ``tables.py``); the version reached is
+recorded in ``schema_version`` so an existing database knows what it still needs.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import search_ddl
+from .db import Database
+from .tables import metadata, node_leases, schema_version
+
+Step = Callable[[AsyncConnection, str], Awaitable[None]]
+
+
+async def _v1_initial(conn: AsyncConnection, dialect: str) -> None:
+    await conn.run_sync(metadata.create_all)
+    for statement in search_ddl.statements(dialect):
+        await conn.exec_driver_sql(statement)
+
+
+async def _v2_organisation_profile(conn: AsyncConnection, dialect: str) -> None:
+    """Organisations gain a profile (JSON text) and a logo. A database created at version 1 lacks the columns;
+    one created by this release has them already (``create_all`` makes the newest tables), so add only
+    what is missing."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("organisations")})
+    if "profile" not in present:
+        await conn.exec_driver_sql("ALTER TABLE organisations ADD COLUMN profile TEXT NOT NULL DEFAULT '{}'")
+    if "picture_file_id" not in present:
+        await conn.exec_driver_sql("ALTER TABLE organisations ADD COLUMN picture_file_id BIGINT")
+
+
+async def _v3_node_leases(conn: AsyncConnection, dialect: str) -> None:
+    """Nodes lease their snowflake node id, so two nodes can never mint the same ids."""
+    await conn.run_sync(lambda sync: node_leases.create(sync, checkfirst=True))
+
+
+STEPS: list[tuple[int, Step]] = [(1, _v1_initial), (2, _v2_organisation_profile), (3, _v3_node_leases)]
+LATEST = STEPS[-1][0]
+
+
+async def current_version(conn: AsyncConnection) -> int:
+    has_table = await conn.run_sync(lambda sync: inspect(sync).has_table("schema_version"))
+    if not has_table:
+        return 0
+    found = (await conn.execute(select(schema_version.c.version).order_by(schema_version.c.version.desc()))).first()
+    return int(found[0]) if found else 0
+
+
+async def upgrade(db: Database, now_ms: int) -> tuple[int, int]:
+    """Bring the schema to ``LATEST``; returns (version before, version after). Safe to run again."""
+    async with db.write() as conn:
+        if db.dialect == "postgresql":  # several nodes may start at once: one migrates, the others wait
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727465)")
+        before = await current_version(conn)
+        for version, step in STEPS:
+            if version > before:
+                await step(conn, db.dialect)
+                await conn.execute(schema_version.insert().values(version=version, applied_at=now_ms))
+    return before, max(before, STEPS[-1][0])

@@ -1,0 +1,94 @@
+"""How far each member has read each channel, and the unread and mention counts that follow from it.
+
+Counts are computed from indexes (``messages(channel_id, id)``, ``mentions(user_id, channel_id, message_id)``)
+rather than stored counters, so edits, removals and merges can never leave a count wrong.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .tables import channel_members, mentions, messages
+
+
+async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of."""
+    if not channel_ids:
+        return {}
+    membership = and_(channel_members.c.channel_id == messages.c.channel_id, channel_members.c.user_id == user_id)
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, channel_members.c.last_read_message_id).where(
+            channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids)
+        )
+    )
+    result = {row[0]: (0, 0, int(row[1])) for row in rows}
+    if not result:
+        return {}
+    unread = await conn.execute(
+        select(messages.c.channel_id, func.count())
+        .select_from(messages.join(channel_members, membership))
+        .where(
+            messages.c.channel_id.in_(list(result)),
+            messages.c.id > channel_members.c.last_read_message_id,
+            messages.c.deleted_at.is_(None),
+            or_(messages.c.user_id.is_(None), messages.c.user_id != user_id),
+        )
+        .group_by(messages.c.channel_id)
+    )
+    for channel_id, count in unread:
+        result[channel_id] = (int(count), 0, result[channel_id][2])
+    mentioned = await conn.execute(
+        select(mentions.c.channel_id, func.count())
+        .select_from(
+            mentions.join(messages, messages.c.id == mentions.c.message_id).join(
+                channel_members,
+                and_(channel_members.c.channel_id == mentions.c.channel_id, channel_members.c.user_id == user_id),
+            )
+        )
+        .where(
+            mentions.c.user_id == user_id,
+            mentions.c.channel_id.in_(list(result)),
+            mentions.c.message_id > channel_members.c.last_read_message_id,
+            messages.c.deleted_at.is_(None),
+        )
+        .group_by(mentions.c.channel_id)
+    )
+    for channel_id, count in mentioned:
+        unread_count, _, last_read = result[channel_id]
+        result[channel_id] = (unread_count, int(count), last_read)
+    return result
+
+
+async def advance(conn: AsyncConnection, channel_id: int, user_id: int, message_id: int) -> bool:
+    """Move the read marker forward (never back); True if it moved."""
+    result = await conn.execute(
+        channel_members.update()
+        .where(
+            channel_members.c.channel_id == channel_id,
+            channel_members.c.user_id == user_id,
+            channel_members.c.last_read_message_id < message_id,
+        )
+        .values(last_read_message_id=message_id)
+    )
+    return bool(result.rowcount)
+
+
+async def last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> int:
+    row = (
+        await conn.execute(
+            select(channel_members.c.last_read_message_id).where(
+                channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id
+            )
+        )
+    ).first()
+    return int(row[0]) if row else 0
+
+
+async def newest_message_id(conn: AsyncConnection, channel_id: int) -> int:
+    row = (
+        await conn.execute(
+            select(func.max(messages.c.id)).where(messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None))
+        )
+    ).first()
+    return int(row[0]) if row and row[0] is not None else 0

@@ -1,0 +1,22 @@
+"""Full-text search DDL, per dialect: SQLite FTS5 beside ``messages``; PostgreSQL a tsvector column + GIN.
+
+Both hold the words ``store/search.py`` cuts from each live message (``document``), written in the same
+transaction as the message, with no stemming and no stop words (``unicode61`` and the ``simple``
+configuration), so the two backends give the same results. The PostgreSQL column is filled by the app, not
+generated from ``contents``: PostgreSQL's own parser would keep ``example.com`` or ``3.14`` as one word.
+"""
+
+from __future__ import annotations
+
+SQLITE = [
+    "CREATE VIRTUAL TABLE message_fts USING fts5(contents, tokenize = 'unicode61 remove_diacritics 2')",
+]
+
+POSTGRESQL = [
+    "ALTER TABLE messages ADD COLUMN search_vector tsvector",
+    "CREATE INDEX ix_messages_search ON messages USING gin (search_vector)",
+]
+
+
+def statements(dialect: str) -> list[str]:
+    return SQLITE if dialect == "sqlite" else POSTGRESQL

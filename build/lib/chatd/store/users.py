@@ -1,0 +1,303 @@
+"""Users, sessions and access tokens."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import orjson
+from sqlalchemy import func, literal, or_, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.errors import Conflict
+from ..core.models import AccessToken, Session, User
+from .paging import like_pattern
+from .tables import access_tokens, files, org_members, organisations, sessions, users
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        display_name=row.display_name,
+        status=row.status,
+        is_admin=bool(row.is_admin),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        picture_file_id=row.picture_file_id,
+        availability=row.availability,
+        department=row.department,
+        location=row.location,
+        profile=orjson.loads(row.profile or "{}"),
+        last_seen_at=row.last_seen_at,
+        password_hash=row.password_hash,
+    )
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Derive the case-folded unique keys and serialise the profile."""
+    out = dict(values)
+    if "username" in out:
+        out["username_key"] = out["username"].casefold()
+    if "email" in out:
+        out["email_key"] = out["email"].casefold()
+    if "profile" in out:
+        out["profile"] = orjson.dumps(out["profile"]).decode()
+    return out
+
+
+async def _write_unique(conn: AsyncConnection, statement: Any) -> None:
+    """Run an insert/update; a clash on username or email becomes a 409 naming the field."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(statement)
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        field = "email" if "email" in text else "username"
+        raise Conflict(f"{field} is already taken", code="taken", fields={field: "already taken"}) from None
+
+
+async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await _write_unique(conn, users.insert().values(**_columns(values)))
+
+
+async def update_user(conn: AsyncConnection, user_id: int, values: dict[str, Any]) -> None:
+    await _write_unique(conn, users.update().where(users.c.id == user_id).values(**_columns(values)))
+
+
+async def delete_user(conn: AsyncConnection, user_id: int) -> None:
+    await conn.execute(users.delete().where(users.c.id == user_id))
+
+
+async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    return None if row is None else _user(row)
+
+
+async def get_users(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
+    rows = await conn.execute(select(users).where(users.c.id.in_(set(user_ids))))
+    return {row.id: _user(row) for row in rows}
+
+
+async def find_by_login(conn: AsyncConnection, login: str) -> User | None:
+    key = login.strip().casefold()
+    row = (
+        await conn.execute(select(users).where(or_(users.c.username_key == key, users.c.email_key == key)))
+    ).first()
+    return None if row is None else _user(row)
+
+
+async def find_by_username(conn: AsyncConnection, username: str) -> User | None:
+    row = (await conn.execute(select(users).where(users.c.username_key == username.casefold()))).first()
+    return None if row is None else _user(row)
+
+
+async def ids_by_usernames(conn: AsyncConnection, usernames: Sequence[str]) -> dict[str, int]:
+    keys = {name.casefold() for name in usernames}
+    if not keys:
+        return {}
+    rows = await conn.execute(select(users.c.username_key, users.c.id).where(users.c.username_key.in_(keys)))
+    return {row.username_key: row.id for row in rows}
+
+
+async def count_admins(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).where(users.c.is_admin.is_(True)))).scalar_one())
+
+
+async def search_users(
+    conn: AsyncConnection,
+    query: str,
+    offset: int,
+    limit: int,
+    filters: dict[str, str] | None = None,
+    within_ids: Any = None,
+) -> tuple[list[User], int]:
+    """Match username, display name and email (case-insensitive substring); optionally only ``within_ids``."""
+    where: list[Any] = []
+    if query:
+        pattern = like_pattern(query)
+        where.append(
+            or_(
+                users.c.username_key.like(pattern, escape="\\"),
+                func.lower(users.c.display_name).like(pattern, escape="\\"),
+                users.c.email_key.like(pattern, escape="\\"),
+                func.lower(users.c.first_name + " " + users.c.last_name).like(pattern, escape="\\"),
+            )
+        )
+    for column, value in (filters or {}).items():
+        where.append(func.lower(users.c[column]) == value.casefold())
+    if within_ids is not None:
+        where.append(users.c.id.in_(within_ids))
+    total = int((await conn.execute(select(func.count()).select_from(users).where(*where))).scalar_one())
+    rows = await conn.execute(
+        select(users).where(*where).order_by(users.c.username_key).offset(offset).limit(limit)
+    )
+    return [_user(row) for row in rows], total
+
+
+async def list_all_users(conn: AsyncConnection, offset: int, limit: int) -> tuple[list[User], int]:
+    return await search_users(conn, "", offset, limit)
+
+
+def peer_ids_query(user_id: int) -> Any:
+    """Ids of the user and of everyone sharing a live organisation with them, as a subquery for filters."""
+    live_orgs = (
+        select(org_members.c.organisation_id)
+        .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
+        .where(org_members.c.user_id == user_id, organisations.c.removed_at.is_(None))
+    )
+    peers = select(org_members.c.user_id).where(org_members.c.organisation_id.in_(live_orgs))
+    return union(peers, select(literal(user_id, users.c.id.type)))
+
+
+async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each user's live organisations, oldest membership first (one query for a whole page)."""
+    found: dict[int, list[int]] = {user_id: [] for user_id in user_ids}
+    if not found:
+        return found
+    rows = await conn.execute(
+        select(org_members.c.user_id, org_members.c.organisation_id)
+        .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
+        .where(org_members.c.user_id.in_(set(user_ids)), organisations.c.removed_at.is_(None))
+        .order_by(org_members.c.joined_at, org_members.c.organisation_id)
+    )
+    for row in rows:
+        found[row.user_id].append(row.organisation_id)
+    return found
+
+
+async def live_file(conn: AsyncConnection, file_id: int) -> tuple[int, str] | None:
+    """Owner and content type of a stored, complete, undeleted file (a profile picture candidate)."""
+    row = (
+        await conn.execute(
+            select(files.c.owner_id, files.c.content_type).where(
+                files.c.id == file_id, files.c.deleted_at.is_(None), files.c.status == "ready"
+            )
+        )
+    ).first()
+    return None if row is None else (row.owner_id, row.content_type)
+
+
+# Sessions ------------------------------------------------------------------------------------------
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        user_agent=row.user_agent,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+    )
+
+
+async def insert_session(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sessions.insert().values(**values))
+
+
+async def session_by_hash(conn: AsyncConnection, token_hash: str) -> Session | None:
+    row = (await conn.execute(select(sessions).where(sessions.c.token_hash == token_hash))).first()
+    return None if row is None else _session(row)
+
+
+async def mark_seen(conn: AsyncConnection, user_ids: list[int], now: int) -> None:
+    await conn.execute(users.update().where(users.c.id.in_(user_ids)).values(last_seen_at=now))
+
+
+async def session_alive(conn: AsyncConnection, session_id: int, now: int) -> bool:
+    row = (
+        await conn.execute(select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.expires_at > now))
+    ).first()
+    return row is not None
+
+
+async def token_alive(conn: AsyncConnection, token_id: int) -> bool:
+    row = (
+        await conn.execute(
+            select(access_tokens.c.id).where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+        )
+    ).first()
+    return row is not None
+
+
+async def touch_session(conn: AsyncConnection, session_id: int, now: int) -> None:
+    await conn.execute(sessions.update().where(sessions.c.id == session_id).values(last_seen_at=now))
+
+
+async def list_sessions(conn: AsyncConnection, user_id: int, now: int) -> list[Session]:
+    rows = await conn.execute(
+        select(sessions)
+        .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
+        .order_by(sessions.c.last_seen_at.desc())
+    )
+    return [_session(row) for row in rows]
+
+
+async def delete_session(conn: AsyncConnection, user_id: int, session_id: int) -> bool:
+    result = await conn.execute(
+        sessions.delete().where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_user_sessions(conn: AsyncConnection, user_id: int, client_id: str | None = None) -> int:
+    statement = sessions.delete().where(sessions.c.user_id == user_id)
+    if client_id is not None:
+        statement = statement.where(sessions.c.client_id == client_id)
+    return int((await conn.execute(statement)).rowcount)
+
+
+# Access tokens -------------------------------------------------------------------------------------
+
+
+def _token(row: Any) -> AccessToken:
+    return AccessToken(
+        id=row.id,
+        user_id=row.user_id,
+        label=row.label,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def insert_token(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(access_tokens.insert().values(**values))
+
+
+async def token_by_hash(conn: AsyncConnection, token_hash: str) -> AccessToken | None:
+    row = (await conn.execute(select(access_tokens).where(access_tokens.c.token_hash == token_hash))).first()
+    return None if row is None else _token(row)
+
+
+async def touch_token(conn: AsyncConnection, token_id: int, now: int) -> None:
+    await conn.execute(access_tokens.update().where(access_tokens.c.id == token_id).values(last_used_at=now))
+
+
+async def list_tokens(conn: AsyncConnection, user_id: int) -> list[AccessToken]:
+    rows = await conn.execute(
+        select(access_tokens)
+        .where(access_tokens.c.user_id == user_id, access_tokens.c.revoked_at.is_(None))
+        .order_by(access_tokens.c.id)
+    )
+    return [_token(row) for row in rows]
+
+
+async def revoke_token(conn: AsyncConnection, user_id: int, token_id: int, now: int) -> bool:
+    result = await conn.execute(
+        access_tokens.update()
+        .where(
+            access_tokens.c.id == token_id,
+            access_tokens.c.user_id == user_id,
+            access_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)

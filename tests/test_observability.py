@@ -1,0 +1,122 @@
+"""``/metrics`` and the logs, as an operator watching a live server sees them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from chatd.logs import JsonFormatter
+from harness import make_settings
+from live import LiveServer, live, team
+
+
+async def scrape(server: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of ``/metrics``: (name, sorted labels) → value."""
+    async with httpx.AsyncClient(base_url=server.http) as client:
+        text = (await client.get("/metrics")).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[dict[str, object]]]:
+    """chatd's log lines, as the JSON the server writes."""
+    lines: list[dict[str, object]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(orjson.loads(self.format(record)))
+
+    handler = Collect()
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("chatd")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+async def test_metrics_move_when_a_websocket_connects_and_a_message_is_delivered(tmp_path: Path) -> None:
+    async with live(make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)) as server:
+        (alice, bob), org = await team(server, "alice", "bob")
+        channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+        before = await scrape(server)
+        assert value(before, "chatd_websocket_connections") == 0
+        async with bob.socket() as sock:
+            connected = await scrape(server)
+            assert value(connected, "chatd_websocket_connections") == 1
+            assert value(connected, "chatd_websocket_connects_total") == value(before, "chatd_websocket_connects_total") + 1
+            await alice.post("/message/edit", channel_id=channel, contents="hello")
+            await sock.expect("message", event="CREATED")
+            seq = sock.ready["data"]["channels"][0]["seq"]
+            delivered = await scrape(server)
+        after = await scrape(server)
+        assert value(delivered, "chatd_events_published_total") > value(before, "chatd_events_published_total")
+        assert value(delivered, "chatd_events_delivered_total") > value(before, "chatd_events_delivered_total")
+        assert value(after, "chatd_websocket_connections") == 0
+        assert value(after, "chatd_websocket_disconnects_total", code="client") == 1
+        posted = value(delivered, "chatd_http_request_duration_seconds_count", method="POST", route="/message/edit")
+        assert posted == 1
+        assert value(delivered, "chatd_http_requests_total", method="POST", route="/message/edit", status="200") == 1
+        assert value(delivered, "chatd_db_transaction_duration_seconds_count", kind="write") > 0
+        assert value(delivered, "chatd_group_commit_batch_size_count") > 0
+        assert value(delivered, "process_open_fds") > 0
+
+        await alice.post("/message/edit", channel_id=channel, contents="while away")
+        async with bob.socket("resume=1") as sock:
+            replay = await sock.call("resume", channels={channel: seq})
+            assert replay["data"]["replayed"] == {channel: 2}
+        resumed = await scrape(server)
+        assert value(resumed, "chatd_resumes_total") == 1 and value(resumed, "chatd_replayed_events_total") == 2
+
+
+async def test_refused_logins_are_counted_and_logged_with_the_request_id_and_no_secret(
+    tmp_path: Path, log_lines: list[dict[str, object]]
+) -> None:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, server={"access_log": True})
+    async with live(settings) as server:
+        alice = await server.user("alice")
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            refused = await client.post("/user/login?username=alice&password=not-her-password-42")
+            chosen = await client.get("/healthz", headers={"X-Request-ID": "trace-me-1"})
+        assert refused.status_code == 401 and chosen.headers["x-request-id"] == "trace-me-1"
+        samples = await scrape(server)
+    assert value(samples, "chatd_login_failures_total") == 1
+    rid = refused.headers["x-request-id"]
+    refusal = [line for line in log_lines if line["message"] == "login refused"]
+    assert refusal == [refusal[0]] and refusal[0]["request_id"] == rid and refusal[0]["user_id"] == int(alice.id)
+    access = [line for line in log_lines if line["logger"] == "chatd.access" and line.get("request_id") == rid]
+    assert access and access[0]["status"] == 401 and access[0]["route"] == "/user/login"
+    assert any(line.get("request_id") == "trace-me-1" for line in log_lines)
+    everything = orjson.dumps(log_lines).decode()
+    assert "not-her-password-42" not in everything and "password=" not in everything
+
+
+async def test_the_grafana_dashboard_charts_only_metrics_chatd_exports(tmp_path: Path) -> None:
+    import re
+
+    dashboard = (Path(__file__).resolve().parent.parent / "deploy" / "grafana-dashboard.json").read_text()
+    charted = set(re.findall(r"\b((?:chatd|process)_[a-z_]+)", dashboard))
+    async with live(make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)) as server:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            text = (await client.get("/metrics")).text
+    exported = set()
+    for family in text_string_to_metric_families(text):
+        kind_suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
+        exported |= {family.name + suffix for suffix in kind_suffixes}
+    assert charted and charted <= exported, charted - exported
