@@ -26,8 +26,10 @@ from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core import secrets
 from .core.throttle import LoginThrottle
+from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
 from . import web
+from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
 from .metrics import Metrics
@@ -53,8 +55,9 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         publisher=publisher or NullPublisher(),
         files=LocalBlobs(settings.data_path / "files"),
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
-        throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
+        throttle=LoginThrottle(clock, settings.auth),
         credentials=CredentialCache(settings.auth.credential_cache_seconds, clock),
+        write_limit=WriteLimiter(clock, settings.limits),
     )
 
 
@@ -105,6 +108,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
+        app.state.lease = lease
         app.state.ready = True
         try:
             yield
@@ -130,6 +134,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         middleware=[
             Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log),
             Middleware(BrowserGuard, settings=settings),
+            Middleware(BodyLimit, limits=settings.limits),
         ],
     )
     app.state.settings = settings

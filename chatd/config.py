@@ -11,6 +11,7 @@ so ``serve`` and every other command agree on one database as long as they agree
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -38,10 +39,22 @@ class ServerSettings(_Section):
     data_dir: str = "var"
     node_id: int = Field(0, ge=0, le=1023)
     secret_key: str = ""
+    trusted_proxies: list[str] = Field(default_factory=list)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     access_log: bool = False
     workers: int = Field(1, ge=1, le=64)
     forwarded_allow_ips: list[str] = Field(default_factory=list)
+
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
 
 
 class DatabaseSettings(_Section):
@@ -79,6 +92,10 @@ class BusSettings(_Section):
 class AuthSettings(_Section):
     session_ttl_days: float = Field(30.0, gt=0)
     login_max_failures: int = Field(5, ge=1)
+    login_account_max_failures: int = Field(20, ge=1)
+    login_address_max_failures: int = Field(50, ge=1)
+    login_delay_seconds: float = Field(1.0, gt=0)
+    login_max_delay_seconds: float = Field(900.0, gt=0)
     login_window_seconds: float = Field(300.0, gt=0)
     cookie_secure: bool = False
     argon2_time_cost: int = Field(3, ge=1)
@@ -88,8 +105,11 @@ class AuthSettings(_Section):
 
 class LimitSettings(_Section):
     message_max_chars: int = Field(40_000, ge=1)
+    body_max_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
     page_size_max: int = Field(200, ge=1)
+    writes_per_second: float = Field(20.0, gt=0)
+    write_burst: int = Field(300, ge=1)
     file_grace_days: float = Field(7.0, ge=0)
     search_window: int = Field(1000, ge=1)
     search_budget_ms: int = Field(500, ge=1)

@@ -25,8 +25,7 @@ async def test_get_reads_parameters_from_a_json_or_form_body(chat: Harness) -> N
 async def test_a_body_beyond_the_bound_is_refused_before_it_is_parsed(chat: Harness) -> None:
     alice = await chat.user("alice")
     cid = await channel_with(alice)
-    chat.settings.limits.upload_max_bytes = 1_000_000  # the bound: this, or the longest message's JSON if more
-    limit = max(1_000_000, 64 * 1024 + 12 * chat.settings.limits.message_max_chars)
+    chat.settings.limits.body_max_bytes = limit = 1_000_000  # the bound of every body but an upload
     huge = b'{"channel_id": "' + cid.encode() + b'", "pad": "' + b"x" * limit + b'"}'
     for method, path in (("GET", "/message/read"), ("POST", "/message/edit")):
         refused = await alice.call(method, path, content=huge, headers={"Content-Type": "application/json"})

@@ -17,4 +17,6 @@
 - ``live.py``      what the websocket asks of the core: the connect snapshot, a channel log's bounds and
   events since a seq (replay and gap fills), and typing.
 - ``credential_cache.py`` checked credentials kept briefly in memory; ``presence.py`` "seen" stamps.
+- ``throttle.py``  failed-login delays per account and address; ``write_limit.py`` each user's write
+  allowance over every face; ``node_ids.py`` the lease on this node's id, without which it mints none.
 """

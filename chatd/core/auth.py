@@ -18,6 +18,7 @@ from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
+from .throttle import account_of
 
 log = logging.getLogger("chatd.auth")
 TOKEN_PREFIX = "chatd_"
@@ -38,20 +39,20 @@ class LoginResult:
 async def do_login(
     core: Core, login: str, password: str, client_id: str, address: str, user_agent: str = ""
 ) -> LoginResult:
-    account_key = "account:" + login.strip().casefold()
-    address_key = "address:" + address
-    core.throttle.check(account_key, address_key)
+    """Sign in by username or e-mail; failures are throttled per account and address (``throttle``)."""
     async with core.reading() as conn:
         user = await user_store.find_by_login(conn, login)
+    account = account_of(user.id if user else None, login)
+    core.throttle.check(account, address)
     ok = await core.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
-        core.throttle.failed(account_key, address_key)
+        core.throttle.failed(account, address)
         core.probe.login_failed()
-        # Never the name as typed (it may be a mistyped password): the account's id when there is one.
-        log.warning("login refused", extra={"user_id": user.id if user else None, "address": address,
-                                            "reason": "inactive" if user and ok else "bad_credentials"})
+        # Never the password, nor the name as typed (it may be a mistyped password): the account's id.
+        reason = "unknown_user" if user is None else "inactive" if ok else "wrong_password"
+        log.warning("login refused", extra={"user_id": user.id if user else None, "address": address, "reason": reason})
         raise Unauthenticated("wrong username or password", code=Code.BAD_CREDENTIALS)
-    core.throttle.succeeded(account_key)
+    core.throttle.succeeded(account, address)
     secret = secrets.token_urlsafe(32)
     async with core.transaction() as tx:
         now = tx.now

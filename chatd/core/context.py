@@ -29,6 +29,7 @@ from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
 from .probes import SILENT, Probe
 from .throttle import LoginThrottle
+from .write_limit import WriteLimiter
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Core:
     credentials: CredentialCache
     probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
+    write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

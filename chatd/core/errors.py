@@ -6,8 +6,8 @@ input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status th
 - ``BadRequest`` 400 (``invalid``)       ``Unauthenticated`` 401     ``Forbidden`` 403
 - ``NotFound`` 404                        ``Conflict`` 409 (archived, duplicate …)
 - ``TooLarge`` 413                        ``RateLimited`` 429 (with ``retry_after`` seconds)
-- ``Unavailable`` 503: the database cannot serve (unreachable, read-only, broken); ``detail`` says why to
-  the operator (logs, the CLI) and is never shown to clients.
+- ``Unavailable`` 503: this node cannot serve now — the database cannot (unreachable, read-only, broken), or
+  its node id lease lapsed; ``detail`` says why to the operator (logs, the CLI) and is never shown to clients.
 """
 
 from __future__ import annotations

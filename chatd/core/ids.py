@@ -6,9 +6,10 @@ Layout: 41 bits of milliseconds since 2025-01-01 UTC, 10 bits of node id, 12 bit
 from __future__ import annotations
 
 import re
+import time
 
 from .clock import Clock
-from .errors import BadRequest
+from .errors import BadRequest, Unavailable
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1
@@ -16,15 +17,28 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class IdGenerator:
-    def __init__(self, node_id: int, clock: Clock) -> None:
+    """Mints ids for one node id, and only until ``valid_until`` (None: for ever), a ``time.monotonic``
+    reading: a node whose lease on its id lapsed must not mint with it, as another node may hold it now
+    (``node_ids``). Real elapsed time, not the injected clock: it is a safety deadline, immune to wall-clock
+    steps, and a test that moves its clock by days has not stopped the renewals for days."""
+
+    def __init__(self, node_id: int, clock: Clock, valid_until: float | None = None) -> None:
         if not 0 <= node_id < 1024:
             raise ValueError("node_id must be in 0..1023")
-        self._node = node_id
+        self.node_id = node_id
+        self.valid_until = valid_until
         self._clock = clock
         self._last_ms = -1
         self._seq = 0
 
     def next(self) -> int:
+        if self.valid_until is not None and time.monotonic() >= self.valid_until:
+            raise Unavailable(
+                "this node cannot write now; retry, or use another node",
+                detail=f"the lease on node id {self.node_id} lapsed (the database was unreachable, or another node "
+                "took the id): writes are refused until this node holds an id again",
+                reason="node id lease lapsed",
+            )
         ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
         if ms == self._last_ms:
             self._seq = (self._seq + 1) & 0xFFF
@@ -33,7 +47,7 @@ class IdGenerator:
         else:
             self._seq = 0
         self._last_ms = ms
-        return (ms << 22) | (self._node << 12) | self._seq
+        return (ms << 22) | (self.node_id << 12) | self._seq
 
 
 def id_at_ms(epoch_ms: int) -> int:

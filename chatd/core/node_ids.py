@@ -5,12 +5,20 @@ the store, and with ``serve --workers N`` several processes share the SQLite fil
 the database, renewing it while it runs. ``node_id = 0``
 (the default) takes the lowest free id; an explicit id is taken only if no live node holds it, otherwise
 the node refuses to start: two nodes minting the same ids would collide on primary keys.
+
+A lease is good for ``LEASE_MS`` from the moment it was last written; the node mints only until
+``LEASE_MS - SAFETY_MS`` after that, by its monotonic clock (the margin covers clock skew between nodes,
+whose wall clocks judge the lease in the database), so a node that cannot
+renew (the database unreachable, or its row taken by another node after it lapsed) stops minting before
+anyone else may take its id, and refuses writes with 503 (``ids.IdGenerator``). It keeps trying: a renewal
+that succeeds, or a fresh lease when its old id is gone, lets it write again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 from ..store import node_leases
@@ -21,7 +29,10 @@ from .ids import IdGenerator
 
 log = logging.getLogger("chatd.nodes")
 LEASE_MS = 120_000
+SAFETY_MS = 30_000
 RENEW_SECONDS = 30.0
+_GOOD_FOR = (LEASE_MS - SAFETY_MS) / 1000
+RETRY_SECONDS = 5.0  # after a failed renewal: the lease is good for three renewals, not three failures
 
 
 class NodeLease:
@@ -37,7 +48,7 @@ class NodeLease:
         if not self.leasing:
             self.node_id = wanted
             return wanted
-        now = self.core.clock.now_ms()
+        now, started = self.core.clock.now_ms(), time.monotonic()
         async with self.core.db.write() as conn:
             await node_leases.serialise(conn)
             held = await node_leases.holders(conn, now)
@@ -56,25 +67,41 @@ class NodeLease:
                 chosen = free[0]
             await node_leases.take(conn, chosen, self.holder, now + LEASE_MS)
         self.node_id = chosen
-        self.core.ids = IdGenerator(chosen, self.core.clock)
+        self.core.ids = IdGenerator(chosen, self.core.clock, valid_until=started + _GOOD_FOR)
         log.info("minting ids as node %d", chosen)
         return chosen
+
+    async def renew(self) -> bool:
+        """Extend the lease; if the id was taken meanwhile, lease a new one. False while no lease is held."""
+        if not self.leasing or self.node_id is None:
+            return True
+        now, started = self.core.clock.now_ms(), time.monotonic()
+        try:
+            async with self.core.db.write() as conn:
+                renewed = await node_leases.renew(conn, self.node_id, self.holder, now + LEASE_MS)
+        except Exception:
+            log.exception("could not renew the lease on node id %d", self.node_id)
+            return False
+        if renewed:
+            self.core.ids.valid_until = started + _GOOD_FOR
+            return True
+        self.core.ids.valid_until = started
+        log.error("another node holds node id %d now: writes are refused until this node leases another", self.node_id)
+        try:
+            await self.claim()
+        except Exception:
+            log.exception("could not lease a node id")
+            return False
+        return True
 
     async def keep(self) -> None:
         """Renew the lease while the node runs."""
         if not self.leasing or self.node_id is None:
             return
+        renewed = True
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
-            try:
-                async with self.core.db.write() as conn:
-                    renewed = await node_leases.renew(
-                        conn, self.node_id, self.holder, self.core.clock.now_ms() + LEASE_MS
-                    )
-                if not renewed:
-                    log.error("lost the lease on node id %d (the store was unreachable for too long?)", self.node_id)
-            except Exception:
-                log.exception("could not renew the node id lease")
+            await asyncio.sleep(RENEW_SECONDS if renewed else RETRY_SECONDS)
+            renewed = await self.renew()
 
     async def release(self) -> None:
         if not self.leasing or self.node_id is None:

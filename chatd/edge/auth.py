@@ -15,6 +15,7 @@ from ..core.models import Principal
 
 SESSION_COOKIE = "chatd_session"
 _SCOPE_KEY = "chatd.principal"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def credential_of(conn: HTTPConnection) -> str:
@@ -40,12 +41,17 @@ def socket_credential(conn: HTTPConnection) -> str:
 
 
 async def authenticate_request(conn: HTTPConnection) -> Principal:
+    """The caller; an authenticated write (POST, PUT, PATCH, DELETE) also spends one of the caller's writes
+    (``core.write_limit``), here where every HTTP face passes once per request."""
     cached: Principal | None = conn.scope.get(_SCOPE_KEY)
     if cached is not None:
         return cached
     secret = credential_of(conn)
     if not secret:
         raise Unauthenticated("authentication required: send X-Session-ID, a Bearer token, X-API-KEY or the cookie")
-    principal = await authenticate(conn.app.state.core, secret, conn.headers.get("x-client-id", "").strip())
+    core = conn.app.state.core
+    principal = await authenticate(core, secret, conn.headers.get("x-client-id", "").strip())
     conn.scope[_SCOPE_KEY] = principal
+    if conn.scope["type"] == "http" and conn.scope["method"] in _WRITE_METHODS and core.write_limit is not None:
+        core.write_limit.take(principal.user_id)
     return principal

@@ -5,9 +5,9 @@ into a 400 naming the field. A list parameter may come as a JSON array, as repea
 ``members[]``), or as one comma-separated value.
 
 A body is read on ``GET`` too when one is sent: the Crust spec marks some parameters of ``GET`` endpoints
-as body parameters (``GET /message/read`` takes ``channel_id`` from the body). A JSON or urlencoded body
-is read up to ``body_limit`` bytes (413 above it, refused before reading when ``Content-Length`` says so);
-a multipart body is left to the form parser, which spools files to disk.
+as body parameters (``GET /message/read`` takes ``channel_id`` from the body). Every body is bounded by
+``edge.body_limit`` (413 above ``limits.body_max_bytes``, refused before reading when ``Content-Length``
+says so); a multipart body is left to the form parser, which spools files to disk.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, Wi
 from starlette.requests import Request
 
 from ..core.codes import Code
-from ..core.errors import BadRequest, TooLarge
+from ..core.errors import BadRequest, ChatdError, TooLarge
 from ..core.ids import MAX_ID, parse_id
+from .body_limit import request_limit
+from .bounds import check_input, check_integers
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
 _BODY_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-_BODY_SLACK = 64 * 1024
-_BYTES_PER_CHAR = 12  # the worst JSON spelling of one character: a surrogate pair as two \uXXXX escapes
 
 
 def _id(value: Any) -> int:
@@ -66,17 +66,8 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
         data[key] = value
 
 
-def body_limit(request: Request) -> int:
-    """As many bytes as an upload may have (what the operator lets one request carry), or room for the
-    longest message in its worst JSON spelling, if that is more."""
-    limits = request.app.state.settings.limits
-    upload_max: int = limits.upload_max_bytes
-    max_chars: int = limits.message_max_chars
-    return max(upload_max, _BODY_SLACK + _BYTES_PER_CHAR * max_chars)
-
-
 async def _bounded_body(request: Request) -> bytes:
-    limit = body_limit(request)
+    limit = request_limit(request.scope)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise TooLarge(f"the request body is larger than {limit} bytes")
@@ -119,6 +110,8 @@ async def merged_params(request: Request) -> dict[str, Any]:
         elif content_type == "multipart/form-data":
             try:
                 form = await request.form()
+            except ChatdError:
+                raise  # the body limit
             except Exception as exc:  # python-multipart raises several types for a malformed body
                 raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
             for key, upload_or_text in form.multi_items():
@@ -146,24 +139,14 @@ def _optional_list(annotation: Any) -> bool:
     return any(get_origin(arg) is list for arg in getattr(annotation, "__args__", ()))
 
 
-def _refuse_nul(value: Any, name: str) -> None:
-    """No text column of PostgreSQL can hold U+0000: refuse it at the edge, for every field of every face."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise BadRequest.field(name, "must not contain NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(item, f"{name}.{key}" if name else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_nul(item, f"{name}.{index}")
-
-
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """Validate already-merged data; failures become one 400 naming every bad field."""
-    _refuse_nul(data, "")
+    if not isinstance(data, dict):
+        raise BadRequest("the parameters must be a JSON object", code="bad_json")
+    fitted = _fit_lists(model, data)
+    check_input(model, fitted)
     try:
-        return model.model_validate(_fit_lists(model, data))
+        instance = model.model_validate(fitted)
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for error in exc.errors():
@@ -172,6 +155,8 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
             fields.setdefault(name, message)
         summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
         raise BadRequest(summary, fields=fields) from None
+    check_integers(instance)
+    return instance
 
 
 async def parse(request: Request, model: type[M]) -> M:

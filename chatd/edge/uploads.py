@@ -12,14 +12,14 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from ..core.codes import Code
-from ..core.errors import BadRequest, TooLarge
-
-MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing around a file of the largest size allowed
+from ..core.errors import BadRequest, ChatdError, TooLarge
+from .body_limit import MULTIPART_OVERHEAD, allow_upload
 
 
 async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
     """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``;
     at most one byte past ``limit`` is read, so the core can refuse a file that is too large."""
+    allow_upload(request, limit)  # this request may carry more than the body limit of other requests
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
         raise TooLarge(f"the file is larger than {limit} bytes")
@@ -27,6 +27,8 @@ async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str
         raise BadRequest.field("file", "send the file as multipart/form-data")
     try:
         form = await request.form(max_files=1, max_fields=64)
+    except ChatdError:
+        raise  # the body limit, counted as the body arrives
     except Exception as exc:  # python-multipart raises several types for a malformed body
         raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
     try:

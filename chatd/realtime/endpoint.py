@@ -137,9 +137,9 @@ def _ref_of(raw: str) -> Any:
     """The ``ref`` of a frame we refuse without handling, so the client can match the refusal."""
     try:
         frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return protocol.ref_of(frame) if isinstance(frame, dict) else None
+    except (orjson.JSONDecodeError, ChatdError):
         return None
-    return frame.get("ref") if isinstance(frame, dict) else None
 
 
 async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
@@ -152,12 +152,18 @@ async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         conn.reply(protocol.error_code(None, "bad_frame", 'a frame is a JSON object with a string "type"'))
         return
-    ref = frame.get("ref")
+    try:
+        ref = protocol.ref_of(frame)
+    except ChatdError as exc:
+        conn.reply(protocol.error(None, exc))
+        return
     handler = HANDLERS.get(frame["type"])
     if handler is None:
-        conn.reply(protocol.error_code(ref, "unknown_type", f"unknown frame type {frame['type']!r}"))
+        conn.reply(protocol.error_code(ref, "unknown_type", f"unknown frame type {frame['type'][:64]!r}"))
         return
     try:
+        if frame["type"] in protocol.WRITES and conn.core.write_limit is not None:
+            conn.core.write_limit.take(conn.user_id)
         await handler(hub, conn, frame, ref)
     except ChatdError as exc:
         conn.reply(protocol.error(ref, exc))

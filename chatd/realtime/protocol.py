@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ..core.errors import ChatdError
+from ..core.errors import BadRequest, ChatdError
+from ..edge.bounds import INT_MAX, INT_MIN, LONG_TEXT_MAX_CHARS
 from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).
@@ -21,6 +22,22 @@ CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconn
 CLOSE_UNAUTHENTICATED = 4401  # bad or missing credentials, or no auth frame in time
 CLOSE_TOO_SLOW = 4408  # the connection fell behind its queue: reconnect and resume, nothing is lost
 CLOSE_RATE_LIMITED = 4429  # kept sending above the rate limit after being told
+
+
+REF_MAX_CHARS = 128
+# Frames that change something: each spends one of the user's writes (core.write_limit), as HTTP writes do.
+WRITES = frozenset({"message.send", "message.edit", "message.remove", "typing", "read", "join", "part", "presence"})
+
+
+def ref_of(frame: dict[str, Any]) -> Any:
+    """The client's ``ref``, echoed in every answer: null, a number or a string of at most 128 characters.
+    Anything else is refused, never echoed (a deeply nested one could not even be encoded)."""
+    ref = frame.get("ref")
+    if ref is None or isinstance(ref, float) or (isinstance(ref, str) and len(ref) <= REF_MAX_CHARS):
+        return ref
+    if isinstance(ref, int) and not isinstance(ref, bool) and INT_MIN <= ref <= INT_MAX:
+        return ref
+    raise BadRequest.field("ref", f"must be a number or a string of at most {REF_MAX_CHARS} characters")
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -50,7 +67,7 @@ class AuthFrame(Params):
 
 class SendFrame(Params):
     channel_id: Id
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     client_msg_id: str | None = None
     reply_to: Id | None = None
     file_ids: list[Id] | None = None
@@ -58,7 +75,7 @@ class SendFrame(Params):
 
 class EditFrame(Params):
     id: Id
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
 
 
 class IdFrame(Params):

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..core import live
 from ..core.errors import BadRequest, ChatdError
+from ..core.ids import parse_id
 from . import protocol
 from .connection import Connection, Step
 from .hub import Hub
@@ -61,8 +62,8 @@ def request(hub: Hub, conn: Connection, ref: Any, channels: dict[str, int]) -> N
     lost: list[int] = []
     for key, seq in channels.items():
         try:
-            channel_id = int(key)
-        except ValueError:
+            channel_id = parse_id(key, f"channels.{key}")  # not int(): it reads "٣" and 30-digit numbers
+        except BadRequest:
             raise BadRequest.field(f"channels.{key}", "must be a channel id") from None
         if seq < 0:
             raise BadRequest.field(f"channels.{key}", "must be 0 or more")

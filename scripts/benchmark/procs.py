@@ -102,6 +102,9 @@ def chatd_env(database_url: str, workdir: Path, synchronous: str = "FULL") -> di
         "CHATD_WEBSOCKET__RATE_LIMIT_PER_SECOND": "100000",
         "CHATD_WEBSOCKET__RATE_LIMIT_BURST": "100000",
         "CHATD_WEBSOCKET__QUEUE_SIZE": "20000",
+        # …and posts as one user: lift the per-user write allowance too.
+        "CHATD_LIMITS__WRITES_PER_SECOND": "1000000",
+        "CHATD_LIMITS__WRITE_BURST": "1000000",
     }
 
 

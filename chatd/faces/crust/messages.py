@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
 from ...edge.described import described
+from ...edge.bounds import LONG_TEXT_MAX_CHARS
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
 from ...edge.uploads import read_upload
@@ -24,7 +26,7 @@ from ...edge import shapes
 class EditParams(Params):
     id: Id | None = None
     channel_id: Id | None = None
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     reply_to: Id | None = None
     client_msg_id: str | None = None
     file_ids: list[Id] | None = None
@@ -36,7 +38,7 @@ class IdParams(Params):
 
 class AttachParams(Params):
     channel_id: Id
-    contents: str | None = None
+    contents: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     reply_to: Id | None = None
     client_msg_id: str | None = None
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ...core import auth, directory, profiles, session_jwt, users
 from ...core.clock import iso
 from ...core.paging import PageRequest
+from ...edge.address import client_address
 from ...edge.auth import SESSION_COOKIE
 from ...edge.described import described
 from ...edge.params import Id, NoParams, Params, parse
@@ -69,7 +70,7 @@ async def login(request: Request) -> Response:
     params = await parse(request, LoginParams)
     core = request.app.state.core
     client_id = request.headers.get("x-client-id", "").strip()
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     result = await auth.do_login(
         core, params.username, params.password, client_id, address, request.headers.get("user-agent", "")
     )

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ...core import conversations, messages
 from ...core.messages import EDIT_TEXT_ONLY, Post
+from ...edge.bounds import LONG_TEXT_MAX_CHARS
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from . import shape_types as out
@@ -29,7 +30,7 @@ SEND_FIELDS = ("message", "mention", "replyOfMsgId", "fileId", "clientMsgId")
 
 
 class PostParams(CamelParams):
-    message: str | None = None
+    message: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
     mention: list[Id] = Field(default_factory=list, max_length=MENTIONS_MAX)
     reply_of_msg_id: Id | None = None
     file_id: list[Id] = Field(default_factory=list, max_length=FILES_MAX)
@@ -42,7 +43,7 @@ class ListParams(Params):
 
 
 class EditParams(CamelParams):
-    message: str | None = None
+    message: str | None = Field(None, max_length=LONG_TEXT_MAX_CHARS)
 
 
 def _conversation(call: Call[Any]) -> int:

@@ -1,0 +1,86 @@
+"""Request bodies are bounded before they are read: 413 with a JSON error, never a server holding 64 MiB.
+
+``BodyLimit`` (ASGI middleware) gives every HTTP request ``limits.body_max_bytes``. A route that takes
+uploads raises its own request's limit with ``allow_upload`` before it reads the body; nothing else can.
+A ``Content-Length`` above the largest limit is refused before the application runs, one above the
+request's limit on the first read, and a body without one (chunked) as soon as the bytes counted pass it.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import LimitSettings
+from ..core.errors import TooLarge
+from .errors import error_body
+
+# Room for the multipart boundaries, part headers and the small fields around an uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
+_SCOPE_KEY = "chatd.body_limit"
+_UNGUARDED = 1024 * 1024
+
+
+def allow_upload(request: Request, file_max_bytes: int) -> None:
+    """This request may carry a file of up to ``file_max_bytes`` (plus its multipart framing)."""
+    request.scope[_SCOPE_KEY] = file_max_bytes + MULTIPART_OVERHEAD
+
+
+def request_limit(scope: Scope) -> int:
+    """The bound of this request's body (readers that count for themselves use the same one); the
+    default setting where no ``BodyLimit`` runs (an app assembled without it)."""
+    limit: int = scope.get(_SCOPE_KEY, _UNGUARDED)
+    return limit
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _refusal(limit: int) -> TooLarge:
+    return TooLarge(f"the request body is larger than {limit} bytes")
+
+
+class BodyLimit:
+    """Reads ``limits`` on every request, so a changed setting applies at once."""
+
+    def __init__(self, app: ASGIApp, limits: LimitSettings) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        most = max(self.limits.body_max_bytes, self.limits.upload_max_bytes + MULTIPART_OVERHEAD)
+        if declared is not None and declared > most:
+            await _refuse(send, most)
+            return
+        scope[_SCOPE_KEY] = self.limits.body_max_bytes
+        counted = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal counted
+            limit: int = scope[_SCOPE_KEY]
+            if declared is not None and declared > limit:
+                raise _refusal(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                counted += len(message.get("body", b""))
+                if counted > limit:
+                    raise _refusal(limit)
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    body = error_body("too_large", f"the request body is larger than any request takes ({limit} bytes)")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

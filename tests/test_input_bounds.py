@@ -1,0 +1,209 @@
+"""Every input is bounded (docs/security.md): bodies before they are read, every string, nesting, and every
+id or page number, on every face and on websocket frames; a bad input is a 4xx, never a 500 or a drop."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+import httpx
+import orjson
+import pytest
+from harness import Actor, Harness
+from live import LiveServer, team
+from starlette.routing import Route
+from test_workdrive_users import _org
+
+from chatd.app import _routes
+from chatd.faces.workdrive.unsupported import UNSUPPORTED
+
+BEYOND_64_BITS = "99999999999999999999"
+NOT_ASCII_DIGITS = ["²", "٣", "１２"]  # superscript two, Arabic-Indic three, fullwidth twelve
+
+
+def _nested(depth: int, leaf: Any = "x") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()["error"]  # type: ignore[no-any-return]
+
+
+# Bodies -------------------------------------------------------------------------------------------------
+
+
+async def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(chat: Harness) -> None:
+    huge = orjson.dumps({"username": "u" * (5 << 20), "password": "p"})
+    error = _error(await chat.anonymous("POST", "/user/login", content=huge, headers={"content-type": "application/json"}), 413)
+    assert error["code"] == "too_large" and str(4 << 20) in error["message"]
+    form = await chat.anonymous("POST", "/user/login", data={"username": "u" * (5 << 20), "password": "p"})
+    assert _error(form, 413)["code"] == "too_large"
+
+
+async def test_a_chunked_body_is_counted_as_it_arrives(chat: Harness) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"username": "'
+        for _ in range(80):
+            yield b"u" * 65536
+        yield b'", "password": "p"}'
+
+    response = await chat.anonymous("POST", "/user/login", content=chunks(), headers={"content-type": "application/json"})
+    assert "content-length" not in response.request.headers
+    assert _error(response, 413)["code"] == "too_large"
+
+
+async def test_uploads_have_their_own_larger_limit(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    chat.core.settings.limits.body_max_bytes = 4096
+    chat.core.settings.limits.upload_max_bytes = 200_000
+    upload = await alice.call("POST", "/file/upload", files={"file": ("a.bin", b"x" * 150_000, "application/octet-stream")})
+    assert upload.status_code == 200, upload.text
+    assert (await alice.call("POST", "/user/tokens/create", json={"label": "x" * 5000})).status_code == 413
+    # a multipart body to a route that takes no upload gets the small limit, file part or not
+    other = await alice.call("POST", "/user/tokens/create", files={"file": ("a.bin", b"x" * 150_000, "text/plain")})
+    assert _error(other, 413)["code"] == "too_large"
+    too_big = await alice.call("POST", "/file/upload", files={"file": ("a.bin", b"x" * 300_000, "text/plain")})
+    assert _error(too_big, 413)["code"] == "too_large"
+
+
+# Strings and nesting ---------------------------------------------------------------------------------------
+
+
+async def test_every_string_is_bounded_unless_its_field_says_longer(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    login = await chat.anonymous("POST", "/user/login", json={"username": "u" * 5000, "password": "p"})
+    assert "username" in _error(login, 400)["fields"]
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    long_name = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": "n" * 5000})
+    assert _error(long_name, 400)["fields"] == {"name": "at most 4096 characters"}
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    posted = await alice.post("/message/edit", channel_id=cid, contents="c" * 20_000)  # contents declare more
+    assert len(posted["contents"]) == 20_000
+    nested_key = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": "x", "k" * 5000: 1})
+    assert nested_key.status_code == 400
+
+
+async def test_nesting_is_bounded(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    deep = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": _nested(40)})
+    assert "nested deeper than 16 levels" in _error(deep, 400)["message"]
+    deeper = await alice.call("POST", "/channel/edit", content=b"[" * 5000 + b"]" * 5000,
+                              headers={"content-type": "application/json"})
+    assert _error(deeper, 400)["code"] == "bad_json"
+    wd = await _org(chat, root=await chat.user(admin=True))
+    address = await wd.admin.call("PATCH", f"/api/organization/{wd.id}", json={"address": {"street": _nested(30)}})
+    assert address.status_code == 400
+
+
+async def test_integers_are_ascii_digits_within_64_bits(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    for bad in [*NOT_ASCII_DIGITS, BEYOND_64_BITS, "1" * 5000]:
+        assert (await alice.call("GET", "/channel/read", params={"id": bad})).status_code == 400, bad
+        assert (await alice.call("GET", "/message/read", params={"channel_id": cid, "limit": bad})).status_code == 400
+    assert (await alice.call("POST", "/message/read", json={"channel_id": cid, "limit": 2**70})).status_code in (400, 405)
+    big = await alice.call("GET", "/message/read", params={"channel_id": cid, "limit": str(2**64)})
+    assert "limit" in _error(big, 400)["fields"]
+
+
+# Ids and page numbers: the 500s of issue 13, on both databases -------------------------------------------
+
+
+async def _listings(chat: Harness) -> tuple[Actor, list[tuple[str, dict[str, str], str]]]:
+    """Every paged listing of both faces: (path, required parameters, the page parameter's name)."""
+    wd = await _org(chat, root=await chat.user(admin=True))
+    admin = wd.admin
+    group = await admin.post("/api/group-chats", title="Launch", isPrivate=True, byRequest=True)
+    listings = [
+        ("/user/search", {}, "page"),
+        ("/organisation/search", {}, "page"),
+        ("/organisation/members", {"id": wd.id}, "page"),
+        ("/team/search", {"organisation_id": wd.id}, "page"),
+        ("/channel/search", {"organisation_id": wd.id}, "page"),
+        ("/message/search", {"query": "hello"}, "page"),
+        ("/message/flags", {}, "page"),
+        ("/api/users", {}, "cur_page"),
+        ("/api/group-chats", {}, "cur_page"),
+        (f"/api/{group['id']}/messages", {}, "cur_page"),
+        (f"/api/group-chats/{group['id']}/join-requests", {}, "cur_page"),
+    ]
+    return admin, listings
+
+
+async def test_a_page_number_beyond_64_bits_is_a_400_on_every_listing(chat: Harness) -> None:
+    admin, listings = await _listings(chat)
+    for path, params, page in listings:
+        assert (await admin.call("GET", path, params=params)).status_code == 200, path
+        for bad in [BEYOND_64_BITS, "²", "0", "-1"]:
+            response = await admin.call("GET", path, params={**params, page: bad})
+            assert response.status_code == 400, f"{path} {page}={bad}: {response.status_code} {response.text}"
+        last = await admin.call("GET", path, params={**params, page: str(2**63 - 1)})
+        assert last.status_code == 200, f"{path}: {last.text}"
+
+
+def _workdrive_paths_with_ids() -> list[tuple[str, str]]:
+    """Every WorkDrive route with an id in its path that chatd serves (the spec's others answer 501)."""
+    unsupported = {(method, path) for method, path, _ in UNSUPPORTED}
+    found = []
+    for route in _routes():
+        if isinstance(route, Route) and route.path.startswith("/api/") and "{" in route.path:
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                if (method, route.path) not in unsupported:
+                    found.append((method, route.path))
+    return found
+
+
+def test_the_workdrive_routes_with_path_ids_are_all_found() -> None:
+    assert len(_workdrive_paths_with_ids()) >= 12
+
+
+@pytest.mark.parametrize("bad", [*NOT_ASCII_DIGITS, BEYOND_64_BITS, "0"])
+async def test_a_path_id_that_is_not_ascii_digits_is_a_400_on_every_workdrive_route(chat: Harness, bad: str) -> None:
+    wd = await _org(chat, root=await chat.user(admin=True))
+    for method, template in _workdrive_paths_with_ids():
+        path = template
+        for name in ("conversationId", "requestId", "id"):
+            path = path.replace("{" + name + "}", bad)
+        response = await wd.admin.call(method, path, json={} if method in ("POST", "PATCH") else None)
+        error = _error(response, 400)
+        assert error["fields"], f"{method} {template}: {error}"
+
+
+# Websocket frames: an error frame, and the socket stays open -----------------------------------------------
+
+
+async def test_bad_frames_get_error_frames_and_the_socket_stays_open(server: LiveServer) -> None:
+    (alice,), org = await team(server, "alice")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    async with alice.socket() as sock:
+        await sock.ws.send('{"type": "ping", "ref": ' + "[" * 300 + "]" * 300 + "}")  # too deep to echo
+        assert (await sock.expect("error"))["error"]["fields"] == {"ref": "must be a number or a string of at most 128 characters"}
+        await sock.ws.send("[" * 3000 + "]" * 3000)
+        assert (await sock.expect("error"))["error"]["code"] == "bad_json"
+        await sock.ws.send("[1, 2]")
+        assert (await sock.expect("error"))["error"]["code"] == "bad_frame"
+        frames: list[dict[str, Any]] = [
+            {"type": "message.send", "channel_id": _nested(40), "contents": "x"},
+            {"type": "message.send", "channel_id": cid, "contents": "x", "ref2": _nested(40)},
+            {"type": "message.send", "channel_id": cid, "contents": "x", "client_msg_id": "c" * 5000},
+            *({"type": "message.send", "channel_id": bad, "contents": "x"} for bad in [*NOT_ASCII_DIGITS, BEYOND_64_BITS]),
+            {"type": "history", "channel_id": cid, "limit": BEYOND_64_BITS},
+            {"type": "history", "channel_id": cid, "limit": 2**64 - 1},
+            {"type": "resume", "channels": {"٣": 0}},
+            {"type": "resume", "channels": {cid: 2**64 - 1}},
+            {"type": "resume", "channels": {BEYOND_64_BITS: 0}},
+        ]
+        for frame in frames:
+            answer = await sock.call(frame.pop("type"), **frame)
+            assert answer["type"] == "error" and answer["error"]["code"] == "invalid", answer
+        await sock.ws.send('{"type": "history", "ref": "big", "channel_id": "%s", "limit": 1%s}' % (cid, "0" * 30))
+        assert list((await sock.expect("error", ref="big"))["error"]["fields"]) == ["limit"]
+        assert (await sock.call("ping"))["type"] == "pong"
+        sent = await sock.call("message.send", channel_id=cid, contents="still here")
+        assert sent["type"] == "ack"
