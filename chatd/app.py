@@ -33,6 +33,7 @@ from .realtime import endpoint as websocket
 from .realtime import session
 from .realtime.bus import RedisBus, create_bus
 from .realtime.hub import Hub
+from .realtime.recovery import Recovery
 from .store import migrations
 from .store.blobs import LocalBlobs
 from .store.db import Database
@@ -86,8 +87,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         hub.recheck = session.recheck
         hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too
         bus.subscribe(hub.deliver)
-        if isinstance(bus, RedisBus):
-            bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
+        if isinstance(bus, RedisBus):  # after a bus gap, re-read access and fill from the store (recovery.py)
+            recovery = Recovery(hub, core)
+            bus.on_reconnect(recovery)
+            bus.on_gap(recovery)
         await bus.start()
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))

@@ -1,0 +1,167 @@
+"""This node's batches on their way to the other nodes: bounded, in order, and never waited on.
+
+A write is acknowledged once its transaction commits and its events are handed to this node's sockets
+(``RedisBus.publish``); what the other nodes need goes into the outbox and is published by one sender task,
+in the order it was put, so neither a slow nor a dead Redis delays an acknowledgement
+(docs/design.md §4.1, §5). The outbox is bounded twice: a batch that finds it full, or that could not be
+handed to Redis within ``budget`` seconds, is dropped from the bus path.
+
+Dropping loses nothing. Every channel event is already in the store, and every batch carries its number
+(``n``, counted per outbox): a node that receives batch 12 after batch 9 knows it missed two and fills its
+sockets from the store before delivering more (``RedisBus.on_gap``). When the last batches before a quiet
+spell were the ones dropped, no later batch would reveal the gap, so the sender announces its latest number
+(a batch with no events) as soon as Redis takes writes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from typing import Awaitable, Callable, Sequence
+
+import orjson
+
+from ..core.events import Event
+
+log = logging.getLogger("chatd.bus")
+
+Send = Callable[[list[bytes]], Awaitable[None]]
+
+
+class Backoff:
+    """Exponential backoff with jitter, so nodes that lost Redis together don't reconnect in lockstep."""
+
+    def __init__(self, base: float = 0.1, cap: float = 5.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        """The next wait: base·2ⁿ capped, then drawn from its upper half ("equal jitter": never ~0)."""
+        ceiling = min(self.cap, self.base * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def encode(origin: str, n: int, events: Sequence[Event]) -> bytes:
+    """One bus message: the sending outbox, its number, and the batch (empty: "my latest number is n")."""
+    return orjson.dumps({"origin": origin, "n": n, "events": [event.to_wire() for event in events]})
+
+
+class Outbox:
+    #: Seconds between two "publish failed" warnings while Redis stays down (the rest go to debug).
+    warn_interval = 10.0
+
+    def __init__(
+        self, origin: str, send: Send, *, size: int = 10_000, budget: float = 1.0, chunk: int = 256,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.origin = origin
+        self.size = size
+        self.budget = budget
+        self.chunk = chunk
+        self.numbered = 0  # the number of the latest batch put (published or dropped)
+        self.dropped = 0  # batches dropped from the bus path since start
+        self._send = send
+        self._backoff = backoff or Backoff()
+        self._queue: deque[tuple[float, bytes]] = deque()
+        self._wake = asyncio.Event()
+        self._owe_notice = False  # batches were dropped and no later message has told the others yet
+        self._task: asyncio.Task[None] | None = None
+        self._last_warning = float("-inf")
+        self._failures = 0
+
+    def put(self, events: Sequence[Event]) -> None:
+        """Number the batch and queue it for the sender; never waits. Full: drop it (the number stays used)."""
+        self.numbered += 1
+        if len(self._queue) >= self.size:
+            self._drop(1)
+            return
+        self._queue.append((asyncio.get_running_loop().time(), encode(self.origin, self.numbered, events)))
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="chatd-bus-outbox")
+
+    async def stop(self, grace: float) -> None:
+        """Give queued batches up to ``grace`` seconds to go out, then stop the sender."""
+        if self._task is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._queue and loop.time() < deadline and not self._task.done():
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    # --- the sender ----------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._owe_notice:
+                    await self._attempt([encode(self.origin, self.numbered, [])], notice=True)
+                    continue
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._expire()
+            chunk = [self._queue.popleft()[1] for _ in range(min(self.chunk, len(self._queue)))]
+            if chunk:
+                await self._attempt(chunk)
+
+    async def _attempt(self, payloads: list[bytes], *, notice: bool = False) -> None:
+        try:
+            await self._send(payloads)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any Redis or socket failure: the batches are in the store already
+            if not notice:
+                self._drop(len(payloads))
+            self._warn(exc)
+            await asyncio.sleep(self._backoff.next_delay())
+            return
+        self._backoff.reset()
+        self._owe_notice = False  # this message's number tells the others what they missed, if anything
+        if self._failures:
+            log.info("bus: publishing works again (%d batches were dropped and are filled from the store)",
+                     self.dropped)
+            self._failures = 0
+
+    def _expire(self) -> None:
+        """Drop what waited longer than the budget: its receivers are better served by the store now."""
+        oldest = asyncio.get_running_loop().time() - self.budget
+        stale = 0
+        while self._queue and self._queue[0][0] < oldest:
+            self._queue.popleft()
+            stale += 1
+        if stale:
+            self._drop(stale)
+
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        self._owe_notice = True
+
+    def _warn(self, exc: Exception) -> None:
+        """Warn at most every ``warn_interval`` s, so a Redis outage is not one log line per request."""
+        self._failures += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._last_warning >= self.warn_interval:
+            self._last_warning = now
+            log.warning("bus: publish to Redis failed: %s: %s (%d batches dropped so far; the other nodes "
+                        "fill them from the store)", type(exc).__name__, exc, self.dropped)
+        else:
+            log.debug("bus: publish to Redis failed: %s: %s", type(exc).__name__, exc)
