@@ -76,7 +76,7 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        bus = create_bus(settings.bus.url)
+        bus = create_bus(settings.bus.url, settings.bus)
         core = build_core(settings, clock, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
         await secrets.load(core)
@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             recovery = Recovery(hub, core)
             bus.on_reconnect(recovery)
             bus.on_gap(recovery)
+            app.state.recovery = recovery
         await bus.start()
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))

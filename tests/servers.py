@@ -535,6 +535,16 @@ class RedisServer:
         """SIGKILL it, as a crash would; ``start()`` brings it back on the same port."""
         self._reap(signal.SIGKILL)
 
+    def freeze(self) -> None:
+        """SIGSTOP it: connections stay open and nothing answers, as with a hung server or a partition."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT after ``freeze``: it answers what it was sent meanwhile, and goes on."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
     def restart(self) -> None:
         """Stop gracefully and start again on the same port: connections drop, all data is lost."""
         self._reap()

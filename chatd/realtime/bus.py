@@ -30,6 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ..config import BusSettings
 from ..core.events import Event
 from .outbox import Backoff, Outbox
 
@@ -307,10 +308,16 @@ class RedisBus:
         return f"{scheme}{sep}{rest.rpartition('@')[2]}"
 
 
-def create_bus(url: str) -> MemoryBus | RedisBus:
+def create_bus(url: str, settings: BusSettings | None = None) -> MemoryBus | RedisBus:
     """The bus for ``bus.url``: Redis for ``redis://``/``rediss://``, else in-process."""
     if not url or url.startswith("memory://"):
         return MemoryBus()
     if url.startswith(("redis://", "rediss://")):
-        return RedisBus(url)
+        settings = settings or BusSettings(url=url)
+        return RedisBus(
+            url,
+            socket_timeout=settings.socket_timeout_seconds,
+            outbox_size=settings.outbox_size,
+            publish_budget=settings.publish_budget_seconds,
+        )
     raise ValueError(f"unknown bus URL scheme: {url!r} (expected memory://, redis:// or rediss://)")

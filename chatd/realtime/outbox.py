@@ -70,9 +70,10 @@ class Outbox:
         self.dropped = 0  # batches dropped from the bus path since start
         self._send = send
         self._backoff = backoff or Backoff()
-        self._queue: deque[tuple[float, bytes]] = deque()
+        self._queue: deque[tuple[float, int, bytes]] = deque()  # (when put, number, message)
         self._wake = asyncio.Event()
-        self._owe_notice = False  # batches were dropped and no later message has told the others yet
+        self._last_dropped = 0  # the highest number dropped …
+        self._last_sent = 0  # … and published: when the first is higher, the others have not heard of it
         self._task: asyncio.Task[None] | None = None
         self._last_warning = float("-inf")
         self._failures = 0
@@ -81,9 +82,10 @@ class Outbox:
         """Number the batch and queue it for the sender; never waits. Full: drop it (the number stays used)."""
         self.numbered += 1
         if len(self._queue) >= self.size:
-            self._drop(1)
+            self._drop(self.numbered)
             return
-        self._queue.append((asyncio.get_running_loop().time(), encode(self.origin, self.numbered, events)))
+        n = self.numbered
+        self._queue.append((asyncio.get_running_loop().time(), n, encode(self.origin, n, events)))
         self._wake.set()
 
     @property
@@ -112,30 +114,32 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             if not self._queue:
-                if self._owe_notice:
-                    await self._attempt([encode(self.origin, self.numbered, [])], notice=True)
+                if self._last_dropped > self._last_sent:
+                    latest = self.numbered
+                    await self._attempt([(latest, encode(self.origin, latest, []))], notice=True)
                     continue
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             self._expire()
-            chunk = [self._queue.popleft()[1] for _ in range(min(self.chunk, len(self._queue)))]
+            chunk = [self._queue.popleft()[1:] for _ in range(min(self.chunk, len(self._queue)))]
             if chunk:
                 await self._attempt(chunk)
 
-    async def _attempt(self, payloads: list[bytes], *, notice: bool = False) -> None:
+    async def _attempt(self, chunk: list[tuple[int, bytes]], *, notice: bool = False) -> None:
         try:
-            await self._send(payloads)
+            await self._send([payload for _, payload in chunk])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any Redis or socket failure: the batches are in the store already
             if not notice:
-                self._drop(len(payloads))
+                for n, _ in chunk:
+                    self._drop(n)
             self._warn(exc)
             await asyncio.sleep(self._backoff.next_delay())
             return
         self._backoff.reset()
-        self._owe_notice = False  # this message's number tells the others what they missed, if anything
+        self._last_sent = max(self._last_sent, chunk[-1][0])  # its number reveals every drop before it
         if self._failures:
             log.info("bus: publishing works again (%d batches were dropped and are filled from the store)",
                      self.dropped)
@@ -144,16 +148,12 @@ class Outbox:
     def _expire(self) -> None:
         """Drop what waited longer than the budget: its receivers are better served by the store now."""
         oldest = asyncio.get_running_loop().time() - self.budget
-        stale = 0
         while self._queue and self._queue[0][0] < oldest:
-            self._queue.popleft()
-            stale += 1
-        if stale:
-            self._drop(stale)
+            self._drop(self._queue.popleft()[1])
 
-    def _drop(self, count: int) -> None:
-        self.dropped += count
-        self._owe_notice = True
+    def _drop(self, n: int) -> None:
+        self.dropped += 1
+        self._last_dropped = max(self._last_dropped, n)
 
     def _warn(self, exc: Exception) -> None:
         """Warn at most every ``warn_interval`` s, so a Redis outage is not one log line per request."""
