@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
@@ -60,6 +61,22 @@ class MemoryBus:
         return None
 
 
+@dataclass(slots=True)
+class Heard:
+    """What this bus received from one other node's outbox (``outbox.py``)."""
+
+    last: int | None = None  # the latest batch number received (None: none yet)
+    covered: int = 0  # every batch numbered up to here was received, or filled from the store
+
+    def missed(self, n: int, *, notice: bool) -> bool:
+        """A notice says batches up to ``n`` were dropped: missed unless covered. A batch whose number skips
+        the last one received says the same of those in between. The first batch heard from a node sets
+        where it starts: what it dropped before, it announced before."""
+        if notice:
+            return n > self.covered
+        return self.last is not None and n > self.last + 1 and n - 1 > self.covered
+
+
 class RedisBus:
     """Delivers locally at once and fans batches out to the other processes over Redis pub/sub.
 
@@ -96,7 +113,7 @@ class RedisBus:
         self._subscribers: list[Deliver] = []
         self._reconnected: list[Missed] = []
         self._gapped: list[Missed] = []
-        self._heard: dict[str, int] = {}  # origin → the highest batch number received from it
+        self._heard: dict[str, Heard] = {}  # origin → what we received from it
         self._connected = False
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
@@ -204,17 +221,18 @@ class RedisBus:
         except Exception:
             log.exception("bus: dropping a malformed message on %s", self.channel)
             return
-        heard = self._heard.pop(origin, None)  # re-inserted below: the dict stays ordered by recency
+        heard = self._heard.pop(origin, None) or Heard()  # re-inserted: the dict stays ordered by recency
         if len(self._heard) >= ORIGINS_KEPT:
             del self._heard[next(iter(self._heard))]
-        self._heard[origin] = n if heard is None else max(heard, n)
-        if heard is not None:
-            if batch and n <= heard:
-                return  # published twice (a retried round trip): delivered already
-            expected = heard + 1 if batch else heard  # an empty batch announces the latest number
-            if n > expected:
-                log.info("bus: missed %d batch(es) from node %s; filling from the store", n - expected, origin[:8])
-                await self._run_callbacks(self._gapped)
+        self._heard[origin] = heard
+        if batch and heard.last is not None and n <= heard.last:
+            return  # published twice (a retried round trip): delivered already
+        if heard.missed(n, notice=not batch):
+            log.info("bus: node %s dropped batches we did not get; filling from the store", origin[:8])
+            await self._run_callbacks(self._gapped)
+            heard.covered = max(heard.covered, n if not batch else n - 1)
+        if batch:
+            heard.last = n
         if batch:
             await self._deliver(batch)
 
@@ -313,7 +331,8 @@ def create_bus(url: str, settings: BusSettings | None = None) -> MemoryBus | Red
     if not url or url.startswith("memory://"):
         return MemoryBus()
     if url.startswith(("redis://", "rediss://")):
-        settings = settings or BusSettings(url=url)
+        if settings is None:
+            return RedisBus(url)
         return RedisBus(
             url,
             socket_timeout=settings.socket_timeout_seconds,

@@ -8,9 +8,10 @@ handed to Redis within ``budget`` seconds, is dropped from the bus path.
 
 Dropping loses nothing. Every channel event is already in the store, and every batch carries its number
 (``n``, counted per outbox): a node that receives batch 12 after batch 9 knows it missed two and fills its
-sockets from the store before delivering more (``RedisBus.on_gap``). When the last batches before a quiet
-spell were the ones dropped, no later batch would reveal the gap, so the sender announces its latest number
-(a batch with no events) as soon as Redis takes writes again.
+sockets from the store before delivering more (``RedisBus.on_gap``). Numbers alone cannot tell a node that
+has not heard from this one yet (it started, or this one did) what it missed, and would not tell anyone
+when the dropped batches were the last before a quiet spell; so, once Redis takes writes again, the sender
+first publishes a notice, "I dropped batches up to n" (a message with no events), then what is queued.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Backoff:
 
 
 def encode(origin: str, n: int, events: Sequence[Event]) -> bytes:
-    """One bus message: the sending outbox, its number, and the batch (empty: "my latest number is n")."""
+    """One bus message: the sending outbox, its number, and the batch; with no events it is a notice,
+    "I dropped batches up to n"."""
     return orjson.dumps({"origin": origin, "n": n, "events": [event.to_wire() for event in events]})
 
 
@@ -73,7 +75,7 @@ class Outbox:
         self._queue: deque[tuple[float, int, bytes]] = deque()  # (when put, number, message)
         self._wake = asyncio.Event()
         self._last_dropped = 0  # the highest number dropped …
-        self._last_sent = 0  # … and published: when the first is higher, the others have not heard of it
+        self._last_announced = 0  # … and announced in a notice: when the first is higher, a notice is owed
         self._task: asyncio.Task[None] | None = None
         self._last_warning = float("-inf")
         self._failures = 0
@@ -83,9 +85,9 @@ class Outbox:
         self.numbered += 1
         if len(self._queue) >= self.size:
             self._drop(self.numbered)
-            return
-        n = self.numbered
-        self._queue.append((asyncio.get_running_loop().time(), n, encode(self.origin, n, events)))
+        else:
+            n = self.numbered
+            self._queue.append((asyncio.get_running_loop().time(), n, encode(self.origin, n, events)))
         self._wake.set()
 
     @property
@@ -113,20 +115,21 @@ class Outbox:
 
     async def _run(self) -> None:
         while True:
+            if self._last_dropped > self._last_announced:  # tell the others first, so they fill from the store
+                dropped = self._last_dropped
+                await self._attempt([(dropped, encode(self.origin, dropped, []))], notice=True)
+                continue
             if not self._queue:
-                if self._last_dropped > self._last_sent:
-                    latest = self.numbered
-                    await self._attempt([(latest, encode(self.origin, latest, []))], notice=True)
-                    continue
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            self._expire()
+            if self._expire():
+                continue  # the notice goes first
             chunk = [self._queue.popleft()[1:] for _ in range(min(self.chunk, len(self._queue)))]
-            if chunk:
-                await self._attempt(chunk)
+            await self._attempt(chunk)
 
     async def _attempt(self, chunk: list[tuple[int, bytes]], *, notice: bool = False) -> None:
+        """Publish a chunk (or a notice); on failure its batches are dropped (a notice is simply owed still)."""
         try:
             await self._send([payload for _, payload in chunk])
         except asyncio.CancelledError:
@@ -139,17 +142,21 @@ class Outbox:
             await asyncio.sleep(self._backoff.next_delay())
             return
         self._backoff.reset()
-        self._last_sent = max(self._last_sent, chunk[-1][0])  # its number reveals every drop before it
+        if notice:
+            self._last_announced = max(self._last_announced, chunk[-1][0])
         if self._failures:
             log.info("bus: publishing works again (%d batches were dropped and are filled from the store)",
                      self.dropped)
             self._failures = 0
 
-    def _expire(self) -> None:
+    def _expire(self) -> bool:
         """Drop what waited longer than the budget: its receivers are better served by the store now."""
         oldest = asyncio.get_running_loop().time() - self.budget
+        expired = False
         while self._queue and self._queue[0][0] < oldest:
             self._drop(self._queue.popleft()[1])
+            expired = True
+        return expired
 
     def _drop(self, n: int) -> None:
         self.dropped += 1
