@@ -27,6 +27,8 @@ from .core.node_ids import NodeLease
 from .core import secrets
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
+from . import web
+from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
 from .metrics import Metrics
 from .realtime import endpoint as websocket
@@ -70,7 +72,7 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
 
 
 def _routes() -> list[BaseRoute]:
-    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes]
+    return [*ops.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -122,7 +124,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=_routes(),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(ops.RequestMetrics, registry=registry)],
+        middleware=[Middleware(ops.RequestMetrics, registry=registry), Middleware(BrowserGuard, settings=settings)],
     )
     app.state.settings = settings
     app.state.metrics = registry

@@ -26,6 +26,7 @@ class Code(StrEnum):
     BY_REQUEST = "by_request"
     BAD_SIGNATURE = "bad_signature"
     EXPIRED = "expired"
+    CROSS_SITE = "cross_site"  # a browser request from an origin chatd does not trust (edge/browser.py)
     # 404, 405
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -61,6 +62,7 @@ STATUS: Final[dict[Code, int | None]] = {
     Code.INVALID: 400, Code.BAD_JSON: 400, Code.BAD_FORM: 400, Code.BAD_FRAME: 400, Code.UNKNOWN_TYPE: 400,
     Code.UNAUTHENTICATED: 401, Code.BAD_CREDENTIALS: 401,
     Code.FORBIDDEN: 403, Code.BY_REQUEST: 403, Code.BAD_SIGNATURE: 403, Code.EXPIRED: 403,
+    Code.CROSS_SITE: 403,
     Code.NOT_FOUND: 404, Code.METHOD_NOT_ALLOWED: 405,
     Code.CONFLICT: 409, Code.ARCHIVED: 409, Code.TAKEN: 409, Code.LAST_OWNER: 409, Code.ALREADY_MEMBER: 409,
     Code.NOT_MEMBER: 409, Code.NOT_IN_ORGANISATION: 409, Code.DECIDED: 409, Code.ALREADY_PINNED: 409,

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..core.auth import authenticate
+from ..core.codes import Code
 from ..core.errors import ChatdError, RateLimited
 from ..core.models import Principal
 from ..edge.auth import socket_credential
+from ..edge.browser import OriginRule, normalise_origin
 from ..edge.errors import error_body
 from ..edge.params import validate
 from ..edge.responses import JSON
@@ -33,14 +34,11 @@ from .rate import TokenBucket
 log = logging.getLogger("chatd.websocket")
 
 
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """No Origin (not a browser): allowed. Else it must be listed, or, with no list, be this very host."""
-    origin = websocket.headers.get("origin")
-    if not origin:
+def origin_allowed(websocket: WebSocket, rule: OriginRule) -> bool:
+    """No Origin (not a browser): allowed. Else the one origin rule of every face (``edge/browser.py``)."""
+    if "origin" not in websocket.headers:
         return True
-    if allowed:
-        return origin.rstrip("/") in {o.rstrip("/") for o in allowed} or "*" in allowed
-    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+    return rule.trusted(normalise_origin(websocket.headers["origin"]), websocket.scope, websocket.headers)
 
 
 async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
@@ -66,8 +64,8 @@ async def websocket_client(websocket: WebSocket) -> None:
     core = websocket.app.state.core
     hub: Hub = websocket.app.state.hub
     settings = core.settings
-    if not origin_allowed(websocket, settings.server.allowed_origins):
-        await _deny(websocket, 403, "forbidden", "origin not allowed")
+    if not origin_allowed(websocket, OriginRule(settings.server.allowed_origins)):
+        await _deny(websocket, 403, Code.CROSS_SITE, "origin not allowed: add it to server.allowed_origins")
         return
     principal: Principal | None = None
     if secret := socket_credential(websocket):

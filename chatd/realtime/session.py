@@ -58,8 +58,15 @@ async def start(hub: Hub, conn: Connection) -> dict[str, Any]:
             "user": shapes.user(conn.principal.user),
             "node": hub.node,
             "channels": [shapes.channel(v) | {"seq": v.channel.last_seq} for v in views],
+            "presence": _presence(hub, conn.orgs),
         },
     }
+
+
+def _presence(hub: Hub, orgs: set[int]) -> dict[str, str]:
+    """Who of the user's organisations is online or away now; later changes come as ``presence`` events."""
+    book = hub.book
+    return {str(uid): book.overall(uid) for uid, theirs in book.orgs.items() if theirs & orgs and uid in book.statuses}
 
 
 async def refresh(hub: Hub, conn: Connection) -> None:

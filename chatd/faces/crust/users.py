@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core import auth, session_jwt, users
+from ...core import auth, directory, session_jwt, users
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
@@ -47,6 +47,15 @@ class TokenCreateParams(Params):
 
 class TokenRevokeParams(Params):
     id: Id
+
+
+class CreateParams(Params):
+    email: str
+    username: str | None = None
+    password: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    organisation_id: Id | None = None
 
 
 async def login(request: Request) -> Response:
@@ -102,6 +111,17 @@ async def read(call: Call[ReadParams]) -> dict[str, Any]:
     return shapes.user(await users.get_user(call.core, call.params.id))
 
 
+@endpoint(CreateParams)
+async def create(call: Call[CreateParams]) -> dict[str, Any]:
+    """An organisation admin creates a colleague's account, a member of that organisation."""
+    p = call.params
+    new = directory.NewUser(
+        email=p.email, username=p.username or None, password=p.password, first_name=p.first_name, last_name=p.last_name
+    )
+    created = await directory.do_add_users(call.core, call.who, p.organisation_id, [new])
+    return shapes.user(created[0].user)
+
+
 @endpoint(NoParams)
 async def sessions(call: Call[NoParams]) -> dict[str, Any]:
     found = await auth.list_sessions(call.core, call.who)
@@ -143,6 +163,7 @@ routes = [
     Route("/user/logout", logout, methods=["POST"]),
     Route("/user/search", search, methods=["GET"]),
     Route("/user/read", read, methods=["GET"]),
+    Route("/user/create", create, methods=["POST"]),
     Route("/user/sessions", sessions, methods=["GET"]),
     Route("/user/sessions/revoke", revoke_session, methods=["POST"]),
     Route("/user/password", password, methods=["POST"]),

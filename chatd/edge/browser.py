@@ -1,0 +1,187 @@
+"""Browsers at the edge: which origins are trusted, cross-site write protection, CORS, and safe defaults.
+
+One origin rule for every surface (HTTP faces and the websocket): an origin is trusted when it is the
+server's own — the request's scheme with its ``Host`` header — or listed in ``server.allowed_origins``
+(``"*"`` trusts every origin). Origins compare case-insensitively in scheme and host, with default ports
+dropped, so ``HTTPS://Chat.Example.com:443`` is ``https://chat.example.com``.
+
+``BrowserGuard`` (an ASGI middleware wrapping the whole app):
+
+- refuses a write (POST, PUT, PATCH, DELETE) authenticated only by the session cookie unless its
+  ``Origin`` — or, without one, its ``Referer``'s origin — is trusted: 403 ``cross_site``. A cookie write
+  with neither header is refused too (browsers always send ``Origin`` on such requests; only a forged or
+  stripped request lacks both). Writes authenticated by ``X-Session-ID``, ``Authorization`` or
+  ``X-API-KEY`` carry a secret no other site can read, and pass untouched;
+- refuses ``POST /user/login`` from an untrusted origin (login CSRF: signing a victim in as the attacker);
+  a login without ``Origin`` or ``Referer`` (curl, bots) is not a browser and passes;
+- answers CORS for the listed origins only: preflights get the allowed methods and headers with
+  credentials; actual responses get ``Access-Control-Allow-Origin`` and ``-Credentials``. Any other origin
+  gets no CORS header at all (a refused preflight is a 403 ``cross_site``);
+- adds ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and, where a response sets no
+  policy of its own, ``Content-Security-Policy: frame-ancestors 'none'`` to every response.
+
+docs/web-client.md explains each decision.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import Settings
+from ..core.codes import Code
+from .auth import SESSION_COOKIE
+from .errors import error_body
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADER_CREDENTIALS = ("x-session-id", "authorization", "x-api-key")
+LOGIN_PATH = "/user/login"
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
+CORS_HEADERS = "Accept, Authorization, Content-Type, X-API-KEY, X-Client-ID, X-Requested-With, X-Session-ID"
+CORS_MAX_AGE = "600"
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_WEB_SCHEME = {"ws": "http", "wss": "https"}
+
+
+def normalise_origin(value: str) -> str | None:
+    """``scheme://host[:port]`` in lower case without a default port, or None for anything else
+    (``null``, a bare host, a path-only value)."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    scheme = _WEB_SCHEME.get(scheme, scheme)
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+class OriginRule:
+    """Which origins may act for a signed-in browser user: our own, and the configured ones."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        listed = list(allowed)
+        self.any = "*" in listed
+        self.allowed = frozenset(o for o in (normalise_origin(v) for v in listed if v != "*") if o)
+
+    @staticmethod
+    def own(scope: Scope, headers: Headers) -> str | None:
+        """This server as the browser addressed it: the request's scheme and its ``Host`` header."""
+        host = headers.get("host", "")
+        return normalise_origin(f"{scope.get('scheme', 'http')}://{host}") if host else None
+
+    def listed(self, origin: str | None) -> bool:
+        """Configured (for CORS: our own origin never needs CORS answers)."""
+        return origin is not None and (self.any or origin in self.allowed)
+
+    def trusted(self, origin: str | None, scope: Scope, headers: Headers) -> bool:
+        if origin is None:
+            return False
+        return self.listed(origin) or origin == self.own(scope, headers)
+
+
+def request_origin(headers: Headers) -> str | None:
+    """The origin a browser request came from: ``Origin``, or failing that ``Referer``'s origin."""
+    if "origin" in headers:
+        return normalise_origin(headers["origin"])
+    referer = headers.get("referer")
+    return normalise_origin(referer) if referer else None
+
+
+def _cookie_only(headers: Headers) -> bool:
+    if any(headers.get(name, "").strip() for name in HEADER_CREDENTIALS):
+        return False
+    return f"{SESSION_COOKIE}=" in headers.get("cookie", "")
+
+
+class BrowserGuard:
+    """The ASGI middleware described in the module docstring; the websocket applies ``rule`` itself."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.rule = OriginRule(settings.server.allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        method = scope["method"]
+        origin = request_origin(headers)
+        cors = headers["origin"] if "origin" in headers and self.rule.listed(origin) else None
+        if method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers:
+            await self._preflight(cors)(scope, receive, send)
+            return
+        refusal = self._refusal(scope, headers, method, origin)
+        if refusal is not None:
+            await _refuse(refusal, cors)(scope, receive, send)
+            return
+
+        async def decorated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                _safe_defaults(out)
+                if cors is not None:
+                    _allow(out, cors)
+                elif "origin" in headers:
+                    out.add_vary_header("Origin")
+            await send(message)
+
+        await self.app(scope, receive, decorated)
+
+    def _refusal(self, scope: Scope, headers: Headers, method: str, origin: str | None) -> str | None:
+        if method not in WRITE_METHODS:
+            return None
+        if scope.get("path") == LOGIN_PATH:
+            if ("origin" in headers or "referer" in headers) and not self.rule.trusted(origin, scope, headers):
+                return "sign-in from another site is refused: open chatd's own page to sign in"
+            return None
+        if not _cookie_only(headers) or self.rule.trusted(origin, scope, headers):
+            return None
+        if "origin" not in headers and "referer" not in headers:
+            return "a write authenticated by the session cookie needs an Origin header; scripts send X-Session-ID"
+        return "cross-site request refused: this origin may not act with the chatd session cookie"
+
+    def _preflight(self, cors: str | None) -> Response:
+        if cors is None:
+            return _refuse("origin not allowed: add it to server.allowed_origins", None)
+        response = Response(status_code=204)
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+        _allow(response.headers, cors)
+        _safe_defaults(response.headers)
+        return response
+
+
+def _allow(headers: MutableHeaders, origin: str) -> None:
+    headers["Access-Control-Allow-Origin"] = origin
+    headers["Access-Control-Allow-Credentials"] = "true"
+    headers.add_vary_header("Origin")
+
+
+def _safe_defaults(headers: MutableHeaders) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+
+
+def _refuse(message: str, cors: str | None) -> Response:
+    response = Response(error_body(Code.CROSS_SITE, message), status_code=403, media_type="application/json")
+    if cors is not None:
+        _allow(response.headers, cors)
+    else:
+        response.headers.add_vary_header("Origin")
+    _safe_defaults(response.headers)
+    return response

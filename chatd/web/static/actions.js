@@ -1,0 +1,191 @@
+// What the user does, as calls to the server. Sends go through the outbox over the websocket, each with
+// its client_msg_id, so a send is retried after a drop without ever being posted twice.
+
+import { api } from './api.js';
+import { uuid } from './dom.js';
+import { findMessage, putMessage, saveOutbox, state, thread, timeline } from './state.js';
+
+export const ctx = { live: null, toast: () => {} };
+
+let flushing = false;
+
+export function send(channelId, contents, { replyTo = null, fileIds = [] } = {}) {
+  const item = {
+    client_msg_id: uuid(),
+    channel_id: channelId,
+    reply_to: replyTo,
+    contents,
+    file_ids: fileIds,
+    created_at: new Date().toISOString(),
+  };
+  state.outbox.push(item);
+  saveOutbox();
+  state.bus.emit('outbox', item);
+  flush();
+  return item;
+}
+
+// Send what waits in the outbox, in order, one at a time; stops at the first drop (resumed on reconnect).
+export async function flush() {
+  if (flushing) return;
+  flushing = true;
+  try {
+    while (ctx.live && ctx.live.online) {
+      const item = state.outbox.find((i) => !i.error);
+      if (!item) break;
+      const frame = { type: 'message.send', channel_id: item.channel_id, contents: item.contents, client_msg_id: item.client_msg_id };
+      if (item.reply_to) frame.reply_to = item.reply_to;
+      if (item.file_ids && item.file_ids.length) frame.file_ids = item.file_ids;
+      try {
+        const message = await ctx.live.request(frame);
+        deliver(message);
+      } catch (err) {
+        if (err.code === 'disconnected') break;
+        if (err.code === 'rate_limited') {
+          await new Promise((r) => setTimeout(r, 1000 * (err.retry_after || 1)));
+          continue;
+        }
+        item.error = err.message;
+        saveOutbox();
+        state.bus.emit('outbox', item);
+      }
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+export function retry(clientMsgId) {
+  const item = state.outbox.find((i) => i.client_msg_id === clientMsgId);
+  if (item) delete item.error;
+  saveOutbox();
+  state.bus.emit('outbox', item);
+  flush();
+}
+
+export function discard(clientMsgId) {
+  const index = state.outbox.findIndex((i) => i.client_msg_id === clientMsgId);
+  if (index >= 0) {
+    const [item] = state.outbox.splice(index, 1);
+    saveOutbox();
+    state.bus.emit('outbox', item);
+  }
+}
+
+// A message from the server (an ack or a history page): store it and tell the views.
+export function deliver(message) {
+  const { root, added } = putMessage(message);
+  if (root) {
+    state.bus.emit(`thread:${root}`, { [added ? 'added' : 'changed']: [message.id] });
+  } else {
+    state.bus.emit(`messages:${message.channel_id}`, { [added ? 'added' : 'changed']: [message.id] });
+  }
+}
+
+export function changed(message) {
+  const topic = message.reply_to ? `thread:${message.reply_to}` : `messages:${message.channel_id}`;
+  state.bus.emit(topic, { changed: [message.id] });
+}
+
+async function call(frame, path, body) {
+  if (ctx.live && ctx.live.online) {
+    try {
+      return await ctx.live.request(frame);
+    } catch (err) {
+      if (err.code !== 'disconnected') throw err;
+    }
+  }
+  return api.post(path, body);
+}
+
+export async function edit(id, contents) {
+  const message = await call({ type: 'message.edit', id, contents }, '/message/edit', { id, contents });
+  const known = findMessage(id);
+  if (known) Object.assign(known, message);
+  changed(message);
+}
+
+export async function remove(id) {
+  if (ctx.live && ctx.live.online) {
+    try {
+      await ctx.live.request({ type: 'message.remove', id });
+      return;
+    } catch (err) {
+      if (err.code !== 'disconnected') throw err;
+    }
+  }
+  await api.del('/message/remove', { id });
+}
+
+function replace(message) {
+  const known = findMessage(message.id);
+  if (known) {
+    Object.assign(known, message);
+    changed(known);
+  }
+}
+
+export async function react(id, emoji, add) {
+  const result = await api.post(add ? '/message/react' : '/message/unreact', { id, emoji });
+  const known = findMessage(id);
+  if (known) {
+    known.reactions = result.reactions;
+    changed(known);
+  }
+}
+
+export async function pin(id, on) {
+  replace(await api.post(on ? '/message/pin' : '/message/unpin', { id }));
+  state.bus.emit('pins', null);
+}
+
+export async function flag(id, on) {
+  replace(await api.post(on ? '/message/flag' : '/message/unflag', { id }));
+  state.bus.emit('flags', null);
+}
+
+// The newest page of a channel (which also marks it read), or an older page before `before`.
+export async function loadHistory(channelId, before = null) {
+  const line = timeline(channelId);
+  const page = await api.get('/message/read', { channel_id: channelId, before, limit: 50 });
+  const added = [];
+  for (const message of page.items) if (line.add(message)) added.push(message.id);
+  else line.items.set(message.id, { ...line.items.get(message.id), ...message });
+  if (before || !line.loaded) line.hasMore = page.has_more;
+  line.loaded = true;
+  return added;
+}
+
+export async function loadThread(rootId, channelId) {
+  const line = thread(rootId);
+  const page = await api.get('/message/read', { channel_id: channelId, thread: rootId, limit: 200 });
+  for (const message of page.items) line.add(message);
+  line.loaded = true;
+  line.hasMore = page.has_more;
+  return line;
+}
+
+let lastTyping = 0;
+export function typing(channelId) {
+  const now = Date.now();
+  if (now - lastTyping < 3000 || !ctx.live || !ctx.live.online) return;
+  lastTyping = now;
+  ctx.live.request({ type: 'typing', channel_id: channelId }).catch(() => {});
+}
+
+export function markRead(channelId) {
+  const channel = state.channels.get(channelId);
+  const newest = timeline(channelId).newest;
+  if (!channel || !channel.member || !newest || !ctx.live || !ctx.live.online) return;
+  if (channel.last_read_message_id === newest.id && !channel.unread && !channel.mentions) return;
+  ctx.live.request({ type: 'read', channel_id: channelId, message_id: newest.id }).then((counts) => {
+    Object.assign(channel, counts);
+    state.bus.emit('channels', null);
+  }, () => {});
+}
+
+export async function upload(file) {
+  const form = new FormData();
+  form.append('file', file, file.name || 'pasted-image.png');
+  return api.upload('/file/upload', form);
+}

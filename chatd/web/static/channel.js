@@ -1,0 +1,192 @@
+// The open channel: its header (name, topic, members, pins, menu), the message list, the typing line
+// and the composer, plus what a message's buttons do (react, thread, pin, save, edit, delete).
+
+import * as actions from './actions.js';
+import { Composer, acceptDrops, typingLine } from './composer.js';
+import { clear, h, icon } from './dom.js';
+import { MessageList } from './list.js';
+import { EMOJI } from './message.js';
+import { channelTitle, findMessage, isConversation, state, timeline } from './state.js';
+import { closeMenu, confirmDialog, popover, toast } from './ui.js';
+
+export function startEdit(list, id) {
+  const row = list.nodes.get(id);
+  const message = list.line.items.get(id);
+  if (!row || !message || !message.can_edit) return false;
+  const text = row.querySelector('.msg-text');
+  const box = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message' });
+  box.value = message.contents;
+  const done = () => {
+    row.classList.remove('editing');
+    list.redraw(id);
+    if (list.refocus) list.refocus(); // back to the message box, as after sending
+  };
+  const save = async () => {
+    const contents = box.value.trim();
+    if (!contents || contents === message.contents) return done();
+    try {
+      row.classList.remove('editing');
+      await actions.edit(id, contents);
+      list.redraw(id);
+      if (list.refocus) list.refocus();
+    } catch (err) {
+      row.classList.add('editing');
+      toast(`Could not save: ${err.message}`, 'error');
+    }
+  };
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      save();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      done();
+    }
+  });
+  row.classList.add('editing');
+  text.replaceWith(h('div', { class: 'msg-edit' }, box,
+    h('div', { class: 'edit-hint' }, 'Enter to ', h('button', { class: 'link', onclick: save }, 'save'), ', Esc to ', h('button', { class: 'link', onclick: done }, 'cancel'))));
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+  return true;
+}
+
+function toggleReaction(id, emoji) {
+  const message = findMessage(id);
+  const mine = message && (message.reactions || []).some((r) => r.emoji === emoji && r.me);
+  actions.react(id, emoji, !mine).catch((err) => toast(err.message, 'error'));
+}
+
+export function messageAction(list, openThread) {
+  return (action, id, button) => {
+    const fail = (err) => toast(err.message, 'error');
+    switch (action) {
+      case 'thread':
+        return openThread(id);
+      case 'quick-react':
+      case 'toggle-reaction':
+        return toggleReaction(id, button.dataset.emoji);
+      case 'react':
+        return popover(button, h('div', { class: 'emoji-grid' }, EMOJI.map((emoji) =>
+          h('button', { class: 'emoji-choice', title: emoji, onclick: () => { closeMenu(); toggleReaction(id, emoji); } }, emoji))), { align: 'right' });
+      case 'pin':
+      case 'unpin':
+        return actions.pin(id, action === 'pin').catch(fail);
+      case 'flag':
+      case 'unflag':
+        return actions.flag(id, action === 'flag').then(() => toast(action === 'flag' ? 'Saved for later' : 'Removed from saved items')).catch(fail);
+      case 'edit':
+        return startEdit(list, id);
+      case 'remove':
+        return confirmDialog('Delete message', 'Delete this message? This cannot be undone.', 'Delete', () => actions.remove(id));
+      case 'retry':
+        return actions.retry(id);
+      case 'discard':
+        return actions.discard(id);
+      default:
+        return null;
+    }
+  };
+}
+
+export class ChannelView {
+  constructor(channelId, handlers) {
+    this.id = channelId;
+    this.handlers = handlers;
+    this.line = timeline(channelId);
+    this.unsubscribe = [];
+    this.header = h('header', { class: 'channel-head' });
+    this.typing = h('div', { class: 'typing', 'aria-live': 'polite' });
+    this.list = new MessageList(this.line, {
+      channelId,
+      loadOlder: (before) => actions.loadHistory(channelId, before),
+      onAction: (...args) => this.action(...args),
+    });
+    this.action = messageAction(this.list, (id) => handlers.openThread(id));
+    this.composer = new Composer({ channelId, placeholder: this.placeholder(), onEditLast: () => this.editLast() });
+    this.list.refocus = () => this.composer.focus();
+    this.footer = h('div', { class: 'channel-foot' });
+    this.el = h('section', { class: 'channel', 'aria-label': channelTitle(this.channel) }, this.header, this.list.el, this.footer);
+    acceptDrops(this.el, this.composer);
+    this.el.append(h('div', { class: 'drop-hint' }, icon('clip'), ' Drop files to share them'));
+    this.on(`messages:${channelId}`, (changes) => this.list.apply(changes));
+    this.on('outbox', (item) => item && item.channel_id === channelId && !item.reply_to && this.list.renderOutbox());
+    this.on('status', () => this.list.renderOutbox());
+    this.on(`typing:${channelId}`, () => (this.typing.textContent = typingLine(channelId)));
+    this.on('channel-meta', (id) => id === channelId && this.renderChrome());
+    this.on('users', () => this.renderChrome());
+    this.renderChrome();
+  }
+
+  on(topic, fn) {
+    this.unsubscribe.push(state.bus.on(topic, fn));
+  }
+
+  get channel() {
+    return state.channels.get(this.id);
+  }
+
+  placeholder() {
+    const channel = this.channel;
+    if (!channel) return 'Message';
+    return isConversation(channel) ? `Message ${channelTitle(channel)}` : `Message #${channel.name}`;
+  }
+
+  async mount() {
+    if (!this.line.loaded) {
+      this.list.el.classList.add('loading-first');
+      try {
+        await Promise.all([actions.loadHistory(this.id), state.directory]); // names for the authors too
+      } catch (err) {
+        toast(`Could not load messages: ${err.message}`, 'error');
+      }
+      this.list.el.classList.remove('loading-first');
+    }
+    this.list.renderAll();
+    actions.markRead(this.id);
+  }
+
+  renderChrome() {
+    const channel = this.channel;
+    if (!channel) return;
+    clear(this.header);
+    const kindIcon = channel.type === 'private' ? icon('lock') : isConversation(channel) ? icon('at') : icon('hash');
+    this.header.append(
+      h('div', { class: 'channel-title' },
+        h('button', { class: 'channel-name', onclick: (e) => this.handlers.channelMenu(e.currentTarget), 'aria-label': 'Channel menu' },
+          kindIcon, h('span', null, channelTitle(channel)), icon('chevron')),
+        channel.archived ? h('span', { class: 'tag' }, 'archived') : null,
+        h('button', { class: 'channel-topic', title: channel.topic || 'Add a topic', onclick: () => this.handlers.editTopic() },
+          channel.topic || (isConversation(channel) ? '' : 'Add a topic'))),
+      h('div', { class: 'channel-tools' },
+        h('button', { class: 'tool members', title: 'Members', 'aria-label': 'Members', onclick: () => this.handlers.openMembers() }, icon('people'), h('span', null, String(channel.member_count || 0))),
+        h('button', { class: 'tool', title: 'Pinned messages', 'aria-label': 'Pinned messages', onclick: () => this.handlers.openPins() }, icon('pin'))),
+    );
+    clear(this.footer);
+    if (channel.archived) {
+      this.footer.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
+    } else if (!channel.member) {
+      this.footer.append(h('div', { class: 'notice join' },
+        h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
+        h('button', { class: 'btn primary', onclick: () => this.handlers.join() }, 'Join channel')));
+    } else {
+      this.footer.append(this.composer.el, this.typing);
+    }
+  }
+
+  editLast() {
+    for (let i = this.line.order.length - 1; i >= 0; i--) {
+      const message = this.line.items.get(this.line.order[i]);
+      if (message.can_edit) {
+        if (!this.list.nodes.has(message.id)) return false;
+        return startEdit(this.list, message.id);
+      }
+    }
+    return false;
+  }
+
+  destroy() {
+    for (const off of this.unsubscribe) off();
+  }
+}

@@ -1,0 +1,174 @@
+// The message box: Enter sends, Shift+Enter starts a new line, Up (in an empty box) edits the last own
+// message, Esc clears. Files come by the picker, by paste and by drag-and-drop, shown in a tray with
+// image previews before they are sent.
+
+import * as actions from './actions.js';
+import { formatSize, h, icon } from './dom.js';
+import { state } from './state.js';
+
+export class Composer {
+  constructor({ channelId, rootId = null, placeholder, onEditLast }) {
+    this.channelId = channelId;
+    this.rootId = rootId;
+    this.onEditLast = onEditLast;
+    this.files = [];
+    this.input = h('textarea', { class: 'composer-input', rows: '1', placeholder, 'aria-label': placeholder });
+    this.picker = h('input', { type: 'file', multiple: true, class: 'hidden', 'aria-label': 'Attach files' });
+    this.tray = h('div', { class: 'tray' });
+    this.error = h('div', { class: 'composer-error', role: 'alert' });
+    this.sendButton = h('button', { class: 'send', title: 'Send (Enter)', 'aria-label': 'Send', onclick: () => this.submit() }, icon('send'));
+    this.el = h(
+      'div',
+      { class: 'composer' },
+      this.tray,
+      h('div', { class: 'composer-box' },
+        this.input,
+        h('div', { class: 'composer-tools' },
+          h('button', { class: 'tool', title: 'Attach files', 'aria-label': 'Attach files', onclick: () => this.picker.click() }, icon('clip')),
+          h('span', { class: 'hint' }, h('b', null, 'Enter'), ' to send, ', h('b', null, 'Shift+Enter'), ' for a new line'),
+          this.sendButton)),
+      this.error,
+      this.picker,
+    );
+    this.input.addEventListener('keydown', (e) => this.keydown(e));
+    this.input.addEventListener('input', () => {
+      this.autosize();
+      if (this.input.value.trim()) actions.typing(this.channelId);
+    });
+    this.input.addEventListener('paste', (e) => {
+      const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+      if (files.length) {
+        e.preventDefault();
+        this.addFiles(files);
+      }
+    });
+    this.picker.addEventListener('change', () => {
+      this.addFiles([...this.picker.files]);
+      this.picker.value = '';
+    });
+  }
+
+  focus() {
+    this.input.focus();
+  }
+
+  autosize() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
+  keydown(e) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.submit();
+    } else if (e.key === 'ArrowUp' && !this.input.value && !this.files.length) {
+      if (this.onEditLast && this.onEditLast()) e.preventDefault();
+    } else if (e.key === 'Escape') {
+      this.input.value = '';
+      this.clearFiles();
+      this.autosize();
+    }
+  }
+
+  addFiles(files) {
+    for (const file of files) {
+      const entry = { file, url: file.type.startsWith('image/') ? URL.createObjectURL(file) : null };
+      this.files.push(entry);
+    }
+    this.renderTray();
+  }
+
+  clearFiles() {
+    for (const entry of this.files) if (entry.url) URL.revokeObjectURL(entry.url);
+    this.files = [];
+    this.renderTray();
+  }
+
+  renderTray() {
+    this.tray.replaceChildren(
+      ...this.files.map((entry, index) =>
+        h('div', { class: 'tray-item' },
+          entry.url ? h('img', { src: entry.url, alt: entry.file.name }) : h('div', { class: 'tray-file' }, icon('file'), h('span', null, entry.file.name)),
+          h('span', { class: 'tray-size' }, formatSize(entry.file.size)),
+          h('button', { class: 'tray-remove', title: 'Remove', 'aria-label': `Remove ${entry.file.name}`, onclick: () => {
+            if (entry.url) URL.revokeObjectURL(entry.url);
+            this.files.splice(index, 1);
+            this.renderTray();
+          } }, '×'))),
+    );
+  }
+
+  async submit() {
+    const contents = this.input.value.trim();
+    if (!contents && !this.files.length) return;
+    this.error.textContent = '';
+    let fileIds = [];
+    if (this.files.length) {
+      this.sendButton.disabled = true;
+      try {
+        const stored = [];
+        for (const entry of this.files) stored.push(await actions.upload(entry.file));
+        fileIds = stored.map((f) => f.id);
+      } catch (err) {
+        this.error.textContent = `Upload failed: ${err.message}. The files are kept; send again when the connection is back.`;
+        return;
+      } finally {
+        this.sendButton.disabled = false;
+      }
+      this.clearFiles();
+    }
+    this.input.value = '';
+    this.autosize();
+    actions.send(this.channelId, contents, { replyTo: this.rootId, fileIds });
+  }
+
+  setDisabled(reason) {
+    this.el.classList.toggle('disabled', Boolean(reason));
+    this.input.disabled = Boolean(reason);
+    this.input.placeholder = reason || this.input.getAttribute('aria-label');
+  }
+}
+
+// Dropping files anywhere on `area` hands them to the composer.
+export function acceptDrops(area, composer) {
+  let depth = 0;
+  area.addEventListener('dragenter', (e) => {
+    if (![...e.dataTransfer.types].includes('Files')) return;
+    depth++;
+    area.classList.add('dropping');
+  });
+  area.addEventListener('dragleave', () => {
+    if (--depth <= 0) {
+      depth = 0;
+      area.classList.remove('dropping');
+    }
+  });
+  area.addEventListener('dragover', (e) => {
+    if ([...e.dataTransfer.types].includes('Files')) e.preventDefault();
+  });
+  area.addEventListener('drop', (e) => {
+    depth = 0;
+    area.classList.remove('dropping');
+    if (!e.dataTransfer.files.length) return;
+    e.preventDefault();
+    composer.addFiles([...e.dataTransfer.files]);
+    composer.focus();
+  });
+}
+
+export function typingLine(channelId) {
+  const typing = state.typing.get(channelId);
+  if (!typing) return '';
+  const now = Date.now();
+  const names = [];
+  for (const [userId, until] of typing) {
+    if (until > now && userId !== state.me.id) {
+      const user = state.users.get(userId);
+      names.push(user ? user.display_name || user.username : 'Someone');
+    }
+  }
+  if (!names.length) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'Several people are typing…';
+}

@@ -1,0 +1,176 @@
+// Live events (docs/websocket.md §2) applied to the client's state; views redraw from the topics.
+
+import * as actions from './actions.js';
+import { findMessage, isConversation, putMessage, state, thread, timeline, viewerFields } from './state.js';
+
+let readTimer = null;
+
+function readSoon(channelId) {
+  clearTimeout(readTimer);
+  readTimer = setTimeout(() => actions.markRead(channelId), 300);
+}
+
+function looking(channelId, app) {
+  const view = app.viewOf();
+  return state.current === channelId && !document.hidden && view && view.list.atBottom;
+}
+
+function messageEvent(frame, app) {
+  const data = frame.data;
+  const channel = state.channels.get(frame.channel_id);
+  if (frame.event === 'CREATED') {
+    app.ensureUser(data.user_id);
+    const message = viewerFields(data, null);
+    const { root, added } = putMessage(message);
+    if (root) {
+      const parent = findMessage(root);
+      if (parent && data.thread) {
+        Object.assign(parent, { reply_count: data.thread.reply_count, last_reply_at: data.thread.last_reply_at });
+        state.bus.emit(`messages:${frame.channel_id}`, { changed: [root] });
+      }
+      state.bus.emit(`thread:${root}`, { [added ? 'added' : 'changed']: [message.id] });
+    } else {
+      state.bus.emit(`messages:${frame.channel_id}`, { [added ? 'added' : 'changed']: [message.id] });
+    }
+    if (channel) {
+      channel.last_message_at = data.created_at;
+      channel.last_seq = frame.seq;
+      if (data.user_id !== state.me.id && channel.member && !root) {
+        if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
+        else channel.unread = (channel.unread || 0) + 1;
+      }
+      const typing = state.typing.get(frame.channel_id);
+      if (typing && typing.delete(data.user_id)) state.bus.emit(`typing:${frame.channel_id}`, null);
+      app.drawSidebar();
+    }
+  } else if (frame.event === 'EDITED') {
+    const known = findMessage(data.id);
+    if (!known) return;
+    const merged = viewerFields({ ...known, ...data }, known);
+    Object.assign(known, merged);
+    const topic = known.reply_to ? `thread:${known.reply_to}` : `messages:${frame.channel_id}`;
+    state.bus.emit(topic, { changed: [data.id] });
+  } else if (frame.event === 'REMOVED') {
+    if (data.reply_to) {
+      thread(data.reply_to).remove(data.id);
+      state.bus.emit(`thread:${data.reply_to}`, { removed: [data.id] });
+      const parent = findMessage(data.reply_to);
+      if (parent) {
+        parent.reply_count = Math.max(0, (parent.reply_count || 1) - 1);
+        state.bus.emit(`messages:${frame.channel_id}`, { changed: [parent.id] });
+      }
+    } else {
+      timeline(frame.channel_id).remove(data.id);
+      state.bus.emit(`messages:${frame.channel_id}`, { removed: [data.id] });
+    }
+  }
+}
+
+function reactionEvent(frame) {
+  const known = findMessage(frame.data.message_id);
+  if (!known) return;
+  const { emoji, count, user_id: userId } = frame.data;
+  const list = [...(known.reactions || [])];
+  const index = list.findIndex((r) => r.emoji === emoji);
+  const mine = userId === state.me.id;
+  if (count <= 0) {
+    if (index >= 0) list.splice(index, 1);
+  } else if (index >= 0) {
+    list[index] = { ...list[index], count, me: mine ? frame.event === 'ADDED' : list[index].me };
+  } else {
+    list.push({ emoji, count, me: mine && frame.event === 'ADDED' });
+  }
+  known.reactions = list;
+  actions.changed(known);
+}
+
+function channelEvent(frame, app) {
+  const id = frame.channel_id;
+  const known = state.channels.get(id);
+  if (frame.event === 'VISIBLE') {
+    state.channels.set(id, frame.data);
+    if (isConversation(frame.data)) app.loadMemberIds(id);
+  } else if (frame.event === 'HIDDEN' || frame.event === 'REMOVED') {
+    return app.forgetChannel(id);
+  } else {
+    if (known) Object.assign(known, frame.data, { archived: frame.data.archived ?? known.archived });
+    else state.channels.set(id, { ...frame.data, member: frame.data.created_by === state.me.id });
+    app.refreshChannel(id); // the viewer's own fields: role, membership, counts
+    if (frame.event === 'MERGED' && frame.data.destination_id) {
+      state.timelines.delete(frame.data.destination_id);
+      app.refreshChannel(frame.data.destination_id);
+    }
+  }
+  state.bus.emit('channel-meta', id);
+  app.drawSidebar();
+}
+
+function memberEvent(frame, app) {
+  const id = frame.channel_id;
+  const channel = state.channels.get(id);
+  const { user_id: userId } = frame.data;
+  if (channel && channel.member_ids) {
+    if (frame.event === 'JOINED' && !channel.member_ids.includes(userId)) channel.member_ids.push(userId);
+    if (frame.event === 'LEFT') channel.member_ids = channel.member_ids.filter((m) => m !== userId);
+  }
+  app.ensureUser(userId);
+  if (userId === state.me.id && frame.event === 'LEFT' && channel && channel.type !== 'public') return app.forgetChannel(id);
+  if (channel || (userId === state.me.id && frame.event === 'JOINED')) app.refreshChannel(id); // new to us: read it
+  state.bus.emit(`members:${id}`, null);
+}
+
+export function handleEvent(frame, app) {
+  const { type, event, data } = frame;
+  switch (type) {
+    case 'message':
+      return messageEvent(frame, app);
+    case 'reaction':
+      return reactionEvent(frame);
+    case 'pin': {
+      const known = findMessage(data.message_id);
+      if (known) {
+        known.pinned = event === 'ADDED';
+        actions.changed(known);
+      }
+      return state.bus.emit('pins', null);
+    }
+    case 'flag': {
+      const known = findMessage(data.message_id);
+      if (known) {
+        known.flagged = event === 'ADDED';
+        actions.changed(known);
+      }
+      return state.bus.emit('flags', null);
+    }
+    case 'channel':
+      return channelEvent(frame, app);
+    case 'member':
+      return memberEvent(frame, app);
+    case 'read': {
+      const channel = state.channels.get(data.channel_id);
+      if (channel) Object.assign(channel, { unread: data.unread, mentions: data.mentions, last_read_message_id: data.last_read_message_id });
+      return app.drawSidebar();
+    }
+    case 'mention': {
+      const channel = state.channels.get(data.channel_id);
+      if (channel && channel.member && !looking(data.channel_id, app)) channel.mentions = (channel.mentions || 0) + 1;
+      return app.drawSidebar();
+    }
+    case 'organisation':
+      return app.loadOrgs().then(app.drawSidebar, () => {});
+    case 'typing': {
+      const channelId = frame.channel_id;
+      if (!state.typing.has(channelId)) state.typing.set(channelId, new Map());
+      state.typing.get(channelId).set(data.user_id, Date.now() + (data.expires_in_ms || 6000));
+      state.bus.emit(`typing:${channelId}`, null);
+      setTimeout(() => state.bus.emit(`typing:${channelId}`, null), (data.expires_in_ms || 6000) + 50);
+      return null;
+    }
+    case 'presence':
+      state.presence.set(data.user_id, data.status);
+      state.bus.emit('presence', null);
+      return app.drawSidebar();
+    default:
+      return null;
+  }
+}

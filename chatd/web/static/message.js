@@ -1,0 +1,168 @@
+// One message as DOM: author, time, text (safe Markdown), files, reactions, thread summary, actions.
+
+import { avatar, dayLabel, formatFull, formatSize, formatTime, h, icon } from './dom.js';
+import { render } from './markdown.js';
+import { state, userName } from './state.js';
+
+export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '✅', '🙏', '🔥'];
+export const EMOJI = [
+  ...QUICK_EMOJI, '😀', '😅', '😊', '😍', '🤔', '😮', '😢', '😡', '👏', '🙌', '💯', '🚀', '⭐', '👎', '🤝', '☕', '🍕', '🎯',
+];
+const GROUP_MS = 5 * 60 * 1000;
+const SYSTEM = new Set(['CREATE', 'TOPIC', 'RENAME', 'MERGE']);
+
+export function isSystem(message) {
+  return SYSTEM.has(message.type) || message.user_id === null || (message.meta && (message.meta.merged_from || message.meta.merged_into));
+}
+
+export function markdownOptions() {
+  return {
+    me: state.me ? state.me.username : '',
+    isUser: (name) => {
+      const lower = name.toLowerCase();
+      for (const user of state.users.values()) if (user.username.toLowerCase() === lower) return true;
+      return false;
+    },
+  };
+}
+
+// Whether `message` continues `previous` (same author, a few minutes apart): drawn without a header.
+export function continues(previous, message) {
+  if (!previous || isSystem(previous) || isSystem(message)) return false;
+  if (previous.user_id !== message.user_id) return false;
+  const gap = Date.parse(message.created_at) - Date.parse(previous.created_at);
+  return gap >= 0 && gap < GROUP_MS && sameDay(previous, message);
+}
+
+export function sameDay(a, b) {
+  return Boolean(a) && new Date(a.created_at).toDateString() === new Date(b.created_at).toDateString();
+}
+
+export function decorate(node, previous, message) {
+  node.classList.toggle('compact', continues(previous, message));
+  const newDay = !sameDay(previous, message);
+  node.classList.toggle('new-day', newDay);
+  const sep = node.querySelector(':scope > .day-sep > span');
+  if (sep) sep.textContent = newDay ? dayLabel(message.created_at) : '';
+}
+
+function files(message) {
+  if (!message.files || !message.files.length) return null;
+  return h(
+    'div',
+    { class: 'msg-files' },
+    message.files.map((file) => {
+      if (file.has_thumbnail || (file.content_type || '').startsWith('image/')) {
+        const img = h('img', {
+          class: 'thumb',
+          src: file.thumbnail_url || file.url,
+          alt: file.name,
+          loading: 'lazy',
+          width: file.width ? Math.min(360, file.width) : null,
+        });
+        if (file.width && file.height) {
+          const scale = Math.min(1, 360 / file.width, 240 / file.height);
+          img.width = Math.round(file.width * scale);
+          img.height = Math.round(file.height * scale);
+        }
+        return h('a', { class: 'file-image', href: file.url, target: '_blank', rel: 'noopener', title: file.name }, img);
+      }
+      return h(
+        'a',
+        { class: 'file-card', href: file.url, target: '_blank', rel: 'noopener', download: file.name },
+        icon('file'),
+        h('span', { class: 'file-meta' }, h('span', { class: 'file-name' }, file.name), h('span', { class: 'file-size' }, formatSize(file.size))),
+      );
+    }),
+  );
+}
+
+function reactions(message) {
+  const list = message.reactions || [];
+  if (!list.length) return null;
+  return h(
+    'div',
+    { class: 'msg-reactions' },
+    list.map((r) =>
+      h('button', { class: 'reaction' + (r.me ? ' mine' : ''), dataset: { action: 'toggle-reaction', emoji: r.emoji }, title: r.me ? 'Remove your reaction' : 'React' },
+        h('span', { class: 'emoji' }, r.emoji), h('span', { class: 'count' }, String(r.count))),
+    ),
+    h('button', { class: 'reaction add', dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')),
+  );
+}
+
+function threadSummary(message, inThread) {
+  if (inThread || !message.reply_count) return null;
+  const label = `${message.reply_count} ${message.reply_count === 1 ? 'reply' : 'replies'}`;
+  return h(
+    'button',
+    { class: 'msg-thread', dataset: { action: 'thread' } },
+    h('span', { class: 'link' }, label),
+    message.last_reply_at ? h('span', { class: 'muted' }, ` Last reply ${formatTime(message.last_reply_at)}`) : null,
+  );
+}
+
+function actions(message, inThread) {
+  const buttons = [
+    ...QUICK_EMOJI.slice(0, 3).map((emoji) => h('button', { class: 'quick', dataset: { action: 'quick-react', emoji }, title: `React ${emoji}` }, emoji)),
+    h('button', { dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')),
+    inThread ? null : h('button', { dataset: { action: 'thread' }, title: 'Reply in thread' }, icon('reply')),
+    h('button', { dataset: { action: message.pinned ? 'unpin' : 'pin' }, title: message.pinned ? 'Unpin' : 'Pin to channel', class: message.pinned ? 'on' : '' }, icon('pin')),
+    h('button', { dataset: { action: message.flagged ? 'unflag' : 'flag' }, title: message.flagged ? 'Remove from saved' : 'Save', class: message.flagged ? 'on' : '' }, icon('bookmark')),
+    message.can_edit ? h('button', { dataset: { action: 'edit' }, title: 'Edit' }, icon('edit')) : null,
+    message.can_remove ? h('button', { dataset: { action: 'remove' }, title: 'Delete', class: 'danger' }, icon('trash')) : null,
+  ];
+  return h('div', { class: 'msg-actions', role: 'toolbar' }, buttons);
+}
+
+export function messageNode(message, { inThread = false } = {}) {
+  const author = state.users.get(message.user_id);
+  const mentioned = (message.mentions || []).includes(state.me.id);
+  const classes = ['msg'];
+  if (isSystem(message)) classes.push('system');
+  if (mentioned) classes.push('mentioned');
+  if (message.pinned) classes.push('pinned');
+  const text = h('div', { class: 'msg-text' }, render(message.contents || '', markdownOptions()));
+  if (message.edited) text.append(h('span', { class: 'edited', title: message.edited_at ? formatFull(message.edited_at) : '' }, ' (edited)'));
+  return h(
+    'div',
+    { class: classes.join(' '), dataset: { id: message.id }, role: 'article' },
+    h('div', { class: 'day-sep' }, h('span')),
+    message.pinned ? h('div', { class: 'pin-note' }, icon('pin'), ' Pinned') : null,
+    h('div', { class: 'msg-gutter' }, avatar(author, 'md'), h('time', { class: 'msg-hover-time', datetime: message.created_at }, formatTime(message.created_at))),
+    h(
+      'div',
+      { class: 'msg-body' },
+      h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-author' }, message.user_id ? userName(message.user_id) : 'chatd'),
+        h('time', { class: 'msg-time', datetime: message.created_at, title: formatFull(message.created_at) }, formatTime(message.created_at))),
+      text,
+      files(message),
+      reactions(message),
+      threadSummary(message, inThread),
+    ),
+    isSystem(message) ? null : actions(message, inThread),
+  );
+}
+
+export function pendingNode(item) {
+  const failed = Boolean(item.error);
+  return h(
+    'div',
+    { class: 'msg pending' + (failed ? ' failed' : ''), dataset: { pending: item.client_msg_id } },
+    h('div', { class: 'msg-gutter' }, avatar(state.me, 'md')),
+    h(
+      'div',
+      { class: 'msg-body' },
+      h('div', { class: 'msg-head' }, h('span', { class: 'msg-author' }, userName(state.me.id)),
+        h('span', { class: 'msg-status' }, failed ? `Not sent: ${item.error}` : state.status === 'online' ? 'Sending…' : 'Waiting for the connection…')),
+      h('div', { class: 'msg-text' }, render(item.contents || '', markdownOptions())),
+      item.file_ids && item.file_ids.length ? h('div', { class: 'muted' }, `${item.file_ids.length} file(s)`) : null,
+      failed
+        ? h('div', { class: 'pending-actions' },
+          h('button', { class: 'btn small', dataset: { action: 'retry' } }, 'Retry'),
+          h('button', { class: 'btn small subtle', dataset: { action: 'discard' } }, 'Discard'))
+        : null,
+    ),
+  );
+}

@@ -1,0 +1,246 @@
+// The right-hand panel: a thread, search results, pinned or saved messages, or members.
+
+import * as actions from './actions.js';
+import { api } from './api.js';
+import { Composer, acceptDrops } from './composer.js';
+import { avatar, clear, formatFull, h, icon } from './dom.js';
+import { MessageList } from './list.js';
+import { render, snippet } from './markdown.js';
+import { markdownOptions, messageNode } from './message.js';
+import { channelTitle, state, thread, userName } from './state.js';
+import { messageAction, startEdit } from './channel.js';
+import { presenceDot } from './sidebar.js';
+import { toast } from './ui.js';
+
+function shell(title, subtitle, onClose, ...body) {
+  return h(
+    'aside',
+    { class: 'panel', 'aria-label': title },
+    h('header', { class: 'panel-head' },
+      h('div', null, h('h2', null, title), subtitle ? h('div', { class: 'panel-sub' }, subtitle) : null),
+      h('button', { class: 'close', title: 'Close (Esc)', 'aria-label': 'Close panel', onclick: onClose }, '×')),
+    ...body,
+  );
+}
+
+export class ThreadPanel {
+  constructor(root, { onClose }) {
+    this.root = root;
+    this.unsubscribe = [];
+    this.line = thread(root.id);
+    this.rootBox = h('div', { class: 'thread-root' });
+    this.list = new MessageList(this.line, {
+      inThread: true,
+      channelId: root.channel_id,
+      rootId: root.id,
+      loadOlder: null,
+      onAction: (...args) => this.action(...args),
+    });
+    this.action = messageAction(this.list, () => {});
+    this.composer = new Composer({ channelId: root.channel_id, rootId: root.id, placeholder: 'Reply…', onEditLast: () => this.editLast() });
+    this.list.refocus = () => this.composer.focus();
+    const channel = state.channels.get(root.channel_id);
+    this.el = shell('Thread', channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : '', onClose,
+      h('div', { class: 'thread-body' }, this.rootBox, this.list.el), this.composer.el);
+    this.el.classList.add('thread-panel');
+    acceptDrops(this.el, this.composer);
+    this.on(`thread:${root.id}`, (changes) => this.list.apply(changes));
+    this.on(`messages:${root.channel_id}`, (changes) => {
+      if ([...(changes.changed || []), ...(changes.added || [])].includes(root.id)) this.renderRoot();
+      if ((changes.removed || []).includes(root.id)) onClose();
+    });
+    this.on('outbox', (item) => item && item.reply_to === root.id && this.list.renderOutbox());
+    this.renderRoot();
+  }
+
+  on(topic, fn) {
+    this.unsubscribe.push(state.bus.on(topic, fn));
+  }
+
+  renderRoot() {
+    const root = state.timelines.get(this.root.channel_id)?.items.get(this.root.id) || this.root;
+    this.root = root;
+    const node = messageNode(root, { inThread: true });
+    node.addEventListener('click', (e) => {
+      const button = e.target.closest('[data-action]');
+      if (button) this.action(button.dataset.action, root.id, button);
+    });
+    const count = root.reply_count || 0;
+    clear(this.rootBox).append(node, h('div', { class: 'thread-count' }, count ? `${count} ${count === 1 ? 'reply' : 'replies'}` : 'No replies yet'));
+  }
+
+  async mount() {
+    try {
+      await actions.loadThread(this.root.id, this.root.channel_id);
+    } catch (err) {
+      toast(`Could not load the thread: ${err.message}`, 'error');
+    }
+    this.list.renderAll();
+    this.composer.focus();
+  }
+
+  editLast() {
+    const mine = this.line.order.map((id) => this.line.items.get(id)).filter((m) => m.can_edit);
+    return mine.length ? startEdit(this.list, mine[mine.length - 1].id) : false;
+  }
+
+  destroy() {
+    for (const off of this.unsubscribe) off();
+  }
+}
+
+function resultRow(message, body, onJump) {
+  const channel = state.channels.get(message.channel_id);
+  return h(
+    'button',
+    { class: 'result', onclick: () => onJump(message) },
+    h('div', { class: 'result-meta' },
+      h('span', { class: 'result-channel' }, channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : ''),
+      h('span', { class: 'result-time' }, formatFull(message.created_at))),
+    h('div', { class: 'result-line' }, avatar(state.users.get(message.user_id), 'sm'),
+      h('div', null, h('div', { class: 'result-author' }, userName(message.user_id)), h('div', { class: 'result-text' }, body))),
+  );
+}
+
+class ListPanel {
+  constructor(title, subtitle, onClose) {
+    this.body = h('div', { class: 'panel-list' }, h('div', { class: 'loading' }, 'Loading…'));
+    this.el = shell(title, subtitle, onClose, this.body);
+    this.unsubscribe = [];
+  }
+  destroy() {
+    for (const off of this.unsubscribe) off();
+  }
+  show(rows, empty) {
+    clear(this.body).append(...(rows.length ? rows : [h('div', { class: 'empty' }, empty)]));
+  }
+}
+
+export class SearchPanel extends ListPanel {
+  constructor(query, { onClose, onJump }) {
+    super('Search', `Results for “${query}”`, onClose);
+    this.query = query;
+    this.onJump = onJump;
+    this.el.classList.add('search-panel');
+  }
+  async mount() {
+    try {
+      const found = await api.get('/message/search', { query: this.query, per_page: 50 });
+      this.show(found.items.map((m) => resultRow(m, snippet(m.snippet), this.onJump)), 'No messages match.');
+      const note = found.total > found.items.length ? h('div', { class: 'muted pad' }, `Showing ${found.items.length} of ${found.total}.`) : null;
+      if (note) this.body.append(note);
+    } catch (err) {
+      this.show([], err.message);
+    }
+  }
+}
+
+export class PinsPanel extends ListPanel {
+  constructor(channelId, { onClose, onJump }) {
+    super('Pinned messages', channelTitle(state.channels.get(channelId)), onClose);
+    this.channelId = channelId;
+    this.onJump = onJump;
+    this.unsubscribe.push(state.bus.on('pins', () => this.mount()));
+  }
+  async mount() {
+    try {
+      const found = await api.get('/message/pins', { channel_id: this.channelId });
+      this.show(found.items.map((m) => resultRow(m, render(m.contents, markdownOptions()), this.onJump)), 'Nothing is pinned here yet. Pin a message from its menu to keep it handy.');
+    } catch (err) {
+      this.show([], err.message);
+    }
+  }
+}
+
+export class SavedPanel extends ListPanel {
+  constructor({ onClose, onJump }) {
+    super('Saved items', 'Only you see what you save', onClose);
+    this.onJump = onJump;
+    this.unsubscribe.push(state.bus.on('flags', () => this.mount()));
+  }
+  async mount() {
+    try {
+      const found = await api.get('/message/flags', { per_page: 100 });
+      this.show(found.items.map((m) => resultRow(m, render(m.contents, markdownOptions()), this.onJump)), 'No saved items. Save a message with its bookmark button.');
+    } catch (err) {
+      this.show([], err.message);
+    }
+  }
+}
+
+export class MembersPanel extends ListPanel {
+  constructor(channelId, { onClose, onAdd, onRemove }) {
+    super('Members', channelTitle(state.channels.get(channelId)), onClose);
+    this.channelId = channelId;
+    this.onAdd = onAdd;
+    this.onRemove = onRemove;
+    this.unsubscribe.push(state.bus.on('presence', () => this.draw()));
+    this.unsubscribe.push(state.bus.on(`members:${channelId}`, () => this.mount()));
+  }
+  async mount() {
+    try {
+      this.members = (await api.get('/channel/members', { id: this.channelId })).members;
+      this.draw();
+    } catch (err) {
+      this.show([], err.message);
+    }
+  }
+  draw() {
+    if (!this.members) return;
+    const channel = state.channels.get(this.channelId);
+    const owner = channel && channel.role === 'owner';
+    const rows = this.members
+      .map((m) => ({ ...m, name: userName(m.user_id) }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((m) => h('div', { class: 'member' },
+        h('span', { class: 'avatar-wrap' }, avatar(state.users.get(m.user_id), 'sm'), presenceDot(m.user_id)),
+        h('span', { class: 'member-name' }, m.name, m.user_id === state.me.id ? h('span', { class: 'muted' }, ' (you)') : null),
+        m.role === 'owner' ? h('span', { class: 'tag' }, 'owner') : null,
+        owner && m.user_id !== state.me.id && channel.type !== 'direct'
+          ? h('button', { class: 'btn small subtle', onclick: () => this.onRemove(m.user_id) }, 'Remove') : null));
+    const add = owner && channel.type !== 'direct' && !channel.archived
+      ? h('button', { class: 'btn primary block', onclick: this.onAdd }, icon('people'), ' Add people') : null;
+    clear(this.body).append(...[add, ...rows].filter(Boolean));
+  }
+}
+
+export class PeoplePanel extends ListPanel {
+  constructor(orgId, { onClose, onAdd, onRole }) {
+    super('People', state.orgs.get(orgId)?.name || '', onClose);
+    this.orgId = orgId;
+    this.onAdd = onAdd;
+    this.onRole = onRole;
+    this.unsubscribe.push(state.bus.on('presence', () => this.draw()));
+    this.unsubscribe.push(state.bus.on('org-members', () => this.mount()));
+  }
+  async mount() {
+    try {
+      const found = await api.get('/organisation/members', { id: this.orgId, per_page: 200 });
+      this.members = found.items;
+      this.draw();
+    } catch (err) {
+      this.show([], err.message);
+    }
+  }
+  draw() {
+    if (!this.members) return;
+    const org = state.orgs.get(this.orgId);
+    const admin = org && (org.role === 'owner' || org.role === 'admin');
+    const rows = this.members
+      .map((m) => ({ ...m, name: userName(m.user_id) }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((m) => {
+        const user = state.users.get(m.user_id);
+        const role = admin && m.user_id !== state.me.id
+          ? h('select', { class: 'role', 'aria-label': `Role of ${m.name}`, onchange: (e) => this.onRole(m.user_id, e.target.value) },
+            ['member', 'admin', 'owner'].map((r) => h('option', { value: r, selected: r === m.role }, r)))
+          : h('span', { class: 'tag' }, m.role);
+        return h('div', { class: 'member' },
+          h('span', { class: 'avatar-wrap' }, avatar(user, 'sm'), presenceDot(m.user_id)),
+          h('span', { class: 'member-name' }, m.name, user ? h('span', { class: 'muted' }, ` @${user.username}`) : null),
+          role);
+      });
+    const add = admin ? h('button', { class: 'btn primary block', onclick: this.onAdd }, icon('people'), ' Add people') : null;
+    clear(this.body).append(...[add, ...rows].filter(Boolean));
+  }
+}

@@ -1,0 +1,166 @@
+// What the client knows: the user, organisations, channels, people, presence, and the messages of the
+// channels and threads it has opened. Views subscribe to topics and redraw only what changed.
+
+import { cmpId } from './dom.js';
+
+class Emitter {
+  constructor() {
+    this.topics = new Map();
+  }
+  on(topic, fn) {
+    if (!this.topics.has(topic)) this.topics.set(topic, new Set());
+    this.topics.get(topic).add(fn);
+    return () => this.topics.get(topic).delete(fn);
+  }
+  emit(topic, payload) {
+    for (const fn of this.topics.get(topic) || []) fn(payload);
+  }
+}
+
+// The messages of one channel (roots, oldest first) or of one thread (root's replies).
+export class Timeline {
+  constructor() {
+    this.items = new Map();
+    this.order = [];
+    this.loaded = false;
+    this.hasMore = false;
+  }
+  add(message) {
+    const known = this.items.has(message.id);
+    this.items.set(message.id, message);
+    if (known) return false;
+    const order = this.order;
+    if (!order.length || cmpId(order[order.length - 1], message.id) < 0) {
+      order.push(message.id);
+    } else {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cmpId(order[mid], message.id) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      order.splice(lo, 0, message.id);
+    }
+    return true;
+  }
+  remove(id) {
+    if (!this.items.delete(id)) return false;
+    this.order.splice(this.order.indexOf(id), 1);
+    return true;
+  }
+  get newest() {
+    return this.order.length ? this.items.get(this.order[this.order.length - 1]) : null;
+  }
+}
+
+export const state = {
+  bus: new Emitter(),
+  me: null,
+  orgs: new Map(),
+  teams: new Map(), // org id → teams
+  orgMembers: new Map(), // org id → Map user id → role
+  currentOrg: null,
+  channels: new Map(),
+  users: new Map(),
+  presence: new Map(),
+  typing: new Map(), // channel id → Map user id → expiry (ms)
+  timelines: new Map(), // channel id → Timeline
+  threads: new Map(), // root id → Timeline
+  outbox: [],
+  current: null, // the open channel id
+  status: 'connecting',
+};
+
+export function timeline(channelId) {
+  if (!state.timelines.has(channelId)) state.timelines.set(channelId, new Timeline());
+  return state.timelines.get(channelId);
+}
+
+export function thread(rootId) {
+  if (!state.threads.has(rootId)) state.threads.set(rootId, new Timeline());
+  return state.threads.get(rootId);
+}
+
+export function userName(id) {
+  const user = state.users.get(id);
+  return user ? user.display_name || user.username : 'someone';
+}
+
+export function channelTitle(channel) {
+  if (!channel) return '';
+  if (channel.type === 'direct' || (channel.type === 'group' && !channel.name)) {
+    const others = (channel.member_ids || []).filter((id) => id !== state.me.id);
+    if (!others.length) return channel.type === 'direct' ? `${userName(state.me.id)} (you)` : 'group';
+    return others.map(userName).join(', ');
+  }
+  return channel.name;
+}
+
+export function isConversation(channel) {
+  return channel.type === 'direct' || channel.type === 'group';
+}
+
+// Fields of the Crust message JSON that depend on the viewer, derived for events (docs/websocket.md).
+export function viewerFields(message, previous) {
+  const mine = message.user_id === state.me.id;
+  const channel = state.channels.get(message.channel_id);
+  const owner = channel && channel.role === 'owner';
+  return {
+    ...message,
+    edited: Boolean(message.edited_at),
+    pinned: previous ? previous.pinned : false,
+    flagged: previous ? previous.flagged : false,
+    reactions: previous ? previous.reactions : message.reactions || [],
+    can_edit: mine && (message.type === 'MESSAGE' || message.type === 'FILE'),
+    can_remove: mine || owner || message.can_remove || false,
+  };
+}
+
+// Store a message (from history, an ack or an event) wherever it belongs; returns where it went.
+export function putMessage(message) {
+  const root = message.reply_to;
+  const line = root ? thread(root) : timeline(message.channel_id);
+  const previous = line.items.get(message.id);
+  const merged = previous ? { ...previous, ...message } : message;
+  const added = line.add(merged);
+  if (!added) line.items.set(message.id, merged);
+  if (message.client_msg_id) settleOutbox(message.client_msg_id);
+  return { root, added };
+}
+
+export function findMessage(id) {
+  for (const line of [...state.timelines.values(), ...state.threads.values()]) {
+    const found = line.items.get(id);
+    if (found) return found;
+  }
+  return null;
+}
+
+// Messages waiting to be sent: kept across reloads, sent once each with their client_msg_id.
+const OUTBOX_KEY = 'chatd.outbox';
+
+export function loadOutbox() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(`${OUTBOX_KEY}.${state.me.id}`) || '[]');
+    state.outbox = Array.isArray(saved) ? saved : [];
+  } catch {
+    state.outbox = [];
+  }
+}
+
+export function saveOutbox() {
+  try {
+    localStorage.setItem(`${OUTBOX_KEY}.${state.me.id}`, JSON.stringify(state.outbox));
+  } catch {
+    // private mode or full: the outbox still lives in memory
+  }
+}
+
+export function settleOutbox(clientMsgId) {
+  const index = state.outbox.findIndex((item) => item.client_msg_id === clientMsgId);
+  if (index < 0) return;
+  const [item] = state.outbox.splice(index, 1);
+  saveOutbox();
+  state.bus.emit('outbox', item);
+}
