@@ -22,6 +22,8 @@ Unknown and invisible look the same (404), so ids cannot be probed.
   administrators see everyone); acting on an account needs authority over it in each of its organisations.
 - **Files**: one attaches only one's own uploads; a file is read by its owner, by whoever reads a channel
   where a live message carries it or whose picture it is, and by everyone when it is a user's picture.
+  A file whose messages were all removed is removed with them: nobody reads or attaches it, its owner
+  included (removal is redaction, docs/design.md §3), unless it is also a picture.
 """
 
 from __future__ import annotations
@@ -271,10 +273,11 @@ async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids
     """The caller's own ready files, in the order asked (duplicates once): one can attach only one's own."""
     wanted = list(dict.fromkeys(file_ids))
     found = await file_store.get_files(conn, wanted)
+    redacted = await file_store.of_removed_messages(conn, wanted)
     attachable: list[StoredFile] = []
     for file_id in wanted:
         stored = found.get(file_id)
-        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id:
+        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id or file_id in redacted:
             raise BadRequest.field("file_ids", f"no such file: {file_id}")
         if stored.status != "ready":
             raise BadRequest.field("file_ids", f"file {file_id} has not been uploaded yet")
@@ -310,7 +313,9 @@ async def readable_file(conn: AsyncConnection, principal: Principal, file_id: in
     stored = await file_store.get_file(conn, file_id)
     if stored is None or stored.deleted_at is not None or stored.status != "ready":
         raise NotFound("no such file")
-    if stored.owner_id == principal.user_id or await file_store.is_user_picture(conn, file_id):
+    if await file_store.is_user_picture(conn, file_id):
+        return stored
+    if stored.owner_id == principal.user_id and not await file_store.of_removed_messages(conn, [file_id]):
         return stored
     channel_ids = await file_store.message_channel_ids(conn, file_id)
     channel_ids += await file_store.picture_channel_ids(conn, file_id)

@@ -96,6 +96,22 @@ async def message_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
     return [row[0] for row in rows]
 
 
+async def of_removed_messages(conn: AsyncConnection, file_ids: Sequence[int]) -> set[int]:
+    """Those of ``file_ids`` attached to messages that were all removed: redacted with them, for everyone."""
+    if not file_ids:
+        return set()
+    linked = (
+        select(message_files.c.file_id, messages.c.deleted_at)
+        .select_from(message_files.join(messages, messages.c.id == message_files.c.message_id))
+        .where(message_files.c.file_id.in_(list(file_ids)))
+    )
+    live: set[int] = set()
+    removed: set[int] = set()
+    for file_id, deleted_at in await conn.execute(linked):
+        (removed if deleted_at is not None else live).add(file_id)
+    return removed - live
+
+
 async def picture_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
     """Live channels showing this file as their picture."""
     rows = await conn.execute(
