@@ -120,6 +120,20 @@ async def picture_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
     return [row[0] for row in rows]
 
 
+async def is_shared(conn: AsyncConnection, file_id: int) -> bool:
+    """Whether anyone but its owner may have seen the file: attached to a message (even a removed one), or
+    a picture of a user, an organisation or a channel."""
+    for query in (
+        select(message_files.c.file_id).where(message_files.c.file_id == file_id),
+        select(users.c.id).where(users.c.picture_file_id == file_id),
+        select(organisations.c.id).where(organisations.c.picture_file_id == file_id),
+        select(channels.c.id).where(channels.c.picture_file_id == file_id),
+    ):
+        if (await conn.execute(query.limit(1))).first() is not None:
+            return True
+    return False
+
+
 async def is_user_picture(conn: AsyncConnection, file_id: int) -> bool:
     """A user's picture or an organisation's logo: shown to every signed-in user."""
     row = (await conn.execute(select(users.c.id).where(users.c.picture_file_id == file_id).limit(1))).first()
