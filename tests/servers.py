@@ -415,6 +415,17 @@ class PostgresServer:
         self._kill_process()
         return False
 
+    def halt(self) -> None:
+        """Fast shutdown, keeping the cluster: clients are disconnected and new connections refused, as in
+        an outage; ``resume()`` brings it back on the same port with its data."""
+        self._kill_process()
+
+    def resume(self) -> None:
+        """Start the halted cluster again on the same port (30 s to accept connections)."""
+        assert self._dir is not None, "resume() after halt(), not after stop()"
+        if not self._launch(timeout=30.0):
+            raise RuntimeError(f"postgres did not start again on port {self.port}; log:\n{_read_log(self._dir / 'postgres.log')}")
+
     def create_database(self, name: str) -> str:
         """Create another empty database (e.g. one per test module) and return its SQLAlchemy URL."""
         if not _IDENTIFIER.fullmatch(name):
