@@ -57,9 +57,6 @@ def encode(origin: str, n: int, events: Sequence[Event]) -> bytes:
 
 
 class Outbox:
-    #: Seconds between two "publish failed" warnings while Redis stays down (the rest go to debug).
-    warn_interval = 10.0
-
     def __init__(
         self, origin: str, send: Send, *, size: int = 10_000, budget: float = 1.0, chunk: int = 256,
         backoff: Backoff | None = None,
@@ -77,8 +74,7 @@ class Outbox:
         self._last_dropped = 0  # the highest number dropped …
         self._last_announced = 0  # … and announced in a notice: when the first is higher, a notice is owed
         self._task: asyncio.Task[None] | None = None
-        self._last_warning = float("-inf")
-        self._failures = 0
+        self._failures = 0  # consecutive failed attempts: an outage, logged once
 
     def put(self, events: Sequence[Event]) -> None:
         """Number the batch and queue it for the sender; never waits. Full: drop it (the number stays used)."""
@@ -145,8 +141,8 @@ class Outbox:
         if notice:
             self._last_announced = max(self._last_announced, chunk[-1][0])
         if self._failures:
-            log.info("bus: publishing works again (%d batches were dropped and are filled from the store)",
-                     self.dropped)
+            log.info("bus: publishing to Redis works again after %d failed attempts (%d batches dropped since "
+                     "start, filled from the store)", self._failures, self.dropped)
             self._failures = 0
 
     def _expire(self) -> bool:
@@ -163,12 +159,11 @@ class Outbox:
         self._last_dropped = max(self._last_dropped, n)
 
     def _warn(self, exc: Exception) -> None:
-        """Warn at most every ``warn_interval`` s, so a Redis outage is not one log line per request."""
+        """One warning per outage, at its first failure; the rest go to debug, and the end is one info line."""
         self._failures += 1
-        now = asyncio.get_running_loop().time()
-        if now - self._last_warning >= self.warn_interval:
-            self._last_warning = now
-            log.warning("bus: publish to Redis failed: %s: %s (%d batches dropped so far; the other nodes "
-                        "fill them from the store)", type(exc).__name__, exc, self.dropped)
+        if self._failures == 1:
+            log.warning("bus: publishing to Redis failed: %s: %s; batches that cannot be published within %g s "
+                        "are dropped and the other nodes fill them from the store", type(exc).__name__, exc,
+                        self.budget)
         else:
             log.debug("bus: publish to Redis failed: %s: %s", type(exc).__name__, exc)
