@@ -38,6 +38,7 @@ from .realtime import session
 from .realtime.sweep import sweep_forever
 from .realtime.bus import RedisBus, create_bus
 from .realtime.hub import Hub
+from .realtime.recovery import Recovery
 from .store import migrations
 from .store.blobs import LocalBlobs
 from .store.db import Database
@@ -81,7 +82,7 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        bus = create_bus(settings.bus.url)
+        bus = create_bus(settings.bus.url, settings.bus)
         core = build_core(settings, clock, bus)
         registry.watch(core, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
@@ -97,8 +98,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         hub.recheck = session.recheck
         hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too
         bus.subscribe(hub.deliver)
-        if isinstance(bus, RedisBus):
-            bus.on_reconnect(hub.catch_up)  # fill from the store whatever the bus dropped meanwhile
+        if isinstance(bus, RedisBus):  # after a bus gap, re-read access and fill from the store (recovery.py)
+            recovery = Recovery(hub, core)
+            bus.on_reconnect(recovery)
+            bus.on_gap(recovery)
+            app.state.recovery = recovery
         await bus.start()
         stamper = asyncio.get_running_loop().create_task(hub.stamp_seen(core))
         janitor = asyncio.get_running_loop().create_task(_every(JANITOR_SECONDS, lambda: purge_files(core)))

@@ -80,6 +80,9 @@ class DatabaseSettings(_Section):
 
 class BusSettings(_Section):
     url: str = ""
+    socket_timeout_seconds: float = Field(2.0, gt=0)
+    outbox_size: int = Field(10_000, ge=1)
+    publish_budget_seconds: float = Field(1.0, gt=0)
 
     @field_validator("url")
     @classmethod

@@ -415,6 +415,17 @@ class PostgresServer:
         self._kill_process()
         return False
 
+    def halt(self) -> None:
+        """Fast shutdown, keeping the cluster: clients are disconnected and new connections refused, as in
+        an outage; ``resume()`` brings it back on the same port with its data."""
+        self._kill_process()
+
+    def resume(self) -> None:
+        """Start the halted cluster again on the same port (30 s to accept connections)."""
+        assert self._dir is not None, "resume() after halt(), not after stop()"
+        if not self._launch(timeout=30.0):
+            raise RuntimeError(f"postgres did not start again on port {self.port}; log:\n{_read_log(self._dir / 'postgres.log')}")
+
     def create_database(self, name: str) -> str:
         """Create another empty database (e.g. one per test module) and return its SQLAlchemy URL."""
         if not _IDENTIFIER.fullmatch(name):
@@ -567,6 +578,16 @@ class RedisServer:
     def kill(self) -> None:
         """SIGKILL it, as a crash would; ``start()`` brings it back on the same port."""
         self._reap(signal.SIGKILL)
+
+    def freeze(self) -> None:
+        """SIGSTOP it: connections stay open and nothing answers, as with a hung server or a partition."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT after ``freeze``: it answers what it was sent meanwhile, and goes on."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
 
     def restart(self) -> None:
         """Stop gracefully and start again on the same port: connections drop, all data is lost."""

@@ -14,6 +14,7 @@ import pytest
 
 from chatd.core.events import MESSAGE, Event
 from chatd.realtime.bus import MemoryBus, RedisBus, create_bus
+from chatd.realtime.outbox import encode
 from servers import RedisServer
 
 WAIT = 10.0  # seconds: generous, as reconnecting backs off up to 5 s
@@ -132,8 +133,9 @@ async def test_survives_redis_going_away(
         await wait_until(lambda: not a.connected and not b.connected, what="both buses to notice the drop")
         with caplog.at_level(logging.WARNING, logger="chatd.bus"):
             await asyncio.wait_for(a.publish([event(2)]), WAIT)  # must not raise
-        assert on_a.seqs() == [1, 2]  # still delivered locally
-        assert any("publish to Redis failed" in r.getMessage() for r in caplog.records)
+            assert on_a.seqs() == [1, 2]  # still delivered locally
+            await wait_until(lambda: any("publishing to Redis failed" in r.getMessage() for r in caplog.records),
+                             what="the outbox to report the failed publish")
         await asyncio.to_thread(redis_server.start)
     else:
         await asyncio.to_thread(redis_server.restart)
@@ -217,6 +219,90 @@ async def test_stop_is_prompt_and_idempotent_while_reconnecting(make_bus: BusFac
     await asyncio.sleep(0.3)  # somewhere in backoff or a failed connect
     await asyncio.wait_for(a.stop(), 2.0)
     await a.publish([event(1)])  # after stop: local delivery only, no Redis, no error
+
+
+async def test_a_skipped_batch_runs_on_gap_before_the_next_is_delivered(make_bus: BusFactory) -> None:
+    a, b = await make_bus(), await make_bus()
+    seen: list[object] = []
+
+    async def record(events: Sequence[Event]) -> None:
+        seen.extend(e.seq for e in events)
+
+    async def gap() -> None:
+        seen.append("gap")
+
+    b.subscribe(record)
+    b.on_gap(gap)
+    await a.publish([event(1)])
+    await wait_until(lambda: seen == [1], what="the first batch")
+    size, a.outbox.size = a.outbox.size, 0  # full: the next batch is dropped from the bus path
+    await a.publish([event(2)])
+    a.outbox.size = size
+    await a.publish([event(3)])
+    await wait_until(lambda: 3 in seen, what="the batch after the dropped one")
+    assert seen == [1, "gap", 3]  # the gap is handled before anything more is delivered
+    assert a.outbox.dropped == 1
+
+
+async def test_a_dropped_last_batch_is_announced(make_bus: BusFactory) -> None:
+    a, b = await make_bus(), await make_bus()
+    gaps = 0
+
+    async def gap() -> None:
+        nonlocal gaps
+        gaps += 1
+
+    b.on_gap(gap)
+    on_b = Recorder()
+    b.subscribe(on_b)
+    await a.publish([event(1)])
+    await on_b.wait_for_count(1)
+    a.outbox.size = 0
+    await a.publish([event(2)])  # dropped, and nothing follows it
+    await wait_until(lambda: gaps == 1, what="the announcement of the dropped batch")
+    assert on_b.seqs() == [1]
+
+
+async def test_a_batch_published_twice_is_delivered_once(make_bus: BusFactory) -> None:
+    a, b = await make_bus(), await make_bus()
+    on_b = Recorder()
+    b.subscribe(on_b)
+    await a.publish([event(1)])
+    await on_b.wait_for_count(1)
+    a.outbox.numbered += 1
+    payload = encode(a.origin, a.outbox.numbered, [event(2)])
+    await a._send([payload, payload])  # as a retried round trip could
+    await a.publish([event(3)])
+    await wait_until(lambda: 3 in on_b.seqs(), what="the batch after the repeat")
+    assert on_b.seqs() == [1, 2, 3]
+
+
+async def test_publishing_never_waits_for_a_frozen_redis(make_bus: BusFactory, redis_server: RedisServer) -> None:
+    a, b = await make_bus(), await make_bus()
+    on_a, on_b = Recorder(), Recorder()
+    a.subscribe(on_a)
+    b.subscribe(on_b)
+    gaps = 0
+
+    async def gap() -> None:
+        nonlocal gaps
+        gaps += 1
+
+    b.on_gap(gap)
+    b.on_reconnect(gap)
+    redis_server.freeze()
+    try:
+        for n in range(1, 51):
+            await asyncio.wait_for(a.publish([event(n)]), 1.0)  # Redis's own timeout is 2 s
+        assert on_a.seqs() == list(range(1, 51))
+        # What waits longer than its budget (1 s) while a publish hangs is dropped, not kept for later.
+        await wait_until(lambda: a.outbox.dropped >= 1, what="the outbox to give up on what Redis did not take")
+    finally:
+        redis_server.thaw()
+    await a.publish([event(51)])
+    await wait_until(lambda: 51 in on_b.seqs(), what="a batch after Redis resumed")
+    assert gaps >= 1  # B heard that it missed batches (and would fill them from the store)
+    assert a.outbox.dropped >= 1
 
 
 def test_create_bus_picks_by_scheme() -> None:

@@ -25,6 +25,11 @@ Unknown and invisible look the same (404), so ids cannot be probed.
   to a page of users at once. Acting on an account needs authority over it in each of its organisations.
 - **Files**: one attaches only one's own uploads; a file is read by its owner, by whoever reads a channel
   where a live message carries it or whose picture it is, and by everyone when it is a user's picture.
+  A file becomes a picture only if everyone who will see the picture may read it already, or it is the
+  caller's own and unshared; else a copy is shown (``picture_source``): a picture never widens the audience
+  of a file someone shared.
+  A file whose messages were all removed is removed with them: nobody reads or attaches it, its owner
+  included (removal is redaction, docs/design.md §3), unless it is also a picture.
 """
 
 from __future__ import annotations
@@ -341,10 +346,11 @@ async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids
     """The caller's own ready files, in the order asked (duplicates once): one can attach only one's own."""
     wanted = list(dict.fromkeys(file_ids))
     found = await file_store.get_files(conn, wanted)
+    redacted = await file_store.of_removed_messages(conn, wanted)
     attachable: list[StoredFile] = []
     for file_id in wanted:
         stored = found.get(file_id)
-        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id:
+        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id or file_id in redacted:
             raise BadRequest.field("file_ids", f"no such file: {file_id}")
         if stored.status != "ready":
             raise BadRequest.field("file_ids", f"file {file_id} has not been uploaded yet")
@@ -352,27 +358,41 @@ async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids
     return attachable
 
 
-async def own_image(conn: AsyncConnection, principal: Principal, file_id: int, field: str) -> StoredFile:
-    """One of the caller's own uploaded images: what a channel picture, an organisation logo or a meeting
-    poster must be (its readers may then download it). Errors name ``field``."""
-    with fields_renamed({"file_ids": field}):
-        [found] = await attachable_files(conn, principal, [file_id])
-    if not found.is_image:
-        raise BadRequest.field(field, "must be an image")
-    return found
+# Pictures: a file shown to others as a user's picture or cover, an organisation's logo, a channel's
+# picture or a meeting's poster.
 
 
-async def user_image(conn: AsyncConnection, principal: Principal, target: User, file_id: int, field: str) -> StoredFile:
-    """A user's picture or cover: a stored image uploaded by that user or by the caller (any, for server
-    admins); others' files look unknown. Errors name ``field``."""
+async def picture_source(
+    conn: AsyncConnection, principal: Principal, file_id: int, field: str, *, channel_id: int | None = None
+) -> tuple[StoredFile, bool]:
+    """The image the caller wants shown as a picture, and whether it must be copied first.
+
+    A picture is seen by everyone (a user's picture or cover, an organisation's logo: ``channel_id`` None)
+    or by one channel's readers (its picture, a meeting poster in it). The file is shown as it is when
+    everyone who will see the picture may read it already (it is a user's picture or a logo; for a channel,
+    a live message of that channel carries it or it is the channel's picture), or when it is the caller's
+    own and shared nowhere yet (its audience is theirs to choose). The caller's own file that is shared
+    elsewhere is copied: the copy's audience is the picture's, the original keeps its own. Every other
+    file, another user's or one gone with its removed messages, looks unknown, whatever it holds (no
+    probing: an unknown id and someone else's file get the same answer). Errors name ``field``."""
     stored = await file_store.get_file(conn, file_id)
     if stored is None or stored.deleted_at is not None or stored.status != "ready":
         raise BadRequest.field(field, "no such file")
-    if stored.owner_id not in (target.id, principal.user_id) and not principal.user.is_admin:
+    public = await file_store.is_user_picture(conn, file_id)
+    mine = stored.owner_id == principal.user_id and not await file_store.of_removed_messages(conn, [file_id])
+    if not (public or mine):
         raise BadRequest.field(field, "no such file")
     if not stored.is_image:
         raise BadRequest.field(field, "must be an image")
-    return stored
+    if public or (channel_id is not None and await _in_channel(conn, file_id, channel_id)):
+        return stored, False
+    return stored, await file_store.is_shared(conn, file_id)
+
+
+async def _in_channel(conn: AsyncConnection, file_id: int, channel_id: int) -> bool:
+    """Whether the readers of ``channel_id`` may read the file already."""
+    found = await file_store.message_channel_ids(conn, file_id) + await file_store.picture_channel_ids(conn, file_id)
+    return channel_id in found
 
 
 async def readable_file(conn: AsyncConnection, principal: Principal, file_id: int) -> StoredFile:
@@ -380,7 +400,9 @@ async def readable_file(conn: AsyncConnection, principal: Principal, file_id: in
     stored = await file_store.get_file(conn, file_id)
     if stored is None or stored.deleted_at is not None or stored.status != "ready":
         raise NotFound("no such file")
-    if stored.owner_id == principal.user_id or await file_store.is_user_picture(conn, file_id):
+    if await file_store.is_user_picture(conn, file_id):
+        return stored
+    if stored.owner_id == principal.user_id and not await file_store.of_removed_messages(conn, [file_id]):
         return stored
     channel_ids = await file_store.message_channel_ids(conn, file_id)
     channel_ids += await file_store.picture_channel_ids(conn, file_id)

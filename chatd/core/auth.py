@@ -11,6 +11,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from ..store import credentials as credential_store
 from ..store import users as user_store
 from . import events, session_jwt
@@ -98,13 +100,18 @@ def tell_credentials_changed(tx: Tx, user_id: int) -> None:
 async def credentials_alive(core: Core, principal: Principal) -> bool:
     """Is the credential a live connection was opened with still good (websockets re-check on revocation)?"""
     async with core.reading() as conn:
-        user = await user_store.get_user(conn, principal.user_id)
-        if user is None or not user.is_active:
-            return False
-        if principal.session_id is not None:
-            return await credential_store.session_alive(conn, principal.session_id, core.clock.now_ms())
-        if principal.token_id is not None:
-            return await credential_store.token_alive(conn, principal.token_id)
+        return await credential_alive_in(conn, principal, await user_store.get_user(conn, principal.user_id), core.clock.now_ms())
+
+
+async def credential_alive_in(conn: AsyncConnection, principal: Principal, user: User | None, now: int) -> bool:
+    """``credentials_alive`` inside a read, for the principal's ``user`` as just read: blocks, deactivations,
+    logouts and revocations are all stored, so this re-reads them whatever the bus carried."""
+    if user is None or not user.is_active:
+        return False
+    if principal.session_id is not None:
+        return await credential_store.session_alive(conn, principal.session_id, now)
+    if principal.token_id is not None:
+        return await credential_store.token_alive(conn, principal.token_id)
     return False
 
 

@@ -18,10 +18,11 @@ from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
 from . import events
-from .access import access_channel, access_org, access_team, own_image
+from .access import access_channel, access_org, access_team
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest
+from .files import picture_file
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name, org_for_new
@@ -60,9 +61,7 @@ CATEGORY_MAX = 128
 EXTRA_KEYS = {"description", "group_type", "category", "by_request", "picture_file_id", "type"}
 
 
-async def check_extra(
-    conn: AsyncConnection, principal: Principal, extra: dict[str, Any] | None, current: Channel | None = None
-) -> dict[str, Any]:
+async def check_extra(tx: Tx, principal: Principal, extra: dict[str, Any] | None, channel: Channel) -> dict[str, Any]:
     """Settings beyond name and topic (the WorkDrive face sets them): checked here, whichever face sends them."""
     checked = dict(extra or {})
     unknown = set(checked) - EXTRA_KEYS
@@ -78,11 +77,12 @@ async def check_extra(
             raise BadRequest.field("category", f"at most {CATEGORY_MAX} characters")
     if "group_type" in checked and checked["group_type"] not in ("CHAT_GROUP", "ROOM"):
         raise BadRequest.field("group_type", "must be CHAT_GROUP or ROOM")
-    if "type" in checked and current is not None and checked["type"] != current.type:
-        if {current.type, checked["type"]} != {"public", "private"}:
+    if "type" in checked and checked["type"] != channel.type:
+        if {channel.type, checked["type"]} != {"public", "private"}:
             raise BadRequest.field("type", "only public and private channels switch between the two")
     if checked.get("picture_file_id") is not None:
-        await own_image(conn, principal, checked["picture_file_id"], "picture_file_id")
+        picture = await picture_file(tx, principal, checked["picture_file_id"], "picture_file_id", channel_id=channel.id)
+        checked["picture_file_id"] = picture.id
     return checked
 
 
@@ -178,7 +178,7 @@ async def create_channel_in(
         last_seq=0,
         direct_key=direct_key,
     )
-    for key, value in (await check_extra(tx.conn, principal, extra)).items():
+    for key, value in (await check_extra(tx, principal, extra, channel)).items():
         setattr(channel, key, value)
     await channel_store.insert_channel(tx.conn, _row(channel))
     owner_ids = {principal.user_id, *(owners or [])}
@@ -253,7 +253,7 @@ async def update_channel_in(
             {"old": channel.topic, "new": new_topic},
         )
         channel.topic = changes["topic"] = new_topic
-    for key, value in (await check_extra(tx.conn, principal, extra, channel)).items():
+    for key, value in (await check_extra(tx, principal, extra, channel)).items():
         if getattr(channel, key) != value:
             setattr(channel, key, value)
             changes[key] = value

@@ -2,8 +2,10 @@
 (docs/design.md §7: sessions cached with correct invalidation).
 
 Invalidation: a revocation on this node forgets the user's entries at once (``forget_user``), and so does
-the hub on every node when the revocation event arrives over the bus; the TTL, on the injected clock, bounds
-what a lost event can cost (and a clock moved past a session's end also ends its cached entry).
+the hub on every node when the revocation event arrives over the bus; after a bus gap, when such an event may
+have been lost, everything is forgotten (``forget_all``, ``realtime/recovery.py``); the TTL, on the injected
+clock, bounds what a lost event can cost meanwhile (and a clock moved past a session's end also ends its
+cached entry).
 """
 
 from __future__ import annotations
@@ -52,3 +54,6 @@ class CredentialCache:
     def forget_user(self, user_id: int) -> None:
         for key in [k for k, (p, _) in self._entries.items() if p.user_id == user_id]:
             del self._entries[key]
+
+    def forget_all(self) -> None:
+        self._entries.clear()

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..store import credentials as credential_store
 from ..store import orgs as org_store
 from ..store import users as user_store
-from .access import access_org, access_user, may_manage, role_at_least, user_image, visible_users
+from .access import access_org, access_user, may_manage, role_at_least, visible_users
 from .auth import create_token_in, do_create_token, tell_credentials_changed
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, fields_renamed
+from .files import picture_file
 from .ids import parse_id
 from .models import Organisation, Principal, User
 from .orgs import check_name, detach_member, insert_org_in
@@ -247,10 +248,10 @@ async def do_update_user(
         target = await access_user(tx.conn, principal, user_id, manage=not (own and touched <= SELF_EDITABLE))
         if own and "status" in columns:
             raise Forbidden("you cannot change your own status")
-        for name in ("picture_file_id", "cover_file_id"):
-            file_id = columns.get(name) or profile_changes.get(name)
-            if file_id is not None:
-                await user_image(tx.conn, principal, target, int(file_id), name)
+        for name, given in (("picture_file_id", columns), ("cover_file_id", profile_changes)):
+            if given.get(name) is not None:
+                picture = await picture_file(tx, principal, int(given[name]), name, owner_id=target.id)
+                given[name] = picture.id if given is columns else str(picture.id)
         if profile_changes.get("reports_to") is not None:
             await _check_reports_to(tx.conn, principal, target, int(profile_changes["reports_to"]))
         profile = _merge_profile(target.profile, profile_changes)

@@ -23,7 +23,7 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..store import files as file_store
-from .access import readable_file
+from .access import picture_source, readable_file
 from .context import Core, Tx
 from .errors import BadRequest, NotFound, TooLarge
 from .models import Principal, StoredFile
@@ -243,6 +243,55 @@ async def fetch_file(core: Core, principal: Principal, file_id: int, *, thumbnai
         return stored, content_type, await core.files.get(key)
     except FileNotFoundError:
         raise NotFound("no such file") from None
+
+
+async def picture_file(
+    tx: Tx, principal: Principal, file_id: int, field: str, *, channel_id: int | None = None,
+    owner_id: int | None = None, attach: bool = False,
+) -> StoredFile:
+    """The file a new picture shows: the one named, when the rule of ``access.picture_source`` allows, else
+    a copy of it owned by ``owner_id`` (the picture's subject; default the caller). ``attach``: the picture
+    is attached to a message (a meeting poster), so it must be the caller's own, copied if need be."""
+    stored, copy = await picture_source(tx.conn, principal, file_id, field, channel_id=channel_id)
+    if copy or (attach and stored.owner_id != principal.user_id):
+        return await copy_file(tx, stored, principal.user_id if attach else owner_id or principal.user_id, field)
+    return stored
+
+
+async def copy_file(tx: Tx, stored: StoredFile, owner_id: int, field: str) -> StoredFile:
+    """A new file with the same bytes (and thumbnail), owned by ``owner_id``, shared nowhere yet."""
+    core = tx.core
+    file_id = tx.new_id()
+    thumbnail_key = None
+    try:
+        data = await core.files.get(stored.storage_key)
+        if stored.thumbnail_key is not None:
+            thumbnail_key = f"{file_id}/{stored.thumbnail_key.rpartition('/')[2]}"
+            await core.files.put(thumbnail_key, await core.files.get(stored.thumbnail_key))
+        await core.files.put(original_key(file_id), data)
+    except FileNotFoundError:
+        await discard_contents(core, file_id)
+        raise BadRequest.field(field, "no such file") from None
+    copy = StoredFile(
+        id=file_id,
+        owner_id=owner_id,
+        name=stored.name,
+        content_type=stored.content_type,
+        size=stored.size,
+        storage_key=original_key(file_id),
+        created_at=tx.now,
+        sha256=stored.sha256,
+        width=stored.width,
+        height=stored.height,
+        thumbnail_key=thumbnail_key,
+        module=stored.module,
+    )
+    try:
+        await file_store.insert_file(tx.conn, copy)
+    except BaseException:
+        await discard_contents(core, file_id)
+        raise
+    return copy
 
 
 def file_payload(stored: StoredFile) -> dict[str, Any]:

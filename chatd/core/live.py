@@ -4,23 +4,30 @@ fills its gaps from, and its one action that stores nothing (typing).
 The websocket (``chatd/realtime``) calls these and never the store: a connection starts from a
 ``Snapshot`` taken *after* it registered with the hub, and from then on every channel event reaches it live
 or, if one is missed (another node, a bus outage, a resume), is read back with ``events_since``
-(docs/design.md §4.3). The log readers take no principal: a connection only reads channels it is subscribed
+(docs/design.md §4.3). After a bus gap, when the hub cannot know which access changes it missed, every
+connection's ``Standing`` is read again: whether its credential still holds, and what its user may read. The log readers take no principal: a connection only reads channels it is subscribed
 to, and it subscribed through the snapshot or through the events that gave the user access.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import orgs as org_store
+from ..store import users as user_store
 from . import events
 from .access import access_channel
+from .auth import credential_alive_in
 from .channels import views_of
 from .context import Core
 from .events import Event
-from .models import ChannelView, Principal
+from .models import Channel, ChannelView, Principal, User
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +57,59 @@ class LogBounds:
         ``seq`` (a database restored from a backup)."""
         purged = (self.first is None and self.last > 0) or (self.first is not None and seq < self.first - 1)
         return not purged and seq <= self.last
+
+
+@dataclass(slots=True)
+class Standing:
+    """One connection's standing as the store has it now.
+
+    ``alive``: its credential still holds (the account is active, the session or token not ended).
+    ``channels``: every channel its user may read, each with its seq at this read; ``member_of``: those the
+    user is a member of; ``new``: the readable channels the connection did not know, as the user sees them."""
+
+    alive: bool
+    user: User | None = None
+    organisations: set[int] = field(default_factory=set)
+    channels: list[Channel] = field(default_factory=list)
+    member_of: set[int] = field(default_factory=set)
+    new: list[ChannelView] = field(default_factory=list)
+
+
+async def standings(
+    core: Core, connections: Sequence[tuple[Principal, set[int]]], known: Sequence[int]
+) -> tuple[list[Standing], list[Channel]]:
+    """The ``Standing`` of each (principal, channels its connection knows), in order, and every live channel
+    among them and ``known``, read in one transaction. A user is read once however many connections they have."""
+    found: list[Standing] = []
+    now = core.clock.now_ms()
+    async with core.reading() as conn:
+        channels = {channel.id: channel for channel in await channel_store.live_channels(conn, known)}
+        users: dict[int, Standing] = {}
+        for principal, theirs in connections:
+            user_id = principal.user_id
+            if user_id not in users:
+                users[user_id] = await _user_standing(conn, user_id)
+            of_user = users[user_id]
+            if not await credential_alive_in(conn, principal, of_user.user, now):
+                found.append(Standing(alive=False))
+                continue
+            assert of_user.user is not None
+            fresh = Principal(of_user.user, principal.session_id, principal.token_id, principal.client_id)
+            new = [channel for channel in of_user.channels if channel.id not in theirs]
+            views = await views_of(conn, fresh, new) if new else []
+            found.append(Standing(True, of_user.user, of_user.organisations, of_user.channels, of_user.member_of, views))
+            channels.update((channel.id, channel) for channel in of_user.channels)
+    return found, list(channels.values())
+
+
+async def _user_standing(conn: AsyncConnection, user_id: int) -> Standing:
+    user = await user_store.get_user(conn, user_id)
+    if user is None or not user.is_active:
+        return Standing(alive=False, user=user)
+    organisations = set((await org_store.orgs_of_user(conn, user_id)).keys())
+    channels = await channel_store.readable_channels(conn, user_id, user.is_admin)
+    roles = await member_store.roles_of(conn, user_id, [channel.id for channel in channels])
+    return Standing(True, user, organisations, channels, set(roles))
 
 
 async def organisations_of(core: Core, principal: Principal) -> set[int]:

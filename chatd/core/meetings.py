@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import meetings as meeting_store
 from ..store.meetings import Meeting
-from .access import access_channel, own_image, readers_among
+from .access import access_channel, readers_among
 from .clock import iso
 from .context import Core
 from .conversations import named_people
 from .profiles import Profile, profiles_of
 from .errors import BadRequest
+from .files import picture_file
 from .message_views import views_of
 from .messages import Post, post_message_in
 from .models import Channel, MessageView, Principal
@@ -89,7 +90,7 @@ async def do_create_meeting(
         found = await access_channel(tx.conn, principal, channel_id, writing=True)
         await _check_participants(tx.conn, found.channel, participants)
         if poster_id is not None:
-            await own_image(tx.conn, principal, poster_id, "poster_id")
+            poster_id = (await picture_file(tx, principal, poster_id, "poster_id", channel_id=channel_id, attach=True)).id
         meeting = Meeting(
             id=tx.new_id(),
             channel_id=channel_id,

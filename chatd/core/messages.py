@@ -345,6 +345,7 @@ async def remove_message_in(tx: Tx, principal: Principal, message_id: int, *, ch
     now = tx.now
     await message_store.erase(tx.conn, message.id, principal.user_id, now)
     await search_index.unindex(tx.conn, message.id)
+    await event_log.redact(tx.conn, message.id)  # a replay from any seq finds a tombstone (docs/design.md §3)
     if message.reply_to is not None:
         await message_store.bump_thread(tx.conn, message.reply_to, -1, None)
     await tx.emit(

@@ -17,11 +17,12 @@ from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
-from .access import access_org, check_may_grant, own_image
+from .access import access_org, check_may_grant
 from .channel_members import leave_org_channels
 from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, NotFound
+from .files import picture_file
 from .models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from .paging import Page, PageRequest
 from .users import check_email
@@ -199,7 +200,7 @@ async def do_update_org(
     profile: dict[str, Any] | None = None,
     picture_file_id: Any = KEEP,
 ) -> tuple[Organisation, StoredFile | None]:
-    """Change what an organisation's admins may change: name, profile fields, logo (their own image).
+    """Change what an organisation's admins may change: name, profile fields, logo (``files.picture_file``).
     Returns the organisation and its logo's file."""
     checked = check_profile(profile or {})
     async with core.transaction() as tx:
@@ -213,7 +214,7 @@ async def do_update_org(
             changes["profile"] = orjson.dumps(org.profile).decode()
         if picture_file_id is not KEEP:
             if picture_file_id is not None:
-                await own_image(tx.conn, principal, picture_file_id, "picture_file_id")
+                picture_file_id = (await picture_file(tx, principal, picture_file_id, "picture_file_id")).id
             org.picture_file_id = changes["picture_file_id"] = picture_file_id
         if changes:
             org.updated_at = changes["updated_at"] = tx.now

@@ -4,10 +4,12 @@
 stand-in for a single node.
 
 ``RedisBus`` (``redis://`` or ``rediss://``) also carries each batch to every other chatd process over one
-Redis pub/sub channel. Redis pub/sub is fire-and-forget: a node that is disconnected misses what was
-published meanwhile, so the bus tells its owner when the subscription comes back (``on_reconnect``) and the
-hub fills the gap from the database, where every channel event already is (events are published only after
-their commit).
+Redis pub/sub channel. Publishing never makes a writer wait for Redis: the batch is delivered to this
+node's sockets at once and put in a bounded outbox that one task publishes in order (``outbox.py``).
+Redis pub/sub is fire-and-forget, and the outbox drops what it cannot publish in time, so a node can miss
+batches in two ways, and hears of both: its subscription dropped (``on_reconnect``, once it is back), or
+another node's batch numbers skip (``on_gap``). Either way the hub re-reads from the database, where
+every channel event already is (events are published only after their commit), before it delivers more.
 
 The bus's own timings (PING after a silence, the throttle on warnings) are transport timings, read on the
 event loop's clock like the socket timeouts they pair with; domain time comes from ``core/clock.py``.
@@ -18,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
@@ -29,13 +31,17 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ..config import BusSettings
 from ..core.events import Event
 from ..core.probes import SILENT, Probe
+from .outbox import Backoff, Outbox
 
 log = logging.getLogger("chatd.bus")
 
 Deliver = Callable[[Sequence[Event]], Awaitable[None]]
-Reconnected = Callable[[], Awaitable[None]]
+Missed = Callable[[], Awaitable[None]]
+#: How many other nodes' batch numbers a bus remembers (each restart of a node is a new origin).
+ORIGINS_KEPT = 1024
 
 
 class MemoryBus:
@@ -59,29 +65,29 @@ class MemoryBus:
         return None
 
 
-class Backoff:
-    """Exponential backoff with jitter, so nodes that lost Redis together don't reconnect in lockstep."""
+@dataclass(slots=True)
+class Heard:
+    """What this bus received from one other node's outbox (``outbox.py``)."""
 
-    def __init__(self, base: float = 0.1, cap: float = 5.0) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
+    last: int | None = None  # the latest batch number received (None: none yet)
+    covered: int = 0  # every batch numbered up to here was received, or filled from the store
 
-    def next_delay(self) -> float:
-        """The next wait: base·2ⁿ capped, then drawn from its upper half ("equal jitter": never ~0)."""
-        ceiling = min(self.cap, self.base * (2**self.attempt))
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
+    def missed(self, n: int, *, notice: bool) -> bool:
+        """A notice says batches up to ``n`` were dropped: missed unless covered. A batch whose number skips
+        the last one received says the same of those in between. The first batch heard from a node sets
+        where it starts: what it dropped before, it announced before."""
+        if notice:
+            return n > self.covered
+        return self.last is not None and n > self.last + 1 and n - 1 > self.covered
 
 
 class RedisBus:
     """Delivers locally at once and fans batches out to the other processes over Redis pub/sub.
 
-    Each message is one batch: ``{"origin": <this bus's uuid>, "events": [wire, …]}``. A bus ignores its own
-    messages, which it delivered locally before publishing, so local delivery never depends on Redis.
+    Each message is one numbered batch, ``{"origin": <this bus's uuid>, "n": 12, "events": [wire, …]}``
+    (``outbox.encode``). A bus ignores its own messages, which it delivered locally before publishing, so
+    local delivery never depends on Redis; it drops a repeated number, and a skipped one tells it that
+    batches were lost (``on_gap``).
     """
 
     #: How long ``start()`` waits for the first subscription before letting the app start without Redis.
@@ -91,8 +97,6 @@ class RedisBus:
     poll_interval = 1.0
     ping_after = 5.0
     dead_after = 5.0
-    #: Seconds between two "publish failed" warnings while Redis stays down (the rest go to debug).
-    warn_interval = 10.0
     probe: Probe = SILENT
 
     def __init__(
@@ -103,6 +107,8 @@ class RedisBus:
         socket_timeout: float = 2.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 5.0,
+        outbox_size: int = 10_000,
+        publish_budget: float = 1.0,
     ) -> None:
         self.url = url
         self.channel = channel
@@ -110,18 +116,20 @@ class RedisBus:
         self._socket_timeout = socket_timeout
         self._backoff = Backoff(backoff_base, backoff_cap)
         self._subscribers: list[Deliver] = []
-        self._reconnected: list[Reconnected] = []
+        self._reconnected: list[Missed] = []
+        self._gapped: list[Missed] = []
+        self._heard: dict[str, Heard] = {}  # origin → what we received from it
         self._connected = False
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()
-        self._sending: set[asyncio.Task[None]] = set()
-        self._last_warning = float("-inf")
-        self._suppressed = 0
         # One immediate retry on a connection error: a pooled connection left over from before a Redis
         # restart fails on first use and the retry reconnects, so the first publish after it isn't lost.
-        # Not on a timeout: Redis may have taken the PUBLISH, and a retry would deliver the batch twice.
+        # A batch the retry repeats is dropped by its number on the other side.
         self._publisher: Redis = self._client(Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
+        self.outbox = Outbox(
+            self.origin, self._send, size=outbox_size, budget=publish_budget, backoff=Backoff(backoff_base, backoff_cap)
+        )
 
     # --- interface ---------------------------------------------------------------------------------
 
@@ -133,36 +141,37 @@ class RedisBus:
     def subscribe(self, deliver: Deliver) -> None:
         self._subscribers.append(deliver)
 
-    def on_reconnect(self, callback: Reconnected) -> None:
+    def on_reconnect(self, callback: Missed) -> None:
         """Run ``callback`` each time the subscription is back after a gap in which batches may be lost."""
         self._reconnected.append(callback)
 
-    async def publish(self, events: Sequence[Event]) -> None:
-        """Deliver locally, and PUBLISH for the other nodes at the same time; never raises for Redis.
+    def on_gap(self, callback: Missed) -> None:
+        """Run ``callback`` when another node's batch numbers skip: its outbox dropped batches we never got.
 
-        The PUBLISH runs as its own task so neither waits for the other: a slow local subscriber doesn't
-        delay the other nodes, and a slow or dead Redis doesn't delay this node's sockets. ``asyncio.wait``
-        doesn't cancel the task with its caller, so a cancelled request doesn't take back a committed batch.
-        """
+        Like ``on_reconnect``, it is awaited before the batch that revealed the gap, or any later one, is
+        delivered."""
+        self._gapped.append(callback)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Deliver locally, and queue the batch for the other nodes; never waits for Redis, never raises for it.
+
+        The caller's commit is done: this node's sockets get the batch now, in the order of the calls,
+        and the outbox publishes it (``outbox.py``) when Redis takes it, or drops it for the store to fill."""
         batch = list(events)
         if not batch:
             return
         self.probe.events_published(len(batch))
-        send: asyncio.Task[None] | None = None
         if not self._closed:
-            payload = orjson.dumps({"origin": self.origin, "events": [event.to_wire() for event in batch]})
-            send = asyncio.create_task(self._send(payload), name="chatd-bus-publish")
-            self._sending.add(send)
-            send.add_done_callback(self._sending.discard)
+            self.outbox.put(batch)
         await self._deliver(batch)
-        if send is not None:
-            await asyncio.wait((send,))
 
     async def start(self) -> None:
-        """Start the reader and wait (bounded) for the first subscription; without Redis the app still starts."""
+        """Start the reader and the outbox, and wait (bounded) for the first subscription; without Redis the
+        app still starts."""
         if self._reader is not None:
             return
         self._closed = False
+        self.outbox.start()
         self._reader = asyncio.create_task(self._read_forever(), name="chatd-bus-reader")
         try:
             await asyncio.wait_for(self._first_attempt.wait(), self.start_timeout)
@@ -173,50 +182,27 @@ class RedisBus:
                         self._safe_url())
 
     async def stop(self) -> None:
-        """Stop reading, let in-flight publishes finish (briefly), and close every Redis connection."""
+        """Stop reading, let queued batches go out (briefly), and close every Redis connection."""
         self._closed = True
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-        if self._sending:
-            pending = set(self._sending)
-            _, late = await asyncio.wait(pending, timeout=self._socket_timeout)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self.outbox.stop(self._socket_timeout)
         await self._publisher.aclose()
         self._connected = False
 
     # --- publishing --------------------------------------------------------------------------------
 
-    async def _send(self, payload: bytes) -> None:
-        """PUBLISH one batch; on failure only log, since the batch is stored and peers refill on reconnect."""
+    async def _send(self, payloads: list[bytes]) -> None:
+        """PUBLISH a run of batches in one round trip, in order (the outbox's sender calls this)."""
         started = asyncio.get_running_loop().time()
-        try:
-            await self._publisher.publish(self.channel, payload)
-            self.probe.bus_published(asyncio.get_running_loop().time() - started)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # any Redis/socket failure: the caller's commit already happened
-            self._warn_publish_failed(exc)
-        else:
-            if self._suppressed:
-                log.info("bus: publishing works again (%d failures were not logged)", self._suppressed)
-                self._suppressed = 0
-
-    def _warn_publish_failed(self, exc: Exception) -> None:
-        """Warn at most every ``warn_interval`` s, so a Redis outage doesn't flood the log per request."""
-        now = asyncio.get_running_loop().time()
-        if now - self._last_warning >= self.warn_interval:
-            self._last_warning = now
-            extra = f" ({self._suppressed} more since the last warning)" if self._suppressed else ""
-            log.warning("bus: publish to Redis failed: %s: %s%s", type(exc).__name__, exc, extra)
-            self._suppressed = 0
-        else:
-            self._suppressed += 1
-            log.debug("bus: publish to Redis failed: %s: %s", type(exc).__name__, exc)
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for payload in payloads:
+                pipe.publish(self.channel, payload)
+            await pipe.execute()
+        self.probe.bus_published(asyncio.get_running_loop().time() - started)
 
     # --- delivery ----------------------------------------------------------------------------------
 
@@ -231,15 +217,30 @@ class RedisBus:
                 log.exception("bus: subscriber %r failed on a batch of %d events", deliver, len(batch))
 
     async def _receive(self, data: Any) -> None:
-        """Decode one pub/sub message and deliver it, unless it is ours (already delivered) or malformed."""
+        """Decode one pub/sub message and deliver it, unless it is ours (already delivered), a repeat, or
+        malformed; a skipped number first runs the ``on_gap`` callbacks."""
         try:
             message = orjson.loads(data)
-            if message.get("origin") == self.origin:
+            origin = message["origin"]
+            if origin == self.origin:
                 return
+            n = int(message["n"])
             batch = [Event.from_wire(wire) for wire in message["events"]]
         except Exception:
             log.exception("bus: dropping a malformed message on %s", self.channel)
             return
+        heard = self._heard.pop(origin, None) or Heard()  # re-inserted: the dict stays ordered by recency
+        if len(self._heard) >= ORIGINS_KEPT:
+            del self._heard[next(iter(self._heard))]
+        self._heard[origin] = heard
+        if batch and heard.last is not None and n <= heard.last:
+            return  # published twice (a retried round trip): delivered already
+        if heard.missed(n, notice=not batch):
+            log.info("bus: node %s dropped batches we did not get; filling from the store", origin[:8])
+            await self._run_callbacks(self._gapped)
+            heard.covered = max(heard.covered, n if not batch else n - 1)
+        if batch:
+            heard.last = n
         if batch:
             await self._deliver(batch)
 
@@ -259,7 +260,7 @@ class RedisBus:
                 if missed:
                     log.info("bus: resubscribed to %s on %s", self.channel, self._safe_url())
                     self.probe.bus_reconnected()
-                    await self._run_reconnect_callbacks()
+                    await self._run_callbacks(self._reconnected)
                 missed = True  # from here on, any drop loses batches
                 await self._read(pubsub)
             except asyncio.CancelledError:
@@ -296,15 +297,15 @@ class RedisBus:
             elif now - pinged_at >= self.dead_after:
                 raise RedisConnectionError(f"no reply to PING in {self.dead_after:g} s")
 
-    async def _run_reconnect_callbacks(self) -> None:
+    async def _run_callbacks(self, callbacks: list[Missed]) -> None:
         """Await each callback before reading on, so the gap is filled before newer live batches arrive."""
-        for callback in tuple(self._reconnected):
+        for callback in tuple(callbacks):
             try:
                 await callback()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("bus: on_reconnect callback %r failed", callback)
+                log.exception("bus: callback %r after missed batches failed", callback)
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -334,10 +335,17 @@ class RedisBus:
         return f"{scheme}{sep}{rest.rpartition('@')[2]}"
 
 
-def create_bus(url: str) -> MemoryBus | RedisBus:
+def create_bus(url: str, settings: BusSettings | None = None) -> MemoryBus | RedisBus:
     """The bus for ``bus.url``: Redis for ``redis://``/``rediss://``, else in-process."""
     if not url or url.startswith("memory://"):
         return MemoryBus()
     if url.startswith(("redis://", "rediss://")):
-        return RedisBus(url)
+        if settings is None:
+            return RedisBus(url)
+        return RedisBus(
+            url,
+            socket_timeout=settings.socket_timeout_seconds,
+            outbox_size=settings.outbox_size,
+            publish_budget=settings.publish_budget_seconds,
+        )
     raise ValueError(f"unknown bus URL scheme: {url!r} (expected memory://, redis:// or rediss://)")

@@ -13,6 +13,11 @@ turns with requests, so they cannot send a request's event, read back from the s
 
 The queue is bounded (``websocket.queue_size``): when full, typing and presence frames are shed first; if
 it is still full the connection is closed with ``CLOSE_TOO_SLOW`` and the client resumes (§4.5).
+
+After a bus gap the hub cannot know which access changes it missed, so it ``suspend``s every connection:
+the writer stops at once (a fill in progress stops after the event it is sending), sends nothing more but
+answers, and waits for its ``Recheck``, which applies what the store says the user may now read
+(``recovery.py``) before anything else goes out.
 """
 
 from __future__ import annotations
@@ -66,7 +71,15 @@ class Step:
     run: Callable[[], Awaitable[None]]
 
 
-Item = Frame | Subscribe | Unsubscribe | CatchUp | Step
+@dataclass(slots=True)
+class Recheck:
+    """After a bus gap: apply the user's access as re-read from the store; the first thing a suspended
+    connection does, and the end of its suspension (``recovery.py``)."""
+
+    run: Callable[[], Awaitable[None]]
+
+
+Item = Frame | Subscribe | Unsubscribe | CatchUp | Step | Recheck
 
 
 class Connection:
@@ -86,6 +99,8 @@ class Connection:
         self.orgs: set[int] = set()
         self.member_of: set[int] = set()
         self.held = False  # live events wait (a resume is coming: see resume.py); answers still go out
+        self.suspended = False  # after a bus gap, until its Recheck: nothing but answers goes out
+        self.started = False  # subscribed to its ready snapshot (session.py)
         self.closing: int | None = None
         self.status = "online"
         self.writer: asyncio.Task[None] | None = None
@@ -137,6 +152,27 @@ class Connection:
                     self.pending.clear()
                     self.wakeup.set()
 
+    def suspend(self) -> None:
+        """Send nothing more but answers until a ``Recheck`` (pushed with ``recheck``) has run."""
+        self.suspended = True
+
+    def recheck(self, item: Recheck) -> None:
+        """Queue the recheck ahead of everything, answers included: it is what the suspension waits for."""
+        self.controls.appendleft(item)
+        self.wakeup.set()
+
+    def forget_queued(self, channels: set[int]) -> None:
+        """Drop queued frames of ``channels`` and every queued subscription change and catch-up: a recheck
+        read the store after all of them were queued, and decides afresh."""
+
+        def stale(item: Item) -> bool:
+            if isinstance(item, Frame):
+                return item.channel_id is not None and item.channel_id in channels
+            return isinstance(item, (Subscribe, Unsubscribe, CatchUp))
+
+        self.events = deque(item for item in self.events if not stale(item))
+        self.pending = deque(item for item in self.pending if not stale(item))
+
     def release(self) -> None:
         """Stop holding live events."""
         if self.held:
@@ -179,10 +215,9 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             while self.closing is None:
-                if self.controls:
-                    await self._handle(self.controls.popleft())
-                elif self.events and not self.held:
-                    await self._handle(self.events.popleft())
+                item = self._next()
+                if item is not None:
+                    await self._handle(item)
                 else:
                     self.wakeup.clear()
                     await self.wakeup.wait()
@@ -193,6 +228,14 @@ class Connection:
             # connected to a writer that stopped; closing makes it reconnect and resume from the store.
             log.info("websocket writer for user %s stopped: %r", self.user_id, exc)
             self.close(protocol.CLOSE_INTERNAL, "internal error: reconnect and resume")
+
+    def _next(self) -> Item | None:
+        """Answers and steps first, then events; while suspended only answers and the recheck."""
+        if self.controls and (not self.suspended or isinstance(self.controls[0], (Frame, Recheck))):
+            return self.controls.popleft()
+        if self.events and not self.held and not self.suspended:
+            return self.events.popleft()
+        return None
 
     async def _handle(self, item: Item) -> None:
         if isinstance(item, Frame):
@@ -205,7 +248,7 @@ class Connection:
             async with self.turn:
                 await self._answers_first()
                 await self._catch_up()
-        elif isinstance(item, Step):
+        elif isinstance(item, (Step, Recheck)):
             async with self.turn:
                 await self._answers_first()
                 await item.run()
@@ -232,18 +275,24 @@ class Connection:
             return
         if frame.seq > last + 1:
             await self.fill(frame.channel_id, frame.seq - 1)
+            if self.suspended or frame.channel_id not in self.delivered:
+                return  # the fill stopped for a recheck, which decides about this event (it is in the store)
         await self.websocket.send_text(frame.text)
         self.delivered[frame.channel_id] = frame.seq
 
     async def fill(self, channel_id: int, upto: int | None) -> int:
-        """Send stored events of a channel after what was delivered, up to ``upto`` (None: all); returns count."""
+        """Send stored events of a channel after what was delivered, up to ``upto`` (None: all); returns count.
+
+        Stops early when the connection is suspended: what it may read is being re-read."""
         sent = 0
         while True:
             after = self.delivered.get(channel_id)
-            if after is None or (upto is not None and after >= upto):
+            if after is None or (upto is not None and after >= upto) or self.suspended:
                 return sent
             stored = await live.events_since(self.core, channel_id, after, FILL_BATCH)
             for event in stored:
+                if self.suspended or channel_id not in self.delivered:
+                    return sent
                 seq = event.seq
                 assert seq is not None  # every stored event has its seq
                 if upto is not None and seq > upto:

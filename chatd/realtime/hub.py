@@ -6,6 +6,9 @@ is the core's read rule (``core/access.py`` ``may_read_channel``) applied to tho
 the membership and channel events themselves. Each event is encoded once and handed to each recipient's
 queue; per-viewer data never rides on shared events (flags, read markers and mention notices are user
 events, sent only to their user).
+
+Those facts are only as good as the events that keep them: after a bus gap the hub ``hold``s every batch
+while ``recovery.py`` re-reads them from the store, and routes the held batches after.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
 from . import protocol
-from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
+from .connection import Connection, Frame, Subscribe, Unsubscribe
 from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook
 
 log = logging.getLogger("chatd.hub")
@@ -49,6 +52,8 @@ class Hub:
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
         self.book = PresenceBook(clock)
+        self.epoch = 0  # counts rechecks after bus gaps: a snapshot read across one is read again (session.py)
+        self._held: list[Sequence[Event]] | None = None  # batches waiting for a recheck to finish
         self._tasks: set[asyncio.Task[None]] = set()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
@@ -114,10 +119,19 @@ class Hub:
             conn.close(protocol.CLOSE_RESTART, "server restarting: reconnect and resume")
         await asyncio.sleep(0)
 
-    async def catch_up(self) -> None:
-        """After a bus outage: every connection fills its channels from the store."""
-        for conn in self.connections():
-            conn.push(CatchUp())
+    # -- holding delivery during a recheck (recovery.py) ---------------------------------------------
+
+    def hold(self) -> None:
+        """Keep every batch from now on until ``release``: the facts routing relies on are being re-read."""
+        self.epoch += 1
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Route the held batches, in the order they came, and deliver as usual from now on."""
+        held, self._held = self._held or [], None
+        for batch in held:
+            self._route_all(batch)
 
     # -- routing -----------------------------------------------------------------------------------
 
@@ -149,6 +163,12 @@ class Hub:
                 self._unsubscribe(conn, channel_id)
 
     async def deliver(self, batch: Sequence[Event]) -> None:
+        if self._held is not None:
+            self._held.append(batch)
+            return
+        self._route_all(batch)
+
+    def _route_all(self, batch: Sequence[Event]) -> None:
         for event in batch:
             try:
                 self._route(event)

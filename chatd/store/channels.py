@@ -45,6 +45,17 @@ async def get_channel(conn: AsyncConnection, channel_id: int) -> Channel | None:
     return None if row is None else channel_of(row)
 
 
+async def live_channels(conn: AsyncConnection, channel_ids: Sequence[int]) -> list[Channel]:
+    """The live (not removed) channels among ``channel_ids`` (a thousand ids per query: drivers bound them)."""
+    ids = list(channel_ids)
+    found: list[Channel] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        rows = await conn.execute(select(channels).where(channels.c.id.in_(chunk), channels.c.removed_at.is_(None)))
+        found.extend(channel_of(row) for row in rows)
+    return found
+
+
 async def insert_channel(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(channels.insert().values(**values))
 

@@ -1,4 +1,4 @@
-"""The per-channel event log: seq allocation, append, and replay.
+"""The per-channel event log: seq allocation, append, replay, and redaction.
 
 ``UPDATE channels SET last_seq = last_seq + 1 … RETURNING`` both allocates the next seq and, on
 PostgreSQL, locks the channel row until commit, so concurrent writers to one channel are serialised and
@@ -6,6 +6,10 @@ seqs are gap-free and strictly increasing; on SQLite the single writer gives the
 
 A writer whose ids must sort like the seqs (a new message: history is listed by id, the log replayed by
 seq) takes that lock first, with ``lock``, before it allocates the id.
+
+A removed message is redacted from the log (``redact``): its events keep their seq, so a replay stays
+gap-free, but their payload becomes a tombstone (``tombstone``) that holds none of its text, files or
+mentions. Each message event records the message it is about (``message_id``) so they are found at once.
 """
 
 from __future__ import annotations
@@ -16,8 +20,30 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.events import Event
+from ..core.events import MESSAGE, Event
 from .tables import channel_events, channels
+
+#: What a removed message's events keep: who posted what kind of message where and when, never its text,
+#: files, mentions, meta or the client's key. Clients see a message marked ``deleted`` (its REMOVED event
+#: follows in the log).
+_KEPT = ("id", "channel_id", "user_id", "type", "reply_to", "created_at")
+_BLANK: dict[str, Any] = {
+    "contents": "", "meta": {}, "files": [], "mentions": [], "client_msg_id": None, "deleted": True,
+    "redacted": True,
+}
+
+
+def tombstone(payload: dict[str, Any]) -> dict[str, Any]:
+    """A removed message's event payload, redacted (see the module docstring)."""
+    return {key: payload[key] for key in _KEPT if key in payload} | _BLANK
+
+
+def message_id_of(event: Event) -> int | None:
+    """The message a message event is about (every message event's payload names it as ``id``)."""
+    if event.type != MESSAGE:
+        return None
+    found = event.data.get("id")
+    return int(found) if found is not None else None
 
 
 async def lock(conn: AsyncConnection, channel_id: int) -> None:
@@ -54,6 +80,7 @@ async def append(conn: AsyncConnection, event: Event, also: dict[str, Any] | Non
             actor_id=event.actor_id,
             payload=orjson.dumps(event.data).decode(),
             created_at=event.created_at,
+            message_id=message_id_of(event),
         )
     )
 
@@ -89,10 +116,30 @@ async def append_many(conn: AsyncConnection, batch: list[Event], also: dict[int,
                     "actor_id": e.actor_id,
                     "payload": orjson.dumps(e.data).decode(),
                     "created_at": e.created_at,
+                    "message_id": message_id_of(e),
                 }
                 for e in batch
             ],
         )
+
+
+async def redact(conn: AsyncConnection, message_id: int) -> int:
+    """Replace the payload of every event of a message that holds its content by its tombstone (in the
+    caller's transaction, the removal's); returns how many events were redacted."""
+    rows = (
+        await conn.execute(
+            select(channel_events.c.channel_id, channel_events.c.seq, channel_events.c.payload).where(
+                channel_events.c.message_id == message_id, channel_events.c.event.in_(("CREATED", "EDITED"))
+            )
+        )
+    ).all()
+    for row in rows:
+        await conn.execute(
+            channel_events.update()
+            .where(channel_events.c.channel_id == row.channel_id, channel_events.c.seq == row.seq)
+            .values(payload=orjson.dumps(tombstone(orjson.loads(row.payload))).decode())
+        )
+    return len(rows)
 
 
 async def since(conn: AsyncConnection, channel_id: int, after_seq: int, limit: int) -> list[Event]:

@@ -96,12 +96,42 @@ async def message_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
     return [row[0] for row in rows]
 
 
+async def of_removed_messages(conn: AsyncConnection, file_ids: Sequence[int]) -> set[int]:
+    """Those of ``file_ids`` attached to messages that were all removed: redacted with them, for everyone."""
+    if not file_ids:
+        return set()
+    linked = (
+        select(message_files.c.file_id, messages.c.deleted_at)
+        .select_from(message_files.join(messages, messages.c.id == message_files.c.message_id))
+        .where(message_files.c.file_id.in_(list(file_ids)))
+    )
+    live: set[int] = set()
+    removed: set[int] = set()
+    for file_id, deleted_at in await conn.execute(linked):
+        (removed if deleted_at is not None else live).add(file_id)
+    return removed - live
+
+
 async def picture_channel_ids(conn: AsyncConnection, file_id: int) -> list[int]:
     """Live channels showing this file as their picture."""
     rows = await conn.execute(
         select(channels.c.id).where(channels.c.picture_file_id == file_id, channels.c.removed_at.is_(None))
     )
     return [row[0] for row in rows]
+
+
+async def is_shared(conn: AsyncConnection, file_id: int) -> bool:
+    """Whether anyone but its owner may have seen the file: attached to a message (even a removed one), or
+    a picture of a user, an organisation or a channel."""
+    for query in (
+        select(message_files.c.file_id).where(message_files.c.file_id == file_id),
+        select(users.c.id).where(users.c.picture_file_id == file_id),
+        select(organisations.c.id).where(organisations.c.picture_file_id == file_id),
+        select(channels.c.id).where(channels.c.picture_file_id == file_id),
+    ):
+        if (await conn.execute(query.limit(1))).first() is not None:
+            return True
+    return False
 
 
 async def is_user_picture(conn: AsyncConnection, file_id: int) -> bool:

@@ -195,11 +195,11 @@ async def versions(conn: AsyncConnection, message_id: int) -> list[tuple[int, st
 
 
 async def erase(conn: AsyncConnection, message_id: int, by: int, now: int) -> None:
-    """Soft delete: the row stays (threads, events), its text and history go."""
+    """Soft delete: the row stays (threads, events), its text, meta and history go."""
     await conn.execute(
         messages.update()
         .where(messages.c.id == message_id)
-        .values(contents="", deleted_at=now, deleted_by=by, updated_at=now)
+        .values(contents="", meta="{}", deleted_at=now, deleted_by=by, updated_at=now)
     )
     await conn.execute(message_versions.delete().where(message_versions.c.message_id == message_id))
     await conn.execute(pins.delete().where(pins.c.message_id == message_id))

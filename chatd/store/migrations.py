@@ -11,9 +11,9 @@ from typing import Awaitable, Callable
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import search_ddl
+from . import events, search_ddl
 from .db import Database
-from .tables import metadata, node_leases, schema_version, server_secrets
+from .tables import messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -45,11 +45,33 @@ async def _v4_server_secrets(conn: AsyncConnection, dialect: str) -> None:
     await conn.run_sync(lambda sync: server_secrets.create(sync, checkfirst=True))
 
 
+async def _v5_redacted_removals(conn: AsyncConnection, dialect: str) -> None:
+    """Message events record their message, and removal redacts them (``events.redact``): add the column and
+    its index where missing, fill it for the events already stored, and redact those of messages removed
+    before this release, whose text the log still held."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("channel_events")})
+    if "message_id" not in present:
+        await conn.exec_driver_sql("ALTER TABLE channel_events ADD COLUMN message_id BIGINT")
+    indexes = await conn.run_sync(lambda sync: {i["name"] for i in inspect(sync).get_indexes("channel_events")})
+    if "ix_channel_events_message" not in indexes:
+        await conn.exec_driver_sql("CREATE INDEX ix_channel_events_message ON channel_events (message_id)")
+    message_id = (
+        "CAST(json_extract(payload, '$.id') AS INTEGER)" if dialect == "sqlite" else "CAST(payload::json->>'id' AS BIGINT)"
+    )
+    await conn.exec_driver_sql(
+        f"UPDATE channel_events SET message_id = {message_id} WHERE type = 'message' AND message_id IS NULL"
+    )
+    removed = await conn.execute(select(messages.c.id).where(messages.c.deleted_at.is_not(None)))
+    for (removed_id,) in removed.all():
+        await events.redact(conn, removed_id)
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
     (3, _v3_node_leases),
     (4, _v4_server_secrets),
+    (5, _v5_redacted_removals),
 ]
 LATEST = STEPS[-1][0]
 

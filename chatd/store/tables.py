@@ -218,7 +218,9 @@ channel_events = Table(
     Column("actor_id", ID),
     Column("payload", Text, nullable=False),
     Column("created_at", MS, nullable=False),
+    Column("message_id", ID),  # the message a message event is about: a removal redacts its events
     PrimaryKeyConstraint("channel_id", "seq", name="pk_channel_events"),
+    Index("ix_channel_events_message", "message_id"),
 )
 
 messages = Table(
