@@ -12,8 +12,7 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from harness import Harness, make_settings, migrate_template
-from live import LiveServer, live
+from harness import Harness, LiveServer, live, make_settings, migrate_template
 from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
 
 BACKENDS = ["sqlite", "postgresql"]

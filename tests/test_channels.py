@@ -3,18 +3,9 @@ membership, move and merge."""
 
 from __future__ import annotations
 
-from harness import Actor, Harness
+from harness import Harness, history, org_with
 
-
-async def org_with(owner: Actor, *members: Actor, name: str = "Acme") -> str:
-    org = (await owner.post("/organisation/edit", name=name))["id"]
-    for member in members:
-        await owner.post("/organisation/members/add", id=org, user_id=member.id)
-    return org
-
-
-async def history(actor: Actor, channel: str, **params: object) -> list[dict]:
-    return (await actor.get("/message/read", channel_id=channel, **params))["items"]
+__all__ = ["history", "org_with"]  # other test files once imported these from here
 
 
 async def test_create_public_channel_writes_a_create_message(chat: Harness) -> None:

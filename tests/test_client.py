@@ -13,8 +13,7 @@ import pytest
 from chatd.app import build_core
 from chatd.client import AuthError, ChatClient, ChatError, EventStream
 from chatd.core import auth, messages
-from harness import make_settings
-from live import LiveServer, Person, live, team
+from harness import LiveServer, Person, live, make_settings, team
 
 Stream = EventStream
 

@@ -21,8 +21,7 @@ from chatd.app import build_core
 from chatd.config import load_settings
 from chatd.core.users import do_create_user
 from conftest import fresh_database_url
-from harness import PASSWORD
-from live import Person, Socket, free_port
+from harness import PASSWORD, Person, Socket, free_port
 from servers import RedisServer
 from websockets.asyncio.client import connect
 

@@ -7,8 +7,7 @@ import asyncio
 
 from chatd.core.events import Event
 from chatd.store import events as event_log
-from harness import Harness
-from test_channels import org_with
+from harness import Harness, org_with
 
 
 async def log_of(chat: Harness, channel_id: str) -> list[Event]:

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from PIL import Image
 
-from harness import Actor, Harness
+from harness import Actor, Harness, anonymous
 
 
 def _png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
@@ -30,12 +30,6 @@ async def _stored(actor: Actor, name: str, data: bytes, claimed: str = "applicat
     return response.json()
 
 
-async def _anonymous(chat: Harness, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """No credential at all: the shared client also holds the login cookie of the last user signed in."""
-    chat.client.cookies.clear()
-    return await chat.anonymous(method, path, **kwargs)
-
-
 async def _presign(actor: Actor, **params: Any) -> dict[str, Any]:
     return await actor.get("/api/media", **params)
 
@@ -44,7 +38,7 @@ async def _post_presigned(chat: Harness, issued: dict[str, Any], name: str, data
     """Post the bytes with the signed fields, as an uploader holding no session would."""
     signed = issued["signedRequest"]
     fields = {**signed["fields"], **changed}
-    return await _anonymous(chat, "POST", signed["url"], data=fields, files={"file": (name, data, "application/octet-stream")})
+    return await anonymous(chat, "POST", signed["url"], data=fields, files={"file": (name, data, "application/octet-stream")})
 
 
 async def test_png_upload_is_sniffed_measured_and_thumbnailed(chat: Harness) -> None:
@@ -111,7 +105,7 @@ async def test_only_those_who_may_read_a_file_can_download_it(chat: Harness) -> 
     assert (await alice.call("GET", stored["url"])).content == b"for alice only"
     not_found = await bob.call("GET", stored["url"])
     assert not_found.status_code == 404 and not_found.json()["error"]["code"] == "not_found"
-    assert (await _anonymous(chat, "GET", stored["url"])).status_code == 401
+    assert (await anonymous(chat, "GET", stored["url"])).status_code == 401
     await bob.get("/file/download", id="999999", expect=404)
     await bob.get("/file/download", id="nope", expect=400)
 
@@ -193,7 +187,7 @@ async def test_presigned_upload_refuses_forged_tampered_and_expired_policies(cha
     policy["max_size"] = 10**12
     tampered = base64.urlsafe_b64encode(orjson.dumps(policy)).decode()
     assert (await _post_presigned(chat, issued, "a.txt", b"hi", policy=tampered)).status_code == 403
-    unsigned = await _anonymous(chat, "POST", "/api/media/upload", files={"file": ("a.txt", b"hi")})
+    unsigned = await anonymous(chat, "POST", "/api/media/upload", files={"file": ("a.txt", b"hi")})
     assert unsigned.status_code == 403
 
     chat.clock.advance(15 * 60 + 1)
@@ -220,7 +214,7 @@ async def test_presigned_upload_must_hold_the_promised_type(chat: Harness) -> No
 
 async def test_media_api_needs_a_user_and_a_mime(chat: Harness) -> None:
     alice = await chat.user("alice")
-    assert (await _anonymous(chat, "GET", "/api/media", params={"mime": "image/png", "name": "a.png"})).status_code == 401
+    assert (await anonymous(chat, "GET", "/api/media", params={"mime": "image/png", "name": "a.png"})).status_code == 401
     missing = await alice.get("/api/media", name="a.png", expect=400)
     assert "mime" in missing["error"]["fields"]
     malformed = await alice.get("/api/media", mime="not a type", expect=400)

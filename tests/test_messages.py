@@ -8,27 +8,9 @@ import io
 
 from PIL import Image
 
-from harness import Actor, Harness
-from test_channels import history, org_with
+from harness import Actor, Harness, channel_with, history, org_with, send, texts
 
-
-async def channel_with(
-    owner: Actor, *members: Actor, readers: tuple[Actor, ...] = (), type: str = "public", name: str = "general"
-) -> str:
-    """A channel of a new organisation: ``members`` join it; ``readers`` only join the organisation."""
-    org = await org_with(owner, *members, *readers)
-    created = await owner.post(
-        "/channel/edit", organisation_id=org, name=name, type=type, members=[m.id for m in members]
-    )
-    return str(created["id"])
-
-
-async def send(actor: Actor, channel: str, contents: str, **extra: object) -> dict:
-    return await actor.post("/message/edit", channel_id=channel, contents=contents, **extra)
-
-
-def texts(items: list[dict]) -> list[str]:
-    return [m["contents"] for m in items if m["type"] == "MESSAGE"]
+__all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
 
 
 # --- posting -------------------------------------------------------------------------------------------

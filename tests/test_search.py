@@ -3,8 +3,7 @@ that follows edits and removals, hostile queries, and the same answers on SQLite
 
 from __future__ import annotations
 
-from harness import Actor, Harness
-from test_channels import org_with
+from harness import Actor, Harness, org_with
 
 
 async def found(actor: Actor, query: str, **filters: object) -> list[str]:

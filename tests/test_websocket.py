@@ -9,8 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from harness import make_settings
-from live import LiveServer, Person, Socket, live, team
+from harness import LiveServer, Person, Socket, live, make_settings, team
 
 
 async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> None:

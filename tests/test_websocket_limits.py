@@ -12,9 +12,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chatd.core import messages
 from chatd.core.auth import authenticate
-from harness import make_settings
-from live import LiveServer, Person, Socket, live
-from live import team as live_team
+from harness import LiveServer, Person, Socket, live, make_settings
+from harness import team as live_team
 
 
 async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:

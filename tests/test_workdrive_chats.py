@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness import Actor, Harness
-from live import LiveServer
+from harness import Actor, Harness, KeyActor, LiveServer, Org, anonymous, file_of, member, workdrive_org
 from sqlalchemy import func, select
-from test_workdrive_users import KeyActor, Org, _anonymous, _file, _member, _org
 
 from chatd.store.tables import meeting_participants, meetings, messages
 
@@ -28,8 +26,8 @@ class Team:
 
 
 async def _team(chat: Harness) -> Team:
-    org = await _org(chat)
-    return Team(org, org.admin, await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol"))
+    org = await workdrive_org(chat)
+    return Team(org, org.admin, await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol"))
 
 
 async def _group(actor: Actor, title: str = "Launch", **fields: Any) -> dict[str, Any]:
@@ -37,7 +35,7 @@ async def _group(actor: Actor, title: str = "Launch", **fields: Any) -> dict[str
 
 
 async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> int:
-    response = await _anonymous(chat, method, path, headers={"X-API-KEY": "chatd_wrong"}, **kwargs)
+    response = await anonymous(chat, method, path, headers={"X-API-KEY": "chatd_wrong"}, **kwargs)
     assert response.json()["error"]["code"] in ("unauthenticated", "bad_credentials")
     return response.status_code
 
@@ -51,7 +49,7 @@ def _fields(body: dict[str, Any]) -> dict[str, str]:
 
 async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harness) -> None:
     t = await _team(chat)
-    picture = await _file(chat, t.admin)
+    picture = await file_of(chat, t.admin)
     body = await _group(
         t.admin, "Launch", isPrivate=True, byRequest=True, description=" For the launch ", groupType="ROOM",
         category="Projects", fileId=picture, members=[{"id": t.bob.id, "isAdmin": True}, {"id": t.carol.id}],
@@ -80,13 +78,13 @@ async def test_group_chat_creation_refuses_bad_input(chat: Harness) -> None:
     assert "members.0.id" in _fields(await _group(t.admin, members=[{"id": "abc"}], expect=400))
     outsider = await chat.user("outsider")
     assert "members" in _fields(await _group(t.admin, members=[{"id": outsider.id}], expect=400))
-    theirs = await _file(chat, t.bob)
+    theirs = await file_of(chat, t.bob)
     assert _fields(await _group(t.admin, fileId=theirs, expect=400)) == {"fileId": f"no such file: {theirs}"}
-    text = await _file(chat, t.admin, "text/plain")
+    text = await file_of(chat, t.admin, "text/plain")
     assert _fields(await _group(t.admin, fileId=text, expect=400)) == {"fileId": "must be an image"}
     # The organisation: the caller's only one, else named.
     assert "organizationId" in _fields(await _group(outsider, expect=400))
-    other = await _org(chat, "Other", root=t.org.root)
+    other = await workdrive_org(chat, "Other", root=t.org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=t.bob.id)
     assert "organizationId" in _fields(await _group(t.bob, expect=400))
     assert (await _group(t.bob, organizationId=other.id))["organizationId"] == other.id
@@ -125,7 +123,7 @@ async def test_listing_group_chats_filters_pages_and_participants(chat: Harness)
 async def test_group_chat_admins_update_settings_members_and_admins(chat: Harness) -> None:
     t = await _team(chat)
     group = await _group(t.admin, "Launch", description="old", category="A", members=[{"id": t.bob.id}])
-    picture = await _file(chat, t.bob)
+    picture = await file_of(chat, t.bob)
     await t.admin.patch(f"/api/group-chats/{group['id']}", newAdmins=[t.bob.id])
     updated = await t.bob.patch(
         f"/api/group-chats/{group['id']}", title="Launch 2", description=None, isPrivate=True, category="B",
@@ -196,7 +194,7 @@ async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
 
 async def test_join_requests_are_asked_listed_and_decided_by_admins(chat: Harness) -> None:
     t = await _team(chat)
-    dave = await _member(chat, t.admin, "dave")
+    dave = await member(chat, t.admin, "dave")
     group = await _group(t.admin, "Club", isPrivate=True, byRequest=True, members=[{"id": t.bob.id}])
     path = f"/api/group-chats/{group['id']}/join-requests"
     asked = await t.carol.post(path, expect=201)
@@ -252,7 +250,7 @@ async def test_a_message_sent_here_is_the_cores_message(chat: Harness) -> None:
     token = (await t.carol.post("/user/tokens/create", label="app"))["token"]
     carol = KeyActor(chat, t.carol.user, token)
     group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
-    attachment = await _file(chat, carol)
+    attachment = await file_of(chat, carol)
     sent = await carol.post(
         f"/api/{group['id']}/messages", message="hi @bob", mention=[t.bob.id], fileId=[attachment]
     )
@@ -305,7 +303,7 @@ async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
         "mention.0": "no such user"
     }
     assert "replyOfMsgId" in _fields(await t.bob.post(path, message="x", replyOfMsgId="424242", expect=400))
-    theirs = await _file(chat, t.admin)
+    theirs = await file_of(chat, t.admin)
     assert "fileId" in _fields(await t.bob.post(path, message="x", fileId=[theirs], expect=400))
     assert "conversationId" in _fields(await t.bob.post("/api/abc/messages", message="x", expect=400))
     await t.bob.post("/api/424242/messages", message="x", expect=404)
@@ -354,7 +352,7 @@ async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
 async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harness) -> None:
     t = await _team(chat)
     group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}, {"id": t.carol.id}])
-    poster = await _file(chat, t.bob)
+    poster = await file_of(chat, t.bob)
     body = await t.bob.post(
         f"/api/{group['id']}/meetings", title="Kick-off", userIds=[t.carol.id, t.admin.id],
         startDateTime=START, endDateTime="2026-02-01T11:00:00+01:00", posterId=poster, duration=60,
@@ -394,7 +392,7 @@ async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harn
     assert "startDateTime" in _fields(await t.bob.post(path, title="M", startDateTime="soon", endDateTime=END, expect=400))
     missing = await t.bob.post(path, expect=400)
     assert set(_fields(missing)) == {"title", "startDateTime", "endDateTime"}
-    text = await _file(chat, t.bob, "text/plain")
+    text = await file_of(chat, t.bob, "text/plain")
     assert _fields(await t.bob.post(path, title="M", posterId=text, **times, expect=400)) == {"posterId": "must be an image"}
     assert "duration" in _fields(await t.bob.post(path, title="M", duration=-1, **times, expect=400))
     assert await count() == before, "a refused meeting posts nothing"

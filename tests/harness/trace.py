@@ -1,0 +1,76 @@
+"""What a refusal must leave behind: nothing. A ``Trace`` is every stored row and the count of events published;
+two traces around a refused request must be equal (docs/design.md §4: a refusal never writes or emits).
+
+Bookkeeping that any authenticated request may touch is left out: last-seen times of users, sessions and
+tokens, and the node lease, which a background task renews. Presence events come from a background
+heartbeat, so they are never "caused" by a request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import httpx
+
+from chatd.core.events import Event
+from chatd.store.tables import metadata
+
+IGNORED_TABLES = {"node_leases", "schema_version"}
+IGNORED_COLUMNS = {("users", "last_seen_at"), ("sessions", "last_seen_at"), ("access_tokens", "last_used_at")}
+BACKGROUND_EVENTS = {"presence"}
+
+
+class ApiError(AssertionError):
+    """A call answered something other than what the test expected."""
+
+
+def caused(events: Sequence[Event]) -> list[Event]:
+    """The events a request may have caused: all but the background presence heartbeats."""
+    return [e for e in events if e.type not in BACKGROUND_EVENTS]
+
+
+@dataclass(frozen=True)
+class Trace:
+    rows: dict[str, Counter[tuple[Any, ...]]]
+    events: Sequence[Event]  # the harness's list, as it grows
+    seen: int  # how many of them were published when the trace was taken
+
+    @classmethod
+    async def take(cls, core: Any, events: list[Event]) -> "Trace":
+        rows: dict[str, Counter[tuple[Any, ...]]] = {}
+        async with core.reading() as conn:
+            for table in metadata.sorted_tables:
+                if table.name in IGNORED_TABLES:
+                    continue
+                columns = [c for c in table.columns if (table.name, c.name) not in IGNORED_COLUMNS]
+                result = await conn.execute(table.select().with_only_columns(*columns))
+                rows[table.name] = Counter(tuple(row) for row in result)
+        return cls(rows, events, len(events))
+
+
+def no_trace_between(before: Trace, after: Trace, what: str) -> None:
+    """Assert nothing was stored or published between the two traces; the message lists what was."""
+    emitted = caused(after.events[before.seen : after.seen])
+    changed = []
+    for table, rows in after.rows.items():
+        added, removed = rows - before.rows[table], before.rows[table] - rows
+        if added or removed:
+            changed.append(f"{table}: +{sorted(added, key=repr)} -{sorted(removed, key=repr)}")
+    assert not emitted and not changed, f"{what} was refused but left a trace: events {emitted}, rows {changed}"
+
+
+def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """Assert ``response`` is the house error (docs/api.md "Errors") with ``status`` and ``code``; the body."""
+    where = f"{response.request.method} {response.request.url.path}"
+    if response.status_code != status:
+        raise ApiError(f"{where}: expected {status}, got {response.status_code}: {response.text}")
+    body = response.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    assert isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str), (
+        f"{where}: not an error body: {response.text}"
+    )
+    if code is not None and error["code"] != code:
+        raise ApiError(f"{where}: expected error {code!r}, got {error['code']!r}: {response.text}")
+    return body  # type: ignore[no-any-return]
