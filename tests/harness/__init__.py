@@ -14,7 +14,7 @@ Throwaway PostgreSQL and Redis servers are in ``servers.py``, next to this packa
 """
 
 from .app import PASSWORD, Actor, Harness, make_settings, migrate_template
-from .live import MARKER, LiveServer, Person, Socket, free_port, live, team
+from .live import MARKER, LiveServer, Person, Socket, drain_stream, free_port, live, team
 from .scenes import channel_with, history, org_with, send, texts
 from .trace import ApiError, Trace, caused, error_of, no_trace_between
 from .waiting import WAIT, wait_until
@@ -36,6 +36,7 @@ __all__ = [
     "anonymous",
     "caused",
     "channel_with",
+    "drain_stream",
     "error_of",
     "file_of",
     "free_port",

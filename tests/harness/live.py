@@ -201,16 +201,9 @@ class Socket:
             elif frame["type"] not in NOISE:
                 frames.append(frame)
 
-    async def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
-        """Frames that arrive within ``seconds`` (presence and typing dropped)."""
-        frames = []
-        try:
-            while True:
-                frame = await self.recv(seconds)
-                if frame["type"] not in NOISE:
-                    frames.append(frame)
-        except asyncio.TimeoutError:
-            return frames
+    async def quiet(self, seconds: float = 0.0) -> list[dict[str, Any]]:
+        """Deprecated: use ``drain``. This is ``drain``: ``seconds`` is ignored, as a wait proves nothing."""
+        return await self.drain()
 
     async def closed(self, timeout: float = 5.0) -> int:
         """Wait (up to ``timeout`` s) for the server to close this connection; the close code it sent.
@@ -221,6 +214,23 @@ class Socket:
         except ConnectionClosed as closed:
             assert closed.rcvd is not None, f"closed without a close frame from the server: {closed!r}"
             return closed.rcvd.code
+
+
+async def drain_stream(
+    stream: AsyncIterator[dict[str, Any]], server: LiveServer, user_id: str, timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """``Socket.drain`` for a ``chatd.client`` event stream: every frame before a marker sent to ``user_id``
+    on ``server`` (the node the client is connected to), presence and typing dropped."""
+    token = await server.mark(user_id)
+    frames = []
+    async with asyncio.timeout(timeout):
+        async for frame in stream:
+            if frame["type"] == MARKER:
+                if frame["data"]["token"] == token:
+                    return frames
+            elif frame["type"] not in NOISE:
+                frames.append(frame)
+    raise AssertionError("the event stream ended before the marker arrived")
 
 
 async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
