@@ -42,9 +42,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    """chatd on uvicorn in this event loop. ``send_buffer`` (bytes) pins the kernel's send buffer of every
+    accepted connection, so a client that stops reading backs up into chatd's queue after a few frames
+    instead of after megabytes of autotuned buffer."""
+
+    def __init__(self, settings: Settings, port: int | None = None, send_buffer: int | None = None) -> None:
         self.settings = settings
         self.port = port or free_port()
+        self.send_buffer = send_buffer
         self.app = create_app(settings)
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
@@ -71,11 +76,20 @@ class LiveServer:
         )
         server = self.server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        task = self.task = asyncio.create_task(server.serve())
+        task = self.task = asyncio.create_task(server.serve(sockets=self._listener()))
         await wait_until(lambda: server.started or task.done(), what="chatd to start")
         if task.done():
             task.result()
             raise RuntimeError("chatd stopped while starting")
+
+    def _listener(self) -> list[socket.socket] | None:
+        if self.send_buffer is None:
+            return None  # uvicorn binds host and port itself
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)  # accepted sockets inherit it
+        listener.bind(("127.0.0.1", self.port))
+        return [listener]
 
     async def stop(self) -> None:
         if self.server is not None and self.task is not None:
@@ -243,8 +257,8 @@ async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
 
 
 @asynccontextmanager
-async def live(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
-    server = LiveServer(settings, port)
+async def live(settings: Settings, port: int | None = None, send_buffer: int | None = None) -> AsyncIterator[LiveServer]:
+    server = LiveServer(settings, port, send_buffer)
     await server.start()
     try:
         yield server
