@@ -77,6 +77,12 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
 
 
 @pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh PostgreSQL database, for tests that need PostgreSQL itself (several nodes on one database)."""
+    return fresh_database_url(request, "postgresql", tmp_path)
+
+
+@pytest.fixture
 async def chat(database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
     """A running chatd app (lifespan entered) on a fresh database, with a client and a fake clock."""
     async with Harness.running(make_settings(database_url, tmp_path)) as harness:
