@@ -41,29 +41,30 @@ async def test_members_replaces_the_member_set(chat: Harness) -> None:
 async def test_members_must_belong_to_the_organisation(chat: Harness) -> None:
     alice, outsider = await chat.users("alice", "outsider")
     org = await org_with(alice)
-    error = await alice.post("/team/edit", organisation_id=org, name="Core", members=[outsider.id], expect=400)
+    error = await alice.post("/team/edit", organisation_id=org, name="Core", members=[outsider.id], expect=400, code="invalid")
     assert "members" in error["error"]["fields"] and outsider.id in error["error"]["message"]
 
 
 async def test_bad_input_names_the_field(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = await org_with(alice)
-    assert "organisation_id" in (await alice.post("/team/edit", name="X", expect=400))["error"]["fields"]
-    assert "name" in (await alice.post("/team/edit", organisation_id=org, expect=400))["error"]["fields"]
-    assert "members.0" in (await alice.post("/team/edit", organisation_id=org, name="X", members=["x"], expect=400))["error"]["fields"]
-    await alice.get("/team/read", id="nope", expect=400)
-    await alice.get("/team/read", id="777", expect=404)
+    assert "organisation_id" in (await alice.post("/team/edit", name="X", expect=400, code="invalid"))["error"]["fields"]
+    assert "name" in (await alice.post("/team/edit", organisation_id=org, expect=400, code="invalid"))["error"]["fields"]
+    refused = await alice.post("/team/edit", organisation_id=org, name="X", members=["x"], expect=400, code="invalid")
+    assert "members.0" in refused["error"]["fields"]
+    await alice.get("/team/read", id="nope", expect=400, code="invalid")
+    await alice.get("/team/read", id="777", expect=404, code="not_found")
 
 
 async def test_outsiders_cannot_see_or_change_a_team(chat: Harness) -> None:
     alice, bob, mallory = await chat.users("alice", "bob", "mallory")
     org = await org_with(alice, bob)
     team = await alice.post("/team/edit", organisation_id=org, name="Core")
-    await mallory.get("/team/read", id=team["id"], expect=404)
-    await mallory.post("/team/edit", organisation_id=org, name="Mine", expect=404)
-    await bob.post("/team/edit", id=team["id"], name="Bob's", expect=403)
-    await bob.post("/team/archive", id=team["id"], expect=403)
-    await bob.delete("/team/remove", id=team["id"], expect=403)
+    await mallory.get("/team/read", id=team["id"], expect=404, code="not_found")
+    await mallory.post("/team/edit", organisation_id=org, name="Mine", expect=404, code="not_found")
+    await bob.post("/team/edit", id=team["id"], name="Bob's", expect=403, code="forbidden")
+    await bob.post("/team/archive", id=team["id"], expect=403, code="forbidden")
+    await bob.delete("/team/remove", id=team["id"], expect=403, code="forbidden")
     assert (await mallory.get("/team/search"))["total"] == 0
 
 
@@ -84,7 +85,7 @@ async def test_archived_team_refuses_changes(chat: Harness) -> None:
     org = await org_with(alice)
     team = await alice.post("/team/edit", organisation_id=org, name="Core")
     assert (await alice.post("/team/archive", id=team["id"]))["archived"] is True
-    assert (await alice.post("/team/edit", id=team["id"], name="X", expect=409))["error"]["code"] == "archived"
+    await alice.post("/team/edit", id=team["id"], name="X", expect=409, code="archived")
     assert (await alice.get("/team/search", archived=True))["total"] == 1
     await alice.post("/team/unarchive", id=team["id"])
     await alice.post("/team/edit", id=team["id"], name="X")
@@ -94,7 +95,7 @@ async def test_no_new_team_in_an_archived_organisation(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = await org_with(alice)
     await alice.post("/organisation/archive", id=org)
-    await alice.post("/team/edit", organisation_id=org, name="Core", expect=409)
+    await alice.post("/team/edit", organisation_id=org, name="Core", expect=409, code="archived")
 
 
 async def test_removed_team_is_gone(chat: Harness) -> None:
@@ -102,7 +103,7 @@ async def test_removed_team_is_gone(chat: Harness) -> None:
     org = await org_with(alice)
     team = await alice.post("/team/edit", organisation_id=org, name="Core")
     await alice.delete("/team/remove", id=team["id"])
-    await alice.get("/team/read", id=team["id"], expect=404)
+    await alice.get("/team/read", id=team["id"], expect=404, code="not_found")
     assert (await alice.get("/team/search"))["total"] == 0
 
 
@@ -114,7 +115,7 @@ async def test_move_drops_members_outside_the_target_organisation(chat: Harness)
     moved = await alice.post("/team/move", id=team["id"], organisation_id=globex)
     assert moved["organisation_id"] == globex
     assert _member_ids(moved) == {alice.id, bob.id}
-    await carol.get("/team/read", id=team["id"], expect=404)
+    await carol.get("/team/read", id=team["id"], expect=404, code="not_found")
 
 
 async def test_move_needs_admin_in_both_organisations(chat: Harness) -> None:
@@ -122,7 +123,7 @@ async def test_move_needs_admin_in_both_organisations(chat: Harness) -> None:
     acme = await org_with(alice, bob)
     bobs = await org_with(bob, name="Bob's")
     team = await alice.post("/team/edit", organisation_id=acme, name="Core")
-    await alice.post("/team/move", id=team["id"], organisation_id=bobs, expect=404)
-    await bob.post("/team/move", id=team["id"], organisation_id=bobs, expect=403)
-    await alice.post("/team/move", id=team["id"], organisation_id=acme, expect=400)
-    await alice.post("/team/move", id=team["id"], expect=400)
+    await alice.post("/team/move", id=team["id"], organisation_id=bobs, expect=404, code="not_found")
+    await bob.post("/team/move", id=team["id"], organisation_id=bobs, expect=403, code="forbidden")
+    await alice.post("/team/move", id=team["id"], organisation_id=acme, expect=400, code="invalid")
+    await alice.post("/team/move", id=team["id"], expect=400, code="invalid")

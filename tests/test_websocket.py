@@ -102,7 +102,7 @@ async def test_resume_replays_exactly_what_was_missed(server: LiveServer) -> Non
         last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
     posted = [await alice.post("/message/edit", channel_id=cid, contents=f"m{i}") for i in range(30)]
     await alice.post("/message/edit", id=posted[3]["id"], contents="edited")
-    await alice.post("/message/remove", expect=405)  # wrong method: not a change
+    await alice.post("/message/remove", expect=405, code="method_not_allowed")  # wrong method: not a change
     async with bob.socket("resume=1") as sock:
         await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
         frames = []

@@ -160,6 +160,13 @@ class Harness:
         """What a refusal must not change: the stored rows and the events published so far."""
         return await Trace.take(self.core, self.events)
 
+    @asynccontextmanager
+    async def no_trace(self, what: str = "the refused request") -> AsyncIterator[None]:
+        """Assert the block stores nothing and publishes no event (around a request that is refused)."""
+        before = await self.trace()
+        yield
+        no_trace_between(before, await self.trace(), what)
+
     async def refused(self, request: Awaitable[httpx.Response], status: int, code: str | None = None) -> dict[str, Any]:
         """Await ``request``, which must be refused with ``status`` (and ``code``) and leave no trace; returns
         the JSON body. For requests not made by an ``Actor``: ``await chat.refused(chat.anonymous(…), 401)``."""

@@ -1,5 +1,6 @@
-"""What a refusal must leave behind: nothing. A ``Trace`` is every stored row and the count of events published;
-two traces around a refused request must be equal (docs/design.md §4: a refusal never writes or emits).
+"""What a refusal must leave behind: nothing. A ``Trace`` is every stored row, every stored file and the count
+of events published; two traces around a refused request must be equal. A refused change commits nothing, so
+nothing is published either (docs/design.md §3 errors, §4.1 events only after their commit).
 
 Bookkeeping that any authenticated request may touch is left out: last-seen times of users, sessions and
 tokens, and the node lease, which a background task renews. Presence events come from a background
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import httpx
@@ -34,6 +36,7 @@ def caused(events: Sequence[Event]) -> list[Event]:
 @dataclass(frozen=True)
 class Trace:
     rows: dict[str, Counter[tuple[Any, ...]]]
+    files: frozenset[str]  # what is stored on disk under the data directory
     events: Sequence[Event]  # the harness's list, as it grows
     seen: int  # how many of them were published when the trace was taken
 
@@ -47,7 +50,9 @@ class Trace:
                 columns = [c for c in table.columns if (table.name, c.name) not in IGNORED_COLUMNS]
                 result = await conn.execute(table.select().with_only_columns(*columns))
                 rows[table.name] = Counter(tuple(row) for row in result)
-        return cls(rows, events, len(events))
+        data = Path(core.settings.data_path)
+        files = frozenset(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.exists() else frozenset()
+        return cls(rows, files, events, len(events))
 
 
 def no_trace_between(before: Trace, after: Trace, what: str) -> None:
@@ -58,7 +63,9 @@ def no_trace_between(before: Trace, after: Trace, what: str) -> None:
         added, removed = rows - before.rows[table], before.rows[table] - rows
         if added or removed:
             changed.append(f"{table}: +{sorted(added, key=repr)} -{sorted(removed, key=repr)}")
-    assert not emitted and not changed, f"{what} was refused but left a trace: events {emitted}, rows {changed}"
+    if after.files != before.files:
+        changed.append(f"files: +{sorted(after.files - before.files)} -{sorted(before.files - after.files)}")
+    assert not emitted and not changed, f"{what} was refused but left a trace: events {emitted}, stored {changed}"
 
 
 def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
