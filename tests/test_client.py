@@ -201,8 +201,8 @@ def test_frames_at_or_below_the_remembered_seq_are_dropped() -> None:
 
 
 @pytest.fixture
-async def sqlite_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live(make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)) as running:
+async def sqlite_server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live(make_settings(sqlite_url, tmp_path)) as running:
         yield running
 
 
