@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import httpx
 
+from sqlalchemy import Text, cast, func, literal, select, union_all
+
 from chatd.core.events import Event
 from chatd.store.tables import metadata
 
@@ -33,23 +35,42 @@ def caused(events: Sequence[Event]) -> list[Event]:
     return [e for e in events if e.type not in BACKGROUND_EVENTS]
 
 
+_ROW_END, _FIELD_END, _NULL = "\x1e", "\x1f", "\x01null"
+
+
+def _every_row() -> Any:
+    """One statement answering, per table, all its rows as one string (rows and fields joined by separators)."""
+    selects = []
+    for table in metadata.sorted_tables:
+        if table.name in IGNORED_TABLES:
+            continue
+        fields = [
+            func.coalesce(cast(c, Text), _NULL) for c in table.columns if (table.name, c.name) not in IGNORED_COLUMNS
+        ]
+        row = fields[0]
+        for field in fields[1:]:
+            row = row.concat(_FIELD_END).concat(field)
+        selects.append(select(literal(table.name), func.aggregate_strings(row, _ROW_END)).select_from(table))
+    return union_all(*selects)
+
+
+_EVERY_ROW = _every_row()
+_TABLES = [t.name for t in metadata.sorted_tables if t.name not in IGNORED_TABLES]
+
+
 @dataclass(frozen=True)
 class Trace:
-    rows: dict[str, Counter[tuple[Any, ...]]]
+    rows: dict[str, Counter[str]]  # each table's rows, one string per row
     files: frozenset[str]  # what is stored on disk under the data directory
     events: Sequence[Event]  # the harness's list, as it grows
     seen: int  # how many of them were published when the trace was taken
 
     @classmethod
-    async def take(cls, core: Any, events: list[Event]) -> "Trace":
-        rows: dict[str, Counter[tuple[Any, ...]]] = {}
+    async def take(cls, core: Any, events: Sequence[Event]) -> "Trace":
+        rows: dict[str, Counter[str]] = {table: Counter() for table in _TABLES}
         async with core.reading() as conn:
-            for table in metadata.sorted_tables:
-                if table.name in IGNORED_TABLES:
-                    continue
-                columns = [c for c in table.columns if (table.name, c.name) not in IGNORED_COLUMNS]
-                result = await conn.execute(table.select().with_only_columns(*columns))
-                rows[table.name] = Counter(tuple(row) for row in result)
+            for table, text in await conn.execute(_EVERY_ROW):  # one statement: a refusal is checked twice
+                rows[table] = Counter(text.split(_ROW_END)) if text else Counter()
         data = Path(core.settings.data_path)
         files = frozenset(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.exists() else frozenset()
         return cls(rows, files, events, len(events))
@@ -62,10 +83,14 @@ def no_trace_between(before: Trace, after: Trace, what: str) -> None:
     for table, rows in after.rows.items():
         added, removed = rows - before.rows[table], before.rows[table] - rows
         if added or removed:
-            changed.append(f"{table}: +{sorted(added, key=repr)} -{sorted(removed, key=repr)}")
+            changed.append(f"{table}: +{_show(added)} -{_show(removed)}")
     if after.files != before.files:
         changed.append(f"files: +{sorted(after.files - before.files)} -{sorted(before.files - after.files)}")
     assert not emitted and not changed, f"{what} was refused but left a trace: events {emitted}, stored {changed}"
+
+
+def _show(rows: Counter[str]) -> list[str]:
+    return [row.replace(_FIELD_END, " | ").replace(_NULL, "null") for row in sorted(rows.elements())]
 
 
 def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
