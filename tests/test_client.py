@@ -222,6 +222,7 @@ async def finished(process: asyncio.subprocess.Process) -> tuple[int, str]:
     return process.returncode, err.decode()
 
 
+@pytest.mark.slow  # three chatd processes
 async def test_chatd_tail_prints_posted_messages(sqlite_server: LiveServer) -> None:
     server = sqlite_server
     alice, bob, cid = await general(server)

@@ -32,6 +32,7 @@ async def replay(sock: Socket, cid: str, last: int) -> list[dict]:
     return frames
 
 
+@pytest.mark.slow  # a thousand changes
 async def test_resume_after_a_thousand_changes_and_a_restart(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(database_url, tmp_path)
     async with live(settings) as server:
@@ -63,6 +64,7 @@ async def test_resume_after_a_thousand_changes_and_a_restart(database_url: str, 
         assert [f["seq"] for f in again] == [f["seq"] for f in frames][500:]
 
 
+@pytest.mark.slow  # a flood of 30 kB messages
 async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url: str, tmp_path: Path) -> None:
     """A client that stops reading is cut off (4408) while the others keep receiving on time; resuming from
     the last seq it saw, it has every message exactly once, in order."""
