@@ -74,10 +74,10 @@ async def test_client_msg_id_retry_returns_the_original(chat: Harness) -> None:
 async def test_concurrent_sends_with_one_key_make_one_message(chat: Harness) -> None:
     alice = await chat.user("alice")
     cid = await channel_with(alice)
-    sent = await asyncio.gather(*(send(alice, cid, f"try {n}", client_msg_id="race") for n in range(8)))
-    assert len({m["id"] for m in sent}) == 1
+    async with chat.capture(expect=1, type="message", event="CREATED") as created:
+        sent = await asyncio.gather(*(send(alice, cid, f"try {n}", client_msg_id="race") for n in range(8)))
+    assert len({m["id"] for m in sent}) == 1 and created[0].data["client_msg_id"] == "race"
     assert len(texts(await history(alice, cid))) == 1
-    assert len([e for e in chat.events_of("message", "CREATED") if e.data["client_msg_id"] == "race"]) == 1
 
 
 # --- editing -------------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ async def test_pin_needs_membership(chat: Harness) -> None:
     cid = await channel_with(alice, readers=(bob,))
     posted = await send(alice, cid, "hi")
     await bob.post("/message/pin", id=posted["id"], expect=403, code="forbidden")  # reads the public channel, not a member
-    await bob.get("/message/pins", channel_id=cid)
+    assert (await bob.get("/message/pins", channel_id=cid))["items"] == []
 
 
 async def test_flags_are_private(chat: Harness) -> None:
@@ -365,6 +365,7 @@ async def test_flags_are_private(chat: Harness) -> None:
     await bob.post("/message/unflag", id=one["id"], expect=409, code="not_flagged")
     assert [m["id"] for m in (await bob.get("/message/flags"))["items"]] == [two["id"]]
     flag_events = chat.events_of("flag")
+    assert [e.event for e in flag_events] == ["ADDED", "ADDED", "REMOVED"]
     assert all(e.user_id == int(bob.id) and e.seq is None for e in flag_events)  # never in the channel log
     await alice.delete("/message/remove", id=two["id"])
     assert (await bob.get("/message/flags"))["total"] == 0
@@ -470,10 +471,14 @@ async def test_concurrent_duplicate_marks_conflict_cleanly(chat: Harness) -> Non
     alice = await chat.user("alice")
     cid = await channel_with(alice)
     posted = await send(alice, cid, "race me")
-    for path, extra in (("/message/react", {"emoji": "👍"}), ("/message/pin", {}), ("/message/flag", {})):
+    marks = (("/message/react", {"emoji": "👍"}, "already_reacted"), ("/message/pin", {}, "already_pinned"),
+             ("/message/flag", {}, "already_flagged"))
+    for path, extra, code in marks:
         calls = [alice.call("POST", path, json={"id": posted["id"], **extra}) for _ in range(6)]
-        statuses = sorted(r.status_code for r in await asyncio.gather(*calls))
-        assert statuses == [200] + [409] * 5, (path, statuses)
+        async with chat.capture(expect=1):  # one mark, one event: the five refused told nobody
+            responses = await asyncio.gather(*calls)
+        answers = sorted((r.status_code, r.json().get("error", {}).get("code")) for r in responses)
+        assert answers == [(200, None)] + [(409, code)] * 5, (path, answers)
     seen = await alice.get("/message/read", id=posted["id"])
     assert seen["pinned"] and seen["flagged"] and seen["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
 

@@ -115,6 +115,7 @@ def test_hostile_queries_are_only_words_to_the_engines() -> None:
     from chatd.store.search import terms
 
     assert all(word.isalnum() for query in HOSTILE for word in terms(query))
+    assert terms('foo AND "quoted" a:b NEAR(') == ["foo", "and", "quoted", "a", "b", "near"]  # the words stay
 
 
 async def test_hostile_queries_never_fail(chat: Harness) -> None:

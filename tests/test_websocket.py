@@ -270,8 +270,9 @@ async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServ
             sockets.append(await stack.enter_async_context(bob.socket()))
         await poster
         final = (await bob.get("/channel/read", id=cid))["last_seq"]
-        for sock in sockets:
-            start = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+        starts = [next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid) for sock in sockets]
+        assert starts[0] < final  # at least the first opened mid-stream (each later one most likely too)
+        for sock, start in zip(sockets, starts):
             seqs = [(await sock.expect("message"))["seq"] for _ in range(final - start)]
             assert seqs == list(range(start + 1, final + 1))
             assert await sock.drain() == []  # and nothing twice
