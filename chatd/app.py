@@ -24,6 +24,7 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
+from .core import secrets
 from .core.throttle import LoginThrottle
 from .faces import crust, ops, workdrive
 from .edge.errors import HANDLERS
@@ -50,7 +51,7 @@ def build_core(settings: Settings, clock: Clock | None = None, publisher: Publis
         files=LocalBlobs(settings.data_path / "files"),
         passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
         throttle=LoginThrottle(clock, settings.auth.login_max_failures, settings.auth.login_window_seconds),
-        credentials=CredentialCache(settings.auth.credential_cache_seconds),
+        credentials=CredentialCache(settings.auth.credential_cache_seconds, clock),
     )
 
 
@@ -77,9 +78,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         bus = create_bus(settings.bus.url)
         core = build_core(settings, clock, bus)
         await migrations.upgrade(core.db, core.clock.now_ms())
+        await secrets.load(core)
         lease = NodeLease(core)
         await lease.claim()
-        hub = Hub(bus)
+        hub = Hub(bus, core.clock)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
         hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too

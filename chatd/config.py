@@ -91,6 +91,10 @@ class WebsocketSettings(_Section):
     compression: bool = False
 
 
+class CompatSettings(_Section):
+    crust_envelope: bool = False
+
+
 class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -98,6 +102,7 @@ class Settings(_Section):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     websocket: WebsocketSettings = Field(default_factory=WebsocketSettings)
+    compat: CompatSettings = Field(default_factory=CompatSettings)
 
     @property
     def data_path(self) -> Path:

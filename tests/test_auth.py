@@ -139,3 +139,13 @@ async def test_password_change_needs_the_old_password_and_ends_sessions(chat: Ha
     await alice.get("/user/read", expect=401, code="bad_credentials")
     response = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "a new password"})
     assert response.status_code == 200
+
+
+async def test_an_expired_session_is_refused_even_right_after_it_was_used(chat: Harness) -> None:
+    """The credential cache runs on the injected clock: moving time past the session's end also ends the
+    cached entry, so a cached credential never outlives its session."""
+    alice = await chat.user("alice")
+    await alice.get("/user/read")  # authenticated, and now cached
+    chat.clock.advance(chat.settings.auth.session_ttl_days * 86_400 + 1)
+    response = await alice.call("GET", "/user/read")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "bad_credentials"

@@ -70,7 +70,7 @@ async def test_create_checks_input(chat: Harness) -> None:
     assert "name" in (await alice.post("/channel/edit", organisation_id=org, expect=400, code="invalid"))["error"]["fields"]
     refused = await alice.post("/channel/edit", organisation_id=org, name="x", type="weird", expect=400, code="invalid")
     assert "type" in refused["error"]["fields"]
-    assert "organisation_id" in (await alice.post("/channel/edit", name="x", expect=400, code="invalid"))["error"]["fields"]
+    assert "organisation_id" in (await outsider.post("/channel/edit", name="x", expect=400, code="invalid"))["error"]["fields"]
     error = await alice.post("/channel/edit", organisation_id=org, name="x", members=[outsider.id], expect=400, code="invalid")
     assert outsider.id in error["error"]["message"]
     await outsider.post("/channel/edit", organisation_id=org, name="x", expect=404, code="not_found")

@@ -48,7 +48,8 @@ async def test_members_must_belong_to_the_organisation(chat: Harness) -> None:
 async def test_bad_input_names_the_field(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = await org_with(alice)
-    assert "organisation_id" in (await alice.post("/team/edit", name="X", expect=400, code="invalid"))["error"]["fields"]
+    loner = await chat.user("loner")  # in no organisation: there is none to default to
+    assert "organisation_id" in (await loner.post("/team/edit", name="X", expect=400, code="invalid"))["error"]["fields"]
     assert "name" in (await alice.post("/team/edit", organisation_id=org, expect=400, code="invalid"))["error"]["fields"]
     refused = await alice.post("/team/edit", organisation_id=org, name="X", members=["x"], expect=400, code="invalid")
     assert "members.0" in refused["error"]["fields"]

@@ -10,6 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chatd.store.tables import channel_events
 from harness import LiveServer, Person, Socket, live, make_settings, team, wait_until
 
 
@@ -118,6 +119,86 @@ async def test_resume_replays_exactly_what_was_missed(server: LiveServer) -> Non
         live_one = await alice.post("/message/edit", channel_id=cid, contents="live")
         frame = await sock.expect("message", event="CREATED")
         assert frame["seq"] == seqs[-1] + 1 and frame["data"]["id"] == live_one["id"]
+
+
+async def _until_replay_done(sock: Socket) -> tuple[list[dict], dict]:
+    """The frames before ``replay_done`` (presence and typing dropped), and ``replay_done`` itself."""
+    frames = []
+    while (frame := await sock.recv())["type"] != "replay_done":
+        if frame["type"] not in ("presence", "typing"):
+            frames.append(frame)
+    return frames, frame
+
+
+async def _next(sock: Socket) -> dict:
+    """The next frame that is not presence or typing."""
+    while (frame := await sock.recv())["type"] in ("presence", "typing"):
+        pass
+    return frame
+
+
+async def test_a_held_connection_sends_nothing_live_before_replay_done(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with bob.socket("resume=1") as sock:
+        last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+        await alice.post("/message/edit", channel_id=cid, contents="while held")
+        await sock.send({"type": "ping", "ref": "p"})
+        assert await _next(sock) == {"type": "pong", "ref": "p"}  # answers go out while live events wait
+        await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
+        frames, done = await _until_replay_done(sock)
+        assert [f["data"]["contents"] for f in frames] == ["while held"] and done["data"]["seqs"] == {cid: last + 1}
+        await alice.post("/message/edit", channel_id=cid, contents="live")
+        after = await _next(sock)  # the held event is not sent a second time: the next one is the new one
+        assert after["seq"] == last + 2 and after["data"]["contents"] == "live"
+
+
+async def test_a_held_connection_goes_live_when_no_resume_comes(database_url: str, tmp_path: Path) -> None:
+    async with live(make_settings(database_url, tmp_path, websocket={"auth_timeout_seconds": 0.3})) as server:
+        (alice, bob), org = await team(server, "alice", "bob")
+        cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+        async with bob.socket("resume=1") as sock:
+            posted = await alice.post("/message/edit", channel_id=cid, contents="hello")
+            assert (await sock.expect("message"))["data"]["id"] == posted["id"]
+
+
+async def test_the_auth_frame_can_carry_the_resume(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    async with bob.socket() as sock:
+        last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+    for n in range(3):
+        await alice.post("/message/edit", channel_id=cid, contents=f"m{n}")
+    async with connect(server.ws) as ws:
+        sock = Socket(ws)
+        await sock.send({"type": "auth", "token": bob.secret, "resume": {cid: last}})
+        await sock.expect("ready")
+        frames, done = await _until_replay_done(sock)
+        assert [f["data"]["contents"] for f in frames] == ["m0", "m1", "m2"]
+        assert done["ref"] is None and done["data"]["replayed"] == {cid: 3}
+    async with connect(server.ws) as ws:  # a malformed resume: an error, and live without a replay
+        sock = Socket(ws)
+        await sock.send({"type": "auth", "token": bob.secret, "resume": {"general": 1}})
+        await sock.expect("ready")
+        error = await sock.expect("error")
+        assert error["ref"] is None and error["error"]["fields"] == {"channels.general": "must be a channel id"}
+        posted = await alice.post("/message/edit", channel_id=cid, contents="live")
+        assert (await sock.expect("message"))["data"]["id"] == posted["id"]
+
+
+async def test_a_resume_on_a_live_connection_replays_up_to_its_snapshot(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    for n in range(2):
+        await alice.post("/message/edit", channel_id=cid, contents=f"old{n}")
+    async with bob.socket() as sock:
+        snapshot = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
+        await alice.post("/message/edit", channel_id=cid, contents="live")
+        assert (await sock.expect("message"))["seq"] == snapshot + 1
+        await sock.send({"type": "resume", "ref": "r", "channels": {cid: snapshot - 2}})
+        frames, done = await _until_replay_done(sock)
+        assert [(f["seq"], f["data"]["contents"]) for f in frames] == [(snapshot - 1, "old0"), (snapshot, "old1")]
+        assert done["data"]["seqs"] == {cid: snapshot + 1}  # the connection keeps its place after the live event
 
 
 async def test_membership_changes_apply_at_once(server: LiveServer) -> None:
@@ -229,6 +310,26 @@ async def test_resume_ahead_of_the_log_asks_for_a_resync(server: LiveServer) -> 
         assert done["data"]["resync"] == [cid]
         bad = await sock.call("resume", channels={"general": 1})
         assert bad["type"] == "error" and bad["error"]["code"] == "invalid"
+
+
+async def test_resume_from_before_a_purged_history_asks_for_a_resync(server: LiveServer) -> None:
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    for n in range(4):
+        await alice.post("/message/edit", channel_id=cid, contents=f"m{n}")
+    final = (await bob.get("/channel/read", id=cid))["last_seq"]
+    async with server.core.db.write() as conn:  # an operator purges the channel's oldest events
+        await conn.execute(channel_events.delete().where(channel_events.c.channel_id == int(cid), channel_events.c.seq <= 3))
+    async with bob.socket("resume=1") as sock:
+        done = await sock.call("resume", channels={cid: 1})  # seqs 2 and 3 are gone: nothing can be replayed
+        assert done["data"]["resync"] == [cid] and done["data"]["replayed"] == {}
+    async with bob.socket("resume=1") as sock:
+        await sock.send({"type": "resume", "ref": "r", "channels": {cid: 3}})  # everything after 3 is stored
+        frames = []
+        while (frame := await sock.recv())["type"] != "replay_done":
+            frames.append(frame)
+        assert [f["seq"] for f in frames if "seq" in f] == list(range(4, final + 1))
+        assert frame["data"]["resync"] == [] and frame["data"]["seqs"] == {cid: final}
 
 
 async def test_a_moved_team_keeps_its_public_channels_live(server: LiveServer) -> None:

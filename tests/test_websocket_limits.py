@@ -12,6 +12,9 @@ from websockets.exceptions import ConnectionClosed
 
 from chatd.core import messages
 from chatd.core.auth import authenticate
+from chatd.core.clock import FakeClock
+from chatd.realtime.presence import PresenceBook
+from chatd.realtime.rate import TokenBucket
 from harness import LiveServer, Person, Socket, live, make_settings, wait_until
 from harness import team as live_team
 
@@ -68,7 +71,9 @@ async def test_resume_after_a_thousand_changes_and_a_restart(database_url: str, 
 async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url: str, tmp_path: Path) -> None:
     """A client that stops reading is cut off (4408) while the others keep receiving on time; resuming from
     the last seq it saw, it has every message exactly once, in order."""
-    settings = make_settings(database_url, tmp_path, websocket={"queue_size": 20})
+    # The slow client reads nothing for a while, so it answers no pings: keepalive (tested on its own below)
+    # must not close it (1011) before its queue does (4408) when a loaded machine makes the posts slow.
+    settings = make_settings(database_url, tmp_path, websocket={"queue_size": 20, "ping_interval_seconds": 600})
     async with live(settings, send_buffer=8192) as server:
         (alice, bob, carol), cid = await team(server, "alice", "bob", "carol")
         hub = server.app.state.hub
@@ -77,7 +82,7 @@ async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url:
             raw = socket.socket()
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # no kernel autotuning to hide the backlog
             raw.connect(("127.0.0.1", server.port))
-            # It reads nothing until it is cut off, so its own keepalive must not give up first.
+            # No client keepalive either: the server's pong would queue behind the unread backlog.
             headers = {"X-Session-ID": bob.secret}
             slow = Socket(await connect(server.ws, additional_headers=headers, max_queue=1, sock=raw, ping_interval=None))
             ready = await slow.expect("ready")
@@ -132,3 +137,22 @@ async def test_dead_connections_are_closed(database_url: str, tmp_path: Path) ->
         silent.transport.pause_reading()  # a peer that went away without a word: it never answers pings
         await wait_until(lambda: not list(hub.connections()), what="the silent connection to be closed")
         silent.transport.abort()
+
+
+def test_the_rate_limit_refills_as_the_clock_moves() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.5) and bucket.strikes == 1
+    clock.advance(0.5)
+    assert bucket.take() == 0.0 and bucket.strikes == 0
+
+
+def test_a_silent_node_is_forgotten_once_the_clock_passes_its_ttl() -> None:
+    clock = FakeClock()
+    book = PresenceBook(clock, ttl=60.0)
+    assert book.record("node-b", 7, "online", {1})
+    clock.advance(59)
+    assert book.expire() == [] and book.overall(7) == "online"
+    clock.advance(2)
+    assert book.expire() == [7] and book.overall(7) == "offline"

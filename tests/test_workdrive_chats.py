@@ -294,8 +294,6 @@ async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
     secret = await _group(t.admin, "Secret", isPrivate=True)
     path = f"/api/{group['id']}/messages"
     assert _fields(await t.bob.post(path, message="  ", expect=400, code="invalid")) == {"message": "must not be empty"}
-    unnamed = await t.bob.post(path, message="hello", mention=[t.admin.id], expect=400, code="invalid")
-    assert _fields(unnamed) == {"mention.0": "not named in the message: write @john"}
     outsider = await chat.user("outsider")
     assert _fields(await t.bob.post(path, message="@outsider", mention=[outsider.id], expect=400, code="invalid")) == {
         "mention.0": "no such user"
@@ -421,3 +419,24 @@ async def test_a_public_by_request_group_cannot_be_joined_directly(chat: Harness
     club = await _group(t.admin, "Club", byRequest=True)
     await t.carol.post("/channel/join", id=club["id"], expect=403, code="by_request")
     await t.carol.post(f"/api/group-chats/{club['id']}/join-requests", expect=201)
+
+
+async def test_mentions_by_id_need_not_repeat_the_name_and_join_those_of_the_text(chat: Harness) -> None:
+    """The spec's own example: ``mention`` ids are mentioned whether or not the text says ``@userName``; the
+    text's ``@names`` are mentioned too; both are told; an id the sender may not see is a 400."""
+    t = await _team(chat)
+    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    path = f"/api/{group['id']}/messages"
+    before = len(chat.events)
+    sent = await t.bob.post(path, message="Hello @carol", mention=[t.admin.id])
+    assert {m["id"] for m in sent["mention"]} == {t.admin.id, t.carol.id}
+    told = {e.user_id for e in chat.events[before:] if e.type == "mention"}
+    assert told == {int(t.admin.id), int(t.carol.id)}
+    crust = await t.admin.get("/message/read", id=sent["id"])
+    assert set(crust["mentions"]) == {t.admin.id, t.carol.id}
+    edited = await t.bob.patch(f"{path}/{sent['id']}", message="Hello all")
+    assert [m["id"] for m in edited["mention"]] == [t.admin.id], "the edit drops @carol; the mention by id stays"
+    outsider = await chat.user("outsider")
+    before = len(chat.events)
+    refused = await t.bob.post(path, message="hi", mention=[t.carol.id, outsider.id], expect=400, code="invalid")
+    assert _fields(refused) == {"mention.1": "no such user"} and chat.events[before:] == []

@@ -1,29 +1,88 @@
-"""Fetch-and-check helpers: load an entity and prove the caller may do the thing, or raise.
+"""Who may read, write and manage what: the one place every face, the websocket and every core action ask.
 
-Every face reaches organisations and teams through these, so "who may" is decided in one place.
-Unknown and invisible look the same (404) to someone outside an organisation, so ids cannot be probed.
+Fetch-and-check helpers (``access_*``) load an entity and prove the caller may do the thing, or raise.
+Unknown and invisible look the same (404), so ids cannot be probed.
+
+- **Organisations**: members read; admins manage members, teams and archive; owners also remove and touch
+  owners. Server administrators act as owners of every organisation.
+- **Teams**: organisation members read; the team's creator and organisation admins change it.
+- **Channels** (``may_read_channel``, the read rule stated once): a member of a channel reads it; a public
+  channel is also read by every member of its organisation and by server administrators. Private, direct
+  and group channels are read by their members only. The hub's in-memory check (``realtime/hub.py``) and
+  the SQL clause of search, flags and the connect snapshot (``store/channels.readable_channels_clause``)
+  apply the same rule; ``tests/test_read_rule.py`` runs one table of cases through all of them.
+  "Who reads this channel" for other users (mention audience, meeting participants) is ``readers_among``,
+  by the same rule, so a server administrator named in a public channel is mentioned like anyone who reads it.
+- **Writing** (``check_writable``): archived means read-only at every level — the channel, its team or its
+  organisation (409 ``archived``); every change to a channel, its messages, members, pins, reactions and
+  join requests asks it. Posting, reacting and pinning also need channel membership.
+- **Managing a channel**: its owners, and the admins and owners of its organisation (``ChannelAccess.is_owner``).
+- **Messages**: whoever reads the channel reads them; the sender edits; the sender or a channel manager removes.
+- **Users** (``access_user``): a user sees themselves and those sharing an organisation (server
+  administrators see everyone); acting on an account needs authority over it in each of its organisations.
+- **Files**: one attaches only one's own uploads; a file is read by its owner, by whoever reads a channel
+  where a live message carries it or whose picture it is, and by everyone when it is a user's picture.
 """
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..store import channels as channel_store
+from ..store import events as event_log
+from ..store import files as file_store
+from ..store import messages as message_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
-from .errors import Conflict, Forbidden, NotFound
-from .models import Organisation, Principal, Team
+from ..store import users as user_store
+from .codes import Code
+from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
+from .models import Channel, ChannelAccess, Message, Organisation, Principal, StoredFile, Team, User
 
 _RANK = {"member": 1, "admin": 2, "owner": 3}
+REQUESTABLE = ("public", "private")  # channel types that may take join requests
 
 
 def role_at_least(role: str | None, needed: str) -> bool:
     return role is not None and _RANK.get(role, 0) >= _RANK[needed]
 
 
+def may_manage(caller_role: str | None, target_role: str | None) -> bool:
+    """Owners manage everyone in their organisation; admins everyone but owners."""
+    return caller_role == "owner" or (caller_role == "admin" and target_role != "owner")
+
+
+def check_may_grant(caller_role: str, target_current: str | None, target_new: str | None) -> None:
+    """Admins manage members and admins; only owners touch owners (grant, demote or remove)."""
+    if "owner" in (target_current, target_new) and caller_role != "owner":
+        raise Forbidden("only an owner can grant, change or remove the owner role")
+
+
+def may_read_channel(*, is_open: bool, is_member: bool, in_org: bool, is_server_admin: bool) -> bool:
+    """The read rule, as a pure function of the facts every check has at hand (see the module docstring)."""
+    return is_member or (is_open and (in_org or is_server_admin))
+
+
+def check_writable(found: ChannelAccess) -> None:
+    """Archived means read-only: the channel, its team or its organisation (409 ``archived``)."""
+    for level, archived_at in (
+        ("channel", found.channel.archived_at),
+        ("team", found.team_archived_at),
+        ("organisation", found.org_archived_at),
+    ):
+        if archived_at is not None:
+            raise Conflict(f"{level} is archived (read-only)", code=Code.ARCHIVED)
+
+
+# Organisations and teams --------------------------------------------------------------------------------
+
+
 async def access_org(
     conn: AsyncConnection, principal: Principal, org_id: int, need: str = "member", *, writing: bool = False
 ) -> tuple[Organisation, str]:
-    """The organisation and the caller's role in it. Server admins act as owners everywhere."""
+    """The organisation and the caller's role in it; ``writing`` needs it unarchived."""
     org = await org_store.get_org(conn, org_id)
     role = await org_store.get_role(conn, org_id, principal.user_id) if org else None
     if principal.user.is_admin and org is not None:
@@ -33,14 +92,21 @@ async def access_org(
     if not role_at_least(role, need):
         raise Forbidden(f"needs the {need} role in this organisation")
     if writing and org.archived_at is not None:
-        raise Conflict("organisation is archived", code="archived")
+        raise Conflict("organisation is archived (read-only)", code=Code.ARCHIVED)
     return org, role
 
 
 async def access_team(
-    conn: AsyncConnection, principal: Principal, team_id: int, need: str = "member", *, writing: bool = False
+    conn: AsyncConnection,
+    principal: Principal,
+    team_id: int,
+    need: str = "member",
+    *,
+    writing: bool = False,
+    manage: bool = False,
 ) -> tuple[Team, Organisation, str]:
-    """The team, its organisation and the caller's role there; writing needs both to be unarchived."""
+    """The team, its organisation and the caller's role there; ``writing`` needs both unarchived;
+    ``manage``: the team's creator or an organisation admin (403 otherwise)."""
     team = await team_store.get_team(conn, team_id)
     if team is None:
         raise NotFound("no such team")
@@ -49,5 +115,209 @@ async def access_team(
     except NotFound:
         raise NotFound("no such team") from None
     if writing and team.archived_at is not None:
-        raise Conflict("team is archived", code="archived")
+        raise Conflict("team is archived (read-only)", code=Code.ARCHIVED)
+    if manage and not (role_at_least(role, "admin") or team.created_by == principal.user_id):
+        raise Forbidden("only the team's creator or an organisation admin can change a team")
     return team, org, role
+
+
+# Channels and messages ----------------------------------------------------------------------------------
+
+
+def _readable(found: ChannelAccess, is_server_admin: bool) -> bool:
+    return may_read_channel(
+        is_open=found.channel.is_open,
+        is_member=found.role is not None,
+        in_org=found.org_role is not None,
+        is_server_admin=is_server_admin,
+    )
+
+
+async def _standing(conn: AsyncConnection, principal: Principal, channel_id: int) -> ChannelAccess:
+    found = await channel_store.standing(conn, channel_id, principal.user_id)
+    if found is None:
+        raise NotFound("no such channel")
+    if principal.user.is_admin:
+        found.org_role = "owner"  # server admins act as owners of every organisation
+    return found
+
+
+async def access_channel(
+    conn: AsyncConnection, principal: Principal, channel_id: int, *, writing: bool = False, owner: bool = False
+) -> ChannelAccess:
+    """The channel and the caller's standing, if they may read it (404 otherwise, as for an unknown id).
+
+    ``owner``: the caller manages the channel (403 otherwise). ``writing``: the caller is a member (or,
+    with ``owner``, a manager) and the channel is writable (``check_writable``)."""
+    found = await _standing(conn, principal, channel_id)
+    if not _readable(found, principal.user.is_admin):
+        raise NotFound("no such channel")
+    if owner and not found.is_owner:
+        raise Forbidden("needs the channel owner role or organisation admin")
+    if writing:
+        if found.role is None and not (owner and found.is_owner):
+            raise Forbidden("join the channel first")
+        check_writable(found)
+    return found
+
+
+async def access_requestable(conn: AsyncConnection, principal: Principal, channel_id: int) -> ChannelAccess:
+    """A channel the caller may ask to join: one of their organisation's public or private channels that
+    takes requests, which they are not in, and writable. A private channel that takes none stays a 404;
+    one that takes requests admits it exists to members of its organisation who know its id."""
+    found = await _standing(conn, principal, channel_id)
+    if found.org_role is None:
+        raise NotFound("no such channel")
+    channel = found.channel
+    if not channel.by_request or channel.type not in REQUESTABLE:
+        if not _readable(found, principal.user.is_admin):
+            raise NotFound("no such channel")
+        if found.is_member:
+            raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
+        raise Forbidden("this channel takes no join requests" + ("; join it" if channel.is_open else ""))
+    check_writable(found)
+    if found.is_member:
+        raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
+    return found
+
+
+async def readers_among(conn: AsyncConnection, channel: Channel, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users may read ``channel`` (the read rule, for others than the caller); unknown
+    users may not. One query, however many users."""
+    found = await channel_store.standings(conn, channel.id, list(dict.fromkeys(user_ids)))
+    return {user_id for user_id, (standing, is_admin) in found.items() if _readable(standing, is_admin)}
+
+
+async def access_message(
+    conn: AsyncConnection,
+    principal: Principal,
+    message_id: int,
+    *,
+    writing: bool = False,
+    owner: bool = False,
+    lock: bool = False,
+    channel_id: int | None = None,
+) -> tuple[Message, ChannelAccess]:
+    """A live message and the caller's standing in its channel; invisible and missing look alike (404).
+
+    ``channel_id``: the message must be of that channel (a conversation's message, on the WorkDrive face).
+    ``lock``: lock the message's row, then read it again, so a change builds on what the previous writer
+    committed (two concurrent edits keep both versions; two removals remove once). The channel's log lock is
+    taken first and the row second, the order posts (channel, then a thread root) and merges (both channels,
+    then their rows) keep too, so writers never deadlock."""
+    message = await message_store.get_message(conn, message_id)
+    if message is None or message.deleted_at is not None or channel_id not in (None, message.channel_id):
+        raise NotFound("no such message")
+    try:
+        found = await access_channel(conn, principal, message.channel_id, writing=writing, owner=owner)
+    except NotFound:
+        raise NotFound("no such message") from None
+    if lock:
+        await event_log.lock(conn, message.channel_id)  # channel first, then the row: the order every writer keeps
+        fresh = await message_store.get_message(conn, message_id, for_update=True)
+        if fresh is None or fresh.deleted_at is not None or fresh.channel_id != message.channel_id:
+            raise NotFound("no such message")  # removed, or merged away, while we waited
+        message = fresh
+    return message, found
+
+
+def check_may_remove(principal: Principal, message: Message, found: ChannelAccess) -> None:
+    """The sender, or whoever manages the channel, removes a message; not in a read-only channel."""
+    if message.user_id != principal.user_id and not found.is_owner:
+        raise Forbidden("only the sender, a channel owner or an organisation admin can remove a message")
+    check_writable(found)
+
+
+# Users ---------------------------------------------------------------------------------------------------
+
+
+async def access_user(conn: AsyncConnection, principal: Principal, user_id: int, *, manage: bool = False) -> User:
+    """The user, if the caller may see them: themselves, someone sharing an organisation, or anyone for
+    server admins (others get 404, as for an unknown id). ``manage`` also proves authority over the
+    account (403 otherwise): acting on it, or minting a token that acts as it everywhere, needs the
+    caller to outrank it in every organisation it belongs to, and only server admins manage server admins."""
+    target = await user_store.get_user(conn, user_id)
+    if target is None:
+        raise NotFound("no such user")
+    if principal.user.is_admin:
+        return target
+    theirs = await org_store.orgs_of_user(conn, target.id)
+    mine = await org_store.orgs_of_user(conn, principal.user_id)
+    if target.id != principal.user_id and not theirs.keys() & mine.keys():
+        raise NotFound("no such user")
+    if manage:
+        if target.is_admin:
+            raise Forbidden("only server administrators manage server administrators")
+        if not theirs or not all(may_manage(mine.get(org_id), role) for org_id, role in theirs.items()):
+            raise Forbidden("needs the admin role in every organisation of this user (owner for an owner)")
+    return target
+
+
+async def visible_users(conn: AsyncConnection, principal: Principal, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users the caller may see (``access_user``'s rule, for many at once, in two queries)."""
+    wanted = set(user_ids)
+    found = set(await user_store.get_users(conn, list(wanted)))
+    if principal.user.is_admin:
+        return found
+    mine = set(await org_store.orgs_of_user(conn, principal.user_id))
+    theirs = await user_store.org_ids_of_users(conn, list(found))
+    return {user_id for user_id in found if user_id == principal.user_id or mine & set(theirs[user_id])}
+
+
+# Files ---------------------------------------------------------------------------------------------------
+
+
+async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids: list[int]) -> list[StoredFile]:
+    """The caller's own ready files, in the order asked (duplicates once): one can attach only one's own."""
+    wanted = list(dict.fromkeys(file_ids))
+    found = await file_store.get_files(conn, wanted)
+    attachable: list[StoredFile] = []
+    for file_id in wanted:
+        stored = found.get(file_id)
+        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id:
+            raise BadRequest.field("file_ids", f"no such file: {file_id}")
+        if stored.status != "ready":
+            raise BadRequest.field("file_ids", f"file {file_id} has not been uploaded yet")
+        attachable.append(stored)
+    return attachable
+
+
+async def own_image(conn: AsyncConnection, principal: Principal, file_id: int, field: str) -> StoredFile:
+    """One of the caller's own uploaded images: what a channel picture, an organisation logo or a meeting
+    poster must be (its readers may then download it). Errors name ``field``."""
+    with fields_renamed({"file_ids": field}):
+        [found] = await attachable_files(conn, principal, [file_id])
+    if not found.is_image:
+        raise BadRequest.field(field, "must be an image")
+    return found
+
+
+async def user_image(conn: AsyncConnection, principal: Principal, target: User, file_id: int, field: str) -> StoredFile:
+    """A user's picture or cover: a stored image uploaded by that user or by the caller (any, for server
+    admins); others' files look unknown. Errors name ``field``."""
+    stored = await file_store.get_file(conn, file_id)
+    if stored is None or stored.deleted_at is not None or stored.status != "ready":
+        raise BadRequest.field(field, "no such file")
+    if stored.owner_id not in (target.id, principal.user_id) and not principal.user.is_admin:
+        raise BadRequest.field(field, "no such file")
+    if not stored.is_image:
+        raise BadRequest.field(field, "must be an image")
+    return stored
+
+
+async def readable_file(conn: AsyncConnection, principal: Principal, file_id: int) -> StoredFile:
+    """A ready file the caller may read (see the module docstring); 404 otherwise."""
+    stored = await file_store.get_file(conn, file_id)
+    if stored is None or stored.deleted_at is not None or stored.status != "ready":
+        raise NotFound("no such file")
+    if stored.owner_id == principal.user_id or await file_store.is_user_picture(conn, file_id):
+        return stored
+    channel_ids = await file_store.message_channel_ids(conn, file_id)
+    channel_ids += await file_store.picture_channel_ids(conn, file_id)
+    for channel_id in dict.fromkeys(channel_ids):
+        try:
+            await access_channel(conn, principal, channel_id)
+        except NotFound:
+            continue
+        return stored
+    raise NotFound("no such file")

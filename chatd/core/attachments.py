@@ -6,7 +6,7 @@ behind.
 
 from __future__ import annotations
 
-from .channel_access import access_channel
+from .access import access_channel
 from .context import Core
 from .files import do_store_file
 from .messages import check_contents, do_post_message

@@ -10,8 +10,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from ..store import credentials as credential_store
 from ..store import users as user_store
-from . import events
+from . import events, session_jwt
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
 from .models import AccessToken, Principal, Session, User
@@ -42,7 +44,7 @@ async def do_login(
     ok = await core.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         core.throttle.failed(account_key, address_key)
-        raise Unauthenticated("wrong username or password", code="bad_credentials")
+        raise Unauthenticated("wrong username or password", code=Code.BAD_CREDENTIALS)
     core.throttle.succeeded(account_key)
     secret = secrets.token_urlsafe(32)
     async with core.transaction() as tx:
@@ -56,7 +58,7 @@ async def do_login(
             last_seen_at=now,
             expires_at=now + int(core.settings.auth.session_ttl_days * 86_400_000),
         )
-        await user_store.insert_session(
+        await credential_store.insert_session(
             tx.conn,
             {
                 "id": session.id,
@@ -76,7 +78,7 @@ async def do_logout(core: Core, principal: Principal) -> None:
     if principal.session_id is None:
         raise Forbidden("only a session can log out; revoke an access token instead")
     async with core.transaction() as tx:
-        await user_store.delete_session(tx.conn, principal.user_id, principal.session_id)
+        await credential_store.delete_session(tx.conn, principal.user_id, principal.session_id)
         tell_credentials_changed(tx, principal.user_id)
 
 
@@ -93,16 +95,25 @@ async def credentials_alive(core: Core, principal: Principal) -> bool:
         if user is None or not user.is_active:
             return False
         if principal.session_id is not None:
-            return await user_store.session_alive(conn, principal.session_id, core.clock.now_ms())
+            return await credential_store.session_alive(conn, principal.session_id, core.clock.now_ms())
         if principal.token_id is not None:
-            return await user_store.token_alive(conn, principal.token_id)
+            return await credential_store.token_alive(conn, principal.token_id)
     return False
 
 
 async def authenticate(core: Core, secret: str, client_id: str = "") -> Principal:
-    """A session id or an access token, whichever it is; 401 when it is neither, expired or revoked."""
+    """A session id, an access token, or a JWT wrapping a session id (``session_jwt``), whichever it is;
+    401 when it is none of them, expired or revoked."""
     if not secret:
         raise Unauthenticated("authentication required")
+    if session_jwt.looks_like_jwt(secret):
+        session_id, user_id = session_jwt.unwrap(core, secret)
+        if session_jwt.looks_like_jwt(session_id) or session_id.startswith(TOKEN_PREFIX):
+            raise Unauthenticated("a JWT wraps a session id only", code=Code.BAD_CREDENTIALS)
+        principal = await authenticate(core, session_id, client_id)
+        if principal.user_id != user_id:
+            raise Unauthenticated("the JWT names another user than its session", code=Code.BAD_CREDENTIALS)
+        return principal
     token_hash = _hash(secret)
     cached = core.credentials.get(token_hash)
     if cached is not None and (not client_id or not cached.client_id or cached.client_id == client_id):
@@ -112,31 +123,31 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
         touch_session: int | None = None
         touch_token: int | None = None
         if secret.startswith(TOKEN_PREFIX):
-            token = await user_store.token_by_hash(conn, token_hash)
+            token = await credential_store.token_by_hash(conn, token_hash)
             if token is None or token.revoked_at is not None:
-                raise Unauthenticated("invalid or revoked access token", code="bad_credentials")
+                raise Unauthenticated("invalid or revoked access token", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, token.user_id)
             principal_kwargs: dict[str, object] = {"token_id": token.id, "client_id": client_id}
             if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY_MS:
                 touch_token = token.id
         else:
-            session = await user_store.session_by_hash(conn, token_hash)
+            session = await credential_store.session_by_hash(conn, token_hash)
             if session is None or session.expires_at <= now:
-                raise Unauthenticated("invalid or expired session", code="bad_credentials")
+                raise Unauthenticated("invalid or expired session", code=Code.BAD_CREDENTIALS)
             if client_id and session.client_id and client_id != session.client_id:
-                raise Unauthenticated("session belongs to another client", code="bad_credentials")
+                raise Unauthenticated("session belongs to another client", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, session.user_id)
             principal_kwargs = {"session_id": session.id, "client_id": session.client_id}
             if now - session.last_seen_at > _TOUCH_EVERY_MS:
                 touch_session = session.id
     if user is None or not user.is_active:
-        raise Unauthenticated("account is not active", code="bad_credentials")
+        raise Unauthenticated("account is not active", code=Code.BAD_CREDENTIALS)
     if touch_session or touch_token:
         async with core.transaction() as tx:
             if touch_session:
-                await user_store.touch_session(tx.conn, touch_session, now)
+                await credential_store.touch_session(tx.conn, touch_session, now)
             if touch_token:
-                await user_store.touch_token(tx.conn, touch_token, now)
+                await credential_store.touch_token(tx.conn, touch_token, now)
     principal = Principal(user=user, **principal_kwargs)  # type: ignore[arg-type]
     core.credentials.put(token_hash, principal)
     return principal
@@ -144,21 +155,21 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
 
 async def list_sessions(core: Core, principal: Principal) -> list[Session]:
     async with core.reading() as conn:
-        return await user_store.list_sessions(conn, principal.user_id, core.clock.now_ms())
+        return await credential_store.list_sessions(conn, principal.user_id, core.clock.now_ms())
 
 
 async def do_revoke_session(core: Core, principal: Principal, session_id: int | None, client_id: str | None) -> int:
     """End one session by id, or every session of one client (device); returns how many ended."""
     async with core.transaction() as tx:
         if session_id is not None:
-            if not await user_store.delete_session(tx.conn, principal.user_id, session_id):
+            if not await credential_store.delete_session(tx.conn, principal.user_id, session_id):
                 raise NotFound("no such session")
             tell_credentials_changed(tx, principal.user_id)
             return 1
         if client_id is None:
             raise BadRequest("give id or client_id", fields={"id": "required without client_id"})
         tell_credentials_changed(tx, principal.user_id)
-        return await user_store.delete_user_sessions(tx.conn, principal.user_id, client_id)
+        return await credential_store.delete_user_sessions(tx.conn, principal.user_id, client_id)
 
 
 async def do_create_token(core: Core, user_id: int, label: str) -> tuple[str, AccessToken]:
@@ -173,7 +184,7 @@ async def create_token_in(tx: Tx, user_id: int, label: str) -> tuple[str, Access
     token = AccessToken(
         id=tx.new_id(), user_id=user_id, label=label[:128], created_at=tx.now, last_used_at=None, revoked_at=None
     )
-    await user_store.insert_token(
+    await credential_store.insert_token(
         tx.conn,
         {
             "id": token.id,
@@ -188,11 +199,11 @@ async def create_token_in(tx: Tx, user_id: int, label: str) -> tuple[str, Access
 
 async def list_tokens(core: Core, principal: Principal) -> list[AccessToken]:
     async with core.reading() as conn:
-        return await user_store.list_tokens(conn, principal.user_id)
+        return await credential_store.list_tokens(conn, principal.user_id)
 
 
 async def do_revoke_token(core: Core, principal: Principal, token_id: int) -> None:
     async with core.transaction() as tx:
-        if not await user_store.revoke_token(tx.conn, principal.user_id, token_id, tx.now):
+        if not await credential_store.revoke_token(tx.conn, principal.user_id, token_id, tx.now):
             raise NotFound("no such access token")
         tell_credentials_changed(tx, principal.user_id)

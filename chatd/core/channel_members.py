@@ -11,7 +11,8 @@ from typing import Iterable
 from ..store import channel_members as member_store
 from ..store import orgs as org_store
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, check_writable
+from .codes import Code
 from .context import Core, Tx
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .models import CHANNEL_ROLES, Membership, Principal
@@ -85,7 +86,7 @@ async def _ensure_an_owner_remains(tx: Tx, channel_id: int, leaving: list[int]) 
     owners = {m.user_id for m in members if m.role == "owner"}
     staying = {m.user_id for m in members} - set(leaving)
     if owners and not owners - set(leaving) and staying:
-        raise Conflict("the channel's last owner cannot leave while others stay: make someone else owner first", code="last_owner")
+        raise Conflict("the channel's last owner cannot leave while others stay: make someone else owner first", code=Code.LAST_OWNER)
 
 
 async def do_join(core: Core, principal: Principal, channel_id: int) -> list[Membership]:
@@ -93,13 +94,12 @@ async def do_join(core: Core, principal: Principal, channel_id: int) -> list[Mem
     async with core.transaction() as tx:
         found = await access_channel(tx.conn, principal, channel_id)
         if found.is_member:
-            raise Conflict("already a member of this channel", code="already_member")
+            raise Conflict("already a member of this channel", code=Code.ALREADY_MEMBER)
         if not found.channel.is_open or found.org_role is None:
             raise Forbidden("only public channels can be joined; ask an owner to add you")
         if found.channel.by_request:
-            raise Forbidden("this channel takes join requests: ask to join and an admin will approve", code="by_request")
-        if found.channel.archived_at is not None:
-            raise Conflict("channel is archived (read-only)", code="archived")
+            raise Forbidden("this channel takes join requests: ask to join and an admin will approve", code=Code.BY_REQUEST)
+        check_writable(found)
         await record_joined(tx, channel_id, [principal.user_id], "member", principal.user_id, "joined")
         return await member_store.list_members(tx.conn, channel_id)
 
@@ -108,7 +108,7 @@ async def do_leave(core: Core, principal: Principal, channel_id: int) -> None:
     async with core.transaction() as tx:
         found = await access_channel(tx.conn, principal, channel_id)
         if not found.is_member:
-            raise Conflict("not a member of this channel", code="not_member")
+            raise Conflict("not a member of this channel", code=Code.NOT_MEMBER)
         await _ensure_an_owner_remains(tx, channel_id, [principal.user_id])
         await record_left(tx, channel_id, [principal.user_id], principal.user_id, "left")
 

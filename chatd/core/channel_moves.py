@@ -4,8 +4,8 @@ Move: members who are not in the target organisation leave the channel (``member
 ``moved``): nobody keeps reading a channel of an organisation they do not belong to.
 Merge: every message of the source moves to the destination with its id, author, thread, pins, flags,
 reactions and files (ids are time-ordered, so history interleaves in time order by itself); the source's
-members join the destination; the source is archived, pointing at the destination, with a system message
-in both. Clients learn of it by a ``channel MERGED`` event in each and re-read the destination.
+members join the destination; the source is archived, pointing at the destination, with a ``MERGE`` system
+message by whoever merged in both. Clients learn of it by a ``channel MERGED`` event in each and re-read the destination.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import orgs as org_store
 from . import events
-from .access import access_org, access_team
-from .channel_access import access_channel
+from .access import access_channel, access_org, access_team
 from .channel_members import record_joined, record_left
 from .channels import channel_payload, view_of
 from .context import Core
@@ -56,7 +55,7 @@ async def do_move_channel(
         )
         payload = channel_payload(channel) | {"from_organisation_id": str(source_org)}
         await tx.emit(channel_id, events.CHANNEL, "MOVED", payload, principal.user_id)
-        channel.last_seq = (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
+        channel.last_seq = await channel_store.last_seq(tx.conn, channel_id)
         return await view_of(tx.conn, principal, channel, await member_store.get_role(tx.conn, channel_id, principal.user_id))
 
 
@@ -81,12 +80,12 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
         await record_joined(tx, destination_id, [u for u in newcomers if u in still_in_org], "member", principal.user_id, "merged")
         actor = f"@{principal.user.username}"
         await post_system_message(
-            tx, destination, None, "MESSAGE", f"{actor} merged #{source.name or source.id} into this channel",
+            tx, destination, principal.user_id, "MERGE", f"{actor} merged #{source.name or source.id} into this channel",
             {"merged_from": str(source_id)},
         )
         await post_system_message(
-            tx, source, None, "MESSAGE", f"{actor} merged this channel into #{destination.name or destination.id}",
-            {"merged_into": str(destination_id)},
+            tx, source, principal.user_id, "MERGE",
+            f"{actor} merged this channel into #{destination.name or destination.id}", {"merged_into": str(destination_id)},
         )
         now = tx.now
         source.archived_at, source.merged_into, source.updated_at = now, destination_id, now
@@ -96,6 +95,6 @@ async def do_merge_channels(core: Core, principal: Principal, source_id: int, de
         detail = {"source_id": str(source_id), "destination_id": str(destination_id), "messages": moved}
         await tx.emit(source_id, events.CHANNEL, "MERGED", channel_payload(source) | detail, principal.user_id)
         await tx.emit(destination_id, events.CHANNEL, "MERGED", channel_payload(destination) | detail, principal.user_id)
-        destination.last_seq = (await channel_store.get_channel(tx.conn, destination_id)).last_seq  # type: ignore[union-attr]
+        destination.last_seq = await channel_store.last_seq(tx.conn, destination_id)
         role = await member_store.get_role(tx.conn, destination_id, principal.user_id)
         return await view_of(tx.conn, principal, destination, role)

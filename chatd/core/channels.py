@@ -18,15 +18,13 @@ from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
 from . import events
-from .access import access_org, access_team
-from .channel_access import access_channel
+from .access import access_channel, access_org, access_team, own_image
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest, Conflict
-from .files import own_image
+from .errors import BadRequest
 from .messages import post_system_message
 from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
-from .orgs import check_name
+from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 
 TOPIC_MAX = 1024
@@ -147,8 +145,7 @@ async def create_channel_in(
         if organisation_id is not None and organisation_id != team.organisation_id:
             raise BadRequest.field("team_id", "the team belongs to another organisation")
         organisation_id = team.organisation_id
-    if organisation_id is None:
-        raise BadRequest.field("organisation_id", "required (or team_id)")
+    organisation_id = await org_for_new(tx.conn, principal, organisation_id)
     await access_org(tx.conn, principal, organisation_id, writing=True)
     wanted = set(members or []) | set(owners or [])
     await check_org_members(tx.conn, organisation_id, wanted)
@@ -194,7 +191,7 @@ async def create_channel_in(
     await post_system_message(
         tx, channel, principal.user_id, "CREATE", f"@{principal.user.username} created this channel", {"name": name}
     )
-    channel.last_seq = await _last_seq(tx, channel.id)
+    channel.last_seq = await channel_store.last_seq(tx.conn, channel.id)
     return channel, True
 
 
@@ -216,10 +213,6 @@ def _row(channel: Channel) -> dict[str, Any]:
         "created_at": channel.created_at,
         "updated_at": channel.updated_at,
     }
-
-
-async def _last_seq(tx: Tx, channel_id: int) -> int:
-    return (await channel_store.get_channel(tx.conn, channel_id)).last_seq  # type: ignore[union-attr]
 
 
 async def do_create_channel(core: Core, principal: Principal, **spec: Any) -> ChannelView:
@@ -262,7 +255,7 @@ async def update_channel_in(
         channel.updated_at = changes["updated_at"] = tx.now
         await channel_store.update_channel(tx.conn, channel_id, changes)
         await tx.emit(channel_id, events.CHANNEL, "UPDATED", channel_payload(channel), principal.user_id)
-    channel.last_seq = await _last_seq(tx, channel_id)
+    channel.last_seq = await channel_store.last_seq(tx.conn, channel_id)
     return channel
 
 
@@ -281,8 +274,14 @@ async def read_channel(core: Core, principal: Principal, channel_id: int) -> Cha
         return await view_of(conn, principal, found.channel, found.role)
 
 
-async def search_channels(
-    core: Core,
+async def search_channels(core: Core, principal: Principal, *, page: PageRequest, **filters: Any) -> Page[ChannelView]:
+    """Channels the caller may read (``search_in``)."""
+    async with core.reading() as conn:
+        return await search_in(conn, principal, page=page, **filters)
+
+
+async def search_in(
+    conn: AsyncConnection,
     principal: Principal,
     *,
     query: str = "",
@@ -301,41 +300,23 @@ async def search_channels(
     for one in (type, *(types or ())):
         if one is not None:
             check_type(one)
-    async with core.reading() as conn:
-        found, total = await channel_store.search_channels(
-            conn,
-            principal.user_id,
-            principal.user.is_admin,
-            query=query.strip(),
-            team_id=team_id,
-            organisation_id=organisation_id,
-            type=type,
-            archived=archived,
-            member_only=member_only,
-            offset=page.offset,
-            limit=page.per_page,
-            types=types,
-            group_type=group_type,
-            created_until=created_until,
-        )
-        return Page(await views_of(conn, principal, found), total, page)
-
-
-async def do_set_archived(core: Core, principal: Principal, channel_id: int, archived: bool) -> ChannelView:
-    """Archive (read-only) or unarchive; owners and organisation admins."""
-    async with core.transaction() as tx:
-        found = await access_channel(tx.conn, principal, channel_id, owner=True)
-        channel = found.channel
-        if (channel.archived_at is not None) == archived:
-            raise Conflict("channel is already " + ("archived" if archived else "not archived"), code="archived")
-        channel.archived_at = tx.now if archived else None
-        channel.updated_at = tx.now
-        await channel_store.update_channel(tx.conn, channel_id, {"archived_at": channel.archived_at, "updated_at": tx.now})
-        await tx.emit(
-            channel_id, events.CHANNEL, "ARCHIVED" if archived else "UNARCHIVED", channel_payload(channel), principal.user_id
-        )
-        channel.last_seq = await _last_seq(tx, channel_id)
-        return await view_of(tx.conn, principal, channel, found.role)
+    found, total = await channel_store.search_channels(
+        conn,
+        principal.user_id,
+        principal.user.is_admin,
+        query=query.strip(),
+        team_id=team_id,
+        organisation_id=organisation_id,
+        type=type,
+        archived=archived,
+        member_only=member_only,
+        offset=page.offset,
+        limit=page.per_page,
+        types=types,
+        group_type=group_type,
+        created_until=created_until,
+    )
+    return Page(await views_of(conn, principal, found), total, page)
 
 
 async def remove_channel_in(tx: Tx, principal: Principal, channel_id: int) -> None:

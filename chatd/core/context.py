@@ -55,10 +55,8 @@ class Tx:
         data: dict[str, Any],
         actor_id: int | None = None,
         audience: list[int] | None = None,
-        channel_values: dict[str, Any] | None = None,
     ) -> Event:
-        """Record a channel event: it takes the channel's next seq now, and is published after commit.
-        ``channel_values``: other columns of the channel row to set in the same statement."""
+        """Record a channel event: it takes the channel's next seq now, and is published after commit."""
         record = Event(
             type=type,
             event=event,
@@ -70,15 +68,16 @@ class Tx:
             audience=audience or [],
         )
         await self.flush()  # deferred events of this transaction take their seqs first, in call order
-        await event_log.append(self.conn, record, channel_values)
+        await event_log.append(self.conn, record)
         self.events.append(record)
         return record
 
     def defer_post(self, message: Message, event: Event, channel_values: dict[str, Any]) -> None:
         """Queue a new message and its event; ``flush`` writes all queued ones with a few statements.
 
-        Group commit runs many posts in one transaction: written together, they cost a handful of
-        statements instead of a handful each. Flushed before any other event and before commit."""
+        Every new message is written this way (``messages.write_message``): group commit runs many posts in
+        one transaction, and written together they cost a handful of statements instead of a handful each.
+        Flushed before any other event and before commit."""
         event.id = self.new_id()
         self._messages.append(message)
         self._channel_events.append(event)
@@ -111,7 +110,8 @@ class Core:
     files: FileStorage
     passwords: Passwords
     throttle: LoginThrottle
-    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0))
+    credentials: CredentialCache
+    secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

@@ -10,22 +10,43 @@ input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status th
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
+
+from .codes import Code
+
+Rename = Mapping[str, str] | Callable[[str], str]
+
+
+def _lookup(names: Mapping[str, str]) -> Callable[[str], str]:
+    return lambda field: names.get(field, field)
 
 
 class ChatdError(Exception):
     status: int = 400
-    code: str = "error"
+    code: Code = Code.ERROR
 
-    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, code: Code | None = None, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.fields = fields or {}
 
+    def rename_fields(self, rename: Rename | None = None, *, item: str | None = None) -> None:
+        """Name the fields as a request named them: ``rename`` maps the core's names to a face's (a mapping,
+        or a function such as snake_case to camelCase); ``item`` puts them under one item of a bulk request
+        (``data.3.email``), and an error without fields then names the item itself."""
+        if rename is not None and self.fields:
+            names = rename if callable(rename) else _lookup(rename)
+            self.fields = {names(field): problem for field, problem in self.fields.items()}
+            self.message = "; ".join(f"{field}: {problem}" for field, problem in self.fields.items())
+        if item is not None:
+            self.fields = {f"{item}.{field}": problem for field, problem in self.fields.items()} or {item: self.message}
+            self.message = f"{item}: {self.message}"
+
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
         if self.fields:
             body["fields"] = self.fields
         return body
@@ -33,7 +54,7 @@ class ChatdError(Exception):
 
 class BadRequest(ChatdError):
     status = 400
-    code = "invalid"
+    code = Code.INVALID
 
     @classmethod
     def field(cls, name: str, problem: str) -> "BadRequest":
@@ -42,33 +63,44 @@ class BadRequest(ChatdError):
 
 class Unauthenticated(ChatdError):
     status = 401
-    code = "unauthenticated"
+    code = Code.UNAUTHENTICATED
 
 
 class Forbidden(ChatdError):
     status = 403
-    code = "forbidden"
+    code = Code.FORBIDDEN
 
 
 class NotFound(ChatdError):
     status = 404
-    code = "not_found"
+    code = Code.NOT_FOUND
 
 
 class Conflict(ChatdError):
     status = 409
-    code = "conflict"
+    code = Code.CONFLICT
 
 
 class TooLarge(ChatdError):
     status = 413
-    code = "too_large"
+    code = Code.TOO_LARGE
 
 
 class RateLimited(ChatdError):
     status = 429
-    code = "rate_limited"
+    code = Code.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after + 0.999))
+
+
+@contextmanager
+def fields_renamed(rename: Rename | None = None, *, item: str | None = None) -> Iterator[None]:
+    """Errors raised inside name their fields as ``ChatdError.rename_fields`` says: the one place fields
+    are renamed, for a face's vocabulary and for the items of bulk requests alike."""
+    try:
+        yield
+    except ChatdError as exc:
+        exc.rename_fields(rename, item=item)
+        raise

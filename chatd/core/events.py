@@ -23,6 +23,7 @@ TYPING = "typing"
 PRESENCE = "presence"
 MENTION = "mention"
 ORGANISATION = "organisation"
+TEAM = "team"
 CREDENTIALS = "credentials"
 
 

@@ -1,12 +1,12 @@
-"""Files: storing uploaded bytes, and deciding who may attach or read a file.
+"""Files: storing uploaded bytes, serving them to those who may read them, purging what nobody can reach.
 
 Every fact about a file comes from chatd, never from the client: the storage key is made from the file's
 id, the content type is sniffed from the bytes (``sniff.py``), the name is reduced to a safe basename.
 Bytes are written before the row that points at them, so a row never names missing bytes; a failed
 insert removes what it wrote.
 
-Who may read a file: its owner; anyone who may read a channel where a live message carries it, or whose
-picture it is; any signed-in user if it is a user's picture. To everyone else it does not exist (404).
+Who may attach or read a file is decided in ``access.py``; to everyone who may not read one it does not
+exist (404).
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import files as file_store
-from .channel_access import access_channel
+from .access import readable_file
 from .context import Core, Tx
 from .errors import BadRequest, NotFound, TooLarge
 from .models import Principal, StoredFile
@@ -228,50 +227,6 @@ async def issue_pending_file(tx: Tx, principal: Principal, name: str, content_ty
     )
     await file_store.insert_file(tx.conn, stored)
     return stored
-
-
-async def attachable_files(conn: AsyncConnection, principal: Principal, file_ids: list[int]) -> list[StoredFile]:
-    """The caller's own ready files, in the order asked (duplicates once): one can attach only one's own."""
-    wanted = list(dict.fromkeys(file_ids))
-    found = await file_store.get_files(conn, wanted)
-    attachable: list[StoredFile] = []
-    for file_id in wanted:
-        stored = found.get(file_id)
-        if stored is None or stored.deleted_at is not None or stored.owner_id != principal.user_id:
-            raise BadRequest.field("file_ids", f"no such file: {file_id}")
-        if stored.status != "ready":
-            raise BadRequest.field("file_ids", f"file {file_id} has not been uploaded yet")
-        attachable.append(stored)
-    return attachable
-
-
-async def own_image(conn: AsyncConnection, principal: Principal, file_id: int, field: str) -> StoredFile:
-    """One of the caller's own uploaded images: what a channel picture, an organisation logo or a meeting
-    poster must be (its readers may then download it). Errors name ``field``."""
-    try:
-        [found] = await attachable_files(conn, principal, [file_id])
-    except BadRequest as exc:
-        raise BadRequest.field(field, next(iter(exc.fields.values()), exc.message)) from None
-    if not found.is_image:
-        raise BadRequest.field(field, "must be an image")
-    return found
-
-
-async def readable_file(conn: AsyncConnection, principal: Principal, file_id: int) -> StoredFile:
-    stored = await file_store.get_file(conn, file_id)
-    if stored is None or stored.deleted_at is not None or stored.status != "ready":
-        raise NotFound("no such file")
-    if stored.owner_id == principal.user_id or await file_store.is_user_picture(conn, file_id):
-        return stored
-    channel_ids = await file_store.message_channel_ids(conn, file_id)
-    channel_ids += await file_store.picture_channel_ids(conn, file_id)
-    for channel_id in dict.fromkeys(channel_ids):
-        try:
-            await access_channel(conn, principal, channel_id)
-        except NotFound:
-            continue
-        return stored
-    raise NotFound("no such file")
 
 
 async def fetch_file(core: Core, principal: Principal, file_id: int, *, thumbnail: bool = False) -> tuple[StoredFile, str, bytes]:

@@ -6,9 +6,11 @@ from ..store import channels as channel_store
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
+from .access import access_message
+from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import access_message, views_across, views_of
+from .message_views import views_across, views_of
 from .models import MessageView, Principal
 from .paging import Page, PageRequest
 
@@ -18,9 +20,9 @@ async def do_flag(core: Core, principal: Principal, message_id: int, flagged: bo
         message, found = await access_message(tx.conn, principal, message_id)
         if flagged:
             if not await marks.flag(tx.conn, principal.user_id, message_id, tx.now):
-                raise Conflict("message is already flagged", code="already_flagged")
+                raise Conflict("message is already flagged", code=Code.ALREADY_FLAGGED)
         elif not await marks.unflag(tx.conn, principal.user_id, message_id):
-            raise Conflict("message is not flagged", code="not_flagged")
+            raise Conflict("message is not flagged", code=Code.NOT_FLAGGED)
         tx.notify(
             principal.user_id,
             events.FLAG,

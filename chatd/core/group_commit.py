@@ -16,6 +16,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
+from .codes import Code
 from .errors import ChatdError
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ class GroupCommit:
             self._worker = None
         for _, future in self._pending:
             if not future.done():
-                future.set_exception(ChatdError("the server is shutting down", code="unavailable"))
+                future.set_exception(ChatdError("the server is shutting down", code=Code.UNAVAILABLE))
         self._pending.clear()
 
     async def _work(self) -> None:
@@ -68,7 +69,7 @@ class GroupCommit:
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc if isinstance(exc, Exception) else ChatdError(
-                                "the server is shutting down", code="unavailable"))
+                                "the server is shutting down", code=Code.UNAVAILABLE))
                     raise
 
     async def _commit(self, batch: list[tuple[Action, asyncio.Future[Any]]]) -> None:

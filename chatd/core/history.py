@@ -7,17 +7,22 @@ device clears everywhere.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import messages as message_store
 from ..store import read_state
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, access_message
 from .clock import iso
 from .context import Core, Tx
 from .errors import BadRequest
-from .messages import access_message, views_of
-from .models import MessageView, Principal
+from .message_views import views_of
+from .models import ChannelAccess, MessageView, Principal
+from .paging import Page, PageRequest
+
+T = TypeVar("T")
 
 HISTORY_DEFAULT = 50
 HISTORY_MAX = 200
@@ -57,16 +62,49 @@ async def read_history(
         )
         views = await views_of(conn, principal, found, page)
         reached_end = before is None and (after is None or not has_more)
-        # The newest message of this snapshot, not of the moment the marker moves: a message posted in
-        # between was not shown, so it stays unread.
-        marks = found.is_member and reached_end and thread is None
-        newest = await read_state.newest_message_id(conn, channel_id) if marks else 0
-        if newest and newest <= await read_state.last_read(conn, channel_id, principal.user_id):
-            newest = 0  # already read that far: reading history writes nothing
+        newest = await _newest_seen(conn, principal, found, reached_end and thread is None)
+    await _mark_seen(core, principal, channel_id, newest)
+    return views, has_more
+
+
+async def read_page(
+    core: Core,
+    principal: Principal,
+    channel_id: int,
+    page: PageRequest,
+    load: Callable[[AsyncConnection, list[MessageView]], Awaitable[T]],
+) -> tuple[Page[MessageView], T]:
+    """A page of a channel's messages, newest first, thread replies included (the WorkDrive listing), and what
+    ``load`` reads for showing it, in one snapshot. The first page reaches the newest message, so it marks
+    the channel read the way reading the newest history does."""
+    async with core.reading() as conn:
+        found = await access_channel(conn, principal, channel_id)
+        items, total = await message_store.page_by_offset(conn, channel_id, page.offset, page.per_page)
+        views = await views_of(conn, principal, found, items)
+        loaded = await load(conn, views)
+        newest = await _newest_seen(conn, principal, found, page.page == 1)
+    await _mark_seen(core, principal, channel_id, newest)
+    return Page(views, total, page), loaded
+
+
+async def _newest_seen(conn: AsyncConnection, principal: Principal, found: ChannelAccess, reached_end: bool) -> int:
+    """The read-marker rule: a member who read up to the newest message has read the channel to there.
+
+    The newest message of this snapshot, not of the moment the marker moves: a message posted in between
+    was not shown, so it stays unread. 0 when the marker stays (not a member, not the end, or already read
+    that far: reading then writes nothing)."""
+    if not (found.is_member and reached_end):
+        return 0
+    newest = await read_state.newest_message_id(conn, found.channel.id)
+    if newest and newest <= await read_state.last_read(conn, found.channel.id, principal.user_id):
+        return 0
+    return newest
+
+
+async def _mark_seen(core: Core, principal: Principal, channel_id: int, newest: int) -> None:
     if newest:
         async with core.transaction() as tx:
             await _advance(tx, principal, channel_id, newest)
-    return views, has_more
 
 
 async def mark_read(core: Core, principal: Principal, channel_id: int, message_id: int | None = None) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 so the channel's history and event stream tell it, and a failure leaves neither the meeting nor the message.
 
 Who may: anyone who may post in the channel. Participants must be able to read the channel (its members;
-for a public channel, members of its organisation), by the one rule in ``channel_access``. The poster is
+for a public channel, members of its organisation and server administrators), by the one read rule
+(``access.readers_among``). The poster is
 one of the caller's own uploaded images, attached to the announcement, so whoever reads the channel may
 read it. The announcement is a system message: it cannot be edited, only removed.
 """
@@ -14,15 +15,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..store import meetings as meeting_store
-from ..store import users as user_store
 from ..store.meetings import Meeting
-from .channel_access import access_channel
+from .access import access_channel, own_image, readers_among
 from .clock import iso
 from .context import Core
-from .errors import BadRequest, NotFound
-from .files import own_image
-from .messages import post_message_in, views_of
-from .models import MessageView, Principal
+from .conversations import named_people
+from .directory import Profile, profiles_of
+from .errors import BadRequest
+from .message_views import views_of
+from .messages import Post, post_message_in
+from .models import Channel, MessageView, Principal
 from .orgs import check_name
 
 MEETING = "MEETING"
@@ -56,15 +58,10 @@ def _check_times(start_at: int, end_at: int, duration: int | None) -> None:
         raise BadRequest.field("duration", f"must be 0 to {DURATION_MAX} minutes")
 
 
-async def _check_participants(conn: AsyncConnection, channel_id: int, user_ids: list[int]) -> None:
+async def _check_participants(conn: AsyncConnection, channel: Channel, user_ids: list[int]) -> None:
     """Every participant must be able to read the channel; unknown users look the same (no probing)."""
-    found = await user_store.get_users(conn, user_ids)
-    unable = [user_id for user_id in user_ids if user_id not in found]
-    for user_id, user in found.items():
-        try:
-            await access_channel(conn, Principal(user=user), channel_id)
-        except NotFound:
-            unable.append(user_id)
+    readers = await readers_among(conn, channel, user_ids)
+    unable = [user_id for user_id in user_ids if user_id not in readers]
     if unable:
         raise BadRequest.field("user_ids", "cannot read this conversation: " + ", ".join(map(str, sorted(unable))))
 
@@ -80,16 +77,17 @@ async def do_create_meeting(
     end_at: int,
     poster_id: int | None = None,
     duration: int | None = None,
-) -> tuple[Meeting, MessageView]:
-    """Store the meeting and post its announcement; returns the meeting and the message as the caller sees it."""
+) -> tuple[Meeting, MessageView, dict[int, Profile]]:
+    """Store the meeting and post its announcement; returns the meeting, the message as the caller sees it,
+    and the profiles of the people they name (creator, participants, the message's mentions)."""
     title = check_name(title, "title", TITLE_MAX)
     _check_times(start_at, end_at, duration)
     participants = list(dict.fromkeys(user_ids))
     if len(participants) > PARTICIPANTS_MAX:
         raise BadRequest.field("user_ids", f"at most {PARTICIPANTS_MAX} participants")
     async with core.transaction() as tx:
-        await access_channel(tx.conn, principal, channel_id, writing=True)
-        await _check_participants(tx.conn, channel_id, participants)
+        found = await access_channel(tx.conn, principal, channel_id, writing=True)
+        await _check_participants(tx.conn, found.channel, participants)
         if poster_id is not None:
             await own_image(tx.conn, principal, poster_id, "poster_id")
         meeting = Meeting(
@@ -105,11 +103,11 @@ async def do_create_meeting(
             participant_ids=participants,
         )
         text = f"@{principal.user.username} scheduled a meeting: {title} ({iso(start_at)} to {iso(end_at)})"
-        message, found, _ = await post_message_in(
-            tx, principal, channel_id, text, file_ids=None if poster_id is None else [poster_id], type=MEETING,
-            meta=meeting_meta(meeting),
-        )
+        poster = [] if poster_id is None else [poster_id]
+        post = Post(channel_id, text, file_ids=poster, type=MEETING, meta=meeting_meta(meeting))
+        message, found, _ = await post_message_in(tx, principal, post)
         meeting.message_id = message.id
         await meeting_store.insert(tx.conn, meeting)
         view = (await views_of(tx.conn, principal, found, [message]))[0]
-        return meeting, view
+        named = [meeting.created_by, *participants, *named_people([view])]
+        return meeting, view, await profiles_of(tx.conn, core, named)

@@ -7,30 +7,37 @@ transaction (docs/design.md §4.2) and is acknowledged only after the commit (§
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..store import channel_members as member_store
-from ..store import channels as channel_store
 from ..store import events as event_log
-from ..store import files as file_store
 from ..store import messages as message_store
-from ..store import orgs as org_store
-from ..store import reactions as marks
 from ..store import search as search_index
 from ..store import users as user_store
 from . import events
 from . import files as file_core
-from .channel_access import access_channel
+from .access import (
+    access_channel,
+    access_message,
+    attachable_files,
+    check_may_remove,
+    readers_among,
+    visible_users,
+)
 from .clock import iso
 from .context import Core, Tx
+from .errors import BadRequest, Forbidden, TooLarge
 from .events import Event
-from .errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
-from .models import Channel, ChannelAccess, Message, MessageView, Principal
+from .message_views import file_payloads, views_of
+from .models import USER_TYPES, Channel, ChannelAccess, Message, MessageView, Principal
 
-USER_TYPES = ("MESSAGE", "FILE")
+T = TypeVar("T")
+Load = Callable[[AsyncConnection, MessageView], Awaitable[T]]
+"""What a face shows of a message it just posted or edited, read in the same transaction."""
+
 CLIENT_MSG_ID_MAX = 128
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 
@@ -73,12 +80,25 @@ async def post_system_message(
         updated_at=now,
         meta=meta,
     )
-    await message_store.insert_message(tx.conn, message)
-    await search_index.index(tx.conn, message.id, contents)
-    await channel_store.update_channel(tx.conn, channel.id, {"last_message_at": now})
+    await write_message(tx, message, message_payload(message), audience=[])
     channel.last_message_at = now
-    await tx.emit(channel.id, events.MESSAGE, "CREATED", message_payload(message), actor_id=actor_id)
     return message
+
+
+async def write_message(
+    tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False
+) -> None:
+    """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
+    queued on the transaction with its ``message CREATED`` event and the channel's ``last_message_at``
+    (``Tx.defer_post``), and written at once unless ``defer`` lets the batch write many with a few statements
+    (then nothing may read it back before the transaction ends)."""
+    event = Event(
+        type=events.MESSAGE, event="CREATED", data=payload, channel_id=message.channel_id, actor_id=message.user_id,
+        created_at=message.created_at, audience=audience,
+    )
+    tx.defer_post(message, event, {"last_message_at": message.created_at})
+    if not defer:
+        await tx.flush()
 
 
 def check_contents(core: Core, contents: str | None, *, allow_empty: bool = False) -> str:
@@ -102,53 +122,27 @@ def check_client_msg_id(value: str | None) -> str | None:
     return value
 
 
-async def _mentioned(conn: AsyncConnection, channel: Channel, author_id: int, text: str) -> list[int]:
-    """Users named with ``@username`` who may read the channel (others are not told, nor stored)."""
-    names = {match.rstrip(".-_") for match in MENTION.findall(text)}
-    if not names:
-        return []
-    found = await user_store.ids_by_usernames(conn, sorted(names))
-    candidates = set(found.values()) - {author_id}
-    readers = await member_store.member_ids(conn, channel.id)
-    if channel.is_open:
-        readers |= await org_store.member_ids(conn, channel.organisation_id)
-    return sorted(candidates & readers)
+def _named_in(text: str) -> set[str]:
+    return {match.rstrip(".-_") for match in MENTION.findall(text)}
 
 
-async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int, dict[str, Any]]:
-    found = await file_store.get_files(conn, file_ids)
-    return {fid: file_core.file_payload(stored) for fid, stored in found.items()}
+async def _mentioned(
+    conn: AsyncConnection, channel: Channel, author_id: int, names: set[str], user_ids: Iterable[int] = ()
+) -> list[int]:
+    """Of the users named (``@username`` in the text) or given by id, those who may read the channel other
+    than the author: they are stored in ``mentions`` and told; the others are not."""
+    found = await user_store.ids_by_usernames(conn, sorted(names)) if names else {}
+    candidates = (set(found.values()) | set(user_ids)) - {author_id}
+    return sorted(await readers_among(conn, channel, candidates)) if candidates else []
 
 
-async def access_message(
-    conn: AsyncConnection,
-    principal: Principal,
-    message_id: int,
-    *,
-    writing: bool = False,
-    owner: bool = False,
-    lock: bool = False,
-) -> tuple[Message, ChannelAccess]:
-    """A live message and the caller's standing in its channel; invisible and missing look alike (404).
-
-    ``lock``: lock the message's row, then read it again, so a change builds on what the previous writer
-    committed (two concurrent edits keep both versions; two removals remove once). The channel's log lock is
-    taken first and the row second, the order posts (channel, then a thread root) and merges (both channels,
-    then their rows) keep too, so writers never deadlock."""
-    message = await message_store.get_message(conn, message_id)
-    if message is None or message.deleted_at is not None:
-        raise NotFound("no such message")
-    try:
-        found = await access_channel(conn, principal, message.channel_id, writing=writing, owner=owner)
-    except NotFound:
-        raise NotFound("no such message") from None
-    if lock:
-        await event_log.lock(conn, message.channel_id)  # channel first, then the row: the order every writer keeps
-        fresh = await message_store.get_message(conn, message_id, for_update=True)
-        if fresh is None or fresh.deleted_at is not None or fresh.channel_id != message.channel_id:
-            raise NotFound("no such message")  # removed, or merged away, while we waited
-        message = fresh
-    return message, found
+async def _mention_ids(conn: AsyncConnection, principal: Principal, user_ids: list[int]) -> set[int]:
+    """Users mentioned by id (the WorkDrive ``mention``): each must be someone the caller may see."""
+    visible = await visible_users(conn, principal, user_ids)
+    for index, user_id in enumerate(user_ids):
+        if user_id not in visible:
+            raise BadRequest.field(f"mention_ids.{index}", "no such user")
+    return set(user_ids)
 
 
 async def _thread_root(conn: AsyncConnection, channel_id: int, reply_to: int) -> Message:
@@ -163,24 +157,29 @@ async def _thread_root(conn: AsyncConnection, channel_id: int, reply_to: int) ->
     return root
 
 
+@dataclass(slots=True)
+class Post:
+    """What a sender asks to post. ``mention_ids``: users to mention besides those the text names."""
+
+    channel_id: int
+    contents: str | None
+    reply_to: int | None = None
+    client_msg_id: str | None = None
+    file_ids: list[int] = field(default_factory=list)
+    mention_ids: list[int] = field(default_factory=list)
+    type: str = "MESSAGE"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
 async def post_message_in(
-    tx: Tx,
-    principal: Principal,
-    channel_id: int,
-    contents: str | None,
-    *,
-    reply_to: int | None = None,
-    client_msg_id: str | None = None,
-    file_ids: list[int] | None = None,
-    type: str = "MESSAGE",
-    meta: dict[str, Any] | None = None,
-    defer: bool = False,
+    tx: Tx, principal: Principal, post: Post, *, defer: bool = False
 ) -> tuple[Message, ChannelAccess, bool]:
     """Post inside an open transaction; returns (message, access, created). A known key returns the original.
 
     ``defer``: queue the writes on the transaction (``Tx.defer_post``) so a group commit writes many posts
     with a few statements; the caller must not read the message back before the transaction ends."""
-    client_msg_id = check_client_msg_id(client_msg_id)
+    channel_id = post.channel_id
+    client_msg_id = check_client_msg_id(post.client_msg_id)
     if client_msg_id is not None:
         existing = await message_store.by_client_msg_id(tx.conn, principal.user_id, client_msg_id)
         if existing is not None:
@@ -195,50 +194,46 @@ async def post_message_in(
         tx.memo[memo_key] = found
     channel = found.channel
     await event_log.lock(tx.conn, channel_id)  # before the id: ids of a channel's messages sort like their seqs
-    attached = await file_core.attachable_files(tx.conn, principal, file_ids or [])
-    text = check_contents(tx.core, contents, allow_empty=bool(attached))
+    attached = await attachable_files(tx.conn, principal, post.file_ids)
+    text = check_contents(tx.core, post.contents, allow_empty=bool(attached))
+    by_id = await _mention_ids(tx.conn, principal, post.mention_ids) if post.mention_ids else set()
     now = tx.now
-    root = await _thread_root(tx.conn, channel_id, reply_to) if reply_to is not None else None
+    root = await _thread_root(tx.conn, channel_id, post.reply_to) if post.reply_to is not None else None
     message = Message(
         id=tx.new_id(),
         channel_id=channel_id,
         user_id=principal.user_id,
-        type=type,
+        type=post.type,
         contents=text,
         created_at=now,
         updated_at=now,
-        meta=meta or {},
+        meta=post.meta,
         reply_to=None if root is None else root.id,
         client_msg_id=client_msg_id,
         file_ids=[f.id for f in attached],
-        mentions=await _mentioned(tx.conn, channel, principal.user_id, text),
+        mentions=await _mentioned(tx.conn, channel, principal.user_id, _named_in(text), by_id),
     )
     payload = message_payload(message, [file_core.file_payload(f) for f in attached])
     if root is not None:
         await message_store.bump_thread(tx.conn, root.id, 1, now)
         payload["thread"] = {"id": str(root.id), "reply_count": root.reply_count + 1, "last_reply_at": iso(now)}
-    if defer:
-        event = Event(
-            type=events.MESSAGE, event="CREATED", data=payload, channel_id=channel_id, actor_id=principal.user_id,
-            created_at=now, audience=message.mentions,
-        )
-        tx.defer_post(message, event, {"last_message_at": now})
-    else:
-        await message_store.insert_message(tx.conn, message)
-        await search_index.index(tx.conn, message.id, text)
-        await tx.emit(
-            channel_id, events.MESSAGE, "CREATED", payload, principal.user_id, message.mentions,
-            channel_values={"last_message_at": now},
-        )
-    for user_id in message.mentions:
-        tx.notify(
-            user_id,
-            events.MENTION,
-            "CREATED",
-            {"message_id": str(message.id), "channel_id": str(channel_id), "by": str(principal.user_id)},
-            channel_id=channel_id,
-        )
+    await write_message(tx, message, payload, audience=message.mentions, defer=defer)
+    _tell_mentioned(tx, message, message.mentions, principal.user_id)
     return message, found, True
+
+
+def _tell_mentioned(tx: Tx, message: Message, user_ids: list[int], by: int) -> None:
+    for user_id in user_ids:
+        tx.notify(
+            user_id, events.MENTION, "CREATED",
+            {"message_id": str(message.id), "channel_id": str(message.channel_id), "by": str(by)},
+            channel_id=message.channel_id,
+        )
+
+
+async def _as_shown(_conn: AsyncConnection, shown: MessageView) -> MessageView:
+    """The plain loader: the message as the caller sees it, and nothing more."""
+    return shown
 
 
 async def do_post_message(
@@ -253,37 +248,49 @@ async def do_post_message(
     type: str = "MESSAGE",
     meta: dict[str, Any] | None = None,
 ) -> MessageView:
-    if type not in USER_TYPES:
+    post = Post(channel_id, contents, reply_to, client_msg_id, file_ids or [], [], type, meta or {})
+    return await post_loaded(core, principal, post, _as_shown)
+
+
+async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T]) -> T:
+    """Post (through group commit), then ``load`` what the caller shows of it, in the same transaction."""
+    if post.type not in USER_TYPES:
         raise BadRequest.field("type", "must be MESSAGE or FILE")
 
-    async def post(tx: Tx) -> MessageView:
-        message, found, created = await post_message_in(
-            tx, principal, channel_id, contents, reply_to=reply_to, client_msg_id=client_msg_id,
-            file_ids=file_ids, type=type, meta=meta, defer=True,
-        )
+    async def run(tx: Tx) -> T:
+        message, found, created = await post_message_in(tx, principal, post, defer=True)
         if created:  # nothing can be pinned, flagged or reacted to yet: no need to ask the store
             files = await file_payloads(tx.conn, message.file_ids) if message.file_ids else {}
-            return MessageView(
+            shown = MessageView(
                 message, [files[f] for f in message.file_ids if f in files], can_edit=True, can_remove=True
             )
-        return (await views_of(tx.conn, principal, found, [message]))[0]
+        else:
+            shown = (await views_of(tx.conn, principal, found, [message]))[0]
+        return await load(tx.conn, shown)
 
     try:
-        return await core.writes.run(post)
+        return await core.writes.run(run)
     except IntegrityError:
         # Two concurrent sends with one key: the loser's insert hits the unique index; it answers with the winner.
-        if client_msg_id is None:
+        if post.client_msg_id is None:
             raise
         async with core.reading() as conn:
-            existing = await message_store.by_client_msg_id(conn, principal.user_id, client_msg_id.strip())
+            existing = await message_store.by_client_msg_id(conn, principal.user_id, post.client_msg_id.strip())
             if existing is None:
                 raise
             _, found = await access_message(conn, principal, existing.id)
-            return (await views_of(conn, principal, found, [existing]))[0]
+            return await load(conn, (await views_of(conn, principal, found, [existing]))[0])
 
 
-async def edit_message_in(tx: Tx, principal: Principal, message_id: int, contents: str | None) -> tuple[Message, ChannelAccess]:
-    message, found = await access_message(tx.conn, principal, message_id, writing=True, lock=True)
+async def edit_message_in(
+    tx: Tx, principal: Principal, message_id: int, contents: str | None, *, channel_id: int | None = None
+) -> tuple[Message, ChannelAccess]:
+    """The sender changes the text. Mentions follow it: the users it newly names are told, those whose
+    ``@name`` it drops are no longer mentioned, and mentions made by id stay. ``channel_id``: the message
+    must be of that channel (404 otherwise)."""
+    message, found = await access_message(
+        tx.conn, principal, message_id, writing=True, lock=True, channel_id=channel_id
+    )
     if message.user_id != principal.user_id or message.type not in USER_TYPES:
         raise Forbidden("only the sender can edit a message")
     text = check_contents(tx.core, contents, allow_empty=bool(message.file_ids))
@@ -291,7 +298,9 @@ async def edit_message_in(tx: Tx, principal: Principal, message_id: int, content
         return message, found
     now = tx.now
     await message_store.add_version(tx.conn, message.id, message.contents, message.edited_at or message.created_at)
-    mentions = await _mentioned(tx.conn, found.channel, principal.user_id, text)
+    by_text = await _mentioned(tx.conn, found.channel, principal.user_id, _named_in(message.contents))
+    by_id = set(message.mentions) - set(by_text)
+    mentions = await _mentioned(tx.conn, found.channel, principal.user_id, _named_in(text), by_id)
     new_mentions = sorted(set(mentions) - set(message.mentions))
     await message_store.add_mentions(tx.conn, message.id, message.channel_id, new_mentions)
     await message_store.drop_mentions(tx.conn, message.id, set(message.mentions) - set(mentions))
@@ -302,28 +311,35 @@ async def edit_message_in(tx: Tx, principal: Principal, message_id: int, content
     files = await file_payloads(tx.conn, message.file_ids)
     payload = message_payload(message, [files[fid] for fid in message.file_ids if fid in files])
     await tx.emit(message.channel_id, events.MESSAGE, "EDITED", payload, principal.user_id, new_mentions)
-    for user_id in new_mentions:
-        tx.notify(
-            user_id, events.MENTION, "CREATED",
-            {"message_id": str(message.id), "channel_id": str(message.channel_id), "by": str(principal.user_id)},
-            channel_id=message.channel_id,
-        )
+    _tell_mentioned(tx, message, new_mentions, principal.user_id)
     return message, found
 
 
-async def do_edit_message(core: Core, principal: Principal, message_id: int, contents: str | None) -> MessageView:
+async def do_edit_message(
+    core: Core, principal: Principal, message_id: int, contents: str | None, *, channel_id: int | None = None
+) -> MessageView:
     """Only the sender edits; the text being replaced is kept as a version anyone who can read may see."""
+    return await edit_loaded(core, principal, message_id, contents, _as_shown, channel_id=channel_id)
+
+
+async def edit_loaded(
+    core: Core,
+    principal: Principal,
+    message_id: int,
+    contents: str | None,
+    load: Load[T],
+    *,
+    channel_id: int | None = None,
+) -> T:
+    """Edit, then ``load`` what the caller shows of it, in the same transaction."""
     async with core.transaction() as tx:
-        message, found = await edit_message_in(tx, principal, message_id, contents)
-        return (await views_of(tx.conn, principal, found, [message]))[0]
+        message, found = await edit_message_in(tx, principal, message_id, contents, channel_id=channel_id)
+        return await load(tx.conn, (await views_of(tx.conn, principal, found, [message]))[0])
 
 
-async def remove_message_in(tx: Tx, principal: Principal, message_id: int) -> Message:
-    message, found = await access_message(tx.conn, principal, message_id, lock=True)
-    if message.user_id != principal.user_id and not found.is_owner:
-        raise Forbidden("only the sender, a channel owner or an organisation admin can remove a message")
-    if found.channel.archived_at is not None:
-        raise Conflict("channel is archived (read-only)", code="archived")
+async def remove_message_in(tx: Tx, principal: Principal, message_id: int, *, channel_id: int | None = None) -> Message:
+    message, found = await access_message(tx.conn, principal, message_id, lock=True, channel_id=channel_id)
+    check_may_remove(principal, message, found)
     now = tx.now
     await message_store.erase(tx.conn, message.id, principal.user_id, now)
     await search_index.unindex(tx.conn, message.id)
@@ -345,49 +361,9 @@ async def remove_message_in(tx: Tx, principal: Principal, message_id: int) -> Me
     return message
 
 
-async def do_remove_message(core: Core, principal: Principal, message_id: int) -> None:
+async def do_remove_message(
+    core: Core, principal: Principal, message_id: int, *, channel_id: int | None = None
+) -> None:
+    """The sender or a channel manager removes it; ``channel_id``: it must be of that channel (404 otherwise)."""
     async with core.transaction() as tx:
-        await remove_message_in(tx, principal, message_id)
-
-
-async def views_of(
-    conn: AsyncConnection, principal: Principal, found: ChannelAccess, found_messages: list[Message]
-) -> list[MessageView]:
-    """Per-viewer fields for messages of one channel: pins, my flags, reactions with ``me``, what I may do."""
-    ids = [m.id for m in found_messages]
-    pinned = await marks.pinned_ids(conn, ids)
-    flagged = await marks.flagged_ids(conn, principal.user_id, ids)
-    reactions = await marks.reaction_summaries(conn, ids, principal.user_id)
-    files = await file_payloads(conn, [fid for m in found_messages for fid in m.file_ids])
-    views = []
-    for m in found_messages:
-        mine = m.user_id == principal.user_id
-        views.append(
-            MessageView(
-                message=m,
-                files=[files[fid] for fid in m.file_ids if fid in files],
-                pinned=m.id in pinned,
-                flagged=m.id in flagged,
-                reactions=reactions.get(m.id, []),
-                can_edit=mine and m.type in USER_TYPES,
-                can_remove=mine or found.is_owner,
-            )
-        )
-    return views
-
-
-async def views_across(conn: AsyncConnection, principal: Principal, found: list[Message]) -> dict[int, MessageView]:
-    """Per-viewer views of messages from several channels, one batch per channel; messages of channels the
-    caller may no longer read are left out (never leaked)."""
-    by_channel: dict[int, list[Message]] = {}
-    for message in found:
-        by_channel.setdefault(message.channel_id, []).append(message)
-    views: dict[int, MessageView] = {}
-    for channel_id, in_channel in by_channel.items():
-        try:
-            access = await access_channel(conn, principal, channel_id)
-        except NotFound:
-            continue
-        for view in await views_of(conn, principal, access, in_channel):
-            views[view.message.id] = view
-    return views
+        await remove_message_in(tx, principal, message_id, channel_id=channel_id)

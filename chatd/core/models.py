@@ -8,7 +8,8 @@ from typing import Any
 ORG_ROLES = ("owner", "admin", "member")
 CHANNEL_TYPES = ("public", "private", "direct", "group")
 CHANNEL_ROLES = ("owner", "member")
-MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MESSAGE", "FILE", "MEETING")
+MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MERGE", "MESSAGE", "FILE", "MEETING")
+USER_TYPES = ("MESSAGE", "FILE")  # what users post, and may edit; the others are the system's
 
 
 @dataclass(slots=True)
@@ -134,11 +135,14 @@ class Channel:
 
 @dataclass(slots=True)
 class ChannelAccess:
-    """A channel with the caller's standing in it: channel role (None if not a member) and org role."""
+    """A channel with one user's standing in it: channel role (None if not a member), organisation role
+    (None if not a member), and whether its team or organisation is archived (``archived_at`` or None)."""
 
     channel: Channel
     role: str | None
     org_role: str | None
+    team_archived_at: int | None = None
+    org_archived_at: int | None = None
 
     @property
     def is_member(self) -> bool:

@@ -13,6 +13,7 @@ import logging
 import uuid
 
 from ..store import node_leases
+from .codes import Code
 from .context import Core
 from .errors import Conflict
 from .ids import IdGenerator
@@ -43,13 +44,13 @@ class NodeLease:
                     raise Conflict(
                         f"server.node_id {wanted} is held by another running node; give each node its own id "
                         "or leave node_id = 0 to have one assigned",
-                        code="node_id_taken",
+                        code=Code.NODE_ID_TAKEN,
                     )
                 chosen = wanted
             else:
                 free = [n for n in node_leases.NODE_IDS if n not in held]
                 if not free:
-                    raise Conflict("every node id (1..1023) is held by a running node", code="node_id_taken")
+                    raise Conflict("every node id (1..1023) is held by a running node", code=Code.NODE_ID_TAKEN)
                 chosen = free[0]
             await node_leases.take(conn, chosen, self.holder, now + LEASE_MS)
         self.node_id = chosen

@@ -1,41 +1,30 @@
-"""Organisations: create, rename, archive, remove, and who belongs with which role.
+"""Organisations: create, rename, profile and logo, remove, and who belongs with which role.
 
 Roles: ``owner`` (everything, including removal and making owners), ``admin`` (members, teams, archive),
-``member``. An organisation always keeps at least one owner.
+``member``. An organisation always keeps at least one owner. Archiving is ``archiving.py``'s; opening an
+organisation with its first owner's account, and removing people from organisations, ``directory.py``'s.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..store import files as file_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
 from . import events
-from .access import access_org, role_at_least
-from .auth import create_token_in, tell_credentials_changed
+from .access import access_org, check_may_grant, own_image
 from .channel_members import leave_org_channels
+from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, NotFound
-from .files import own_image
-from .models import ORG_ROLES, Membership, Organisation, Principal
+from .errors import BadRequest, Conflict, NotFound
+from .models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from .paging import Page, PageRequest
-from .users import (
-    BULK_MAX,
-    NewUser,
-    Profile,
-    access_user,
-    add_user_in,
-    check_email,
-    check_new_user,
-    item_errors,
-    may_manage,
-    profile_in,
-    profiles_in,
-)
+from .users import check_email
 
 
 def check_name(name: str, field: str = "name", max_length: int = 128) -> str:
@@ -53,15 +42,35 @@ def check_role(role: str) -> str:
     return role
 
 
+CHOICES_SHOWN = 20
+
+
+async def org_for_new(conn: AsyncConnection, principal: Principal, org_id: int | None) -> int:
+    """The organisation a new team, channel or group chat goes to: the one named, else the caller's only one.
+    Someone in several organisations (or in none) must name one: a 400 naming ``organisation_id`` that lists
+    the choices, ids and names. Both faces ask this, so the rule is the same everywhere."""
+    if org_id is not None:
+        return org_id
+    mine, total = await org_store.search_orgs(conn, principal.user_id, "", None, 0, CHOICES_SHOWN)
+    if total == 1:
+        return mine[0][0].id
+    if total == 0:
+        raise BadRequest.field("organisation_id", "required: you belong to no organisation")
+    listed = ", ".join(f"{org.id} ({org.name})" for org, _ in mine)
+    if total > len(mine):
+        listed += f" and {total - len(mine)} more"
+    raise BadRequest.field("organisation_id", f"required: you belong to several organisations: {listed}")
+
+
 async def do_create_org(core: Core, principal: Principal, name: str) -> tuple[Organisation, str]:
     name = check_name(name)
     async with core.transaction() as tx:
-        org = await _insert_org(tx, name, principal.user_id)
+        org = await insert_org_in(tx, name, principal.user_id)
         await org_store.set_member(tx.conn, org.id, principal.user_id, "owner", tx.now)
     return org, "owner"
 
 
-async def _insert_org(tx: Tx, name: str, created_by: int) -> Organisation:
+async def insert_org_in(tx: Tx, name: str, created_by: int) -> Organisation:
     org = Organisation(
         id=tx.new_id(), name=name, created_by=created_by, created_at=tx.now, updated_at=tx.now, archived_at=None
     )
@@ -95,17 +104,6 @@ async def search_orgs(
     return Page(items, total, page)
 
 
-async def do_set_archived(core: Core, principal: Principal, org_id: int, archived: bool) -> tuple[Organisation, str]:
-    async with core.transaction() as tx:
-        org, role = await access_org(tx.conn, principal, org_id, "admin")
-        if (org.archived_at is not None) == archived:
-            raise Conflict("organisation is already " + ("archived" if archived else "not archived"), code="archived")
-        org.archived_at = tx.now if archived else None
-        org.updated_at = tx.now
-        await org_store.update_org(tx.conn, org_id, {"archived_at": org.archived_at, "updated_at": tx.now})
-    return org, role
-
-
 async def do_remove_org(core: Core, principal: Principal, org_id: int) -> None:
     """Soft removal: the organisation, its teams and channels vanish for everyone (404)."""
     async with core.transaction() as tx:
@@ -120,13 +118,6 @@ async def list_members(core: Core, principal: Principal, org_id: int, page: Page
     return Page(items, total, page)
 
 
-def _check_may_grant(caller_role: str, target_current: str | None, target_new: str | None) -> None:
-    """Admins manage members and admins; only owners touch owners (grant, demote or remove)."""
-    touches_owner = "owner" in (target_current, target_new)
-    if touches_owner and caller_role != "owner":
-        raise Forbidden("only an owner can grant, change or remove the owner role")
-
-
 async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: int, role: str) -> Membership:
     """Add a user to the organisation with ``role``, or change the role of a member."""
     role = check_role(role)
@@ -135,9 +126,9 @@ async def do_set_member(core: Core, principal: Principal, org_id: int, user_id: 
         if await user_store.get_user(tx.conn, user_id) is None:
             raise NotFound("no such user", fields={"user_id": "not found"})
         current = await org_store.get_role(tx.conn, org_id, user_id)
-        _check_may_grant(caller_role, current, role)
+        check_may_grant(caller_role, current, role)
         if current == "owner" and role != "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
-            raise Conflict("an organisation needs at least one owner", code="last_owner")
+            raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
         await org_store.set_member(tx.conn, org_id, user_id, role, tx.now)
         if current is None:
             tell_membership(tx, org_id, user_id, joined=True)
@@ -153,14 +144,14 @@ async def do_remove_member(core: Core, principal: Principal, org_id: int, user_i
         if current is None:
             raise NotFound("not a member of this organisation", fields={"user_id": "not a member"})
         if not leaving:
-            _check_may_grant(caller_role, current, None)
-        await _detach(tx, org_id, user_id, current)
+            check_may_grant(caller_role, current, None)
+        await detach_member(tx, org_id, user_id, current)
 
 
-async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
+async def detach_member(tx: Tx, org_id: int, user_id: int, role: str) -> None:
     """Take a member out of the organisation, its teams and its channels; the last owner stays."""
     if role == "owner" and await org_store.count_role(tx.conn, org_id, "owner") <= 1:
-        raise Conflict("an organisation needs at least one owner", code="last_owner")
+        raise Conflict("an organisation needs at least one owner", code=Code.LAST_OWNER)
     await org_store.remove_member(tx.conn, org_id, user_id)
     await team_store.remove_user_from_org_teams(tx.conn, org_id, user_id)
     await leave_org_channels(tx, org_id, [user_id])
@@ -170,10 +161,6 @@ async def _detach(tx: Tx, org_id: int, user_id: int, role: str) -> None:
 def tell_membership(tx: Tx, org_id: int, user_id: int, *, joined: bool) -> None:
     """The user's live connections re-read what they may see: public channels there appear or vanish."""
     tx.notify(user_id, events.ORGANISATION, "JOINED" if joined else "LEFT", {"organisation_id": str(org_id)})
-
-
-def is_admin_role(role: str) -> bool:
-    return role_at_least(role, "admin")
 
 
 PROFILE_TEXT = {"legal_name": 256, "phone": 64, "description": 4000, "industry": 128, "email": 254}
@@ -211,11 +198,12 @@ async def do_update_org(
     name: str | None,
     profile: dict[str, Any] | None = None,
     picture_file_id: Any = KEEP,
-) -> tuple[Organisation, str]:
-    """Change what an organisation's admins may change: name, profile fields, logo (their own image)."""
+) -> tuple[Organisation, StoredFile | None]:
+    """Change what an organisation's admins may change: name, profile fields, logo (their own image).
+    Returns the organisation and its logo's file."""
     checked = check_profile(profile or {})
     async with core.transaction() as tx:
-        org, role = await access_org(tx.conn, principal, org_id, "admin", writing=True)
+        org, _ = await access_org(tx.conn, principal, org_id, "admin", writing=True)
         changes: dict[str, Any] = {}
         if name is not None:
             org.name = changes["name"] = check_name(name)
@@ -230,62 +218,5 @@ async def do_update_org(
         if changes:
             org.updated_at = changes["updated_at"] = tx.now
             await org_store.update_org(tx.conn, org_id, changes)
-        return org, role
-
-
-async def do_create_org_with_owner(
-    core: Core, principal: Principal, name: str, owner: NewUser
-) -> tuple[Organisation, Profile, str]:
-    """A server admin opens an organisation for someone else: the organisation, its first owner's account
-    and that owner's access token (returned once) are created together, or not at all; the server admin
-    does not become a member."""
-    if not principal.user.is_admin:
-        raise Forbidden("only server administrators create organisations for others")
-    name = check_name(name)
-    with item_errors("admin"):
-        check_new_user(owner)
-    password_hash = await core.passwords.hash(owner.password) if owner.password is not None else None
-    async with core.transaction() as tx:
-        org = await _insert_org(tx, name, principal.user_id)
-        with item_errors("admin"):
-            user = await add_user_in(tx, core, owner, password_hash, principal.user_id, org.id, "owner")
-        secret, _ = await create_token_in(tx, user.id, "organisation admin, created with the organisation")
-        return org, await profile_in(tx.conn, core, user.id), secret
-
-
-async def _offboard(tx: Tx, principal: Principal, user_id: int) -> None:
-    if user_id == principal.user_id:
-        raise Forbidden("you cannot delete your own account")
-    target = await access_user(tx.conn, principal, user_id)
-    theirs = await org_store.orgs_of_user(tx.conn, user_id)
-    if principal.user.is_admin:
-        leaving = list(theirs)
-    else:
-        if target.is_admin:
-            raise Forbidden("only server administrators manage server administrators")
-        mine = await org_store.orgs_of_user(tx.conn, principal.user_id)
-        leaving = [org_id for org_id, role in theirs.items() if may_manage(mine.get(org_id), role)]
-        if not leaving:
-            raise Forbidden("needs the admin role in an organisation of this user (owner for an owner)")
-    for org_id in leaving:
-        await _detach(tx, org_id, user_id, theirs[org_id])
-    if len(leaving) == len(theirs):
-        await user_store.update_user(tx.conn, user_id, {"status": "archived", "updated_at": tx.now})
-        await user_store.delete_user_sessions(tx.conn, user_id)
-        tell_credentials_changed(tx, user_id)
-
-
-async def do_offboard_users(core: Core, principal: Principal, user_ids: list[int]) -> list[Profile]:
-    """Delete users the way an organisation can: remove them from every organisation where the caller
-    manages them (with its teams and channels). An account left in no organisation is archived (it cannot
-    sign in, its tokens stop working) but kept, so the messages it wrote keep their author. All or none."""
-    if not user_ids or len(user_ids) > BULK_MAX:
-        raise BadRequest.field("id", f"give 1 to {BULK_MAX} user ids")
-    unique = list(dict.fromkeys(user_ids))
-    bulk = len(user_ids) > 1
-    async with core.transaction() as tx:
-        for user_id in unique:
-            with item_errors(f"id.{user_ids.index(user_id)}") if bulk else nullcontext():
-                await _offboard(tx, principal, user_id)
-        found = await user_store.get_users(tx.conn, unique)
-        return await profiles_in(tx.conn, core, [found[user_id] for user_id in unique])
+        logo = None if org.picture_file_id is None else await file_store.get_file(tx.conn, org.picture_file_id)
+        return org, logo

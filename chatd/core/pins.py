@@ -5,10 +5,11 @@ from __future__ import annotations
 from ..store import messages as message_store
 from ..store import reactions as marks
 from . import events
-from .channel_access import access_channel
+from .access import access_channel, access_message
+from .codes import Code
 from .context import Core
 from .errors import Conflict
-from .messages import access_message, views_of
+from .message_views import views_of
 from .models import MessageView, Principal
 
 
@@ -17,9 +18,9 @@ async def do_pin(core: Core, principal: Principal, message_id: int, pinned: bool
         message, found = await access_message(tx.conn, principal, message_id, writing=True, lock=True)
         if pinned:
             if not await marks.pin(tx.conn, message_id, message.channel_id, principal.user_id, tx.now):
-                raise Conflict("message is already pinned", code="already_pinned")
+                raise Conflict("message is already pinned", code=Code.ALREADY_PINNED)
         elif not await marks.unpin(tx.conn, message_id):
-            raise Conflict("message is not pinned", code="not_pinned")
+            raise Conflict("message is not pinned", code=Code.NOT_PINNED)
         await tx.emit(
             message.channel_id,
             events.PIN,

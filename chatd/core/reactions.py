@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..store import reactions as marks
 from . import events
+from .access import access_message
+from .codes import Code
 from .context import Core
 from .errors import BadRequest, Conflict
-from .messages import access_message
 from .models import Principal
 
 EMOJI_MAX = 64
@@ -27,9 +28,9 @@ async def do_react(core: Core, principal: Principal, message_id: int, emoji: str
         if add:
             changed = await marks.add_reaction(tx.conn, message_id, principal.user_id, emoji, tx.now)
             if not changed:
-                raise Conflict("you already reacted with that", code="already_reacted")
+                raise Conflict("you already reacted with that", code=Code.ALREADY_REACTED)
         elif not await marks.remove_reaction(tx.conn, message_id, principal.user_id, emoji):
-            raise Conflict("you have not reacted with that", code="not_reacted")
+            raise Conflict("you have not reacted with that", code=Code.NOT_REACTED)
         summary = (await marks.reaction_summaries(tx.conn, [message_id], principal.user_id)).get(message_id, [])
         count = next((r["count"] for r in summary if r["emoji"] == emoji), 0)
         await tx.emit(

@@ -14,11 +14,11 @@ from typing import Any
 from ..store import channels as channel_store
 from ..store import search as search_index
 from ..store.tables import messages
-from .channel_access import access_channel
+from .access import access_channel
 from .clock import parse_iso
 from .context import Core
 from .errors import BadRequest
-from .messages import views_across
+from .message_views import views_across
 from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 

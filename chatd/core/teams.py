@@ -13,13 +13,13 @@ from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from . import events
-from .access import access_org, access_team, role_at_least
+from .access import access_org, access_team
 from .channel_members import leave_org_channels
 from .channels import channel_payload
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden
+from .errors import BadRequest
 from .models import Membership, Principal, Team
-from .orgs import check_name
+from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 
 
@@ -39,10 +39,12 @@ async def _replace_members(tx: Tx, team_id: int, wanted: set[int]) -> None:
 
 
 async def do_create_team(
-    core: Core, principal: Principal, org_id: int, name: str, members: list[int] | None
+    core: Core, principal: Principal, org_id: int | None, name: str, members: list[int] | None
 ) -> tuple[Team, list[Membership]]:
+    """A new team of ``org_id`` (default: the caller's only organisation, ``orgs.org_for_new``)."""
     name = check_name(name)
     async with core.transaction() as tx:
+        org_id = await org_for_new(tx.conn, principal, org_id)
         await access_org(tx.conn, principal, org_id, writing=True)
         wanted = await _check_members(tx, org_id, members or [])
         wanted.add(principal.user_id)
@@ -74,9 +76,7 @@ async def do_update_team(
     core: Core, principal: Principal, team_id: int, name: str | None, members: list[int] | None
 ) -> tuple[Team, list[Membership]]:
     async with core.transaction() as tx:
-        team, _, role = await access_team(tx.conn, principal, team_id, writing=True)
-        if not (role_at_least(role, "admin") or team.created_by == principal.user_id):
-            raise Forbidden("only the team's creator or an organisation admin can change a team")
+        team, _, _ = await access_team(tx.conn, principal, team_id, writing=True, manage=True)
         changes: dict[str, object] = {"updated_at": tx.now}
         if name is not None:
             team.name = changes["name"] = check_name(name)
@@ -108,17 +108,6 @@ async def search_teams(
             conn, principal.user_id, query.strip(), org_id, archived, page.offset, page.per_page
         )
     return Page(items, total, page)
-
-
-async def do_set_archived(core: Core, principal: Principal, team_id: int, archived: bool) -> Team:
-    async with core.transaction() as tx:
-        team, _, _ = await access_team(tx.conn, principal, team_id, "admin")
-        if (team.archived_at is not None) == archived:
-            raise Conflict("team is already " + ("archived" if archived else "not archived"), code="archived")
-        team.archived_at = tx.now if archived else None
-        team.updated_at = tx.now
-        await team_store.update_team(tx.conn, team_id, {"archived_at": team.archived_at, "updated_at": tx.now})
-        return team
 
 
 async def do_remove_team(core: Core, principal: Principal, team_id: int) -> None:

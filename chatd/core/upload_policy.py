@@ -17,20 +17,19 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
 import orjson
 
 from ..store import files as file_store
 from ..store import users as user_store
+from .codes import Code
 from .context import Core
 from .errors import BadRequest, Conflict, Forbidden
 from .files import check_size, clean_name, discard_contents, examine, issue_pending_file, store_contents
 from .models import Principal, StoredFile
+from .secrets import derived_key
 from .sniff import accept_claim, normalise_type
 
 POLICY_TTL_MS = 15 * 60 * 1000
@@ -50,32 +49,9 @@ class UploadPolicy:
     expires_at: int
 
 
-@lru_cache(maxsize=8)
-def _generated_secret(data_dir: str) -> str:
-    """``server.secret_key`` left empty: one secret made on first use and kept in the data directory.
-
-    Written to a temporary file and hard-linked into place, so concurrent first starts agree on one.
-    """
-    path = Path(data_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"secret_key.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text().strip()
-
-
 def _signing_key(core: Core) -> bytes:
     """A key for this purpose only, derived from the server secret, so no other HMAC can stand in."""
-    secret = core.settings.server.secret_key or _generated_secret(str(core.settings.data_path.resolve()))
-    return hmac.new(secret.encode(), _KEY_PURPOSE, hashlib.sha256).digest()
+    return derived_key(core, _KEY_PURPOSE)
 
 
 def _sign(core: Core, encoded_policy: str) -> str:
@@ -135,15 +111,15 @@ def verify_policy(core: Core, fields: Mapping[str, Any]) -> UploadPolicy:
     lowered = {key.lower(): value for key, value in fields.items() if isinstance(value, str)}
     encoded, signature = lowered.get(POLICY_FIELD, ""), lowered.get(SIGNATURE_FIELD, "")
     if not encoded or not signature:
-        raise Forbidden("the upload needs its signed policy fields", code="bad_signature")
+        raise Forbidden("the upload needs its signed policy fields", code=Code.BAD_SIGNATURE)
     if not hmac.compare_digest(_sign(core, encoded).encode(), signature.strip().lower().encode()):
-        raise Forbidden("the upload policy's signature does not match", code="bad_signature")
+        raise Forbidden("the upload policy's signature does not match", code=Code.BAD_SIGNATURE)
     try:
         policy = _decode(encoded)
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise Forbidden("the upload policy is malformed", code="bad_signature") from None
+        raise Forbidden("the upload policy is malformed", code=Code.BAD_SIGNATURE) from None
     if core.clock.now_ms() >= policy.expires_at:
-        raise Forbidden("the upload policy has expired; ask for a new one", code="expired")
+        raise Forbidden("the upload policy has expired; ask for a new one", code=Code.EXPIRED)
     return policy
 
 
@@ -155,9 +131,9 @@ async def _claim(core: Core, policy: UploadPolicy) -> StoredFile:
             raise Forbidden("the account this upload was issued to is not active")
         pending = await file_store.get_file(tx.conn, policy.file_id)
         if pending is None or pending.owner_id != policy.user_id:
-            raise Conflict("this upload no longer exists", code="upload_used")
+            raise Conflict("this upload no longer exists", code=Code.UPLOAD_USED)
         if not await file_store.set_status(tx.conn, pending.id, "pending", "uploading"):
-            raise Conflict("this upload was already used", code="upload_used")
+            raise Conflict("this upload was already used", code=Code.UPLOAD_USED)
         return pending
 
 

@@ -1,5 +1,9 @@
 """Credentials at the edge: ``X-Session-ID`` (+ ``X-Client-ID``), ``Authorization: Bearer``,
-``X-API-KEY``, or the login cookie, in that order. The core decides whether the secret is good."""
+``X-API-KEY``, or the login cookie, in that order. The core decides whether the secret is good (a session
+id, an access token, or the JWT that wraps a session for clients of the original Crust server).
+
+A websocket may also carry that JWT in its ``jwt`` query parameter, as the original Crust web app did, when
+``compat.crust_envelope`` is on; ``chatd/logs.py`` keeps it out of every log line."""
 
 from __future__ import annotations
 
@@ -26,8 +30,17 @@ def credential_of(conn: HTTPConnection) -> str:
     return conn.cookies.get(SESSION_COOKIE, "").strip()
 
 
+def socket_credential(conn: HTTPConnection) -> str:
+    """What a websocket upgrade authenticates with: as for HTTP, then the ``jwt`` query parameter (compat)."""
+    if secret := credential_of(conn):
+        return secret
+    if conn.app.state.settings.compat.crust_envelope:
+        return conn.query_params.get("jwt", "").strip()
+    return ""
+
+
 async def authenticate_request(conn: HTTPConnection) -> Principal:
-    cached = conn.scope.get(_SCOPE_KEY)
+    cached: Principal | None = conn.scope.get(_SCOPE_KEY)
     if cached is not None:
         return cached
     secret = credential_of(conn)

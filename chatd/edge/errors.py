@@ -1,7 +1,9 @@
 """The error tree rendered once, at the edge: ``{"error": {"code", "message", "fields"}}`` (docs/design.md §3).
 
 Foreign errors are translated here too: Starlette's routing errors keep their status with a JSON body,
-and anything unexpected is logged and becomes a bare 500 JSON without internals.
+and anything unexpected is logged and becomes a bare 500 JSON without internals. Where a request gets the
+Crust envelope (``envelope.py``) the body is the same and only the status changes: 200, as the original
+server answered, unless the status is one that the envelope keeps.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..core.codes import Code
 from ..core.errors import ChatdError, RateLimited
+from . import envelope
 
 log = logging.getLogger("chatd.http")
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "invalid"}
+_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.TOO_LARGE, 400: Code.INVALID}
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> bytes:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": str(code), "message": message}
     if fields:
         error["fields"] = fields
     return orjson.dumps({"error": error})
@@ -32,23 +36,27 @@ def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-async def chatd_error(_request: Request, exc: Exception) -> Response:
+def _answer(request: Request, status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return _response(envelope.status(status) if envelope.wanted(request) else status, body, headers)
+
+
+async def chatd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ChatdError)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="chatd"'}
-    return _response(exc.status, orjson.dumps({"error": exc.to_dict()}), headers)
+    return _answer(request, exc.status, orjson.dumps({"error": exc.to_dict()}), headers)
 
 
-async def http_error(_request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
-    return _response(exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}) or None)
+    code = _HTTP_CODES.get(exc.status_code, Code.ERROR)
+    return _answer(request, exc.status_code, error_body(code, str(exc.detail)), dict(exc.headers or {}) or None)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _response(500, error_body("internal", "internal server error"))
+    return _response(500, error_body(Code.INTERNAL, "internal server error"))
 
 
 HANDLERS = {ChatdError: chatd_error, HTTPException: http_error, Exception: unexpected_error}

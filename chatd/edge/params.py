@@ -3,22 +3,31 @@
 ``parse(request, Model)`` merges every source, validates with the pydantic model, and turns any failure
 into a 400 naming the field. A list parameter may come as a JSON array, as repeated keys (``members`` or
 ``members[]``), or as one comma-separated value.
+
+A body is read on ``GET`` too when one is sent: the Crust spec marks some parameters of ``GET`` endpoints
+as body parameters (``GET /message/read`` takes ``channel_id`` from the body). A JSON or urlencoded body
+is read up to ``body_limit`` bytes (413 above it, refused before reading when ``Content-Length`` says so);
+a multipart body is left to the form parser, which spools files to disk.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar, get_origin
+from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
-from ..core.errors import BadRequest
+from ..core.codes import Code
+from ..core.errors import BadRequest, TooLarge
 from ..core.ids import parse_id
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
-_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_BODY_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+_BODY_SLACK = 64 * 1024
+_BYTES_PER_CHAR = 12  # the worst JSON spelling of one character: a surrogate pair as two \uXXXX escapes
 
 
 def _id(value: Any) -> int:
@@ -52,8 +61,32 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
         data[key] = value
 
 
+def body_limit(request: Request) -> int:
+    """As many bytes as an upload may have (what the operator lets one request carry), or room for the
+    longest message in its worst JSON spelling, if that is more."""
+    limits = request.app.state.settings.limits
+    upload_max: int = limits.upload_max_bytes
+    max_chars: int = limits.message_max_chars
+    return max(upload_max, _BODY_SLACK + _BYTES_PER_CHAR * max_chars)
+
+
+async def _bounded_body(request: Request) -> bytes:
+    limit = body_limit(request)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def merged_params(request: Request) -> dict[str, Any]:
-    cached = request.scope.get(_SCOPE_KEY)
+    cached: dict[str, Any] | None = request.scope.get(_SCOPE_KEY)
     if cached is not None:
         return cached
     data: dict[str, Any] = {}
@@ -62,20 +95,27 @@ async def merged_params(request: Request) -> dict[str, Any]:
     if request.method in _BODY_METHODS:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
-            body = await request.body()
+            body = await _bounded_body(request)
             if body.strip():
                 try:
                     parsed = orjson.loads(body)
                 except orjson.JSONDecodeError:
-                    raise BadRequest("the body is not valid JSON", code="bad_json") from None
+                    raise BadRequest("the body is not valid JSON", code=Code.BAD_JSON) from None
                 if not isinstance(parsed, dict):
-                    raise BadRequest("the JSON body must be an object", code="bad_json")
+                    raise BadRequest("the JSON body must be an object", code=Code.BAD_JSON)
                 data.update(parsed)
-        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        elif content_type == "application/x-www-form-urlencoded":
+            try:
+                pairs = parse_qsl((await _bounded_body(request)).decode(), keep_blank_values=True)
+            except UnicodeDecodeError:
+                raise BadRequest("malformed form body: not UTF-8", code=Code.BAD_FORM) from None
+            for key, text in pairs:
+                _add(data, key, text)
+        elif content_type == "multipart/form-data":
             try:
                 form = await request.form()
             except Exception as exc:  # python-multipart raises several types for a malformed body
-                raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
+                raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
             for key, upload_or_text in form.multi_items():
                 _add(data, key, upload_or_text)
     request.scope[_SCOPE_KEY] = data

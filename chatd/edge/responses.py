@@ -1,7 +1,12 @@
-"""JSON responses with orjson, and the wrapper that turns a small handler into a Starlette endpoint."""
+"""JSON responses with orjson, and the wrapper that turns a small handler into a Starlette endpoint.
+
+Every JSON answer of a route goes through ``respond``, which applies the Crust envelope where a request
+gets it (``envelope.py``); handlers return plain payloads and never know about it.
+"""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
@@ -11,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.context import Core
+from ..core.errors import Rename, fields_renamed
 from ..core.models import Principal
+from . import envelope
 from .auth import authenticate_request
 from .params import parse
 
@@ -25,6 +32,13 @@ class JSON(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
+def respond(request: Request, payload: Any, status: int = 200) -> Response:
+    """``payload`` as JSON, or ``{"response": payload}`` with 200 where the Crust envelope is wanted."""
+    if envelope.wanted(request):
+        return JSON(envelope.success(payload))
+    return JSON(payload, status_code=status)
+
+
 @dataclass(slots=True)
 class Call(Generic[P]):
     """What a handler gets: the core, the authenticated caller, validated parameters, the raw request."""
@@ -36,16 +50,18 @@ class Call(Generic[P]):
 
 
 def endpoint(
-    model: type[P], *, status: int = 200
+    model: type[P], *, status: int = 200, fields: Rename | None = None
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
-    """Authenticate (401 first), then validate parameters (400), then run the handler."""
+    """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
+    face names the fields of the core's errors (``core.errors.fields_renamed``)."""
 
     def wrap(handler: Callable[[Call[P]], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             who = await authenticate_request(request)
             params = await parse(request, model)
-            result = await handler(Call(request.app.state.core, who, params, request))
-            return result if isinstance(result, Response) else JSON(result, status_code=status)
+            with fields_renamed(fields) if fields is not None else nullcontext():
+                result = await handler(Call(request.app.state.core, who, params, request))
+            return result if isinstance(result, Response) else respond(request, result, status)
 
         run.__name__ = handler.__name__
         run.__doc__ = handler.__doc__

@@ -8,6 +8,9 @@ Redis pub/sub channel. Redis pub/sub is fire-and-forget: a node that is disconne
 published meanwhile, so the bus tells its owner when the subscription comes back (``on_reconnect``) and the
 hub fills the gap from the database, where every channel event already is (events are published only after
 their commit).
+
+The bus's own timings (PING after a silence, the throttle on warnings) are transport timings, read on the
+event loop's clock like the socket timeouts they pair with; domain time comes from ``core/clock.py``.
 """
 
 from __future__ import annotations

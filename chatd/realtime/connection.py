@@ -4,7 +4,12 @@ Everything sent to a client goes through ``Connection``'s writer task, in order.
 connection remembers the last ``seq`` it accounted for: a channel event at or below it is a duplicate
 (skipped); one above the next expected seq reveals a gap (an event still in flight on another path, or
 lost by the bus), which the writer fills from the store before sending it. That one rule is what makes
-the ready snapshot, resume, restarts and cross-node delivery seamless (docs/design.md §4.3).
+the ready snapshot, resume (``resume.py``), restarts and cross-node delivery seamless (docs/design.md §4.3).
+
+Answers (acks, errors, pongs) go ahead of queued events, and the answer to a request comes before every
+event that request caused (docs/websocket.md §2): while a request runs (``request``), what reaches the
+connection waits behind its answer; and the writer's own reads of the store (a catch-up, a replay) take
+turns with requests, so they cannot send a request's event, read back from the store, before its answer.
 
 The queue is bounded (``websocket.queue_size``): when full, typing and presence frames are shed first; if
 it is still full the connection is closed with ``CLOSE_TOO_SLOW`` and the client resumes (§4.5).
@@ -15,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
+from ..core import live
 from ..core.context import Core
 from ..core.models import Principal
-from ..store import events as event_log
 from . import protocol
 
 log = logging.getLogger("chatd.websocket")
@@ -49,18 +55,18 @@ class Unsubscribe:
 
 
 @dataclass(slots=True)
-class Resume:
-    ref: Any
-    channels: dict[int, int]
-    lost: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class CatchUp:
     """Fill every subscribed channel up to what the store holds (after a bus outage or at ready)."""
 
 
-Item = Frame | Subscribe | Unsubscribe | Resume | CatchUp
+@dataclass(slots=True)
+class Step:
+    """Work the writer does in its turn, so it is ordered with what the connection sends (a resume's replay)."""
+
+    run: Callable[[], Awaitable[None]]
+
+
+Item = Frame | Subscribe | Unsubscribe | CatchUp | Step
 
 
 class Connection:
@@ -71,12 +77,15 @@ class Connection:
         self.queue_size = core.settings.websocket.queue_size
         self.events: deque[Item] = deque()
         self.controls: deque[Item] = deque()
+        self.pending: deque[Item] = deque()  # what arrived while a request runs: it follows the answer
+        self.answering = False  # a request runs: see ``request``
+        self.turn = asyncio.Lock()  # requests and the writer's reads of the store take turns
         self.wakeup = asyncio.Event()
-        self.delivered: dict[int, int] = {}
-        self.base: dict[int, int] = {}
+        self.delivered: dict[int, int] = {}  # channel → the last seq accounted for (sent, or below the snapshot)
+        self.ready_seqs: dict[int, int] = {}  # channel → its seq in the ``ready`` snapshot (see resume.py)
         self.orgs: set[int] = set()
         self.member_of: set[int] = set()
-        self.held = False
+        self.held = False  # live events wait (a resume is coming: see resume.py); answers still go out
         self.closing: int | None = None
         self.status = "online"
         self.writer: asyncio.Task[None] | None = None
@@ -92,10 +101,13 @@ class Connection:
     def push(self, item: Item) -> None:
         if self.closing is not None:
             return
-        self.events.append(item)
-        if len(self.events) > self.queue_size:
+        if self.answering:
+            self.pending.append(item)
+        else:
+            self.events.append(item)
+            self.wakeup.set()
+        if len(self.events) + len(self.pending) > self.queue_size:
             self._shed()
-        self.wakeup.set()
 
     def reply(self, text: str) -> None:
         """Acks, errors and pongs: ahead of queued events, never shed."""
@@ -106,11 +118,36 @@ class Connection:
         self.controls.append(item)
         self.wakeup.set()
 
+    @asynccontextmanager
+    async def request(self) -> AsyncIterator[None]:
+        """Around one client request: its answer goes out before any event it caused.
+
+        Every event a request causes reaches this connection before the core call returns (the core
+        publishes after the commit, before the action returns), so whatever arrives meanwhile waits in
+        ``pending`` and is queued after the answer. Events queued before the request keep flowing."""
+        async with self.turn:
+            self.answering = True
+            try:
+                yield
+            finally:
+                self.answering = False
+                if self.pending:
+                    self.events.extend(self.pending)
+                    self.pending.clear()
+                    self.wakeup.set()
+
+    def release(self) -> None:
+        """Stop holding live events."""
+        if self.held:
+            self.held = False
+            self.wakeup.set()
+
     def _shed(self) -> None:
-        kept = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
-        self.events = kept
-        if len(kept) > self.queue_size:
-            log.info("closing slow websocket of user %s: %d events queued", self.user_id, len(kept))
+        self.events = deque(item for item in self.events if not (isinstance(item, Frame) and item.ephemeral))
+        self.pending = deque(item for item in self.pending if not (isinstance(item, Frame) and item.ephemeral))
+        queued = len(self.events) + len(self.pending)
+        if queued > self.queue_size:
+            log.info("closing slow websocket of user %s: %d events queued", self.user_id, queued)
             self.close(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     def close(self, code: int, reason: str = "") -> None:
@@ -118,6 +155,7 @@ class Connection:
             self.closing = code
             self.events.clear()
             self.controls.clear()
+            self.pending.clear()
             self.wakeup.set()
             self.closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
@@ -159,10 +197,27 @@ class Connection:
             self.delivered.setdefault(item.channel_id, item.after_seq)
         elif isinstance(item, Unsubscribe):
             self.delivered.pop(item.channel_id, None)
-        elif isinstance(item, Resume):
-            await self._resume(item)
         elif isinstance(item, CatchUp):
-            await self._catch_up()
+            async with self.turn:
+                await self._answers_first()
+                await self._catch_up()
+        elif isinstance(item, Step):
+            async with self.turn:
+                await self._answers_first()
+                await item.run()
+
+    async def _answers_first(self) -> None:
+        """Answers queued while a store step waited for its turn go out before it reads the store: a request
+        that ran meanwhile committed, and its event must not be read back and sent ahead of its answer."""
+        answers = [item for item in self.controls if isinstance(item, Frame)]
+        if answers:
+            self.controls = deque(item for item in self.controls if not isinstance(item, Frame))
+            for answer in answers:
+                await self._send_frame(answer)
+
+    async def send(self, text: str) -> None:
+        """Write one frame now; only for the writer's own steps (everything else is queued)."""
+        await self.websocket.send_text(text)
 
     async def _send_frame(self, frame: Frame) -> None:
         if frame.seq is None or frame.channel_id is None:
@@ -172,74 +227,31 @@ class Connection:
         if last is None or frame.seq <= last:
             return
         if frame.seq > last + 1:
-            await self._fill(frame.channel_id, frame.seq - 1)
+            await self.fill(frame.channel_id, frame.seq - 1)
         await self.websocket.send_text(frame.text)
         self.delivered[frame.channel_id] = frame.seq
 
-    async def _fill(self, channel_id: int, upto: int | None) -> int:
+    async def fill(self, channel_id: int, upto: int | None) -> int:
         """Send stored events of a channel after what was delivered, up to ``upto`` (None: all); returns count."""
         sent = 0
         while True:
             after = self.delivered.get(channel_id)
             if after is None or (upto is not None and after >= upto):
                 return sent
-            async with self.core.reading() as conn:
-                stored = await event_log.since(conn, channel_id, after, FILL_BATCH)
+            stored = await live.events_since(self.core, channel_id, after, FILL_BATCH)
             for event in stored:
-                if upto is not None and event.seq > upto:  # type: ignore[operator]
+                seq = event.seq
+                assert seq is not None  # every stored event has its seq
+                if upto is not None and seq > upto:
                     return sent
                 await self.websocket.send_text(protocol.encode(event.envelope()))
-                self.delivered[channel_id] = event.seq  # type: ignore[assignment]
+                self.delivered[channel_id] = seq
                 sent += 1
             if len(stored) < FILL_BATCH:
                 return sent
 
     async def _catch_up(self) -> None:
-        async with self.core.reading() as conn:
-            current = await event_log.last_seqs(conn, list(self.delivered))
+        current = await live.last_seqs(self.core, list(self.delivered))
         for channel_id, seq in current.items():
             if seq > self.delivered.get(channel_id, seq):
-                await self._fill(channel_id, seq)
-
-    async def _resume(self, item: Resume) -> None:
-        """Replay what the client missed per channel, then ``replay_done``; live events follow, in order."""
-        replayed: dict[str, int] = {}
-        resync: list[str] = []
-        wanted = [channel_id for channel_id in item.channels if channel_id in self.delivered]
-        async with self.core.reading() as conn:  # where each log starts and ends, in one snapshot
-            currents = await event_log.last_seqs(conn, wanted)
-            firsts = {channel_id: await event_log.first_seq(conn, channel_id) for channel_id in wanted}
-        for channel_id in wanted:
-            client_seq = item.channels[channel_id]
-            base = self.base.get(channel_id, self.delivered[channel_id])
-            live_started = self.delivered[channel_id] > base
-            first, current = firsts[channel_id], currents.get(channel_id, 0)
-            purged = first is None and current > 0 or first is not None and client_seq < first - 1
-            if purged or client_seq > current:
-                resync.append(str(channel_id))  # purged history, or a log behind the client: re-read the channel
-                continue
-            if live_started:
-                # Live events already went out after the snapshot: replay only the part before it.
-                saved = self.delivered[channel_id]
-                self.delivered[channel_id] = min(client_seq, base)
-                count = await self._fill(channel_id, base)
-                self.delivered[channel_id] = saved
-            else:
-                self.delivered[channel_id] = min(client_seq, self.delivered[channel_id])
-                count = await self._fill(channel_id, None)
-            replayed[str(channel_id)] = count
-        await self.websocket.send_text(
-            protocol.encode(
-                {
-                    "type": "replay_done",
-                    "ref": item.ref,
-                    "data": {
-                        "replayed": replayed,
-                        "seqs": {str(c): s for c, s in self.delivered.items() if str(c) in replayed},
-                        "lost": [str(c) for c in item.lost],
-                        "resync": resync,
-                    },
-                }
-            )
-        )
-        self.held = False
+                await self.fill(channel_id, seq)

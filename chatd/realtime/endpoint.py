@@ -20,11 +20,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..core.auth import authenticate
 from ..core.errors import ChatdError, RateLimited
 from ..core.models import Principal
-from ..edge.auth import credential_of
+from ..edge.auth import socket_credential
 from ..edge.errors import error_body
 from ..edge.params import validate
 from ..edge.responses import JSON
-from . import protocol, session
+from . import protocol, resume, session
 from .connection import Connection
 from .handlers import HANDLERS
 from .hub import Hub
@@ -70,7 +70,7 @@ async def websocket_client(websocket: WebSocket) -> None:
         await _deny(websocket, 403, "forbidden", "origin not allowed")
         return
     principal: Principal | None = None
-    if secret := credential_of(websocket):
+    if secret := socket_credential(websocket):
         try:
             principal = await authenticate(core, secret, websocket.headers.get("x-client-id", "").strip())
         except ChatdError as exc:
@@ -84,20 +84,14 @@ async def websocket_client(websocket: WebSocket) -> None:
             return
         principal, resume_state = found
     conn = Connection(websocket, principal, core)
-    conn.held = websocket.query_params.get("resume") in ("1", "true") or resume_state is not None
+    if websocket.query_params.get("resume") in ("1", "true") or resume_state is not None:
+        resume.hold(conn)
     try:
         ready = await session.start(hub, conn)
         await websocket.send_text(protocol.encode(ready))
         conn.start()
         await hub.announce_presence(conn)
-        if resume_state is not None:
-            try:
-                await HANDLERS["resume"](hub, conn, {"channels": resume_state}, None)
-            except ChatdError as exc:
-                conn.reply(protocol.error(None, exc))
-                _release(conn)
-        elif conn.held:
-            asyncio.get_running_loop().call_later(settings.websocket.auth_timeout_seconds, _release, conn)
+        resume.begin(hub, conn, resume_state)
         await _read_frames(hub, conn)
     except WebSocketDisconnect:
         pass
@@ -114,19 +108,10 @@ async def websocket_client(websocket: WebSocket) -> None:
             log.exception("presence update failed")
 
 
-def _release(conn: Connection) -> None:
-    """A client that asked to resume but never sent ``resume`` goes live anyway."""
-    if conn.held:
-        conn.held = False
-        conn.wakeup.set()
-
-
 async def _read_frames(hub: Hub, conn: Connection) -> None:
     websocket = conn.websocket
     limits = conn.core.settings.websocket
-    bucket = TokenBucket(
-        limits.rate_limit_per_second, limits.rate_limit_burst
-    )
+    bucket = TokenBucket(limits.rate_limit_per_second, limits.rate_limit_burst, conn.core.clock)
     while conn.closing is None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -144,7 +129,8 @@ async def _read_frames(hub: Hub, conn: Connection) -> None:
                 return
             conn.reply(protocol.error(_ref_of(raw), RateLimited("slow down: too many frames", retry_after=wait)))
             continue
-        await _dispatch(hub, conn, raw)
+        async with conn.request():  # its answer goes out before the events it causes
+            await _dispatch(hub, conn, raw)
 
 
 def _ref_of(raw: str) -> Any:

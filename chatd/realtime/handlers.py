@@ -6,18 +6,14 @@ A handler answers through ``conn.reply`` with an ``ack`` (or the caller turns a 
 
 from __future__ import annotations
 
-import time
 from typing import Any, Awaitable, Callable
 
-from ..core import channel_members, history, messages
-from ..core import events as ev
-from ..core.channel_access import access_channel
+from ..core import channel_members, history, live, messages
 from ..core.errors import BadRequest
-from ..core.events import Event
-from ..faces.crust import shapes
+from ..edge import shapes
 from ..edge.params import validate
-from . import protocol
-from .connection import Connection, Resume
+from . import protocol, resume
+from .connection import Connection
 from .hub import Hub
 
 Handler = Callable[[Hub, Connection, dict[str, Any], Any], Awaitable[None]]
@@ -49,17 +45,13 @@ async def message_remove(hub: Hub, conn: Connection, frame: dict[str, Any], ref:
 
 
 async def typing(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
-    """Ephemeral: checked like a post, published to the channel's readers, never stored; clients expire it."""
+    """Ephemeral (``core/live.py``); this connection passes on at most two per ``typing_ttl_seconds``."""
     p = validate(protocol.ChannelFrame, frame)
-    ttl = conn.core.settings.websocket.typing_ttl_seconds
-    now = time.monotonic()
-    last = conn.typing_sent.get(p.channel_id, 0.0)
-    if now - last >= ttl / 2:  # a typing client repeats itself; pass on at most two per ttl
-        async with conn.core.reading() as db:
-            await access_channel(db, conn.principal, p.channel_id, writing=True)
-        conn.typing_sent[p.channel_id] = now
-        data = {"user_id": str(conn.user_id), "channel_id": str(p.channel_id), "expires_in_ms": int(ttl * 1000)}
-        await hub.publisher.publish([Event(type=ev.TYPING, event="STARTED", data=data, channel_id=p.channel_id)])
+    now = conn.core.clock.monotonic()
+    last = conn.typing_sent.get(p.channel_id)
+    if last is None or now - last >= conn.core.settings.websocket.typing_ttl_seconds / 2:
+        await live.do_typing(conn.core, conn.principal, p.channel_id)
+        conn.typing_sent[p.channel_id] = now  # a typing client repeats itself: pass on at most two per ttl
     conn.reply(protocol.ack(ref))
 
 
@@ -80,23 +72,9 @@ async def part(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> N
     conn.reply(protocol.ack(ref))
 
 
-async def resume(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
-    """Queue the replay on the writer, so it is ordered with live events; unreadable channels are ``lost``."""
-    p = validate(protocol.ResumeFrame, frame)
-    wanted: dict[int, int] = {}
-    lost: list[int] = []
-    for key, seq in p.channels.items():
-        try:
-            channel_id = int(key)
-        except ValueError:
-            raise BadRequest.field(f"channels.{key}", "must be a channel id") from None
-        if seq < 0:
-            raise BadRequest.field(f"channels.{key}", "must be 0 or more")
-        if channel_id in conn.delivered or hub.readable(conn, channel_id):
-            wanted[channel_id] = seq
-        else:
-            lost.append(channel_id)
-    conn.control(Resume(ref, wanted, lost))
+async def resume_(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
+    """Replayed events, then ``replay_done`` (``resume.py``)."""
+    resume.request(hub, conn, ref, validate(protocol.ResumeFrame, frame).channels)
 
 
 async def history_(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
@@ -126,7 +104,7 @@ HANDLERS: dict[str, Handler] = {
     "read": read,
     "join": join,
     "part": part,
-    "resume": resume,
+    "resume": resume_,
     "history": history_,
     "presence": presence,
 }

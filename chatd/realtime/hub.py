@@ -1,11 +1,11 @@
 """The hub: this process's websocket connections, and who receives which event.
 
 It keeps, in memory, what it needs to route without a query per event: each connection's organisations
-and channel memberships, and each channel's organisation and type. A connection may read a channel when it
-is a member, or when the channel is public and it belongs to the channel's organisation (the same rule as
-``core/channel_access.py``, kept in step by the membership and channel events themselves). Each event is
-encoded once and handed to each recipient's queue; per-viewer data never rides on shared events (flags,
-read markers and mention notices are user events, sent only to their user).
+and channel memberships, and each channel's organisation and type. Whether a connection may read a channel
+is the core's read rule (``core/access.py`` ``may_read_channel``) applied to those facts, kept in step by
+the membership and channel events themselves. Each event is encoded once and handed to each recipient's
+queue; per-viewer data never rides on shared events (flags, read markers and mention notices are user
+events, sent only to their user).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from ..core.context import Core
 
 from ..core import events as ev
+from ..core.access import may_read_channel
+from ..core.clock import Clock
 from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
@@ -39,14 +41,14 @@ class ChannelInfo:
 
 
 class Hub:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, clock: Clock) -> None:
         self.publisher = publisher
         self.node = uuid.uuid4().hex
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
-        self.book = PresenceBook()
+        self.book = PresenceBook(clock)
         self._tasks: set[asyncio.Task[None]] = set()
         self.refresher: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
         self.recheck: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
@@ -64,7 +66,7 @@ class Hub:
         self.channels.update(infos)
         for channel_id, seq in seqs.items():
             conn.delivered[channel_id] = seq
-            conn.base[channel_id] = seq
+            conn.ready_seqs[channel_id] = seq
             self.by_channel[channel_id].add(conn)
 
     def unregister(self, conn: Connection) -> None:
@@ -120,10 +122,14 @@ class Hub:
     # -- routing -----------------------------------------------------------------------------------
 
     def readable(self, conn: Connection, channel_id: int) -> bool:
-        if channel_id in conn.member_of:
-            return True
+        """The core's read rule (``access.may_read_channel``) over what the hub keeps in memory."""
         info = self.channels.get(channel_id)
-        return info is not None and info.is_open and (info.organisation_id in conn.orgs or conn.principal.user.is_admin)
+        return may_read_channel(
+            is_open=info is not None and info.is_open,
+            is_member=channel_id in conn.member_of,
+            in_org=info is not None and info.organisation_id in conn.orgs,
+            is_server_admin=conn.principal.user.is_admin,
+        )
 
     def _subscribe(self, conn: Connection, channel_id: int, after_seq: int) -> None:
         if conn not in self.by_channel[channel_id]:
@@ -232,7 +238,7 @@ class Hub:
             changed = self.book.heartbeat(data["node"], users)
         else:
             orgs = {int(o) for o in data.get("organisation_ids", [])}
-            changed = [int(data["user_id"])] if self.book.set(data["node"], int(data["user_id"]), data["status"], orgs) else []
+            changed = [int(data["user_id"])] if self.book.record(data["node"], int(data["user_id"]), data["status"], orgs) else []
         for user_id in changed:
             self._tell_presence(user_id)
 

@@ -10,14 +10,16 @@ else ``offline``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+
+from ..core.clock import Clock
 
 HEARTBEATS_TO_EXPIRY = 3
 
 
 @dataclass
 class PresenceBook:
+    clock: Clock  # when a node was last heard is domain time: tests move it instead of waiting
     ttl: float = 60.0
     statuses: dict[int, dict[str, str]] = field(default_factory=dict)  # user → node → online|away
     orgs: dict[int, set[int]] = field(default_factory=dict)  # user → organisations (who to tell)
@@ -29,10 +31,10 @@ class PresenceBook:
             return "offline"
         return "online" if "online" in nodes.values() else "away"
 
-    def set(self, node: str, user_id: int, status: str, orgs: set[int]) -> bool:
+    def record(self, node: str, user_id: int, status: str, orgs: set[int]) -> bool:
         """Record one user's status on one node; True if the overall status changed."""
         before = self.overall(user_id)
-        self.seen[node] = time.monotonic()
+        self.seen[node] = self.clock.monotonic()
         self.orgs[user_id] = orgs or self.orgs.get(user_id, set())
         nodes = self.statuses.setdefault(user_id, {})
         if status == "offline":
@@ -45,21 +47,21 @@ class PresenceBook:
 
     def heartbeat(self, node: str, users: dict[int, tuple[str, set[int]]]) -> list[int]:
         """A node's full list of users; returns users whose overall status changed."""
-        changed = [uid for uid, (status, orgs) in users.items() if self.set(node, uid, status, orgs)]
+        changed = [uid for uid, (status, orgs) in users.items() if self.record(node, uid, status, orgs)]
         for user_id in [u for u, nodes in self.statuses.items() if node in nodes and u not in users]:
-            if self.set(node, user_id, "offline", set()):
+            if self.record(node, user_id, "offline", set()):
                 changed.append(user_id)
-        self.seen[node] = time.monotonic()
+        self.seen[node] = self.clock.monotonic()
         return changed
 
     def expire(self) -> list[int]:
         """Forget nodes not heard from within ``ttl``; returns users whose overall status changed."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         changed: list[int] = []
         for node in [n for n, at in self.seen.items() if now - at > self.ttl]:
             del self.seen[node]
             for user_id in [u for u, nodes in self.statuses.items() if node in nodes]:
-                if self.set(node, user_id, "offline", set()):
+                if self.record(node, user_id, "offline", set()):
                     changed.append(user_id)
             self.seen.pop(node, None)
         return changed

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import time
+from ..core.clock import Clock
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, clock: Clock) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
-        self.stamp = time.monotonic()
+        self.clock = clock
+        self.stamp = clock.monotonic()
         self.strikes = 0  # frames refused in a row; too many and the connection is closed
 
     def take(self) -> float:
         """0 if a frame may pass, else the seconds until one may."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1:

@@ -10,28 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core import live
 from ..core.auth import credentials_alive
-from ..core.channels import views_of
 from ..core.presence import note_seen
 from ..core.models import ChannelView
-from ..faces.crust import shapes
-from ..store import channels as channel_store
-from ..store import channel_members as member_store
-from ..store import orgs as org_store
+from ..edge import shapes
 from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
 from .hub import ChannelInfo, Hub
 from . import protocol
 
 
 async def _snapshot(conn: Connection) -> tuple[list[ChannelView], set[int]]:
-    principal = conn.principal
-    async with conn.core.reading() as db:
-        orgs = set((await org_store.orgs_of_user(db, principal.user_id)).keys())
-        found = await channel_store.readable_channels(db, principal.user_id, principal.user.is_admin)
-        views = await views_of(db, principal, found)
-        member_of = set(await member_store.roles_of(db, principal.user_id, [c.id for c in found]))
-    conn.member_of = member_of
-    return views, orgs
+    found = await live.snapshot(conn.core, conn.principal)
+    conn.member_of = found.member_of
+    return found.channels, found.organisations
 
 
 def _infos(views: list[ChannelView]) -> dict[int, ChannelInfo]:
@@ -40,8 +32,7 @@ def _infos(views: list[ChannelView]) -> dict[int, ChannelInfo]:
 
 async def start(hub: Hub, conn: Connection) -> dict[str, Any]:
     """Register, snapshot and subscribe; returns the ``ready`` frame (the caller sends it first)."""
-    async with conn.core.reading() as db:
-        conn.orgs = set((await org_store.orgs_of_user(db, conn.user_id)).keys())
+    conn.orgs = await live.organisations_of(conn.core, conn.principal)
     hub.register(conn)
     await note_seen(conn.core, [conn.user_id])
     views, orgs = await _snapshot(conn)

@@ -5,6 +5,6 @@
 - ``migrations.py``  the recorded schema version and the steps from each version to the next.
 - ``schema.py``      renders the schema as SQL text (``schema.sql``).
 - ``events.py``      the per-channel event log: seq allocation and replay.
-- one module per aggregate (``users.py``, ``orgs.py``, ``teams.py``, ``channels.py``, ``messages.py`` …):
-  plain async functions taking a connection, returning core records.
+- one module per aggregate (``users.py``, ``credentials.py``, ``orgs.py``, ``teams.py``, ``channels.py``,
+  ``messages.py`` …): plain async functions taking a connection, returning core records.
 """

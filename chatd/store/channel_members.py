@@ -53,6 +53,21 @@ async def list_members(conn: AsyncConnection, channel_id: int) -> list[Membershi
     return [Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at) for row in rows]
 
 
+async def members_of(conn: AsyncConnection, channel_ids: list[int]) -> dict[int, list[Membership]]:
+    """The members of several channels, each list in joining order: one query for a whole page."""
+    found: dict[int, list[Membership]] = {channel_id: [] for channel_id in channel_ids}
+    if not found:
+        return found
+    rows = await conn.execute(
+        select(channel_members)
+        .where(channel_members.c.channel_id.in_(channel_ids))
+        .order_by(channel_members.c.joined_at, channel_members.c.user_id)
+    )
+    for row in rows:
+        found[row.channel_id].append(Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at))
+    return found
+
+
 async def member_ids(conn: AsyncConnection, channel_id: int) -> set[int]:
     rows = await conn.execute(select(channel_members.c.user_id).where(channel_members.c.channel_id == channel_id))
     return {row[0] for row in rows}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Channel
+from ..core.models import Channel, ChannelAccess
 from .paging import like_pattern
-from .tables import channel_members, channels, org_members, organisations
+from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
 def channel_of(row: Any) -> Channel:
@@ -51,6 +51,22 @@ async def insert_channel(conn: AsyncConnection, values: dict[str, Any]) -> None:
 
 async def update_channel(conn: AsyncConnection, channel_id: int, values: dict[str, Any]) -> None:
     await conn.execute(channels.update().where(channels.c.id == channel_id).values(**values))
+
+
+async def last_seq(conn: AsyncConnection, channel_id: int) -> int:
+    """The seq of the channel's newest event (0 for none)."""
+    row = (await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id))).first()
+    return 0 if row is None else int(row[0])
+
+
+async def org_channel_ids(conn: AsyncConnection, org_id: int) -> list[int]:
+    """The live channels of an organisation, oldest first."""
+    rows = await conn.execute(
+        select(channels.c.id)
+        .where(channels.c.organisation_id == org_id, channels.c.removed_at.is_(None))
+        .order_by(channels.c.id)
+    )
+    return [row[0] for row in rows]
 
 
 async def team_channel_ids(conn: AsyncConnection, team_id: int) -> list[int]:
@@ -170,8 +186,9 @@ def select_ids(clause: Any) -> Any:
     return select(channels.c.id).where(clause)
 
 
-def _standing_statement() -> Any:
-    user: Any = bindparam("user_id")
+def _standing_statement(user: Any, *columns: Any) -> Any:
+    """The live channel with its organisation's and team's ``archived_at`` and ``user``'s two roles (``user``:
+    a bound id, or the ``users`` id column to ask for many users, with their ``columns``)."""
     org_role = (
         select(org_members.c.role)
         .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user)
@@ -182,25 +199,55 @@ def _standing_statement() -> Any:
         .where(channel_members.c.channel_id == channels.c.id, channel_members.c.user_id == user)
         .scalar_subquery()
     )
+    team_archived_at = (
+        select(teams.c.archived_at)
+        .where(teams.c.id == channels.c.team_id, teams.c.removed_at.is_(None))
+        .scalar_subquery()
+    )
+    joined = channels.join(organisations, organisations.c.id == channels.c.organisation_id)
+    if columns:
+        joined = joined.join(users, true())
     return (
         select(
-            channels, organisations.c.archived_at.label("org_archived_at"), org_role.label("org_role"),
+            channels,
+            organisations.c.archived_at.label("org_archived_at"),
+            team_archived_at.label("team_archived_at"),
+            org_role.label("org_role"),
             channel_role.label("channel_role"),
+            *columns,
         )
-        .select_from(channels.join(organisations, organisations.c.id == channels.c.organisation_id))
+        .select_from(joined)
         .where(
             channels.c.id == bindparam("channel_id"), channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None)
         )
     )
 
 
-_STANDING = _standing_statement()  # built once: every write and most reads ask it
+def _access(row: Any) -> ChannelAccess:
+    return ChannelAccess(
+        channel=channel_of(row), role=row.channel_role, org_role=row.org_role,
+        team_archived_at=row.team_archived_at, org_archived_at=row.org_archived_at,
+    )
 
 
-async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[Channel, int | None, str | None, str | None] | None:
-    """One query for what access checks need: the live channel, its organisation's ``archived_at``, and the
-    user's organisation and channel roles (None when not a member). None if the channel or org is gone."""
+_STANDING = _standing_statement(bindparam("user_id"))  # built once: every write and most reads ask it
+
+
+async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> ChannelAccess | None:
+    """One query for what access checks need: the live channel, whether its team or organisation is
+    archived, and the user's channel and organisation roles (None when not a member). None if the channel
+    or its organisation is gone."""
     row = (await conn.execute(_STANDING, {"channel_id": channel_id, "user_id": user_id})).first()
-    if row is None:
-        return None
-    return channel_of(row), row.org_archived_at, row.org_role, row.channel_role
+    return None if row is None else _access(row)
+
+
+async def standings(
+    conn: AsyncConnection, channel_id: int, user_ids: Sequence[int]
+) -> dict[int, tuple[ChannelAccess, bool]]:
+    """``standing`` for several users at once, with whether each is a server administrator: one query.
+    Unknown users are left out."""
+    if not user_ids:
+        return {}
+    statement = _standing_statement(users.c.id, users.c.id.label("user_id"), users.c.is_admin)
+    rows = await conn.execute(statement.where(users.c.id.in_(set(user_ids))), {"channel_id": channel_id})
+    return {row.user_id: (_access(row), bool(row.is_admin)) for row in rows}

@@ -31,10 +31,6 @@ def message_of(row: Any) -> Message:
     )
 
 
-async def insert_message(conn: AsyncConnection, message: Message) -> None:
-    await insert_messages(conn, [message])
-
-
 async def insert_messages(conn: AsyncConnection, batch: list[Message]) -> None:
     """Insert messages with their files and mentions: one statement per table however many there are."""
     if not batch:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import search_ddl
 from .db import Database
-from .tables import metadata, node_leases, schema_version
+from .tables import metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -40,7 +40,17 @@ async def _v3_node_leases(conn: AsyncConnection, dialect: str) -> None:
     await conn.run_sync(lambda sync: node_leases.create(sync, checkfirst=True))
 
 
-STEPS: list[tuple[int, Step]] = [(1, _v1_initial), (2, _v2_organisation_profile), (3, _v3_node_leases)]
+async def _v4_server_secrets(conn: AsyncConnection, dialect: str) -> None:
+    """The generated signing secret moves from each node's data directory to the store all nodes share."""
+    await conn.run_sync(lambda sync: server_secrets.create(sync, checkfirst=True))
+
+
+STEPS: list[tuple[int, Step]] = [
+    (1, _v1_initial),
+    (2, _v2_organisation_profile),
+    (3, _v3_node_leases),
+    (4, _v4_server_secrets),
+]
 LATEST = STEPS[-1][0]
 
 

@@ -58,15 +58,6 @@ async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> Non
         await conn.execute(_SET_VECTOR, [{"words": words, "id": message_id} for message_id, words in rows])
 
 
-async def index(conn: AsyncConnection, message_id: int, contents: str) -> None:
-    words = document(contents)
-    if _sqlite(conn):
-        if words:
-            await conn.execute(_fts.insert().values(rowid=message_id, contents=words))
-    else:
-        await conn.execute(_SET_VECTOR, {"words": words, "id": message_id})
-
-
 async def unindex(conn: AsyncConnection, message_id: int) -> None:
     if _sqlite(conn):
         await conn.execute(_fts.delete().where(_fts.c.rowid == message_id))
@@ -77,7 +68,7 @@ async def unindex(conn: AsyncConnection, message_id: int) -> None:
 async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None:
     if _sqlite(conn):
         await unindex(conn, message_id)
-    await index(conn, message_id, contents)
+    await index_many(conn, [(message_id, contents)])
 
 
 async def search(

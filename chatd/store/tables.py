@@ -348,3 +348,13 @@ meeting_participants = Table(
     _fk("user_id", "users.id"),
     PrimaryKeyConstraint("meeting_id", "user_id", name="pk_meeting_participants"),
 )
+
+# Schema version 4: secrets the server makes for itself (the signing secret when ``server.secret_key`` is
+# empty), kept where every node of a deployment finds the same one (chatd/core/secrets.py).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", MS, nullable=False),
+)

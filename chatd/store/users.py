@@ -1,4 +1,4 @@
-"""Users, sessions and access tokens."""
+"""User accounts: rows, lookups, the directory's searches, and each user's organisations."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from sqlalchemy import func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..core.codes import Code
 from ..core.errors import Conflict
-from ..core.models import AccessToken, Session, User
+from ..core.models import User
 from .paging import like_pattern
-from .tables import access_tokens, files, org_members, organisations, sessions, users
+from .tables import org_members, organisations, users
 
 
 def _user(row: Any) -> User:
@@ -57,7 +58,7 @@ async def _write_unique(conn: AsyncConnection, statement: Any) -> None:
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         field = "email" if "email" in text else "username"
-        raise Conflict(f"{field} is already taken", code="taken", fields={field: "already taken"}) from None
+        raise Conflict(f"{field} is already taken", code=Code.TAKEN, fields={field: "already taken"}) from None
 
 
 async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:
@@ -171,133 +172,5 @@ async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> di
     return found
 
 
-async def live_file(conn: AsyncConnection, file_id: int) -> tuple[int, str] | None:
-    """Owner and content type of a stored, complete, undeleted file (a profile picture candidate)."""
-    row = (
-        await conn.execute(
-            select(files.c.owner_id, files.c.content_type).where(
-                files.c.id == file_id, files.c.deleted_at.is_(None), files.c.status == "ready"
-            )
-        )
-    ).first()
-    return None if row is None else (row.owner_id, row.content_type)
-
-
-# Sessions ------------------------------------------------------------------------------------------
-
-
-def _session(row: Any) -> Session:
-    return Session(
-        id=row.id,
-        user_id=row.user_id,
-        client_id=row.client_id,
-        user_agent=row.user_agent,
-        created_at=row.created_at,
-        last_seen_at=row.last_seen_at,
-        expires_at=row.expires_at,
-    )
-
-
-async def insert_session(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(sessions.insert().values(**values))
-
-
-async def session_by_hash(conn: AsyncConnection, token_hash: str) -> Session | None:
-    row = (await conn.execute(select(sessions).where(sessions.c.token_hash == token_hash))).first()
-    return None if row is None else _session(row)
-
-
 async def mark_seen(conn: AsyncConnection, user_ids: list[int], now: int) -> None:
     await conn.execute(users.update().where(users.c.id.in_(user_ids)).values(last_seen_at=now))
-
-
-async def session_alive(conn: AsyncConnection, session_id: int, now: int) -> bool:
-    row = (
-        await conn.execute(select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.expires_at > now))
-    ).first()
-    return row is not None
-
-
-async def token_alive(conn: AsyncConnection, token_id: int) -> bool:
-    row = (
-        await conn.execute(
-            select(access_tokens.c.id).where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
-        )
-    ).first()
-    return row is not None
-
-
-async def touch_session(conn: AsyncConnection, session_id: int, now: int) -> None:
-    await conn.execute(sessions.update().where(sessions.c.id == session_id).values(last_seen_at=now))
-
-
-async def list_sessions(conn: AsyncConnection, user_id: int, now: int) -> list[Session]:
-    rows = await conn.execute(
-        select(sessions)
-        .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
-        .order_by(sessions.c.last_seen_at.desc())
-    )
-    return [_session(row) for row in rows]
-
-
-async def delete_session(conn: AsyncConnection, user_id: int, session_id: int) -> bool:
-    result = await conn.execute(
-        sessions.delete().where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-    )
-    return bool(result.rowcount)
-
-
-async def delete_user_sessions(conn: AsyncConnection, user_id: int, client_id: str | None = None) -> int:
-    statement = sessions.delete().where(sessions.c.user_id == user_id)
-    if client_id is not None:
-        statement = statement.where(sessions.c.client_id == client_id)
-    return int((await conn.execute(statement)).rowcount)
-
-
-# Access tokens -------------------------------------------------------------------------------------
-
-
-def _token(row: Any) -> AccessToken:
-    return AccessToken(
-        id=row.id,
-        user_id=row.user_id,
-        label=row.label,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
-
-
-async def insert_token(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(access_tokens.insert().values(**values))
-
-
-async def token_by_hash(conn: AsyncConnection, token_hash: str) -> AccessToken | None:
-    row = (await conn.execute(select(access_tokens).where(access_tokens.c.token_hash == token_hash))).first()
-    return None if row is None else _token(row)
-
-
-async def touch_token(conn: AsyncConnection, token_id: int, now: int) -> None:
-    await conn.execute(access_tokens.update().where(access_tokens.c.id == token_id).values(last_used_at=now))
-
-
-async def list_tokens(conn: AsyncConnection, user_id: int) -> list[AccessToken]:
-    rows = await conn.execute(
-        select(access_tokens)
-        .where(access_tokens.c.user_id == user_id, access_tokens.c.revoked_at.is_(None))
-        .order_by(access_tokens.c.id)
-    )
-    return [_token(row) for row in rows]
-
-
-async def revoke_token(conn: AsyncConnection, user_id: int, token_id: int, now: int) -> bool:
-    result = await conn.execute(
-        access_tokens.update()
-        .where(
-            access_tokens.c.id == token_id,
-            access_tokens.c.user_id == user_id,
-            access_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    return bool(result.rowcount)

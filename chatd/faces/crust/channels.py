@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from starlette.routing import Route
 
-from ...core import channel_members, channel_moves, channels
+from ...core import archiving, channel_members, channel_moves, channels
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class EditParams(Params):
@@ -101,12 +101,12 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 @endpoint(IdParams)
 async def archive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.channel(await channels.do_set_archived(call.core, call.who, call.params.id, True))
+    return shapes.channel(await archiving.do_set_archived(call.core, call.who, "channel", call.params.id, True))
 
 
 @endpoint(IdParams)
 async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.channel(await channels.do_set_archived(call.core, call.who, call.params.id, False))
+    return shapes.channel(await archiving.do_set_archived(call.core, call.who, "channel", call.params.id, False))
 
 
 def _members(found: list[Any]) -> dict[str, Any]:

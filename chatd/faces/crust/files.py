@@ -1,32 +1,27 @@
 """``/file/*``: upload a file, download it or its thumbnail.
 
 Downloads never let a browser run what a user uploaded: the stored (sniffed) type with ``nosniff``, a
-sandboxing CSP, and ``attachment`` for everything but plain raster images. ``read_upload`` is shared with
-the WorkDrive media upload: it refuses an oversized body before parsing it and reads at most one byte past
-the limit.
+sandboxing CSP, and ``attachment`` for everything but plain raster images. Uploads are read by
+``edge/uploads.py``, as the WorkDrive media upload's are.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 from urllib.parse import quote
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core.errors import BadRequest, TooLarge
 from ...core.files import do_store_file, fetch_file, file_payload
 from ...core.models import StoredFile
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
-from ...edge.responses import JSON, Call, endpoint
+from ...edge.responses import Call, endpoint, respond
+from ...edge.uploads import read_upload
 
-# Room for the multipart boundaries, part headers and the small fields around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 _NOT_IN_QUOTED_NAME = re.compile(r"[^A-Za-z0-9 !#$&'()+,.;=@\[\]^_`{}~-]")
@@ -67,36 +62,13 @@ def file_response(request: Request, data: bytes, content_type: str, name: str, e
     return Response(data, media_type=media_type, headers=headers)
 
 
-async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
-    """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-        raise TooLarge(f"the file is larger than {limit} bytes")
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
-        raise BadRequest.field("file", "send the file as multipart/form-data")
-    try:
-        form = await request.form(max_files=1, max_fields=64)
-    except Exception as exc:  # python-multipart raises several types for a malformed body
-        raise BadRequest(f"malformed form body: {exc}", code="bad_form") from None
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequest.field("file", "required: a file part named 'file'")
-        data = await upload.read(limit + 1)
-        fields: dict[str, Any] = dict(request.query_params)
-        fields.update((key, value) for key, value in form.multi_items() if isinstance(value, str))
-        return fields, upload.filename or "", data
-    finally:
-        await form.close()
-
-
 async def upload(request: Request) -> Response:
     """Multipart ``file`` (and optional ``module``): the stored file's description."""
     who = await authenticate_request(request)
     core = request.app.state.core
     fields, name, data = await read_upload(request, core.settings.limits.upload_max_bytes)
     params = validate(UploadParams, fields)
-    return JSON(file_payload(await do_store_file(core, who, name, data, module=params.module)))
+    return respond(request, file_payload(await do_store_file(core, who, name, data, module=params.module)))
 
 
 def _thumbnail_name(stored: StoredFile, content_type: str) -> str:

@@ -14,9 +14,9 @@ from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
-from ...edge.responses import JSON, Call, endpoint
-from . import shapes
-from .files import read_upload
+from ...edge.responses import Call, endpoint, respond
+from ...edge import shapes
+from ...edge.uploads import read_upload
 
 
 class EditParams(Params):
@@ -108,7 +108,7 @@ async def attach(request: Request) -> Response:
         core, who, p.channel_id, name or "file", data, contents=p.contents, reply_to=p.reply_to,
         client_msg_id=p.client_msg_id,
     )
-    return JSON(shapes.message(view))
+    return respond(request, shapes.message(view))
 
 
 @endpoint(IdParams)

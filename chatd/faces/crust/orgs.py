@@ -6,11 +6,11 @@ from typing import Any
 
 from starlette.routing import Route
 
-from ...core import orgs
+from ...core import archiving, orgs
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class EditParams(Params):
@@ -77,12 +77,14 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 @endpoint(IdParams)
 async def archive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.organisation(*await orgs.do_set_archived(call.core, call.who, call.params.id, True))
+    found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, True)
+    return shapes.organisation(*found)
 
 
 @endpoint(IdParams)
 async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.organisation(*await orgs.do_set_archived(call.core, call.who, call.params.id, False))
+    found = await archiving.do_set_archived(call.core, call.who, "organisation", call.params.id, False)
+    return shapes.organisation(*found)
 
 
 @endpoint(MembersParams)

@@ -6,12 +6,12 @@ from typing import Any
 
 from starlette.routing import Route
 
-from ...core import teams
+from ...core import archiving, teams
 from ...core.errors import BadRequest
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
-from . import shapes
+from ...edge import shapes
 
 
 class EditParams(Params):
@@ -43,8 +43,6 @@ async def edit(call: Call[EditParams]) -> dict[str, Any]:
     """Create (``organisation_id`` and ``name``) or update (``id``); ``members`` replaces the member set."""
     p = call.params
     if p.id is None:
-        if p.organisation_id is None:
-            raise BadRequest.field("organisation_id", "required to create a team")
         if p.name is None:
             raise BadRequest.field("name", "required")
         team, members = await teams.do_create_team(call.core, call.who, p.organisation_id, p.name, p.members)
@@ -74,12 +72,12 @@ async def search(call: Call[SearchParams]) -> dict[str, Any]:
 
 @endpoint(IdParams)
 async def archive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.team(await teams.do_set_archived(call.core, call.who, call.params.id, True))
+    return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, True))
 
 
 @endpoint(IdParams)
 async def unarchive(call: Call[IdParams]) -> dict[str, Any]:
-    return shapes.team(await teams.do_set_archived(call.core, call.who, call.params.id, False))
+    return shapes.team(await archiving.do_set_archived(call.core, call.who, "team", call.params.id, False))
 
 
 @endpoint(MoveParams)

@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ...core import auth, users
+from ...core import auth, session_jwt, users
 from ...core.paging import PageRequest
 from ...edge.auth import SESSION_COOKIE
 from ...edge.params import Id, NoParams, Params, parse
-from ...edge.responses import JSON, Call, endpoint
-from . import shapes
+from ...edge import envelope, shapes
+from ...edge.responses import Call, endpoint, respond
 
 
 class LoginParams(Params):
@@ -50,7 +50,8 @@ class TokenRevokeParams(Params):
 
 
 async def login(request: Request) -> Response:
-    """The one endpoint without a credential: returns the session id and sets it as a cookie."""
+    """The one endpoint without a credential: returns the session id and sets it as a cookie; in the Crust
+    envelope also a JWT wrapping the session, as ``JWT``."""
     params = await parse(request, LoginParams)
     core = request.app.state.core
     client_id = request.headers.get("x-client-id", "").strip()
@@ -58,14 +59,15 @@ async def login(request: Request) -> Response:
     result = await auth.do_login(
         core, params.username, params.password, client_id, address, request.headers.get("user-agent", "")
     )
-    response = JSON(
-        {
-            "session_id": result.session_id,
-            "client_id": result.session.client_id,
-            "expires_at": shapes.iso(result.session.expires_at),
-            "user": shapes.user(result.user),
-        }
-    )
+    answer: dict[str, Any] = {
+        "session_id": result.session_id,
+        "client_id": result.session.client_id,
+        "expires_at": shapes.iso(result.session.expires_at),
+        "user": shapes.user(result.user),
+    }
+    if envelope.wanted(request):  # clients of the original Crust server take their credential from here
+        answer["JWT"] = session_jwt.issue(core, result.session_id, result.user.id, result.session.expires_at)
+    response = respond(request, answer)
     response.set_cookie(
         SESSION_COOKIE,
         result.session_id,
@@ -81,7 +83,7 @@ async def login(request: Request) -> Response:
 @endpoint(NoParams)
 async def logout(call: Call[NoParams]) -> Response:
     await auth.do_logout(call.core, call.who)
-    response = JSON({"ok": True})
+    response = respond(call.request, {"ok": True})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -15,10 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core.upload_policy import do_upload_with_policy, issue_upload
-from ..crust.files import read_upload
 from ...edge.params import Params
 from ...edge.responses import JSON, Call, endpoint
-from .shapes import renamed_errors
+from ...edge.uploads import read_upload
 
 
 class IssueParams(Params):
@@ -27,11 +26,10 @@ class IssueParams(Params):
     module_code: str | int = Field("", alias="moduleCode")
 
 
-@endpoint(IssueParams)
+@endpoint(IssueParams, fields={"module": "moduleCode"})
 async def issue(call: Call[IssueParams]) -> dict[str, Any]:
     p = call.params
-    with renamed_errors({"module": "moduleCode"}):
-        return await issue_upload(call.core, call.who, p.mime, p.name, str(p.module_code))
+    return await issue_upload(call.core, call.who, p.mime, p.name, str(p.module_code))
 
 
 async def upload(request: Request) -> Response:

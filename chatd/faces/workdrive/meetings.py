@@ -15,31 +15,27 @@ from ...core.meetings import PARTICIPANTS_MAX, do_create_meeting
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
 from . import shapes
-from .users import CamelParams
+from .params import CamelParams, Time, path_id, spec_names
 
 
 class CreateParams(CamelParams):
     title: str
     user_ids: list[Id] = Field(default_factory=list, max_length=PARTICIPANTS_MAX)
-    start_date_time: shapes.Time
-    end_date_time: shapes.Time
+    start_date_time: Time
+    end_date_time: Time
     poster_id: Id | None = None
     duration: int | None = None
 
 
-@endpoint(CreateParams)
-@shapes.camel_errors
+@endpoint(CreateParams, fields=spec_names())
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """The spec's event, plus ``message``: the announcement as posted."""
     p = call.params
-    meeting, view = await do_create_meeting(
-        call.core, call.who, shapes.path_id(call, "conversationId"), title=p.title, user_ids=p.user_ids,
+    meeting, view, people = await do_create_meeting(
+        call.core, call.who, path_id(call, "conversationId"), title=p.title, user_ids=p.user_ids,
         start_at=p.start_date_time, end_at=p.end_date_time, poster_id=p.poster_id, duration=p.duration,
     )
-    async with call.core.reading() as conn:
-        named = [meeting.created_by, *meeting.participant_ids, *shapes.message_people([view])]
-        profiles = await shapes.people(conn, call.core, named)
-    return {**shapes.meeting(meeting, profiles), "message": shapes.message(view, profiles)}
+    return {**shapes.meeting(meeting, people), "message": shapes.message(view, people)}
 
 
 routes = [Route("/api/{conversationId}/meetings", create, methods=["POST"])]

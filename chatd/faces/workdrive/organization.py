@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from starlette.routing import Route
 
-from ...core import orgs
-from ...core.users import NewUser
+from ...core import directory, orgs
+from ...core.directory import NewUser
 from ...edge.params import Id
 from ...edge.responses import Call, endpoint
 from . import shapes
-from .users import CamelParams
+from .params import CamelParams, path_id, spec_names
 
 
 class AdminParams(CamelParams):
@@ -47,8 +47,7 @@ class UpdateParams(CamelParams):
 PROFILE = ("legal_name", "websites", "address", "email", "phone", "description", "industry")
 
 
-@endpoint(CreateParams)
-@shapes.camel_errors
+@endpoint(CreateParams, fields=spec_names())
 async def create(call: Call[CreateParams]) -> dict[str, Any]:
     """The spec's superadmin call; returns the organisation and an access token for its admin."""
     p = call.params
@@ -59,20 +58,19 @@ async def create(call: Call[CreateParams]) -> dict[str, Any]:
         username=p.admin.user_name,
         password=p.admin.password,
     )
-    org, admin, secret = await orgs.do_create_org_with_owner(call.core, call.who, p.name, owner)
+    org, admin, secret = await directory.do_create_org_with_owner(call.core, call.who, p.name, owner)
     return {**shapes.organization(org), "authMethod": p.auth.method, "admin": shapes.user(admin), "accessToken": secret}
 
 
-@endpoint(UpdateParams)
-@shapes.camel_errors
+@endpoint(UpdateParams, fields=spec_names())
 async def update(call: Call[UpdateParams]) -> dict[str, Any]:
     """Only what is sent changes; ``null`` clears a profile field (or removes the logo, for ``fileId``)."""
     p = call.params
     sent = p.model_fields_set
     profile = {name: getattr(p, name) for name in PROFILE if name in sent}
     logo = p.file_id if "file_id" in sent else orgs.KEEP
-    org, _ = await orgs.do_update_org(call.core, call.who, shapes.path_id(call), p.name, profile, logo)
-    return await shapes.organization_with_logo(call.core, org)
+    org, logo_file = await orgs.do_update_org(call.core, call.who, path_id(call), p.name, profile, logo)
+    return shapes.organization(org, logo_file)
 
 
 routes = [

@@ -1,80 +1,30 @@
 """Core records as WorkDrive JSON: camelCase, ids as strings, times as ISO 8601 UTC, ``meta`` pages.
 
-Also the two edge translations every WorkDrive module needs: the ``{id}`` of a path, and core error
-field names (``first_name``) renamed to the spec's (``firstName``) so a client sees its own vocabulary.
+Pure functions of what the core returns: the people a record names come with it as profiles (loaded in
+batches by the core), so shaping reads nothing.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from contextlib import contextmanager
-from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
-from pydantic import BeforeValidator
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from ...core.clock import iso, parse_iso
-from ...core.context import Core
-from ...core.errors import ChatdError
+from ...core.clock import iso
+from ...core.directory import Profile
 from ...core.files import file_payload
-from ...core.ids import parse_id
-from ...core.models import ChannelView, Membership, MessageView, Organisation
-from ...core.paging import Page
-from ...core.users import Profile, profile_in
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
-from ...store import files as file_store
-from ...edge.responses import Call
+from ...core.models import ChannelView, Membership, MessageView, Organisation, StoredFile
+from ...core.paging import Page
 
 T = TypeVar("T")
-H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 # Core vocabulary → the spec's, where it is not a plain snake_case → camelCase rename.
 STATUS = {"active": "ACTIVE", "archived": "ARCHIVE", "blocked": "BLOCKED"}
 AVAILABILITY = {"available": "ACTIVE", "away": "AWAY"}
-_FIELD_NAMES = {
-    "picture_file_id": "fileId",
-    "skills": "skill",
-    "organisation_id": "organizationId",
-    "additional_teams": "addAdditionalTeams",
-    "additional_locations": "addAdditionalLocations",
-    "username": "userName",
-}
 
 
 def sid(value: int | str | None) -> str | None:
     return None if value is None else str(value)
-
-
-def camel(name: str) -> str:
-    """``data.0.first_name`` → ``data.0.firstName``; the spec's own names where they differ."""
-    parts = []
-    for part in name.split("."):
-        part = _FIELD_NAMES.get(part, part)
-        parts.append(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), part))
-    return ".".join(parts)
-
-
-def camel_errors(handler: H) -> H:
-    """Rename the fields of errors the core raises, so a 400 names ``firstName``, not ``first_name``."""
-
-    @functools.wraps(handler)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await handler(*args, **kwargs)
-        except ChatdError as exc:
-            if exc.fields:
-                exc.fields = {camel(name): problem for name, problem in exc.fields.items()}
-                exc.message = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
-            raise
-
-    return run  # type: ignore[return-value]
-
-
-def path_id(call: Call[Any], name: str = "id") -> int:
-    """The ``{id}`` of the URL, with the same 400 as an id parameter."""
-    return parse_id(call.request.path_params[name], name)
 
 
 def meta(result: Page[Any]) -> dict[str, Any]:
@@ -136,18 +86,9 @@ def user(profile: Profile) -> dict[str, Any]:
     }
 
 
-async def organization_with_logo(core: Core, record: Organisation) -> dict[str, Any]:
-    shaped = organization(record)
-    if record.picture_file_id is not None:
-        async with core.reading() as conn:
-            found = await file_store.get_files(conn, [record.picture_file_id])
-        if record.picture_file_id in found:
-            shaped["file"] = media(file_payload(found[record.picture_file_id]))
-    return shaped
-
-
-def organization(record: Organisation) -> dict[str, Any]:
-    """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up."""
+def organization(record: Organisation, logo: StoredFile | None = None) -> dict[str, Any]:
+    """The spec's organisation: its profile as stored; what chatd has no source for is null, not made up.
+    ``logo``: its logo's file, shown as the spec's media object."""
     profile = record.profile
     return {
         "id": str(record.id),
@@ -165,42 +106,18 @@ def organization(record: Organisation) -> dict[str, Any]:
         "phone": profile.get("phone"),
         "description": profile.get("description"),
         "industry": profile.get("industry"),
-        "file": {"id": str(record.picture_file_id)} if record.picture_file_id is not None else None,
+        "file": _logo(record, logo),
         "authMethod": "internal",
     }
 
 
+def _logo(record: Organisation, logo: StoredFile | None) -> dict[str, Any] | None:
+    if logo is not None and logo.id == record.picture_file_id:
+        return media(file_payload(logo))
+    return _file(record.picture_file_id)
+
+
 # Group chats, messages, meetings ----------------------------------------------------------------------
-
-
-def _time(value: Any) -> int:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z")
-    try:
-        return parse_iso(value)
-    except ValueError:
-        raise ValueError("must be an ISO 8601 time, e.g. 2026-01-01T09:00:00.000Z") from None
-
-
-Time = Annotated[int, BeforeValidator(_time)]
-"""An ISO 8601 time parameter, as epoch milliseconds (naive means UTC)."""
-
-
-@contextmanager
-def renamed_errors(names: dict[str, str]) -> Iterator[None]:
-    """Name a core error's fields as this endpoint's body does (``file_ids`` → ``fileId``)."""
-    try:
-        yield
-    except ChatdError as exc:
-        if exc.fields and any(name in names for name in exc.fields):
-            exc.fields = {names.get(name, name): problem for name, problem in exc.fields.items()}
-            exc.message = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
-        raise
-
-
-async def people(conn: AsyncConnection, core: Core, user_ids: Iterable[int | None]) -> dict[int, Profile]:
-    """Profiles of the users a response names (senders, participants), each read once."""
-    return {user_id: await profile_in(conn, core, user_id) for user_id in dict.fromkeys(u for u in user_ids if u)}
 
 
 _PERSON = (
@@ -314,11 +231,6 @@ def message(view: MessageView, profiles: dict[int, Profile]) -> dict[str, Any]:
     if event is not None:
         shaped["event"] = event
     return shaped
-
-
-def message_people(views: Iterable[MessageView]) -> list[int | None]:
-    """Everyone a page of messages names: senders and mentioned users."""
-    return [u for v in views for u in (v.message.user_id, *v.message.mentions)]
 
 
 def meeting(record: Meeting, profiles: dict[int, Profile]) -> dict[str, Any]:

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 from starlette.routing import Route
 
-from ...core import orgs, users
+from ...core import directory
 from ...core.paging import PageRequest
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from . import shapes
-
-
-class CamelParams(Params):
-    """WorkDrive bodies are camelCase; the snake_case names are accepted too."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, alias_generator=to_camel)
+from .params import CamelParams, path_id, spec_names
 
 
 class ListParams(Params):
@@ -119,9 +113,9 @@ _STATUS_IN = {spec: core for core, spec in shapes.STATUS.items()}
 _AVAILABILITY_IN = {spec: core for core, spec in shapes.AVAILABILITY.items()}
 
 
-def _new_user(p: NewUserParams) -> users.NewUser:
+def _new_user(p: NewUserParams) -> directory.NewUser:
     profile = {core: getattr(p, name) for name, core in _PROFILE_OF_NEW.items() if getattr(p, name) is not None}
-    return users.NewUser(
+    return directory.NewUser(
         email=p.email,
         first_name=p.first_name,
         last_name=p.last_name,
@@ -146,53 +140,47 @@ def _given(**lists: list[str] | None) -> dict[str, list[str]]:
     return {name: values for name, values in lists.items() if values}
 
 
-@endpoint(ListParams)
-@shapes.camel_errors
+@endpoint(ListParams, fields=spec_names())
 async def list_users(call: Call[ListParams]) -> dict[str, Any]:
     """Everyone sharing an organisation with the caller; server admins see every account."""
     p = call.params
     page = PageRequest.of(p.cur_page, p.per_page, call.core.settings.limits.page_size_max)
-    found = await users.list_directory(call.core, call.who, page, p.department, p.location)
+    found = await directory.list_directory(call.core, call.who, page, p.department, p.location)
     return shapes.page("users", found, shapes.user)
 
 
-@endpoint(AddParams)
-@shapes.camel_errors
+@endpoint(AddParams, fields=spec_names())
 async def add(call: Call[AddParams]) -> dict[str, Any]:
-    created = await users.do_add_users(call.core, call.who, call.params.organization_id, [_new_user(call.params)])
+    created = await directory.do_add_users(call.core, call.who, call.params.organization_id, [_new_user(call.params)])
     return shapes.user(created[0])
 
 
-@endpoint(BulkCreateParams)
-@shapes.camel_errors
+@endpoint(BulkCreateParams, fields=spec_names())
 async def bulk_create(call: Call[BulkCreateParams]) -> list[dict[str, Any]]:
     new_users = [_new_user(item) for item in call.params.data]
-    created = await users.do_add_users(call.core, call.who, call.params.organization_id, new_users)
+    created = await directory.do_add_users(call.core, call.who, call.params.organization_id, new_users)
     return [shapes.user(profile) for profile in created]
 
 
-@endpoint(UpdateParams)
-@shapes.camel_errors
+@endpoint(UpdateParams, fields=spec_names())
 async def update(call: Call[UpdateParams]) -> dict[str, Any]:
     p = call.params
     add = _given(additional_teams=p.add_additional_teams, additional_locations=p.add_additional_locations)
     remove = _given(additional_teams=p.remove_additional_teams, additional_locations=p.remove_additional_locations)
-    profile = await users.do_update_user(call.core, call.who, shapes.path_id(call), _changes(p), add, remove)
+    profile = await directory.do_update_user(call.core, call.who, path_id(call), _changes(p), add, remove)
     return shapes.user(profile)
 
 
-@endpoint(Params)
-@shapes.camel_errors
+@endpoint(Params, fields=spec_names())
 async def delete(call: Call[Params]) -> dict[str, Any]:
     """Remove from the caller's organisations; archived when left in none (see docs/workdrive.md)."""
-    removed = await orgs.do_offboard_users(call.core, call.who, [shapes.path_id(call)])
+    removed = await directory.do_offboard_users(call.core, call.who, [path_id(call)])
     return shapes.user(removed[0])
 
 
-@endpoint(BulkDeleteParams)
-@shapes.camel_errors
+@endpoint(BulkDeleteParams, fields=spec_names())
 async def bulk_delete(call: Call[BulkDeleteParams]) -> dict[str, Any]:
-    removed = await orgs.do_offboard_users(call.core, call.who, call.params.id)
+    removed = await directory.do_offboard_users(call.core, call.who, call.params.id)
     return {"users": [shapes.user(profile) for profile in removed]}
 
 

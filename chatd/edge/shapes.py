@@ -1,14 +1,21 @@
-"""Core records as Crust JSON: snake_case, ids as strings, times as ISO 8601 UTC."""
+"""Core records as JSON in the house conventions: snake_case, ids as strings, times as ISO 8601 UTC.
+
+The Crust face answers with these shapes and the websocket sends the same ones (its ``ready`` frame and its
+acks: docs/websocket.md says its conventions are the Crust API's), so one definition keeps the two from
+drifting. They live at the edge, not in the core's events, because most of them depend on the viewer (role,
+unread counts, ``can_edit``); the viewer-independent payloads that events carry come from the core
+(``channel_payload``, ``message_payload``) and are extended here.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from ...core.channels import channel_payload
-from ...core.clock import iso
-from ...core.messages import message_payload
-from ...core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
-from ...core.paging import Page
+from ..core.channels import channel_payload
+from ..core.clock import iso
+from ..core.messages import message_payload
+from ..core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
+from ..core.paging import Page
 
 T = TypeVar("T")
 

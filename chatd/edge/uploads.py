@@ -1,0 +1,41 @@
+"""Reading a multipart upload (the Crust face's files and attachments, the WorkDrive face's presigned uploads).
+
+An oversized body is refused before it is parsed, when ``Content-Length`` already says so, and the parsed
+form (its spooled file) is always closed again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from ..core.codes import Code
+from ..core.errors import BadRequest, TooLarge
+
+MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing around a file of the largest size allowed
+
+
+async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
+    """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``;
+    at most one byte past ``limit`` is read, so the core can refuse a file that is too large."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        raise BadRequest.field("file", "send the file as multipart/form-data")
+    try:
+        form = await request.form(max_files=1, max_fields=64)
+    except Exception as exc:  # python-multipart raises several types for a malformed body
+        raise BadRequest(f"malformed form body: {exc}", code=Code.BAD_FORM) from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequest.field("file", "required: a file part named 'file'")
+        data = await upload.read(limit + 1)
+        fields: dict[str, Any] = dict(request.query_params)
+        fields.update((key, value) for key, value in form.multi_items() if isinstance(value, str))
+        return fields, upload.filename or "", data
+    finally:
+        await form.close()

@@ -1,0 +1,42 @@
+"""Parameters from a body on GET, as the Crust spec marks them, and the bound on parameter bodies."""
+
+from __future__ import annotations
+
+from harness import Harness
+from test_messages import channel_with, send
+
+
+async def test_get_reads_parameters_from_a_json_or_form_body(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    await send(alice, cid, "hello")
+    as_json = await alice.call("GET", "/message/read", json={"channel_id": cid})
+    assert as_json.status_code == 200, as_json.text
+    assert [m["contents"] for m in as_json.json()["items"]][-1] == "hello"
+    as_form = await alice.call(
+        "GET", "/message/read", content=f"channel_id={cid}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert as_form.status_code == 200 and as_form.json()["items"] == as_json.json()["items"]
+    bad = await alice.call("GET", "/message/read", content="{", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_json"
+
+
+async def test_a_body_beyond_the_bound_is_refused_before_it_is_parsed(chat: Harness) -> None:
+    alice = await chat.user("alice")
+    cid = await channel_with(alice)
+    chat.settings.limits.upload_max_bytes = 1_000_000  # the bound: this, or the longest message's JSON if more
+    limit = max(1_000_000, 64 * 1024 + 12 * chat.settings.limits.message_max_chars)
+    huge = b'{"channel_id": "' + cid.encode() + b'", "pad": "' + b"x" * limit + b'"}'
+    for method, path in (("GET", "/message/read"), ("POST", "/message/edit")):
+        refused = await alice.call(method, path, content=huge, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 413 and refused.json()["error"]["code"] == "too_large", refused.text
+    # the longest message, in its worst JSON spelling, still fits
+    longest = "😀" * chat.settings.limits.message_max_chars
+    posted = await alice.call(
+        "POST", "/message/edit", content=b'{"channel_id": "' + cid.encode() + b'", "contents": "'
+        + longest.encode("ascii", "backslashreplace").replace(b"\\U0001f600", b"\\ud83d\\ude00") + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert posted.status_code == 200, posted.text[:200]
+    assert posted.json()["contents"] == longest
