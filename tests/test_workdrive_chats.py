@@ -6,32 +6,15 @@ face writes the other reads, with the same events), and one test watches a membe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from harness import Actor, Harness, KeyActor, LiveServer, Org, anonymous, file_of, member, workdrive_org
+from harness import Harness, KeyActor, LiveServer, anonymous, file_of, group_chat, member, workdrive_org, workdrive_team
 from sqlalchemy import func, select
 
 from chatd.store.tables import meeting_participants, meetings, messages
 
 START, END = "2026-02-01T09:00:00.000Z", "2026-02-01T10:00:00.000Z"
-
-
-@dataclass
-class Team:
-    org: Org
-    admin: KeyActor  # the organisation's owner, calling with its access token
-    bob: Actor
-    carol: Actor
-
-
-async def _team(chat: Harness) -> Team:
-    org = await workdrive_org(chat)
-    return Team(org, org.admin, await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol"))
-
-
-async def _group(actor: Actor, title: str = "Launch", **fields: Any) -> dict[str, Any]:
-    return await actor.post("/api/group-chats", title=title, **fields)  # type: ignore[no-any-return]
+_team, _group = workdrive_team, group_chat  # other test files once imported them from here
 
 
 async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> None:
@@ -47,9 +30,9 @@ def _fields(body: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     picture = await file_of(chat, t.admin)
-    body = await _group(
+    body = await group_chat(
         t.admin, "Launch", isPrivate=True, byRequest=True, description=" For the launch ", groupType="ROOM",
         category="Projects", fileId=picture, members=[{"id": t.bob.id, "isAdmin": True}, {"id": t.carol.id}],
     )
@@ -64,38 +47,38 @@ async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harne
     crust = await t.carol.get("/channel/read", id=body["id"])
     assert crust["type"] == "private" and crust["name"] == "Launch" and crust["role"] == "member"
     assert body["id"] in [e.data["id"] for e in chat.events_of("channel", "CREATED")]
-    public = await _group(t.bob, "Town hall")
+    public = await group_chat(t.bob, "Town hall")
     assert public["isPrivate"] is False and public["type"] == "CHAT_GROUP" and public["admins"] == [t.bob.id]
 
 
 async def test_group_chat_creation_refuses_bad_input(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     assert _fields(await t.admin.post("/api/group-chats", expect=400, code="invalid")) == {"title": "required"}
-    assert "title" in _fields(await _group(t.admin, "   ", expect=400, code="invalid"))
-    assert "groupType" in _fields(await _group(t.admin, groupType="CHANNEL", expect=400, code="invalid"))
-    assert "description" in _fields(await _group(t.admin, description="x" * 5000, expect=400, code="invalid"))
-    assert "members.0.id" in _fields(await _group(t.admin, members=[{"id": "abc"}], expect=400, code="invalid"))
+    assert "title" in _fields(await group_chat(t.admin, "   ", expect=400, code="invalid"))
+    assert "groupType" in _fields(await group_chat(t.admin, groupType="CHANNEL", expect=400, code="invalid"))
+    assert "description" in _fields(await group_chat(t.admin, description="x" * 5000, expect=400, code="invalid"))
+    assert "members.0.id" in _fields(await group_chat(t.admin, members=[{"id": "abc"}], expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    assert "members" in _fields(await _group(t.admin, members=[{"id": outsider.id}], expect=400, code="invalid"))
+    assert "members" in _fields(await group_chat(t.admin, members=[{"id": outsider.id}], expect=400, code="invalid"))
     theirs = await file_of(chat, t.bob)
-    assert _fields(await _group(t.admin, fileId=theirs, expect=400, code="invalid")) == {"fileId": f"no such file: {theirs}"}
+    assert _fields(await group_chat(t.admin, fileId=theirs, expect=400, code="invalid")) == {"fileId": f"no such file: {theirs}"}
     text = await file_of(chat, t.admin, "text/plain")
-    assert _fields(await _group(t.admin, fileId=text, expect=400, code="invalid")) == {"fileId": "must be an image"}
+    assert _fields(await group_chat(t.admin, fileId=text, expect=400, code="invalid")) == {"fileId": "must be an image"}
     # The organisation: the caller's only one, else named.
-    assert "organizationId" in _fields(await _group(outsider, expect=400, code="invalid"))
+    assert "organizationId" in _fields(await group_chat(outsider, expect=400, code="invalid"))
     other = await workdrive_org(chat, "Other", root=t.org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=t.bob.id)
-    assert "organizationId" in _fields(await _group(t.bob, expect=400, code="invalid"))
-    assert (await _group(t.bob, organizationId=other.id))["organizationId"] == other.id
-    await _group(t.carol, organizationId=other.id, expect=404, code="not_found")
+    assert "organizationId" in _fields(await group_chat(t.bob, expect=400, code="invalid"))
+    assert (await group_chat(t.bob, organizationId=other.id))["organizationId"] == other.id
+    await group_chat(t.carol, organizationId=other.id, expect=404, code="not_found")
     await _wrong_key(chat, "POST", "/api/group-chats", json={"title": "X"})
 
 
 async def test_listing_group_chats_filters_pages_and_participants(chat: Harness) -> None:
-    t = await _team(chat)
-    town = await _group(t.admin, "Town hall")
+    t = await workdrive_team(chat)
+    town = await group_chat(t.admin, "Town hall")
     chat.clock.advance(60)
-    secret = await _group(t.admin, "Secret", isPrivate=True, groupType="ROOM", members=[{"id": t.bob.id}])
+    secret = await group_chat(t.admin, "Secret", isPrivate=True, groupType="ROOM", members=[{"id": t.bob.id}])
     await t.admin.post("/channel/edit", organisation_id=t.org.id, type="direct", members=[t.carol.id])
     listed = await t.carol.get("/api/group-chats")
     assert [c["id"] for c in listed["conversations"]] == [town["id"]], "private ones hidden, direct ones not group chats"
@@ -120,8 +103,8 @@ async def test_listing_group_chats_filters_pages_and_participants(chat: Harness)
 
 
 async def test_group_chat_admins_update_settings_members_and_admins(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", description="old", category="A", members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", description="old", category="A", members=[{"id": t.bob.id}])
     picture = await file_of(chat, t.bob)
     await t.admin.patch(f"/api/group-chats/{group['id']}", newAdmins=[t.bob.id])
     updated = await t.bob.patch(
@@ -141,15 +124,15 @@ async def test_group_chat_admins_update_settings_members_and_admins(chat: Harnes
     assert removed["image"] is None and t.carol.id not in {p["id"] for p in removed["participants"]}
     await t.carol.get("/channel/read", id=group["id"], expect=404, code="not_found")
     # An organisation admin who is not a member may make a public group private, and then no longer reads it.
-    bobs = await _group(t.bob, "Bob's")
+    bobs = await group_chat(t.bob, "Bob's")
     hidden = await t.admin.patch(f"/api/group-chats/{bobs['id']}", isPrivate=True)
     assert hidden["isPrivate"] is True and hidden["isMember"] is False and "participants" not in hidden
     await t.admin.get("/channel/read", id=bobs["id"], expect=404, code="not_found")
 
 
 async def test_group_chat_updates_check_permissions_and_input(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
     path = f"/api/group-chats/{group['id']}"
     await t.bob.patch(path, title="Mine", expect=403, code="forbidden")
     await t.carol.patch(path, title="Mine", expect=404, code="not_found")
@@ -171,9 +154,9 @@ async def test_group_chat_updates_check_permissions_and_input(chat: Harness) -> 
 
 
 async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
-    t = await _team(chat)
-    first, second = await _group(t.admin, "First"), await _group(t.admin, "Second", isPrivate=True)
-    bobs = await _group(t.bob, "Bob's")
+    t = await workdrive_team(chat)
+    first, second = await group_chat(t.admin, "First"), await group_chat(t.admin, "Second", isPrivate=True)
+    bobs = await group_chat(t.bob, "Bob's")
     denied = await t.bob.delete("/api/group-chats", id=[bobs["id"], first["id"]], expect=403, code="forbidden")
     assert list(_fields(denied)) == ["id.1"]
     await t.bob.get("/channel/read", id=bobs["id"])  # not removed: the request failed as a whole
@@ -191,9 +174,9 @@ async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
 
 
 async def test_join_requests_are_asked_listed_and_decided_by_admins(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     dave = await member(chat, t.admin, "dave")
-    group = await _group(t.admin, "Club", isPrivate=True, byRequest=True, members=[{"id": t.bob.id}])
+    group = await group_chat(t.admin, "Club", isPrivate=True, byRequest=True, members=[{"id": t.bob.id}])
     path = f"/api/group-chats/{group['id']}/join-requests"
     asked = await t.carol.post(path, expect=201)
     assert asked["status"] == "PENDING" and asked["userId"] == t.carol.id and asked["user"]["userName"] == "carol"
@@ -219,10 +202,10 @@ async def test_join_requests_are_asked_listed_and_decided_by_admins(chat: Harnes
 
 
 async def test_join_requests_refuse_what_takes_none_and_bad_ids(chat: Harness) -> None:
-    t = await _team(chat)
-    club = await _group(t.admin, "Club", isPrivate=True, byRequest=True)
-    closed = await _group(t.admin, "Closed", isPrivate=True)
-    public = await _group(t.admin, "Open")
+    t = await workdrive_team(chat)
+    club = await group_chat(t.admin, "Club", isPrivate=True, byRequest=True)
+    closed = await group_chat(t.admin, "Closed", isPrivate=True)
+    public = await group_chat(t.admin, "Open")
     await t.carol.post(f"/api/group-chats/{closed['id']}/join-requests", expect=404, code="not_found")
     await t.carol.post(f"/api/group-chats/{public['id']}/join-requests", expect=403, code="forbidden")
     outsider = await chat.user("outsider")
@@ -244,10 +227,10 @@ async def test_join_requests_refuse_what_takes_none_and_bad_ids(chat: Harness) -
 
 
 async def test_a_message_sent_here_is_the_cores_message(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     token = (await t.carol.post("/user/tokens/create", label="app"))["token"]
     carol = KeyActor(chat, t.carol.user, token)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
     attachment = await file_of(chat, carol)
     sent = await carol.post(
         f"/api/{group['id']}/messages", message="hi @bob", mention=[t.bob.id], fileId=[attachment]
@@ -271,8 +254,8 @@ async def test_a_message_sent_here_is_the_cores_message(chat: Harness) -> None:
 
 
 async def test_messages_from_the_crust_face_are_listed_newest_first(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
     crust = [await t.bob.post("/message/edit", channel_id=group["id"], contents=f"crust {i}") for i in range(3)]
     here = await t.admin.post(f"/api/{group['id']}/messages", message="workdrive")
     first = await t.bob.get(f"/api/{group['id']}/messages", per_page=2)
@@ -289,9 +272,9 @@ async def test_messages_from_the_crust_face_are_listed_newest_first(chat: Harnes
 
 
 async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
-    secret = await _group(t.admin, "Secret", isPrivate=True)
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
+    secret = await group_chat(t.admin, "Secret", isPrivate=True)
     path = f"/api/{group['id']}/messages"
     assert _fields(await t.bob.post(path, message="  ", expect=400, code="invalid")) == {"message": "must not be empty"}
     outsider = await chat.user("outsider")
@@ -311,9 +294,9 @@ async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
 
 
 async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
-    other = await _group(t.admin, "Other", members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
+    other = await group_chat(t.admin, "Other", members=[{"id": t.bob.id}])
     sent = await t.bob.post(f"/api/{group['id']}/messages", message="draft")
     edited = await t.bob.patch(f"/api/{group['id']}/messages/{sent['id']}", message="final")
     assert edited["message"] == "final" and edited["isEdited"] is True
@@ -346,8 +329,8 @@ async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
 
 
 async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}, {"id": t.carol.id}])
     poster = await file_of(chat, t.bob)
     body = await t.bob.post(
         f"/api/{group['id']}/meetings", title="Kick-off", userIds=[t.carol.id, t.admin.id],
@@ -371,9 +354,9 @@ async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harne
 
 
 async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
-    public = await _group(t.admin, "Open")
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
+    public = await group_chat(t.admin, "Open")
     path = f"/api/{group['id']}/meetings"
     times = {"startDateTime": START, "endDateTime": END}
 
@@ -415,8 +398,8 @@ async def test_a_members_websocket_receives_messages_sent_here(server: LiveServe
 
 
 async def test_a_public_by_request_group_cannot_be_joined_directly(chat: Harness) -> None:
-    t = await _team(chat)
-    club = await _group(t.admin, "Club", byRequest=True)
+    t = await workdrive_team(chat)
+    club = await group_chat(t.admin, "Club", byRequest=True)
     await t.carol.post("/channel/join", id=club["id"], expect=403, code="by_request")
     await t.carol.post(f"/api/group-chats/{club['id']}/join-requests", expect=201)
 
@@ -424,8 +407,8 @@ async def test_a_public_by_request_group_cannot_be_joined_directly(chat: Harness
 async def test_mentions_by_id_need_not_repeat_the_name_and_join_those_of_the_text(chat: Harness) -> None:
     """The spec's own example: ``mention`` ids are mentioned whether or not the text says ``@userName``; the
     text's ``@names`` are mentioned too; both are told; an id the sender may not see is a 400."""
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
     path = f"/api/{group['id']}/messages"
     before = len(chat.events)
     sent = await t.bob.post(path, message="Hello @carol", mention=[t.admin.id])

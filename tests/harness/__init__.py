@@ -7,7 +7,8 @@
 - ``live.py``      a real chatd on a free port: ``LiveServer``, ``Person``, ``Socket`` (``drain`` proves
                    "nothing more arrived" with a marker, never with a wait), ``team``, ``live``.
 - ``scenes.py``    Crust starting points: ``org_with``, ``channel_with``, ``send``, ``history``, ``texts``.
-- ``workdrive.py`` WorkDrive starting points: ``workdrive_org``, ``member``, ``KeyActor``, ``file_of``.
+- ``workdrive.py`` WorkDrive starting points: ``workdrive_org``, ``workdrive_team``, ``member``, ``group_chat``,
+                   ``KeyActor``, ``file_of``.
 - ``waiting.py``   ``wait_until``: waiting for a condition with a deadline, the only way a test waits.
 
 Throwaway PostgreSQL and Redis servers are in ``servers.py``, next to this package.
@@ -18,7 +19,18 @@ from .live import MARKER, LiveServer, Person, Socket, drain_stream, free_port, l
 from .scenes import channel_with, history, org_with, send, texts
 from .trace import ApiError, Trace, caused, error_of, no_trace_between
 from .waiting import WAIT, wait_until
-from .workdrive import KeyActor, Org, anonymous, file_of, member, sign_in, workdrive_org
+from .workdrive import (
+    KeyActor,
+    Org,
+    WorkdriveTeam,
+    anonymous,
+    file_of,
+    group_chat,
+    member,
+    sign_in,
+    workdrive_org,
+    workdrive_team,
+)
 
 __all__ = [
     "MARKER",
@@ -33,6 +45,7 @@ __all__ = [
     "Person",
     "Socket",
     "Trace",
+    "WorkdriveTeam",
     "anonymous",
     "caused",
     "channel_with",
@@ -40,6 +53,7 @@ __all__ = [
     "error_of",
     "file_of",
     "free_port",
+    "group_chat",
     "history",
     "live",
     "make_settings",
@@ -53,4 +67,5 @@ __all__ = [
     "texts",
     "wait_until",
     "workdrive_org",
+    "workdrive_team",
 ]

@@ -1,5 +1,5 @@
 """Starting points for WorkDrive face tests: an organisation made by a server admin with its admin's access
-token, members added through the face, files owned by a user, anonymous requests."""
+token, members added through the face, files owned by a user, a team with two members and its group chats, anonymous requests."""
 
 from __future__ import annotations
 
@@ -43,6 +43,26 @@ async def workdrive_org(chat: Harness, name: str = "Stilla", root: Actor | None 
     )
     admin = KeyActor(chat, await get_user(chat.core, int(body["admin"]["id"])), body["accessToken"])
     return Org(root, admin, body)
+
+
+@dataclass
+class WorkdriveTeam:
+    """A WorkDrive organisation with its admin (calling by access token) and two members, bob and carol."""
+
+    org: Org
+    admin: KeyActor
+    bob: Actor
+    carol: Actor
+
+
+async def workdrive_team(chat: Harness) -> WorkdriveTeam:
+    org = await workdrive_org(chat)
+    return WorkdriveTeam(org, org.admin, await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol"))
+
+
+async def group_chat(actor: Actor, title: str = "Launch", **fields: Any) -> Any:
+    """``POST /api/group-chats`` (``fields``: more of its fields, or ``expect``/``code`` for a refusal)."""
+    return await actor.post("/api/group-chats", title=title, **fields)
 
 
 async def anonymous(chat: Harness, method: str, path: str, **kwargs: Any) -> httpx.Response:
