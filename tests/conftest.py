@@ -12,7 +12,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 
 from harness import Harness, LiveServer, live, make_settings, migrate_template
-from harness.databases import PostgresCopies, sqlite_copy
+from harness.databases import PostgresDatabases, sqlite_copy
 from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -44,10 +44,8 @@ def pg_template(pg_server: PostgresServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_copies(pg_server: PostgresServer, pg_template: str) -> Iterator[PostgresCopies]:
-    copies = PostgresCopies(pg_server, pg_template)
-    yield copies
-    copies.close()
+def pg_databases(pg_server: PostgresServer, pg_template: str) -> PostgresDatabases:
+    return PostgresDatabases(pg_server, pg_template)
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +72,9 @@ def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: P
     if backend == "sqlite":
         return sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     server: PostgresServer = request.getfixturevalue("pg_server")
-    copies: PostgresCopies = request.getfixturevalue("pg_copies")
-    name = copies.take()
-    request.addfinalizer(lambda: copies.drop(name))
+    databases: PostgresDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
+    request.addfinalizer(lambda: databases.give_back(name))
     return server.url_for(name)
 
 
