@@ -6,18 +6,16 @@ server that is not installed is skipped, except under ``CI=true`` where that is 
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import pytest
 
-from harness import Harness, make_settings, migrate_template
-from live import LiveServer, live
+from harness import Harness, LiveServer, live, make_settings, migrate_template
+from harness.databases import PostgresDatabases, sqlite_copy
 from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
 
 BACKENDS = ["sqlite", "postgresql"]
-_counter = itertools.count()
 
 
 def _unavailable(exc: Exception) -> None:
@@ -45,6 +43,19 @@ def pg_template(pg_server: PostgresServer) -> str:
     return "chatd_template"
 
 
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: PostgresServer, pg_template: str) -> PostgresDatabases:
+    return PostgresDatabases(pg_server, pg_template)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with the schema applied, copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "chatd.db"
+    migrate_template(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     try:
@@ -57,13 +68,13 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A new database with the schema applied, for this test only (harness/databases.py)."""
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/chatd.db"
+        return sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     server: PostgresServer = request.getfixturevalue("pg_server")
-    template = request.getfixturevalue("pg_template")
-    name = f"t{next(_counter)}"
-    server.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    request.addfinalizer(lambda: server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    databases: PostgresDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
+    request.addfinalizer(lambda: databases.give_back(name))
     return server.url_for(name)
 
 
@@ -75,6 +86,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     return fresh_database_url(request, backend, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh SQLite database, for tests about SQLite itself (group commit) or run once, not per backend."""
+    return sqlite_copy(sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh PostgreSQL database, for tests that need PostgreSQL itself (several nodes on one database)."""
+    return fresh_database_url(request, "postgresql", tmp_path)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from live import LiveServer, Socket, team
+from harness import LiveServer, Socket, team
 
 
 async def _frames(sock: Socket, count: int) -> list[dict[str, Any]]:
@@ -31,10 +31,12 @@ async def test_a_reader_sees_its_organisation_archived_and_unarchived_in_each_ch
             ("organisation", "ARCHIVED", public, seqs[public] + 1),
         }
         assert frames[0]["data"] == {"organisation_id": org, "archived": True, "archived_at": archived["archived_at"]}
+        assert await sock.drain() == []  # nothing for the channel bob does not read
         await alice.post("/organisation/unarchive", id=org)
         frames = await _frames(sock, 2)
         assert {(f["event"], f["channel_id"]) for f in frames} == {("UNARCHIVED", mine), ("UNARCHIVED", public)}
         assert frames[0]["data"]["archived"] is False and frames[0]["data"]["archived_at"] is None
+        assert await sock.drain() == []
 
 
 async def test_a_reader_sees_a_team_archived_in_the_team_s_channels_only(server: LiveServer) -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from harness import PASSWORD, Harness
+from typing import Awaitable
+
+import httpx
+
+from harness import PASSWORD, Harness, error_of
+
+
+def login(chat: Harness, username: str, password: str) -> Awaitable[httpx.Response]:
+    return chat.anonymous("POST", "/user/login", json={"username": username, "password": password})
 
 
 async def test_login_returns_session_and_sets_httponly_cookie(chat: Harness) -> None:
@@ -19,30 +27,26 @@ async def test_login_returns_session_and_sets_httponly_cookie(chat: Harness) -> 
 
 async def test_wrong_password_and_unknown_user_get_the_same_401(chat: Harness) -> None:
     await chat.user("alice")
-    wrong = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "nope-nope-nope"})
-    unknown = await chat.anonymous("POST", "/user/login", json={"username": "nobody", "password": "nope-nope-nope"})
-    assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json()
+    wrong = await chat.refused(login(chat, "alice", "nope-nope-nope"), 401, "bad_credentials")
+    unknown = await chat.refused(login(chat, "nobody", "nope-nope-nope"), 401, "bad_credentials")
+    assert wrong == unknown
 
 
 async def test_repeated_failures_get_429_with_retry_after_until_the_window_passes(chat: Harness) -> None:
     await chat.user("alice")
     for _ in range(chat.settings.auth.login_max_failures):
-        bad = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "wrong-password"})
-        assert bad.status_code == 401
-    blocked = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": PASSWORD})
-    assert blocked.status_code == 429
+        await chat.refused(login(chat, "alice", "wrong-password"), 401, "bad_credentials")
+    async with chat.no_trace("a blocked login"):
+        blocked = await login(chat, "alice", PASSWORD)
+    error_of(blocked, 429, "rate_limited")
     assert int(blocked.headers["retry-after"]) > 0
-    assert blocked.json()["error"]["code"] == "rate_limited"
     chat.clock.advance(chat.settings.auth.login_window_seconds + 1)
-    again = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": PASSWORD})
-    assert again.status_code == 200
+    assert (await login(chat, "alice", PASSWORD)).status_code == 200
 
 
 async def test_login_without_fields_names_them(chat: Harness) -> None:
-    response = await chat.anonymous("POST", "/user/login", json={"username": "alice"})
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"password": "required"}
+    refused = await chat.refused(chat.anonymous("POST", "/user/login", json={"username": "alice"}), 400, "invalid")
+    assert refused["error"]["fields"] == {"password": "required"}
 
 
 async def test_every_credential_form_authenticates(chat: Harness) -> None:
@@ -61,16 +65,19 @@ async def test_every_credential_form_authenticates(chat: Harness) -> None:
 
 
 async def test_missing_or_bad_credentials_get_401_json(chat: Harness) -> None:
-    for headers in ({}, {"X-Session-ID": "forged"}, {"X-API-KEY": "chatd_forged"}, {"Authorization": "Bearer "}):
-        response = await chat.anonymous("GET", "/organisation/search", headers=headers)
-        assert response.status_code == 401
-        assert response.json()["error"]["code"] in ("unauthenticated", "bad_credentials")
+    for headers, code in (
+        ({}, "unauthenticated"),
+        ({"X-Session-ID": "forged"}, "bad_credentials"),
+        ({"X-API-KEY": "chatd_forged"}, "bad_credentials"),
+        ({"Authorization": "Bearer "}, "unauthenticated"),
+    ):
+        await chat.refused(chat.anonymous("GET", "/organisation/search", headers=headers), 401, code)
 
 
 async def test_logout_ends_the_session(chat: Harness) -> None:
     alice = await chat.user("alice")
     await alice.post("/user/logout")
-    await alice.get("/user/read", expect=401)
+    await alice.get("/user/read", expect=401, code="bad_credentials")
 
 
 async def test_sessions_are_listed_per_client_and_revocable_one_device_at_a_time(chat: Harness) -> None:
@@ -83,10 +90,9 @@ async def test_sessions_are_listed_per_client_and_revocable_one_device_at_a_time
     assert sorted(s["client_id"] for s in listed["items"]) == ["", "phone"]
     assert [s["current"] for s in listed["items"] if s["client_id"] == ""] == [True]
     assert (await alice.post("/user/sessions/revoke", client_id="phone"))["revoked"] == 1
-    gone = await chat.anonymous("GET", "/user/read", headers={"X-Session-ID": phone_secret})
-    assert gone.status_code == 401
+    await chat.refused(chat.anonymous("GET", "/user/read", headers={"X-Session-ID": phone_secret}), 401, "bad_credentials")
     await alice.get("/user/read")
-    await alice.post("/user/sessions/revoke", expect=400)
+    await alice.post("/user/sessions/revoke", expect=400, code="invalid")
 
 
 async def test_a_session_presented_by_another_client_is_refused(chat: Harness) -> None:
@@ -96,10 +102,8 @@ async def test_a_session_presented_by_another_client_is_refused(chat: Harness) -
     phone = await chat.anonymous(
         "POST", "/user/login", json={"username": "alice", "password": PASSWORD}, headers={"X-Client-ID": "phone"}
     )
-    stolen = await chat.anonymous(
-        "GET", "/user/read", headers={"X-Session-ID": phone.json()["session_id"], "X-Client-ID": "laptop"}
-    )
-    assert stolen.status_code == 401
+    stolen = chat.anonymous("GET", "/user/read", headers={"X-Session-ID": phone.json()["session_id"], "X-Client-ID": "laptop"})
+    await chat.refused(stolen, 401, "bad_credentials")
 
 
 async def test_revoked_token_stops_working(chat: Harness) -> None:
@@ -107,9 +111,8 @@ async def test_revoked_token_stops_working(chat: Harness) -> None:
     created = await alice.post("/user/tokens/create", label="ci")
     assert [t["label"] for t in (await alice.get("/user/tokens"))["items"]] == ["ci"]
     await alice.post("/user/tokens/revoke", id=created["id"])
-    response = await chat.anonymous("GET", "/user/read", headers={"X-API-KEY": created["token"]})
-    assert response.status_code == 401
-    await alice.post("/user/tokens/revoke", id=created["id"], expect=404)
+    await chat.refused(chat.anonymous("GET", "/user/read", headers={"X-API-KEY": created["token"]}), 401, "bad_credentials")
+    await alice.post("/user/tokens/revoke", id=created["id"], expect=404, code="not_found")
 
 
 async def test_user_search_matches_username_name_and_email_with_pages(chat: Harness) -> None:
@@ -125,18 +128,18 @@ async def test_user_search_matches_username_name_and_email_with_pages(chat: Harn
     assert by_mail["total"] == 3 and len(by_mail["items"]) == 2 and by_mail["next_page"] == 2
     second = await alice.get("/user/search", query="corp.example", per_page=2, page=2)
     assert [u["username"] for u in second["items"]] == ["carol"] and second["next_page"] is None
-    await alice.get("/user/search", per_page=0, expect=400)
+    await alice.get("/user/search", per_page=0, expect=400, code="invalid")
     capped = await alice.get("/user/search", per_page=100000)
     assert capped["per_page"] == chat.settings.limits.page_size_max
 
 
 async def test_password_change_needs_the_old_password_and_ends_sessions(chat: Harness) -> None:
     alice = await chat.user("alice")
-    await alice.post("/user/password", old_password="wrong-one", new_password="a new password", expect=403)
-    await alice.post("/user/password", old_password="short", new_password="x", expect=403)
-    await alice.post("/user/password", old_password=PASSWORD, new_password="x", expect=400)
+    await alice.post("/user/password", old_password="wrong-one", new_password="a new password", expect=403, code="forbidden")
+    await alice.post("/user/password", old_password="short", new_password="x", expect=403, code="forbidden")
+    await alice.post("/user/password", old_password=PASSWORD, new_password="x", expect=400, code="invalid")
     await alice.post("/user/password", old_password=PASSWORD, new_password="a new password")
-    await alice.get("/user/read", expect=401)
+    await alice.get("/user/read", expect=401, code="bad_credentials")
     response = await chat.anonymous("POST", "/user/login", json={"username": "alice", "password": "a new password"})
     assert response.status_code == 200
 

@@ -3,18 +3,9 @@ membership, move and merge."""
 
 from __future__ import annotations
 
-from harness import Actor, Harness
+from harness import Harness, history, org_with
 
-
-async def org_with(owner: Actor, *members: Actor, name: str = "Acme") -> str:
-    org = (await owner.post("/organisation/edit", name=name))["id"]
-    for member in members:
-        await owner.post("/organisation/members/add", id=org, user_id=member.id)
-    return org
-
-
-async def history(actor: Actor, channel: str, **params: object) -> list[dict]:
-    return (await actor.get("/message/read", channel_id=channel, **params))["items"]
+__all__ = ["history", "org_with"]  # other test files once imported these from here
 
 
 async def test_create_public_channel_writes_a_create_message(chat: Harness) -> None:
@@ -46,9 +37,9 @@ async def test_private_channel_is_invisible_to_non_members(chat: Harness) -> Non
     org = await org_with(alice, bob, carol)
     secret = await alice.post("/channel/edit", organisation_id=org, name="secret", type="private", members=[bob.id])
     await bob.get("/channel/read", id=secret["id"])
-    await carol.get("/channel/read", id=secret["id"], expect=404)
-    await carol.get("/message/read", channel_id=secret["id"], expect=404)
-    await carol.post("/channel/join", id=secret["id"], expect=404)
+    await carol.get("/channel/read", id=secret["id"], expect=404, code="not_found")
+    await carol.get("/message/read", channel_id=secret["id"], expect=404, code="not_found")
+    await carol.post("/channel/join", id=secret["id"], expect=404, code="not_found")
     assert (await carol.get("/channel/search", query="secret"))["total"] == 0
     assert (await bob.get("/channel/search", query="secret"))["total"] == 1
 
@@ -59,9 +50,11 @@ async def test_direct_channel_is_unique(chat: Harness) -> None:
     first = await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id])
     again = await bob.post("/channel/edit", organisation_id=org, type="direct", members=[alice.id])
     assert first["id"] == again["id"] and first["member_count"] == 2
-    error = await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id, alice.id, "1"], expect=400)
+    error = await alice.post(
+        "/channel/edit", organisation_id=org, type="direct", members=[bob.id, alice.id, "1"], expect=400, code="invalid"
+    )
     assert "members" in error["error"]["fields"]
-    await alice.post("/channel/members/add", id=first["id"], user_ids=[bob.id], expect=400)
+    await alice.post("/channel/members/add", id=first["id"], user_ids=[bob.id], expect=400, code="invalid")
 
 
 async def test_group_channel_needs_no_name(chat: Harness) -> None:
@@ -74,23 +67,24 @@ async def test_group_channel_needs_no_name(chat: Harness) -> None:
 async def test_create_checks_input(chat: Harness) -> None:
     alice, outsider = await chat.users("alice", "outsider")
     org = await org_with(alice)
-    assert "name" in (await alice.post("/channel/edit", organisation_id=org, expect=400))["error"]["fields"]
-    assert "type" in (await alice.post("/channel/edit", organisation_id=org, name="x", type="weird", expect=400))["error"]["fields"]
-    assert "organisation_id" in (await outsider.post("/channel/edit", name="x", expect=400))["error"]["fields"]
-    error = await alice.post("/channel/edit", organisation_id=org, name="x", members=[outsider.id], expect=400)
+    assert "name" in (await alice.post("/channel/edit", organisation_id=org, expect=400, code="invalid"))["error"]["fields"]
+    refused = await alice.post("/channel/edit", organisation_id=org, name="x", type="weird", expect=400, code="invalid")
+    assert "type" in refused["error"]["fields"]
+    assert "organisation_id" in (await outsider.post("/channel/edit", name="x", expect=400, code="invalid"))["error"]["fields"]
+    error = await alice.post("/channel/edit", organisation_id=org, name="x", members=[outsider.id], expect=400, code="invalid")
     assert outsider.id in error["error"]["message"]
-    await outsider.post("/channel/edit", organisation_id=org, name="x", expect=404)
-    await alice.get("/channel/read", id="12345", expect=404)
-    await alice.get("/channel/read", id="abc", expect=400)
+    await outsider.post("/channel/edit", organisation_id=org, name="x", expect=404, code="not_found")
+    await alice.get("/channel/read", id="12345", expect=404, code="not_found")
+    await alice.get("/channel/read", id="abc", expect=400, code="invalid")
 
 
 async def test_only_owners_change_a_channel(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     org = await org_with(alice, bob)
     channel = await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id])
-    await bob.post("/channel/edit", id=channel["id"], name="mine", expect=403)
-    await bob.post("/channel/archive", id=channel["id"], expect=403)
-    await bob.delete("/channel/remove", id=channel["id"], expect=403)
+    await bob.post("/channel/edit", id=channel["id"], name="mine", expect=403, code="forbidden")
+    await bob.post("/channel/archive", id=channel["id"], expect=403, code="forbidden")
+    await bob.delete("/channel/remove", id=channel["id"], expect=403, code="forbidden")
     await alice.post("/channel/members/role", id=channel["id"], user_id=bob.id, role="owner")
     await bob.post("/channel/edit", id=channel["id"], name="mine")
 
@@ -113,7 +107,7 @@ async def test_team_channel_and_search_filters(chat: Harness) -> None:
     assert names(await alice.get("/channel/search", archived=True)) == ["plans"]
     paged = await alice.get("/channel/search", per_page=2)
     assert paged["total"] == 3 and paged["next_page"] == 2
-    await alice.get("/channel/search", type="nope", expect=400)
+    await alice.get("/channel/search", type="nope", expect=400, code="invalid")
 
 
 async def test_archived_channel_is_read_only(chat: Harness) -> None:
@@ -123,10 +117,10 @@ async def test_archived_channel_is_read_only(chat: Harness) -> None:
     posted = await alice.post("/message/edit", channel_id=channel["id"], contents="before")
     archived = await alice.post("/channel/archive", id=channel["id"])
     assert archived["archived"] is True
-    await alice.post("/channel/archive", id=channel["id"], expect=409)
-    assert (await alice.post("/message/edit", channel_id=channel["id"], contents="x", expect=409))["error"]["code"] == "archived"
-    await alice.post("/message/edit", id=posted["id"], contents="changed", expect=409)
-    await alice.post("/channel/edit", id=channel["id"], name="x", expect=409)
+    await alice.post("/channel/archive", id=channel["id"], expect=409, code="archived")
+    await alice.post("/message/edit", channel_id=channel["id"], contents="x", expect=409, code="archived")
+    await alice.post("/message/edit", id=posted["id"], contents="changed", expect=409, code="archived")
+    await alice.post("/channel/edit", id=channel["id"], name="x", expect=409, code="archived")
     assert len(await history(alice, channel["id"])) == 2  # still readable
     await alice.post("/channel/unarchive", id=channel["id"])
     await alice.post("/message/edit", channel_id=channel["id"], contents="after")
@@ -137,8 +131,8 @@ async def test_removed_channel_is_gone(chat: Harness) -> None:
     org = await org_with(alice)
     channel = await alice.post("/channel/edit", organisation_id=org, name="general")
     assert await alice.delete("/channel/remove", id=channel["id"]) == {"ok": True}
-    await alice.get("/channel/read", id=channel["id"], expect=404)
-    await alice.post("/message/edit", channel_id=channel["id"], contents="x", expect=404)
+    await alice.get("/channel/read", id=channel["id"], expect=404, code="not_found")
+    await alice.post("/message/edit", channel_id=channel["id"], contents="x", expect=404, code="not_found")
     assert (await alice.get("/channel/search"))["total"] == 0
 
 
@@ -147,38 +141,38 @@ async def test_join_leave_add_remove_and_list_members(chat: Harness) -> None:
     org = await org_with(alice, bob, carol)
     channel = await alice.post("/channel/edit", organisation_id=org, name="general")
     cid = channel["id"]
-    await bob.post("/message/edit", channel_id=cid, contents="hi", expect=403)  # read, but join to write
+    await bob.post("/message/edit", channel_id=cid, contents="hi", expect=403, code="forbidden")  # read, but join to write
     joined = await bob.post("/channel/join", id=cid)
     assert {m["user_id"] for m in joined["members"]} == {alice.id, bob.id}
-    await bob.post("/channel/join", id=cid, expect=409)
+    await bob.post("/channel/join", id=cid, expect=409, code="already_member")
     await bob.post("/message/edit", channel_id=cid, contents="hi")
-    await bob.post("/channel/members/add", id=cid, user_ids=[carol.id], expect=403)
+    await bob.post("/channel/members/add", id=cid, user_ids=[carol.id], expect=403, code="forbidden")
     added = await alice.post("/channel/members/add", id=cid, user_ids=[carol.id])
     assert len(added["members"]) == 3
-    await alice.post("/channel/members/add", id=cid, user_ids=[outsider.id], expect=400)
+    await alice.post("/channel/members/add", id=cid, user_ids=[outsider.id], expect=400, code="invalid")
     removed = await alice.post("/channel/members/remove", id=cid, user_ids=[carol.id])
     assert {m["user_id"] for m in removed["members"]} == {alice.id, bob.id}
     await bob.post("/channel/leave", id=cid)
-    await bob.post("/channel/leave", id=cid, expect=409)
+    await bob.post("/channel/leave", id=cid, expect=409, code="not_member")
     listed = await alice.get("/channel/members", id=cid)
     assert [(m["user_id"], m["role"]) for m in listed["members"]] == [(alice.id, "owner")]
-    await outsider.get("/channel/members", id=cid, expect=404)
-    await alice.post("/channel/members/role", id=cid, user_id=bob.id, role="owner", expect=404)
-    await alice.post("/channel/members/role", id=cid, user_id=alice.id, role="boss", expect=400)
+    await outsider.get("/channel/members", id=cid, expect=404, code="not_found")
+    await alice.post("/channel/members/role", id=cid, user_id=bob.id, role="owner", expect=404, code="not_found")
+    await alice.post("/channel/members/role", id=cid, user_id=alice.id, role="boss", expect=400, code="invalid")
 
 
 async def test_private_channel_cannot_be_joined(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     org = await org_with(alice, bob)
     channel = await alice.post("/channel/edit", organisation_id=org, name="plans", type="private")
-    await bob.post("/channel/join", id=channel["id"], expect=404)
+    await bob.post("/channel/join", id=channel["id"], expect=404, code="not_found")
 
 
 async def test_last_owner_cannot_leave_others_behind(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     org = await org_with(alice, bob)
     channel = await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id])
-    assert (await alice.post("/channel/leave", id=channel["id"], expect=409))["error"]["code"] == "last_owner"
+    await alice.post("/channel/leave", id=channel["id"], expect=409, code="last_owner")
     await alice.post("/channel/members/role", id=channel["id"], user_id=bob.id, role="owner")
     await alice.post("/channel/leave", id=channel["id"])
 
@@ -191,11 +185,11 @@ async def test_move_to_another_organisation_drops_outsiders(chat: Harness) -> No
     team = await alice.post("/team/edit", organisation_id=globex, name="Ops")
     moved = await alice.post("/channel/move", id=channel["id"], team_id=team["id"])
     assert moved["organisation_id"] == globex and moved["team_id"] == team["id"] and moved["member_count"] == 2
-    await carol.get("/channel/read", id=channel["id"], expect=404)
+    await carol.get("/channel/read", id=channel["id"], expect=404, code="not_found")
     await bob.get("/channel/read", id=channel["id"])
-    await alice.post("/channel/move", id=channel["id"], team_id=team["id"], expect=400)
-    await alice.post("/channel/move", id=channel["id"], expect=400)
-    await bob.post("/channel/move", id=channel["id"], organisation_id=acme, expect=403)
+    await alice.post("/channel/move", id=channel["id"], team_id=team["id"], expect=400, code="invalid")
+    await alice.post("/channel/move", id=channel["id"], expect=400, code="invalid")
+    await bob.post("/channel/move", id=channel["id"], organisation_id=acme, expect=403, code="forbidden")
     left = [e for e in chat.events_of("member", "LEFT") if e.channel_id == int(channel["id"])]
     assert [e.data["user_id"] for e in left] == [carol.id] and left[0].data["reason"] == "moved"
 
@@ -205,7 +199,7 @@ async def test_move_needs_membership_of_the_target(chat: Harness) -> None:
     acme = await org_with(alice)
     bobs = await org_with(bob, name="Bob's")
     channel = await alice.post("/channel/edit", organisation_id=acme, name="general")
-    await alice.post("/channel/move", id=channel["id"], organisation_id=bobs, expect=404)
+    await alice.post("/channel/move", id=channel["id"], organisation_id=bobs, expect=404, code="not_found")
 
 
 async def test_merge_keeps_everything_in_time_order(chat: Harness) -> None:
@@ -234,7 +228,7 @@ async def test_merge_keeps_everything_in_time_order(chat: Harness) -> None:
     assert old["archived"] and old["merged_into"] == dest
     notice = (await history(alice, source))[-1]
     assert notice["meta"] == {"merged_into": dest}
-    await alice.post("/message/edit", channel_id=source, contents="x", expect=409)
+    await alice.post("/message/edit", channel_id=source, contents="x", expect=409, code="archived")
 
 
 async def test_merge_refuses_across_organisations_and_checks_rights(chat: Harness) -> None:
@@ -243,7 +237,8 @@ async def test_merge_refuses_across_organisations_and_checks_rights(chat: Harnes
     a = (await alice.post("/channel/edit", organisation_id=acme, name="a", members=[bob.id]))["id"]
     b = (await alice.post("/channel/edit", organisation_id=globex, name="b"))["id"]
     c = (await alice.post("/channel/edit", organisation_id=acme, name="c", members=[bob.id]))["id"]
-    assert "destination" in (await alice.post("/channel/merge", source=a, destination=b, expect=400))["error"]["fields"]
-    await alice.post("/channel/merge", source=a, destination=a, expect=400)
-    await bob.post("/channel/merge", source=a, destination=c, expect=403)
-    await alice.post("/channel/merge", source=a, expect=400)
+    refused = await alice.post("/channel/merge", source=a, destination=b, expect=400, code="invalid")
+    assert "destination" in refused["error"]["fields"]
+    await alice.post("/channel/merge", source=a, destination=a, expect=400, code="invalid")
+    await bob.post("/channel/merge", source=a, destination=c, expect=403, code="forbidden")
+    await alice.post("/channel/merge", source=a, expect=400, code="invalid")

@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from chatd.store import migrations
 from harness import Harness, make_settings
 from servers import find_free_port
+
+pytestmark = pytest.mark.slow  # every test starts chatd processes
 
 
 def run(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

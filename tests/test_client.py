@@ -13,8 +13,7 @@ import pytest
 from chatd.app import build_core
 from chatd.client import AuthError, ChatClient, ChatError, EventStream
 from chatd.core import auth, messages
-from harness import make_settings
-from live import LiveServer, Person, live, team
+from harness import LiveServer, Person, drain_stream, live, make_settings, team, wait_until
 
 Stream = EventStream
 
@@ -41,17 +40,10 @@ async def next_messages(stream: Stream, count: int, timeout: float = 10.0) -> li
     return found
 
 
-async def quiet(stream: Stream, seconds: float = 0.3) -> list[dict[str, Any]]:
-    """Message events arriving within ``seconds``: there should be none left."""
-    found: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                frame = await anext(stream)
-                if frame["type"] == "message":
-                    found.append(frame)
-    except TimeoutError:
-        return found
+async def rest(stream: Stream, server: LiveServer, reader: Person) -> list[dict[str, Any]]:
+    """The message events still on their way to ``reader``'s client (connected to ``server``): there should be
+    none left. Proved with a marker sent after them, not by waiting."""
+    return [f for f in await drain_stream(stream, server, reader.id) if f["type"] == "message"]
 
 
 def contents(frames: list[dict[str, Any]]) -> list[str]:
@@ -89,7 +81,7 @@ async def test_send_message_is_acked_and_idempotent(server: LiveServer) -> None:
         other = await sender.send_message(cid, "twice")  # a generated key: a new message
         assert other["id"] != first["id"]
         assert [f["data"]["id"] for f in await next_messages(stream, 2)] == [first["id"], other["id"]]
-        assert await quiet(stream) == []
+        assert await rest(stream, server, bob) == []
         edited = await sender.edit_message(first["id"], "once more")
         assert edited["edited"] and (await next_messages(stream, 1))[0]["event"] == "EDITED"
         page = await reader.history(cid, limit=10)
@@ -151,7 +143,7 @@ async def test_slow_consumer_close_resumes_without_loss(server: LiveServer) -> N
             await alice.post("/message/edit", channel_id=cid, contents=f"during{i}")
         frames = await next_messages(stream, 5)
         assert contents(frames) == [f"during{i}" for i in range(5)] and consecutive(frames)
-        assert await quiet(stream) == [] and client.reconnects >= 1
+        assert await rest(stream, server, bob) == [] and client.reconnects >= 1
         assert (await client.send_message(cid, "back"))["contents"] == "back"
 
 
@@ -182,7 +174,7 @@ async def test_client_survives_a_server_restart(database_url: str, tmp_path: Pat
             seen += await next_messages(stream, 7)
             expected = [f"before{i}" for i in range(3)] + [f"down{i}" for i in range(4)] + [f"after{i}" for i in range(3)]
             assert contents(seen) == expected and consecutive(seen)
-            assert await quiet(stream) == []
+            assert await rest(stream, second, bob) == []
             assert client.reconnects >= 1 and client.seqs[cid] == seen[-1]["seq"]
             sent = await client.send_message(cid, "hello again")
             assert sent["contents"] == "hello again"
@@ -209,8 +201,8 @@ def test_frames_at_or_below_the_remembered_seq_are_dropped() -> None:
 
 
 @pytest.fixture
-async def sqlite_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live(make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)) as running:
+async def sqlite_server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live(make_settings(sqlite_url, tmp_path)) as running:
         yield running
 
 
@@ -230,6 +222,7 @@ async def finished(process: asyncio.subprocess.Process) -> tuple[int, str]:
     return process.returncode, err.decode()
 
 
+@pytest.mark.slow  # three chatd processes
 async def test_chatd_tail_prints_posted_messages(sqlite_server: LiveServer) -> None:
     server = sqlite_server
     alice, bob, cid = await general(server)
@@ -238,9 +231,7 @@ async def test_chatd_tail_prints_posted_messages(sqlite_server: LiveServer) -> N
     bad_token = await chatd("tail", cid, "--url", server.http, "--token", "nope")
     no_such = await chatd("tail", "random", "--url", server.http, token=bob.secret)
     try:
-        async with asyncio.timeout(30):
-            while not hub.by_user.get(int(bob.id)):  # tail is connected
-                await asyncio.sleep(0.05)
+        await wait_until(lambda: bool(hub.by_user.get(int(bob.id))), 30, "chatd tail to connect")
         posted = await alice.post("/message/edit", channel_id=cid, contents="hello\nworld")
         await alice.post("/message/edit", id=posted["id"], contents="hello again")
         assert tail.stdout is not None

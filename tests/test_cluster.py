@@ -20,12 +20,11 @@ import pytest
 from chatd.app import build_core
 from chatd.config import load_settings
 from chatd.core.users import do_create_user
-from conftest import fresh_database_url
-from harness import PASSWORD
-from live import Person, Socket, free_port
+from harness import PASSWORD, Person, Socket, free_port
 from servers import RedisServer
 from websockets.asyncio.client import connect
 
+pytestmark = pytest.mark.slow  # two chatd processes per test
 
 class Node:
     """One ``chatd serve`` process."""
@@ -71,10 +70,9 @@ class Node:
 
 
 @pytest.fixture
-def cluster_env(request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
-    url = fresh_database_url(request, "postgresql", tmp_path)
+def cluster_env(postgres_url: str, redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
     return {
-        "CHATD_DATABASE__URL": url,
+        "CHATD_DATABASE__URL": postgres_url,
         "CHATD_BUS__URL": redis_server.url,
         "CHATD_SERVER__DATA_DIR": str(tmp_path / "data"),
         "CHATD_SERVER__SECRET_KEY": "cluster-secret",

@@ -20,8 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chatd.core.users import do_create_user
-from harness import PASSWORD, Actor, Harness, make_settings
-from live import LiveServer, live
+from harness import PASSWORD, Actor, Harness, LiveServer, live, make_settings
 
 
 class CrustError(Exception):

@@ -27,8 +27,8 @@ async def test_someone_in_several_organisations_is_told_the_choices(chat: Harnes
         ("/channel/edit", {"name": "general"}, "organisation_id"),
         ("/api/group-chats", {"title": "Launch"}, "organizationId"),
     ):
-        error = (await alice.post(path, expect=400, **body))["error"]
-        assert error["code"] == "invalid" and list(error["fields"]) == [field]
+        error = (await alice.post(path, expect=400, code="invalid", **body))["error"]
+        assert list(error["fields"]) == [field]
         assert f"{acme} (Acme)" in error["fields"][field] and f"{beta} (Beta)" in error["fields"][field]
     assert chat.events[before:] == []
     assert (await alice.get("/team/search"))["total"] == 0 and (await alice.get("/channel/search"))["total"] == 0
@@ -37,8 +37,8 @@ async def test_someone_in_several_organisations_is_told_the_choices(chat: Harnes
 
 async def test_someone_in_no_organisation_must_join_one_first(chat: Harness) -> None:
     loner = await chat.user("loner")
-    error = (await loner.post("/channel/edit", name="general", expect=400))["error"]
+    error = (await loner.post("/channel/edit", name="general", expect=400, code="invalid"))["error"]
     assert error["fields"] == {"organisation_id": "required: you belong to no organisation"}
-    assert (await loner.post("/api/group-chats", title="Launch", expect=400))["error"]["fields"] == {
+    assert (await loner.post("/api/group-chats", title="Launch", expect=400, code="invalid"))["error"]["fields"] == {
         "organizationId": "required: you belong to no organisation"
     }

@@ -7,8 +7,7 @@ import asyncio
 
 from chatd.core.events import Event
 from chatd.store import events as event_log
-from harness import Harness
-from test_channels import org_with
+from harness import Harness, org_with
 
 
 async def log_of(chat: Harness, channel_id: str) -> list[Event]:
@@ -66,10 +65,10 @@ async def test_a_refused_change_stores_no_event(chat: Harness) -> None:
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
     posted = await alice.post("/message/edit", channel_id=cid, contents="mine")
     before = await log_of(chat, cid)
-    await bob.post("/message/edit", id=posted["id"], contents="yours", expect=403)
+    await bob.post("/message/edit", id=posted["id"], contents="yours", expect=403, code="forbidden")
     await alice.post("/message/pin", id=posted["id"])
-    await alice.post("/message/pin", id=posted["id"], expect=409)
-    await alice.post("/message/edit", channel_id=cid, contents="x" * 40_001, expect=413)
+    await alice.post("/message/pin", id=posted["id"], expect=409, code="already_pinned")
+    await alice.post("/message/edit", channel_id=cid, contents="x" * 40_001, expect=413, code="too_large")
     after = await log_of(chat, cid)
     assert len(after) == len(before) + 1
     assert_gap_free(after)

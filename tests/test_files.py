@@ -11,7 +11,7 @@ import httpx
 import orjson
 from PIL import Image
 
-from harness import Actor, Harness
+from harness import Actor, Harness, anonymous
 
 
 def _png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
@@ -30,12 +30,6 @@ async def _stored(actor: Actor, name: str, data: bytes, claimed: str = "applicat
     return response.json()
 
 
-async def _anonymous(chat: Harness, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """No credential at all: the shared client also holds the login cookie of the last user signed in."""
-    chat.client.cookies.clear()
-    return await chat.anonymous(method, path, **kwargs)
-
-
 async def _presign(actor: Actor, **params: Any) -> dict[str, Any]:
     return await actor.get("/api/media", **params)
 
@@ -44,7 +38,7 @@ async def _post_presigned(chat: Harness, issued: dict[str, Any], name: str, data
     """Post the bytes with the signed fields, as an uploader holding no session would."""
     signed = issued["signedRequest"]
     fields = {**signed["fields"], **changed}
-    return await _anonymous(chat, "POST", signed["url"], data=fields, files={"file": (name, data, "application/octet-stream")})
+    return await anonymous(chat, "POST", signed["url"], data=fields, files={"file": (name, data, "application/octet-stream")})
 
 
 async def test_png_upload_is_sniffed_measured_and_thumbnailed(chat: Harness) -> None:
@@ -84,7 +78,7 @@ async def test_client_type_and_extension_are_not_trusted(chat: Harness) -> None:
     assert served.headers["content-type"] == "text/plain; charset=utf-8"
     assert served.headers["content-disposition"].startswith("attachment;")
     assert "sandbox" in served.headers["content-security-policy"]
-    await alice.get("/file/thumbnail", id=stored["id"], expect=404)
+    await alice.get("/file/thumbnail", id=stored["id"], expect=404, code="not_found")
 
     svg = await _stored(alice, "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', "image/svg+xml")
     assert svg["content_type"] == "text/plain"
@@ -96,24 +90,22 @@ async def test_upload_size_limit_and_empty_file(chat: Harness) -> None:
     alice = await chat.user("alice")
     chat.core.settings.limits.upload_max_bytes = 100
     assert (await _upload(alice, "a.bin", b"x" * 100)).status_code == 200
-    too_large = await _upload(alice, "b.bin", b"x" * 101)
-    assert too_large.status_code == 413 and too_large.json()["error"]["code"] == "too_large"
-    assert (await _upload(alice, "c.bin", b"x" * 200_000)).status_code == 413  # refused before parsing
-    empty = await _upload(alice, "d.bin", b"")
-    assert empty.status_code == 400 and "file" in empty.json()["error"]["fields"]
-    missing = await alice.call("POST", "/file/upload", data={"module": "chat"})
-    assert missing.status_code == 400 and "file" in missing.json()["error"]["fields"]
+    await chat.refused(_upload(alice, "b.bin", b"x" * 101), 413, "too_large")
+    await chat.refused(_upload(alice, "c.bin", b"x" * 200_000), 413, "too_large")  # refused before parsing
+    empty = await chat.refused(_upload(alice, "d.bin", b""), 400, "invalid")
+    assert "file" in empty["error"]["fields"]
+    missing = await alice.request("POST", "/file/upload", 400, "invalid", data={"module": "chat"})
+    assert "file" in missing["error"]["fields"]
 
 
 async def test_only_those_who_may_read_a_file_can_download_it(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     stored = await _stored(alice, "secret.txt", b"for alice only")
     assert (await alice.call("GET", stored["url"])).content == b"for alice only"
-    not_found = await bob.call("GET", stored["url"])
-    assert not_found.status_code == 404 and not_found.json()["error"]["code"] == "not_found"
-    assert (await _anonymous(chat, "GET", stored["url"])).status_code == 401
-    await bob.get("/file/download", id="999999", expect=404)
-    await bob.get("/file/download", id="nope", expect=400)
+    await bob.request("GET", stored["url"], 404, "not_found")
+    await chat.refused(anonymous(chat, "GET", stored["url"]), 401, "unauthenticated")
+    await bob.get("/file/download", id="999999", expect=404, code="not_found")
+    await bob.get("/file/download", id="nope", expect=400, code="invalid")
 
 
 async def test_a_file_attached_in_a_channel_is_readable_by_its_readers(chat: Harness) -> None:
@@ -124,9 +116,9 @@ async def test_a_file_attached_in_a_channel_is_readable_by_its_readers(chat: Har
     stored = await _stored(alice, "plan.txt", b"the plan")
     message = await alice.post("/message/edit", channel_id=channel, contents="see", file_ids=[stored["id"]])
     assert (await bob.call("GET", stored["url"])).content == b"the plan"
-    await mallory.get("/file/download", id=stored["id"], expect=404)
+    await mallory.get("/file/download", id=stored["id"], expect=404, code="not_found")
     await alice.delete("/message/remove", id=message["id"])
-    await bob.get("/file/download", id=stored["id"], expect=404)
+    await bob.get("/file/download", id=stored["id"], expect=404, code="not_found")
 
 
 async def test_one_can_attach_only_ones_own_ready_files(chat: Harness) -> None:
@@ -136,10 +128,11 @@ async def test_one_can_attach_only_ones_own_ready_files(chat: Harness) -> None:
     channel = (await alice.post("/channel/edit", organisation_id=org, name="general", type="public"))["id"]
     await bob.post("/channel/join", id=channel)
     alices = await _stored(alice, "mine.txt", b"mine")
-    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[alices["id"]], expect=400)
+    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[alices["id"]], expect=400, code="invalid")
     assert "file_ids" in error["error"]["fields"]
     pending = await _presign(bob, mime="text/plain", name="later.txt")
-    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[pending["fileId"]], expect=400)
+    pending_id = pending["fileId"]
+    error = await bob.post("/message/edit", channel_id=channel, contents="x", file_ids=[pending_id], expect=400, code="invalid")
     assert "file_ids" in error["error"]["fields"]
 
 
@@ -167,7 +160,7 @@ async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:
     file_id = issued["fileId"]
     assert issued["signedRequest"]["url"] == "/api/media/upload"
     assert issued["url"] == f"/file/download?id={file_id}"
-    await alice.get("/file/download", id=file_id, expect=404)  # nothing to read until the bytes arrive
+    await alice.get("/file/download", id=file_id, expect=404, code="not_found")  # nothing to read until the bytes arrive
 
     response = await _post_presigned(chat, issued, "shot.png", png)
     assert response.status_code == 200, response.text
@@ -175,10 +168,9 @@ async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:
     served = await alice.call("GET", issued["url"])
     assert served.status_code == 200 and served.content == png
     assert (await alice.call("GET", "/file/thumbnail", params={"id": file_id})).status_code == 200
-    await bob.get("/file/download", id=file_id, expect=404)
+    await bob.get("/file/download", id=file_id, expect=404, code="not_found")
 
-    replay = await _post_presigned(chat, issued, "shot.png", png)
-    assert replay.status_code == 409
+    await chat.refused(_post_presigned(chat, issued, "shot.png", png), 409, "upload_used")  # a replay writes nothing
 
 
 async def test_presigned_upload_refuses_forged_tampered_and_expired_policies(chat: Harness) -> None:
@@ -187,25 +179,24 @@ async def test_presigned_upload_refuses_forged_tampered_and_expired_policies(cha
     fields = issued["signedRequest"]["fields"]
     signature = fields["x-chatd-signature"]
     forged = "0" * len(signature)
-    assert (await _post_presigned(chat, issued, "a.txt", b"hi", **{"x-chatd-signature": forged})).status_code == 403
+    await chat.refused(_post_presigned(chat, issued, "a.txt", b"hi", **{"x-chatd-signature": forged}), 403, "bad_signature")
 
     policy = orjson.loads(base64.urlsafe_b64decode(fields["policy"] + "=="))
     policy["max_size"] = 10**12
     tampered = base64.urlsafe_b64encode(orjson.dumps(policy)).decode()
-    assert (await _post_presigned(chat, issued, "a.txt", b"hi", policy=tampered)).status_code == 403
-    unsigned = await _anonymous(chat, "POST", "/api/media/upload", files={"file": ("a.txt", b"hi")})
-    assert unsigned.status_code == 403
+    await chat.refused(_post_presigned(chat, issued, "a.txt", b"hi", policy=tampered), 403, "bad_signature")
+    unsigned = anonymous(chat, "POST", "/api/media/upload", files={"file": ("a.txt", b"hi")})
+    await chat.refused(unsigned, 403, "bad_signature")
 
     chat.clock.advance(15 * 60 + 1)
-    expired = await _post_presigned(chat, issued, "a.txt", b"hi")
-    assert expired.status_code == 403 and expired.json()["error"]["code"] == "expired"
+    await chat.refused(_post_presigned(chat, issued, "a.txt", b"hi"), 403, "expired")
 
 
 async def test_presigned_upload_must_hold_the_promised_type(chat: Harness) -> None:
     alice = await chat.user("alice")
     issued = await _presign(alice, mime="image/png", name="pic.png")
-    wrong = await _post_presigned(chat, issued, "pic.png", b"just some text")
-    assert wrong.status_code == 400 and "file" in wrong.json()["error"]["fields"]
+    wrong = await chat.refused(_post_presigned(chat, issued, "pic.png", b"just some text"), 400, "invalid")
+    assert "file" in wrong["error"]["fields"]
     right = await _post_presigned(chat, issued, "pic.png", _png(8, 8))
     assert right.status_code == 200  # a refused upload does not use up the policy
 
@@ -215,19 +206,19 @@ async def test_presigned_upload_must_hold_the_promised_type(chat: Harness) -> No
 
     chat.core.settings.limits.upload_max_bytes = 10
     big = await _presign(alice, mime="text/plain", name="big.txt")
-    assert (await _post_presigned(chat, big, "big.txt", b"x" * 11)).status_code == 413
+    await chat.refused(_post_presigned(chat, big, "big.txt", b"x" * 11), 413, "too_large")
 
 
 async def test_media_api_needs_a_user_and_a_mime(chat: Harness) -> None:
     alice = await chat.user("alice")
-    assert (await _anonymous(chat, "GET", "/api/media", params={"mime": "image/png", "name": "a.png"})).status_code == 401
-    missing = await alice.get("/api/media", name="a.png", expect=400)
+    await chat.refused(anonymous(chat, "GET", "/api/media", params={"mime": "image/png", "name": "a.png"}), 401, "unauthenticated")
+    missing = await alice.get("/api/media", name="a.png", expect=400, code="invalid")
     assert "mime" in missing["error"]["fields"]
-    malformed = await alice.get("/api/media", mime="not a type", expect=400)
+    malformed = await alice.get("/api/media", mime="not a type", expect=400, code="invalid")
     assert "mime" in malformed["error"]["fields"]
 
 
 async def test_a_long_module_code_is_named_as_sent(chat: Harness) -> None:
     alice = await chat.user("alice")
-    error = await alice.get("/api/media", mime="image/png", name="a.png", moduleCode="m" * 65, expect=400)
+    error = await alice.get("/api/media", mime="image/png", name="a.png", moduleCode="m" * 65, expect=400, code="invalid")
     assert "moduleCode" in error["error"]["fields"]

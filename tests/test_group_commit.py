@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -13,8 +14,8 @@ from harness import Harness, make_settings
 
 
 @pytest.fixture
-async def sqlite_chat(tmp_path: Path) -> Harness:
-    async with Harness.running(make_settings(f"sqlite+aiosqlite:///{tmp_path}/c.db", tmp_path)) as chat:
+async def sqlite_chat(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with Harness.running(make_settings(sqlite_url, tmp_path)) as chat:
         async with chat.core.transaction() as tx:
             await tx.conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
         yield chat

@@ -8,10 +8,9 @@ from typing import Any, AsyncIterator
 import httpx
 import orjson
 import pytest
-from harness import Actor, Harness
+from harness import Actor, Harness, workdrive_org
 from live import LiveServer, team
 from starlette.routing import Route
-from test_workdrive_users import _org
 
 from chatd.app import _routes
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
@@ -95,7 +94,7 @@ async def test_nesting_is_bounded(chat: Harness) -> None:
     deeper = await alice.call("POST", "/channel/edit", content=b"[" * 5000 + b"]" * 5000,
                               headers={"content-type": "application/json"})
     assert _error(deeper, 400)["code"] == "bad_json"
-    wd = await _org(chat, root=await chat.user(admin=True))
+    wd = await workdrive_org(chat, root=await chat.user(admin=True))
     address = await wd.admin.call("PATCH", f"/api/organization/{wd.id}", json={"address": {"street": _nested(30)}})
     assert address.status_code == 400
 
@@ -117,7 +116,7 @@ async def test_integers_are_ascii_digits_within_64_bits(chat: Harness) -> None:
 
 async def _listings(chat: Harness) -> tuple[Actor, list[tuple[str, dict[str, str], str]]]:
     """Every paged listing of both faces: (path, required parameters, the page parameter's name)."""
-    wd = await _org(chat, root=await chat.user(admin=True))
+    wd = await workdrive_org(chat, root=await chat.user(admin=True))
     admin = wd.admin
     group = await admin.post("/api/group-chats", title="Launch", isPrivate=True, byRequest=True)
     listings = [
@@ -165,7 +164,7 @@ def test_the_workdrive_routes_with_path_ids_are_all_found() -> None:
 
 @pytest.mark.parametrize("bad", [*NOT_ASCII_DIGITS, BEYOND_64_BITS, "0"])
 async def test_a_path_id_that_is_not_ascii_digits_is_a_400_on_every_workdrive_route(chat: Harness, bad: str) -> None:
-    wd = await _org(chat, root=await chat.user(admin=True))
+    wd = await workdrive_org(chat, root=await chat.user(admin=True))
     for method, template in _workdrive_paths_with_ids():
         path = template
         for name in ("conversationId", "requestId", "id"):

@@ -17,8 +17,7 @@ from websockets.asyncio.client import connect
 from chatd import logs
 from chatd.app import create_app
 from chatd.core.users import do_create_user
-from harness import PASSWORD, make_settings
-from live import free_port
+from harness import PASSWORD, free_port, make_settings, wait_until
 
 
 @pytest.fixture
@@ -49,9 +48,8 @@ async def test_the_jwt_in_a_websocket_url_never_reaches_the_log(
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: server.started or task.done(), what="uvicorn to start")
+        assert not task.done(), "uvicorn did not start"
         await do_create_user(app.state.core, "alice", "alice@example.com", PASSWORD)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             login = await http.post(

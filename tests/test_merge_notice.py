@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from harness import Harness
-from test_channels import history, org_with
+from harness import Harness, history, org_with
 
 
 async def test_merge_notices_are_merge_messages_by_the_merger(chat: Harness) -> None:
@@ -18,7 +17,7 @@ async def test_merge_notices_are_merge_messages_by_the_merger(chat: Harness) -> 
     assert len(into) == 1 and into[0]["user_id"] == alice.id and into[0]["meta"] == {"merged_from": source}
     assert into[0]["contents"] == "@alice merged #old into this channel"
     assert not into[0]["can_edit"]
-    await alice.post("/message/edit", id=into[0]["id"], contents="changed", expect=403)
+    await alice.post("/message/edit", id=into[0]["id"], contents="changed", expect=403, code="forbidden")
     left = (await history(alice, source))[-1]
     assert left["type"] == "MERGE" and left["user_id"] == alice.id and left["meta"] == {"merged_into": dest}
 

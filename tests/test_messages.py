@@ -8,27 +8,9 @@ import io
 
 from PIL import Image
 
-from harness import Actor, Harness
-from test_channels import history, org_with
+from harness import Actor, Harness, channel_with, history, org_with, send, texts
 
-
-async def channel_with(
-    owner: Actor, *members: Actor, readers: tuple[Actor, ...] = (), type: str = "public", name: str = "general"
-) -> str:
-    """A channel of a new organisation: ``members`` join it; ``readers`` only join the organisation."""
-    org = await org_with(owner, *members, *readers)
-    created = await owner.post(
-        "/channel/edit", organisation_id=org, name=name, type=type, members=[m.id for m in members]
-    )
-    return str(created["id"])
-
-
-async def send(actor: Actor, channel: str, contents: str, **extra: object) -> dict:
-    return await actor.post("/message/edit", channel_id=channel, contents=contents, **extra)
-
-
-def texts(items: list[dict]) -> list[str]:
-    return [m["contents"] for m in items if m["type"] == "MESSAGE"]
+__all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
 
 
 # --- posting -------------------------------------------------------------------------------------------
@@ -42,15 +24,15 @@ async def test_post_is_trimmed_and_checked(chat: Harness) -> None:
     assert posted["user_id"] == alice.id and posted["channel_id"] == cid and posted["edited"] is False
     assert posted["can_edit"] and posted["can_remove"] and posted["reactions"] == []
     for empty in ("", "   \n\t"):
-        error = await send(alice, cid, empty, expect=400)
+        error = await send(alice, cid, empty, expect=400, code="invalid")
         assert "contents" in error["error"]["fields"]
-    assert "contents" in (await alice.post("/message/edit", channel_id=cid, expect=400))["error"]["fields"]
-    assert "channel_id" in (await alice.post("/message/edit", contents="x", expect=400))["error"]["fields"]
+    assert "contents" in (await alice.post("/message/edit", channel_id=cid, expect=400, code="invalid"))["error"]["fields"]
+    assert "channel_id" in (await alice.post("/message/edit", contents="x", expect=400, code="invalid"))["error"]["fields"]
     limit = chat.settings.limits.message_max_chars
     assert limit == 40_000
     await send(alice, cid, "x" * limit)
-    too_long = await send(alice, cid, "x" * (limit + 1), expect=413)
-    assert too_long["error"]["code"] == "too_large" and "contents" in too_long["error"]["fields"]
+    too_long = await send(alice, cid, "x" * (limit + 1), expect=413, code="too_large")
+    assert "contents" in too_long["error"]["fields"]
     assert texts(await history(bob, cid)) == ["**hello** world", "x" * limit]
 
 
@@ -59,7 +41,7 @@ async def test_limit_comes_from_config(chat: Harness) -> None:
     cid = await channel_with(alice)
     chat.settings.limits.message_max_chars = 10
     await send(alice, cid, "  0123456789  ")  # trimmed first, then measured
-    await send(alice, cid, "01234567890", expect=413)
+    await send(alice, cid, "01234567890", expect=413, code="too_large")
 
 
 async def test_who_may_post_where(chat: Harness) -> None:
@@ -67,11 +49,11 @@ async def test_who_may_post_where(chat: Harness) -> None:
     org = await org_with(alice, bob, carol)
     public = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
     private = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
-    await send(alice, "123456789", "x", expect=404)
-    await send(alice, "abc", "x", expect=400)
-    await send(carol, public, "not joined", expect=403)  # readable, but a non-member does not write
-    await send(stranger, public, "outside the organisation", expect=404)
-    await send(carol, private, "outsider", expect=404)
+    await send(alice, "123456789", "x", expect=404, code="not_found")
+    await send(alice, "abc", "x", expect=400, code="invalid")
+    await send(carol, public, "not joined", expect=403, code="forbidden")  # readable, but a non-member does not write
+    await send(stranger, public, "outside the organisation", expect=404, code="not_found")
+    await send(carol, private, "outsider", expect=404, code="not_found")
     await send(bob, private, "member")
     assert texts(await history(bob, private)) == ["member"]
 
@@ -86,16 +68,16 @@ async def test_client_msg_id_retry_returns_the_original(chat: Harness) -> None:
     assert other["id"] != first["id"]
     assert texts(await history(alice, cid)) == ["once", "same key, other sender"]
     assert len([e for e in chat.events_of("message", "CREATED") if e.data["client_msg_id"] == "k-1"]) == 2
-    await send(alice, cid, "x", client_msg_id="k" * 129, expect=400)
+    await send(alice, cid, "x", client_msg_id="k" * 129, expect=400, code="invalid")
 
 
 async def test_concurrent_sends_with_one_key_make_one_message(chat: Harness) -> None:
     alice = await chat.user("alice")
     cid = await channel_with(alice)
-    sent = await asyncio.gather(*(send(alice, cid, f"try {n}", client_msg_id="race") for n in range(8)))
-    assert len({m["id"] for m in sent}) == 1
+    async with chat.capture(expect=1, type="message", event="CREATED") as created:
+        sent = await asyncio.gather(*(send(alice, cid, f"try {n}", client_msg_id="race") for n in range(8)))
+    assert len({m["id"] for m in sent}) == 1 and created[0].data["client_msg_id"] == "race"
     assert len(texts(await history(alice, cid))) == 1
-    assert len([e for e in chat.events_of("message", "CREATED") if e.data["client_msg_id"] == "race"]) == 1
 
 
 # --- editing -------------------------------------------------------------------------------------------
@@ -118,12 +100,13 @@ async def test_edit_keeps_versions(chat: Harness) -> None:
     assert versions[0]["created_at"] == posted["created_at"]
     assert [m["contents"] for m in await history(bob, cid) if m["id"] == posted["id"]] == ["third"]
     assert [e.data["contents"] for e in chat.events_of("message", "EDITED")] == ["second", "third"]
-    await bob.post("/message/edit", id=posted["id"], contents="mine now", expect=403)
-    assert "contents" in (await alice.post("/message/edit", id=posted["id"], contents="  ", expect=400))["error"]["fields"]
-    await alice.post("/message/edit", id="123456789", contents="x", expect=404)
+    await bob.post("/message/edit", id=posted["id"], contents="mine now", expect=403, code="forbidden")
+    refused = await alice.post("/message/edit", id=posted["id"], contents="  ", expect=400, code="invalid")
+    assert "contents" in refused["error"]["fields"]
+    await alice.post("/message/edit", id="123456789", contents="x", expect=404, code="not_found")
     create = (await history(alice, cid))[0]
     assert create["type"] == "CREATE" and create["can_edit"] is False
-    await alice.post("/message/edit", id=create["id"], contents="rewritten", expect=403)
+    await alice.post("/message/edit", id=create["id"], contents="rewritten", expect=403, code="forbidden")
 
 
 # --- threads -------------------------------------------------------------------------------------------
@@ -147,7 +130,7 @@ async def test_threads_are_one_level(chat: Harness) -> None:
     assert everything == ["root", "reply one", "reply to a reply"]
     created = chat.events_of("message", "CREATED")[-1]
     assert created.data["thread"] == {"id": root["id"], "reply_count": 2, "last_reply_at": r2["created_at"]}
-    await alice.get("/message/read", channel_id=cid, thread=r1["id"], expect=400)
+    await alice.get("/message/read", channel_id=cid, thread=r1["id"], expect=400, code="invalid")
 
 
 async def test_reply_must_be_in_the_same_channel(chat: Harness) -> None:
@@ -156,9 +139,9 @@ async def test_reply_must_be_in_the_same_channel(chat: Harness) -> None:
     one = (await alice.post("/channel/edit", organisation_id=org, name="one"))["id"]
     two = (await alice.post("/channel/edit", organisation_id=org, name="two"))["id"]
     elsewhere = await send(alice, one, "in one")
-    error = await send(alice, two, "reply", reply_to=elsewhere["id"], expect=400)
+    error = await send(alice, two, "reply", reply_to=elsewhere["id"], expect=400, code="invalid")
     assert "reply_to" in error["error"]["fields"]
-    assert "reply_to" in (await send(alice, two, "reply", reply_to="123456789", expect=400))["error"]["fields"]
+    assert "reply_to" in (await send(alice, two, "reply", reply_to="123456789", expect=400, code="invalid"))["error"]["fields"]
 
 
 # --- mentions ------------------------------------------------------------------------------------------
@@ -206,12 +189,12 @@ async def test_who_may_remove(chat: Harness) -> None:
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id]))["id"]
     by_bob = [await send(bob, cid, f"bob {n}") for n in range(3)]
     assert (await carol.get("/message/read", id=by_bob[0]["id"]))["can_remove"] is False
-    await carol.delete("/message/remove", id=by_bob[0]["id"], expect=403)
+    await carol.delete("/message/remove", id=by_bob[0]["id"], expect=403, code="forbidden")
     assert await bob.delete("/message/remove", id=by_bob[0]["id"]) == {"ok": True}
     assert (await alice.get("/message/read", id=by_bob[1]["id"]))["can_remove"] is True
     await alice.delete("/message/remove", id=by_bob[1]["id"])  # channel owner
     await admin.delete("/message/remove", id=by_bob[2]["id"])  # organisation admin, not in the channel
-    await bob.delete("/message/remove", id=by_bob[2]["id"], expect=404)
+    await bob.delete("/message/remove", id=by_bob[2]["id"], expect=404, code="not_found")
     assert texts(await history(bob, cid)) == []
     removed = chat.events_of("message", "REMOVED")
     assert [e.data["id"] for e in removed] == [m["id"] for m in by_bob]
@@ -224,13 +207,13 @@ async def test_removed_contents_vanish(chat: Harness) -> None:
     root = await send(alice, cid, "the root")
     secret = await send(bob, cid, "a zanzibar secret", reply_to=root["id"])
     await send(bob, cid, "a visible reply", reply_to=root["id"])
-    await alice.post("/message/edit", id=secret["id"], expect=403, contents="edited zanzibar")
+    await alice.post("/message/edit", id=secret["id"], expect=403, code="forbidden", contents="edited zanzibar")
     assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 2
     assert (await alice.get("/message/search", query="zanzibar"))["total"] == 1
     await bob.post("/message/pin", id=secret["id"])
     await bob.delete("/message/remove", id=secret["id"])
-    await alice.get("/message/read", id=secret["id"], expect=404)
-    await alice.get("/message/versions", id=secret["id"], expect=404)
+    await alice.get("/message/read", id=secret["id"], expect=404, code="not_found")
+    await alice.get("/message/versions", id=secret["id"], expect=404, code="not_found")
     assert (await alice.get("/message/read", id=root["id"]))["reply_count"] == 1
     assert texts(await history(alice, cid, thread=root["id"])) == ["a visible reply"]
     assert texts(await history(alice, cid, include_replies=True)) == ["the root", "a visible reply"]
@@ -238,9 +221,9 @@ async def test_removed_contents_vanish(chat: Harness) -> None:
     assert (await alice.get("/message/pins", channel_id=cid))["items"] == []
     removed = chat.events_of("message", "REMOVED")[0]
     assert removed.data == {"id": secret["id"], "channel_id": cid, "reply_to": root["id"], "removed_by": bob.id}
-    await bob.post("/message/edit", id=secret["id"], contents="back", expect=404)
-    await bob.post("/message/react", id=secret["id"], emoji="👍", expect=404)
-    await send(bob, cid, "reply to removed", reply_to=secret["id"], expect=400)
+    await bob.post("/message/edit", id=secret["id"], contents="back", expect=404, code="not_found")
+    await bob.post("/message/react", id=secret["id"], emoji="👍", expect=404, code="not_found")
+    await send(bob, cid, "reply to removed", reply_to=secret["id"], expect=400, code="invalid")
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -263,11 +246,11 @@ async def test_history_pages_with_cursors(chat: Harness) -> None:
     before = await alice.get("/message/read", channel_id=cid, before=ids[30], limit=5)
     assert [m["id"] for m in before["items"]] == ids[25:30] and before["has_more"] is True
     assert len((await alice.get("/message/read", channel_id=cid, limit=1000))["items"]) == 61  # capped at 200
-    await alice.get("/message/read", channel_id=cid, limit=0, expect=400)
-    await alice.get("/message/read", channel_id=cid, before=ids[1], after=ids[0], expect=400)
+    await alice.get("/message/read", channel_id=cid, limit=0, expect=400, code="invalid")
+    await alice.get("/message/read", channel_id=cid, before=ids[1], after=ids[0], expect=400, code="invalid")
     one = await alice.get("/message/read", id=ids[3])
     assert one["contents"] == "m3" and one["id"] == ids[3]
-    assert "channel_id" in (await alice.get("/message/read", expect=400))["error"]["fields"]
+    assert "channel_id" in (await alice.get("/message/read", expect=400, code="invalid"))["error"]["fields"]
 
 
 async def test_history_limit_is_capped_at_200(chat: Harness) -> None:
@@ -303,7 +286,7 @@ async def test_reading_the_newest_page_marks_the_channel_read(chat: Harness) -> 
     await send(alice, cid, "one more")
     assert (await bob.post("/message/mark_read", channel_id=cid))["unread"] == 0
     other = await send(alice, await channel_with(alice, name="other"), "elsewhere")
-    await bob.post("/message/mark_read", channel_id=cid, message_id=other["id"], expect=400)
+    await bob.post("/message/mark_read", channel_id=cid, message_id=other["id"], expect=400, code="invalid")
 
 
 async def test_mark_read_needs_membership(chat: Harness) -> None:
@@ -311,7 +294,7 @@ async def test_mark_read_needs_membership(chat: Harness) -> None:
     cid = await channel_with(alice, readers=(bob,))
     await send(alice, cid, "hi")
     assert len(await history(bob, cid)) == 2  # a non-member reads a public channel, no marker is kept
-    await bob.post("/message/mark_read", channel_id=cid, expect=400)
+    await bob.post("/message/mark_read", channel_id=cid, expect=400, code="invalid")
 
 
 async def test_per_viewer_fields(chat: Harness) -> None:
@@ -342,27 +325,27 @@ async def test_pins(chat: Harness) -> None:
     first, second = await send(alice, cid, "first"), await send(bob, cid, "second")
     pinned = await bob.post("/message/pin", id=first["id"])
     assert pinned["pinned"] is True
-    assert (await bob.post("/message/pin", id=first["id"], expect=409))["error"]["code"] == "already_pinned"
+    await bob.post("/message/pin", id=first["id"], expect=409, code="already_pinned")
     chat.clock.advance(1)
     await alice.post("/message/pin", id=second["id"])
     listed = (await carol.get("/message/pins", channel_id=cid))["items"]
     assert [(p["id"], p["pinned_by"], p["pinned"]) for p in listed] == [(second["id"], alice.id, True), (first["id"], bob.id, True)]
     assert listed[1]["pinned_at"] is not None
     assert (await carol.post("/message/unpin", id=first["id"]))["pinned"] is False
-    await carol.post("/message/unpin", id=first["id"], expect=409)
+    await carol.post("/message/unpin", id=first["id"], expect=409, code="not_pinned")
     assert [p["id"] for p in (await alice.get("/message/pins", channel_id=cid))["items"]] == [second["id"]]
     assert [e.event for e in chat.events_of("pin")] == ["ADDED", "ADDED", "REMOVED"]
     outsider = await chat.user("outsider")
-    await outsider.get("/message/pins", channel_id=cid, expect=404)
-    await outsider.post("/message/pin", id=first["id"], expect=404)
+    await outsider.get("/message/pins", channel_id=cid, expect=404, code="not_found")
+    await outsider.post("/message/pin", id=first["id"], expect=404, code="not_found")
 
 
 async def test_pin_needs_membership(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     cid = await channel_with(alice, readers=(bob,))
     posted = await send(alice, cid, "hi")
-    await bob.post("/message/pin", id=posted["id"], expect=403)  # reads the public channel, not a member
-    await bob.get("/message/pins", channel_id=cid)
+    await bob.post("/message/pin", id=posted["id"], expect=403, code="forbidden")  # reads the public channel, not a member
+    assert (await bob.get("/message/pins", channel_id=cid))["items"] == []
 
 
 async def test_flags_are_private(chat: Harness) -> None:
@@ -372,16 +355,17 @@ async def test_flags_are_private(chat: Harness) -> None:
     assert (await bob.post("/message/flag", id=one["id"]))["flagged"] is True
     chat.clock.advance(1)
     await bob.post("/message/flag", id=two["id"])
-    assert (await bob.post("/message/flag", id=one["id"], expect=409))["error"]["code"] == "already_flagged"
+    await bob.post("/message/flag", id=one["id"], expect=409, code="already_flagged")
     listed = await bob.get("/message/flags")
     assert [m["id"] for m in listed["items"]] == [two["id"], one["id"]] and listed["total"] == 2
     assert all(m["flagged"] for m in listed["items"])
     assert (await alice.get("/message/flags"))["total"] == 0
     assert (await alice.get("/message/read", id=one["id"]))["flagged"] is False
     assert (await bob.post("/message/unflag", id=one["id"]))["flagged"] is False
-    await bob.post("/message/unflag", id=one["id"], expect=409)
+    await bob.post("/message/unflag", id=one["id"], expect=409, code="not_flagged")
     assert [m["id"] for m in (await bob.get("/message/flags"))["items"]] == [two["id"]]
     flag_events = chat.events_of("flag")
+    assert [e.event for e in flag_events] == ["ADDED", "ADDED", "REMOVED"]
     assert all(e.user_id == int(bob.id) and e.seq is None for e in flag_events)  # never in the channel log
     await alice.delete("/message/remove", id=two["id"])
     assert (await bob.get("/message/flags"))["total"] == 0
@@ -402,7 +386,7 @@ async def test_reactions(chat: Harness) -> None:
     cid = await channel_with(alice, bob, carol)
     posted = await send(alice, cid, "react to me")
     assert (await bob.post("/message/react", id=posted["id"], emoji="👍"))["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
-    assert (await bob.post("/message/react", id=posted["id"], emoji="👍", expect=409))["error"]["code"] == "already_reacted"
+    await bob.post("/message/react", id=posted["id"], emoji="👍", expect=409, code="already_reacted")
     chat.clock.advance(1)
     await carol.post("/message/react", id=posted["id"], emoji="👍")
     chat.clock.advance(1)
@@ -414,15 +398,16 @@ async def test_reactions(chat: Harness) -> None:
     ]
     after = await carol.post("/message/unreact", id=posted["id"], emoji="👍")
     assert after["reactions"] == [{"emoji": "👍", "count": 1, "me": False}, {"emoji": ":heart:", "count": 1, "me": True}]
-    await carol.post("/message/unreact", id=posted["id"], emoji="👍", expect=409)
+    await carol.post("/message/unreact", id=posted["id"], emoji="👍", expect=409, code="not_reacted")
     for bad in ("", "   ", "two words", "x" * 65):
-        assert "emoji" in (await bob.post("/message/react", id=posted["id"], emoji=bad, expect=400))["error"]["fields"]
-    await bob.post("/message/react", id=posted["id"], expect=400)
+        refused = await bob.post("/message/react", id=posted["id"], emoji=bad, expect=400, code="invalid")
+        assert "emoji" in refused["error"]["fields"]
+    await bob.post("/message/react", id=posted["id"], expect=400, code="invalid")
     added = chat.events_of("reaction", "ADDED")
     assert [(e.data["emoji"], e.data["count"]) for e in added] == [("👍", 1), ("👍", 2), (":heart:", 1)]
     assert chat.events_of("reaction", "REMOVED")[0].data["count"] == 1
     outsider = await chat.user("outsider")
-    await outsider.get("/message/reactions", id=posted["id"], expect=404)
+    await outsider.get("/message/reactions", id=posted["id"], expect=404, code="not_found")
 
 
 # --- attachments ---------------------------------------------------------------------------------------
@@ -457,18 +442,18 @@ async def test_attach_posts_a_file_message(chat: Harness) -> None:
     assert downloaded.status_code == 200 and downloaded.content == _png()
     assert (await carol.call("GET", "/file/download", params={"id": stored["id"]})).status_code == 200  # reads the channel
     stranger = await chat.user("stranger")
-    assert (await stranger.call("GET", "/file/download", params={"id": stored["id"]})).status_code == 404
+    await stranger.get("/file/download", id=stored["id"], expect=404, code="not_found")
     no_text = await attach(alice, cid, "notes.txt", b"plain words\n")
     assert no_text.status_code == 200 and no_text.json()["contents"] == ""
     assert no_text.json()["files"][0]["content_type"] == "text/plain"
-    assert (await attach(carol, cid, "x.txt", b"x")).status_code == 403  # in the organisation, not the channel
-    assert (await attach(stranger, cid, "x.txt", b"x")).status_code == 404
+    await chat.refused(attach(carol, cid, "x.txt", b"x"), 403, "forbidden")  # in the organisation, not the channel
+    await chat.refused(attach(stranger, cid, "x.txt", b"x"), 404, "not_found")
     reply = await attach(bob, cid, "r.txt", b"reply\n", reply_to=posted["id"], client_msg_id="up-1")
     assert reply.status_code == 200 and reply.json()["reply_to"] == posted["id"]
     retried = await attach(bob, cid, "r.txt", b"reply\n", reply_to=posted["id"], client_msg_id="up-1")
     assert retried.json()["id"] == reply.json()["id"]
-    missing = await alice.call("PUT", "/message/attach", data={"channel_id": cid})
-    assert missing.status_code == 400 and "file" in missing.json()["error"]["fields"]
+    missing = await alice.request("PUT", "/message/attach", 400, "invalid", data={"channel_id": cid})
+    assert "file" in missing["error"]["fields"]
 
 
 async def test_attach_size_limit(chat: Harness) -> None:
@@ -476,10 +461,9 @@ async def test_attach_size_limit(chat: Harness) -> None:
     cid = await channel_with(alice)
     chat.settings.limits.upload_max_bytes = 1000
     assert (await attach(alice, cid, "ok.bin", b"\0" * 1000)).status_code == 200
-    too_big = await attach(alice, cid, "big.bin", b"\0" * 1001)
-    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"
+    await chat.refused(attach(alice, cid, "big.bin", b"\0" * 1001), 413, "too_large")
     chat.settings.limits.message_max_chars = 5
-    assert (await attach(alice, cid, "ok.bin", b"\0", contents="too long")).status_code == 413
+    await chat.refused(attach(alice, cid, "ok.bin", b"\0", contents="too long"), 413, "too_large")
     assert [m["type"] for m in await history(alice, cid)] == ["CREATE", "FILE"]
 
 
@@ -487,10 +471,14 @@ async def test_concurrent_duplicate_marks_conflict_cleanly(chat: Harness) -> Non
     alice = await chat.user("alice")
     cid = await channel_with(alice)
     posted = await send(alice, cid, "race me")
-    for path, extra in (("/message/react", {"emoji": "👍"}), ("/message/pin", {}), ("/message/flag", {})):
+    marks = (("/message/react", {"emoji": "👍"}, "already_reacted"), ("/message/pin", {}, "already_pinned"),
+             ("/message/flag", {}, "already_flagged"))
+    for path, extra, code in marks:
         calls = [alice.call("POST", path, json={"id": posted["id"], **extra}) for _ in range(6)]
-        statuses = sorted(r.status_code for r in await asyncio.gather(*calls))
-        assert statuses == [200] + [409] * 5, (path, statuses)
+        async with chat.capture(expect=1):  # one mark, one event: the five refused told nobody
+            responses = await asyncio.gather(*calls)
+        answers = sorted((r.status_code, r.json().get("error", {}).get("code")) for r in responses)
+        assert answers == [(200, None)] + [(409, code)] * 5, (path, answers)
     seen = await alice.get("/message/read", id=posted["id"])
     assert seen["pinned"] and seen["flagged"] and seen["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
 
@@ -499,11 +487,13 @@ async def test_nul_characters_are_refused(chat: Harness) -> None:
     """PostgreSQL text cannot hold NUL: a 400 naming the field on both backends, never a 500."""
     alice = await chat.user("alice")
     cid = await channel_with(alice)
-    assert "contents" in (await send(alice, cid, "a\x00b", expect=400))["error"]["fields"]
-    assert "client_msg_id" in (await send(alice, cid, "ok", client_msg_id="k\x00", expect=400))["error"]["fields"]
+    assert "contents" in (await send(alice, cid, "a\x00b", expect=400, code="invalid"))["error"]["fields"]
+    assert "client_msg_id" in (await send(alice, cid, "ok", client_msg_id="k\x00", expect=400, code="invalid"))["error"]["fields"]
     posted = await send(alice, cid, "ok")
-    assert "emoji" in (await alice.post("/message/react", id=posted["id"], emoji="\x00", expect=400))["error"]["fields"]
-    assert "contents" in (await alice.post("/message/edit", id=posted["id"], contents="\x00x", expect=400))["error"]["fields"]
+    refused = await alice.post("/message/react", id=posted["id"], emoji="\x00", expect=400, code="invalid")
+    assert "emoji" in refused["error"]["fields"]
+    refused = await alice.post("/message/edit", id=posted["id"], contents="\x00x", expect=400, code="invalid")
+    assert "contents" in refused["error"]["fields"]
 
 
 async def test_concurrent_edits_and_removals_of_one_message(chat: Harness) -> None:
@@ -535,9 +525,9 @@ async def test_an_edit_that_drops_a_mention_drops_the_count(chat: Harness) -> No
 async def test_nul_characters_are_refused_in_every_field(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = await org_with(alice)
-    error = await alice.post("/channel/edit", organisation_id=org, name="bad\x00name", expect=400)
+    error = await alice.post("/channel/edit", organisation_id=org, name="bad\x00name", expect=400, code="invalid")
     assert error["error"]["fields"] == {"name": "must not contain NUL characters"}
-    await alice.post("/organisation/edit", name="x\x00", expect=400)
+    await alice.post("/organisation/edit", name="x\x00", expect=400, code="invalid")
 
 
 async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness) -> None:
@@ -555,6 +545,6 @@ async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness
     assert stray.status_code == 200
     chat.clock.advance(chat.settings.limits.file_grace_days * 86_400 + 1)
     assert await purge_files(chat.core) == 1  # uploaded, never attached: gone after the grace period too
-    assert (await alice.call("GET", "/file/download", params={"id": gone["files"][0]["id"]})).status_code == 404
+    await alice.get("/file/download", id=gone["files"][0]["id"], expect=404, code="not_found")
     assert not list((chat.settings.data_path / "files" / gone["files"][0]["id"]).glob("*"))
     assert (await bob.call("GET", "/file/download", params={"id": kept["files"][0]["id"]})).status_code == 200

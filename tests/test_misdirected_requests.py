@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness import Harness
-from test_workdrive_chats import END, START, Team, _fields, _team
+from harness import WorkdriveTeam as Team
+from harness import workdrive_team as _team
+from test_workdrive_chats import END, START, _fields
 
 
 async def _messages(t: Team, conversation: str) -> list[str]:

@@ -12,8 +12,8 @@ async def test_health_and_readiness(chat: Harness) -> None:
 
 async def test_metrics_count_requests_by_route_template(chat: Harness) -> None:
     alice = await chat.user("alice")
-    await alice.get("/organisation/read", id="123", expect=404)
-    await alice.get("/organisation/read", id="456", expect=404)
+    await alice.get("/organisation/read", id="123", expect=404, code="not_found")
+    await alice.get("/organisation/read", id="456", expect=404, code="not_found")
     body = (await chat.anonymous("GET", "/metrics")).text
     assert 'chatd_http_requests_total{method="GET",route="/organisation/read",status="404"} 2' in body
     assert "# TYPE chatd_http_requests_total counter" in body

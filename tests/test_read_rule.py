@@ -134,5 +134,6 @@ async def test_mentions_and_meetings_reach_exactly_those_who_read_the_channel(ch
     assert (await alice.post("/message/edit", channel_id=private, contents=text))["mentions"] == []
     when = {"startDateTime": "2026-02-01T09:00:00.000Z", "endDateTime": "2026-02-01T10:00:00.000Z"}
     await alice.post(f"/api/{public}/meetings", title="All hands", userIds=[bob.id, root.id], **when)
-    refused = await alice.post(f"/api/{private}/meetings", title="Plans", userIds=[bob.id, root.id], **when, expect=400)
+    meeting = {"title": "Plans", "userIds": [bob.id, root.id], **when}
+    refused = await alice.post(f"/api/{private}/meetings", expect=400, code="invalid", **meeting)
     assert refused["error"]["fields"] == {"userIds": f"cannot read this conversation: {', '.join(sorted([bob.id, root.id], key=int))}"}

@@ -15,9 +15,8 @@ import pytest
 from chatd.core.events import MESSAGE, Event
 from chatd.realtime.bus import MemoryBus, RedisBus, create_bus
 from chatd.realtime.outbox import encode
+from harness import WAIT, wait_until  # WAIT is generous: reconnecting backs off up to 5 s
 from servers import RedisServer
-
-WAIT = 10.0  # seconds: generous, as reconnecting backs off up to 5 s
 
 
 def event(n: int, text: str = "hi") -> Event:
@@ -39,17 +38,6 @@ class Recorder:
 
     async def wait_for_count(self, count: int, timeout: float = WAIT) -> None:
         await wait_until(lambda: len(self.batches) >= count, timeout, f"{count} batches (have {len(self.batches)})")
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except asyncio.TimeoutError:
-        pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 
 BusFactory = Callable[[], Awaitable[RedisBus]]
@@ -214,11 +202,14 @@ async def test_a_slow_subscriber_does_not_hold_back_the_other_nodes(make_bus: Bu
 
 async def test_stop_is_prompt_and_idempotent_while_reconnecting(make_bus: BusFactory, redis_server: RedisServer) -> None:
     a = await make_bus()
+    on_a = Recorder()
+    a.subscribe(on_a)
     redis_server.kill()
     await wait_until(lambda: not a.connected, what="the drop")
-    await asyncio.sleep(0.3)  # somewhere in backoff or a failed connect
+    await wait_until(lambda: a._backoff.attempt >= 2, what="a failed reconnect: now in backoff or connecting")
     await asyncio.wait_for(a.stop(), 2.0)
     await a.publish([event(1)])  # after stop: local delivery only, no Redis, no error
+    assert on_a.seqs() == [1]
 
 
 async def test_a_skipped_batch_runs_on_gap_before_the_next_is_delivered(make_bus: BusFactory) -> None:

@@ -10,8 +10,7 @@ from sqlalchemy import text
 
 from chatd.store import search as search_index
 from chatd.store.tables import messages
-from harness import Actor, Harness
-from test_channels import org_with
+from harness import Actor, Harness, error_of, org_with
 
 
 async def found(actor: Actor, query: str, **filters: object) -> list[str]:
@@ -72,9 +71,11 @@ async def test_filters(chat: Harness) -> None:
     ]
     assert await found(alice, "release", until="2026-01-01T23:59:59Z", message_type="MESSAGE") == ["release on monday"]
     assert await found(alice, "release", since="2026-01-05") == []
-    assert "message_type" in (await alice.get("/message/search", query="x", message_type="CHAT", expect=400))["error"]["fields"]
-    assert "since" in (await alice.get("/message/search", query="x", since="yesterday", expect=400))["error"]["fields"]
-    await alice.get("/message/search", query="x", channel_id="123456789", expect=404)
+    refused = await alice.get("/message/search", query="x", message_type="CHAT", expect=400, code="invalid")
+    assert "message_type" in refused["error"]["fields"]
+    refused = await alice.get("/message/search", query="x", since="yesterday", expect=400, code="invalid")
+    assert "since" in refused["error"]["fields"]
+    await alice.get("/message/search", query="x", channel_id="123456789", expect=404, code="not_found")
     listing = await alice.get("/message/search", query="", message_type="MESSAGE", per_page=2)
     assert listing["total"] == 3 and listing["next_page"] == 2 and len(listing["items"]) == 2
     assert [m["contents"] for m in listing["items"]] == ["release party", "release notes by bob"]  # newest first
@@ -91,7 +92,7 @@ async def test_only_readable_channels(chat: Harness) -> None:
     assert await found(carol, "quokka") == ["quokka in the open"]  # reads public channels without joining
     assert await found(carol, "secret") == []
     assert (await carol.get("/message/search", query="", message_type="MESSAGE"))["total"] == 1
-    await carol.get("/message/search", query="quokka", channel_id=private, expect=404)
+    await carol.get("/message/search", query="quokka", channel_id=private, expect=404, code="not_found")
     assert await found(stranger, "quokka") == []
     await alice.post("/channel/members/remove", id=private, user_ids=[bob.id])
     assert await found(bob, "quokka") == ["quokka in the open"]
@@ -121,6 +122,7 @@ def test_hostile_queries_are_only_words_to_the_engines() -> None:
     from chatd.store.search import terms
 
     assert all(word.isalnum() for query in HOSTILE for word in terms(query))
+    assert terms('foo AND "quoted" a:b NEAR(') == ["foo", "and", "quoted", "a", "b", "near"]  # the words stay
 
 
 async def test_hostile_queries_never_fail(chat: Harness) -> None:
@@ -132,14 +134,14 @@ async def test_hostile_queries_never_fail(chat: Harness) -> None:
         response = await alice.call("GET", "/message/search", params={"query": query})
         assert response.status_code in (200, 400), (query, response.status_code, response.text)
         if response.status_code == 400:
-            assert "query" in response.json()["error"]["fields"]
+            assert "query" in error_of(response, 400, "invalid")["error"]["fields"]
     assert await found(alice, '"quoted') == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
     assert await found(alice, "foo AND") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
     assert await found(alice, "a:b") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
     assert await found(alice, "-ray") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
     assert await found(alice, "NEAR(") == ['foo AND bar "quoted" a:b x-ray NEAR(foo)']
-    await alice.get("/message/search", query="*", expect=400)
-    await alice.get("/message/search", query="a" * 257, expect=400)
+    await alice.get("/message/search", query="*", expect=400, code="invalid")
+    await alice.get("/message/search", query="a" * 257, expect=400, code="invalid")
 
 
 # Texts the two engines' own parsers would split differently; chatd gives both the same words.

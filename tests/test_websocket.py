@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chatd.store.tables import channel_events
-from harness import make_settings
-from live import LiveServer, Person, Socket, live, team
+from harness import LiveServer, Person, Socket, live, make_settings, team, wait_until
 
 
 async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> None:
@@ -48,7 +48,7 @@ async def test_send_over_the_socket_is_acked_and_idempotent(server: LiveServer) 
         again = await a.call("message.send", channel_id=cid, contents="over ws", client_msg_id="k1")
         assert again["data"]["id"] == ack["data"]["id"]
         assert (await b.expect("message", event="CREATED"))["data"]["id"] == ack["data"]["id"]
-        assert [f for f in await b.quiet() if f["type"] == "message"] == []  # no duplicate
+        assert [f for f in await b.drain() if f["type"] == "message"] == []  # no duplicate
         error = await a.call("message.send", channel_id=cid, contents="   ")
         assert error["type"] == "error" and error["error"]["fields"] == {"contents": "must not be empty"}
         edit = await b.call("message.edit", id=ack["data"]["id"], contents="mine now")
@@ -103,7 +103,7 @@ async def test_resume_replays_exactly_what_was_missed(server: LiveServer) -> Non
         last = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
     posted = [await alice.post("/message/edit", channel_id=cid, contents=f"m{i}") for i in range(30)]
     await alice.post("/message/edit", id=posted[3]["id"], contents="edited")
-    await alice.post("/message/remove", expect=405)  # wrong method: not a change
+    await alice.post("/message/remove", expect=405, code="method_not_allowed")  # wrong method: not a change
     async with bob.socket("resume=1") as sock:
         await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
         frames = []
@@ -215,7 +215,7 @@ async def test_membership_changes_apply_at_once(server: LiveServer) -> None:
         await alice.post("/channel/members/remove", id=cid, user_ids=[bob.id])
         assert (await sock.expect("member", event="LEFT"))["data"]["user_id"] == bob.id
         await alice.post("/message/edit", channel_id=cid, contents="after")
-        assert await sock.quiet() == []
+        assert await sock.drain() == []
 
 
 async def test_outsider_never_receives_a_private_channel(server: LiveServer) -> None:
@@ -229,7 +229,7 @@ async def test_outsider_never_receives_a_private_channel(server: LiveServer) -> 
         assert (await sock.call("history", channel_id=cid))["error"]["code"] == "not_found"
         assert (await sock.call("typing", channel_id=cid))["error"]["code"] == "not_found"
         await alice.post("/message/edit", channel_id=cid, contents="more secrets")
-        assert all("secret" not in str(f) for f in await sock.quiet())
+        assert await sock.drain() == []
 
 
 async def test_read_on_one_device_clears_the_other(server: LiveServer) -> None:
@@ -271,7 +271,7 @@ async def test_flags_reach_only_their_owner(server: LiveServer) -> None:
     async with alice.socket() as a, bob.socket() as b:
         await bob.post("/message/flag", id=posted["id"])
         assert (await b.expect("flag", event="ADDED"))["data"]["message_id"] == posted["id"]
-        assert await a.quiet() == []
+        assert await a.drain() == []
 
 
 async def test_joining_an_organisation_reveals_its_public_channels(server: LiveServer) -> None:
@@ -290,7 +290,7 @@ async def test_joining_an_organisation_reveals_its_public_channels(server: LiveS
         await sock.expect("organisation", event="LEFT")
         assert (await sock.expect("channel", event="HIDDEN"))["channel_id"] == cid
         await alice.post("/message/edit", channel_id=cid, contents="gone")
-        assert await sock.quiet() == []
+        assert await sock.drain() == []
 
 
 async def test_revoking_a_session_closes_its_websocket(server: LiveServer) -> None:
@@ -298,9 +298,7 @@ async def test_revoking_a_session_closes_its_websocket(server: LiveServer) -> No
     other = await server.login("alice")
     async with alice.socket() as sock, other.socket() as kept:
         await alice.post("/user/logout")
-        with pytest.raises(ConnectionClosed) as closed:
-            await sock.quiet(3)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert await sock.closed() == 4401
         assert (await kept.call("ping"))["type"] == "pong"  # the other session is untouched
 
 
@@ -364,29 +362,26 @@ async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServ
     """Sockets open while messages pour in: each sees, after its ready seq, every later event exactly once."""
     (alice, bob), org = await team(server, "alice", "bob")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
-    total = 60
-    poster = asyncio.create_task(_post_many(alice, cid, total))
-    sockets = []
-    for _ in range(6):
-        manager = bob.socket()
-        sock = await manager.__aenter__()
-        sockets.append((manager, sock))
-        await asyncio.sleep(0.02)
-    await poster
-    final = (await bob.get("/channel/read", id=cid))["last_seq"]
-    for manager, sock in sockets:
-        start = next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid)
-        seqs = []
-        while (not seqs and start < final) or (seqs and seqs[-1] < final):
-            frame = await sock.expect("message")
-            seqs.append(frame["seq"])
-        assert seqs == list(range(start + 1, final + 1))
-        await manager.__aexit__(None, None, None)
+    posted: list[str] = []
+    poster = asyncio.create_task(_post_many(alice, cid, 60, posted))
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for n in range(6):  # each opens at its own point of the stream, while it flows
+            await wait_until(lambda: len(posted) >= 8 * n or poster.done(), what=f"{8 * n} posts")
+            sockets.append(await stack.enter_async_context(bob.socket()))
+        await poster
+        final = (await bob.get("/channel/read", id=cid))["last_seq"]
+        starts = [next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid) for sock in sockets]
+        assert starts[0] < final  # at least the first opened mid-stream (each later one most likely too)
+        for sock, start in zip(sockets, starts):
+            seqs = [(await sock.expect("message"))["seq"] for _ in range(final - start)]
+            assert seqs == list(range(start + 1, final + 1))
+            assert await sock.drain() == []  # and nothing twice
 
 
-async def _post_many(person: Person, cid: str, count: int) -> None:
+async def _post_many(person: Person, cid: str, count: int, posted: list[str]) -> None:
     for n in range(count):
-        await person.post("/message/edit", channel_id=cid, contents=f"m{n}")
+        posted.append((await person.post("/message/edit", channel_id=cid, contents=f"m{n}"))["id"])
 
 
 async def until(sock: Socket, type: str, event: str) -> dict:
@@ -419,7 +414,7 @@ async def test_channel_lifecycle_and_mentions_are_pushed(server: LiveServer) -> 
         assert (await sock.call("part", channel_id=cid))["type"] == "ack"
         assert (await until(sock, "member", "LEFT"))["data"]["user_id"] == bob.id
         await alice.delete("/channel/remove", id=cid)
-        assert await sock.quiet() == []  # no longer a member: the removal is not theirs to see
+        assert await sock.drain() == []  # no longer a member: the removal is not theirs to see
 
 
 async def test_users_of_a_silent_node_go_offline(database_url: str, tmp_path: Path) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import make_settings
-from live import LiveServer, Person, Socket, live, team
+from harness import LiveServer, Person, Socket, live, make_settings, team
 from servers import RedisServer
 
 

@@ -6,40 +6,20 @@ face writes the other reads, with the same events), and one test watches a membe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from harness import Actor, Harness
-from live import LiveServer
+from harness import Harness, KeyActor, LiveServer, anonymous, file_of, group_chat, member, workdrive_org, workdrive_team
 from sqlalchemy import func, select
-from test_workdrive_users import KeyActor, Org, _anonymous, _file, _member, _org
 
 from chatd.store.tables import meeting_participants, meetings, messages
 
 START, END = "2026-02-01T09:00:00.000Z", "2026-02-01T10:00:00.000Z"
+_team, _group = workdrive_team, group_chat  # other test files once imported them from here
 
 
-@dataclass
-class Team:
-    org: Org
-    admin: KeyActor  # the organisation's owner, calling with its access token
-    bob: Actor
-    carol: Actor
-
-
-async def _team(chat: Harness) -> Team:
-    org = await _org(chat)
-    return Team(org, org.admin, await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol"))
-
-
-async def _group(actor: Actor, title: str = "Launch", **fields: Any) -> dict[str, Any]:
-    return await actor.post("/api/group-chats", title=title, **fields)  # type: ignore[no-any-return]
-
-
-async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> int:
-    response = await _anonymous(chat, method, path, headers={"X-API-KEY": "chatd_wrong"}, **kwargs)
-    assert response.json()["error"]["code"] in ("unauthenticated", "bad_credentials")
-    return response.status_code
+async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> None:
+    """A request with an unknown access token is refused with 401 ``bad_credentials`` and leaves no trace."""
+    await chat.refused(anonymous(chat, method, path, headers={"X-API-KEY": "chatd_wrong"}, **kwargs), 401, "bad_credentials")
 
 
 def _fields(body: dict[str, Any]) -> dict[str, str]:
@@ -50,9 +30,9 @@ def _fields(body: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harness) -> None:
-    t = await _team(chat)
-    picture = await _file(chat, t.admin)
-    body = await _group(
+    t = await workdrive_team(chat)
+    picture = await file_of(chat, t.admin)
+    body = await group_chat(
         t.admin, "Launch", isPrivate=True, byRequest=True, description=" For the launch ", groupType="ROOM",
         category="Projects", fileId=picture, members=[{"id": t.bob.id, "isAdmin": True}, {"id": t.carol.id}],
     )
@@ -67,38 +47,38 @@ async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harne
     crust = await t.carol.get("/channel/read", id=body["id"])
     assert crust["type"] == "private" and crust["name"] == "Launch" and crust["role"] == "member"
     assert body["id"] in [e.data["id"] for e in chat.events_of("channel", "CREATED")]
-    public = await _group(t.bob, "Town hall")
+    public = await group_chat(t.bob, "Town hall")
     assert public["isPrivate"] is False and public["type"] == "CHAT_GROUP" and public["admins"] == [t.bob.id]
 
 
 async def test_group_chat_creation_refuses_bad_input(chat: Harness) -> None:
-    t = await _team(chat)
-    assert _fields(await t.admin.post("/api/group-chats", expect=400))["title"].startswith("required for a CHAT_GROUP")
-    assert "title" in _fields(await _group(t.admin, "   ", expect=400))
-    assert "groupType" in _fields(await _group(t.admin, groupType="CHANNEL", expect=400))
-    assert "description" in _fields(await _group(t.admin, description="x" * 5000, expect=400))
-    assert "members.0.id" in _fields(await _group(t.admin, members=[{"id": "abc"}], expect=400))
+    t = await workdrive_team(chat)
+    assert _fields(await t.admin.post("/api/group-chats", expect=400, code="invalid"))["title"].startswith("required for a CHAT_GROUP")
+    assert "title" in _fields(await group_chat(t.admin, "   ", expect=400, code="invalid"))
+    assert "groupType" in _fields(await group_chat(t.admin, groupType="CHANNEL", expect=400, code="invalid"))
+    assert "description" in _fields(await group_chat(t.admin, description="x" * 5000, expect=400, code="invalid"))
+    assert "members.0.id" in _fields(await group_chat(t.admin, members=[{"id": "abc"}], expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    assert "members" in _fields(await _group(t.admin, members=[{"id": outsider.id}], expect=400))
-    theirs = await _file(chat, t.bob)
-    assert _fields(await _group(t.admin, fileId=theirs, expect=400)) == {"fileId": "no such file"}
-    text = await _file(chat, t.admin, "text/plain")
-    assert _fields(await _group(t.admin, fileId=text, expect=400)) == {"fileId": "must be an image"}
+    assert "members" in _fields(await group_chat(t.admin, members=[{"id": outsider.id}], expect=400, code="invalid"))
+    theirs = await file_of(chat, t.bob)
+    assert _fields(await group_chat(t.admin, fileId=theirs, expect=400, code="invalid")) == {"fileId": f"no such file: {theirs}"}
+    text = await file_of(chat, t.admin, "text/plain")
+    assert _fields(await group_chat(t.admin, fileId=text, expect=400, code="invalid")) == {"fileId": "must be an image"}
     # The organisation: the caller's only one, else named.
-    assert "organizationId" in _fields(await _group(outsider, expect=400))
-    other = await _org(chat, "Other", root=t.org.root)
+    assert "organizationId" in _fields(await group_chat(outsider, expect=400, code="invalid"))
+    other = await workdrive_org(chat, "Other", root=t.org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=t.bob.id)
-    assert "organizationId" in _fields(await _group(t.bob, expect=400))
-    assert (await _group(t.bob, organizationId=other.id))["organizationId"] == other.id
-    await _group(t.carol, organizationId=other.id, expect=404)
-    assert await _wrong_key(chat, "POST", "/api/group-chats", json={"title": "X"}) == 401
+    assert "organizationId" in _fields(await group_chat(t.bob, expect=400, code="invalid"))
+    assert (await group_chat(t.bob, organizationId=other.id))["organizationId"] == other.id
+    await group_chat(t.carol, organizationId=other.id, expect=404, code="not_found")
+    await _wrong_key(chat, "POST", "/api/group-chats", json={"title": "X"})
 
 
 async def test_listing_group_chats_filters_pages_and_participants(chat: Harness) -> None:
-    t = await _team(chat)
-    town = await _group(t.admin, "Town hall")
+    t = await workdrive_team(chat)
+    town = await group_chat(t.admin, "Town hall")
     chat.clock.advance(60)
-    secret = await _group(t.admin, "Secret", isPrivate=True, groupType="ROOM", members=[{"id": t.bob.id}])
+    secret = await group_chat(t.admin, "Secret", isPrivate=True, groupType="ROOM", members=[{"id": t.bob.id}])
     await t.admin.post("/channel/edit", organisation_id=t.org.id, type="direct", members=[t.carol.id])
     listed = await t.carol.get("/api/group-chats")
     assert [c["id"] for c in listed["conversations"]] == [town["id"]], "private ones hidden, direct ones not group chats"
@@ -116,16 +96,16 @@ async def test_listing_group_chats_filters_pages_and_participants(chat: Harness)
     assert [c["id"] for c in early["conversations"]] == [town["id"]]
     outsider = await chat.user("outsider")
     assert (await outsider.get("/api/group-chats"))["conversations"] == []
-    assert "group_type" in _fields(await t.admin.get("/api/group-chats", group_type="TEAM", expect=400))
-    assert "time" in _fields(await t.admin.get("/api/group-chats", time="yesterday", expect=400))
-    assert "per_page" in _fields(await t.admin.get("/api/group-chats", per_page=0, expect=400))
-    assert await _wrong_key(chat, "GET", "/api/group-chats") == 401
+    assert "group_type" in _fields(await t.admin.get("/api/group-chats", group_type="TEAM", expect=400, code="invalid"))
+    assert "time" in _fields(await t.admin.get("/api/group-chats", time="yesterday", expect=400, code="invalid"))
+    assert "per_page" in _fields(await t.admin.get("/api/group-chats", per_page=0, expect=400, code="invalid"))
+    await _wrong_key(chat, "GET", "/api/group-chats")
 
 
 async def test_group_chat_admins_update_settings_members_and_admins(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", description="old", category="A", members=[{"id": t.bob.id}])
-    picture = await _file(chat, t.bob)
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", description="old", category="A", members=[{"id": t.bob.id}])
+    picture = await file_of(chat, t.bob)
     await t.admin.patch(f"/api/group-chats/{group['id']}", newAdmins=[t.bob.id])
     updated = await t.bob.patch(
         f"/api/group-chats/{group['id']}", title="Launch 2", description=None, isPrivate=True, category="B",
@@ -142,49 +122,48 @@ async def test_group_chat_admins_update_settings_members_and_admins(chat: Harnes
     assert [e.data["role"] for e in chat.events_of("member", "ROLE")] == ["owner", "member"]
     removed = await t.bob.patch(f"/api/group-chats/{group['id']}", removeMembers=[t.carol.id], fileId=None)
     assert removed["image"] is None and t.carol.id not in {p["id"] for p in removed["participants"]}
-    await t.carol.get("/channel/read", id=group["id"], expect=404)
+    await t.carol.get("/channel/read", id=group["id"], expect=404, code="not_found")
     # An organisation admin who is not a member may make a public group private, and then no longer reads it.
-    bobs = await _group(t.bob, "Bob's")
+    bobs = await group_chat(t.bob, "Bob's")
     hidden = await t.admin.patch(f"/api/group-chats/{bobs['id']}", isPrivate=True)
     assert hidden["isPrivate"] is True and hidden["isMember"] is False and "participants" not in hidden
-    await t.admin.get("/channel/read", id=bobs["id"], expect=404)
+    await t.admin.get("/channel/read", id=bobs["id"], expect=404, code="not_found")
 
 
 async def test_group_chat_updates_check_permissions_and_input(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
     path = f"/api/group-chats/{group['id']}"
-    assert (await t.bob.patch(path, title="Mine", expect=403))["error"]["code"] == "forbidden"
-    await t.carol.patch(path, title="Mine", expect=404)
-    await t.admin.patch("/api/group-chats/424242", title="X", expect=404)
-    assert "id" in _fields(await t.admin.patch("/api/group-chats/abc", title="X", expect=400))
-    assert "title" in _fields(await t.admin.patch(path, title="", expect=400))
-    assert "newAdmins" in _fields(await t.admin.patch(path, newAdmins=[t.carol.id], expect=400))
+    await t.bob.patch(path, title="Mine", expect=403, code="forbidden")
+    await t.carol.patch(path, title="Mine", expect=404, code="not_found")
+    await t.admin.patch("/api/group-chats/424242", title="X", expect=404, code="not_found")
+    assert "id" in _fields(await t.admin.patch("/api/group-chats/abc", title="X", expect=400, code="invalid"))
+    assert "title" in _fields(await t.admin.patch(path, title="", expect=400, code="invalid"))
+    assert "newAdmins" in _fields(await t.admin.patch(path, newAdmins=[t.carol.id], expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    assert "addMembers" in _fields(await t.admin.patch(path, addMembers=[outsider.id], expect=400))
-    assert "removeMembers" in _fields(await t.admin.patch(path, removeMembers=[t.admin.id], expect=400))
-    last = await t.admin.patch(path, removedAdmins=[t.admin.id], expect=409)
-    assert last["error"]["code"] == "last_owner"
+    assert "addMembers" in _fields(await t.admin.patch(path, addMembers=[outsider.id], expect=400, code="invalid"))
+    assert "removeMembers" in _fields(await t.admin.patch(path, removeMembers=[t.admin.id], expect=400, code="invalid"))
+    await t.admin.patch(path, removedAdmins=[t.admin.id], expect=409, code="last_owner")
     # All or nothing: a bad part leaves the good parts undone.
-    await t.admin.patch(path, title="Renamed", addMembers=[t.carol.id], newAdmins=["999"], expect=400)
+    await t.admin.patch(path, title="Renamed", addMembers=[t.carol.id], newAdmins=["999"], expect=400, code="invalid")
     listed = await t.admin.get("/api/group-chats", include_participants="true")
     assert listed["conversations"][0]["title"] == "Launch" and len(listed["conversations"][0]["participants"]) == 2
     direct = await t.admin.post("/channel/edit", organisation_id=t.org.id, type="direct", members=[t.bob.id])
-    await t.admin.patch(f"/api/group-chats/{direct['id']}", isPrivate=False, expect=404)
-    assert await _wrong_key(chat, "PATCH", path, json={"title": "X"}) == 401
+    await t.admin.patch(f"/api/group-chats/{direct['id']}", isPrivate=False, expect=404, code="not_found")
+    await _wrong_key(chat, "PATCH", path, json={"title": "X"})
 
 
 async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
-    t = await _team(chat)
-    first, second = await _group(t.admin, "First"), await _group(t.admin, "Second", isPrivate=True)
-    bobs = await _group(t.bob, "Bob's")
-    denied = await t.bob.delete("/api/group-chats", id=[bobs["id"], first["id"]], expect=403)
+    t = await workdrive_team(chat)
+    first, second = await group_chat(t.admin, "First"), await group_chat(t.admin, "Second", isPrivate=True)
+    bobs = await group_chat(t.bob, "Bob's")
+    denied = await t.bob.delete("/api/group-chats", id=[bobs["id"], first["id"]], expect=403, code="forbidden")
     assert list(_fields(denied)) == ["id.1"]
     await t.bob.get("/channel/read", id=bobs["id"])  # not removed: the request failed as a whole
-    await t.bob.delete("/api/group-chats", id=second["id"], expect=404)
-    await t.admin.delete("/api/group-chats", id="424242", expect=404)
-    assert "id" in _fields(await t.admin.delete("/api/group-chats", expect=400))
-    assert await _wrong_key(chat, "DELETE", "/api/group-chats", params={"id": first["id"]}) == 401
+    await t.bob.delete("/api/group-chats", id=second["id"], expect=404, code="not_found")
+    await t.admin.delete("/api/group-chats", id="424242", expect=404, code="not_found")
+    assert "id" in _fields(await t.admin.delete("/api/group-chats", expect=400, code="invalid"))
+    await _wrong_key(chat, "DELETE", "/api/group-chats", params={"id": first["id"]})
     done = await t.admin.delete("/api/group-chats", id=[first["id"], second["id"], bobs["id"]])
     assert done == {"deleted": [first["id"], second["id"], bobs["id"]]}
     assert (await t.admin.get("/api/group-chats"))["conversations"] == []
@@ -195,9 +174,9 @@ async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
 
 
 async def test_join_requests_are_asked_listed_and_decided_by_admins(chat: Harness) -> None:
-    t = await _team(chat)
-    dave = await _member(chat, t.admin, "dave")
-    group = await _group(t.admin, "Club", isPrivate=True, byRequest=True, members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    dave = await member(chat, t.admin, "dave")
+    group = await group_chat(t.admin, "Club", isPrivate=True, byRequest=True, members=[{"id": t.bob.id}])
     path = f"/api/group-chats/{group['id']}/join-requests"
     asked = await t.carol.post(path, expect=201)
     assert asked["status"] == "PENDING" and asked["userId"] == t.carol.id and asked["user"]["userName"] == "carol"
@@ -207,52 +186,52 @@ async def test_join_requests_are_asked_listed_and_decided_by_admins(chat: Harnes
     declined_id = (await dave.post(path, expect=201))["id"]
     pending = await t.admin.get(path, per_page=1)
     assert [r["id"] for r in pending["joinRequests"]] == [asked["id"]] and pending["meta"]["totalResults"] == 2
-    await t.bob.get(path, expect=403)
-    await t.carol.get(path, expect=404)
-    await t.bob.post(f"{path}/{asked['id']}/approve", expect=403)
+    await t.bob.get(path, expect=403, code="forbidden")
+    await t.carol.get(path, expect=404, code="not_found")
+    await t.bob.post(f"{path}/{asked['id']}/approve", expect=403, code="forbidden")
     approved = await t.admin.post(f"{path}/{asked['id']}/approve")
     assert approved["status"] == "APPROVED" and approved["decidedBy"] == t.admin.id
     assert (await t.carol.get("/channel/read", id=group["id"]))["role"] == "member"
     joined = chat.events_of("member", "JOINED")[-1]
     assert joined.data["user_id"] == t.carol.id and joined.data["reason"] == "request"
-    assert (await t.admin.post(f"{path}/{asked['id']}/decline", expect=409))["error"]["code"] == "decided"
+    await t.admin.post(f"{path}/{asked['id']}/decline", expect=409, code="decided")
     assert (await t.admin.post(f"{path}/{declined_id}/decline"))["status"] == "DECLINED"
-    await dave.get("/channel/read", id=group["id"], expect=404)
+    await dave.get("/channel/read", id=group["id"], expect=404, code="not_found")
     assert (await t.admin.get(path))["joinRequests"] == []
-    assert (await t.carol.post(path, expect=409))["error"]["code"] == "already_member"
+    await t.carol.post(path, expect=409, code="already_member")
 
 
 async def test_join_requests_refuse_what_takes_none_and_bad_ids(chat: Harness) -> None:
-    t = await _team(chat)
-    club = await _group(t.admin, "Club", isPrivate=True, byRequest=True)
-    closed = await _group(t.admin, "Closed", isPrivate=True)
-    public = await _group(t.admin, "Open")
-    await t.carol.post(f"/api/group-chats/{closed['id']}/join-requests", expect=404)
-    assert (await t.carol.post(f"/api/group-chats/{public['id']}/join-requests", expect=403))["error"]["code"] == "forbidden"
+    t = await workdrive_team(chat)
+    club = await group_chat(t.admin, "Club", isPrivate=True, byRequest=True)
+    closed = await group_chat(t.admin, "Closed", isPrivate=True)
+    public = await group_chat(t.admin, "Open")
+    await t.carol.post(f"/api/group-chats/{closed['id']}/join-requests", expect=404, code="not_found")
+    await t.carol.post(f"/api/group-chats/{public['id']}/join-requests", expect=403, code="forbidden")
     outsider = await chat.user("outsider")
-    await outsider.post(f"/api/group-chats/{club['id']}/join-requests", expect=404)
-    await t.carol.post("/api/group-chats/424242/join-requests", expect=404)
-    assert "id" in _fields(await t.carol.post("/api/group-chats/abc/join-requests", expect=400))
+    await outsider.post(f"/api/group-chats/{club['id']}/join-requests", expect=404, code="not_found")
+    await t.carol.post("/api/group-chats/424242/join-requests", expect=404, code="not_found")
+    assert "id" in _fields(await t.carol.post("/api/group-chats/abc/join-requests", expect=400, code="invalid"))
     path = f"/api/group-chats/{club['id']}/join-requests"
     asked = await t.carol.post(path, expect=201)
-    await t.admin.post(f"/api/group-chats/{closed['id']}/join-requests/{asked['id']}/approve", expect=404)
-    await t.admin.post(f"{path}/424242/approve", expect=404)
-    assert "requestId" in _fields(await t.admin.post(f"{path}/abc/approve", expect=400))
-    assert "per_page" in _fields(await t.admin.get(path, per_page=0, expect=400))
-    assert await _wrong_key(chat, "POST", path) == 401
-    assert await _wrong_key(chat, "GET", path) == 401
-    assert await _wrong_key(chat, "POST", f"{path}/{asked['id']}/approve") == 401
+    await t.admin.post(f"/api/group-chats/{closed['id']}/join-requests/{asked['id']}/approve", expect=404, code="not_found")
+    await t.admin.post(f"{path}/424242/approve", expect=404, code="not_found")
+    assert "requestId" in _fields(await t.admin.post(f"{path}/abc/approve", expect=400, code="invalid"))
+    assert "per_page" in _fields(await t.admin.get(path, per_page=0, expect=400, code="invalid"))
+    await _wrong_key(chat, "POST", path)
+    await _wrong_key(chat, "GET", path)
+    await _wrong_key(chat, "POST", f"{path}/{asked['id']}/approve")
 
 
 # Messages ---------------------------------------------------------------------------------------------
 
 
 async def test_a_message_sent_here_is_the_cores_message(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     token = (await t.carol.post("/user/tokens/create", label="app"))["token"]
     carol = KeyActor(chat, t.carol.user, token)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
-    attachment = await _file(chat, carol)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    attachment = await file_of(chat, carol)
     sent = await carol.post(
         f"/api/{group['id']}/messages", message="hi @bob", mention=[t.bob.id], fileId=[attachment]
     )
@@ -275,8 +254,8 @@ async def test_a_message_sent_here_is_the_cores_message(chat: Harness) -> None:
 
 
 async def test_messages_from_the_crust_face_are_listed_newest_first(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
     crust = [await t.bob.post("/message/edit", channel_id=group["id"], contents=f"crust {i}") for i in range(3)]
     here = await t.admin.post(f"/api/{group['id']}/messages", message="workdrive")
     first = await t.bob.get(f"/api/{group['id']}/messages", per_page=2)
@@ -287,37 +266,37 @@ async def test_messages_from_the_crust_face_are_listed_newest_first(chat: Harnes
     assert (await t.bob.get("/channel/read", id=group["id"]))["unread"] == 0, "the first page marks it read"
     await t.carol.get(f"/api/{group['id']}/messages")  # public: readable by the organisation
     outsider = await chat.user("outsider")
-    await outsider.get(f"/api/{group['id']}/messages", expect=404)
-    assert "cur_page" in _fields(await t.bob.get(f"/api/{group['id']}/messages", cur_page=0, expect=400))
-    assert await _wrong_key(chat, "GET", f"/api/{group['id']}/messages") == 401
+    await outsider.get(f"/api/{group['id']}/messages", expect=404, code="not_found")
+    assert "cur_page" in _fields(await t.bob.get(f"/api/{group['id']}/messages", cur_page=0, expect=400, code="invalid"))
+    await _wrong_key(chat, "GET", f"/api/{group['id']}/messages")
 
 
 async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
-    secret = await _group(t.admin, "Secret", isPrivate=True)
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
+    secret = await group_chat(t.admin, "Secret", isPrivate=True)
     path = f"/api/{group['id']}/messages"
-    assert _fields(await t.bob.post(path, message="  ", expect=400)) == {"message": "must not be empty"}
+    assert _fields(await t.bob.post(path, message="  ", expect=400, code="invalid")) == {"message": "must not be empty"}
     outsider = await chat.user("outsider")
-    assert _fields(await t.bob.post(path, message="@outsider", mention=[outsider.id], expect=400)) == {
+    assert _fields(await t.bob.post(path, message="@outsider", mention=[outsider.id], expect=400, code="invalid")) == {
         "mention.0": "no such user"
     }
-    assert "replyOfMsgId" in _fields(await t.bob.post(path, message="x", replyOfMsgId="424242", expect=400))
-    theirs = await _file(chat, t.admin)
-    assert "fileId" in _fields(await t.bob.post(path, message="x", fileId=[theirs], expect=400))
-    assert "conversationId" in _fields(await t.bob.post("/api/abc/messages", message="x", expect=400))
-    await t.bob.post("/api/424242/messages", message="x", expect=404)
-    await t.bob.post(f"/api/{secret['id']}/messages", message="x", expect=404)
-    await outsider.post(path, message="x", expect=404)
-    assert (await t.carol.post(path, message="x", expect=403))["error"]["code"] == "forbidden"
-    assert await _wrong_key(chat, "POST", path, json={"message": "x"}) == 401
-    assert await _wrong_key(chat, "GET", path) == 401
+    assert "replyOfMsgId" in _fields(await t.bob.post(path, message="x", replyOfMsgId="424242", expect=400, code="invalid"))
+    theirs = await file_of(chat, t.admin)
+    assert "fileId" in _fields(await t.bob.post(path, message="x", fileId=[theirs], expect=400, code="invalid"))
+    assert "conversationId" in _fields(await t.bob.post("/api/abc/messages", message="x", expect=400, code="invalid"))
+    await t.bob.post("/api/424242/messages", message="x", expect=404, code="not_found")
+    await t.bob.post(f"/api/{secret['id']}/messages", message="x", expect=404, code="not_found")
+    await outsider.post(path, message="x", expect=404, code="not_found")
+    await t.carol.post(path, message="x", expect=403, code="forbidden")
+    await _wrong_key(chat, "POST", path, json={"message": "x"})
+    await _wrong_key(chat, "GET", path)
 
 
 async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}])
-    other = await _group(t.admin, "Other", members=[{"id": t.bob.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
+    other = await group_chat(t.admin, "Other", members=[{"id": t.bob.id}])
     sent = await t.bob.post(f"/api/{group['id']}/messages", message="draft")
     edited = await t.bob.patch(f"/api/{group['id']}/messages/{sent['id']}", message="final")
     assert edited["message"] == "final" and edited["isEdited"] is True
@@ -329,30 +308,30 @@ async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
     listed = await t.admin.get(f"/api/{group['id']}/messages")
     assert listed["messages"][0]["message"] == "from crust, edited" and listed["messages"][0]["isEdited"] is True
     path = f"/api/{group['id']}/messages/{sent['id']}"
-    assert (await t.admin.patch(path, message="mine", expect=403))["error"]["code"] == "forbidden"
-    await t.bob.patch(f"/api/{other['id']}/messages/{sent['id']}", message="x", expect=404)
-    await t.bob.delete(f"/api/{other['id']}/messages/{sent['id']}", expect=404)
-    assert _fields(await t.bob.patch(path, message="", expect=400)) == {"message": "must not be empty"}
-    assert "id" in _fields(await t.bob.patch(f"/api/{group['id']}/messages/abc", message="x", expect=400))
+    await t.admin.patch(path, message="mine", expect=403, code="forbidden")
+    await t.bob.patch(f"/api/{other['id']}/messages/{sent['id']}", message="x", expect=404, code="not_found")
+    await t.bob.delete(f"/api/{other['id']}/messages/{sent['id']}", expect=404, code="not_found")
+    assert _fields(await t.bob.patch(path, message="", expect=400, code="invalid")) == {"message": "must not be empty"}
+    assert "id" in _fields(await t.bob.patch(f"/api/{group['id']}/messages/abc", message="x", expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    await outsider.delete(path, expect=404)
-    assert await _wrong_key(chat, "PATCH", path, json={"message": "x"}) == 401
-    assert await _wrong_key(chat, "DELETE", path) == 401
-    await t.carol.delete(path, expect=403)  # can read (public), is neither sender nor admin
+    await outsider.delete(path, expect=404, code="not_found")
+    await _wrong_key(chat, "PATCH", path, json={"message": "x"})
+    await _wrong_key(chat, "DELETE", path)
+    await t.carol.delete(path, expect=403, code="forbidden")  # can read (public), is neither sender nor admin
     removed = await t.admin.delete(path)  # the group's admin may remove anyone's
     assert removed == {"id": sent["id"], "conversationId": group["id"], "removed": True}
     assert chat.events_of("message", "REMOVED")[-1].data["id"] == sent["id"]
-    await t.bob.get("/message/read", id=sent["id"], expect=404)
-    await t.bob.patch(path, message="again", expect=404)
+    await t.bob.get("/message/read", id=sent["id"], expect=404, code="not_found")
+    await t.bob.patch(path, message="again", expect=404, code="not_found")
 
 
 # Meetings ---------------------------------------------------------------------------------------------
 
 
 async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}, {"id": t.carol.id}])
-    poster = await _file(chat, t.bob)
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    poster = await file_of(chat, t.bob)
     body = await t.bob.post(
         f"/api/{group['id']}/meetings", title="Kick-off", userIds=[t.carol.id, t.admin.id],
         startDateTime=START, endDateTime="2026-02-01T11:00:00+01:00", posterId=poster, duration=60,
@@ -375,9 +354,9 @@ async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harne
 
 
 async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
-    public = await _group(t.admin, "Open")
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
+    public = await group_chat(t.admin, "Open")
     path = f"/api/{group['id']}/meetings"
     times = {"startDateTime": START, "endDateTime": END}
 
@@ -386,19 +365,21 @@ async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harn
             return int((await conn.execute(select(func.count()).select_from(messages))).scalar_one())
 
     before = await count()
-    backwards = await t.bob.post(path, title="M", startDateTime=END, endDateTime=START, expect=400)
+    backwards = await t.bob.post(path, title="M", startDateTime=END, endDateTime=START, expect=400, code="invalid")
     assert _fields(backwards) == {"endDateTime": "must be after the start"}
-    assert "userIds" in _fields(await t.bob.post(path, title="M", userIds=[t.carol.id], **times, expect=400))
-    assert "startDateTime" in _fields(await t.bob.post(path, title="M", startDateTime="soon", endDateTime=END, expect=400))
-    missing = await t.bob.post(path, expect=400)
+    assert "userIds" in _fields(await t.bob.post(path, title="M", userIds=[t.carol.id], **times, expect=400, code="invalid"))
+    refused = await t.bob.post(path, title="M", startDateTime="soon", endDateTime=END, expect=400, code="invalid")
+    assert "startDateTime" in _fields(refused)
+    missing = await t.bob.post(path, expect=400, code="invalid")
     assert set(_fields(missing)) == {"title", "startDateTime", "endDateTime"}
-    text = await _file(chat, t.bob, "text/plain")
-    assert _fields(await t.bob.post(path, title="M", posterId=text, **times, expect=400)) == {"posterId": "must be an image"}
-    assert "duration" in _fields(await t.bob.post(path, title="M", duration=-1, **times, expect=400))
+    text = await file_of(chat, t.bob, "text/plain")
+    refused = await t.bob.post(path, title="M", posterId=text, **times, expect=400, code="invalid")
+    assert _fields(refused) == {"posterId": "must be an image"}
+    assert "duration" in _fields(await t.bob.post(path, title="M", duration=-1, **times, expect=400, code="invalid"))
     assert await count() == before, "a refused meeting posts nothing"
-    await t.carol.post(path, title="M", **times, expect=404)
-    assert (await t.carol.post(f"/api/{public['id']}/meetings", title="M", **times, expect=403))["error"]["code"] == "forbidden"
-    assert await _wrong_key(chat, "POST", path, json={"title": "M", **times}) == 401
+    await t.carol.post(path, title="M", **times, expect=404, code="not_found")
+    await t.carol.post(f"/api/{public['id']}/meetings", title="M", **times, expect=403, code="forbidden")
+    await _wrong_key(chat, "POST", path, json={"title": "M", **times})
 
 
 # The websocket ----------------------------------------------------------------------------------------
@@ -417,18 +398,17 @@ async def test_a_members_websocket_receives_messages_sent_here(server: LiveServe
 
 
 async def test_a_public_by_request_group_cannot_be_joined_directly(chat: Harness) -> None:
-    t = await _team(chat)
-    club = await _group(t.admin, "Club", byRequest=True)
-    refused = await t.carol.post("/channel/join", id=club["id"], expect=403)
-    assert refused["error"]["code"] == "by_request"
+    t = await workdrive_team(chat)
+    club = await group_chat(t.admin, "Club", byRequest=True)
+    await t.carol.post("/channel/join", id=club["id"], expect=403, code="by_request")
     await t.carol.post(f"/api/group-chats/{club['id']}/join-requests", expect=201)
 
 
 async def test_mentions_by_id_need_not_repeat_the_name_and_join_those_of_the_text(chat: Harness) -> None:
     """The spec's own example: ``mention`` ids are mentioned whether or not the text says ``@userName``; the
     text's ``@names`` are mentioned too; both are told; an id the sender may not see is a 400."""
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
     path = f"/api/{group['id']}/messages"
     before = len(chat.events)
     sent = await t.bob.post(path, message="Hello @carol", mention=[t.admin.id])
@@ -441,5 +421,5 @@ async def test_mentions_by_id_need_not_repeat_the_name_and_join_those_of_the_tex
     assert [m["id"] for m in edited["mention"]] == [t.admin.id], "the edit drops @carol; the mention by id stays"
     outsider = await chat.user("outsider")
     before = len(chat.events)
-    refused = await t.bob.post(path, message="hi", mention=[t.carol.id, outsider.id], expect=400)
+    refused = await t.bob.post(path, message="hi", mention=[t.carol.id, outsider.id], expect=400, code="invalid")
     assert _fields(refused) == {"mention.1": "no such user"} and chat.events[before:] == []

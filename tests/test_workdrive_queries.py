@@ -6,9 +6,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from harness import Harness
+from harness import Harness, group_chat, workdrive_team
 from sqlalchemy import event
-from test_workdrive_chats import _group, _team
 
 
 @dataclass
@@ -39,16 +38,16 @@ def counting(chat: Harness) -> Iterator[Counted]:
 
 
 async def test_listing_with_participants_costs_the_same_for_few_or_many_people(chat: Harness) -> None:
-    t = await _team(chat)
+    t = await workdrive_team(chat)
     others = [await chat.user(f"member{i}") for i in range(6)]
     for other in others:
         await t.admin.post("/organisation/members/add", id=t.org.id, user_id=other.id)
-    await _group(t.admin, "Few", members=[{"id": t.bob.id}])
+    await group_chat(t.admin, "Few", members=[{"id": t.bob.id}])
     await t.admin.get("/api/group-chats", include_participants="true")  # warm the credential cache
     with counting(chat) as few:
         listed = await t.admin.get("/api/group-chats", include_participants="true")
     assert [len(c["participants"]) for c in listed["conversations"]] == [2]
-    await _group(t.admin, "Many", members=[{"id": o.id} for o in others])
+    await group_chat(t.admin, "Many", members=[{"id": o.id} for o in others])
     with counting(chat) as many:
         listed = await t.admin.get("/api/group-chats", include_participants="true")
     assert sorted(len(c["participants"]) for c in listed["conversations"]) == [2, 7]
@@ -56,8 +55,8 @@ async def test_listing_with_participants_costs_the_same_for_few_or_many_people(c
 
 
 async def test_a_post_with_mentions_and_files_is_one_transaction(chat: Harness) -> None:
-    t = await _team(chat)
-    group = await _group(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}, {"id": t.carol.id}])
     path = f"/api/{group['id']}/messages"
     await t.bob.post(path, message="warm up")
     with counting(chat) as post:

@@ -2,74 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import httpx
-from harness import PASSWORD, Actor, Harness
-
-from chatd.core.users import get_user
-from chatd.store.tables import files
-
-
-@dataclass
-class KeyActor(Actor):
-    """A WorkDrive app: it sends its access token as ``X-API-KEY``."""
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-API-KEY": self.secret}
-
-
-@dataclass
-class Org:
-    root: Actor
-    admin: KeyActor
-    body: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.body["id"])
-
-
-async def _org(chat: Harness, name: str = "Stilla", root: Actor | None = None) -> Org:
-    root = root or await chat.user(admin=True)
-    slug = name.lower()
-    body = await root.post(
-        "/api/organization", name=name, admin={"firstName": "John", "lastName": "Smith", "email": f"john@{slug}.test"}
-    )
-    admin = KeyActor(chat, await get_user(chat.core, int(body["admin"]["id"])), body["accessToken"])
-    return Org(root, admin, body)
-
-
-async def _anonymous(chat: Harness, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """A request without credentials: the shared client's cookie jar holds the last login's cookie."""
-    chat.client.cookies.clear()
-    return await chat.anonymous(method, path, **kwargs)
-
-
-async def _sign_in(chat: Harness, user_id: str, name: str) -> Actor:
-    login = await _anonymous(chat, "POST", "/user/login", json={"username": name, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return Actor(chat, await get_user(chat.core, int(user_id)), login.json()["session_id"])
-
-
-async def _member(chat: Harness, adder: Actor, name: str, **fields: Any) -> Actor:
-    """A user an organisation admin adds, signed in with the password given at creation."""
-    body = await adder.post("/api/users/add", email=f"{name}@example.test", userName=name, password=PASSWORD, **fields)
-    return await _sign_in(chat, body["id"], name)
-
-
-async def _file(chat: Harness, owner: Actor, content_type: str = "image/png") -> str:
-    async with chat.core.transaction() as tx:
-        file_id = tx.new_id()
-        await tx.conn.execute(
-            files.insert().values(
-                id=file_id, owner_id=owner.user.id, name="me.png", content_type=content_type,
-                size=10, storage_key=f"k{file_id}", created_at=tx.now,
-            )
-        )
-    return str(file_id)
+from harness import PASSWORD, Actor, Harness, anonymous, file_of, member, workdrive_org
 
 
 async def _role(actor: Actor, org_id: str) -> str | None:
@@ -81,7 +14,7 @@ async def _role(actor: Actor, org_id: str) -> str | None:
 
 
 async def test_server_admin_creates_an_organisation_with_its_admin_and_a_token(chat: Harness) -> None:
-    org = await _org(chat)
+    org = await workdrive_org(chat)
     body = org.body
     assert body["name"] == "Stilla" and body["status"] == "ACTIVE" and body["authMethod"] == "internal"
     assert body["createdBy"] == org.root.id and body["accessToken"].startswith("chatd_")
@@ -95,43 +28,41 @@ async def test_server_admin_creates_an_organisation_with_its_admin_and_a_token(c
 async def test_only_server_admins_create_organisations(chat: Harness) -> None:
     alice = await chat.user("alice")
     admin = {"firstName": "A", "lastName": "B", "email": "a@b.test"}
-    denied = await alice.post("/api/organization", name="Mine", admin=admin, expect=403)
-    assert denied["error"]["code"] == "forbidden"
-    org = await _org(chat)
-    await org.admin.post("/api/organization", name="Another", admin=admin, expect=403)
-    anonymous = await _anonymous(chat, "POST", "/api/organization", json={"name": "X", "admin": admin})
-    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthenticated"
-    wrong_key = await _anonymous(chat, "POST", "/api/organization", headers={"X-API-KEY": "chatd_nope"}, json={})
-    assert wrong_key.status_code == 401
+    await alice.post("/api/organization", name="Mine", admin=admin, expect=403, code="forbidden")
+    org = await workdrive_org(chat)
+    await org.admin.post("/api/organization", name="Another", admin=admin, expect=403, code="forbidden")
+    await chat.refused(anonymous(chat, "POST", "/api/organization", json={"name": "X", "admin": admin}), 401, "unauthenticated")
+    wrong_key = anonymous(chat, "POST", "/api/organization", headers={"X-API-KEY": "chatd_nope"}, json={})
+    await chat.refused(wrong_key, 401, "bad_credentials")
 
 
 async def test_organisation_creation_rejects_bad_input_by_field(chat: Harness) -> None:
     root = await chat.user("root", admin=True)
-    missing = await root.post("/api/organization", expect=400)
+    missing = await root.post("/api/organization", expect=400, code="invalid")
     assert missing["error"]["fields"] == {"name": "required", "admin": "required"}
-    bad_email = await root.post("/api/organization", name="X", admin={"email": "nope"}, expect=400)
+    bad_email = await root.post("/api/organization", name="X", admin={"email": "nope"}, expect=400, code="invalid")
     assert bad_email["error"]["fields"] == {"admin.email": "must be an email address"}
     ldap = await root.post(
-        "/api/organization", name="X", admin={"email": "a@b.test"}, auth={"method": "ldap"}, expect=400
+        "/api/organization", name="X", admin={"email": "a@b.test"}, auth={"method": "ldap"}, expect=400, code="invalid"
     )
     assert "auth.method" in ldap["error"]["fields"]
-    blank = await root.post("/api/organization", name="  ", admin={"email": "a@b.test"}, expect=400)
+    blank = await root.post("/api/organization", name="  ", admin={"email": "a@b.test"}, expect=400, code="invalid")
     assert "name" in blank["error"]["fields"]
-    await _org(chat, root=root)
-    taken = await root.post("/api/organization", name="Y", admin={"email": "JOHN@stilla.test"}, expect=409)
+    await workdrive_org(chat, root=root)
+    taken = await root.post("/api/organization", name="Y", admin={"email": "JOHN@stilla.test"}, expect=409, code="taken")
     assert taken["error"]["fields"] == {"admin.email": "already taken"}
 
 
 async def test_organisation_admins_rename_it_and_describe_it(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
     renamed = await org.admin.patch(f"/api/organization/{org.id}", name=" Stilla Ltd ", industry=None)
     assert renamed["name"] == "Stilla Ltd" and renamed["id"] == org.id
     assert (await org.admin.patch(f"/api/organization/{org.id}"))["name"] == "Stilla Ltd"
-    await bob.patch(f"/api/organization/{org.id}", name="Bob's", expect=403)
+    await bob.patch(f"/api/organization/{org.id}", name="Bob's", expect=403, code="forbidden")
     outsider = await chat.user("outsider")
-    await outsider.patch(f"/api/organization/{org.id}", name="Mine", expect=404)
-    logo = await _file(chat, org.admin)
+    await outsider.patch(f"/api/organization/{org.id}", name="Mine", expect=404, code="not_found")
+    logo = await file_of(chat, org.admin)
     described = await org.admin.patch(
         f"/api/organization/{org.id}", legalName="Stilla AB", websites=["https://stilla.test"], industry="Real estate",
         address={"street1": "Main 1", "city": "Lund"}, email="hi@stilla.test", phone="714-517-5291", fileId=logo,
@@ -142,70 +73,70 @@ async def test_organisation_admins_rename_it_and_describe_it(chat: Harness) -> N
     kept = await org.admin.patch(f"/api/organization/{org.id}", industry=None)  # null clears; the rest stays
     assert kept["industry"] is None and kept["legalName"] == "Stilla AB" and kept["file"]["id"] == logo
     for bad in ({"email": "nope"}, {"websites": [{"url": 1}]}, {"address": {"planet": "Mars"}}, {"legalName": "x" * 300}):
-        refused = await org.admin.patch(f"/api/organization/{org.id}", expect=400, **bad)
+        refused = await org.admin.patch(f"/api/organization/{org.id}", expect=400, code="invalid", **bad)
         assert set(refused["error"]["fields"]) <= {*bad, *(f"{k}.0" for k in bad)} and refused["error"]["fields"]
-    await org.admin.patch("/api/organization/abc", name="X", expect=400)
-    await org.admin.patch("/api/organization/424242", name="X", expect=404)
-    blank = await org.admin.patch(f"/api/organization/{org.id}", name="", expect=400)
+    await org.admin.patch("/api/organization/abc", name="X", expect=400, code="invalid")
+    await org.admin.patch("/api/organization/424242", name="X", expect=404, code="not_found")
+    blank = await org.admin.patch(f"/api/organization/{org.id}", name="", expect=400, code="invalid")
     assert "name" in blank["error"]["fields"]
-    assert (await _anonymous(chat, "PATCH", f"/api/organization/{org.id}", json={"name": "X"})).status_code == 401
+    await chat.refused(anonymous(chat, "PATCH", f"/api/organization/{org.id}", json={"name": "X"}), 401, "unauthenticated")
 
 
 # Access tokens ---------------------------------------------------------------------------------------
 
 
 async def test_org_admin_generates_a_token_that_acts_as_the_user(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
     body = await org.admin.post("/api/token/generate-access", userId=bob.id)
     assert body["userId"] == bob.id and body["token"].startswith("chatd_")
-    me = await _anonymous(chat, "GET", "/user/read", headers={"X-API-KEY": body["token"]})
+    me = await anonymous(chat, "GET", "/user/read", headers={"X-API-KEY": body["token"]})
     assert me.json()["id"] == bob.id
     by_root = await org.root.post("/api/token/generate-access", userId=int(bob.id))
     assert by_root["userId"] == bob.id
 
 
 async def test_token_generation_needs_authority_over_the_whole_account(chat: Harness) -> None:
-    org = await _org(chat)
-    bob, carol = await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol")
-    await bob.post("/api/token/generate-access", userId=carol.id, expect=403)
-    await bob.post("/api/token/generate-access", userId=bob.id, expect=403)
+    org = await workdrive_org(chat)
+    bob, carol = await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol")
+    await bob.post("/api/token/generate-access", userId=carol.id, expect=403, code="forbidden")
+    await bob.post("/api/token/generate-access", userId=bob.id, expect=403, code="forbidden")
     await org.admin.post("/organisation/members/role", id=org.id, user_id=bob.id, role="admin")
     await bob.post("/api/token/generate-access", userId=carol.id)
-    await bob.post("/api/token/generate-access", userId=org.admin.id, expect=403)  # an admin never acts as an owner
-    other = await _org(chat, "Other", root=org.root)
+    # an admin never acts as an owner
+    await bob.post("/api/token/generate-access", userId=org.admin.id, expect=403, code="forbidden")
+    other = await workdrive_org(chat, "Other", root=org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=carol.id)
-    await bob.post("/api/token/generate-access", userId=carol.id, expect=403)  # carol is also Other's
+    await bob.post("/api/token/generate-access", userId=carol.id, expect=403, code="forbidden")  # carol is also Other's
     await org.admin.post("/organisation/members/add", id=org.id, user_id=org.root.id)
-    await org.admin.post("/api/token/generate-access", userId=org.root.id, expect=403)
+    await org.admin.post("/api/token/generate-access", userId=org.root.id, expect=403, code="forbidden")
     stranger = await chat.user("stranger")
-    await org.admin.post("/api/token/generate-access", userId=stranger.id, expect=404)
-    await org.admin.post("/api/token/generate-access", userId="424242", expect=404)
+    await org.admin.post("/api/token/generate-access", userId=stranger.id, expect=404, code="not_found")
+    await org.admin.post("/api/token/generate-access", userId="424242", expect=404, code="not_found")
 
 
 async def test_token_generation_rejects_bad_input_and_anonymous_callers(chat: Harness) -> None:
-    org = await _org(chat)
-    missing = await org.admin.post("/api/token/generate-access", expect=400)
+    org = await workdrive_org(chat)
+    missing = await org.admin.post("/api/token/generate-access", expect=400, code="invalid")
     assert missing["error"]["fields"] == {"userId": "required"}
-    bad = await org.admin.post("/api/token/generate-access", userId="abc", expect=400)
+    bad = await org.admin.post("/api/token/generate-access", userId="abc", expect=400, code="invalid")
     assert "userId" in bad["error"]["fields"]
-    response = await _anonymous(chat, "POST", "/api/token/generate-access", json={"userId": org.admin.id})
-    assert response.status_code == 401
-    bob = await _member(chat, org.admin, "bob")
+    nobody = anonymous(chat, "POST", "/api/token/generate-access", json={"userId": org.admin.id})
+    await chat.refused(nobody, 401, "unauthenticated")
+    bob = await member(chat, org.admin, "bob")
     await org.admin.patch(f"/api/users/{bob.id}", status="BLOCKED")
-    blocked = await org.admin.post("/api/token/generate-access", userId=bob.id, expect=409)
-    assert blocked["error"]["code"] == "inactive"
+    await org.admin.post("/api/token/generate-access", userId=bob.id, expect=409, code="inactive")
 
 
 # Listing ---------------------------------------------------------------------------------------------
 
 
 async def test_listing_shows_my_organisations_users_with_the_spec_meta(chat: Harness) -> None:
-    org = await _org(chat)
+    org = await workdrive_org(chat)
     for name in ("amy", "ben", "cid"):
-        await _member(chat, org.admin, name)
-    other = await _org(chat, "Other", root=org.root)
-    await _member(chat, other.admin, "zed")
+        await member(chat, org.admin, name)
+    other = await workdrive_org(chat, "Other", root=org.root)
+    await member(chat, other.admin, "zed")
     first = await org.admin.get("/api/users", per_page=2)
     assert [u["userName"] for u in first["users"]] == ["amy", "ben"]
     assert first["meta"] == {"perPage": 2, "totalPages": 2, "totalResults": 4, "curPage": 1, "nextPage": 2}
@@ -220,10 +151,10 @@ async def test_listing_shows_my_organisations_users_with_the_spec_meta(chat: Har
 
 
 async def test_listing_filters_by_department_and_location(chat: Harness) -> None:
-    org = await _org(chat)
-    await _member(chat, org.admin, "amy", department="Sales", location="Paris")
-    await _member(chat, org.admin, "ben", department="Sales", location="Rome")
-    await _member(chat, org.admin, "cid", department="Dev", location="Paris")
+    org = await workdrive_org(chat)
+    await member(chat, org.admin, "amy", department="Sales", location="Paris")
+    await member(chat, org.admin, "ben", department="Sales", location="Rome")
+    await member(chat, org.admin, "cid", department="Dev", location="Paris")
     sales = await org.admin.get("/api/users", department="sales")
     assert [u["userName"] for u in sales["users"]] == ["amy", "ben"]
     both = await org.admin.get("/api/users", department="Sales", location="Paris")
@@ -231,20 +162,20 @@ async def test_listing_filters_by_department_and_location(chat: Harness) -> None
 
 
 async def test_listing_rejects_bad_paging_and_anonymous_callers(chat: Harness) -> None:
-    org = await _org(chat)
-    zero = await org.admin.get("/api/users", cur_page=0, expect=400)
+    org = await workdrive_org(chat)
+    zero = await org.admin.get("/api/users", cur_page=0, expect=400, code="invalid")
     assert "cur_page" in zero["error"]["fields"]
-    word = await org.admin.get("/api/users", per_page="many", expect=400)
+    word = await org.admin.get("/api/users", per_page="many", expect=400, code="invalid")
     assert "per_page" in word["error"]["fields"]
-    assert (await _anonymous(chat, "GET", "/api/users")).status_code == 401
-    assert (await _anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": "chatd_wrong"})).status_code == 401
+    await chat.refused(anonymous(chat, "GET", "/api/users"), 401, "unauthenticated")
+    await chat.refused(anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": "chatd_wrong"}), 401, "bad_credentials")
 
 
 # Adding ----------------------------------------------------------------------------------------------
 
 
 async def test_org_admin_adds_a_user_with_intranet_fields_kept_as_given(chat: Harness) -> None:
-    org = await _org(chat)
+    org = await workdrive_org(chat)
     body = await org.admin.post(
         "/api/users/add",
         email="Jane.Doe@example.test",
@@ -269,78 +200,80 @@ async def test_org_admin_adds_a_user_with_intranet_fields_kept_as_given(chat: Ha
     assert body["userAdditionalTeams"] == ["t1"] and body["picture"] is None and body["bio"] is None
     again = await org.admin.post("/api/users/add", email="jane.doe@other.test")
     assert again["userName"] == "jane.doe2", "a taken username gets a number"
-    assert await _role(await _member(chat, org.admin, "kim"), org.id) == "member"
+    assert await _role(await member(chat, org.admin, "kim"), org.id) == "member"
 
 
 async def test_adding_users_needs_an_org_admin_and_says_which_org(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
-    await bob.post("/api/users/add", email="x@example.test", expect=403)
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
+    await bob.post("/api/users/add", email="x@example.test", expect=403, code="forbidden")
     loner = await chat.user("loner")
-    await loner.post("/api/users/add", email="x@example.test", expect=403)
-    other = await _org(chat, "Other", root=org.root)
+    await loner.post("/api/users/add", email="x@example.test", expect=403, code="forbidden")
+    other = await workdrive_org(chat, "Other", root=org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=org.admin.id, role="admin")
-    which = await org.admin.post("/api/users/add", email="x@example.test", expect=400)
+    which = await org.admin.post("/api/users/add", email="x@example.test", expect=400, code="invalid")
     assert which["error"]["fields"] == {"organizationId": "required: name the organisation the users join"}
     placed = await org.admin.post("/api/users/add", email="x@example.test", organizationId=other.id)
     assert placed["orgId"] == other.id
-    await bob.post("/api/users/add", email="y@example.test", organizationId=org.id, expect=403)
-    await loner.post("/api/users/add", email="y@example.test", organizationId=org.id, expect=404)
-    await org.root.post("/api/users/add", email="y@example.test", expect=400)
+    await bob.post("/api/users/add", email="y@example.test", organizationId=org.id, expect=403, code="forbidden")
+    await loner.post("/api/users/add", email="y@example.test", organizationId=org.id, expect=404, code="not_found")
+    await org.root.post("/api/users/add", email="y@example.test", expect=400, code="invalid")
     by_root = await org.root.post("/api/users/add", email="y@example.test", organizationId=org.id)
     assert by_root["orgId"] == org.id
-    assert (await _anonymous(chat, "POST", "/api/users/add", json={"email": "z@example.test"})).status_code == 401
+    await chat.refused(anonymous(chat, "POST", "/api/users/add", json={"email": "z@example.test"}), 401, "unauthenticated")
 
 
 async def test_adding_a_user_rejects_bad_input_by_field(chat: Harness) -> None:
-    org = await _org(chat)
-    missing = await org.admin.post("/api/users/add", firstName="No Email", expect=400)
+    org = await workdrive_org(chat)
+    missing = await org.admin.post("/api/users/add", firstName="No Email", expect=400, code="invalid")
     assert missing["error"]["fields"] == {"email": "required"}
-    bad = await org.admin.post("/api/users/add", email="not-an-email", expect=400)
+    bad = await org.admin.post("/api/users/add", email="not-an-email", expect=400, code="invalid")
     assert bad["error"]["fields"] == {"email": "must be an email address"}
-    long = await org.admin.post("/api/users/add", email="a@example.test", firstName="x" * 65, expect=400)
+    long = await org.admin.post("/api/users/add", email="a@example.test", firstName="x" * 65, expect=400, code="invalid")
     assert long["error"]["fields"] == {"firstName": "must be at most 64 characters"}
-    visibility = await org.admin.post("/api/users/add", email="a@example.test", defaultVisibility="secret", expect=400)
+    visibility = await org.admin.post(
+        "/api/users/add", email="a@example.test", defaultVisibility="secret", expect=400, code="invalid"
+    )
     assert "defaultVisibility" in visibility["error"]["fields"]
-    boss = await org.admin.post("/api/users/add", email="a@example.test", reportsTo="424242", expect=400)
+    boss = await org.admin.post("/api/users/add", email="a@example.test", reportsTo="424242", expect=400, code="invalid")
     assert boss["error"]["fields"] == {"reportsTo": "no such user"}
-    weak = await org.admin.post("/api/users/add", email="a@example.test", password="short", expect=400)
+    weak = await org.admin.post("/api/users/add", email="a@example.test", password="short", expect=400, code="invalid")
     assert "password" in weak["error"]["fields"]
-    taken = await org.admin.post("/api/users/add", email="JOHN@stilla.test", expect=409)
+    taken = await org.admin.post("/api/users/add", email="JOHN@stilla.test", expect=409, code="taken")
     assert taken["error"]["fields"] == {"email": "already taken"}
 
 
 async def test_bulk_create_adds_all_or_none(chat: Harness) -> None:
-    org = await _org(chat)
+    org = await workdrive_org(chat)
     created = await org.admin.post(
         "/api/users/bulk-create",
         data=[{"email": "a@example.test", "firstName": "A"}, {"email": "b@example.test", "externalUserId": "ext-2"}],
     )
     assert [u["userName"] for u in created] == ["a", "b"] and created[1]["externalUserId"] == "ext-2"
     bad = await org.admin.post(
-        "/api/users/bulk-create", data=[{"email": "c@example.test"}, {"email": "nope"}], expect=400
+        "/api/users/bulk-create", data=[{"email": "c@example.test"}, {"email": "nope"}], expect=400, code="invalid"
     )
     assert bad["error"]["fields"] == {"data.1.email": "must be an email address"}
     twice = await org.admin.post(
-        "/api/users/bulk-create", data=[{"email": "d@example.test"}, {"email": "D@example.test"}], expect=409
+        "/api/users/bulk-create", data=[{"email": "d@example.test"}, {"email": "D@example.test"}], expect=409, code="taken"
     )
     assert twice["error"]["fields"] == {"data.1.email": "already taken"}
     names = {u["userName"] for u in (await org.admin.get("/api/users"))["users"]}
     assert names == {"john", "a", "b"}, "a failed batch leaves nothing behind"
-    empty = await org.admin.post("/api/users/bulk-create", data=[], expect=400)
+    empty = await org.admin.post("/api/users/bulk-create", data=[], expect=400, code="invalid")
     assert "data" in empty["error"]["fields"]
-    assert (await org.admin.post("/api/users/bulk-create", expect=400))["error"]["fields"] == {"data": "required"}
-    bob = await _member(chat, org.admin, "bob")
-    await bob.post("/api/users/bulk-create", data=[{"email": "e@example.test"}], expect=403)
-    assert (await _anonymous(chat, "POST", "/api/users/bulk-create", json={"data": []})).status_code == 401
+    assert (await org.admin.post("/api/users/bulk-create", expect=400, code="invalid"))["error"]["fields"] == {"data": "required"}
+    bob = await member(chat, org.admin, "bob")
+    await bob.post("/api/users/bulk-create", data=[{"email": "e@example.test"}], expect=403, code="forbidden")
+    await chat.refused(anonymous(chat, "POST", "/api/users/bulk-create", json={"data": []}), 401, "unauthenticated")
 
 
 # Updating --------------------------------------------------------------------------------------------
 
 
 async def test_org_admin_updates_a_user_and_null_clears_a_field(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob", phone="1", addAdditionalTeams=["t1", "t2"])
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob", phone="1", addAdditionalTeams=["t1", "t2"])
     changed = await org.admin.patch(
         f"/api/users/{bob.id}",
         firstName="Robert",
@@ -361,63 +294,63 @@ async def test_org_admin_updates_a_user_and_null_clears_a_field(chat: Harness) -
 
 
 async def test_users_edit_their_own_profile_but_not_their_standing(chat: Harness) -> None:
-    org = await _org(chat)
-    bob, carol = await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol")
+    org = await workdrive_org(chat)
+    bob, carol = await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol")
     mine = await bob.patch(f"/api/users/{bob.id}", firstName="Bobby", bio="hi", availability="AWAY")
     assert (mine["firstName"], mine["bio"], mine["availability"]) == ("Bobby", "hi", "AWAY")
-    await bob.patch(f"/api/users/{bob.id}", department="Board", expect=403)
-    await bob.patch(f"/api/users/{bob.id}", status="ARCHIVE", expect=403)
-    await bob.patch(f"/api/users/{carol.id}", firstName="Caz", expect=403)
-    await org.admin.patch(f"/api/users/{org.admin.id}", status="BLOCKED", expect=403)
+    await bob.patch(f"/api/users/{bob.id}", department="Board", expect=403, code="forbidden")
+    await bob.patch(f"/api/users/{bob.id}", status="ARCHIVE", expect=403, code="forbidden")
+    await bob.patch(f"/api/users/{carol.id}", firstName="Caz", expect=403, code="forbidden")
+    await org.admin.patch(f"/api/users/{org.admin.id}", status="BLOCKED", expect=403, code="forbidden")
     outsider = await chat.user("outsider")
-    await outsider.patch(f"/api/users/{bob.id}", firstName="X", expect=404)
-    await org.admin.patch(f"/api/users/{outsider.id}", firstName="X", expect=404)
-    assert (await _anonymous(chat, "PATCH", f"/api/users/{bob.id}", json={"bio": "x"})).status_code == 401
+    await outsider.patch(f"/api/users/{bob.id}", firstName="X", expect=404, code="not_found")
+    await org.admin.patch(f"/api/users/{outsider.id}", firstName="X", expect=404, code="not_found")
+    await chat.refused(anonymous(chat, "PATCH", f"/api/users/{bob.id}", json={"bio": "x"}), 401, "unauthenticated")
 
 
 async def test_blocking_a_user_ends_their_sessions_and_active_restores_access(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
     token = (await org.admin.post("/api/token/generate-access", userId=bob.id))["token"]
     blocked = await org.admin.patch(f"/api/users/{bob.id}", status="BLOCKED")
     assert blocked["status"] == "BLOCKED"
-    await bob.get("/api/users", expect=401)
-    assert (await _anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": token})).status_code == 401
+    await bob.get("/api/users", expect=401, code="bad_credentials")
+    await chat.refused(anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": token}), 401, "bad_credentials")
     await org.admin.patch(f"/api/users/{bob.id}", status="ACTIVE")
-    assert (await _anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": token})).status_code == 200
+    assert (await anonymous(chat, "GET", "/api/users", headers={"X-API-KEY": token})).status_code == 200
 
 
 async def test_update_rejects_bad_input_by_field(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
-    invited = await org.admin.patch(f"/api/users/{bob.id}", status="INVITED", expect=400)
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
+    invited = await org.admin.patch(f"/api/users/{bob.id}", status="INVITED", expect=400, code="invalid")
     assert "status" in invited["error"]["fields"]
-    await org.admin.patch(f"/api/users/{bob.id}", availability="BUSY", expect=400)
-    await org.admin.patch(f"/api/users/{bob.id}", status=None, expect=400)
-    unknown_file = await org.admin.patch(f"/api/users/{bob.id}", fileId="424242", expect=400)
+    await org.admin.patch(f"/api/users/{bob.id}", availability="BUSY", expect=400, code="invalid")
+    await org.admin.patch(f"/api/users/{bob.id}", status=None, expect=400, code="invalid")
+    unknown_file = await org.admin.patch(f"/api/users/{bob.id}", fileId="424242", expect=400, code="invalid")
     assert unknown_file["error"]["fields"] == {"fileId": "no such file"}
-    boss = await org.admin.patch(f"/api/users/{bob.id}", reportsTo=bob.id, expect=400)
+    boss = await org.admin.patch(f"/api/users/{bob.id}", reportsTo=bob.id, expect=400, code="invalid")
     assert boss["error"]["fields"] == {"reportsTo": "a user cannot report to themselves"}
-    await org.admin.patch("/api/users/not-an-id", bio="x", expect=400)
-    await org.admin.patch("/api/users/424242", bio="x", expect=404)
-    long = await org.admin.patch(f"/api/users/{bob.id}", lastName="y" * 65, expect=400)
+    await org.admin.patch("/api/users/not-an-id", bio="x", expect=400, code="invalid")
+    await org.admin.patch("/api/users/424242", bio="x", expect=404, code="not_found")
+    long = await org.admin.patch(f"/api/users/{bob.id}", lastName="y" * 65, expect=400, code="invalid")
     assert long["error"]["fields"] == {"lastName": "must be at most 64 characters"}
 
 
 async def test_picture_is_an_image_the_user_or_caller_uploaded(chat: Harness) -> None:
-    org = await _org(chat)
-    bob, carol = await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol")
-    picture = await _file(chat, bob)
+    org = await workdrive_org(chat)
+    bob, carol = await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol")
+    picture = await file_of(chat, bob)
     body = await bob.patch(f"/api/users/{bob.id}", fileId=picture, coverFileId=picture)
     assert body["picture"] == {"id": picture} and body["cover"] == {"id": picture}
     cleared = await bob.patch(f"/api/users/{bob.id}", fileId=None)
     assert cleared["picture"] is None
-    text = await _file(chat, bob, "text/plain")
-    not_image = await bob.patch(f"/api/users/{bob.id}", fileId=text, expect=400)
+    text = await file_of(chat, bob, "text/plain")
+    not_image = await bob.patch(f"/api/users/{bob.id}", fileId=text, expect=400, code="invalid")
     assert not_image["error"]["fields"] == {"fileId": "must be an image"}
-    theirs = await _file(chat, carol)
-    await bob.patch(f"/api/users/{bob.id}", fileId=theirs, expect=400)
-    admin_upload = await _file(chat, org.admin)
+    theirs = await file_of(chat, carol)
+    await bob.patch(f"/api/users/{bob.id}", fileId=theirs, expect=400, code="invalid")
+    admin_upload = await file_of(chat, org.admin)
     assert (await org.admin.patch(f"/api/users/{bob.id}", fileId=admin_upload))["picture"] == {"id": admin_upload}
 
 
@@ -425,23 +358,23 @@ async def test_picture_is_an_image_the_user_or_caller_uploaded(chat: Harness) ->
 
 
 async def test_deleting_a_user_removes_them_and_archives_the_account(chat: Harness) -> None:
-    org = await _org(chat)
-    bob = await _member(chat, org.admin, "bob")
+    org = await workdrive_org(chat)
+    bob = await member(chat, org.admin, "bob")
     gone = await org.admin.delete(f"/api/users/{bob.id}")
     assert gone["status"] == "ARCHIVE" and gone["orgId"] is None and gone["organizationIds"] == []
     assert bob.id not in {u["id"] for u in (await org.admin.get("/api/users"))["users"]}
-    await bob.get("/api/users", expect=401)
-    login = await _anonymous(chat, "POST", "/user/login", json={"username": "bob", "password": PASSWORD})
-    assert login.status_code == 401
-    await org.admin.delete(f"/api/users/{bob.id}", expect=404)
+    await bob.get("/api/users", expect=401, code="bad_credentials")
+    login = anonymous(chat, "POST", "/user/login", json={"username": "bob", "password": PASSWORD})
+    await chat.refused(login, 401, "bad_credentials")
+    await org.admin.delete(f"/api/users/{bob.id}", expect=404, code="not_found")
     archived = await org.root.get("/api/users", per_page=100)
     assert any(u["id"] == bob.id and u["status"] == "ARCHIVE" for u in archived["users"]), "the account is kept"
 
 
 async def test_deleting_from_one_organisation_keeps_the_account_active_elsewhere(chat: Harness) -> None:
-    org = await _org(chat)
-    other = await _org(chat, "Other", root=org.root)
-    bob = await _member(chat, org.admin, "bob")
+    org = await workdrive_org(chat)
+    other = await workdrive_org(chat, "Other", root=org.root)
+    bob = await member(chat, org.admin, "bob")
     await other.admin.post("/organisation/members/add", id=other.id, user_id=bob.id)
     kept = await org.admin.delete(f"/api/users/{bob.id}")
     # Still active, in an organisation that is not the caller's to see (docs/workdrive.md, "Who sees whom").
@@ -452,26 +385,25 @@ async def test_deleting_from_one_organisation_keeps_the_account_active_elsewhere
 
 
 async def test_deleting_needs_authority(chat: Harness) -> None:
-    org = await _org(chat)
-    bob, carol = await _member(chat, org.admin, "bob"), await _member(chat, org.admin, "carol")
-    await bob.delete(f"/api/users/{carol.id}", expect=403)
-    await org.admin.delete(f"/api/users/{org.admin.id}", expect=403)
+    org = await workdrive_org(chat)
+    bob, carol = await member(chat, org.admin, "bob"), await member(chat, org.admin, "carol")
+    await bob.delete(f"/api/users/{carol.id}", expect=403, code="forbidden")
+    await org.admin.delete(f"/api/users/{org.admin.id}", expect=403, code="forbidden")
     await org.admin.post("/organisation/members/role", id=org.id, user_id=bob.id, role="admin")
-    await bob.delete(f"/api/users/{org.admin.id}", expect=403)
-    last_owner = await org.root.delete(f"/api/users/{org.admin.id}", expect=409)
-    assert last_owner["error"]["code"] == "last_owner"
+    await bob.delete(f"/api/users/{org.admin.id}", expect=403, code="forbidden")
+    await org.root.delete(f"/api/users/{org.admin.id}", expect=409, code="last_owner")
     outsider = await chat.user("outsider")
-    await outsider.delete(f"/api/users/{carol.id}", expect=404)
-    await org.admin.delete("/api/users/424242", expect=404)
-    await org.admin.delete("/api/users/zero", expect=400)
-    assert (await _anonymous(chat, "DELETE", f"/api/users/{carol.id}")).status_code == 401
+    await outsider.delete(f"/api/users/{carol.id}", expect=404, code="not_found")
+    await org.admin.delete("/api/users/424242", expect=404, code="not_found")
+    await org.admin.delete("/api/users/zero", expect=400, code="invalid")
+    await chat.refused(anonymous(chat, "DELETE", f"/api/users/{carol.id}"), 401, "unauthenticated")
 
 
 async def test_bulk_delete_removes_all_or_none(chat: Harness) -> None:
-    org = await _org(chat)
-    amy, ben, cid = [await _member(chat, org.admin, name) for name in ("amy", "ben", "cid")]
-    refused = await org.admin.call("DELETE", "/api/users/bulk-delete", json={"id": [amy.id, org.admin.id]})
-    assert refused.status_code == 403 and set(refused.json()["error"]["fields"]) == {"id.1"}
+    org = await workdrive_org(chat)
+    amy, ben, cid = [await member(chat, org.admin, name) for name in ("amy", "ben", "cid")]
+    refused = await org.admin.request("DELETE", "/api/users/bulk-delete", 403, "forbidden", json={"id": [amy.id, org.admin.id]})
+    assert set(refused["error"]["fields"]) == {"id.1"}
     assert len((await org.admin.get("/api/users"))["users"]) == 4, "nothing was removed"
     done = await org.admin.call("DELETE", "/api/users/bulk-delete", json={"id": [amy.id, ben.id]})
     assert done.status_code == 200
@@ -479,11 +411,10 @@ async def test_bulk_delete_removes_all_or_none(chat: Harness) -> None:
     assert [u["userName"] for u in (await org.admin.get("/api/users"))["users"]] == ["cid", "john"]
     by_query = await org.admin.call("DELETE", "/api/users/bulk-delete", params={"id": cid.id})
     assert by_query.status_code == 200
-    missing = await org.admin.call("DELETE", "/api/users/bulk-delete", json={})
-    assert missing.status_code == 400 and missing.json()["error"]["fields"] == {"id": "required"}
-    bad = await org.admin.call("DELETE", "/api/users/bulk-delete", json={"id": ["x"]})
-    assert bad.status_code == 400 and "id.0" in bad.json()["error"]["fields"]
-    await cid.delete("/api/users/bulk-delete", expect=401)
-    bob = await _member(chat, org.admin, "bob")
-    denied = await bob.call("DELETE", "/api/users/bulk-delete", json={"id": [org.admin.id]})
-    assert denied.status_code == 403
+    missing = await org.admin.request("DELETE", "/api/users/bulk-delete", 400, "invalid", json={})
+    assert missing["error"]["fields"] == {"id": "required"}
+    bad = await org.admin.request("DELETE", "/api/users/bulk-delete", 400, "invalid", json={"id": ["x"]})
+    assert "id.0" in bad["error"]["fields"]
+    await cid.delete("/api/users/bulk-delete", expect=401, code="bad_credentials")
+    bob = await member(chat, org.admin, "bob")
+    await bob.request("DELETE", "/api/users/bulk-delete", 403, "forbidden", json={"id": [org.admin.id]})

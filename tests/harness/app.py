@@ -1,4 +1,6 @@
-"""Helpers that make an API test three lines: a running app, users who call it, captured events."""
+"""chatd in-process: a running app behind an httpx client, a fake clock, the bus's events captured, and
+signed-in users (``Actor``) whose calls assert their status, and for a refusal its error and that it left no
+trace."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import itertools
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable
 
 import httpx
 
@@ -18,6 +20,8 @@ from chatd.core.events import Event
 from chatd.core.models import User
 from chatd.core.users import do_create_user
 from chatd.store import migrations
+
+from .trace import ApiError, Trace, caused, error_of, no_trace_between
 
 PASSWORD = "correct horse battery"
 _names = itertools.count(1)
@@ -52,13 +56,14 @@ def migrate_template(url: str) -> None:
     asyncio.run(run())
 
 
-class ApiError(AssertionError):
-    pass
-
-
 @dataclass
 class Actor:
-    """A signed-in user calling the API; ``post``/``get``/… assert the status and return the JSON."""
+    """A signed-in user calling the API; ``post``/``get``/… assert the status and return the JSON.
+
+    With ``expect`` a refusal (400 and up), the call also asserts the house error body — its ``code`` when
+    one is named — and that the refusal left no trace: no event published, nothing stored (``trace.py``).
+    ``code`` is therefore never a body field.
+    """
 
     harness: "Harness"
     user: User
@@ -75,33 +80,39 @@ class Actor:
     async def call(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
+        """The raw response, nothing asserted."""
         merged = {**self.headers, **(headers or {})}
         return await self.harness.client.request(method, path, headers=merged, **kwargs)
 
-    async def _expect(self, method: str, path: str, expect: int, kwargs: dict[str, Any]) -> Any:
+    async def request(self, method: str, path: str, expect: int = 200, code: str | None = None, **kwargs: Any) -> Any:
+        """``call``, asserting the answer: ``expect``, and for a refusal its ``code`` and no trace."""
+        if expect >= 400:
+            return await self.harness.refused(self.call(method, path, **kwargs), expect, code)
         response = await self.call(method, path, **kwargs)
         if response.status_code != expect:
             raise ApiError(f"{method} {path}: expected {expect}, got {response.status_code}: {response.text}")
         return response.json() if response.content else None
 
-    async def get(self, path: str, expect: int = 200, **params: Any) -> Any:
-        return await self._expect("GET", path, expect, {"params": params})
+    async def get(self, path: str, expect: int = 200, *, code: str | None = None, **params: Any) -> Any:
+        return await self.request("GET", path, expect, code, params=params)
 
-    async def post(self, path: str, expect: int = 200, **body: Any) -> Any:
-        return await self._expect("POST", path, expect, {"json": body})
+    async def post(self, path: str, expect: int = 200, *, code: str | None = None, **body: Any) -> Any:
+        return await self.request("POST", path, expect, code, json=body)
 
-    async def put(self, path: str, expect: int = 200, **body: Any) -> Any:
-        return await self._expect("PUT", path, expect, {"json": body})
+    async def put(self, path: str, expect: int = 200, *, code: str | None = None, **body: Any) -> Any:
+        return await self.request("PUT", path, expect, code, json=body)
 
-    async def patch(self, path: str, expect: int = 200, **body: Any) -> Any:
-        return await self._expect("PATCH", path, expect, {"json": body})
+    async def patch(self, path: str, expect: int = 200, *, code: str | None = None, **body: Any) -> Any:
+        return await self.request("PATCH", path, expect, code, json=body)
 
-    async def delete(self, path: str, expect: int = 200, **params: Any) -> Any:
-        return await self._expect("DELETE", path, expect, {"params": params})
+    async def delete(self, path: str, expect: int = 200, *, code: str | None = None, **params: Any) -> Any:
+        return await self.request("DELETE", path, expect, code, params=params)
 
 
 @dataclass
 class Harness:
+    """A running chatd app (lifespan entered) with a client, a fake clock, and every bus event in ``events``."""
+
     app: Any
     client: httpx.AsyncClient
     clock: FakeClock
@@ -129,6 +140,41 @@ class Harness:
 
     def events_of(self, type: str, event: str | None = None) -> list[Event]:
         return [e for e in self.events if e.type == type and (event is None or e.event == event)]
+
+    @asynccontextmanager
+    async def capture(
+        self, expect: int | None = None, type: str | None = None, event: str | None = None
+    ) -> AsyncIterator[list[Event]]:
+        """The events the block causes (of ``type``/``event`` if given), filled in when it ends; with
+        ``expect``, asserts there are exactly that many. Presence heartbeats are not caused by a block."""
+        start = len(self.events)
+        captured: list[Event] = []
+        yield captured
+        captured.extend(
+            e for e in caused(self.events[start:]) if (type is None or e.type == type) and (event is None or e.event == event)
+        )
+        if expect is not None:
+            assert len(captured) == expect, f"expected {expect} events, got {len(captured)}: {captured}"
+
+    async def trace(self) -> Trace:
+        """What a refusal must not change: the stored rows and the events published so far."""
+        return await Trace.take(self.core, self.events)
+
+    @asynccontextmanager
+    async def no_trace(self, what: str = "the refused request") -> AsyncIterator[None]:
+        """Assert the block stores nothing and publishes no event (around a request that is refused)."""
+        before = await self.trace()
+        yield
+        no_trace_between(before, await self.trace(), what)
+
+    async def refused(self, request: Awaitable[httpx.Response], status: int, code: str | None = None) -> dict[str, Any]:
+        """Await ``request``, which must be refused with ``status`` (and ``code``) and leave no trace; returns
+        the JSON body. For requests not made by an ``Actor``: ``await chat.refused(chat.anonymous(…), 401)``."""
+        before = await self.trace()
+        response = await request
+        body = error_of(response, status, code)
+        no_trace_between(before, await self.trace(), f"{response.request.method} {response.request.url.path}")
+        return body
 
     async def user(self, name: str | None = None, *, admin: bool = False, email: str | None = None) -> Actor:
         """A new user, signed in through ``/user/login`` like a real client."""
