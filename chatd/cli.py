@@ -19,8 +19,8 @@ from .app import build_core
 from .config import ConfigError, Settings, load_settings
 from .core import auth, users
 from .core.context import Core
-from .core.errors import ChatdError, NotFound
 from .core.paging import PageRequest
+from .domain.errors import ChatdError, NotFound
 from .store import migrations, schema
 from .store import orgs as org_store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from chatd.core.errors import BadRequest
+from chatd.domain.errors import BadRequest
 from harness import Harness, make_settings
 
 

@@ -12,7 +12,7 @@ from typing import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
-from chatd.core.events import MESSAGE, Event
+from chatd.domain.events import MESSAGE, Event
 from chatd.realtime.bus import MemoryBus, RedisBus, create_bus
 from servers import RedisServer
 

@@ -91,7 +91,7 @@ async def test_a_version_1_database_is_upgraded_to_organisation_profiles(databas
 async def test_nodes_sharing_postgresql_never_share_a_node_id(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    from chatd.core.errors import Conflict
+    from chatd.domain.errors import Conflict
     from conftest import fresh_database_url
     from harness import Harness, make_settings
 

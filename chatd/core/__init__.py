@@ -1,13 +1,9 @@
 """The domain core: every rule of chatd, called alike by every face.
 
-- ``errors.py``    the one error tree (code, HTTP status hint, fields) and the one way to rename its fields;
-  ``codes.py`` every error code with its status.
 - ``access.py``    every "may read / may write / may manage" rule, with the fetch-and-check helpers
   (``access_*``), the read rule (``may_read_channel``) and the read-only check (``check_writable``).
 - ``ids.py``       64-bit time-ordered ids; ``clock.py`` the injectable clock.
 - ``context.py``   ``Core`` (what an action needs) and ``Tx`` (one transaction plus the events it emits).
-- ``models.py``    domain records returned to the faces.
-- ``events.py``    the event envelope stored in the channel log and published after commit.
 - ``auth.py``      login, sessions, tokens, authentication of a request; ``passwords.py`` hashing.
 - ``users.py``, ``orgs.py``, ``teams.py``, ``channels.py``, ``messages.py`` …: one module per aggregate,
   functions named ``check_*`` (validate) and ``do_*`` (change and record).

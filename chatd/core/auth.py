@@ -10,13 +10,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from ..domain.models import AccessToken, Principal, Session, User
 from ..store import credentials as credential_store
 from ..store import users as user_store
-from . import events, session_jwt
-from .codes import Code
+from . import session_jwt
 from .context import Core, Tx
-from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
-from .models import AccessToken, Principal, Session, User
 
 TOKEN_PREFIX = "chatd_"
 _TOUCH_EVERY_MS = 60_000  # last-seen times are refreshed at most once a minute per credential

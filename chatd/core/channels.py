@@ -12,18 +12,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.errors import BadRequest
+from ..domain.models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
-from . import events
 from .access import access_channel, access_org, access_team, own_image
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest
 from .messages import post_system_message
-from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 

@@ -8,8 +8,8 @@ what a lost event can cost (and a clock moved past a session's end also ends its
 
 from __future__ import annotations
 
+from ..domain.models import Principal
 from .clock import Clock
-from .models import Principal
 
 
 class CredentialCache:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import MessageView, Principal
 from ..store import channels as channel_store
 from ..store import messages as message_store
 from ..store import reactions as marks
-from . import events
 from .access import access_message
-from .codes import Code
 from .context import Core
-from .errors import Conflict
 from .message_views import views_across, views_of
-from .models import MessageView, Principal
 from .paging import Page, PageRequest
 
 

@@ -16,8 +16,8 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
-from .codes import Code
-from .errors import ChatdError
+from ..domain.codes import Code
+from ..domain.errors import ChatdError
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]

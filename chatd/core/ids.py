@@ -5,8 +5,8 @@ Layout: 41 bits of milliseconds since 2025-01-01 UTC, 10 bits of node id, 12 bit
 
 from __future__ import annotations
 
+from ..domain.errors import BadRequest
 from .clock import Clock
-from .errors import BadRequest
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain import events
+from ..domain.events import Event
+from ..domain.models import ChannelView, Principal
 from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import orgs as org_store
-from . import events
 from .access import access_channel
 from .channels import views_of
 from .context import Core
-from .events import Event
-from .models import ChannelView, Principal
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..domain.errors import BadRequest
+from ..domain.models import MESSAGE_TYPES, MessageView, Principal
 from ..store import channels as channel_store
 from ..store import search as search_index
 from ..store.tables import messages
 from .access import access_channel
 from .clock import parse_iso
 from .context import Core
-from .errors import BadRequest
 from .message_views import views_across
-from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..domain.errors import RateLimited
 from .clock import Clock
-from .errors import RateLimited
 
 
 class LoginThrottle:

@@ -19,9 +19,9 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.requests import Request
 
-from ..core.codes import Code
-from ..core.errors import BadRequest, TooLarge
 from ..core.ids import parse_id
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.context import Core
-from ..core.errors import Rename, fields_renamed
-from ..core.models import Principal
+from ..domain.errors import Rename, fields_renamed
+from ..domain.models import Principal
 from . import envelope
 from .auth import authenticate_request
 from .params import parse
@@ -53,7 +53,7 @@ def endpoint(
     model: type[P], *, status: int = 200, fields: Rename | None = None
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
     """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
-    face names the fields of the core's errors (``core.errors.fields_renamed``)."""
+    face names the fields of the core's errors (``domain.errors.fields_renamed``)."""
 
     def wrap(handler: Callable[[Call[P]], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:

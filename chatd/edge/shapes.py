@@ -14,8 +14,8 @@ from typing import Any, Callable, TypeVar
 from ..core.channels import channel_payload
 from ..core.clock import iso
 from ..core.messages import message_payload
-from ..core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ..core.paging import Page
+from ..domain.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 
 T = TypeVar("T")
 

@@ -11,8 +11,8 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from ..core.codes import Code
-from ..core.errors import BadRequest, TooLarge
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, TooLarge
 
 MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing around a file of the largest size allowed
 

@@ -29,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ..core.events import Event
+from ..domain.events import Event
 
 log = logging.getLogger("chatd.bus")
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, Sequence
 if TYPE_CHECKING:
     from ..core.context import Core
 
-from ..core import events as ev
 from ..core.access import may_read_channel
 from ..core.clock import Clock
-from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
+from ..domain import events as ev
+from ..domain.events import Event
 from . import protocol
 from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
 from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ..core.errors import ChatdError
+from ..domain.errors import ChatdError
 from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).

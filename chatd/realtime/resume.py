@@ -31,7 +31,7 @@ import asyncio
 from typing import Any
 
 from ..core import live
-from ..core.errors import BadRequest, ChatdError
+from ..domain.errors import BadRequest, ChatdError
 from . import protocol
 from .connection import Connection, Step
 from .hub import Hub

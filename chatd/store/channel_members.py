@@ -7,7 +7,7 @@ from typing import Iterable
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership
+from ..domain.models import Membership
 from .tables import channel_members, channels
 
 

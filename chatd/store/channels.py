@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Channel, ChannelAccess
+from ..domain.models import Channel, ChannelAccess
 from .paging import like_pattern
 from .tables import channel_members, channels, org_members, organisations, teams, users
 

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.events import Event
+from ..domain.events import Event
 from .tables import channel_events, channels
 
 

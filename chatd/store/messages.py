@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Message
+from ..domain.models import Message
 from .tables import mentions, message_files, message_versions, messages, pins
 
 

@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership, Organisation
+from ..domain.models import Membership, Organisation
 from .paging import like_pattern
 from .tables import org_members, organisations
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import column, func, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Message
+from ..domain.models import Message
 from .messages import message_of, with_details
 from .tables import messages
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership, Team
+from ..domain.models import Membership, Team
 from .paging import like_pattern
 from .tables import org_members, team_members, teams
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.codes import Code
-from ..core.errors import Conflict
-from ..core.models import User
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import User
 from .paging import like_pattern
 from .tables import org_members, organisations, users
 

@@ -10,12 +10,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core import attachments, flags, history, messages, pins, reactions, search
-from ...core.errors import BadRequest
 from ...core.paging import PageRequest
+from ...domain.errors import BadRequest
+from ...edge import shapes
 from ...edge.auth import authenticate_request
 from ...edge.params import Id, Params, validate
 from ...edge.responses import Call, endpoint, respond
-from ...edge import shapes
 from ...edge.uploads import read_upload
 
 

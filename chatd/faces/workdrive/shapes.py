@@ -13,8 +13,8 @@ from ...core.directory import Profile
 from ...core.files import file_payload
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
-from ...core.models import ChannelView, Membership, MessageView, Organisation, StoredFile
 from ...core.paging import Page
+from ...domain.models import ChannelView, Membership, MessageView, Organisation, StoredFile
 
 T = TypeVar("T")
 
