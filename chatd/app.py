@@ -118,7 +118,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     ops.register(registry)
     app = Starlette(
         routes=_routes(),
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
         middleware=[Middleware(ops.RequestMetrics, registry=registry), Middleware(BrowserGuard, settings=settings)],
     )

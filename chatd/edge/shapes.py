@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from ..core.channels import channel_payload
-from ..core.clock import iso
+from ..core.clock import iso as iso  # the faces shape their own times with it too
 from ..core.messages import message_payload
 from ..core.paging import Page
 from ..domain.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
