@@ -77,6 +77,8 @@ class LimitSettings(_Section):
     upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
     page_size_max: int = Field(200, ge=1)
     file_grace_days: float = Field(7.0, ge=0)
+    search_window: int = Field(1000, ge=1)
+    search_budget_ms: int = Field(500, ge=1)
 
 
 class WebsocketSettings(_Section):

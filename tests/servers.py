@@ -248,7 +248,18 @@ class PostgresServer:
 
     database = "chatd_test"
 
-    def __init__(self, bin_dir: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        bin_dir: str | None = None,
+        port: int | None = None,
+        *,
+        keep_dir: Path | None = None,
+        settings: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+    ) -> None:
+        """``keep_dir``: a cluster that outlives ``stop()`` (made there on first use, reused after: the
+        benchmark caches its filled stores so); ``settings`` override the throwaway ones below (e.g.
+        ``fsync``); ``prefix`` goes before the ``postgres`` command (e.g. ``taskset -c 1``)."""
         found = bin_dir or find_postgres_bin()
         if found is None:
             raise ServerUnavailable(
@@ -262,6 +273,16 @@ class PostgresServer:
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._watchdog: _Watchdog | None = None
+        self._keep_dir = keep_dir
+        self._settings = {
+            "listen_addresses": "127.0.0.1",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
+            **(settings or {}),
+        }
+        self._prefix = prefix or []
         self.startup_seconds = 0.0
 
     @property
@@ -280,6 +301,11 @@ class PostgresServer:
     def log_path(self) -> Path | None:
         return self._dir / "postgres.log" if self._dir else None
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children), while running."""
+        return self._proc.pid if self._proc is not None else None
+
     def _as_user(self) -> tuple[int | None, int | None, list[int] | None]:
         """``user``, ``group``, ``extra_groups`` for subprocess: the postgres user when root, else unchanged."""
         return (self._user[0], self._user[1], []) if self._user else (None, None, None)
@@ -289,13 +315,37 @@ class PostgresServer:
         if self._proc is not None:
             return
         began = time.monotonic()
-        self._dir = Path(tempfile.mkdtemp(prefix="chatd-pg-", dir=_traversable_tmp() if self._user else None))
+        if self._keep_dir is not None:
+            self._dir = self._keep_dir
+            self._dir.mkdir(parents=True, exist_ok=True)
+        else:
+            self._dir = Path(tempfile.mkdtemp(prefix="chatd-pg-", dir=_traversable_tmp() if self._user else None))
         _live[id(self)] = self
         data = self._dir / "data"
-        data.mkdir(mode=0o700)
+        made = not (data / "PG_VERSION").exists()
+        if made:
+            shutil.rmtree(data, ignore_errors=True)  # a cluster whose initdb never finished
+            data.mkdir(mode=0o700)
         if self._user is not None:
             for path in (self._dir, data):
                 os.chown(path, *self._user)
+        if made:
+            self._initdb(data)
+        for attempt in range(3):
+            if self._launch(timeout=30.0):
+                break
+            log = _read_log(self._dir / "postgres.log")
+            if "already in use" in log and not self._fixed_port and attempt < 2:
+                self.port = find_free_port()  # lost the race for the port: pick another
+                continue
+            self.stop()
+            raise RuntimeError(f"postgres did not start on port {self.port}; log:\n{log}")
+        if made:
+            _pg_simple_query(self.bin_dir, self.port, f'CREATE DATABASE "{self.database}"')
+        self.startup_seconds = time.monotonic() - began
+
+    def _initdb(self, data: Path) -> None:
+        assert self._dir is not None
         user, group, extra_groups = self._as_user()
         initdb = subprocess.run(
             [
@@ -322,25 +372,16 @@ class PostgresServer:
         if initdb.returncode != 0:
             self.stop()
             raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stdout.decode(errors='replace')}")
-        for attempt in range(3):
-            if self._launch(timeout=30.0):
-                break
-            log = _read_log(self._dir / "postgres.log")
-            if "already in use" in log and not self._fixed_port and attempt < 2:
-                self.port = find_free_port()  # lost the race for the port: pick another
-                continue
-            self.stop()
-            raise RuntimeError(f"postgres did not start on port {self.port}; log:\n{log}")
-        _pg_simple_query(self.bin_dir, self.port, f'CREATE DATABASE "{self.database}"')
-        self.startup_seconds = time.monotonic() - began
 
     def _launch(self, timeout: float) -> bool:
         """Start ``postgres`` and wait for it; False (and the process reaped) if it exited or timed out."""
         assert self._dir is not None
         user, group, extra_groups = self._as_user()
         with open(self._dir / "postgres.log", "ab") as log:
+            options = [part for name, value in self._settings.items() for part in ("-c", f"{name}={value}")]
             self._proc = subprocess.Popen(
                 [
+                    *self._prefix,
                     f"{self.bin_dir}/postgres",
                     "-D",
                     str(self._dir / "data"),
@@ -348,16 +389,7 @@ class PostgresServer:
                     str(self.port),
                     "-k",
                     str(self._dir),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=200",
+                    *options,
                 ],
                 cwd=self._dir,
                 stdout=log,
@@ -369,7 +401,7 @@ class PostgresServer:
                 extra_groups=extra_groups,
             )
         # SIGINT is postgres's "fast shutdown": roll back, disconnect clients, exit.
-        self._watchdog = _Watchdog(self._proc.pid, signal.SIGINT, str(self._dir))
+        self._watchdog = _Watchdog(self._proc.pid, signal.SIGINT, "" if self._keep_dir else str(self._dir))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -412,7 +444,8 @@ class PostgresServer:
         """Fast shutdown (SIGINT, then SIGKILL after 15 s) and remove the cluster's temp dir."""
         self._kill_process()
         if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            if self._keep_dir is None:
+                shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         _live.pop(id(self), None)
 

@@ -3,6 +3,13 @@ that follows edits and removals, hostile queries, and the same answers on SQLite
 
 from __future__ import annotations
 
+import time
+
+import pytest
+from sqlalchemy import text
+
+from chatd.store import search as search_index
+from chatd.store.tables import messages
 from harness import Actor, Harness
 from test_channels import org_with
 
@@ -209,3 +216,71 @@ async def test_results_carry_what_history_shows(chat: Harness) -> None:
     file_hit = items[response.json()["id"]]
     assert file_hit["type"] == "FILE" and file_hit["files"][0]["name"] == "g.txt"
     assert [m["id"] for m in (await bob.get("/message/search", query="giraffe", message_type="FILE"))["items"]] == [file_hit["id"]]
+
+
+async def test_the_total_is_capped_at_the_search_window(chat: Harness) -> None:
+    """Past ``limits.search_window`` matches, only the newest that many are ranked and counted, and the
+    answer says so (docs/api.md, search at scale); narrowing the query brings the count back to exact."""
+    chat.settings.limits.search_window = 3
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    one = (await alice.post("/channel/edit", organisation_id=org, name="one"))["id"]
+    two = (await alice.post("/channel/edit", organisation_id=org, name="two"))["id"]
+    posted = [(await alice.post("/message/edit", channel_id=one, contents=f"heron {n}"))["id"] for n in range(3)]
+    posted += [(await alice.post("/message/edit", channel_id=two, contents=f"heron {n}"))["id"] for n in range(3, 5)]
+    first = await alice.get("/message/search", query="heron", per_page=2)
+    assert (first["total"], first["total_capped"], first["next_page"]) == (3, True, 2)
+    second = await alice.get("/message/search", query="heron", per_page=2, page=2)
+    assert (len(second["items"]), second["next_page"]) == (1, None)
+    assert {m["id"] for m in first["items"] + second["items"]} == set(posted[2:])  # the newest three
+    assert (await alice.get("/message/search", query="heron", per_page=2, page=3))["items"] == []
+    narrowed = await alice.get("/message/search", query="heron", channel_id=two)
+    assert (narrowed["total"], narrowed["total_capped"]) == (2, False)
+    listing = await alice.get("/message/search", query="", message_type="MESSAGE")
+    assert (listing["total"], listing["total_capped"]) == (3, True)
+    assert [m["id"] for m in listing["items"]] == posted[:1:-1]  # newest first
+    chat.settings.limits.search_window = 1000
+    assert (await alice.get("/message/search", query="heron"))["total_capped"] is False
+
+
+async def test_the_word_index_drives_the_search(chat: Harness) -> None:
+    """The plan that keeps search cheap at a million messages (docs/performance.md): SQLite walks FTS5
+    newest first and looks each hit up by primary key (or, for a reader of few messages, in the channel index),
+    with no sort of all matches; the access filter is a list of channel ids. (PostgreSQL's plan depends on its statistics: ``scripts/bench`` checks it on a
+    filled store.)"""
+    if not chat.core.db.is_sqlite:
+        pytest.skip("PostgreSQL picks its plan from statistics; the benchmark checks it at 1,000,000 messages")
+    async with chat.core.reading() as conn:
+        statement = search_index.candidates(conn, ["deploy"], [1, 2, 3], [messages.c.user_id == 4], 1001)
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        plan = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        statement = search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, narrow=True)
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        narrow = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        statement = search_index.candidates(conn, [], [1, 2, 3], [], 1001)
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        listing = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+    assert listing == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], listing  # newest first, no sort
+    for steps, index in ((plan, "sqlite_autoindex_messages_1 (id=?)"), (narrow, "ix_messages_channel_id (channel_id=? AND id>? AND id<?)")):
+        assert steps[0].startswith("SCAN message_fts VIRTUAL TABLE"), steps
+        assert any(step.startswith(f"SEARCH messages USING INDEX {index}") for step in steps), steps
+        assert not any("TEMP B-TREE" in step or step.startswith("SCAN messages") for step in steps), steps
+
+
+async def test_a_query_past_its_budget_is_stopped(chat: Harness) -> None:
+    """A statement that would run for seconds is stopped by the engine at the budget, and the connection is
+    usable afterwards (the budget does not outlive its read transaction)."""
+    slow = {
+        "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT count(*) FROM n",
+        "postgresql": "SELECT pg_sleep(30)",
+    }[chat.core.db.dialect]
+    async with chat.core.reading() as conn:
+        started = time.monotonic()
+        with pytest.raises(search_index.TooSlow):
+            async with search_index.budget(conn, 100):
+                await conn.execute(text(slow))
+        assert time.monotonic() - started < 10
+    async with chat.core.reading() as conn:
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+        async with search_index.budget(conn, 5000):
+            assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2

@@ -6,7 +6,7 @@ messages a response shows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,9 +24,13 @@ async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int,
 
 
 async def views_of(
-    conn: AsyncConnection, principal: Principal, found: ChannelAccess, found_messages: list[Message]
+    conn: AsyncConnection,
+    principal: Principal,
+    found: ChannelAccess | Mapping[int, ChannelAccess],
+    found_messages: list[Message],
 ) -> list[MessageView]:
-    """Per-viewer fields for messages of one channel: pins, my flags, reactions with ``me``, what I may do."""
+    """Per-viewer fields for messages of one channel (``found``), or of several (``found`` by channel id): pins,
+    my flags, reactions with ``me``, what I may do. Four queries however many channels."""
     ids = [m.id for m in found_messages]
     pinned = await marks.pinned_ids(conn, ids)
     flagged = await marks.flagged_ids(conn, principal.user_id, ids)
@@ -35,6 +39,7 @@ async def views_of(
     views = []
     for m in found_messages:
         mine = m.user_id == principal.user_id
+        access = found if isinstance(found, ChannelAccess) else found[m.channel_id]
         views.append(
             MessageView(
                 message=m,
@@ -43,24 +48,29 @@ async def views_of(
                 flagged=m.id in flagged,
                 reactions=reactions.get(m.id, []),
                 can_edit=mine and m.type in USER_TYPES,
-                can_remove=mine or found.is_owner,
+                can_remove=mine or access.is_owner,
             )
         )
     return views
 
 
-async def views_across(conn: AsyncConnection, principal: Principal, found: list[Message]) -> dict[int, MessageView]:
-    """Per-viewer views of messages from several channels, one batch per channel; messages of channels the
-    caller may no longer read are left out (never leaked)."""
-    by_channel: dict[int, list[Message]] = {}
-    for message in found:
-        by_channel.setdefault(message.channel_id, []).append(message)
-    views: dict[int, MessageView] = {}
-    for channel_id, in_channel in by_channel.items():
-        try:
-            access = await access_channel(conn, principal, channel_id)
-        except NotFound:
-            continue
-        for view in await views_of(conn, principal, access, in_channel):
-            views[view.message.id] = view
-    return views
+async def views_across(
+    conn: AsyncConnection,
+    principal: Principal,
+    found: list[Message],
+    accesses: Mapping[int, ChannelAccess] | None = None,
+) -> dict[int, MessageView]:
+    """Per-viewer views of messages from several channels; messages of channels the caller may no longer read
+    are left out (never leaked). ``accesses``: the caller's standing in the channels they may read, when the
+    caller already has it (``access.readable_accesses``); otherwise each channel is checked on its own. The
+    views themselves are read once for all channels (``views_of``)."""
+    if accesses is None:
+        checked: dict[int, ChannelAccess] = {}
+        for channel_id in dict.fromkeys(m.channel_id for m in found):
+            try:
+                checked[channel_id] = await access_channel(conn, principal, channel_id)
+            except NotFound:
+                continue
+        accesses = checked
+    visible = [m for m in found if m.channel_id in accesses]
+    return {view.message.id: view for view in await views_of(conn, principal, accesses, visible)}

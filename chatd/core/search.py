@@ -2,6 +2,10 @@
 
 The snippet is cut here, not by the engine, so both backends return the same text: a window of words around
 the first match, with matches wrapped in ``<mark>`` and the rest HTML-escaped (safe to render as HTML).
+
+A search considers the newest ``limits.search_window`` matches (ranked, and counted exactly up to there;
+``SearchPage.capped`` says there were more) and runs within ``limits.search_budget_ms``, past which it
+fails with 503 ``unavailable`` rather than hold a database connection (docs/api.md, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..domain.errors import BadRequest
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, ChatdError
 from ..domain.models import MESSAGE_TYPES, MessageView, Principal
-from ..store import channels as channel_store
 from ..store import search as search_index
 from ..store.tables import messages
-from .access import access_channel
+from .access import access_channel, readable_accesses
 from .clock import parse_iso
 from .context import Core
 from .message_views import views_across
@@ -24,6 +28,18 @@ from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24
 QUERY_MAX = 256
+
+
+class SearchTimeout(ChatdError):
+    status = 503
+    code = Code.UNAVAILABLE
+
+
+@dataclass(slots=True)
+class SearchPage(Page["Hit"]):
+    """A page whose ``total`` stops at the search window; ``capped``: more messages matched than that."""
+
+    capped: bool = False
 
 
 @dataclass(slots=True)
@@ -75,17 +91,13 @@ async def search_messages(
     since: str | None = None,
     until: str | None = None,
     page: PageRequest,
-) -> Page[Hit]:
+) -> SearchPage:
     if len(query) > QUERY_MAX:
         raise BadRequest.field("query", f"at most {QUERY_MAX} characters")
     words = search_index.terms(query)
     if query.strip() and not words:
         raise BadRequest.field("query", "give at least one word to search for (operators alone match nothing)")
-    where: list[Any] = [
-        messages.c.channel_id.in_(
-            channel_store.select_ids(channel_store.readable_channels_clause(principal.user_id, principal.user.is_admin))
-        )
-    ]
+    where: list[Any] = []
     if message_type is not None:
         if message_type not in MESSAGE_TYPES:
             raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
@@ -99,8 +111,20 @@ async def search_messages(
         where.append(messages.c.created_at <= end)
     async with core.reading() as conn:
         if channel_id is not None:
-            await access_channel(conn, principal, channel_id)
-            where.append(messages.c.channel_id == channel_id)
-        found, total = await search_index.search(conn, words, where, page.offset, page.per_page)
-        views = await views_across(conn, principal, [m for m, _ in found])
-    return Page([Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views], total, page)
+            accesses = {channel_id: await access_channel(conn, principal, channel_id)}
+        else:
+            accesses = await readable_accesses(conn, principal)
+        limits = core.settings.limits
+        try:
+            found, total, capped = await search_index.search(
+                conn, words, list(accesses), where, page.offset, page.per_page, window=limits.search_window,
+                budget_ms=limits.search_budget_ms,
+            )
+        except search_index.TooSlow:
+            raise SearchTimeout(
+                f"the search took longer than {limits.search_budget_ms} ms and was stopped: "
+                "add words or filters (channel_id, user_id, since, until)"
+            ) from None
+        views = await views_across(conn, principal, [m for m, _ in found], accesses)
+    hits = [Hit(views[m.id], snippet(m.contents, words), score) for m, score in found if m.id in views]
+    return SearchPage(hits, total, page, capped)

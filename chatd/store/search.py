@@ -10,26 +10,40 @@ never a syntax error.
 
 Both indexes are kept in step by ``index``/``reindex``/``unindex`` in the same transaction as the change:
 on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
+
+A search stays cheap however many messages are stored (docs/performance.md): the word index drives it
+(FTS5 on SQLite, walked newest first; GIN or the primary key on PostgreSQL, whichever its planner finds
+cheaper), only the newest ``window`` matching messages are taken, and only those are ranked and counted.
+Access is one set membership test (``channel_id IN`` the readable channels, listed before the query), never
+a check per row. Each query runs under a time budget (``budget``): past it the engine stops it and
+``TooSlow`` is raised, so no query holds a connection for long.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
-from sqlalchemy import column, func, literal_column, select, table, text
+from sqlalchemy import bindparam, case, column, exists, func, literal_column, select, table, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import BindParameter, ColumnClause
 
 from ..domain.models import Message
-from .messages import message_of, with_details
-from .tables import messages
+from .messages import get_messages
+from .tables import channels, messages
 
 WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
 ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFKD has split them off
 _fts = table("message_fts", column("rowid"), column("contents"))
 _SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
 _CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
+_SET_BUDGET = text(
+    "SELECT set_config('statement_timeout', :timeout, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 
 
 def terms(query: str) -> list[str]:
@@ -71,42 +85,138 @@ async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None
     await index_many(conn, [(message_id, contents)])
 
 
-async def search(
-    conn: AsyncConnection, words: list[str], where: list[Any], offset: int, limit: int
-) -> tuple[list[tuple[Message, float]], int]:
-    """Live messages matching every word and ``where``, best first (newest first among equals), with a total.
+class TooSlow(Exception):
+    """The engine stopped a search at its time budget."""
 
-    No words: every message matching ``where``, newest first (a filtered listing)."""
+
+@asynccontextmanager
+async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None]:
+    """Stop the statements run inside after ``milliseconds`` (raising ``TooSlow``).
+
+    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statement
+    (removed when the block ends); PostgreSQL: ``statement_timeout`` for each statement of the rest of this
+    read transaction."""
+    if _sqlite(conn):
+        raw = (await conn.get_raw_connection()).driver_connection
+        if raw is None:  # never on a live connection: the pool hands out open ones
+            raise RuntimeError("search on a closed connection")
+        # A statement timeout, not a domain time: it measures this process's work, so the monotonic clock.
+        deadline = time.monotonic() + milliseconds / 1000
+        await raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc.orig):
+                raise TooSlow() from None
+            raise
+        finally:
+            await raw.set_progress_handler(None, 2000)
+        return
+    # A custom plan for each search: a generic one cannot know how many rows a word or a channel list has.
+    # Both settings are local to the read transaction: they end with it (one round trip, not two).
+    await conn.execute(_SET_BUDGET, {"timeout": str(int(milliseconds))})
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            raise TooSlow() from None
+        raise
+
+
+def _term_frequency_score() -> Any:
+    """SQLite's score: BM25's term-frequency part, how often the words occur for the row's length.
+
+    ``bm25()`` itself also weighs each word by its rarity, which FTS5 finds by reading the word's whole
+    posting list: 60-90 ms for a word in most of a million messages, whatever the ``LIMIT``. Every row of an
+    answer contains every word, so that weight barely separates them; this costs a few microseconds per row
+    kept. The instance count is what ``highlight`` adds (one mark per match); the length counts the spaces
+    of the indexed text (``document``: words one space apart)."""
+    words: ColumnClause[str] = literal_column("message_fts.contents")
+    found = func.length(func.highlight(literal_column("message_fts"), 0, func.char(1), "")) - func.length(words)
+    size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
+    k1, b, average = 1.2, 0.75, 12.0
+    return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
+
+
+NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
+
+
+async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
+    """Whether the channels hold under ``NARROW_SHARE`` of the messages (by their logs' lengths, one cheap
+    query): then most hits of a word are in other channels, and each is best rejected by a probe of the small
+    ``(channel_id, id)`` index rather than by reading its row."""
+    if not _sqlite(conn):
+        return False
+    mine = func.sum(case((channels.c.id.in_(bindparam("ids", channel_ids, expanding=True, literal_execute=True)),
+                          channels.c.last_seq), else_=0))
+    row = (await conn.execute(select(func.sum(channels.c.last_seq), mine))).one()
+    total, readable = int(row[0] or 0), int(row[1] or 0)
+    return total > 0 and readable < NARROW_SHARE * total
+
+
+def candidates(
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
+    narrow: bool = False,
+) -> Any:
+    """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
+    rows. The channel ids are written into the statement, so the planner sees which channels, and how big
+    (PostgreSQL's statistics), rather than guessing the size of a subquery.
+
+    SQLite: FTS5 drives, newest first (``ORDER BY rowid DESC`` is its own order), and each hit is checked
+    against ``messages`` by primary key in a correlated ``EXISTS``, so a word in a million messages costs
+    what its first ``count`` hits cost. PostgreSQL: the planner picks the GIN index (rare words) or the
+    primary key walked backwards (frequent ones); the rank is computed only for the rows kept. ``narrow``
+    (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
+    index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms."""
+    ids: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    readable = messages.c.channel_id.in_(ids)
+    live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
-        source: Any = messages
-        matched: Any = messages.c.id.is_not(None)
-        score: Any = literal_column("0.0")
-        order = [messages.c.id.desc()]
-    elif _sqlite(conn):
+        if _sqlite(conn) and not narrow:
+            # A listing for a reader of much of the store: walk the primary key newest first and stop at
+            # ``count``; the unary ``+`` keeps SQLite from reading every message of the channels to sort them.
+            live[1] = literal_column("+messages.channel_id").in_(ids)
+        return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
+            messages.c.id.desc()).limit(count)
+    if _sqlite(conn):
         match = " ".join(f'"{word}"' for word in words)
-        source = _fts.join(messages, messages.c.id == _fts.c.rowid)
         matched = text("message_fts MATCH :match").bindparams(match=match)
-        rank = func.bm25(literal_column("message_fts"))
-        order = [rank.asc(), messages.c.id.desc()]
-        score = -rank
-    else:
-        vector: Any = literal_column("messages.search_vector")
-        query = func.plainto_tsquery("simple", " ".join(words))
-        source = messages
-        matched = vector.op("@@")(query)
-        score = func.ts_rank_cd(vector, query)
-        order = [score.desc(), messages.c.id.desc()]
-    conditions = [matched, messages.c.deleted_at.is_(None), *where]
-    total = int((await conn.execute(select(func.count()).select_from(source).where(*conditions))).scalar_one())
-    rows = list(
-        await conn.execute(
-            select(messages, score.label("score"))
-            .select_from(source)
-            .where(*conditions)
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
-        )
+        score = _term_frequency_score()
+        # Narrow: the row id as a one-value range, not an equality, so the planner prefers the two-column
+        # (channel_id, id) index to the primary key (SQLAlchemy cannot write SQLite's INDEXED BY).
+        same = messages.c.id.between(_fts.c.rowid, _fts.c.rowid) if narrow else messages.c.id == _fts.c.rowid
+        hit = exists().where(same, *live)
+        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit).order_by(
+            _fts.c.rowid.desc()).limit(count)
+    vector: Any = literal_column("messages.search_vector")
+    query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
+    newest = (
+        select(messages.c.id, vector.label("vector")).where(vector.op("@@")(query), *live)
+        .order_by(messages.c.id.desc()).limit(count).subquery()
     )
-    found = await with_details(conn, [message_of(row) for row in rows])  # files and mentions, as history has them
-    return [(message, float(row.score)) for message, row in zip(found, rows)], total
+    return select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).label("score"))
+
+
+async def search(
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], where: list[Any], offset: int, limit: int, *,
+    window: int, budget_ms: int,
+) -> tuple[list[tuple[Message, float]], int, bool]:
+    """Live messages of ``channel_ids`` matching every word and ``where``: a page of them, the total, and
+    whether the total was capped at ``window``.
+
+    Only the newest ``window`` matches are considered: ranked best first (newest first among equals), counted
+    exactly up to ``window``; ``capped`` says there are more (narrow the query, or the filters, to reach
+    them). No words: every message matching ``where``, newest first (a filtered listing), with the same cap."""
+    if not channel_ids:
+        return [], 0, False
+    async with budget(conn, budget_ms):
+        narrow = await few_messages(conn, channel_ids)
+        rows = [(int(row.id), float(row.score)) for row in await conn.execute(
+            candidates(conn, words, channel_ids, list(where), window + 1, narrow))]
+    capped = len(rows) > window
+    rows = rows[:window]
+    if words:
+        rows.sort(key=lambda row: (-row[1], -row[0]))
+    chosen = rows[offset : offset + limit]
+    found = await get_messages(conn, [message_id for message_id, _ in chosen])
+    return [(found[message_id], score) for message_id, score in chosen if message_id in found], len(rows), capped

@@ -150,7 +150,8 @@ async def search_(call: Call[SearchParams]) -> dict[str, Any]:
         call.core, call.who, p.query, message_type=p.message_type, channel_id=p.channel_id, user_id=p.user_id,
         since=p.since, until=p.until, page=page,
     )
-    return shapes.page(found, lambda hit: shapes.message(hit.view) | {"snippet": hit.snippet, "score": hit.score})
+    body = shapes.page(found, lambda hit: shapes.message(hit.view) | {"snippet": hit.snippet, "score": hit.score})
+    return body | {"total_capped": found.capped}
 
 
 @endpoint(IdParams)

@@ -1,0 +1,69 @@
+"""Durable sends: ``POST /message/edit`` from 1, 16 and 128 concurrent senders (keep-alive connections,
+each sending its next post when the last is acknowledged), chatd on SQLite (``synchronous=FULL``) and on
+PostgreSQL (fsync at commit), against the floor's echo of the same request. Figures: sends/s, p50/p99
+latency, and server CPU per send (chatd's process; PostgreSQL's own CPU separately)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import loadgen, procs
+from .setup import Room, chatd_room, floor_room
+from .trial import Target, measured, ratio
+
+
+async def _send(server: procs.Server, room: Room, senders: int, total: int, deadline: float) -> dict[str, Any]:
+    def request(conn: int, index: int) -> bytes:
+        body = orjson.dumps({"channel_id": room.channel_id, "contents": f"message {index} from sender {conn}"})
+        return loadgen.post(room.send_path, body, room.headers)
+
+    result = await loadgen.closed_loop("127.0.0.1", server.port, request, senders, total, deadline)
+    return {
+        "requests": result.requests,
+        "per_second": round(result.per_second, 1),
+        "p50_ms": round(loadgen.percentile(result.latencies, 0.5) * 1000, 2),
+        "p99_ms": round(loadgen.percentile(result.latencies, 0.99) * 1000, 2),
+        "errors": sum(n for status, n in result.statuses.items() if status != 200),
+        "timed_out": result.timed_out,
+    }
+
+
+async def run(opts: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    counts = {1: 200, 16: 1000, 128: 1500} if opts.quick else {1: 1000, 16: 6000, 128: 10000}
+    deadline = 8.0 if opts.quick else 30.0
+    with procs.floor() as floor, tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
+        floor_target, floor_place = Target("floor", floor.pid), floor_room(floor)
+        for dialect in opts.dialects:
+            with procs.chatd_on(dialect, Path(tmp) / dialect) as (server, database_pid):
+                room = chatd_room(server)
+                target = Target(f"chatd {dialect}", server.pid, database_pid)
+                for senders in opts.senders:
+                    total = counts.get(senders, 2000)
+                    await _send(floor, floor_place, senders, 200, deadline)  # warm up both
+                    await _send(server, room, senders, 200, deadline)
+                    ours, theirs = [], []
+                    for _ in range(opts.rounds):
+                        label = f"send {dialect} {senders} senders"
+                        theirs.append(await measured(
+                            floor_target, lambda: _send(floor, floor_place, senders, total, deadline), opts.attempts, label))
+                        ours.append(await measured(
+                            target, lambda: _send(server, room, senders, total, deadline), opts.attempts, label))
+                    chatd, base = procs.median_record(ours, "per_second"), procs.median_record(theirs, "per_second")
+                    rows.append({
+                        "case": f"{dialect}, {senders} senders", "dialect": dialect, "senders": senders,
+                        "chatd": chatd, "floor": base,
+                        "ratio": {
+                            "per_second": ratio(chatd["per_second"], base["per_second"]),  # type: ignore[arg-type]
+                            "p99_ms": ratio(chatd["p99_ms"], base["p99_ms"]),  # type: ignore[arg-type]
+                            "server_cpu_per_request": ratio(
+                                chatd.get("server_cpu_us_per_request"), base.get("server_cpu_us_per_request")),  # type: ignore[arg-type]
+                        },
+                    })
+                    print(f"bench: send {dialect} {senders}: chatd {chatd['per_second']}/s p99 {chatd['p99_ms']} ms, "
+                          f"floor {base['per_second']}/s", flush=True)
+    return rows

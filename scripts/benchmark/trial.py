@@ -1,0 +1,54 @@
+"""One measurement, repeated while the machine is busy with something else: ``measure`` is called up to
+``attempts`` times until a run is clean (``machine.Meter``); the cleanest run is kept either way, with the
+reasons the others were rejected, so a noisy result is never passed off as a clean one."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from .machine import Meter
+
+
+@dataclass
+class Target:
+    """Whose CPU counts as the run's own: the server process and, for PostgreSQL, its cluster."""
+
+    name: str
+    pid: int
+    database_pid: int | None = None
+
+
+async def measured(
+    target: Target, measure: Callable[[], Awaitable[dict[str, Any]]], attempts: int, label: str
+) -> dict[str, Any]:
+    rejected: list[str] = []
+    kept: dict[str, Any] | None = None
+    kept_share = 0.0
+    for attempt in range(1, max(1, attempts) + 1):
+        meter = Meter(target.pid, target.database_pid)
+        with meter as window:
+            figures = await measure()
+        record = {**figures, "cpu": window.summary()}
+        requests = figures.get("requests") or figures.get("posts")
+        if requests:
+            record["server_cpu_us_per_request"] = round(window.server / requests * 1e6, 1)
+            if target.database_pid:
+                record["database_cpu_us_per_request"] = round(window.database / requests * 1e6, 1)
+        if window.clean:
+            record.update(attempts=attempt, rejected=rejected, clean=True)
+            return record
+        rejected.append(window.reason())
+        print(f"bench: {label} ({target.name}) rejected: {window.reason()}", file=sys.stderr, flush=True)
+        if kept is None or window.others_share < kept_share:
+            kept, kept_share = record, window.others_share
+    assert kept is not None
+    kept.update(attempts=attempts, rejected=rejected, clean=False)
+    return kept
+
+
+def ratio(ours: float | None, floor: float | None) -> float | None:
+    if not ours or not floor:
+        return None
+    return round(ours / floor, 3)
