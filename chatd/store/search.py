@@ -25,6 +25,7 @@ import re
 import unicodedata
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from sqlalchemy import bindparam, case, column, exists, func, literal_column, select, table, text
@@ -197,22 +198,44 @@ def candidates(
     return select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).label("score"))
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search keeps besides its words; each ``None`` keeps every message. Times are epoch ms, inclusive."""
+
+    message_type: str | None = None
+    user_id: int | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def conditions(self) -> list[Any]:
+        where: list[Any] = []
+        if self.message_type is not None:
+            where.append(messages.c.type == self.message_type)
+        if self.user_id is not None:
+            where.append(messages.c.user_id == self.user_id)
+        if self.since is not None:
+            where.append(messages.c.created_at >= self.since)
+        if self.until is not None:
+            where.append(messages.c.created_at <= self.until)
+        return where
+
+
 async def search(
-    conn: AsyncConnection, words: list[str], channel_ids: list[int], where: list[Any], offset: int, limit: int, *,
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], filters: Filters, offset: int, limit: int, *,
     window: int, budget_ms: int,
 ) -> tuple[list[tuple[Message, float]], int, bool]:
-    """Live messages of ``channel_ids`` matching every word and ``where``: a page of them, the total, and
+    """Live messages of ``channel_ids`` matching every word and ``filters``: a page of them, the total, and
     whether the total was capped at ``window``.
 
     Only the newest ``window`` matches are considered: ranked best first (newest first among equals), counted
     exactly up to ``window``; ``capped`` says there are more (narrow the query, or the filters, to reach
-    them). No words: every message matching ``where``, newest first (a filtered listing), with the same cap."""
+    them). No words: every message matching ``filters``, newest first (a filtered listing), with the same cap."""
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
         narrow = await few_messages(conn, channel_ids)
         rows = [(int(row.id), float(row.score)) for row in await conn.execute(
-            candidates(conn, words, channel_ids, list(where), window + 1, narrow))]
+            candidates(conn, words, channel_ids, filters.conditions(), window + 1, narrow))]
     capped = len(rows) > window
     rows = rows[:window]
     if words:
