@@ -19,7 +19,6 @@ from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import read_state
-from ..store import users as user_store
 from .access import access_channel, access_org, access_team, own_image
 from .clock import iso
 from .context import Core, Tx
@@ -332,8 +331,3 @@ async def do_remove_channel(core: Core, principal: Principal, channel_id: int) -
     """Soft removal: messages stay in the store (docs/design.md §3) but nobody can reach the channel any more."""
     async with core.transaction() as tx:
         await remove_channel_in(tx, principal, channel_id)
-
-
-async def usernames_of(conn: AsyncConnection, user_ids: list[int]) -> dict[int, str]:
-    users = await user_store.get_users(conn, user_ids)
-    return {uid: u.username for uid, u in users.items()}

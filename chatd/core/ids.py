@@ -33,11 +33,6 @@ class IdGenerator:
         return (ms << 22) | (self._node << 12) | self._seq
 
 
-def id_at_ms(epoch_ms: int) -> int:
-    """The smallest id that could be generated at ``epoch_ms``: turns a time into a cursor."""
-    return max(0, epoch_ms - EPOCH_MS) << 22
-
-
 def parse_id(value: object, field: str) -> int:
     """Accept an id as a JSON string or number; anything else is a 400 naming the field."""
     if isinstance(value, bool):

@@ -141,13 +141,6 @@ class Hub:
             _discard(self.by_channel, channel_id, conn)
             conn.push(Unsubscribe(channel_id))
 
-    def _reconcile(self, conns: Iterable[Connection], channel_id: int, seq: int) -> None:
-        for conn in list(conns):
-            if self.readable(conn, channel_id):
-                self._subscribe(conn, channel_id, seq - 1)
-            else:
-                self._unsubscribe(conn, channel_id)
-
     async def deliver(self, batch: Sequence[Event]) -> None:
         for event in batch:
             try:
@@ -252,9 +245,6 @@ class Hub:
         frame = Frame(text, ephemeral=True)
         for conn in recipients:
             conn.push(frame)
-
-    def status_of(self, user_id: int) -> str:
-        return self.book.overall(user_id)
 
     async def keep_presence(self, every: float) -> None:
         """Every heartbeat: tell the other nodes who is here (so a silent node's users can expire), and

@@ -14,7 +14,6 @@ from ..domain.errors import ChatdError
 from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).
-CLOSE_NORMAL = 1000
 CLOSE_RESTART = 1012  # server shutting down: reconnect (elsewhere) and resume
 CLOSE_TOO_BIG = 1009  # a frame above websocket.max_frame_bytes
 CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconnect and resume

@@ -127,11 +127,6 @@ async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
-def member_ids_query(org_id: int) -> Any:
-    """A subquery of the organisation's member ids, for filters."""
-    return select(org_members.c.user_id).where(org_members.c.organisation_id == org_id)
-
-
 async def orgs_of_user(conn: AsyncConnection, user_id: int) -> dict[int, str]:
     """Every live organisation of the user, with their role."""
     rows = await conn.execute(

@@ -69,10 +69,6 @@ async def update_user(conn: AsyncConnection, user_id: int, values: dict[str, Any
     await _write_unique(conn, users.update().where(users.c.id == user_id).values(**_columns(values)))
 
 
-async def delete_user(conn: AsyncConnection, user_id: int) -> None:
-    await conn.execute(users.delete().where(users.c.id == user_id))
-
-
 async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
     row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
     return None if row is None else _user(row)
