@@ -181,11 +181,6 @@ async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[i
     return {row[0]: int(row[1]) for row in rows}
 
 
-def select_ids(clause: Any) -> Any:
-    """``SELECT id FROM channels WHERE clause``, for use as a subquery."""
-    return select(channels.c.id).where(clause)
-
-
 def _standing_statement(user: Any, *columns: Any) -> Any:
     """The live channel with its organisation's and team's ``archived_at`` and ``user``'s two roles (``user``:
     a bound id, or the ``users`` id column to ask for many users, with their ``columns``)."""
