@@ -1,7 +1,7 @@
-"""Channels: create (public, private, direct, group), rename and topic, read, search, archive, remove.
+"""Channels: create (public, private, direct, group), rename and topic, read, search, remove.
 
 Who may: any organisation member creates a channel and becomes its owner; channel owners and organisation
-admins change, archive and remove it. A direct channel is between two people (or one, a note to self) and is
+admins change, archive (``archiving.py``) and remove it. A direct channel is between two people (or one, a note to self) and is
 unique: asking for it again returns the existing one. Renames and topic changes are told in the channel as
 ``RENAME``/``TOPIC`` system messages, and creation as a ``CREATE`` message, so history explains itself.
 """

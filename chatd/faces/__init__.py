@@ -3,5 +3,6 @@
 - ``crust/``      the Crust messaging API; ``workdrive/`` the WorkDrive API; ``ops.py`` health and metrics.
 
 What they share with each other and with the websocket (errors, parameters, credentials, the endpoint
-wrapper) lives in ``chatd/edge``.
+wrapper, the Crust shapes) lives in ``chatd/edge``. A face imports the core, the edge and the domain; never
+another face, the websocket, the web client or the store (``tests/test_layers.py``).
 """

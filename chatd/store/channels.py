@@ -1,4 +1,5 @@
-"""Channels: rows, lookups and the moves other aggregates make."""
+"""Channels: rows, lookups and the moves other aggregates make; which channels a user may read
+(``readable_channels_clause``, the core's read rule in SQL) and a user's standing in one (``standing``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Channel, ChannelAccess
-from .paging import like_pattern
+from .like import like_pattern
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership, Organisation
-from .paging import like_pattern
+from .like import like_pattern
 from .tables import org_members, organisations
 
 

@@ -8,7 +8,7 @@ everything that is not a letter or a digit. Both engines index only those words,
 host name, SQLite's would split it), and quotes, ``AND``/``NEAR``, ``*``, ``:`` or ``&`` are just text,
 never a syntax error.
 
-Both indexes are kept in step by ``index``/``reindex``/``unindex`` in the same transaction as the change:
+Both indexes are kept in step by ``index_many``/``reindex``/``unindex`` in the same transaction as the change:
 on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
 
 A search stays cheap however many messages are stored (docs/performance.md): the word index drives it

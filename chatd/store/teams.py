@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership, Team
-from .paging import like_pattern
+from .like import like_pattern
 from .tables import org_members, team_members, teams
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.codes import Code
 from ..domain.errors import Conflict
 from ..domain.models import User
-from .paging import like_pattern
+from .like import like_pattern
 from .tables import org_members, organisations, users
 
 
