@@ -172,7 +172,7 @@ def test_sql_in_the_core_is_caught(source: str) -> None:
         ("faces/crust/x.py", "from ... import web", "faces.crust imports chatd.web (web)"),
         ("web/x.py", "from ..faces import crust", "web imports chatd.faces.crust (faces.crust)"),
         ("edge/x.py", "from ..app import create_app", "edge imports chatd.app (app)"),
-        ("client.py", "from .core import auth", "client imports chatd.core.auth (core)"),
+        ("client/x.py", "from ..core import auth", "client imports chatd.core.auth (core)"),
     ],
 )
 def test_a_wrong_import_is_caught(where: str, source: str, expected: str) -> None:
@@ -191,7 +191,7 @@ def test_a_wrong_import_is_caught(where: str, source: str, expected: str) -> Non
         ("realtime/x.py", "from ..edge import shapes"),
         ("faces/crust/x.py", "from ...edge.params import Params"),
         ("faces/crust/x.py", "from . import users"),
-        ("client.py", "from . import __version__"),
+        ("client/x.py", "from .. import __version__"),
         ("app.py", "from .faces import crust"),
     ],
 )
