@@ -133,7 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     registry = Metrics()
     app = Starlette(
         routes=_routes(),
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
         middleware=[
             Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log),

@@ -194,10 +194,10 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
         field = Settings.model_fields.get(section)
-        if field is None or field.annotation is None:
+        section_model = None if field is None else field.annotation
+        if not (isinstance(section_model, type) and issubclass(section_model, BaseModel)):
             raise ConfigError(f"{name}: unknown section {section!r}")
-        section_model = field.annotation
-        key_field = section_model.model_fields.get(key)  # type: ignore[union-attr]
+        key_field = section_model.model_fields.get(key)
         if key_field is None:
             raise ConfigError(f"{name}: unknown key {section}.{key}")
         parsed: Any = value

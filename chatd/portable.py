@@ -29,7 +29,7 @@ from tqdm import tqdm
 from . import __version__
 from .core.clock import iso
 from .core.context import Core
-from .core.errors import ChatdError, Conflict
+from .domain.errors import ChatdError, Conflict
 from .store import dump, migrations
 from .store.db import is_outage
 from .store.tables import files as files_table

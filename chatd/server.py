@@ -24,7 +24,7 @@ from . import capacity, logs
 from .app import build_core, create_app
 from .config import Settings
 from .core import users
-from .core.errors import Unavailable
+from .domain.errors import Unavailable
 from .store import migrations
 
 log = logging.getLogger("chatd")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatd.core.clock import FakeClock
 from chatd.core.credential_cache import CredentialCache
-from chatd.core.models import Principal, User
+from chatd.domain.models import Principal, User
 
 
 def _principal(user_id: int) -> Principal:

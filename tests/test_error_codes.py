@@ -1,11 +1,11 @@
-"""The error codes clients may rely on: one list in the code (``chatd/core/codes.py``), and the docs say the same."""
+"""The error codes clients may rely on: one list in the code (``chatd/domain/codes.py``), and the docs say the same."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from chatd.core.codes import NOT_ANSWERED, STATUS, WEBSOCKET_ONLY, Code
+from chatd.domain.codes import NOT_ANSWERED, STATUS, WEBSOCKET_ONLY, Code
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chatd.core.events import Event
+from chatd.domain.events import Event
 from chatd.store import events as event_log
 from harness import Harness, org_with
 

@@ -9,7 +9,7 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from chatd.core.errors import BadRequest
+from chatd.domain.errors import BadRequest
 from harness import Harness, make_settings
 
 

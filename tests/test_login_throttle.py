@@ -12,7 +12,7 @@ from harness import PASSWORD, Harness
 from chatd.config import AuthSettings
 from chatd.core import throttle as throttle_module
 from chatd.core.clock import FakeClock
-from chatd.core.errors import RateLimited
+from chatd.domain.errors import RateLimited
 from chatd.core.throttle import LoginThrottle, account_of
 from chatd.edge.address import forwarded_client
 

@@ -12,7 +12,7 @@ import schemathesis
 from pydantic import TypeAdapter
 from starlette.routing import Route
 
-from chatd.core.codes import Code
+from chatd.domain.codes import Code
 from chatd.edge import shape_types as out
 from chatd.edge.described import description_of
 from chatd.edge.openapi import operations

@@ -14,10 +14,10 @@ from harness import Harness
 from starlette.websockets import WebSocket
 
 from chatd.core.access import access_channel, may_read_channel, readers_among
-from chatd.core.errors import NotFound
-from chatd.core.models import Principal
 from chatd.core.ports import NullPublisher
 from chatd.core.users import do_create_user
+from chatd.domain.errors import NotFound
+from chatd.domain.models import Principal
 from chatd.realtime.connection import Connection
 from chatd.realtime.hub import ChannelInfo, Hub
 from chatd.store import channel_members as member_store

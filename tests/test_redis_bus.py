@@ -12,7 +12,7 @@ from typing import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
-from chatd.core.events import MESSAGE, Event
+from chatd.domain.events import MESSAGE, Event
 from chatd.realtime.bus import MemoryBus, RedisBus, create_bus
 from chatd.realtime.outbox import encode
 from harness import WAIT, wait_until  # WAIT is generous: reconnecting backs off up to 5 s

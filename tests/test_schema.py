@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatd.config import DatabaseSettings
-from chatd.core.errors import Conflict
+from chatd.domain.errors import Conflict
 from chatd.store import migrations, schema
 from chatd.store.db import Database
 from chatd.store.tables import metadata
@@ -92,9 +92,16 @@ async def test_a_version_1_database_is_upgraded_to_organisation_profiles(databas
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the leak below, collected here
-async def test_nodes_sharing_postgresql_never_share_a_node_id(postgres_url: str, tmp_path: Path) -> None:
-    auto = make_settings(postgres_url, tmp_path)
-    async with Harness.running(auto) as first, Harness.running(make_settings(postgres_url, tmp_path)) as second:
+async def test_nodes_sharing_postgresql_never_share_a_node_id(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from chatd.domain.errors import Conflict
+    from conftest import fresh_database_url
+    from harness import Harness, make_settings
+
+    url = fresh_database_url(request, "postgresql", tmp_path)
+    auto = make_settings(url, tmp_path)
+    async with Harness.running(auto) as first, Harness.running(make_settings(url, tmp_path)) as second:
         ids = {first.core.ids.next() >> 12 & 0x3FF, second.core.ids.next() >> 12 & 0x3FF}
         assert ids == {1, 2}  # each leased its own
         clash = make_settings(postgres_url, tmp_path, server={"node_id": 1})

@@ -420,7 +420,7 @@ async def test_channel_lifecycle_and_mentions_are_pushed(server: LiveServer) -> 
 async def test_users_of_a_silent_node_go_offline(database_url: str, tmp_path: Path) -> None:
     """Another node announced carol online, then died without a word: after three missed heartbeats she is
     shown offline."""
-    from chatd.core.events import Event
+    from chatd.domain.events import Event
 
     settings = make_settings(database_url, tmp_path, websocket={"presence_heartbeat_seconds": 0.2})
     async with live(settings) as server:

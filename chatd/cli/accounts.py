@@ -10,8 +10,8 @@ import click
 from ..core import admin, auth, users
 from ..core.clock import iso
 from ..core.context import Core
-from ..core.errors import NotFound
-from ..core.models import User
+from ..domain.errors import NotFound
+from ..domain.models import User
 from ..core.paging import PageRequest
 from ..store import orgs as org_store
 from .context import OperatorError, config_option, echo_json, read_password, run_with_core

@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from ..config import ConfigError
-from ..core.errors import ChatdError, Unavailable
+from ..domain.errors import ChatdError, Unavailable
 from .accounts import token, user
 from .context import OperatorError, config_option
 from .data import db, export, import_

@@ -39,6 +39,9 @@ from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
+from ..domain.models import Channel, ChannelAccess, Message, Organisation, Principal, StoredFile, Team, User
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import events as event_log
@@ -47,9 +50,6 @@ from ..store import messages as message_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
-from .codes import Code
-from .errors import BadRequest, Conflict, Forbidden, NotFound, fields_renamed
-from .models import Channel, ChannelAccess, Message, Organisation, Principal, StoredFile, Team, User
 
 _RANK = {"member": 1, "admin": 2, "owner": 3}
 REQUESTABLE = ("public", "private")  # channel types that may take join requests

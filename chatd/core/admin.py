@@ -16,8 +16,8 @@ from ..store import credentials as credential_store
 from ..store import users as user_store
 from .auth import tell_credentials_changed
 from .context import Core
-from .errors import Conflict, NotFound
-from .models import AccessToken, Principal, User
+from ..domain.errors import Conflict, NotFound
+from ..domain.models import AccessToken, Principal, User
 
 
 async def do_set_active(core: Core, login: str, active: bool) -> User:

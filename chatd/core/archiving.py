@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import Channel, ChannelView, Organisation, Principal, Team
 from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
-from . import events
 from .access import access_channel, access_org, access_team
 from .channels import channel_payload, view_of
 from .clock import iso
-from .codes import Code
 from .context import Core, Tx
-from .errors import Conflict
-from .models import Channel, ChannelView, Organisation, Principal, Team
 
 Level = Literal["organisation", "team", "channel"]
 

@@ -6,11 +6,11 @@ behind.
 
 from __future__ import annotations
 
+from ..domain.models import MessageView, Principal
 from .access import access_channel
 from .context import Core
 from .files import do_store_file
 from .messages import check_contents, do_post_message
-from .models import MessageView, Principal
 
 
 async def do_attach(

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from ..domain.models import AccessToken, Principal, Session, User
 from ..store import credentials as credential_store
 from ..store import users as user_store
-from . import events, session_jwt
-from .codes import Code
+from . import session_jwt
 from .context import Core, Tx
-from .errors import BadRequest, Forbidden, NotFound, Unauthenticated
-from .models import AccessToken, Principal, Session, User
+from ..domain.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from ..domain.models import AccessToken, Principal, Session, User
 from .throttle import account_of
 
 log = logging.getLogger("chatd.auth")
@@ -136,12 +139,15 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
     async with core.reading() as conn:
         touch_session: int | None = None
         touch_token: int | None = None
+        held_session: int | None = None
+        held_token: int | None = None
+        held_by = client_id  # the client the principal belongs to: a session's own, else the caller's word
         if secret.startswith(TOKEN_PREFIX):
             token = await credential_store.token_by_hash(conn, token_hash)
             if token is None or token.revoked_at is not None:
                 raise Unauthenticated("invalid or revoked access token", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, token.user_id)
-            principal_kwargs: dict[str, object] = {"token_id": token.id, "client_id": client_id}
+            held_token = token.id
             if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY_MS:
                 touch_token = token.id
         else:
@@ -151,7 +157,7 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
             if client_id and session.client_id and client_id != session.client_id:
                 raise Unauthenticated("session belongs to another client", code=Code.BAD_CREDENTIALS)
             user = await user_store.get_user(conn, session.user_id)
-            principal_kwargs = {"session_id": session.id, "client_id": session.client_id}
+            held_session, held_by = session.id, session.client_id
             if now - session.last_seen_at > _TOUCH_EVERY_MS:
                 touch_session = session.id
     if user is None or not user.is_active:
@@ -162,7 +168,7 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
                 await credential_store.touch_session(tx.conn, touch_session, now)
             if touch_token:
                 await credential_store.touch_token(tx.conn, touch_token, now)
-    principal = Principal(user=user, **principal_kwargs)  # type: ignore[arg-type]
+    principal = Principal(user=user, session_id=held_session, token_id=held_token, client_id=held_by)
     core.credentials.put(token_hash, principal)
     return principal
 

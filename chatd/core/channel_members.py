@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from ..domain.models import CHANNEL_ROLES, Membership, Principal
 from ..store import channel_members as member_store
 from ..store import orgs as org_store
-from . import events
 from .access import access_channel, check_writable
-from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, NotFound
-from .models import CHANNEL_ROLES, Membership, Principal
 
 
 async def leave_org_channels(tx: Tx, org_id: int, user_ids: Iterable[int], team_id: int | None = None) -> None:

@@ -10,19 +10,19 @@ message by whoever merged in both. Clients learn of it by a ``channel MERGED`` e
 
 from __future__ import annotations
 
+from ..domain import events
+from ..domain.errors import BadRequest
+from ..domain.models import ChannelView, Principal
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import orgs as org_store
-from . import events
 from .access import access_channel, access_org, access_team
 from .channel_members import record_joined, record_left
 from .channels import channel_payload, view_of
 from .context import Core
-from .errors import BadRequest
 from .messages import post_system_message
-from .models import ChannelView, Principal
 
 
 async def do_move_channel(

@@ -1,7 +1,7 @@
-"""Channels: create (public, private, direct, group), rename and topic, read, search, archive, remove.
+"""Channels: create (public, private, direct, group), rename and topic, read, search, remove.
 
 Who may: any organisation member creates a channel and becomes its owner; channel owners and organisation
-admins change, archive and remove it. A direct channel is between two people (or one, a note to self) and is
+admins change, archive (``archiving.py``) and remove it. A direct channel is between two people (or one, a note to self) and is
 unique: asking for it again returns the existing one. Renames and topic changes are told in the channel as
 ``RENAME``/``TOPIC`` system messages, and creation as a ``CREATE`` message, so history explains itself.
 """
@@ -12,19 +12,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.errors import BadRequest
+from ..domain.models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
-from . import events
+from ..domain import events
 from .access import access_channel, access_org, access_team
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest
+from ..domain.errors import BadRequest
 from .files import picture_file
 from .messages import post_system_message
-from .models import CHANNEL_TYPES, Channel, ChannelView, Principal
 from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 
@@ -340,8 +342,3 @@ async def do_remove_channel(core: Core, principal: Principal, channel_id: int) -
     """Soft removal: messages stay in the store (docs/design.md §3) but nobody can reach the channel any more."""
     async with core.transaction() as tx:
         await remove_channel_in(tx, principal, channel_id)
-
-
-async def usernames_of(conn: AsyncConnection, user_ids: list[int]) -> dict[int, str]:
-    users = await user_store.get_users(conn, user_ids)
-    return {uid: u.username for uid, u in users.items()}

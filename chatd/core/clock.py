@@ -1,4 +1,10 @@
-"""The injectable clock: tests move time forward instead of sleeping."""
+"""The injectable clock, and times as every face shows them.
+
+Every time the domain keeps or compares (stored times, expiries, throttle windows, credential lifetimes,
+presence) is read from ``Core.clock``, so tests move time forward instead of sleeping. Transport timings
+(socket and bus timeouts, backoff, a statement's time budget, request durations for metrics) are read from
+the event loop's or the process's monotonic clock where they are taken, and say so: they measure this
+process's work, not the domain's time."""
 
 from __future__ import annotations
 

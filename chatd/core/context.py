@@ -15,13 +15,15 @@ from typing import Any, AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
+from ..domain.events import Event
+from ..domain.models import Message
 from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import search as search_index
 from ..store.db import Database
 from .clock import Clock
-from .events import Event
-from .models import Message
+from .credential_cache import CredentialCache
+from .group_commit import GroupCommit
 from .ids import IdGenerator
 from .passwords import Passwords
 from .ports import FileStorage, Publisher

@@ -12,11 +12,11 @@ from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.models import MessageView, Principal
 from . import history, messages
 from .context import Core
 from .profiles import Profile, profiles_of
 from .messages import Post
-from .models import MessageView, Principal
 from .paging import Page, PageRequest
 
 People = dict[int, Profile]

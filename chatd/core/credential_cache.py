@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..domain.models import Principal
 from .clock import Clock
-from .models import Principal
 
 
 class CredentialCache:

@@ -15,17 +15,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, Forbidden, fields_renamed
+from ..domain.models import Organisation, Principal, User
 from ..store import credentials as credential_store
 from ..store import orgs as org_store
 from ..store import users as user_store
 from .access import access_org, access_user, may_manage, role_at_least, visible_users
 from .auth import create_token_in, do_create_token, tell_credentials_changed
-from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, fields_renamed
+from ..domain.errors import BadRequest, Conflict, Forbidden, fields_renamed
 from .files import picture_file
 from .ids import parse_id
-from .models import Organisation, Principal, User
 from .orgs import check_name, detach_member, insert_org_in
 from .passwords import check_password_policy
 from .profiles import Profile, profile_in, profiles_in, sight_of

@@ -22,11 +22,11 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..domain.errors import BadRequest, NotFound, TooLarge
+from ..domain.models import Principal, StoredFile
 from ..store import files as file_store
 from .access import picture_source, readable_file
 from .context import Core, Tx
-from .errors import BadRequest, NotFound, TooLarge
-from .models import Principal, StoredFile
 from .sniff import BINARY, normalise_type, sniff
 
 NAME_MAX = 255

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from ..store import channels as channel_store
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import MessageView, Principal
 from ..store import messages as message_store
 from ..store import reactions as marks
-from . import events
 from .access import access_message
-from .codes import Code
 from .context import Core
-from .errors import Conflict
 from .message_views import views_across, views_of
-from .models import MessageView, Principal
 from .paging import Page, PageRequest
 
 
@@ -35,9 +34,8 @@ async def do_flag(core: Core, principal: Principal, message_id: int, flagged: bo
 
 async def list_flags(core: Core, principal: Principal, page: PageRequest) -> Page[MessageView]:
     """My flagged messages that I can still read, newest flag first (the total counts only those)."""
-    readable = channel_store.select_ids(channel_store.readable_channels_clause(principal.user_id, principal.user.is_admin))
     async with core.reading() as conn:
-        ids, total = await marks.my_flags(conn, principal.user_id, page.offset, page.per_page, readable)
+        ids, total = await marks.my_flags(conn, principal.user_id, principal.user.is_admin, page.offset, page.per_page)
         by_id = await message_store.get_messages(conn, ids)
         views = await views_across(conn, principal, list(by_id.values()))  # lost access since flagging: hidden
         return Page([views[mid] for mid in ids if mid in views], total, page)

@@ -15,14 +15,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.errors import BadRequest, NotFound, fields_renamed
+from ..domain.models import Channel, ChannelView, Membership, Principal
 from ..store import channel_members as member_store
 from ..store import users as user_store
 from . import channel_members, channels
 from .access import access_channel
 from .context import Core, Tx
 from .profiles import Profile, profiles_of
-from .errors import BadRequest, NotFound, fields_renamed
-from .models import Channel, ChannelView, Membership, Principal
+from ..domain.errors import BadRequest, NotFound, fields_renamed
+from ..domain.models import Channel, ChannelView, Membership, Principal
 from .paging import Page, PageRequest
 
 GROUP_CHAT_TYPES = ("public", "private")

@@ -16,8 +16,10 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
-from .errors import ChatdError, Unavailable
+from ..domain.errors import ChatdError, Unavailable
 from .probes import SILENT, Probe
+from ..domain.codes import Code
+from ..domain.errors import ChatdError
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]

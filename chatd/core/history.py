@@ -11,15 +11,15 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.errors import BadRequest
+from ..domain.models import ChannelAccess, MessageView, Principal
 from ..store import messages as message_store
 from ..store import read_state
-from . import events
 from .access import access_channel, access_message
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest
 from .message_views import views_of
-from .models import ChannelAccess, MessageView, Principal
 from .paging import Page, PageRequest
 
 T = TypeVar("T")

@@ -9,7 +9,8 @@ import re
 import time
 
 from .clock import Clock
-from .errors import BadRequest, Unavailable
+from ..domain.errors import BadRequest, Unavailable
+from ..domain.errors import BadRequest
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1
@@ -48,11 +49,6 @@ class IdGenerator:
             self._seq = 0
         self._last_ms = ms
         return (ms << 22) | (self.node_id << 12) | self._seq
-
-
-def id_at_ms(epoch_ms: int) -> int:
-    """The smallest id that could be generated at ``epoch_ms``: turns a time into a cursor."""
-    return max(0, epoch_ms - EPOCH_MS) << 22
 
 
 def parse_id(value: object, field: str) -> int:

@@ -15,18 +15,20 @@ in the channel).
 
 from __future__ import annotations
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, NotFound
+from ..domain.models import Principal
 from ..store import channel_members as member_store
 from ..store import events as event_log
 from ..store import join_requests as request_store
 from ..store.join_requests import JoinRequest
-from . import events
 from .access import access_channel, access_requestable
 from .channel_members import add_members_in
-from .codes import Code
 from .context import Core
 from .profiles import Profile, profiles_of
-from .errors import BadRequest, Conflict, NotFound
-from .models import Principal
+from ..domain.errors import BadRequest, Conflict, NotFound
+from ..domain.models import Principal
 from .paging import Page, PageRequest
 
 __all__ = ["JoinRequest", "do_request_join", "list_pending", "do_decide"]

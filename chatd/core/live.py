@@ -21,13 +21,15 @@ from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import orgs as org_store
 from ..store import users as user_store
-from . import events
+from ..domain import events
+from ..domain.events import Event
+from ..domain.models import ChannelView, Principal
 from .access import access_channel
 from .auth import credential_alive_in
 from .channels import views_of
 from .context import Core
-from .events import Event
-from .models import Channel, ChannelView, Principal, User
+from ..domain.events import Event
+from ..domain.models import Channel, ChannelView, Principal, User
 
 
 @dataclass(slots=True, frozen=True)

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.errors import BadRequest
+from ..domain.models import Channel, MessageView, Principal
 from ..store import meetings as meeting_store
 from ..store.meetings import Meeting
 from .access import access_channel, readers_among
@@ -21,11 +23,10 @@ from .clock import iso
 from .context import Core
 from .conversations import named_people
 from .profiles import Profile, profiles_of
-from .errors import BadRequest
+from ..domain.errors import BadRequest
 from .files import picture_file
 from .message_views import views_of
 from .messages import Post, post_message_in
-from .models import Channel, MessageView, Principal
 from .orgs import check_name
 
 MEETING = "MEETING"

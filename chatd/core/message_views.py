@@ -10,12 +10,12 @@ from typing import Any, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.errors import NotFound
+from ..domain.models import USER_TYPES, ChannelAccess, Message, MessageView, Principal
 from ..store import files as file_store
 from ..store import reactions as marks
 from .access import access_channel
-from .errors import NotFound
 from .files import file_payload
-from .models import USER_TYPES, ChannelAccess, Message, MessageView, Principal
 
 
 async def file_payloads(conn: AsyncConnection, file_ids: list[int]) -> dict[int, dict[str, Any]]:

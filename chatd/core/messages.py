@@ -13,11 +13,14 @@ from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.errors import BadRequest, Forbidden, TooLarge
+from ..domain.events import Event
+from ..domain.models import USER_TYPES, Channel, ChannelAccess, Message, MessageView, Principal
 from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import search as search_index
 from ..store import users as user_store
-from . import events
 from . import files as file_core
 from .access import (
     access_channel,
@@ -29,10 +32,7 @@ from .access import (
 )
 from .clock import iso
 from .context import Core, Tx
-from .errors import BadRequest, Forbidden, TooLarge
-from .events import Event
 from .message_views import file_payloads, views_of
-from .models import USER_TYPES, Channel, ChannelAccess, Message, MessageView, Principal
 
 T = TypeVar("T")
 Load = Callable[[AsyncConnection, MessageView], Awaitable[T]]

@@ -21,10 +21,10 @@ import logging
 import time
 import uuid
 
+from ..domain.codes import Code
+from ..domain.errors import Conflict
 from ..store import node_leases
-from .codes import Code
 from .context import Core
-from .errors import Conflict
 from .ids import IdGenerator
 
 log = logging.getLogger("chatd.nodes")

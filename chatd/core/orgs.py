@@ -12,18 +12,21 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, NotFound
+from ..domain.models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from ..store import files as file_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
-from . import events
+from ..domain import events
 from .access import access_org, check_may_grant
 from .channel_members import leave_org_channels
-from .codes import Code
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, NotFound
+from ..domain.errors import BadRequest, Conflict, NotFound
 from .files import picture_file
-from .models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
+from ..domain.models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from .paging import Page, PageRequest
 from .users import check_email
 

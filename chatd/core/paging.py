@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .errors import BadRequest
+from ..domain.errors import BadRequest
 from .ids import MAX_ID
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import BadRequest
+from ..domain.errors import BadRequest
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024

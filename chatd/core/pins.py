@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import MessageView, Principal
 from ..store import messages as message_store
 from ..store import reactions as marks
-from . import events
 from .access import access_channel, access_message
-from .codes import Code
 from .context import Core
-from .errors import Conflict
 from .message_views import views_of
-from .models import MessageView, Principal
 
 
 async def do_pin(core: Core, principal: Principal, message_id: int, pinned: bool) -> MessageView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from .events import Event
+from ..domain.events import Event
 
 
 class Publisher(Protocol):

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..store import users as user_store
 from .access import Sight, access_user, sight
 from .context import Core
-from .models import Principal, User
+from ..domain.models import Principal, User
 from .paging import Page, PageRequest
 from .presence import is_online
 

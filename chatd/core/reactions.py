@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from ..domain import events
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict
+from ..domain.models import Principal
 from ..store import reactions as marks
-from . import events
 from .access import access_message
-from .codes import Code
 from .context import Core
-from .errors import BadRequest, Conflict
-from .models import Principal
 
 EMOJI_MAX = 64
 

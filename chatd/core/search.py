@@ -13,17 +13,15 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, ChatdError
+from ..domain.models import MESSAGE_TYPES, MessageView, Principal
 from ..store import search as search_index
-from ..store.tables import messages
 from .access import access_channel, readable_accesses
 from .clock import parse_iso
-from .codes import Code
 from .context import Core
-from .errors import BadRequest, ChatdError
 from .message_views import views_across
-from .models import MESSAGE_TYPES, MessageView, Principal
 from .paging import Page, PageRequest
 
 SNIPPET_WORDS = 24
@@ -97,18 +95,9 @@ async def search_messages(
     words = search_index.terms(query)
     if query.strip() and not words:
         raise BadRequest.field("query", "give at least one word to search for (operators alone match nothing)")
-    where: list[Any] = []
-    if message_type is not None:
-        if message_type not in MESSAGE_TYPES:
-            raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
-        where.append(messages.c.type == message_type)
-    if user_id is not None:
-        where.append(messages.c.user_id == user_id)
-    start, end = _when(since, "since"), _when(until, "until")
-    if start is not None:
-        where.append(messages.c.created_at >= start)
-    if end is not None:
-        where.append(messages.c.created_at <= end)
+    if message_type is not None and message_type not in MESSAGE_TYPES:
+        raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
+    filters = search_index.Filters(message_type, user_id, _when(since, "since"), _when(until, "until"))
     async with core.reading() as conn:
         if channel_id is not None:
             accesses = {channel_id: await access_channel(conn, principal, channel_id)}
@@ -117,7 +106,7 @@ async def search_messages(
         limits = core.settings.limits
         try:
             found, total, capped = await search_index.search(
-                conn, words, list(accesses), where, page.offset, page.per_page, window=limits.search_window,
+                conn, words, list(accesses), filters, page.offset, page.per_page, window=limits.search_window,
                 budget_ms=limits.search_budget_ms,
             )
         except search_index.TooSlow:

@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from .codes import Code
+from ..domain.codes import Code
+from ..domain.errors import Unauthenticated
 from .context import Core
-from .errors import Unauthenticated
 from .secrets import derived_key
 
 _PURPOSE = b"chatd crust session jwt v1"

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..domain import events
+from ..domain.errors import BadRequest
+from ..domain.models import Membership, Principal, Team
 from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
-from . import events
 from .access import access_org, access_team
 from .channel_members import leave_org_channels
 from .channels import channel_payload
 from .context import Core, Tx
-from .errors import BadRequest
-from .models import Membership, Principal, Team
 from .orgs import check_name, org_for_new
 from .paging import Page, PageRequest
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Hashable
 
 from ..config import AuthSettings
+from ..domain.errors import RateLimited
 from .clock import Clock
-from .errors import RateLimited
 
 MAX_KEYS = 100_000
 Account = tuple[str, int | bytes]

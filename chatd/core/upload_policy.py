@@ -22,13 +22,13 @@ from typing import Any, Mapping
 
 import orjson
 
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, Conflict, Forbidden
+from ..domain.models import Principal, StoredFile
 from ..store import files as file_store
 from ..store import users as user_store
-from .codes import Code
 from .context import Core
-from .errors import BadRequest, Conflict, Forbidden
 from .files import check_size, clean_name, discard_contents, examine, issue_pending_file, store_contents
-from .models import Principal, StoredFile
 from .secrets import derived_key
 from .sniff import accept_claim, normalise_type
 

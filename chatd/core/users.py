@@ -8,13 +8,13 @@ import re
 from typing import Any
 
 
+from ..domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from ..domain.models import Principal, User
 from ..store import orgs as org_store
 from ..store import credentials as credential_store
 from ..store import users as user_store
 from .auth import tell_credentials_changed
 from .context import Core, Tx
-from .errors import BadRequest, Conflict, Forbidden, NotFound
-from .models import Principal, User
 from .paging import Page, PageRequest
 from .passwords import check_password_policy
 

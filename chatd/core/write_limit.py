@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..config import LimitSettings
 from .clock import Clock
-from .errors import RateLimited
+from ..domain.errors import RateLimited
 
 _PRUNE_ABOVE = 10_000
 

@@ -1,8 +1,13 @@
 """What every face and the websocket share at the transport edge; no rules live here.
 
+The edge calls the core and uses the domain's types; it never imports a face, the websocket, the web client
+or the store (``tests/test_layers.py``).
+
 - ``errors.py``    the error tree rendered as JSON once, for every face.
+- ``envelope.py``  the original Crust server's envelope, for the clients that expect it.
 - ``params.py``    request parameters (query, form or JSON alike) validated with pydantic.
 - ``auth.py``      credentials from headers or cookie, turned into a ``Principal`` by the core.
+- ``browser.py``   the origin rule, cross-site write protection, CORS and safe default headers.
 - ``responses.py`` the orjson response and the ``endpoint`` wrapper every HTTP route uses.
 - ``shapes.py``    core records as JSON, shared by the Crust face and the websocket; ``shape_types.py``
   their types.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from ..core.auth import authenticate
-from ..core.errors import Unauthenticated
-from ..core.models import Principal
+from ..domain.errors import Unauthenticated
+from ..domain.models import Principal
 
 SESSION_COOKIE = "chatd_session"
 _SCOPE_KEY = "chatd.principal"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import LimitSettings
-from ..core.errors import TooLarge
+from ..domain.errors import TooLarge
 from .errors import error_body
 
 # Room for the multipart boundaries, part headers and the small fields around an uploaded file.

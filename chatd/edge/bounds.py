@@ -23,7 +23,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, BeforeValidator, PlainValidator, WrapValidator
 from pydantic.fields import FieldInfo
 
-from ..core.errors import BadRequest
+from ..domain.errors import BadRequest
 
 TEXT_MAX_CHARS = 4096
 LONG_TEXT_MAX_CHARS = 1 << 20

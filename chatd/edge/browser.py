@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..core.codes import Code
+from ..domain.codes import Code
 from .auth import SESSION_COOKIE
 from .errors import error_body
 

@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..core.codes import Code
-from ..core.errors import ChatdError, RateLimited, Unavailable
+from ..domain.codes import Code
+from ..domain.errors import ChatdError, RateLimited, Unavailable
+from ..domain.errors import ChatdError, RateLimited
 from . import envelope
 
 log = logging.getLogger("chatd.http")

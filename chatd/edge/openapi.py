@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from .. import __version__
-from ..core.codes import NOT_ANSWERED, STATUS, WEBSOCKET_ONLY, Code
+from ..domain.codes import NOT_ANSWERED, STATUS, WEBSOCKET_ONLY, Code
 from . import envelope
 from .described import Description, description_of
 from .openapi_text import DESCRIPTION, ERROR_TEXT, TAGS

@@ -19,11 +19,13 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 from starlette.requests import Request
 
-from ..core.codes import Code
-from ..core.errors import BadRequest, ChatdError, TooLarge
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, ChatdError, TooLarge
 from ..core.ids import MAX_ID, parse_id
 from .body_limit import request_limit
 from .bounds import check_input, check_integers
+from ..core.ids import parse_id
+from ..domain.errors import BadRequest, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"

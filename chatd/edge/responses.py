@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.context import Core
-from ..core.errors import Rename, fields_renamed
-from ..core.models import Principal
+from ..domain.errors import Rename, fields_renamed
+from ..domain.models import Principal
 from . import envelope
 from .auth import authenticate_request
 from .described import Description, describe
@@ -62,7 +62,7 @@ def endpoint(
     media_type: str = "application/json",
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
     """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
-    face names the fields of the core's errors (``core.errors.fields_renamed``). ``response``, ``statuses``
+    face names the fields of the core's errors (``domain.errors.fields_renamed``). ``response``, ``statuses``
     and ``media_type`` only describe the answer (``described.Description``), where the handler's return
     annotation does not say it all."""
 

@@ -15,10 +15,10 @@ from typing import Any, Callable, TypeVar, cast
 from ..core.channels import channel_payload
 from ..core.clock import iso as iso  # the views' times too
 from ..core.messages import message_payload
-from ..core.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from ..core.paging import Page
 from ..core.profiles import Profile
 from ..core.search import Hit
+from ..domain.models import AccessToken, ChannelView, Membership, MessageView, Organisation, Session, Team, User
 from . import shape_types as out
 
 T = TypeVar("T")

@@ -11,9 +11,11 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from ..core.codes import Code
-from ..core.errors import BadRequest, ChatdError, TooLarge
+from ..domain.codes import Code
+from ..domain.errors import BadRequest, ChatdError, TooLarge
 from .body_limit import MULTIPART_OVERHEAD, allow_upload
+from ..domain.errors import BadRequest, TooLarge
+
 
 
 async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:

@@ -4,5 +4,6 @@
 - ``apidocs/``    ``/openapi.json`` and the ``/docs`` page that renders it.
 
 What they share with each other and with the websocket (errors, parameters, credentials, the endpoint
-wrapper) lives in ``chatd/edge``.
+wrapper, the Crust shapes) lives in ``chatd/edge``. A face imports the core, the edge and the domain; never
+another face, the websocket, the web client or the store (``tests/test_layers.py``).
 """

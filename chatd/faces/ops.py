@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import NotRequired, TypedDict
 
 from .. import logs
-from ..core.errors import Unavailable
+from ..domain.errors import Unavailable
 from ..edge.described import described
 from ..edge.responses import JSON
 from ..metrics import Metrics

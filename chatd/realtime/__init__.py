@@ -11,5 +11,6 @@
 - ``presence.py``   presence across nodes; ``rate.py`` the per-connection rate limit.
 - ``protocol.py``   frame types and close codes.
 
-Nothing here reads the store or imports a face: what a connection needs from the data comes from the core.
+Nothing here reads the store or imports a face: what a connection needs from the data comes from the core,
+and what it shares with the HTTP faces from ``chatd/edge`` (``tests/test_layers.py``).
 """

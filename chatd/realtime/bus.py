@@ -32,7 +32,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import BusSettings
-from ..core.events import Event
+from ..domain.events import Event
 from ..core.probes import SILENT, Probe
 from .outbox import Backoff, Outbox
 

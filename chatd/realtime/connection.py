@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket
 
 from ..core import live
 from ..core.context import Core
-from ..core.models import Principal
+from ..domain.models import Principal
 from . import protocol
 
 log = logging.getLogger("chatd.websocket")

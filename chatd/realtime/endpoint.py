@@ -17,9 +17,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..core.auth import authenticate
-from ..core.codes import Code
-from ..core.errors import ChatdError, RateLimited
-from ..core.models import Principal
+from ..domain.codes import Code
+from ..domain.errors import ChatdError, RateLimited
+from ..domain.models import Principal
 from ..edge.auth import socket_credential
 from ..edge.browser import OriginRule, normalise_origin
 from ..edge.errors import error_body

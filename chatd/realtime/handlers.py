@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from ..core import channel_members, history, live, messages
-from ..core.errors import BadRequest
+from ..domain.errors import BadRequest
 from ..edge import shapes
 from ..edge.params import validate
 from . import protocol, resume

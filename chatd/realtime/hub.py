@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, Sequence
 if TYPE_CHECKING:
     from ..core.context import Core
 
-from ..core import events as ev
 from ..core.access import may_read_channel
 from ..core.clock import Clock
-from ..core.events import Event
 from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
+from ..domain import events as ev
+from ..domain.events import Event
 from . import protocol
 from .connection import Connection, Frame, Subscribe, Unsubscribe
 from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook
@@ -155,13 +155,6 @@ class Hub:
             _discard(self.by_channel, channel_id, conn)
             conn.push(Unsubscribe(channel_id))
 
-    def _reconcile(self, conns: Iterable[Connection], channel_id: int, seq: int) -> None:
-        for conn in list(conns):
-            if self.readable(conn, channel_id):
-                self._subscribe(conn, channel_id, seq - 1)
-            else:
-                self._unsubscribe(conn, channel_id)
-
     async def deliver(self, batch: Sequence[Event]) -> None:
         if self._held is not None:
             self._held.append(batch)
@@ -272,9 +265,6 @@ class Hub:
         frame = Frame(text, ephemeral=True)
         for conn in recipients:
             conn.push(frame)
-
-    def status_of(self, user_id: int) -> str:
-        return self.book.overall(user_id)
 
     async def keep_presence(self, every: float) -> None:
         """Every heartbeat: tell the other nodes who is here (so a silent node's users can expire), and

@@ -25,7 +25,7 @@ from typing import Awaitable, Callable, Sequence
 
 import orjson
 
-from ..core.events import Event
+from ..domain.events import Event
 
 log = logging.getLogger("chatd.bus")
 

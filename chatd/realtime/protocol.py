@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ..core.errors import BadRequest, ChatdError
+from ..domain.errors import BadRequest, ChatdError
 from ..edge.bounds import INT_MAX, INT_MIN, LONG_TEXT_MAX_CHARS
+from ..domain.errors import ChatdError
 from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).
-CLOSE_NORMAL = 1000
 CLOSE_RESTART = 1012  # server shutting down: reconnect (elsewhere) and resume
 CLOSE_TOO_BIG = 1009  # a frame above websocket.max_frame_bytes
 CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconnect and resume

@@ -31,7 +31,7 @@ import asyncio
 from typing import Any
 
 from ..core import live
-from ..core.errors import BadRequest, ChatdError
+from ..domain.errors import BadRequest, ChatdError
 from ..core.ids import parse_id
 from . import protocol
 from .connection import Connection, Step

@@ -16,11 +16,11 @@ from typing import Any
 from ..core import live
 from ..core.auth import credentials_alive
 from ..core.presence import note_seen
-from ..core.models import ChannelView
+from ..domain.models import ChannelView
 from ..edge import shapes
+from . import protocol
 from .connection import CatchUp, Connection, Frame, Subscribe, Unsubscribe
 from .hub import ChannelInfo, Hub
-from . import protocol
 
 
 async def _snapshot(conn: Connection) -> tuple[list[ChannelView], set[int]]:

@@ -8,7 +8,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import AccessToken
+from ..domain.models import AccessToken
 from .tables import access_tokens, sessions, users
 from .credentials import _token
 

@@ -1,4 +1,4 @@
-"""Channel membership rows: who is in a channel, with which role, and how far they have read."""
+"""Channel membership rows: who is in a channel, with which role (how far each has read is ``read_state.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Iterable
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership
+from ..domain.models import Membership
 from .tables import channel_members, channels
 
 

@@ -1,4 +1,5 @@
-"""Channels: rows, lookups and the moves other aggregates make."""
+"""Channels: rows, lookups and the moves other aggregates make; which channels a user may read
+(``readable_channels_clause``, the core's read rule in SQL) and a user's standing in one (``standing``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any, Sequence
 from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Channel, ChannelAccess
-from .paging import like_pattern
+from ..domain.models import Channel, ChannelAccess
+from .like import like_pattern
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
@@ -190,11 +191,6 @@ async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[i
         .group_by(channel_members.c.channel_id)
     )
     return {row[0]: int(row[1]) for row in rows}
-
-
-def select_ids(clause: Any) -> Any:
-    """``SELECT id FROM channels WHERE clause``, for use as a subquery."""
-    return select(channels.c.id).where(clause)
 
 
 def _standing_statement(user: Any, *columns: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import AccessToken, Session
+from ..domain.models import AccessToken, Session
 from .tables import access_tokens, sessions
 
 def _session(row: Any) -> Session:

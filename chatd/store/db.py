@@ -27,7 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..config import DatabaseSettings, masked_url
-from ..core.errors import Unavailable
+from ..domain.errors import Unavailable
 from ..core.probes import SILENT, Probe
 
 _WRITE = "chatd_write"

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import StoredFile
+from ..domain.models import StoredFile
 from .tables import channels, files, message_files, messages, organisations, users
 
 

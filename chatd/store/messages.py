@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Message
+from ..domain.models import Message
 from .tables import mentions, message_files, message_versions, messages, pins
 
 
@@ -218,12 +218,3 @@ async def move_all(conn: AsyncConnection, source_id: int, destination_id: int) -
     await conn.execute(mentions.update().where(mentions.c.channel_id == source_id).values(channel_id=destination_id))
     await conn.execute(pins.update().where(pins.c.channel_id == source_id).values(channel_id=destination_id))
     return int(moved.rowcount or 0)
-
-
-async def ids_in_channel(conn: AsyncConnection, channel_id: int) -> list[int]:
-    rows = await conn.execute(select(messages.c.id).where(messages.c.channel_id == channel_id).order_by(messages.c.id))
-    return [row[0] for row in rows]
-
-
-def live_in(channel_ids: Any) -> Any:
-    return and_(messages.c.channel_id.in_(channel_ids), messages.c.deleted_at.is_(None))

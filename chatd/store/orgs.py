@@ -8,8 +8,8 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership, Organisation
-from .paging import like_pattern
+from ..domain.models import Membership, Organisation
+from .like import like_pattern
 from .tables import org_members, organisations
 
 
@@ -125,11 +125,6 @@ async def list_members(conn: AsyncConnection, org_id: int, offset: int, limit: i
 async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
     rows = await conn.execute(select(org_members.c.user_id).where(org_members.c.organisation_id == org_id))
     return {row[0] for row in rows}
-
-
-def member_ids_query(org_id: int) -> Any:
-    """A subquery of the organisation's member ids, for filters."""
-    return select(org_members.c.user_id).where(org_members.c.organisation_id == org_id)
 
 
 async def orgs_of_user(conn: AsyncConnection, user_id: int) -> dict[int, str]:

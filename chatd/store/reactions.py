@@ -9,7 +9,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import flags, messages, pins, reactions
+from .channels import readable_channels_clause
+from .tables import channels, flags, messages, pins, reactions
 
 
 async def _insert_new(conn: AsyncConnection, table: Table, **values: Any) -> bool:
@@ -106,14 +107,13 @@ async def flagged_ids(conn: AsyncConnection, user_id: int, message_ids: list[int
 
 
 async def my_flags(
-    conn: AsyncConnection, user_id: int, offset: int, limit: int, channel_ids: Any = None
+    conn: AsyncConnection, user_id: int, is_admin: bool, offset: int, limit: int
 ) -> tuple[list[int], int]:
-    """Message ids the user flagged (live messages; in ``channel_ids``, a subquery, if given), newest flag
-    first, with a total."""
+    """Message ids the user flagged, among live messages of channels they may read now
+    (``channels.readable_channels_clause``), newest flag first, with a total."""
     joined = flags.join(messages, messages.c.id == flags.c.message_id)
-    where = [flags.c.user_id == user_id, messages.c.deleted_at.is_(None)]
-    if channel_ids is not None:
-        where.append(messages.c.channel_id.in_(channel_ids))
+    readable = select(channels.c.id).where(readable_channels_clause(user_id, is_admin))
+    where = [flags.c.user_id == user_id, messages.c.deleted_at.is_(None), messages.c.channel_id.in_(readable)]
     total = int((await conn.execute(select(func.count()).select_from(joined).where(*where))).scalar_one())
     rows = await conn.execute(
         select(flags.c.message_id)

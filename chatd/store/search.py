@@ -8,7 +8,7 @@ everything that is not a letter or a digit. Both engines index only those words,
 host name, SQLite's would split it), and quotes, ``AND``/``NEAR``, ``*``, ``:`` or ``&`` are just text,
 never a syntax error.
 
-Both indexes are kept in step by ``index``/``reindex``/``unindex`` in the same transaction as the change:
+Both indexes are kept in step by ``index_many``/``reindex``/``unindex`` in the same transaction as the change:
 on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
 
 A search stays cheap however many messages are stored (docs/performance.md): the word index drives it
@@ -25,13 +25,15 @@ import re
 import unicodedata
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from sqlalchemy import bindparam, case, column, exists, func, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import BindParameter, ColumnClause
 
-from ..core.models import Message
+from ..domain.models import Message
 from .messages import get_messages
 from .tables import channels, messages
 
@@ -97,6 +99,9 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
     read transaction."""
     if _sqlite(conn):
         raw = (await conn.get_raw_connection()).driver_connection
+        if raw is None:  # never on a live connection: the pool hands out open ones
+            raise RuntimeError("search on a closed connection")
+        # A statement timeout, not a domain time: it measures this process's work, so the monotonic clock.
         deadline = time.monotonic() + milliseconds / 1000
         await raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
         try:
@@ -127,7 +132,7 @@ def _term_frequency_score() -> Any:
     answer contains every word, so that weight barely separates them; this costs a few microseconds per row
     kept. The instance count is what ``highlight`` adds (one mark per match); the length counts the spaces
     of the indexed text (``document``: words one space apart)."""
-    words = literal_column("message_fts.contents")
+    words: ColumnClause[str] = literal_column("message_fts.contents")
     found = func.length(func.highlight(literal_column("message_fts"), 0, func.char(1), "")) - func.length(words)
     size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
     k1, b, average = 1.2, 0.75, 12.0
@@ -164,7 +169,7 @@ def candidates(
     primary key walked backwards (frequent ones); the rank is computed only for the rows kept. ``narrow``
     (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
     index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms."""
-    ids = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    ids: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
     readable = messages.c.channel_id.in_(ids)
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
@@ -193,22 +198,44 @@ def candidates(
     return select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).label("score"))
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search keeps besides its words; each ``None`` keeps every message. Times are epoch ms, inclusive."""
+
+    message_type: str | None = None
+    user_id: int | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def conditions(self) -> list[Any]:
+        where: list[Any] = []
+        if self.message_type is not None:
+            where.append(messages.c.type == self.message_type)
+        if self.user_id is not None:
+            where.append(messages.c.user_id == self.user_id)
+        if self.since is not None:
+            where.append(messages.c.created_at >= self.since)
+        if self.until is not None:
+            where.append(messages.c.created_at <= self.until)
+        return where
+
+
 async def search(
-    conn: AsyncConnection, words: list[str], channel_ids: list[int], where: list[Any], offset: int, limit: int, *,
+    conn: AsyncConnection, words: list[str], channel_ids: list[int], filters: Filters, offset: int, limit: int, *,
     window: int, budget_ms: int,
 ) -> tuple[list[tuple[Message, float]], int, bool]:
-    """Live messages of ``channel_ids`` matching every word and ``where``: a page of them, the total, and
+    """Live messages of ``channel_ids`` matching every word and ``filters``: a page of them, the total, and
     whether the total was capped at ``window``.
 
     Only the newest ``window`` matches are considered: ranked best first (newest first among equals), counted
     exactly up to ``window``; ``capped`` says there are more (narrow the query, or the filters, to reach
-    them). No words: every message matching ``where``, newest first (a filtered listing), with the same cap."""
+    them). No words: every message matching ``filters``, newest first (a filtered listing), with the same cap."""
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
         narrow = await few_messages(conn, channel_ids)
         rows = [(int(row.id), float(row.score)) for row in await conn.execute(
-            candidates(conn, words, channel_ids, list(where), window + 1, narrow))]
+            candidates(conn, words, channel_ids, filters.conditions(), window + 1, narrow))]
     capped = len(rows) > window
     rows = rows[:window]
     if words:

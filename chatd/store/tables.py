@@ -29,11 +29,11 @@ ID = BigInteger
 MS = BigInteger
 
 
-def _id(name: str = "id") -> Column:
+def _id(name: str = "id") -> Column[int]:
     return Column(name, ID, primary_key=True, autoincrement=False)
 
 
-def _fk(name: str, target: str, nullable: bool = False, cascade: bool = True) -> Column:
+def _fk(name: str, target: str, nullable: bool = False, cascade: bool = True) -> Column[int]:
     return Column(
         name, ID, ForeignKey(target, ondelete="CASCADE" if cascade else "SET NULL"), nullable=nullable
     )

@@ -7,8 +7,8 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.models import Membership, Team
-from .paging import like_pattern
+from ..domain.models import Membership, Team
+from .like import like_pattern
 from .tables import org_members, team_members, teams
 
 
@@ -99,8 +99,3 @@ async def remove_user_from_org_teams(conn: AsyncConnection, org_id: int, user_id
             team_members.c.team_id.in_(select(teams.c.id).where(teams.c.organisation_id == org_id)),
         )
     )
-
-
-async def team_ids_of_user(conn: AsyncConnection, user_id: int) -> set[int]:
-    rows = await conn.execute(select(team_members.c.team_id).where(team_members.c.user_id == user_id))
-    return {row[0] for row in rows}

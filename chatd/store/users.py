@@ -9,10 +9,10 @@ from sqlalchemy import and_, func, literal, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.codes import Code
-from ..core.errors import Conflict
-from ..core.models import User
-from .paging import like_pattern
+from ..domain.codes import Code
+from ..domain.errors import Conflict
+from ..domain.models import User
+from .like import like_pattern
 from .tables import org_members, organisations, users
 
 
@@ -67,10 +67,6 @@ async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:
 
 async def update_user(conn: AsyncConnection, user_id: int, values: dict[str, Any]) -> None:
     await _write_unique(conn, users.update().where(users.c.id == user_id).values(**_columns(values)))
-
-
-async def delete_user(conn: AsyncConnection, user_id: int) -> None:
-    await conn.execute(users.delete().where(users.c.id == user_id))
 
 
 async def get_user(conn: AsyncConnection, user_id: int) -> User | None:

@@ -161,7 +161,7 @@ async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: F
     from chatd.app import build_core
     from chatd.config import load_settings
     from chatd.core.messages import message_payload, write_message
-    from chatd.core.models import Message
+    from chatd.domain.models import Message
 
     settings = load_settings(environ={**procs.chatd_env(database_url, workdir, "NORMAL")})
     core = build_core(settings)

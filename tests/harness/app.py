@@ -16,9 +16,9 @@ import httpx
 from chatd.app import build_core, create_app
 from chatd.config import Settings, load_settings
 from chatd.core.clock import FakeClock
-from chatd.core.events import Event
-from chatd.core.models import User
 from chatd.core.users import do_create_user
+from chatd.domain.events import Event
+from chatd.domain.models import User
 from chatd.store import migrations
 
 from .trace import ApiError, Trace, caused, error_of, no_trace_between

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chatd.app import create_app
 from chatd.config import Settings
-from chatd.core.events import Event
+from chatd.domain.events import Event
 from chatd.core.users import do_create_user
 
 from .app import PASSWORD

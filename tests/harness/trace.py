@@ -18,7 +18,7 @@ import httpx
 
 from sqlalchemy import Text, cast, func, literal, select, union_all
 
-from chatd.core.events import Event
+from chatd.domain.events import Event
 from chatd.store.tables import metadata
 
 IGNORED_TABLES = {"node_leases", "schema_version"}

@@ -7,9 +7,11 @@ from typing import Any, Literal
 from starlette.routing import Route
 
 from ...core import archiving, channel_members, channel_moves, channels
-from ...core.errors import BadRequest
-from ...core.models import Membership
+from ...domain.errors import BadRequest
+from ...domain.models import Membership
 from ...core.paging import PageRequest
+from ...domain.errors import BadRequest
+from ...edge import shapes
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from ...edge import shape_types as out

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core.files import do_store_file, fetch_file, file_payload
-from ...core.models import StoredFile
+from ...domain.models import StoredFile
 from ...edge.auth import authenticate_request
 from ...edge.described import described
 from ...edge.params import Id, Params, validate

@@ -11,8 +11,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core import attachments, flags, history, messages, pins, reactions, search
-from ...core.errors import BadRequest
 from ...core.paging import PageRequest
+from ...domain.errors import BadRequest
+from ...edge import shapes
 from ...edge.auth import authenticate_request
 from ...edge.described import described
 from ...edge.bounds import LONG_TEXT_MAX_CHARS

@@ -7,8 +7,9 @@ from typing import Any
 from starlette.routing import Route
 
 from ...core import archiving, teams
-from ...core.errors import BadRequest
 from ...core.paging import PageRequest
+from ...domain.errors import BadRequest
+from ...edge import shapes
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint
 from ...edge import shape_types as out

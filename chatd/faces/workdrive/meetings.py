@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 from starlette.routing import Route
 
-from ...core.errors import BadRequest
+from ...domain.errors import BadRequest
 from ...core.meetings import PARTICIPANTS_MAX, do_create_meeting
 from ...edge.params import Id, merged_params, validate
 from ...edge.responses import Call, endpoint

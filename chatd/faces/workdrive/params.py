@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from ...core.clock import parse_iso
-from ...core.errors import BadRequest
+from ...domain.errors import BadRequest
 from ...core.ids import parse_id
 from ...core.paging import PageRequest
 from ...edge.params import Params, merged_params

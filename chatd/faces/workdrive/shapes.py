@@ -13,9 +13,9 @@ from ...core.profiles import Profile
 from ...core.files import file_payload
 from ...core.join_requests import JoinRequest
 from ...core.meetings import Meeting
-from ...core.models import ChannelView, Membership, MessageView, Organisation, StoredFile
 from ...core.paging import Page
 from . import shape_types as out
+from ...domain.models import ChannelView, Membership, MessageView, Organisation, StoredFile
 
 T = TypeVar("T")
 
@@ -152,7 +152,7 @@ def person(profile: Profile | None) -> out.Person | None:
     content carries: the rest is null."""
     if profile is None:
         return None
-    full = user(profile)
+    full: dict[str, Any] = dict(user(profile))
     shown = _PERSON if profile.visible else _CARD
     return cast("out.Person", {key: full[key] if key in shown else None for key in _PERSON})
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...core.codes import Code
+from ...domain.codes import Code
 from ...edge.described import described
 from ...edge.errors import error_body
 

@@ -1,9 +1,4 @@
-"""A small asyncio client for chatd, for bots, tools (``chatd tail``) and tests.
-
-    async with ChatClient("http://127.0.0.1:8080", token) as client:
-        await client.send_message(channel_id, "hello")
-        async for event in client.events():
-            ...
+"""The connection under ``ChatClient``: one websocket that survives disconnects, and the calls sent over it.
 
 One websocket (``/websocket/client``, the token in ``Authorization: Bearer``) and one reader task. The
 reader hands each answer (``ack``, ``error``, ``pong``) to the call that is waiting for it and every other
@@ -11,6 +6,8 @@ frame to ``events()``, in the order the server sent them. It remembers, per chan
 passed on; when the connection drops it reconnects with jittered exponential backoff, asks to resume
 (``?resume=1`` and a ``resume`` frame with those seqs), and drops any frame at or below what it already
 passed on, so ``events()`` sees every channel event once, in order, across restarts (docs/websocket.md).
+
+The backoff and the open and answer timeouts are this program's own timings, on its monotonic clock.
 """
 
 from __future__ import annotations
@@ -20,17 +17,16 @@ import itertools
 import logging
 import random
 import time
-import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from . import __version__
+from .. import __version__
+from .errors import AuthError, ChatError, ConnectionLost
 
 log = logging.getLogger("chatd.client")
 
@@ -40,40 +36,6 @@ FATAL_CLOSE_CODES = {CLOSE_POLICY, CLOSE_UNAUTHENTICATED}  # reconnecting cannot
 STABLE_SECONDS = 10.0  # a connection that lived this long resets the backoff
 MAX_INCOMING_BYTES = 16 * 1024 * 1024
 _END = object()  # ends events(): the client was closed
-
-
-class ChatError(Exception):
-    """The server refused a request: ``code`` and ``message`` as in its error body (``fields`` per field)."""
-
-    def __init__(
-        self, code: str, message: str, fields: dict[str, Any] | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.fields = fields or {}
-        self.retry_after = retry_after
-
-    @classmethod
-    def from_body(cls, body: Any, default: str = "error") -> "ChatError":
-        """From an ``error`` object (websocket) or ``{"error": {...}}`` (HTTP)."""
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            body = body["error"]
-        if not isinstance(body, dict):
-            return cls(default, str(body) if body else default)
-        kind = AuthError if body.get("code") in ("unauthenticated", "bad_credentials") else cls
-        return kind(str(body.get("code") or default), str(body.get("message") or ""), body.get("fields"), body.get("retry_after"))
-
-
-class AuthError(ChatError):
-    """The credentials were refused (HTTP 401 or close code 4401): reconnecting will not help."""
-
-
-class ConnectionLost(ChatError):
-    """The connection ended before the answer came, for a request that is not safe to repeat."""
-
-    def __init__(self, message: str = "the connection was lost before the server answered") -> None:
-        super().__init__("disconnected", message)
 
 
 class _Retry(Exception):
@@ -117,8 +79,8 @@ def websocket_url(base_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/websocket/client", "", ""))
 
 
-class ChatClient:
-    """A chatd connection that survives disconnects; use as ``async with ChatClient(url, token) as client``.
+class Connection:
+    """A chatd websocket that survives disconnects, and ``call`` to send a frame over it and await its answer.
 
     ``backoff_initial``/``backoff_max`` bound the reconnect delay (doubled per failed attempt, jittered);
     ``ack_timeout`` bounds each call; ``buffer_events=False`` keeps no events (for send-only bots, which
@@ -162,11 +124,10 @@ class ChatClient:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._failure: ChatError | None = None
-        self._http: httpx.AsyncClient | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> "ChatClient":
+    async def __aenter__(self) -> Self:
         try:
             await self.connect()
         except BaseException:
@@ -208,9 +169,6 @@ class ChatClient:
             await asyncio.gather(self._task, return_exceptions=True)
         self._fail_pending(ConnectionLost("the client was closed"))
         self._queue.put_nowait(_END)
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     @property
     def connected(self) -> bool:
@@ -245,102 +203,6 @@ class ChatClient:
             return await asyncio.wait_for(call.future, self.ack_timeout if timeout is None else timeout)
         finally:
             self._pending.pop(ref, None)
-
-    async def send_message(
-        self,
-        channel_id: str | int,
-        contents: str,
-        *,
-        client_msg_id: str | None = None,
-        reply_to: str | int | None = None,
-        file_ids: list[str | int] | None = None,
-    ) -> dict[str, Any]:
-        """Post a message; returns it. The ``client_msg_id`` (a fresh uuid by default) makes it safe to resend,
-        so an unanswered send is resent after a reconnect and never posted twice."""
-        ack = await self.call(
-            "message.send", retry=True, channel_id=str(channel_id), contents=contents,
-            client_msg_id=client_msg_id or uuid.uuid4().hex, reply_to=_sid(reply_to),
-            file_ids=None if file_ids is None else [str(f) for f in file_ids],
-        )
-        return dict(ack["data"])
-
-    async def edit_message(self, message_id: str | int, contents: str) -> dict[str, Any]:
-        """Change the text of one's own message; returns it (an edit to the same text changes nothing)."""
-        return dict((await self.call("message.edit", retry=True, id=str(message_id), contents=contents))["data"])
-
-    async def remove_message(self, message_id: str | int) -> None:
-        await self.call("message.remove", id=str(message_id))
-
-    async def typing(self, channel_id: str | int) -> None:
-        """Say the user is typing (the server passes on at most two per ``typing_ttl_seconds``)."""
-        await self.call("typing", channel_id=str(channel_id))
-
-    async def mark_read(self, channel_id: str | int, message_id: str | int | None = None) -> dict[str, Any]:
-        """Move the read marker (to the latest message by default); returns ``{unread, mentions, …}``."""
-        ack = await self.call("read", retry=True, channel_id=str(channel_id), message_id=_sid(message_id))
-        return dict(ack["data"] or {})
-
-    async def join(self, channel_id: str | int) -> list[dict[str, Any]]:
-        """Join a public channel; returns its members."""
-        return list((await self.call("join", channel_id=str(channel_id)))["data"]["members"])
-
-    async def part(self, channel_id: str | int) -> None:
-        """Leave a channel."""
-        await self.call("part", channel_id=str(channel_id))
-
-    async def history(
-        self,
-        channel_id: str | int,
-        *,
-        before: str | int | None = None,
-        after: str | int | None = None,
-        limit: int | None = None,
-        thread: str | int | None = None,
-        include_replies: bool = False,
-    ) -> dict[str, Any]:
-        """A page of messages: ``{"items": [...], "has_more": bool}``."""
-        ack = await self.call(
-            "history", retry=True, channel_id=str(channel_id), before=_sid(before), after=_sid(after), limit=limit,
-            thread=_sid(thread), include_replies=include_replies or None,
-        )
-        return dict(ack["data"])
-
-    async def presence(self, status: str) -> None:
-        """``online`` or ``away``."""
-        await self.call("presence", retry=True, status=status)
-
-    async def ping(self) -> float:
-        """Round trip to the server, in seconds."""
-        started = time.monotonic()
-        await self.call("ping")
-        return time.monotonic() - started
-
-    # -- HTTP (Crust API) ----------------------------------------------------------------------------
-
-    async def post(self, path: str, **params: Any) -> Any:
-        """POST a Crust endpoint with a JSON body (``None`` params left out); returns the JSON answer."""
-        return await self._http_call("POST", path, json={k: v for k, v in params.items() if v is not None})
-
-    async def get(self, path: str, **params: Any) -> Any:
-        """GET a Crust endpoint with a query string (``None`` params left out); returns the JSON answer."""
-        return await self._http_call("GET", path, params={k: v for k, v in params.items() if v is not None})
-
-    async def _http_call(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, timeout=self.ack_timeout)
-        response = await self._http.request(method, path, **kwargs)
-        body: Any = None
-        if response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-        if response.is_success:
-            return body
-        error = ChatError.from_body(body, default=f"http_{response.status_code}")
-        if response.status_code == 401 and not isinstance(error, AuthError):
-            error = AuthError(error.code, error.message, error.fields)
-        raise error
 
     # -- the connection ------------------------------------------------------------------------------
 
@@ -532,10 +394,6 @@ class ChatClient:
             if not call.future.done():
                 call.future.set_exception(error)
         self._pending.clear()
-
-
-def _sid(value: str | int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 async def _abandon(ws: ClientConnection) -> None:

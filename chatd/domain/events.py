@@ -40,10 +40,6 @@ class Event:
     user_id: int | None = None  # set: deliver to this user's connections only
     audience: list[int] = field(default_factory=list)  # extra users to notify (mentions, member removed)
 
-    @property
-    def is_stored(self) -> bool:
-        return self.seq is not None
-
     def envelope(self) -> dict[str, Any]:
         """The frame a client receives; ids as strings (docs/design.md §3)."""
         frame: dict[str, Any] = {"type": self.type, "event": self.event}

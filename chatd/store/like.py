@@ -1,4 +1,5 @@
-"""Small query helpers shared by the search functions of every aggregate."""
+"""``LIKE`` patterns for the name searches of users, organisations, teams and channels: the words a user
+typed match literally, wherever they occur, whatever their case."""
 
 from __future__ import annotations
 

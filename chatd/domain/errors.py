@@ -1,4 +1,5 @@
-"""The one error tree. Faces render it (JSON body, websocket error frame); the core only raises it.
+"""The one error tree. The core raises it (and the store, when a unique key is taken); the edge renders it once
+(a JSON body or a websocket error frame).
 
 ``ChatdError(code, message, fields)`` carries a machine-readable ``code``, a human ``message`` and, for
 input errors, ``fields`` naming what was wrong. ``status`` is the HTTP status the edge uses:
