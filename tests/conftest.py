@@ -11,17 +11,23 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from harness import Harness, LiveServer, live, make_settings, migrate_template
-from harness.databases import PostgresDatabases, sqlite_copy
-from servers import PostgresServer, RedisServer, ServerUnavailable, require_servers
+from harness import (
+    BACKENDS,
+    Harness,
+    LiveServer,
+    PostgresDatabases,
+    PostgresServer,
+    RedisServer,
+    ServerUnavailable,
+    fresh_database_url,
+    live,
+    make_settings,
+    migrate_template,
+    node_settings,
+    sqlite_copy,
+    unavailable,
+)
 
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def _unavailable(exc: Exception) -> None:
-    if require_servers():
-        pytest.fail(f"required server missing under CI: {exc}")
-    pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +36,7 @@ def pg_server() -> Iterator[PostgresServer]:
         server = PostgresServer()
         server.start()
     except ServerUnavailable as exc:
-        _unavailable(exc)
+        unavailable(exc)
     yield server
     server.stop()
 
@@ -62,20 +68,9 @@ def redis_server() -> Iterator[RedisServer]:
         server = RedisServer()
         server.start()
     except ServerUnavailable as exc:
-        _unavailable(exc)
+        unavailable(exc)
     yield server
     server.stop()
-
-
-def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
-    """A new database with the schema applied, for this test only (harness/databases.py)."""
-    if backend == "sqlite":
-        return sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    databases: PostgresDatabases = request.getfixturevalue("pg_databases")
-    name = databases.take()
-    request.addfinalizer(lambda: databases.give_back(name))
-    return server.url_for(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -112,3 +107,11 @@ async def server(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]
     """A real chatd on uvicorn, on a free port, on a fresh database of each backend (websocket tests)."""
     async with live(make_settings(database_url, tmp_path)) as running:
         yield running
+
+
+@pytest.fixture
+async def nodes(postgres_url: str, redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    """Two chatd nodes on one PostgreSQL database and one Redis (``harness/nodes.py``)."""
+    one, two = (node_settings(postgres_url, redis_server, tmp_path, n) for n in (1, 2))
+    async with live(one) as a, live(two) as b:
+        yield a, b

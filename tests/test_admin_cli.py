@@ -14,9 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chatd.config import Settings
-from harness import PASSWORD, make_settings
-from live import LiveServer, live
-from servers import RedisServer
+from harness import PASSWORD, LiveServer, RedisServer, live, make_settings
 
 
 async def chatd(settings: Settings, *args: str) -> tuple[int, str, str]:

@@ -12,7 +12,6 @@ world stays as it was for the cases after it.
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,10 +20,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import httpx
 import orjson
 import pytest
-from conftest import BACKENDS, fresh_database_url
-from harness import PASSWORD, make_settings
-from live import LiveServer, Socket
-from PIL import Image
+from harness import BACKENDS, PASSWORD, LiveServer, Socket, fresh_database_url, make_settings, png
 from sqlalchemy import select
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
@@ -44,12 +40,6 @@ _names = itertools.count(1)
 # Columns a read may touch: when a credential or a connection was last seen, and node leases being renewed.
 _VOLATILE = {"users": {"last_seen_at"}, "sessions": {"last_seen_at"}, "access_tokens": {"last_used_at"}}
 _SKIPPED_TABLES = {"node_leases"}
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), "#3a7").save(out, "PNG")
-    return out.getvalue()
 
 
 @dataclass
@@ -535,7 +525,7 @@ async def _build_world(server: LiveServer) -> World:
     await w.api("owner", "POST", "/channel/archive", id=ids["archived_channel"])
     ids["message:owner"] = await w.message("owner")
     ids["message:member"] = await w.message("member")
-    upload = await clients["owner"].post("/file/upload", files={"file": ("plan.png", _png(), "image/png")})
+    upload = await clients["owner"].post("/file/upload", files={"file": ("plan.png", png(), "image/png")})
     ids["file"] = upload.json()["id"]
     await w.api("owner", "POST", "/message/edit", channel_id=ids["secret"], contents="the plan", file_ids=[ids["file"]])
     club = await w.api("owner", "POST", "/api/group-chats", title="Club", isPrivate=True, byRequest=True,

@@ -13,8 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness import PASSWORD, Actor, Harness, make_settings
-from live import LiveServer, live, team
+from harness import PASSWORD, Actor, Harness, LiveServer, live, make_settings, team
 
 OWN = "http://chatd.test"
 LISTED = "https://App.Example.com"

@@ -18,11 +18,18 @@ import asyncio
 
 import httpx
 
-from live import LiveServer, Person, Socket
-from servers import RedisServer
-from two_nodes import Frames, World, has_messages, hidden, nodes, pg_url, read_until, read_until_closed
-
-__all__ = ["nodes", "pg_url"]  # fixtures
+from harness import (
+    Frames,
+    LiveServer,
+    Person,
+    RedisServer,
+    Socket,
+    World,
+    has_messages,
+    hidden,
+    read_until,
+    read_until_closed,
+)
 
 
 async def outage(redis: RedisServer) -> None:

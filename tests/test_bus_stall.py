@@ -14,19 +14,16 @@ from typing import AsyncIterator
 
 import pytest
 
-from live import LiveServer, Socket, live
-from servers import RedisServer
-from two_nodes import Frames, World, has_messages, node_settings, pg_url, read_until
+from harness import Frames, LiveServer, RedisServer, Socket, World, has_messages, live, node_settings, read_until
 
-__all__ = ["pg_url"]  # fixture
 
 REDIS_TIMEOUT = 60.0  # longer than a request's timeout (5 s): a send waiting on Redis would fail, not pass late
 SENDS = 20
 
 
 @pytest.fixture
-async def nodes(pg_url: str, redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    one, two = (node_settings(pg_url, redis_server, tmp_path, n, socket_timeout_seconds=REDIS_TIMEOUT) for n in (1, 2))
+async def nodes(postgres_url: str, redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    one, two = (node_settings(postgres_url, redis_server, tmp_path, n, socket_timeout_seconds=REDIS_TIMEOUT) for n in (1, 2))
     async with live(one) as a, live(two) as b:
         yield a, b
 

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from chatd.store import migrations
-from harness import Harness, make_settings
-from servers import find_free_port
+from harness import Harness, find_free_port, make_settings
 
 pytestmark = pytest.mark.slow  # every test starts chatd processes
 

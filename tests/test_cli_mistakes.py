@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from servers import PostgresServer, find_free_port
+from harness import PostgresServer, find_free_port
 
 FAST_HASH = {"CHATD_AUTH__ARGON2_TIME_COST": "1", "CHATD_AUTH__ARGON2_MEMORY_KIB": "64"}
 

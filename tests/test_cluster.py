@@ -20,8 +20,7 @@ import pytest
 from chatd.app import build_core
 from chatd.config import load_settings
 from chatd.core.users import do_create_user
-from harness import PASSWORD, Person, Socket, free_port
-from servers import RedisServer
+from harness import PASSWORD, Person, RedisServer, Socket, free_port
 from websockets.asyncio.client import connect
 
 pytestmark = pytest.mark.slow  # two chatd processes per test

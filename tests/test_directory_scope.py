@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness import Actor, Harness
-from live import LiveServer, Person, team
+from harness import Actor, Harness, LiveServer, Person, team
 
 
 @dataclass

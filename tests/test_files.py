@@ -11,13 +11,7 @@ import httpx
 import orjson
 from PIL import Image
 
-from harness import Actor, Harness, anonymous
-
-
-def _png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, (width, height), "#3a7").save(out, "PNG")
-    return out.getvalue()
+from harness import Actor, Harness, anonymous, png
 
 
 async def _upload(actor: Actor, name: str, data: bytes, claimed: str = "application/octet-stream") -> httpx.Response:
@@ -43,14 +37,14 @@ async def _post_presigned(chat: Harness, issued: dict[str, Any], name: str, data
 
 async def test_png_upload_is_sniffed_measured_and_thumbnailed(chat: Harness) -> None:
     alice = await chat.user("alice")
-    png = _png(640, 480)
-    stored = await _stored(alice, "photo.png", png, "image/png")
-    assert stored["content_type"] == "image/png" and stored["size"] == len(png)
+    image = png(640, 480)
+    stored = await _stored(alice, "photo.png", image, "image/png")
+    assert stored["content_type"] == "image/png" and stored["size"] == len(image)
     assert (stored["width"], stored["height"]) == (640, 480) and stored["has_thumbnail"]
     assert stored["url"] == f"/file/download?id={stored['id']}"
 
     original = await alice.call("GET", stored["url"])
-    assert original.status_code == 200 and original.content == png
+    assert original.status_code == 200 and original.content == image
     assert original.headers["content-type"] == "image/png"
     assert original.headers["x-content-type-options"] == "nosniff"
     assert original.headers["content-disposition"].startswith("inline;")
@@ -62,7 +56,7 @@ async def test_png_upload_is_sniffed_measured_and_thumbnailed(chat: Harness) -> 
 
 async def test_transparent_image_gets_a_png_thumbnail(chat: Harness) -> None:
     alice = await chat.user("alice")
-    stored = await _stored(alice, "icon.png", _png(100, 50, "RGBA"))
+    stored = await _stored(alice, "icon.png", png(100, 50, mode="RGBA"))
     thumbnail = await alice.call("GET", stored["thumbnail_url"])
     assert thumbnail.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(thumbnail.content)).size == (100, 50)
@@ -155,22 +149,22 @@ async def test_download_names_are_safe_and_exact(chat: Harness) -> None:
 
 async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
-    png = _png(64, 32)
+    image = png(64, 32)
     issued = await _presign(alice, mime="image/png", name="shot.png", moduleCode=1)
     file_id = issued["fileId"]
     assert issued["signedRequest"]["url"] == "/api/media/upload"
     assert issued["url"] == f"/file/download?id={file_id}"
     await alice.get("/file/download", id=file_id, expect=404, code="not_found")  # nothing to read until the bytes arrive
 
-    response = await _post_presigned(chat, issued, "shot.png", png)
+    response = await _post_presigned(chat, issued, "shot.png", image)
     assert response.status_code == 200, response.text
-    assert response.json() == {"fileId": file_id, "url": issued["url"], "contentType": "image/png", "size": len(png)}
+    assert response.json() == {"fileId": file_id, "url": issued["url"], "contentType": "image/png", "size": len(image)}
     served = await alice.call("GET", issued["url"])
-    assert served.status_code == 200 and served.content == png
+    assert served.status_code == 200 and served.content == image
     assert (await alice.call("GET", "/file/thumbnail", params={"id": file_id})).status_code == 200
     await bob.get("/file/download", id=file_id, expect=404, code="not_found")
 
-    await chat.refused(_post_presigned(chat, issued, "shot.png", png), 409, "upload_used")  # a replay writes nothing
+    await chat.refused(_post_presigned(chat, issued, "shot.png", image), 409, "upload_used")  # a replay writes nothing
 
 
 async def test_presigned_upload_refuses_forged_tampered_and_expired_policies(chat: Harness) -> None:
@@ -197,7 +191,7 @@ async def test_presigned_upload_must_hold_the_promised_type(chat: Harness) -> No
     issued = await _presign(alice, mime="image/png", name="pic.png")
     wrong = await chat.refused(_post_presigned(chat, issued, "pic.png", b"just some text"), 400, "invalid")
     assert "file" in wrong["error"]["fields"]
-    right = await _post_presigned(chat, issued, "pic.png", _png(8, 8))
+    right = await _post_presigned(chat, issued, "pic.png", png(8, 8))
     assert right.status_code == 200  # a refused upload does not use up the policy
 
     csv = await _presign(alice, mime="text/csv", name="t.csv")

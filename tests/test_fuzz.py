@@ -27,8 +27,7 @@ import pytest
 
 from chatd.core.auth import do_create_token
 from chatd.core.users import do_create_user
-from harness import PASSWORD, make_settings
-from live import LiveServer, live
+from harness import PASSWORD, LiveServer, live, make_settings
 
 EXAMPLES = int(os.environ.get("CHATD_FUZZ_EXAMPLES", "25"))
 BACKENDS = os.environ.get("CHATD_FUZZ_BACKENDS", "sqlite").split(",")  # the suite's budget: one backend

@@ -8,8 +8,7 @@ from typing import Any, AsyncIterator
 import httpx
 import orjson
 import pytest
-from harness import Actor, Harness, workdrive_org
-from live import LiveServer, team
+from harness import Actor, Harness, LiveServer, team, workdrive_org
 from starlette.routing import Route
 
 from chatd.app import _routes

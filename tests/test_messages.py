@@ -4,11 +4,9 @@ per-viewer fields, pins, flags, reactions and attachments."""
 from __future__ import annotations
 
 import asyncio
-import io
 
-from PIL import Image
 
-from harness import Actor, Harness, channel_with, history, org_with, send, texts
+from harness import Actor, Harness, channel_with, history, org_with, png, send, texts
 
 __all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
 
@@ -413,12 +411,6 @@ async def test_reactions(chat: Harness) -> None:
 # --- attachments ---------------------------------------------------------------------------------------
 
 
-def _png(width: int = 64, height: int = 48) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), "#3a7").save(out, "PNG")
-    return out.getvalue()
-
-
 async def attach(actor: Actor, channel: str, name: str, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
     return await actor.call(
         "PUT", "/message/attach", data={"channel_id": channel, **fields}, files={"file": (name, data, "application/octet-stream")}
@@ -428,7 +420,7 @@ async def attach(actor: Actor, channel: str, name: str, data: bytes, **fields: s
 async def test_attach_posts_a_file_message(chat: Harness) -> None:
     alice, bob, carol = await chat.users("alice", "bob", "carol")
     cid = await channel_with(alice, bob, readers=(carol,))
-    response = await attach(alice, cid, "chart.png", _png(), contents="  the chart  ")
+    response = await attach(alice, cid, "chart.png", png(), contents="  the chart  ")
     assert response.status_code == 200, response.text
     posted = response.json()
     assert posted["type"] == "FILE" and posted["contents"] == "the chart" and len(posted["files"]) == 1
@@ -439,7 +431,7 @@ async def test_attach_posts_a_file_message(chat: Harness) -> None:
     created = chat.events_of("message", "CREATED")[-1]
     assert created.data["type"] == "FILE" and created.data["files"][0]["id"] == stored["id"]
     downloaded = await bob.call("GET", "/file/download", params={"id": stored["id"]})
-    assert downloaded.status_code == 200 and downloaded.content == _png()
+    assert downloaded.status_code == 200 and downloaded.content == png()
     assert (await carol.call("GET", "/file/download", params={"id": stored["id"]})).status_code == 200  # reads the channel
     stranger = await chat.user("stranger")
     await stranger.get("/file/download", id=stored["id"], expect=404, code="not_found")
@@ -536,7 +528,7 @@ async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness
     alice, bob = await chat.users("alice", "bob")
     cid = await channel_with(alice, bob)
     kept = (await attach(alice, cid, "kept.txt", b"stays\n")).json()
-    gone = (await attach(alice, cid, "gone.png", _png())).json()
+    gone = (await attach(alice, cid, "gone.png", png())).json()
     await alice.delete("/message/remove", id=gone["id"])
     assert await purge_files(chat.core) == 0  # within the grace period nothing goes
     chat.clock.advance(chat.settings.limits.file_grace_days * 86_400 + 1)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import Harness
+from harness import MEETING_END, MEETING_START, Harness, fields_of
 from harness import WorkdriveTeam as Team
 from harness import workdrive_team as _team
-from test_workdrive_chats import END, START, _fields
 
 
 async def _messages(t: Team, conversation: str) -> list[str]:
@@ -45,13 +44,13 @@ async def test_the_specs_meeting_at_group_chats_is_a_meeting_never_a_group_chat(
     t = await _team(chat)
     group = await t.admin.post("/api/group-chats", title="Launch", members=[{"id": t.bob.id}])
     meeting: dict[str, Any] = {
-        "title": "new Meeting", "userIds": [t.bob.id], "startDateTime": START, "endDateTime": END,
+        "title": "new Meeting", "userIds": [t.bob.id], "startDateTime": MEETING_START, "endDateTime": MEETING_END,
         "duration": 60,
     }
     chats_before = (await t.admin.get("/api/group-chats", per_page=100))["meta"]["totalResults"]
     # As the spec writes it: no conversation anywhere. Refused, naming where it goes.
     refused = await t.admin.post("/api/group-chats", expect=400, **meeting)
-    assert "POST /api/{conversationId}/meetings" in _fields(refused)["conversationId"]
+    assert "POST /api/{conversationId}/meetings" in fields_of(refused)["conversationId"]
     # The spec lists conversationId as a parameter: given in the body (or the query), it is scheduled there.
     scheduled = await t.admin.post("/api/group-chats", conversationId=group["id"], **meeting)
     assert scheduled["title"] == "new Meeting" and scheduled["conversationId"] == group["id"]
@@ -59,9 +58,9 @@ async def test_the_specs_meeting_at_group_chats_is_a_meeting_never_a_group_chat(
     by_query = await t.admin.call("POST", "/api/group-chats", params={"conversationId": group["id"]}, json=meeting)
     assert by_query.status_code == 200 and by_query.json()["conversationId"] == group["id"]
     # A meeting's own rules hold there too.
-    backwards = {**meeting, "endDateTime": START}
+    backwards = {**meeting, "endDateTime": MEETING_START}
     bad = await t.admin.post("/api/group-chats", expect=400, conversationId=group["id"], **backwards)
-    assert "endDateTime" in _fields(bad)
+    assert "endDateTime" in fields_of(bad)
     after = await t.admin.get("/api/group-chats", per_page=100)
     assert after["meta"]["totalResults"] == chats_before, "no group chat named after the meeting"
     assert "new Meeting" not in [c["title"] for c in after["conversations"]]
@@ -79,7 +78,7 @@ async def test_a_room_without_a_title_is_named_after_its_people(chat: Harness) -
     )
     assert crowd["title"] == "John Smith, bob, U0 and 3 others"
     # A CHAT_GROUP still needs one (the spec assigns a title "in case of group type CHAT_GROUP").
-    assert "title" in _fields(await t.admin.post("/api/group-chats", expect=400, members=[{"id": t.bob.id}]))
+    assert "title" in fields_of(await t.admin.post("/api/group-chats", expect=400, members=[{"id": t.bob.id}]))
 
 
 async def test_a_group_chat_update_refuses_what_it_does_not_do(chat: Harness) -> None:
@@ -88,14 +87,14 @@ async def test_a_group_chat_update_refuses_what_it_does_not_do(chat: Harness) ->
     path = f"/api/group-chats/{group['id']}"
     # The create's members list means nothing on an update: refused, naming the fields that change members.
     refused = await t.admin.patch(path, expect=400, title="Renamed", members=[{"id": t.carol.id}])
-    assert "addMembers" in _fields(refused)["members"]
+    assert "addMembers" in fields_of(refused)["members"]
     assert (await t.admin.get("/channel/read", id=group["id"]))["name"] == "Launch", "all or nothing"
     # Moving is another call.
     other = await t.org.root.post(
         "/api/organization", name="Other", admin={"firstName": "O", "lastName": "P", "email": "o@other.test"}
     )
     moved = await t.admin.patch(path, expect=400, organizationId=other["id"])
-    assert "/channel/move" in _fields(moved)["organizationId"]
+    assert "/channel/move" in fields_of(moved)["organizationId"]
     assert (await t.admin.patch(path, organizationId=t.org.id, title="Same place"))["title"] == "Same place"
     # The group type is carried out, as the create takes it.
     assert (await t.admin.patch(path, groupType="ROOM"))["type"] == "ROOM"
@@ -109,7 +108,7 @@ async def test_a_message_edit_changes_only_the_text_of_a_message_of_that_convers
     path = f"/api/{group['id']}/messages/{sent['id']}"
     for field, value in (("mention", [t.admin.id]), ("fileId", ["1"]), ("replyOfMsgId", sent["id"])):
         refused = await t.bob.patch(path, expect=400, message="changed", **{field: value})
-        assert list(_fields(refused)) == [field]
+        assert list(fields_of(refused)) == [field]
     assert (await t.bob.patch(path, message="changed"))["message"] == "changed"
     # Crust: an edit names its message's channel or none; its thread and files are a send's.
     await t.bob.post("/message/edit", expect=404, id=sent["id"], channel_id=other["id"], contents="x")
@@ -117,7 +116,7 @@ async def test_a_message_edit_changes_only_the_text_of_a_message_of_that_convers
     assert edited["contents"] == "again"
     for field, value in (("reply_to", sent["id"]), ("file_ids", ["1"])):
         refused = await t.bob.post("/message/edit", expect=400, id=sent["id"], contents="x", **{field: value})
-        assert list(_fields(refused)) == [field]
+        assert list(fields_of(refused)) == [field]
 
 
 async def test_crust_edits_do_not_move_and_do_switch_visibility(chat: Harness) -> None:
@@ -131,11 +130,11 @@ async def test_crust_edits_do_not_move_and_do_switch_visibility(chat: Harness) -
     assert same["name"] == "lobby"
     for field, value in (("organisation_id", beta), ("team_id", team)):
         refused = await alice.post("/channel/edit", expect=400, id=channel, name="x", **{field: value})
-        assert "/channel/move" in _fields(refused)[field]
+        assert "/channel/move" in fields_of(refused)[field]
     assert (await alice.post("/team/edit", id=team, name="Core 2", organisation_id=acme))["name"] == "Core 2"
     refused = await alice.post("/team/edit", expect=400, id=team, name="x", organisation_id=beta)
-    assert "/team/move" in _fields(refused)["organisation_id"]
+    assert "/team/move" in fields_of(refused)["organisation_id"]
     assert (await alice.get("/team/read", id=team))["organisation_id"] == acme
     # The type a create takes is carried out on an edit (public and private switch), not ignored.
     assert (await alice.post("/channel/edit", id=channel, type="private"))["type"] == "private"
-    assert "type" in _fields(await alice.post("/channel/edit", expect=400, id=channel, type="direct"))
+    assert "type" in fields_of(await alice.post("/channel/edit", expect=400, id=channel, type="direct"))

@@ -12,8 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chatd.logs import JsonFormatter
-from harness import make_settings
-from live import LiveServer, live, team
+from harness import LiveServer, live, make_settings, team
 
 
 async def scrape(server: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -17,8 +17,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from harness import Actor, Harness, make_settings
-from live import free_port, live, team
+from harness import Actor, Harness, free_port, live, make_settings, team
 
 
 @pytest.fixture

@@ -10,25 +10,16 @@ holds, for organisation owners and server administrators too. Each test runs on 
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from PIL import Image
 
-from harness import Actor, Harness
-from test_channels import org_with
+from harness import Actor, Harness, org_with, png
 
 UNKNOWN = "424242424242"
 
 
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (48, 32), "#2a6").save(out, "PNG")
-    return out.getvalue()
-
-
 async def _upload(actor: Actor, data: bytes | None = None, name: str = "photo.png") -> str:
-    response = await actor.call("POST", "/file/upload", files={"file": (name, data or _png(), "application/octet-stream")})
+    response = await actor.call("POST", "/file/upload", files={"file": (name, data or png(48, 32, "#2a6"), "application/octet-stream")})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
 

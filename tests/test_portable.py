@@ -11,8 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from harness import Actor, Harness, make_settings
-from servers import PostgresServer
+from harness import Actor, Harness, PostgresServer, make_settings
 
 
 def chatd(*args: str, database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -8,31 +8,21 @@ owner and a server administrator.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import orjson
-from PIL import Image
 from sqlalchemy import select
 
 from chatd.core import live
 from chatd.store import migrations
 from chatd.store.tables import channel_events, schema_version
-from harness import Actor, Harness
-from live import LiveServer, team
-from test_messages import channel_with, send
+from harness import Actor, Harness, LiveServer, channel_with, png, send, team
 
 WORDS = ("zanzibar", "quokka")  # in the removed message's text: first version, then edited
 
 
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (32, 32), "#c33").save(out, "PNG")
-    return out.getvalue()
-
-
 async def _upload(actor: Actor) -> str:
-    response = await actor.call("POST", "/file/upload", files={"file": ("plan.png", _png(), "image/png")})
+    response = await actor.call("POST", "/file/upload", files={"file": ("plan.png", png(32, 32, "#c33"), "image/png")})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
 

@@ -15,8 +15,7 @@ import pytest
 from chatd.domain.events import MESSAGE, Event
 from chatd.realtime.bus import MemoryBus, RedisBus, create_bus
 from chatd.realtime.outbox import encode
-from harness import WAIT, wait_until  # WAIT is generous: reconnecting backs off up to 5 s
-from servers import RedisServer
+from harness import WAIT, RedisServer, wait_until
 
 
 def event(n: int, text: str = "hi") -> Event:

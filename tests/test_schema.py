@@ -96,8 +96,7 @@ async def test_nodes_sharing_postgresql_never_share_a_node_id(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     from chatd.domain.errors import Conflict
-    from conftest import fresh_database_url
-    from harness import Harness, make_settings
+    from harness import Harness, fresh_database_url, make_settings
 
     url = fresh_database_url(request, "postgresql", tmp_path)
     auto = make_settings(url, tmp_path)

@@ -15,12 +15,11 @@ import httpx
 from PIL import Image
 from playwright.async_api import Browser, FilePayload, expect
 
-from browser import Tab, browser, open_channel, open_tab, other_site, record, screenshot, web  # noqa: F401 (fixtures)
+from harness.browser import Tab, browser, open_channel, open_tab, other_site, record, screenshot, web  # noqa: F401 (fixtures)
 from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
-from harness import PASSWORD, make_settings
-from live import LiveServer, Person, free_port, live, team
+from harness import PASSWORD, LiveServer, Person, free_port, live, make_settings, png, team
 
 TEXTS = "nodes => nodes.map(n => n.querySelector('.msg-text').innerText.replace(/ \\(edited\\)$/, ''))"
 CHANNEL_MESSAGES = ".channel .messages-inner .msg:not(.system)"
@@ -40,12 +39,6 @@ async def _history(person: Person, channel: str, **params: Any) -> list[str]:
 
 async def _texts(tab: Tab, selector: str = CHANNEL_MESSAGES) -> list[str]:
     return list(await tab.page.eval_on_selector_all(selector, TEXTS))
-
-
-def _png(width: int = 64, height: int = 48, colour: str = "#36c5f0") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, "PNG")
-    return out.getvalue()
 
 
 async def _submit(tab: Tab) -> None:
@@ -195,7 +188,7 @@ async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: 
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
     await open_channel(b, web, channel)
-    picked = FilePayload(name="plan.png", mimeType="image/png", buffer=_png())
+    picked = FilePayload(name="plan.png", mimeType="image/png", buffer=png(colour="#36c5f0"))
     await a.page.set_input_files(".channel .composer input[type=file]", files=[picked])
     await expect(a.page.locator(".tray img")).to_be_visible()  # a preview before sending
     await _send(a, "the plan")
@@ -204,7 +197,7 @@ async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: 
     await b.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await image.element_handle())
 
     # Dropped onto the channel, a file waits in the tray and goes with the next message.
-    data = base64.b64encode(_png(40, 40, "#e01e5a")).decode()
+    data = base64.b64encode(png(40, 40, "#e01e5a")).decode()
     await b.page.evaluate(
         """async (data) => {
             const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));

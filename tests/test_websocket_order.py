@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import LiveServer, Person, Socket, live, make_settings, team
-from servers import RedisServer
+from harness import LiveServer, Person, RedisServer, Socket, live, make_settings, team
 
 
 async def _acks_and_own_events(sock: Socket, me: Person, count: int) -> tuple[dict[str, tuple[int, str]], dict[str, int], list[int]]:

@@ -8,22 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import Harness, KeyActor, LiveServer, anonymous, file_of, group_chat, member, workdrive_org, workdrive_team
+from harness import (
+    MEETING_END,
+    MEETING_START,
+    Harness,
+    KeyActor,
+    LiveServer,
+    anonymous,
+    fields_of,
+    file_of,
+    group_chat,
+    member,
+    workdrive_org,
+    workdrive_team,
+)
 from sqlalchemy import func, select
 
 from chatd.store.tables import meeting_participants, meetings, messages
-
-START, END = "2026-02-01T09:00:00.000Z", "2026-02-01T10:00:00.000Z"
-_team, _group = workdrive_team, group_chat  # other test files once imported them from here
 
 
 async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> None:
     """A request with an unknown access token is refused with 401 ``bad_credentials`` and leaves no trace."""
     await chat.refused(anonymous(chat, method, path, headers={"X-API-KEY": "chatd_wrong"}, **kwargs), 401, "bad_credentials")
-
-
-def _fields(body: dict[str, Any]) -> dict[str, str]:
-    return body["error"].get("fields", {})  # type: ignore[no-any-return]
 
 
 # Group chats ------------------------------------------------------------------------------------------
@@ -53,22 +59,22 @@ async def test_create_a_group_chat_with_admins_members_and_a_picture(chat: Harne
 
 async def test_group_chat_creation_refuses_bad_input(chat: Harness) -> None:
     t = await workdrive_team(chat)
-    assert _fields(await t.admin.post("/api/group-chats", expect=400, code="invalid"))["title"].startswith("required for a CHAT_GROUP")
-    assert "title" in _fields(await group_chat(t.admin, "   ", expect=400, code="invalid"))
-    assert "groupType" in _fields(await group_chat(t.admin, groupType="CHANNEL", expect=400, code="invalid"))
-    assert "description" in _fields(await group_chat(t.admin, description="x" * 5000, expect=400, code="invalid"))
-    assert "members.0.id" in _fields(await group_chat(t.admin, members=[{"id": "abc"}], expect=400, code="invalid"))
+    assert fields_of(await t.admin.post("/api/group-chats", expect=400, code="invalid"))["title"].startswith("required for a CHAT_GROUP")
+    assert "title" in fields_of(await group_chat(t.admin, "   ", expect=400, code="invalid"))
+    assert "groupType" in fields_of(await group_chat(t.admin, groupType="CHANNEL", expect=400, code="invalid"))
+    assert "description" in fields_of(await group_chat(t.admin, description="x" * 5000, expect=400, code="invalid"))
+    assert "members.0.id" in fields_of(await group_chat(t.admin, members=[{"id": "abc"}], expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    assert "members" in _fields(await group_chat(t.admin, members=[{"id": outsider.id}], expect=400, code="invalid"))
+    assert "members" in fields_of(await group_chat(t.admin, members=[{"id": outsider.id}], expect=400, code="invalid"))
     theirs = await file_of(chat, t.bob)
-    assert _fields(await group_chat(t.admin, fileId=theirs, expect=400, code="invalid")) == {"fileId": f"no such file: {theirs}"}
+    assert fields_of(await group_chat(t.admin, fileId=theirs, expect=400, code="invalid")) == {"fileId": f"no such file: {theirs}"}
     text = await file_of(chat, t.admin, "text/plain")
-    assert _fields(await group_chat(t.admin, fileId=text, expect=400, code="invalid")) == {"fileId": "must be an image"}
+    assert fields_of(await group_chat(t.admin, fileId=text, expect=400, code="invalid")) == {"fileId": "must be an image"}
     # The organisation: the caller's only one, else named.
-    assert "organizationId" in _fields(await group_chat(outsider, expect=400, code="invalid"))
+    assert "organizationId" in fields_of(await group_chat(outsider, expect=400, code="invalid"))
     other = await workdrive_org(chat, "Other", root=t.org.root)
     await other.admin.post("/organisation/members/add", id=other.id, user_id=t.bob.id)
-    assert "organizationId" in _fields(await group_chat(t.bob, expect=400, code="invalid"))
+    assert "organizationId" in fields_of(await group_chat(t.bob, expect=400, code="invalid"))
     assert (await group_chat(t.bob, organizationId=other.id))["organizationId"] == other.id
     await group_chat(t.carol, organizationId=other.id, expect=404, code="not_found")
     await _wrong_key(chat, "POST", "/api/group-chats", json={"title": "X"})
@@ -96,9 +102,9 @@ async def test_listing_group_chats_filters_pages_and_participants(chat: Harness)
     assert [c["id"] for c in early["conversations"]] == [town["id"]]
     outsider = await chat.user("outsider")
     assert (await outsider.get("/api/group-chats"))["conversations"] == []
-    assert "group_type" in _fields(await t.admin.get("/api/group-chats", group_type="TEAM", expect=400, code="invalid"))
-    assert "time" in _fields(await t.admin.get("/api/group-chats", time="yesterday", expect=400, code="invalid"))
-    assert "per_page" in _fields(await t.admin.get("/api/group-chats", per_page=0, expect=400, code="invalid"))
+    assert "group_type" in fields_of(await t.admin.get("/api/group-chats", group_type="TEAM", expect=400, code="invalid"))
+    assert "time" in fields_of(await t.admin.get("/api/group-chats", time="yesterday", expect=400, code="invalid"))
+    assert "per_page" in fields_of(await t.admin.get("/api/group-chats", per_page=0, expect=400, code="invalid"))
     await _wrong_key(chat, "GET", "/api/group-chats")
 
 
@@ -137,12 +143,12 @@ async def test_group_chat_updates_check_permissions_and_input(chat: Harness) -> 
     await t.bob.patch(path, title="Mine", expect=403, code="forbidden")
     await t.carol.patch(path, title="Mine", expect=404, code="not_found")
     await t.admin.patch("/api/group-chats/424242", title="X", expect=404, code="not_found")
-    assert "id" in _fields(await t.admin.patch("/api/group-chats/abc", title="X", expect=400, code="invalid"))
-    assert "title" in _fields(await t.admin.patch(path, title="", expect=400, code="invalid"))
-    assert "newAdmins" in _fields(await t.admin.patch(path, newAdmins=[t.carol.id], expect=400, code="invalid"))
+    assert "id" in fields_of(await t.admin.patch("/api/group-chats/abc", title="X", expect=400, code="invalid"))
+    assert "title" in fields_of(await t.admin.patch(path, title="", expect=400, code="invalid"))
+    assert "newAdmins" in fields_of(await t.admin.patch(path, newAdmins=[t.carol.id], expect=400, code="invalid"))
     outsider = await chat.user("outsider")
-    assert "addMembers" in _fields(await t.admin.patch(path, addMembers=[outsider.id], expect=400, code="invalid"))
-    assert "removeMembers" in _fields(await t.admin.patch(path, removeMembers=[t.admin.id], expect=400, code="invalid"))
+    assert "addMembers" in fields_of(await t.admin.patch(path, addMembers=[outsider.id], expect=400, code="invalid"))
+    assert "removeMembers" in fields_of(await t.admin.patch(path, removeMembers=[t.admin.id], expect=400, code="invalid"))
     await t.admin.patch(path, removedAdmins=[t.admin.id], expect=409, code="last_owner")
     # All or nothing: a bad part leaves the good parts undone.
     await t.admin.patch(path, title="Renamed", addMembers=[t.carol.id], newAdmins=["999"], expect=400, code="invalid")
@@ -158,11 +164,11 @@ async def test_deleting_group_chats_is_all_or_nothing(chat: Harness) -> None:
     first, second = await group_chat(t.admin, "First"), await group_chat(t.admin, "Second", isPrivate=True)
     bobs = await group_chat(t.bob, "Bob's")
     denied = await t.bob.delete("/api/group-chats", id=[bobs["id"], first["id"]], expect=403, code="forbidden")
-    assert list(_fields(denied)) == ["id.1"]
+    assert list(fields_of(denied)) == ["id.1"]
     await t.bob.get("/channel/read", id=bobs["id"])  # not removed: the request failed as a whole
     await t.bob.delete("/api/group-chats", id=second["id"], expect=404, code="not_found")
     await t.admin.delete("/api/group-chats", id="424242", expect=404, code="not_found")
-    assert "id" in _fields(await t.admin.delete("/api/group-chats", expect=400, code="invalid"))
+    assert "id" in fields_of(await t.admin.delete("/api/group-chats", expect=400, code="invalid"))
     await _wrong_key(chat, "DELETE", "/api/group-chats", params={"id": first["id"]})
     done = await t.admin.delete("/api/group-chats", id=[first["id"], second["id"], bobs["id"]])
     assert done == {"deleted": [first["id"], second["id"], bobs["id"]]}
@@ -211,13 +217,13 @@ async def test_join_requests_refuse_what_takes_none_and_bad_ids(chat: Harness) -
     outsider = await chat.user("outsider")
     await outsider.post(f"/api/group-chats/{club['id']}/join-requests", expect=404, code="not_found")
     await t.carol.post("/api/group-chats/424242/join-requests", expect=404, code="not_found")
-    assert "id" in _fields(await t.carol.post("/api/group-chats/abc/join-requests", expect=400, code="invalid"))
+    assert "id" in fields_of(await t.carol.post("/api/group-chats/abc/join-requests", expect=400, code="invalid"))
     path = f"/api/group-chats/{club['id']}/join-requests"
     asked = await t.carol.post(path, expect=201)
     await t.admin.post(f"/api/group-chats/{closed['id']}/join-requests/{asked['id']}/approve", expect=404, code="not_found")
     await t.admin.post(f"{path}/424242/approve", expect=404, code="not_found")
-    assert "requestId" in _fields(await t.admin.post(f"{path}/abc/approve", expect=400, code="invalid"))
-    assert "per_page" in _fields(await t.admin.get(path, per_page=0, expect=400, code="invalid"))
+    assert "requestId" in fields_of(await t.admin.post(f"{path}/abc/approve", expect=400, code="invalid"))
+    assert "per_page" in fields_of(await t.admin.get(path, per_page=0, expect=400, code="invalid"))
     await _wrong_key(chat, "POST", path)
     await _wrong_key(chat, "GET", path)
     await _wrong_key(chat, "POST", f"{path}/{asked['id']}/approve")
@@ -267,7 +273,7 @@ async def test_messages_from_the_crust_face_are_listed_newest_first(chat: Harnes
     await t.carol.get(f"/api/{group['id']}/messages")  # public: readable by the organisation
     outsider = await chat.user("outsider")
     await outsider.get(f"/api/{group['id']}/messages", expect=404, code="not_found")
-    assert "cur_page" in _fields(await t.bob.get(f"/api/{group['id']}/messages", cur_page=0, expect=400, code="invalid"))
+    assert "cur_page" in fields_of(await t.bob.get(f"/api/{group['id']}/messages", cur_page=0, expect=400, code="invalid"))
     await _wrong_key(chat, "GET", f"/api/{group['id']}/messages")
 
 
@@ -276,15 +282,15 @@ async def test_sending_refuses_bad_input_and_non_writers(chat: Harness) -> None:
     group = await group_chat(t.admin, "Launch", members=[{"id": t.bob.id}])
     secret = await group_chat(t.admin, "Secret", isPrivate=True)
     path = f"/api/{group['id']}/messages"
-    assert _fields(await t.bob.post(path, message="  ", expect=400, code="invalid")) == {"message": "must not be empty"}
+    assert fields_of(await t.bob.post(path, message="  ", expect=400, code="invalid")) == {"message": "must not be empty"}
     outsider = await chat.user("outsider")
-    assert _fields(await t.bob.post(path, message="@outsider", mention=[outsider.id], expect=400, code="invalid")) == {
+    assert fields_of(await t.bob.post(path, message="@outsider", mention=[outsider.id], expect=400, code="invalid")) == {
         "mention.0": "no such user"
     }
-    assert "replyOfMsgId" in _fields(await t.bob.post(path, message="x", replyOfMsgId="424242", expect=400, code="invalid"))
+    assert "replyOfMsgId" in fields_of(await t.bob.post(path, message="x", replyOfMsgId="424242", expect=400, code="invalid"))
     theirs = await file_of(chat, t.admin)
-    assert "fileId" in _fields(await t.bob.post(path, message="x", fileId=[theirs], expect=400, code="invalid"))
-    assert "conversationId" in _fields(await t.bob.post("/api/abc/messages", message="x", expect=400, code="invalid"))
+    assert "fileId" in fields_of(await t.bob.post(path, message="x", fileId=[theirs], expect=400, code="invalid"))
+    assert "conversationId" in fields_of(await t.bob.post("/api/abc/messages", message="x", expect=400, code="invalid"))
     await t.bob.post("/api/424242/messages", message="x", expect=404, code="not_found")
     await t.bob.post(f"/api/{secret['id']}/messages", message="x", expect=404, code="not_found")
     await outsider.post(path, message="x", expect=404, code="not_found")
@@ -311,8 +317,8 @@ async def test_edits_and_removals_show_on_both_faces(chat: Harness) -> None:
     await t.admin.patch(path, message="mine", expect=403, code="forbidden")
     await t.bob.patch(f"/api/{other['id']}/messages/{sent['id']}", message="x", expect=404, code="not_found")
     await t.bob.delete(f"/api/{other['id']}/messages/{sent['id']}", expect=404, code="not_found")
-    assert _fields(await t.bob.patch(path, message="", expect=400, code="invalid")) == {"message": "must not be empty"}
-    assert "id" in _fields(await t.bob.patch(f"/api/{group['id']}/messages/abc", message="x", expect=400, code="invalid"))
+    assert fields_of(await t.bob.patch(path, message="", expect=400, code="invalid")) == {"message": "must not be empty"}
+    assert "id" in fields_of(await t.bob.patch(f"/api/{group['id']}/messages/abc", message="x", expect=400, code="invalid"))
     outsider = await chat.user("outsider")
     await outsider.delete(path, expect=404, code="not_found")
     await _wrong_key(chat, "PATCH", path, json={"message": "x"})
@@ -334,14 +340,14 @@ async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harne
     poster = await file_of(chat, t.bob)
     body = await t.bob.post(
         f"/api/{group['id']}/meetings", title="Kick-off", userIds=[t.carol.id, t.admin.id],
-        startDateTime=START, endDateTime="2026-02-01T11:00:00+01:00", posterId=poster, duration=60,
+        startDateTime=MEETING_START, endDateTime="2026-02-01T11:00:00+01:00", posterId=poster, duration=60,
     )
-    assert body["title"] == "Kick-off" and body["startDateTime"] == START and body["endDateTime"] == END
+    assert body["title"] == "Kick-off" and body["startDateTime"] == MEETING_START and body["endDateTime"] == MEETING_END
     assert body["duration"] == 60 and body["poster"] == {"id": poster} and body["creator"]["id"] == t.bob.id
     assert {u["id"] for u in body["rsvpUsers"]} == {t.carol.id, t.admin.id} and body["conversationId"] == group["id"]
     announced = body["message"]
     assert announced["id"] == body["messageId"] and announced["type"] == "MEETING" and announced["canEdit"] is False
-    assert announced["event"]["id"] == body["id"] and announced["event"]["startDateTime"] == START
+    assert announced["event"]["id"] == body["id"] and announced["event"]["startDateTime"] == MEETING_START
     assert announced["files"]["files"][0]["id"] == poster
     listed = await t.carol.get(f"/api/{group['id']}/messages")
     assert listed["messages"][0]["id"] == announced["id"] and listed["messages"][0]["event"]["title"] == "Kick-off"
@@ -358,24 +364,24 @@ async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harn
     group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])
     public = await group_chat(t.admin, "Open")
     path = f"/api/{group['id']}/meetings"
-    times = {"startDateTime": START, "endDateTime": END}
+    times = {"startDateTime": MEETING_START, "endDateTime": MEETING_END}
 
     async def count() -> int:
         async with chat.core.reading() as conn:
             return int((await conn.execute(select(func.count()).select_from(messages))).scalar_one())
 
     before = await count()
-    backwards = await t.bob.post(path, title="M", startDateTime=END, endDateTime=START, expect=400, code="invalid")
-    assert _fields(backwards) == {"endDateTime": "must be after the start"}
-    assert "userIds" in _fields(await t.bob.post(path, title="M", userIds=[t.carol.id], **times, expect=400, code="invalid"))
-    refused = await t.bob.post(path, title="M", startDateTime="soon", endDateTime=END, expect=400, code="invalid")
-    assert "startDateTime" in _fields(refused)
+    backwards = await t.bob.post(path, title="M", startDateTime=MEETING_END, endDateTime=MEETING_START, expect=400, code="invalid")
+    assert fields_of(backwards) == {"endDateTime": "must be after the start"}
+    assert "userIds" in fields_of(await t.bob.post(path, title="M", userIds=[t.carol.id], **times, expect=400, code="invalid"))
+    refused = await t.bob.post(path, title="M", startDateTime="soon", endDateTime=MEETING_END, expect=400, code="invalid")
+    assert "startDateTime" in fields_of(refused)
     missing = await t.bob.post(path, expect=400, code="invalid")
-    assert set(_fields(missing)) == {"title", "startDateTime", "endDateTime"}
+    assert set(fields_of(missing)) == {"title", "startDateTime", "endDateTime"}
     text = await file_of(chat, t.bob, "text/plain")
     refused = await t.bob.post(path, title="M", posterId=text, **times, expect=400, code="invalid")
-    assert _fields(refused) == {"posterId": "must be an image"}
-    assert "duration" in _fields(await t.bob.post(path, title="M", duration=-1, **times, expect=400, code="invalid"))
+    assert fields_of(refused) == {"posterId": "must be an image"}
+    assert "duration" in fields_of(await t.bob.post(path, title="M", duration=-1, **times, expect=400, code="invalid"))
     assert await count() == before, "a refused meeting posts nothing"
     await t.carol.post(path, title="M", **times, expect=404, code="not_found")
     await t.carol.post(f"/api/{public['id']}/meetings", title="M", **times, expect=403, code="forbidden")
@@ -422,4 +428,4 @@ async def test_mentions_by_id_need_not_repeat_the_name_and_join_those_of_the_tex
     outsider = await chat.user("outsider")
     before = len(chat.events)
     refused = await t.bob.post(path, message="hi", mention=[t.carol.id, outsider.id], expect=400, code="invalid")
-    assert _fields(refused) == {"mention.1": "no such user"} and chat.events[before:] == []
+    assert fields_of(refused) == {"mention.1": "no such user"} and chat.events[before:] == []

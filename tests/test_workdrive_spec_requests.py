@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 
-from harness import Harness
-from test_files import _png
+from harness import Harness, png
 
 NOW = "2026-12-31T00:00:00.000Z"  # after everything this test creates (the harness clock starts in 2026)
 
@@ -39,7 +38,7 @@ class Spec:
         issued = await self.call("GET", "/api/media", query={"mime": "image/png", "name": name, "moduleCode": 1})
         signed = issued["signedRequest"]
         posted = await self.chat.client.post(
-            signed["url"], data=signed["fields"], files={"file": (name, _png(32, 32), "image/png")}
+            signed["url"], data=signed["fields"], files={"file": (name, png(32, 32), "image/png")}
         )
         assert posted.status_code == 200, posted.text
         return str(issued["fileId"])

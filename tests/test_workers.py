@@ -15,9 +15,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
-from harness import PASSWORD
-from live import free_port
-from servers import RedisServer
+from harness import PASSWORD, RedisServer, free_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import Harness, make_settings
-from live import live, team
+from harness import Harness, live, make_settings, team
 from sqlalchemy import func, select
 
 from chatd.store.tables import messages

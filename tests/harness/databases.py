@@ -14,8 +14,31 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from chatd.store.tables import metadata
-from servers import PostgresServer
+from servers import PostgresServer, require_servers
+
+BACKENDS = ["sqlite", "postgresql"]  # every API test runs on each (the ``backend`` fixture)
+
+
+def unavailable(exc: Exception) -> None:
+    """A server the test needs is not installed: skip it, or fail under CI, where everything must run."""
+    if require_servers():
+        pytest.fail(f"required server missing under CI: {exc}")
+    pytest.skip(str(exc))
+
+
+def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A new database with the schema applied, for this test only (from the session's templates, which the
+    ``sqlite_template`` and ``pg_databases`` fixtures in ``conftest.py`` prepare)."""
+    if backend == "sqlite":
+        return sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    databases: PostgresDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
+    request.addfinalizer(lambda: databases.give_back(name))
+    return server.url_for(name)
 
 
 def sqlite_copy(template: Path, directory: Path) -> str:

@@ -106,3 +106,8 @@ def error_of(response: httpx.Response, status: int, code: str | None = None) -> 
     if code is not None and error["code"] != code:
         raise ApiError(f"{where}: expected error {code!r}, got {error['code']!r}: {response.text}")
     return body  # type: ignore[no-any-return]
+
+
+def fields_of(body: dict[str, Any]) -> dict[str, str]:
+    """The per-field messages of an error body (``{}`` when it names no field)."""
+    return body["error"].get("fields", {})  # type: ignore[no-any-return]

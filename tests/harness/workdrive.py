@@ -13,6 +13,8 @@ from chatd.store.tables import files
 
 from .app import PASSWORD, Actor, Harness
 
+MEETING_START, MEETING_END = "2026-02-01T09:00:00.000Z", "2026-02-01T10:00:00.000Z"  # a meeting's hour
+
 
 @dataclass
 class KeyActor(Actor):

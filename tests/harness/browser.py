@@ -26,9 +26,10 @@ from starlette.routing import Route
 import pytest
 from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_playwright, expect
 
-from harness import PASSWORD, make_settings
-from live import LiveServer, free_port, live
 from servers import require_servers
+
+from .app import PASSWORD, make_settings
+from .live import LiveServer, free_port, live
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-screenshots"

@@ -1,41 +1,28 @@
-"""Two chatd nodes in this process, sharing one real PostgreSQL database and one real redis-server, and the
-people and channels the cluster tests start from. Tests import the fixtures they use by name.
+"""Two chatd nodes in this process, sharing one real PostgreSQL database and one real redis-server: their
+settings, the people and channels the cluster tests start from, and reading frames until a condition. The
+``nodes`` fixture (``conftest.py``) starts the pair.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 import orjson
-import pytest
 from websockets.exceptions import ConnectionClosed
 
-from conftest import fresh_database_url
-from harness import make_settings
-from live import LiveServer, Person, Socket, live
 from servers import RedisServer
 
-WAIT = 30.0  # seconds: generous, as the bus reconnects with backoff (up to 5 s) on a loaded machine
+from .app import make_settings
+from .live import LiveServer, Person, Socket
+
+BUS_WAIT = 30.0  # seconds: generous, as the bus reconnects with backoff (up to 5 s) on a loaded machine
 Frames = list[dict[str, Any]]
 
 
 def node_settings(pg_url: str, redis_server: RedisServer, tmp_path: Path, node_id: int, **bus: Any) -> Any:
     return make_settings(pg_url, tmp_path, server={"node_id": node_id}, bus={"url": redis_server.url, **bus})
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return fresh_database_url(request, "postgresql", tmp_path)
-
-
-@pytest.fixture
-async def nodes(pg_url: str, redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    """Two nodes on one PostgreSQL database and one Redis."""
-    one, two = (node_settings(pg_url, redis_server, tmp_path, n) for n in (1, 2))
-    async with live(one) as a, live(two) as b:
-        yield a, b
 
 
 class World:
@@ -63,7 +50,7 @@ class World:
         return str(body["id"])
 
 
-async def read_until(sock: Socket, done: Callable[[Frames], bool], timeout: float = WAIT) -> Frames:
+async def read_until(sock: Socket, done: Callable[[Frames], bool], timeout: float = BUS_WAIT) -> Frames:
     """Every frame the socket receives until ``done(frames so far)``."""
     frames: Frames = []
 
@@ -75,7 +62,7 @@ async def read_until(sock: Socket, done: Callable[[Frames], bool], timeout: floa
     return frames
 
 
-async def read_until_closed(sock: Socket, timeout: float = WAIT) -> tuple[int | None, Frames]:
+async def read_until_closed(sock: Socket, timeout: float = BUS_WAIT) -> tuple[int | None, Frames]:
     """Every frame until the server closes the socket, and its close code."""
     frames: Frames = []
 
