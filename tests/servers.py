@@ -124,10 +124,10 @@ if mine is not None and started(pid) == mine:
         os.kill(pid, sig)
         deadline = time.monotonic() + 10
         while started(pid) == mine and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling for the process to be gone, with a deadline
         if started(pid) == mine:
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.2)
+            time.sleep(0.2)  # SIGKILL cannot be refused: a moment for the kernel to reap before rmtree
     except ProcessLookupError:
         pass
 if path:
@@ -411,7 +411,7 @@ class PostgresServer:
             )
             if ready.returncode == 0:
                 return True
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling pg_isready (a condition) with a deadline
         self._kill_process()
         return False
 
@@ -563,7 +563,7 @@ class RedisServer:
         while time.monotonic() < deadline and self._proc.poll() is None:
             if _redis_ping(self.port):
                 return True
-            time.sleep(0.02)
+            time.sleep(0.02)  # polling PING (a condition) with a deadline
         self._reap(signal.SIGKILL)
         return False
 

@@ -130,7 +130,7 @@ def test_serve_creates_the_admin_once_and_stops_cleanly_on_sigterm(tmp_path: Pat
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling a condition (ready) with a deadline; this test is synchronous
         login = httpx.post(f"http://127.0.0.1:{port}/user/login", json={"username": "admin", "password": "admin-password"})
         assert login.status_code == 200 and login.json()["user"]["is_admin"] is True
     finally:

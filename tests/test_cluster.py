@@ -55,7 +55,7 @@ class Node:
                         return
                 except httpx.TransportError:
                     pass
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # polling a condition (ready, or the process gone) with a bound
         raise RuntimeError("node did not become ready")
 
     def stop(self) -> None:

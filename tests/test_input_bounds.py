@@ -3,12 +3,12 @@ id or page number, on every face and on websocket frames; a bad input is a 4xx, 
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable
 
 import httpx
 import orjson
 import pytest
-from harness import Actor, Harness, LiveServer, team, workdrive_org
+from harness import Actor, Harness, LiveServer, error_of, no_trace_between, team, workdrive_org
 from starlette.routing import Route
 
 from chatd.app import _routes
@@ -25,10 +25,9 @@ def _nested(depth: int, leaf: Any = "x") -> Any:
     return value
 
 
-def _error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    assert response.headers["content-type"].startswith("application/json")
-    return response.json()["error"]  # type: ignore[no-any-return]
+async def _refused(chat: Harness, request: Awaitable[httpx.Response], status: int, code: str) -> dict[str, Any]:
+    """The refusal's error object: ``status``, ``code``, nothing stored or published (``Harness.refused``)."""
+    return (await chat.refused(request, status, code))["error"]  # type: ignore[no-any-return]
 
 
 # Bodies -------------------------------------------------------------------------------------------------
@@ -36,10 +35,10 @@ def _error(response: httpx.Response, status: int) -> dict[str, Any]:
 
 async def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(chat: Harness) -> None:
     huge = orjson.dumps({"username": "u" * (5 << 20), "password": "p"})
-    error = _error(await chat.anonymous("POST", "/user/login", content=huge, headers={"content-type": "application/json"}), 413)
-    assert error["code"] == "too_large" and str(4 << 20) in error["message"]
-    form = await chat.anonymous("POST", "/user/login", data={"username": "u" * (5 << 20), "password": "p"})
-    assert _error(form, 413)["code"] == "too_large"
+    login = chat.anonymous("POST", "/user/login", content=huge, headers={"content-type": "application/json"})
+    assert str(4 << 20) in (await _refused(chat, login, 413, "too_large"))["message"]
+    form = chat.anonymous("POST", "/user/login", data={"username": "u" * (5 << 20), "password": "p"})
+    await _refused(chat, form, 413, "too_large")
 
 
 async def test_a_chunked_body_is_counted_as_it_arrives(chat: Harness) -> None:
@@ -49,9 +48,12 @@ async def test_a_chunked_body_is_counted_as_it_arrives(chat: Harness) -> None:
             yield b"u" * 65536
         yield b'", "password": "p"}'
 
-    response = await chat.anonymous("POST", "/user/login", content=chunks(), headers={"content-type": "application/json"})
+    request = chat.anonymous("POST", "/user/login", content=chunks(), headers={"content-type": "application/json"})
+    before = await chat.trace()
+    response = await request
     assert "content-length" not in response.request.headers
-    assert _error(response, 413)["code"] == "too_large"
+    error_of(response, 413, "too_large")
+    no_trace_between(before, await chat.trace(), "a chunked body over the limit")
 
 
 async def test_uploads_have_their_own_larger_limit(chat: Harness) -> None:
@@ -60,12 +62,12 @@ async def test_uploads_have_their_own_larger_limit(chat: Harness) -> None:
     chat.core.settings.limits.upload_max_bytes = 200_000
     upload = await alice.call("POST", "/file/upload", files={"file": ("a.bin", b"x" * 150_000, "application/octet-stream")})
     assert upload.status_code == 200, upload.text
-    assert (await alice.call("POST", "/user/tokens/create", json={"label": "x" * 5000})).status_code == 413
+    await alice.post("/user/tokens/create", label="x" * 5000, expect=413, code="too_large")
     # a multipart body to a route that takes no upload gets the small limit, file part or not
-    other = await alice.call("POST", "/user/tokens/create", files={"file": ("a.bin", b"x" * 150_000, "text/plain")})
-    assert _error(other, 413)["code"] == "too_large"
-    too_big = await alice.call("POST", "/file/upload", files={"file": ("a.bin", b"x" * 300_000, "text/plain")})
-    assert _error(too_big, 413)["code"] == "too_large"
+    other = alice.call("POST", "/user/tokens/create", files={"file": ("a.bin", b"x" * 150_000, "text/plain")})
+    await _refused(chat, other, 413, "too_large")
+    too_big = alice.call("POST", "/file/upload", files={"file": ("a.bin", b"x" * 300_000, "text/plain")})
+    await _refused(chat, too_big, 413, "too_large")
 
 
 # Strings and nesting ---------------------------------------------------------------------------------------
@@ -73,29 +75,26 @@ async def test_uploads_have_their_own_larger_limit(chat: Harness) -> None:
 
 async def test_every_string_is_bounded_unless_its_field_says_longer(chat: Harness) -> None:
     alice = await chat.user("alice")
-    login = await chat.anonymous("POST", "/user/login", json={"username": "u" * 5000, "password": "p"})
-    assert "username" in _error(login, 400)["fields"]
+    login = chat.anonymous("POST", "/user/login", json={"username": "u" * 5000, "password": "p"})
+    assert "username" in (await _refused(chat, login, 400, "invalid"))["fields"]
     org = (await alice.post("/organisation/edit", name="Acme"))["id"]
-    long_name = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": "n" * 5000})
-    assert _error(long_name, 400)["fields"] == {"name": "at most 4096 characters"}
+    long_name = await alice.post("/channel/edit", organisation_id=org, name="n" * 5000, expect=400, code="invalid")
+    assert long_name["error"]["fields"] == {"name": "at most 4096 characters"}
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
     posted = await alice.post("/message/edit", channel_id=cid, contents="c" * 20_000)  # contents declare more
     assert len(posted["contents"]) == 20_000
-    nested_key = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": "x", "k" * 5000: 1})
-    assert nested_key.status_code == 400
+    await alice.post("/channel/edit", organisation_id=org, name="x", **{"k" * 5000: 1}, expect=400, code="invalid")
 
 
 async def test_nesting_is_bounded(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = (await alice.post("/organisation/edit", name="Acme"))["id"]
-    deep = await alice.call("POST", "/channel/edit", json={"organisation_id": org, "name": _nested(40)})
-    assert "nested deeper than 16 levels" in _error(deep, 400)["message"]
-    deeper = await alice.call("POST", "/channel/edit", content=b"[" * 5000 + b"]" * 5000,
-                              headers={"content-type": "application/json"})
-    assert _error(deeper, 400)["code"] == "bad_json"
+    deep = await alice.post("/channel/edit", organisation_id=org, name=_nested(40), expect=400, code="invalid")
+    assert "nested deeper than 16 levels" in deep["error"]["message"]
+    deeper = alice.call("POST", "/channel/edit", content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"})
+    await _refused(chat, deeper, 400, "bad_json")
     wd = await workdrive_org(chat, root=await chat.user(admin=True))
-    address = await wd.admin.call("PATCH", f"/api/organization/{wd.id}", json={"address": {"street": _nested(30)}})
-    assert address.status_code == 400
+    await wd.admin.patch(f"/api/organization/{wd.id}", address={"street": _nested(30)}, expect=400, code="invalid")
 
 
 async def test_integers_are_ascii_digits_within_64_bits(chat: Harness) -> None:
@@ -103,11 +102,11 @@ async def test_integers_are_ascii_digits_within_64_bits(chat: Harness) -> None:
     org = (await alice.post("/organisation/edit", name="Acme"))["id"]
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
     for bad in [*NOT_ASCII_DIGITS, BEYOND_64_BITS, "1" * 5000]:
-        assert (await alice.call("GET", "/channel/read", params={"id": bad})).status_code == 400, bad
-        assert (await alice.call("GET", "/message/read", params={"channel_id": cid, "limit": bad})).status_code == 400
-    assert (await alice.call("POST", "/message/read", json={"channel_id": cid, "limit": 2**70})).status_code in (400, 405)
-    big = await alice.call("GET", "/message/read", params={"channel_id": cid, "limit": str(2**64)})
-    assert "limit" in _error(big, 400)["fields"]
+        await alice.get("/channel/read", id=bad, expect=400, code="invalid")
+        await alice.get("/message/read", channel_id=cid, limit=bad, expect=400, code="invalid")
+    await alice.post("/message/read", channel_id=cid, limit=2**70, expect=405, code="method_not_allowed")
+    big = await alice.get("/message/read", channel_id=cid, limit=str(2**64), expect=400, code="invalid")
+    assert "limit" in big["error"]["fields"]
 
 
 # Ids and page numbers: the 500s of issue 13, on both databases -------------------------------------------
@@ -139,8 +138,7 @@ async def test_a_page_number_beyond_64_bits_is_a_400_on_every_listing(chat: Harn
     for path, params, page in listings:
         assert (await admin.call("GET", path, params=params)).status_code == 200, path
         for bad in [BEYOND_64_BITS, "²", "0", "-1"]:
-            response = await admin.call("GET", path, params={**params, page: bad})
-            assert response.status_code == 400, f"{path} {page}={bad}: {response.status_code} {response.text}"
+            await admin.get(path, **params, **{page: bad}, expect=400, code="invalid")
         last = await admin.call("GET", path, params={**params, page: str(2**63 - 1)})
         assert last.status_code == 200, f"{path}: {last.text}"
 
@@ -168,9 +166,8 @@ async def test_a_path_id_that_is_not_ascii_digits_is_a_400_on_every_workdrive_ro
         path = template
         for name in ("conversationId", "requestId", "id"):
             path = path.replace("{" + name + "}", bad)
-        response = await wd.admin.call(method, path, json={} if method in ("POST", "PATCH") else None)
-        error = _error(response, 400)
-        assert error["fields"], f"{method} {template}: {error}"
+        refused = await wd.admin.request(method, path, 400, "invalid", json={} if method in ("POST", "PATCH") else None)
+        assert refused["error"]["fields"], f"{method} {template}: {refused}"
 
 
 # Websocket frames: an error frame, and the socket stays open -----------------------------------------------
@@ -201,7 +198,10 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(server: Liv
             answer = await sock.call(frame.pop("type"), **frame)
             assert answer["type"] == "error" and answer["error"]["code"] == "invalid", answer
         await sock.ws.send('{"type": "history", "ref": "big", "channel_id": "%s", "limit": 1%s}' % (cid, "0" * 30))
-        assert list((await sock.expect("error", ref="big"))["error"]["fields"]) == ["limit"]
+        refused = await sock.expect("error", ref="big")
+        assert refused["error"]["code"] == "invalid" and list(refused["error"]["fields"]) == ["limit"]
+        assert await sock.drain() == []  # no refused frame sent a message (alice would have got it)
+        assert [m for m in (await alice.get("/message/read", channel_id=cid))["items"] if m["type"] == "MESSAGE"] == []
         assert (await sock.call("ping"))["type"] == "pong"
         sent = await sock.call("message.send", channel_id=cid, contents="still here")
         assert sent["type"] == "ack"

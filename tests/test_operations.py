@@ -17,7 +17,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from harness import Actor, Harness, free_port, live, make_settings, team
+from harness import Actor, Harness, free_port, live, make_settings, team, wait_until
 
 
 @pytest.fixture
@@ -74,8 +74,7 @@ async def test_a_backup_taken_while_serving_restores_to_a_working_database(tmp_p
                     posted += 1
 
         writer = asyncio.create_task(keep_posting())
-        while posted < 20:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: posted >= 20, what="the writer to be posting")  # the backup runs mid-stream
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}
         env |= {"CHATD_DATABASE__URL": settings.database.url, "CHATD_SERVER__DATA_DIR": settings.server.data_dir}
         backup = await asyncio.create_subprocess_exec(

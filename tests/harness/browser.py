@@ -30,6 +30,7 @@ from servers import require_servers
 
 from .app import PASSWORD, make_settings
 from .live import LiveServer, free_port, live
+from .waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-screenshots"
@@ -138,10 +139,9 @@ async def other_site(html: str, port: int | None = None) -> AsyncIterator[str]:
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/{path:path}", page)]), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: server.started or task.done(), what="the other site to start")
+    if task.done():
+        task.result()  # it failed to start: its error
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -15,4 +15,4 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = WAIT, what:
     while not predicate():
         if loop.time() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the polling interval: the condition, not this sleep, ends the wait
