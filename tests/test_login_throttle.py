@@ -7,7 +7,7 @@ import logging
 
 import httpx
 import pytest
-from harness import PASSWORD, Harness
+from harness import PASSWORD, Harness, error_of, no_trace_between
 
 from chatd.config import AuthSettings
 from chatd.core import throttle as throttle_module
@@ -43,7 +43,10 @@ async def _login(chat: Harness, name: str, password: str, address: str, **header
 async def _fail_until_throttled(chat: Harness, name: str, address: str) -> int:
     """Wrong passwords until one is refused unchecked; answers how many were checked."""
     for tried in range(100):
+        before = await chat.trace()
         response = await _login(chat, name, "wrong-password", address)
+        error_of(response, response.status_code, "rate_limited" if response.status_code == 429 else "bad_credentials")
+        no_trace_between(before, await chat.trace(), "a wrong password")
         if response.status_code == 429:
             return tried
         assert response.status_code == 401, response.text
@@ -56,11 +59,13 @@ async def test_guessing_from_one_address_waits_twice_as_long_after_each_failure(
     assert await _fail_until_throttled(chat, "alice", STRANGER) == chat.settings.auth.login_max_failures
     delays = []
     for _ in range(4):
+        before = await chat.trace()
         refused = await _login(chat, "alice", PASSWORD, STRANGER)  # even the right password is not checked
-        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+        error_of(refused, 429, "rate_limited")
+        no_trace_between(before, await chat.trace(), "a throttled login")  # so no session was made
         delays.append(int(refused.headers["retry-after"]))
         chat.clock.advance(delays[-1])
-        assert (await _login(chat, "alice", "wrong-password", STRANGER)).status_code == 401
+        await chat.refused(_login(chat, "alice", "wrong-password", STRANGER), 401, "bad_credentials")
     assert delays == [1, 2, 4, 8]
     chat.clock.advance(16)
     assert (await _login(chat, "alice", PASSWORD, STRANGER)).status_code == 200
@@ -73,7 +78,7 @@ async def test_a_stranger_cannot_lock_the_owner_out_from_where_she_signs_in(prox
     await _fail_until_throttled(chat, "alice", STRANGER)
     for number in range(40):  # and guessers spread over many addresses
         await _login(chat, "alice", "wrong-password", f"192.0.2.{number}")
-    assert (await _login(chat, "alice", PASSWORD, "192.0.2.200")).status_code == 429  # new addresses wait
+    await chat.refused(_login(chat, "alice", PASSWORD, "192.0.2.200"), 429, "rate_limited")  # new addresses wait
     assert (await _login(chat, "alice", PASSWORD, HOME)).status_code == 200  # she still gets in from home
 
 
@@ -83,39 +88,39 @@ async def test_one_address_spraying_many_accounts_slows_down_but_not_its_known_u
     assert (await _login(chat, "alice", PASSWORD, STRANGER)).status_code == 200  # alice shares the address
     limit = chat.settings.auth.login_address_max_failures
     for number in range(limit):
-        assert (await _login(chat, f"victim{number}", "guess", STRANGER)).status_code == 401
-    assert (await _login(chat, "another-victim", "guess", STRANGER)).status_code == 429
+        await chat.refused(_login(chat, f"victim{number}", "guess", STRANGER), 401, "bad_credentials")
+    await chat.refused(_login(chat, "another-victim", "guess", STRANGER), 429, "rate_limited")
     assert (await _login(chat, "alice", PASSWORD, STRANGER)).status_code == 200
-    assert (await _login(chat, "another-victim", "guess", HOME)).status_code == 401  # other addresses unaffected
+    await chat.refused(_login(chat, "another-victim", "guess", HOME), 401, "bad_credentials")  # other addresses unaffected
 
 
 async def test_username_and_email_are_one_account(proxied: Harness) -> None:
     chat = proxied
     await chat.user("alice", email="alice@example.com")
     for login in ["alice", "ALICE@example.com", "Alice", "alice@example.com", " alice "]:
-        assert (await _login(chat, login, "wrong-password", STRANGER)).status_code == 401
-    assert (await _login(chat, "alice@example.com", PASSWORD, STRANGER)).status_code == 429
+        await chat.refused(_login(chat, login, "wrong-password", STRANGER), 401, "bad_credentials")
+    await chat.refused(_login(chat, "alice@example.com", PASSWORD, STRANGER), 429, "rate_limited")
 
 
 async def test_unknown_names_count_by_their_normalised_form(proxied: Harness) -> None:
     chat = proxied
     for login in ["ghost", "GHOST", " Ghost", "ｇｈｏｓｔ", "ghost"]:  # fullwidth letters normalise too
-        assert (await _login(chat, login, "wrong-password", STRANGER)).status_code == 401
-    assert (await _login(chat, "Ghost", "wrong-password", STRANGER)).status_code == 429
-    assert (await _login(chat, "phantom", "wrong-password", STRANGER)).status_code == 401
+        await chat.refused(_login(chat, login, "wrong-password", STRANGER), 401, "bad_credentials")
+    await chat.refused(_login(chat, "Ghost", "wrong-password", STRANGER), 429, "rate_limited")
+    await chat.refused(_login(chat, "phantom", "wrong-password", STRANGER), 401, "bad_credentials")
 
 
 async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(chat: Harness) -> None:
     await chat.user("alice")
     for number in range(chat.settings.auth.login_max_failures):  # X-Forwarded-For from anyone is ignored
-        assert (await _login(chat, "alice", "wrong-password", f"192.0.2.{number}")).status_code == 401
-    assert (await _login(chat, "alice", PASSWORD, "192.0.2.99")).status_code == 429
+        await chat.refused(_login(chat, "alice", "wrong-password", f"192.0.2.{number}"), 401, "bad_credentials")
+    await chat.refused(_login(chat, "alice", PASSWORD, "192.0.2.99"), 429, "rate_limited")
     chat.settings.server.trusted_proxies = ["127.0.0.0/8"]
     assert (await _login(chat, "alice", PASSWORD, "192.0.2.99")).status_code == 200
     spoofed = {"X-Real-IP": "192.0.2.50", "Forwarded": "for=192.0.2.51"}
     for _ in range(chat.settings.auth.login_max_failures):
-        assert (await _login(chat, "alice", "wrong-password", "192.0.2.7", **spoofed)).status_code == 401
-    assert (await _login(chat, "alice", PASSWORD, "192.0.2.7")).status_code == 429
+        await chat.refused(_login(chat, "alice", "wrong-password", "192.0.2.7", **spoofed), 401, "bad_credentials")
+    await chat.refused(_login(chat, "alice", PASSWORD, "192.0.2.7"), 429, "rate_limited")
     assert (await _login(chat, "alice", PASSWORD, "192.0.2.50")).status_code == 200
 
 
@@ -144,9 +149,10 @@ def test_the_throttle_keeps_bounded_keys(monkeypatch: pytest.MonkeyPatch) -> Non
     clock = FakeClock()
     throttle = LoginThrottle(clock, AuthSettings())
     huge = "u" * (4 << 20)
-    assert len(account_of(None, huge)[1]) == 16  # a 4 MiB name costs 16 bytes
-    for number in range(1000):
-        throttle.failed(account_of(None, f"{huge}{number}"), f"192.0.2.{number % 250}")
+    assert len(account_of(None, huge)[1]) == 16  # a 4 MiB name costs 16 bytes, so a key's size is bounded
+    assert account_of(None, f"{huge}1") != account_of(None, f"{huge}2")
+    for number in range(1000):  # and so is their number (short names: hashing 1000 × 4 MiB took a minute)
+        throttle.failed(account_of(None, f"guess{number}"), f"192.0.2.{number % 250}")
         throttle.succeeded(account_of(number, ""), f"198.51.100.{number % 250}")
     assert max(throttle.sizes().values()) <= 100
     with pytest.raises(RateLimited):  # the most recent failures are the ones kept
