@@ -6,15 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import Harness, live, make_settings, team
-from sqlalchemy import func, select
-
-from chatd.store.tables import messages
-
-
-async def _stored_messages(chat: Harness) -> int:
-    async with chat.core.reading() as conn:
-        return int((await conn.execute(select(func.count()).select_from(messages))).scalar_one())
+from harness import Harness, error_of, live, make_settings, no_trace_between, team
 
 
 async def test_writes_above_the_allowance_get_429_with_retry_after_on_every_face(chat: Harness) -> None:
@@ -29,16 +21,16 @@ async def test_writes_above_the_allowance_get_429_with_retry_after_on_every_face
     await alice.post(f"/api/{cid}/messages", message="workdrive")
     upload = await alice.call("POST", "/file/upload", files={"file": ("a.txt", b"hello", "text/plain")})
     assert upload.status_code == 200
-    before = await _stored_messages(chat)
+    before = await chat.trace()
     for method, path, body in [
         ("POST", "/message/edit", {"channel_id": cid, "contents": "one too many"}),
         ("POST", f"/api/{cid}/messages", {"message": "one too many"}),
         ("DELETE", "/channel/remove", {"id": cid}),
     ]:
         refused = await alice.call(method, path, **({"json": body} if method == "POST" else {"params": body}))
-        assert refused.status_code == 429, refused.text
-        assert refused.json()["error"]["code"] == "rate_limited" and refused.headers["retry-after"] == "2"
-    assert await _stored_messages(chat) == before
+        error_of(refused, 429, "rate_limited")
+        assert refused.headers["retry-after"] == "2"
+    no_trace_between(before, await chat.trace(), "writes above the allowance")
     assert len((await alice.get("/message/read", channel_id=cid))["items"]) >= 2  # reading is not writing
     await bob.post("/message/edit", channel_id=cid, contents="bob has his own allowance")
     chat.clock.advance(2)
@@ -58,7 +50,9 @@ async def test_http_and_websocket_writes_share_one_allowance(database_url: str, 
             refused = await sock.call("message.send", channel_id=cid, contents="two")
             assert refused["type"] == "error" and refused["ref"]
             assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] > 100
-            await alice.post("/message/edit", channel_id=cid, contents="three", expect=429)
+            await alice.post("/message/edit", channel_id=cid, contents="three", expect=429, code="rate_limited")
+            sent = [f["data"]["contents"] for f in await sock.drain() if f["type"] == "message"]
+            assert "two" not in sent and "three" not in sent  # the marker came: nothing refused was emitted
             assert (await sock.call("ping"))["type"] == "pong"  # the socket stays open
         history = await alice.get("/message/read", channel_id=cid)
         contents = [m["contents"] for m in history["items"]]
