@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness import Actor, Harness, LiveServer, Person, team
+from harness import Actor, Harness, LiveServer, Person, error_of, team
 
 
 @dataclass
@@ -69,9 +69,9 @@ async def test_a_user_is_seen_only_from_a_shared_organisation(chat: Harness, vie
     if sees:
         assert read.status_code == 200 and read.json()["username"] == "ann" and read.json()["email"] == shown
     else:
-        assert read.status_code == 404 and read.json()["error"]["code"] == "not_found"
+        error_of(read, 404, "not_found")
         unknown = await who.call("GET", "/user/read", params={"id": "4242424242"})
-        assert unknown.status_code == 404 and unknown.json()["error"] == read.json()["error"]  # indistinguishable
+        assert error_of(unknown, 404, "not_found")["error"] == read.json()["error"]  # indistinguishable
 
     by_name = _ids_and_emails((await who.get("/user/search", query="ann", per_page=100))["items"])
     assert (ann.id in by_name) == sees and by_name.get(ann.id) == shown
@@ -88,16 +88,16 @@ async def test_a_user_is_seen_only_from_a_shared_organisation(chat: Harness, vie
 
 async def test_acting_on_an_unseen_user_is_404_as_for_an_unknown_one(chat: Harness) -> None:
     world = await _world(chat)
-    await world.olga.patch(f"/api/users/{world.bea.id}", expect=404, firstName="Bee")
-    await world.olga.post("/api/token/generate-access", userId=world.bea.id, expect=404)
-    await world.olga.delete(f"/api/users/{world.bea.id}", expect=404)
+    await world.olga.patch(f"/api/users/{world.bea.id}", expect=404, code="not_found", firstName="Bee")
+    await world.olga.post("/api/token/generate-access", userId=world.bea.id, expect=404, code="not_found")
+    await world.olga.delete(f"/api/users/{world.bea.id}", expect=404, code="not_found")
     # A supervisor must be someone one may see: another organisation's member looks unknown.
-    refused = await world.olga.patch(f"/api/users/{world.ann.id}", expect=400, reportsTo=world.bea.id)
+    refused = await world.olga.patch(f"/api/users/{world.ann.id}", expect=400, code="invalid", reportsTo=world.bea.id)
     assert refused["error"]["fields"] == {"reportsTo": "no such user"}
     assert (await world.olga.patch(f"/api/users/{world.ann.id}", reportsTo=world.amy.id))["reportsTo"] == world.amy.id
     # Mentioning by id: the same rule.
     chat_id = (await world.olga.post("/api/group-chats", title="Launch", members=[{"id": world.ann.id}]))["id"]
-    bad = await world.olga.post(f"/api/{chat_id}/messages", expect=400, message="hi", mention=[world.bea.id])
+    bad = await world.olga.post(f"/api/{chat_id}/messages", expect=400, code="invalid", message="hi", mention=[world.bea.id])
     assert bad["error"]["fields"] == {"mention.0": "no such user"}
 
 
@@ -109,7 +109,7 @@ async def test_members_may_open_the_address_book_by_setting(chat: Harness) -> No
     found = (await world.amy.get("/api/users", per_page=100))["users"]
     assert {u["userName"]: u["email"] for u in found}["ann"] == "ann@example.com"
     assert [u["id"] for u in (await world.amy.get("/user/search", query="ann@example"))["items"]] == [world.ann.id]
-    await world.bea.get("/user/read", id=world.ann.id, expect=404)  # still nothing across organisations
+    await world.bea.get("/user/read", id=world.ann.id, expect=404, code="not_found")  # still nothing across organisations
 
 
 async def test_organisation_ids_shown_are_those_shared(chat: Harness) -> None:
@@ -157,7 +157,7 @@ async def test_people_named_in_what_one_reads_follow_the_same_rule(chat: Harness
     assert gone["email"] is None and gone["online"] is None and gone["availability"] is None
     assert (await sender(world.olga))["email"] is None, "ann is no longer in an organisation olga runs"
     assert (await world.root.get("/user/read", id=world.ann.id))["email"] == "ann@example.com"
-    await world.amy.get("/user/read", id=world.ann.id, expect=404)
+    await world.amy.get("/user/read", id=world.ann.id, expect=404, code="not_found")
 
 
 async def test_channels_never_mix_organisations(chat: Harness) -> None:
@@ -165,11 +165,11 @@ async def test_channels_never_mix_organisations(chat: Harness) -> None:
     world = await _world(chat)
     for type in ("direct", "group", "private"):
         refused = await world.olga.post(
-            "/channel/edit", expect=400, organisation_id=world.acme, type=type, name="x", members=[world.bea.id]
+            "/channel/edit", expect=400, code="invalid", organisation_id=world.acme, type=type, name="x", members=[world.bea.id]
         )
         assert "not members of the organisation" in refused["error"]["fields"]["members"]
     chan = (await world.olga.post("/channel/edit", organisation_id=world.acme, type="private", name="ops"))["id"]
-    await world.olga.post("/channel/members/add", expect=400, id=chan, user_ids=[world.bea.id])
+    await world.olga.post("/channel/members/add", expect=400, code="invalid", id=chan, user_ids=[world.bea.id])
 
 
 async def _frames_until_pong(sock: Any) -> list[dict[str, Any]]:

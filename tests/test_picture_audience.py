@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 
-from harness import Actor, Harness, org_with, png
+from harness import Actor, Harness, error_of, no_trace_between, org_with, png
 
 UNKNOWN = "424242424242"
 
@@ -31,7 +31,12 @@ async def _downloads(actor: Actor, file_id: str) -> bool:
 
 
 async def _patch(actor: Actor, path: str, **body: Any) -> tuple[int, Any]:
+    """The status and body; a refusal must be the house error and leave no trace (compared by the callers)."""
+    before = await actor.harness.trace()
     response = await actor.call("PATCH", path, json=body)
+    if response.status_code >= 400:
+        error_of(response, response.status_code)
+        no_trace_between(before, await actor.harness.trace(), f"PATCH {path}")
     return response.status_code, response.json()
 
 
@@ -60,9 +65,9 @@ async def test_nobody_makes_someone_elses_file_a_picture_and_it_looks_unknown(ch
             assert refused == unknown == (400, {"error": {"code": "invalid", "message": f"{field}: no such file",
                                                           "fields": {field: "no such file"}}})
         logo = await _patch(caller, f"/api/organization/{acme.org}", fileId=acme.dm_photo)
-        assert logo[0] == 400 and logo[1]["error"]["fields"] == {"fileId": "no such file"}
+        assert logo[0] == 400 and logo[1]["error"]["code"] == "invalid" and logo[1]["error"]["fields"] == {"fileId": "no such file"}
         picture = await _patch(caller, f"/api/group-chats/{acme.general}", fileId=acme.dm_photo)
-        assert picture[0] == 400 and picture[1]["error"]["fields"] == {"fileId": "no such file"}
+        assert picture[0] == 400 and picture[1]["error"]["code"] == "invalid" and picture[1]["error"]["fields"] == {"fileId": "no such file"}
     assert not await _downloads(acme.dave, acme.dm_photo)  # still private to the direct message
 
 
@@ -74,7 +79,7 @@ async def test_what_is_not_an_image_cannot_be_told_apart_from_an_unknown_file(ch
         unknown = await _patch(acme.alice, f"/api/users/{acme.bob.id}", **{field: UNKNOWN})
         assert probed == unknown
     own = await _patch(acme.bob, f"/api/users/{acme.bob.id}", fileId=text)  # one's own: told what is wrong
-    assert own[1]["error"]["fields"] == {"fileId": "must be an image"}
+    assert own[0] == 400 and own[1]["error"]["code"] == "invalid" and own[1]["error"]["fields"] == {"fileId": "must be an image"}
 
 
 async def test_a_fresh_upload_becomes_a_picture_as_it_is(chat: Harness) -> None:
@@ -113,7 +118,7 @@ async def test_a_channel_picture_shows_a_file_of_that_channel_as_it_is_and_copie
 async def test_a_meeting_poster_from_elsewhere_is_a_copy(chat: Harness) -> None:
     acme = await Acme().make(chat)
     times = {"startDateTime": "2026-02-01T10:00:00Z", "endDateTime": "2026-02-01T11:00:00Z"}
-    refused = await acme.alice.post(f"/api/{acme.general}/meetings", title="M", posterId=acme.dm_photo, expect=400, **times)
+    refused = await acme.alice.post(f"/api/{acme.general}/meetings", title="M", posterId=acme.dm_photo, expect=400, code="invalid", **times)
     assert refused["error"]["fields"] == {"posterId": "no such file"}
     made = await acme.bob.post(f"/api/{acme.general}/meetings", title="Plans", posterId=acme.dm_photo, **times)
     poster = made["poster"]["id"]

@@ -56,9 +56,9 @@ async def test_no_path_returns_a_removed_message(chat: Harness) -> None:
     for name, who in people.items():
         history = (await who.get("/message/read", channel_id=cid, include_replies=True))["items"]
         assert message_id not in [m["id"] for m in history] and not _mentions_words(history), name
-        await who.get("/message/read", id=message_id, expect=404)
-        await who.get("/message/read", channel_id=cid, thread=message_id, expect=404)
-        await who.get("/message/versions", id=message_id, expect=404)
+        await who.get("/message/read", id=message_id, expect=404, code="not_found")
+        await who.get("/message/read", channel_id=cid, thread=message_id, expect=404, code="not_found")
+        await who.get("/message/versions", id=message_id, expect=404, code="not_found")
         for word in WORDS:
             assert (await who.get("/message/search", query=word))["total"] == 0, name
         assert (await who.get("/message/pins", channel_id=cid))["items"] == []
@@ -66,9 +66,9 @@ async def test_no_path_returns_a_removed_message(chat: Harness) -> None:
         page = await who.get(f"/api/{cid}/messages")  # the WorkDrive listing (the reply names its parent's id)
         assert not _mentions_words(page) and message_id not in [m["id"] for m in page["messages"]], name
         for path in ("/file/download", "/file/thumbnail"):
-            assert (await who.call("GET", path, params={"id": file_id})).status_code == 404, (name, path)
+            await who.get(path, id=file_id, expect=404, code="not_found")
     # Its sender cannot attach the file again either: it went with the message.
-    await send(people["bob"], cid, "again", file_ids=[file_id], expect=400)
+    await send(people["bob"], cid, "again", file_ids=[file_id], expect=400, code="invalid")
 
 
 async def test_the_log_keeps_the_seqs_of_a_removed_message_with_tombstones(chat: Harness) -> None:

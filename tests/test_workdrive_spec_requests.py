@@ -23,12 +23,16 @@ class Spec:
         self.chat, self.key = chat, key
 
     async def call(
-        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None, expect: int = 200
+        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None, expect: int = 200,
+        code: str | None = None,
     ) -> Any:
+        """The JSON answer, asserting ``expect``; a refusal must also name ``code`` and leave no trace."""
         self.chat.client.cookies.clear()  # the spec's clients send their key, not our login cookie
         kwargs: dict[str, Any] = {"params": query, "headers": {"X-API-KEY": self.key}}
         if body is not None:
             kwargs["json"] = body
+        if expect >= 400:
+            return await self.chat.refused(self.chat.client.request(method, path, **kwargs), expect, code)
         response: httpx.Response = await self.chat.client.request(method, path, **kwargs)
         assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
@@ -133,7 +137,7 @@ async def test_every_workdrive_request_as_written(chat: Harness) -> None:
     send = {
         "message": "Hello this is me Adam", "mention": [admin_id], "replyOfMsgId": first["id"], "fileId": [attachment]
     }
-    refused = await as_jane.call("GET", f"/api/{group['id']}/messages", body=send, expect=400)
+    refused = await as_jane.call("GET", f"/api/{group['id']}/messages", body=send, expect=400, code="invalid")
     assert "POST /api/{conversationId}/messages" in refused["error"]["fields"]["message"]
     sent = await as_jane.call("POST", f"/api/{group['id']}/messages", body=send)
     assert sent["replyOfMsgId"] == first["id"] and [m["id"] for m in sent["mention"]] == [admin_id]
@@ -144,7 +148,7 @@ async def test_every_workdrive_request_as_written(chat: Harness) -> None:
         "title": "new Meeting", "userIds": [jane["id"]], "startDateTime": "2022-09-14T07:58:00.000Z",
         "endDateTime": "2022-09-14T08:58:00.000Z", "posterId": cover, "duration": 0,
     }
-    unplaced = await admin.call("POST", "/api/group-chats", body=meeting, expect=400)
+    unplaced = await admin.call("POST", "/api/group-chats", body=meeting, expect=400, code="invalid")
     assert "conversationId" in unplaced["error"]["fields"]
     scheduled = await admin.call("POST", "/api/group-chats", query={"conversationId": group["id"]}, body=meeting)
     assert scheduled["title"] == "new Meeting" and scheduled["message"]["type"] == "MEETING"
