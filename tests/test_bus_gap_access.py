@@ -25,6 +25,7 @@ from harness import (
     RedisServer,
     Socket,
     World,
+    error_of,
     has_messages,
     hidden,
     read_until,
@@ -101,7 +102,7 @@ async def test_a_user_blocked_during_an_outage_is_closed(
             code, frames = await read_until_closed(bobs)
             assert code == 4401
             assert during not in {f.get("data", {}).get("id") for f in frames}
-            assert (await on_b.get("/user/read", params={"id": world.bob.id})).status_code == 401
+            error_of(await on_b.get("/user/read", params={"id": world.bob.id}), 401, "bad_credentials")  # not active
 
 
 async def test_a_token_revoked_during_an_outage_closes_its_socket(
