@@ -16,6 +16,8 @@ from websockets.exceptions import ConnectionClosed
 from chatd.config import Settings
 from harness import PASSWORD, LiveServer, RedisServer, live, make_settings
 
+pytestmark = pytest.mark.slow  # every test runs chatd CLI processes
+
 
 async def chatd(settings: Settings, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from harness import (
     Frames,
@@ -31,6 +32,8 @@ from harness import (
     read_until,
     read_until_closed,
 )
+
+pytestmark = pytest.mark.slow  # two nodes and Redis outages (a cluster)
 
 
 async def outage(redis: RedisServer) -> None:

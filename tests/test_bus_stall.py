@@ -16,6 +16,8 @@ import pytest
 
 from harness import Frames, LiveServer, RedisServer, Socket, World, has_messages, live, node_settings, read_until
 
+pytestmark = pytest.mark.slow  # two nodes and a frozen Redis (a cluster)
+
 
 REDIS_TIMEOUT = 60.0  # longer than a request's timeout (5 s): a send waiting on Redis would fail, not pass late
 SENDS = 20

@@ -18,6 +18,8 @@ import pytest
 
 from harness import PostgresServer, find_free_port
 
+pytestmark = pytest.mark.slow  # every test runs chatd processes
+
 FAST_HASH = {"CHATD_AUTH__ARGON2_TIME_COST": "1", "CHATD_AUTH__ARGON2_MEMORY_KIB": "64"}
 
 

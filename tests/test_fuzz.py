@@ -29,6 +29,8 @@ from chatd.core.auth import do_create_token
 from chatd.core.users import do_create_user
 from harness import PASSWORD, LiveServer, live, make_settings
 
+pytestmark = pytest.mark.slow  # fuzzing: schemathesis sends generated requests to every operation
+
 EXAMPLES = int(os.environ.get("CHATD_FUZZ_EXAMPLES", "25"))
 BACKENDS = os.environ.get("CHATD_FUZZ_BACKENDS", "sqlite").split(",")  # the suite's budget: one backend
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"

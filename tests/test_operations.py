@@ -57,6 +57,7 @@ async def test_a_read_only_database_is_not_ready_and_refuses_writes_with_503(tmp
         assert (await chat.anonymous("GET", "/healthz")).status_code == 200
 
 
+@pytest.mark.slow  # chatd db backup runs as a process
 async def test_a_backup_taken_while_serving_restores_to_a_working_database(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)
     async with live(settings) as server:
@@ -114,6 +115,7 @@ def _limit_open_files(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
+@pytest.mark.slow  # chatd serve runs as a process
 def test_near_its_open_files_limit_the_server_refuses_new_connections_and_says_why(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}

@@ -13,6 +13,8 @@ import pytest
 
 from harness import Actor, Harness, PostgresServer, make_settings
 
+pytestmark = pytest.mark.slow  # chatd export and import run as processes
+
 
 def chatd(*args: str, database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}

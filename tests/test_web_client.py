@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.async_api import Browser, FilePayload, expect
 
@@ -20,6 +21,8 @@ from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
 from harness import PASSWORD, LiveServer, Person, free_port, live, make_settings, png, team
+
+pytestmark = pytest.mark.slow  # a real chromium drives the web client (browser)
 
 TEXTS = "nodes => nodes.map(n => n.querySelector('.msg-text').innerText.replace(/ \\(edited\\)$/, ''))"
 CHANNEL_MESSAGES = ".channel .messages-inner .msg:not(.system)"

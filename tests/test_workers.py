@@ -11,11 +11,14 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+import pytest
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
 from harness import PASSWORD, RedisServer, free_port
+
+pytestmark = pytest.mark.slow  # chatd serve --workers 2: chatd processes
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
