@@ -30,6 +30,16 @@ from harness import (
 
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In a module marked ``slow_on_postgresql`` the PostgreSQL leg is ``slow``: the everyday run covers it on
+    SQLite, CI on both. The store-facing core suites are not marked, so every day they run on both databases."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and item.get_closest_marker("slow_on_postgresql") and "postgresql" in callspec.params.values():
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     try:

@@ -34,6 +34,8 @@ from chatd.realtime.handlers import HANDLERS
 from chatd.web import Assets
 from chatd.store.tables import metadata
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 ROLES = ("anonymous", "outsider", "other_org", "non_member", "member", "owner", "admin")
 SIGNED_IN = ROLES[1:]
 _names = itertools.count(1)

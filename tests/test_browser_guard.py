@@ -15,6 +15,8 @@ from websockets.exceptions import InvalidStatus
 
 from harness import PASSWORD, Actor, Harness, LiveServer, live, make_settings, team
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 OWN = "http://chatd.test"
 LISTED = "https://App.Example.com"
 

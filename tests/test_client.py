@@ -15,6 +15,8 @@ from chatd.client import AuthError, ChatClient, ChatError, EventStream
 from chatd.core import auth, messages
 from harness import LiveServer, Person, drain_stream, live, make_settings, team, wait_until
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 Stream = EventStream
 
 

@@ -22,6 +22,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from chatd.core.users import do_create_user
 from harness import PASSWORD, Actor, Harness, LiveServer, error_of, live, make_settings
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 class CrustError(Exception):
     def __init__(self, error: dict[str, Any]) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from harness import Actor, Harness
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 class Spec:
     """Calls with the spec's credentials (Client ID, Session ID) and its parameter placement."""

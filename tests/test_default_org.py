@@ -3,7 +3,11 @@ faces (docs/api.md, docs/workdrive.md)."""
 
 from __future__ import annotations
 
+import pytest
+
 from harness import Actor, Harness
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def _orgs(owner: Actor, *names: str) -> list[str]:

@@ -13,6 +13,8 @@ import pytest
 
 from harness import Actor, Harness, LiveServer, Person, error_of, team
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 @dataclass
 class World:

@@ -14,6 +14,8 @@ from starlette.routing import Route
 from chatd.app import _routes
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 BEYOND_64_BITS = "99999999999999999999"
 NOT_ASCII_DIGITS = ["²", "٣", "１２"]  # superscript two, Arabic-Indic three, fullwidth twelve
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness import Harness, history, org_with
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def test_merge_notices_are_merge_messages_by_the_merger(chat: Harness) -> None:

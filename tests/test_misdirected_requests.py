@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from harness import MEETING_END, MEETING_START, Harness, fields_of
 from harness import WorkdriveTeam as Team
 from harness import workdrive_team as _team
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def _messages(t: Team, conversation: str) -> list[str]:

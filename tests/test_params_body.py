@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness import Harness, channel_with, send
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def test_get_reads_parameters_from_a_json_or_form_body(chat: Harness) -> None:

@@ -13,7 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 
+import pytest
+
 from harness import Actor, Harness, error_of, no_trace_between, org_with, png
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 UNKNOWN = "424242424242"
 

@@ -16,7 +16,11 @@ from sqlalchemy import select
 from chatd.core import live
 from chatd.store import migrations
 from chatd.store.tables import channel_events, schema_version
+import pytest
+
 from harness import Actor, Harness, LiveServer, channel_with, png, send, team
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 WORDS = ("zanzibar", "quokka")  # in the removed message's text: first version, then edited
 

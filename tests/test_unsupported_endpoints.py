@@ -10,6 +10,8 @@ import pytest
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
 from harness import Harness
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 async def test_every_unsupported_endpoint_says_so(chat: Harness) -> None:
     for method, path, reason in UNSUPPORTED:

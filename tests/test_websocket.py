@@ -13,6 +13,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from chatd.store.tables import channel_events
 from harness import LiveServer, Person, Socket, live, make_settings, team, wait_until
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> None:
     (alice, bob), org = await team(server, "alice", "bob")

@@ -18,6 +18,8 @@ from chatd.realtime.rate import TokenBucket
 from harness import LiveServer, Person, Socket, live, make_settings, wait_until
 from harness import team as live_team
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
     """Like ``live.team``, but answers the id of a channel ``general`` everyone is in."""

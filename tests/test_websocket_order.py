@@ -10,6 +10,8 @@ import pytest
 
 from harness import LiveServer, Person, RedisServer, Socket, live, make_settings, team
 
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
+
 
 async def _acks_and_own_events(sock: Socket, me: Person, count: int) -> tuple[dict[str, tuple[int, str]], dict[str, int], list[int]]:
     """Read until ``count`` acks and ``count`` of my own message events arrived: (ref → (position, message

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from harness import (
     MEETING_END,
     MEETING_START,
@@ -25,6 +27,8 @@ from harness import (
 from sqlalchemy import func, select
 
 from chatd.store.tables import meeting_participants, meetings, messages
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def _wrong_key(chat: Harness, method: str, path: str, **kwargs: Any) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from harness import Harness, png
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 NOW = "2026-12-31T00:00:00.000Z"  # after everything this test creates (the harness clock starts in 2026)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness import PASSWORD, Actor, Harness, anonymous, file_of, member, workdrive_org
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def _role(actor: Actor, org_id: str) -> str | None:

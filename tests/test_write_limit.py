@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harness import Harness, error_of, live, make_settings, no_trace_between, team
+
+pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 
 async def test_writes_above_the_allowance_get_429_with_retry_after_on_every_face(chat: Harness) -> None:
