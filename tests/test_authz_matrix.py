@@ -11,7 +11,6 @@ world stays as it was for the cases after it.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,8 +19,18 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import httpx
 import orjson
 import pytest
-from harness import BACKENDS, PASSWORD, LiveServer, Socket, error_of, fresh_database_url, make_settings, png
-from sqlalchemy import select
+from harness import (
+    BACKENDS,
+    PASSWORD,
+    LiveServer,
+    Socket,
+    Trace,
+    error_of,
+    fresh_database_url,
+    make_settings,
+    no_trace_between,
+    png,
+)
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -32,16 +41,12 @@ from chatd.core.users import do_create_user
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
 from chatd.realtime.handlers import HANDLERS
 from chatd.web import Assets
-from chatd.store.tables import metadata
 
 pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
 ROLES = ("anonymous", "outsider", "other_org", "non_member", "member", "owner", "admin")
 SIGNED_IN = ROLES[1:]
 _names = itertools.count(1)
-# Columns a read may touch: when a credential or a connection was last seen, and node leases being renewed.
-_VOLATILE = {"users": {"last_seen_at"}, "sessions": {"last_seen_at"}, "access_tokens": {"last_used_at"}}
-_SKIPPED_TABLES = {"node_leases"}
 
 
 @dataclass
@@ -559,18 +564,9 @@ def _capture(w: World) -> Callable[[Any], Awaitable[None]]:
     return capture
 
 
-async def _fingerprint(w: World) -> str:
-    """A digest of every stored row (but the columns a read may touch): equal before and after means
-    nothing was written."""
-    digest = hashlib.sha256()
-    async with w.server.core.reading() as conn:
-        for table in metadata.sorted_tables:
-            if table.name in _SKIPPED_TABLES:
-                continue
-            columns = [c for c in table.columns if c.name not in _VOLATILE.get(table.name, set())]
-            rows = sorted(repr(tuple(r)) for r in await conn.execute(select(*columns)))
-            digest.update(f"{table.name}:{len(rows)}:{''.join(rows)}".encode())
-    return digest.hexdigest()
+async def _trace(w: World) -> Trace:
+    """Every stored row and file, and how many events were published (harness/trace.py)."""
+    return await Trace.take(w.server.core, w.events)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -634,12 +630,12 @@ async def test_http(world: World, case: Row) -> None:
     expected = dict(zip(ROLES, case.expect))
     got: dict[str, str] = {}
     refused = {role: await case.build(world, role, False) for role in ROLES if not _ok(expected[role])}
-    before, events = await _fingerprint(world), len(world.events)
+    before = await _trace(world)
     for role, call in refused.items():
         got[role] = _status(await _send(world, role, call))
     if refused:
-        assert await _fingerprint(world) == before, f"{case.name}: a refused call wrote to the store"
-        published = [e for e in world.events[events:] if e.event != "HEARTBEAT"]  # the node's own, every 20 s
+        no_trace_between(before, await _trace(world), case.name)
+        published = [e for e in world.events[before.seen:] if e.event != "HEARTBEAT"]  # the node's own, every 20 s
         assert not published, f"{case.name}: a refused call published {published}"
     for role in ROLES:
         if _ok(expected[role]):
@@ -739,14 +735,12 @@ async def test_websocket(world: World, case: FrameRow) -> None:
     expected = dict(zip(SIGNED_IN, case.expect))
     got: dict[str, str] = {}
     refused = {role: await case.build(world, role, False) for role in SIGNED_IN if not _ok(expected[role])}
-    before, events = await _fingerprint(world), len(world.events)
+    before = await _trace(world)
     async with _sockets(world) as sockets:
         for role, body in refused.items():
             got[role] = _answer(await sockets[role].call(case.type, **body))
         if refused and case.type not in ("resume",):
-            assert await _fingerprint(world) == before, f"{case.type}: a refused frame wrote to the store"
-            published = [e for e in world.events[events:] if e.type != "presence"]  # connecting is presence
-            assert not published, f"{case.type}: a refused frame published {published}"
+            no_trace_between(before, await _trace(world), f"the {case.type} frame")  # connecting is presence
         for role in SIGNED_IN:
             if _ok(expected[role]):
                 got[role] = _answer(await sockets[role].call(case.type, **await case.build(world, role, True)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 import pytest
 
 from harness import Actor, Harness, error_of, no_trace_between, org_with, png
