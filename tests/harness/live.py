@@ -215,10 +215,6 @@ class Socket:
             elif frame["type"] not in NOISE:
                 frames.append(frame)
 
-    async def quiet(self, seconds: float = 0.0) -> list[dict[str, Any]]:
-        """Deprecated: use ``drain``. This is ``drain``: ``seconds`` is ignored, as a wait proves nothing."""
-        return await self.drain()
-
     async def closed(self, timeout: float = 5.0) -> int:
         """Wait (up to ``timeout`` s) for the server to close this connection; the close code it sent.
         Frames still arriving before the close are skipped."""
