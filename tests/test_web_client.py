@@ -405,6 +405,93 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     b.assert_clean()
 
 
+PASTE = """async (data) => {
+    const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+    const clipboard = new DataTransfer();
+    clipboard.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+    const box = document.querySelector('.channel .composer-input');
+    box.focus();
+    return box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+}"""
+
+
+async def test_group_conversation_paste_pins_members_and_presence(browser: Browser, web: LiveServer) -> None:
+    """The rest of a day's chat: a group conversation, a pasted screenshot, Esc clearing the box, the pinned
+    messages and members lists, and presence dots going away and offline."""
+    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    await alice.post("/message/edit", channel_id=channel, contents="Release notes are on the wiki")
+    a = await open_tab(browser, web, "alice")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(a, web, channel)
+    await open_channel(b, web, channel)
+
+    # A group conversation: Alice writes to Bob and Carol; it appears for Bob, named for the others, 1 unread.
+    await a.page.click(".side-section:has-text('Direct messages') .side-add")
+    for name in ("bob", "carol"):
+        await a.page.fill(".picker input", name)
+        await a.page.press(".picker input", "Enter")
+    await _submit(a)
+    await expect(a.page.locator(".channel-name")).to_contain_text("bob, carol")
+    await _send(a, "lunch at noon?")
+    group = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice, carol")
+    await expect(group.locator(".badge")).to_have_text("1")
+    await group.click()
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("lunch at noon?")
+    await expect(group.locator(".badge")).to_have_count(0)
+    assert (await carol.get("/channel/read", id=await b.page.evaluate("chatd.state.current")))["unread"] == 1
+
+    # A screenshot pasted into the box waits in the tray with its preview and goes with the message.
+    assert await b.page.evaluate(PASTE, base64.b64encode(_png(80, 50, "#2eb67d")).decode()) is False  # taken by us
+    await expect(b.page.locator(".channel .tray img")).to_be_visible()
+    await b.page.keyboard.type("sure, see the menu")
+    await b.page.keyboard.press("Enter")
+    pasted = a.page.locator(f"{CHANNEL_MESSAGES}", has_text="see the menu").locator("img.thumb")
+    await expect(pasted).to_be_visible()
+    await a.page.wait_for_function("img => img.complete && img.naturalWidth === 80", arg=await pasted.element_handle())
+    await expect(b.page.locator(".channel .tray img")).to_have_count(0)
+
+    # Esc clears the box (a draft and its files).
+    await b.page.fill(".channel .composer-input", "never mind")
+    await b.page.evaluate(PASTE, base64.b64encode(_png()).decode())
+    await expect(b.page.locator(".channel .tray img")).to_be_visible()
+    await b.page.press(".channel .composer-input", "Escape")
+    await expect(b.page.locator(".channel .composer-input")).to_have_value("")
+    await expect(b.page.locator(".channel .tray img")).to_have_count(0)
+
+    # Pinned messages: Alice pins one in #general; Bob's list of pins shows it live, and opens it.
+    await a.page.click(".side-item >> text=general")
+    notes = a.page.locator(CHANNEL_MESSAGES, has_text="Release notes")
+    await notes.hover()
+    await notes.locator("[data-action=pin]").click()
+    await b.page.click(".side-item >> text=general")
+    await b.page.get_by_role("button", name="Pinned messages").click()
+    pins = b.page.locator(".panel-list .result")
+    await expect(pins).to_have_count(1)
+    await expect(pins).to_contain_text("Release notes are on the wiki")
+    await pins.click()
+    await expect(b.page.locator(".msg.flash")).to_contain_text("Release notes")
+    await b.page.keyboard.press("Escape")
+    await expect(b.page.locator(".panel")).to_have_count(0)
+
+    # Members, with presence: Bob online, then away (his choice), then offline (his browser closed).
+    await expect(a.page.locator(".channel .tool.members")).to_have_text("3")
+    await a.page.click(".channel .tool.members")
+    members = a.page.locator(".panel .member")
+    await expect(members).to_have_count(3)
+    assert [n.split(" (")[0] for n in await a.page.locator(".panel .member-name").all_inner_texts()] == ["alice", "bob", "carol"]
+    bob_dot = members.filter(has_text="bob").locator(".presence")
+    await expect(bob_dot).to_have_class("presence online")
+    await expect(members.filter(has_text="carol").locator(".presence")).to_have_class("presence offline")
+    await b.page.get_by_role("button", name="Your account").click()
+    await b.page.get_by_role("menuitem", name="Set yourself as away").click()
+    await expect(bob_dot).to_have_class("presence away")
+    await screenshot(a.page, "members-panel")
+    b.assert_clean()
+    await b.context.close()
+    await expect(bob_dot).to_have_class("presence offline")
+    a.assert_clean()
+
+
 async def _fill(server: LiveServer, person: Person, channel: str, count: int, prefix: str) -> None:
     """Post ``count`` messages through the core, many at a time (they share commits)."""
     principal = await authenticate(server.core, person.secret)
