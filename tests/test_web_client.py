@@ -96,13 +96,20 @@ async def test_first_run_from_the_browser(browser: Browser, web: LiveServer) -> 
     await page.click(".side-item >> text=general")
     await screenshot(page, "first-run-admin")
 
+    await expect(page.locator(".channel .tool.members")).to_have_text("2")  # a newcomer is put in #general
+
     bob = await open_tab(browser, web, "bob", password=password)
     await expect(bob.page.locator(".side-head")).to_contain_text("Acme")
-    await bob.page.click(".side-nav >> text=Browse channels")
-    await bob.page.click(".browse-item:has-text('general') >> text=View")
-    await bob.page.get_by_role("button", name="Join channel").click()
+    await expect(bob.page.locator(".channel-name")).to_contain_text("general")  # where he lands
     await _send(bob, "Hello from Bob's first day")
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Hello from Bob's first day")
+    await page.click(".side-item >> text=deploys")
+    await bob.page.click(".side-nav >> text=Browse channels")
+    await bob.page.click(".browse-item:has-text('deploys') >> text=View")
+    await expect(bob.page.locator(".channel .notice.join")).to_be_visible()  # readable before joining
+    await bob.page.get_by_role("button", name="Join channel").click()
+    await _send(bob, "Subscribed to deploys")
+    await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Subscribed to deploys")
     admin.assert_clean()
     bob.assert_clean()
 
@@ -228,7 +235,16 @@ async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, 
         "[click me](javascript:alert(2))",
         "<script>alert(3)</script>",
         "[data](data:text/html,<script>alert(4)</script>) and **<b onmouseover=alert(5)>bold</b>**",
+        "[a](JaVaScRiPt:alert(7)) [b]( javascript:alert(8)) [c](java\tscript:alert(9)) <javascript:alert(10)>"
+        " [d](&#106;avascript:alert(11)) [e](vbscript:msgbox(12)) [ok](https://example.com/x?q=<b>)",
     ]
+    marked_up = "<img src=x onerror=alert(13)>"
+    await alice.post("/channel/edit", id=channel, topic=f"{marked_up} topic")
+    await do_create_user(web.core, "eve", "eve@example.com", PASSWORD, display_name=f"{marked_up} Eve")
+    eve = await web.login("eve")
+    await alice.post("/organisation/members/add", id=(await alice.get("/channel/read", id=channel))["organisation_id"], user_id=eve.id)
+    await alice.post("/channel/members/add", id=channel, user_ids=[eve.id])
+    await eve.post("/message/edit", channel_id=channel, contents="hi from eve")
     for text in hostile:
         await alice.post("/message/edit", channel_id=channel, contents=text)
     async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
@@ -238,16 +254,29 @@ async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, 
         assert uploaded.status_code == 200, uploaded.text
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, channel)
-    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(5)
-    texts = await _texts(b)
+    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(7)
+    texts = (await _texts(b))[1:]
     assert texts[0] == hostile[0] and texts[2] == hostile[2]
-    assert "click me" in texts[1]
+    assert "click me" in texts[1] and "javascript:alert(10)" in texts[4]
     assert await b.page.locator(".msg-text img, .msg-text script, .msg-text b").count() == 0
-    hrefs = await b.page.eval_on_selector_all(".messages a", "nodes => nodes.map(a => a.href)")
-    assert all(h.startswith("http") for h in hrefs), hrefs
+    hrefs = await b.page.eval_on_selector_all(".messages .msg-text a", "nodes => nodes.map(a => a.href)")
+    assert hrefs == ["https://example.com/x?q=%3Cb%3E"], hrefs  # the only link: other schemes, relative ones stay text
     await expect(b.page.locator(".file-name")).to_have_text("<img src=x onerror=alert(6)>.txt")
+    await expect(b.page.locator(".channel-topic")).to_have_text(f"{marked_up} topic")
+    await expect(b.page.locator(CHANNEL_MESSAGES, has_text="hi from eve").locator(".msg-author")).to_have_text(f"{marked_up} Eve")
+    assert await b.page.evaluate("document.querySelectorAll('img[src=x], [onerror], [onmouseover]').length") == 0
     for message in await b.page.locator(CHANNEL_MESSAGES).all():
         await message.hover()
+    await b.page.locator(".msg-text", has_text="click me").click()  # text, not a link: nothing happens
+
+    # Search snippets arrive as HTML with <mark>s: still only text and marks.
+    await b.page.fill(".search", "onerror")
+    await b.page.press(".search", "Enter")
+    await expect(b.page.locator(".search-panel .result")).to_have_count(2)
+    marks = await b.page.locator(".search-panel mark").all_inner_texts()
+    assert marks and all(m.startswith("onerror") for m in marks), marks  # the matched word (with what sticks to it)
+    assert await b.page.locator(".search-panel .result-text img, .search-panel .result-text script").count() == 0
+    assert "<img src=x onerror=alert(1)>" in await b.page.locator(".search-panel").inner_text()
     b.assert_clean()  # no alert() ever ran
 
 
