@@ -15,7 +15,7 @@ import httpx
 from PIL import Image
 from playwright.async_api import Browser, FilePayload, expect
 
-from browser import Tab, browser, open_channel, open_tab, other_site, record, screenshot, web  # noqa: F401 (fixtures)
+from browser import Served, Tab, browser, open_channel, open_tab, other_site, record, screenshot, served, web  # noqa: F401 (fixtures)
 from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
@@ -58,15 +58,20 @@ async def _send(tab: Tab, text: str, composer: str = ".channel .composer-input")
     await tab.page.press(composer, "Enter")
 
 
-async def test_first_run_from_the_browser(browser: Browser, web: LiveServer) -> None:
-    """The admin signs in, creates an organisation, a team, channels and a colleague's account; they chat."""
-    await do_create_user(web.core, "admin", "admin@example.com", PASSWORD, is_admin=True)
-    admin = await open_tab(browser, web)
+async def test_first_run_from_the_browser(browser: Browser, served: Served) -> None:
+    """After ``chatd serve`` (what scripts/serve runs), the admin opens the printed URL, signs in with the
+    printed password, creates an organisation, a team, channels and a colleague's account; they chat."""
+    web = served
+    admin = await open_tab(browser, web)  # type: ignore[arg-type]
     page = admin.page
-    await page.goto(web.http + "/")
+    await page.goto(web.http)
+    await page.wait_for_selector("#username")
+    await screenshot(page, "sign-in")
     await page.fill("#username", "admin")
-    await page.fill("#password", PASSWORD)
+    await page.fill("#password", served.admin_password)
     await page.click("button[type=submit]")
+    await expect(page.locator(".welcome")).to_contain_text("Create an organisation")
+    await screenshot(page, "welcome")
     await page.click(".welcome >> text=Create an organisation")
     await page.fill("#f-name", "Acme")
     await _submit(admin)
@@ -98,7 +103,7 @@ async def test_first_run_from_the_browser(browser: Browser, web: LiveServer) -> 
 
     await expect(page.locator(".channel .tool.members")).to_have_text("2")  # a newcomer is put in #general
 
-    bob = await open_tab(browser, web, "bob", password=password)
+    bob = await open_tab(browser, web, "bob", password=password)  # type: ignore[arg-type]
     await expect(bob.page.locator(".side-head")).to_contain_text("Acme")
     await expect(bob.page.locator(".channel-name")).to_contain_text("general")  # where he lands
     await _send(bob, "Hello from Bob's first day")
@@ -347,6 +352,19 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await question.hover()
     await question.locator("[data-action=quick-react]").first.click()
     await expect(a.page.locator(f"{CHANNEL_MESSAGES} .reaction .count").first).to_have_text("1")
+    # A click on a reaction adds one's own to it, a second click takes it back; the other person sees both.
+    chip = a.page.locator(f"{CHANNEL_MESSAGES} .reaction:not(.add)").first
+    await chip.click()
+    await expect(chip).to_have_class("reaction mine")
+    await expect(question.locator(".reaction .count").first).to_have_text("2")
+    await chip.click()
+    await expect(question.locator(".reaction .count").first).to_have_text("1")
+    await expect(chip).to_have_class("reaction")
+    # An emoji from the picker.
+    await question.hover()
+    await question.locator(".msg-actions [data-action=react]").click()
+    await b.page.locator(".emoji-choice").nth(5).click()
+    await expect(a.page.locator(f"{CHANNEL_MESSAGES} .reaction:not(.add)")).to_have_count(2)
     await question.hover()
     await question.locator("[data-action=pin]").click()
     await expect(a.page.locator(".msg.pinned")).to_have_count(1)
