@@ -17,7 +17,7 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ..domain.errors import ChatdError, Unavailable
-from .probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 from ..domain.codes import Code
 from ..domain.errors import ChatdError
 
