@@ -128,7 +128,7 @@ class Tab:
 
 
 async def open_tab(
-    browser: Browser, server: LiveServer, name: str | None = None, *, password: str = PASSWORD, path: str = "/",
+    browser: Browser, server: LiveServer | Served, name: str | None = None, *, password: str = PASSWORD, path: str = "/",
     watch: Callable[[Tab], None] | None = None,
 ) -> Tab:
     """A new browser context; signed in through the API (cookie set in the context) when ``name`` is given,

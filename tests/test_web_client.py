@@ -62,7 +62,7 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
     """After ``chatd serve`` (what scripts/serve runs), the admin opens the printed URL, signs in with the
     printed password, creates an organisation, a team, channels and a colleague's account; they chat."""
     web = served
-    admin = await open_tab(browser, web)  # type: ignore[arg-type]
+    admin = await open_tab(browser, web)
     page = admin.page
     await page.goto(web.http)
     await page.wait_for_selector("#username")
@@ -103,7 +103,7 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
 
     await expect(page.locator(".channel .tool.members")).to_have_text("2")  # a newcomer is put in #general
 
-    bob = await open_tab(browser, web, "bob", password=password)  # type: ignore[arg-type]
+    bob = await open_tab(browser, web, "bob", password=password)
     await expect(bob.page.locator(".side-head")).to_contain_text("Acme")
     await expect(bob.page.locator(".channel-name")).to_contain_text("general")  # where he lands
     await _send(bob, "Hello from Bob's first day")
