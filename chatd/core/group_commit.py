@@ -19,7 +19,6 @@ from typing import Any, Awaitable, Callable, TypeVar
 from ..domain.errors import ChatdError, Unavailable
 from ..domain.probes import SILENT, Probe
 from ..domain.codes import Code
-from ..domain.errors import ChatdError
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
