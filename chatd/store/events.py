@@ -154,6 +154,20 @@ async def since(conn: AsyncConnection, channel_id: int, after_seq: int, limit: i
     return [_event(row) for row in rows]
 
 
+async def stored_since(
+    conn: AsyncConnection, channel_id: int, after_seq: int, upto: int | None, limit: int
+) -> list[tuple[int, str, str, str]]:
+    """``since`` as it is stored: (seq, type, event, payload JSON) with ``after_seq`` < seq ≤ ``upto``, in
+    order, at most ``limit``. For replays, which send the payload as it is rather than parse it again."""
+    query = select(channel_events.c.seq, channel_events.c.type, channel_events.c.event, channel_events.c.payload).where(
+        channel_events.c.channel_id == channel_id, channel_events.c.seq > after_seq
+    )
+    if upto is not None:
+        query = query.where(channel_events.c.seq <= upto)
+    rows = await conn.execute(query.order_by(channel_events.c.seq).limit(limit))
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
 async def last_seqs(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[int, int]:
     if not channel_ids:
         return {}
