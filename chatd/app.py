@@ -75,6 +75,19 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             log.exception("housekeeping job failed")
 
 
+LOOP_WATCH_SECONDS = 0.01
+
+
+async def watch_loop(core: Core) -> None:
+    """How late the event loop runs a timer due every 10 ms, to the probe (``chatd_event_loop_lag_seconds``):
+    a stall of the loop (a long synchronous stretch) delays every client by that much."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LOOP_WATCH_SECONDS
+        await asyncio.sleep(LOOP_WATCH_SECONDS)
+        core.probe.loop_lag(max(0.0, loop.time() - due))
+
+
 def _routes() -> list[BaseRoute]:
     return [*ops.routes, *apidocs.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
 
@@ -109,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         keeper = asyncio.get_running_loop().create_task(lease.keep())
         heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
         sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
+        watcher = asyncio.get_running_loop().create_task(watch_loop(core))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -123,7 +137,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             keeper.cancel()
             heartbeat.cancel()
             sweeper.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, return_exceptions=True)
+            watcher.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, watcher, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Literal
+from typing import Awaitable, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -69,23 +69,23 @@ class RequestMetrics:
         self.registry = registry
         self.log_requests = log_requests
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         guard = getattr(scope["app"].state, "guard", None) if "app" in scope else None
         if guard is not None and guard.full(scope):
-            await guard.refuse(scope, receive, send)
-            return
+            return guard.refuse(scope, receive, send)  # type: ignore[no-any-return]
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex[:16]
-        token = logs.request_id.set(rid)
         if scope["type"] == "websocket":
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                logs.request_id.reset(token)
-            return
+            # Set for the socket's own task, which ends with it: nothing to reset, and no frame of ours
+            # stays alive as long as the socket does (thousands of them: docs/performance.md).
+            logs.request_id.set(rid)
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send, rid)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 500
 

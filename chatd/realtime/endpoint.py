@@ -86,8 +86,8 @@ async def websocket_client(websocket: WebSocket) -> None:
         resume.hold(conn)
     core.probe.websocket_opened()
     try:
-        ready = await session.start(hub, conn)
-        await websocket.send_text(protocol.encode(ready))
+        # The ready frame is not kept: it would stay alive as long as the connection.
+        await websocket.send_text(protocol.encode(await session.start(hub, conn)))
         conn.start()
         await hub.announce_presence(conn)
         resume.begin(hub, conn, resume_state)
