@@ -249,8 +249,8 @@ class Connection:
         """Nothing queued or under way, and the socket takes writes: an item can be taken at once."""
         wire = self.wire
         return (
-            wire is not None and self.writer is None and self.live and not self.events and not self.controls
-            and not self.held and not self.suspended and wire.writable()
+            self.writer is None and not self.events and not self.controls and self.live and not self.held
+            and not self.suspended and wire is not None and wire.writable()
         )
 
     def _now(self, item: Item) -> bool:
@@ -309,7 +309,7 @@ class Connection:
                     await self._handle(self.controls.pop(0))
                 elif not self.events or self.held or self.suspended:
                     return
-                elif self.wire is not None and not self.wire.writable():
+                elif self.wire is not None and (self.wire.closed() or not self.wire.writable()):
                     if self.wire.closed():
                         self.events.clear()
                         return
@@ -402,7 +402,7 @@ class Connection:
             after = self.delivered.get(channel_id)
             if after is None or (upto is not None and after >= upto) or self.suspended:
                 return sent
-            if self.wire is not None and not self.wire.writable():
+            if self.wire is not None and (self.wire.closed() or not self.wire.writable()):
                 if self.wire.closed():
                     return sent
                 self._flush()

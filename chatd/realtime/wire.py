@@ -52,8 +52,8 @@ class Wire:
         return not self.protocol.conn.extensions
 
     def writable(self) -> bool:
-        protocol = self.protocol
-        return protocol.writable.is_set() and not self.closed()
+        """The transport's buffer is under its high-water mark (a closed socket drops what is written)."""
+        return self.protocol.writable.is_set()
 
     def closed(self) -> bool:
         """The close handshake began or the socket is gone: nothing more may be written."""
