@@ -24,7 +24,7 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
-from .core import secrets
+from .core import background, secrets
 from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
@@ -71,8 +71,8 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(seconds)
         try:
             await job()
-        except Exception:
-            log.exception("housekeeping job failed")
+        except Exception as exc:
+            background.failed(log, "housekeeping job failed", exc)
 
 
 def _routes() -> list[BaseRoute]:

@@ -87,8 +87,9 @@ class GroupCommit:
                         outcomes.append((future, False, exc))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.info("a shared write transaction failed; running its %d actions one by one", len(batch))
+        except Exception as exc:
+            if not isinstance(exc, Unavailable):  # an outage is logged once, by the database
+                log.info("a shared write transaction failed; running its %d actions one by one", len(batch))
             for action, future in batch:
                 await self._alone(action, future)
             return
