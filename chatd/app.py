@@ -28,7 +28,7 @@ from .core import background, secrets
 from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
-from . import web
+from . import logs, web
 from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
@@ -144,4 +144,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False
+    logs.quiet_denied_handshakes()
     return app

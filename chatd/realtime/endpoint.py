@@ -21,6 +21,7 @@ import orjson
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import logs
 from ..core.auth import authenticate
 from ..domain.codes import Code
 from ..domain.errors import ChatdError, RateLimited, Unavailable
@@ -49,8 +50,11 @@ def origin_allowed(websocket: WebSocket, rule: OriginRule) -> bool:
 _DENIAL_CLOSE = {401: protocol.CLOSE_UNAUTHENTICATED, 503: protocol.CLOSE_TRY_AGAIN}
 
 
-async def _deny(websocket: WebSocket, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+async def _deny(
+    websocket: WebSocket, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        logs.websocket_denied.set(True)  # uvicorn's spurious line about it is dropped (``logs.DeniedHandshake``)
         body = orjson.loads(error_body(code, message))
         await websocket.send_denial_response(JSON(body, status_code=status, headers=headers))
     else:
