@@ -13,6 +13,14 @@ time, each waiting for the last one's fsync; grouped, one commit covers every po
 batch takes the log locks of all the channels its actions name (``run(..., channels=...)``) before its first
 action, in ascending id order (``Tx.lock``): the order every multi-channel writer keeps, so batches of
 several nodes never wait on one another in a cycle.
+
+A batch starts as soon as its first action waits, but after a commit the worker gives those it just
+acknowledged a moment to come back (``_gather``): a client that sends its next message on each
+acknowledgement would otherwise always miss the batch that starts while its answer is on the way, and the
+senders would split into groups taking turns, each waiting for the other's commit (half the posts per
+fsync). The wait ends as soon as that many actions wait, and lasts at most ``GATHER_SHARE`` of the last
+commit's duration and ``GATHER_MAX`` seconds: a little latency next to the fsync it shares (PostgreSQL's
+``commit_delay`` is the same idea).
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
 Pending = tuple[Action, "asyncio.Future[Any]", tuple[int, ...]]
 BATCH_MAX = 256
+GATHER_SHARE = 0.2
+GATHER_MAX = 0.005
 
 
 class Locking(Protocol):
@@ -46,6 +56,8 @@ class GroupCommit:
         self._pending: list[Pending] = []
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._expected = 0  # actions the last commit acknowledged, plus those that waited meanwhile
+        self._last_seconds = 0.0  # how long the last batch took, commit included
         self.probe: Probe = SILENT
 
     async def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> T:
@@ -76,20 +88,42 @@ class GroupCommit:
         self._pending.clear()
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                await self._gather()
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
                 self.probe.batch_committed(len(batch))
+                started = loop.time()
                 try:
                     await self._commit(batch)
+                    self._last_seconds = loop.time() - started
+                    self._expected = min(BATCH_MAX, len(batch) + len(self._pending))
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone
                     for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc if isinstance(exc, Exception) else Unavailable(
                                 "the server is shutting down; try again shortly"))
                     raise
+
+    async def _gather(self) -> None:
+        """Wait (briefly, see the module docstring) until as many actions wait as took part in the last
+        round: those just acknowledged and those that waited for that commit."""
+        if len(self._pending) >= self._expected:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(GATHER_MAX, GATHER_SHARE * self._last_seconds)
+        while len(self._pending) < self._expected:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def _commit(self, batch: list[Pending]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
