@@ -12,7 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from chatd.domain.errors import BadRequest
+from chatd.store import events as event_log
 from harness import Harness, make_settings, org_with
+from live import LiveServer
+from two_nodes import World, nodes, pg_url
+
+__all__ = ["nodes", "pg_url"]  # fixtures
 
 
 @pytest.fixture
@@ -89,3 +94,23 @@ async def test_a_batch_locks_its_channels_in_id_order_before_its_first_action(
             await probe.rollback()
             await held.rollback()
             assert await asyncio.wait_for(batch, 30) == ["done", "done"]
+
+
+async def test_two_nodes_posting_into_the_same_channels_at_once_keep_each_log_gap_free(
+    nodes: tuple[LiveServer, LiveServer],
+) -> None:
+    """Each node groups its posts; their batches name the same two channels at once. Every post is
+    acknowledged, each channel's log is gap-free, and its messages' ids sort like their seqs."""
+    a, b = nodes
+    world = await World.make(a)
+    plan = [(node, channel) for _ in range(15) for node in (a, b) for channel in ("general", "open")]
+    posted = await asyncio.gather(*(world.post(node, channel, f"post {n}") for n, (node, channel) in enumerate(plan)))
+    assert len(set(posted)) == len(plan)
+    async with a.app.state.core.reading() as conn:
+        for name in ("general", "open"):
+            log = await event_log.since(conn, int(world.channels[name]), 0, 1000)
+            assert [e.seq for e in log] == list(range(1, len(log) + 1))
+            created = [int(e.data["id"]) for e in log if (e.type, e.event) == ("message", "CREATED")]
+            assert created == sorted(created)
+            assert len([n for n, (_, channel) in enumerate(plan) if channel == name]) == len(
+                set(created) & {int(p) for p in posted})
