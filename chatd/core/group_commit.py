@@ -31,7 +31,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from ..domain.errors import ChatdError, Unavailable
-from .probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
