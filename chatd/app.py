@@ -24,11 +24,11 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
-from .core import secrets
+from .core import background, secrets
 from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
-from . import web
+from . import logs, web
 from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
@@ -71,8 +71,21 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(seconds)
         try:
             await job()
-        except Exception:
-            log.exception("housekeeping job failed")
+        except Exception as exc:
+            background.failed(log, "housekeeping job failed", exc)
+
+
+LOOP_WATCH_SECONDS = 0.01
+
+
+async def watch_loop(core: Core) -> None:
+    """How late the event loop runs a timer due every 10 ms, to the probe (``chatd_event_loop_lag_seconds``):
+    a stall of the loop (a long synchronous stretch) delays every client by that much."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LOOP_WATCH_SECONDS
+        await asyncio.sleep(LOOP_WATCH_SECONDS)
+        core.probe.loop_lag(max(0.0, loop.time() - due))
 
 
 def _routes() -> list[BaseRoute]:
@@ -109,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         keeper = asyncio.get_running_loop().create_task(lease.keep())
         heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
         sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
+        watcher = asyncio.get_running_loop().create_task(watch_loop(core))
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -123,7 +137,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             keeper.cancel()
             heartbeat.cancel()
             sweeper.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, return_exceptions=True)
+            watcher.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, watcher, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()
@@ -144,4 +159,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False
+    logs.quiet_denied_handshakes()
     return app

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the ``*_created`` series double every counter and no dashboard reads them
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -53,6 +54,11 @@ class Metrics(Probe):
         self.http_seconds = Histogram(
             "chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
             ["method", "route"], registry=registry,
+        )
+        self.loop_lag_seconds = Histogram(
+            "chatd_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 10 ms: the longest stall, to its bucket.",
+            buckets=LAG, registry=registry,
         )
         self.websockets = Gauge(
             "chatd_websocket_connections", "Websocket connections open now.", registry=registry,
@@ -132,6 +138,9 @@ class Metrics(Probe):
 
     def login_failed(self) -> None:
         self.login_failures.inc()
+
+    def loop_lag(self, seconds: float) -> None:
+        self.loop_lag_seconds.observe(seconds)
 
     def watch(self, core: "Core", bus: object) -> None:
         """Point the hooks of a core (its store, group commit) and of the bus at these metrics."""

@@ -25,6 +25,7 @@ from .app import build_core, create_app
 from .config import Settings
 from .core import users
 from .domain.errors import Unavailable
+from .realtime.wire import WebSocketProtocol
 from .store import migrations
 
 log = logging.getLogger("chatd")
@@ -100,7 +101,7 @@ def uvicorn_config(settings: Settings, app: Any, log_config: dict[str, Any]) -> 
         app,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,  # uvicorn's sans-I/O protocol, writing frames as built (realtime/wire.py)
         ws_max_size=settings.websocket.max_frame_bytes,
         ws_per_message_deflate=settings.websocket.compression,
         ws_ping_interval=settings.websocket.ping_interval_seconds,

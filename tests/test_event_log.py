@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from chatd.domain.events import Event
+from chatd.realtime import protocol
 from chatd.store import events as event_log
 from harness import Harness, org_with
 
@@ -133,3 +134,25 @@ async def test_a_bad_post_in_a_shared_commit_fails_alone(chat: Harness) -> None:
     assert_gap_free(log)
     created = set(range(40)) - blank - keyed
     assert len(log) - start == len(created) + 1  # plus the one original behind every keyed retry
+
+
+async def test_a_replayed_frame_is_the_frame_the_event_made_live(chat: Harness) -> None:
+    """Replays build frames around the stored payloads without parsing them (realtime/protocol.py
+    ``stored``): byte for byte what encoding the event itself gives, removed messages' tombstones and
+    non-ASCII text included."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="général"))["id"]
+    await bob.post("/channel/join", id=cid)
+    posted = await alice.post("/message/edit", channel_id=cid, contents='über "quoted" \\ 👍 @bob')
+    await bob.post("/message/react", id=posted["id"], emoji="👍")
+    await alice.delete("/message/remove", id=posted["id"])
+    events = await log_of(chat, cid)
+    async with chat.core.reading() as conn:
+        stored = await event_log.stored_since(conn, int(cid), 0, None, 1000)
+    assert [row[0] for row in stored] == [e.seq for e in events] and len(events) >= 4
+    replayed = [protocol.stored(int(cid), *row) for row in stored]
+    assert replayed == [protocol.encode(e.envelope()).encode() for e in events]
+    async with chat.core.reading() as conn:
+        upto = await event_log.stored_since(conn, int(cid), 1, 3, 1000)
+    assert [row[0] for row in upto] == [2, 3]

@@ -100,6 +100,16 @@ async def test_origin_is_checked(server: LiveServer) -> None:
 
 
 async def test_resume_replays_exactly_what_was_missed(server: LiveServer) -> None:
+    await _resume_replays_exactly(server)
+
+
+async def test_resume_replays_exactly_when_frames_go_through_asgi(database_url: str, tmp_path: Path) -> None:
+    """Per-message compression: frames are compressed per socket and sent through ASGI (realtime/wire.py)."""
+    async with live(make_settings(database_url, tmp_path, websocket={"compression": True})) as server:
+        await _resume_replays_exactly(server)
+
+
+async def _resume_replays_exactly(server: LiveServer) -> None:
     (alice, bob), org = await team(server, "alice", "bob")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
     async with bob.socket() as sock:

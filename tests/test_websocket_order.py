@@ -38,6 +38,13 @@ async def test_every_ack_comes_before_the_event_of_its_own_send(server: LiveServ
     await _many_senders(server)
 
 
+async def test_every_ack_comes_first_when_frames_go_through_asgi(database_url: str, tmp_path: Path) -> None:
+    """With per-message compression a frame is compressed for each socket, so frames go through ASGI one at
+    a time instead of as built, straight to the socket (chatd/realtime/wire.py): the same order holds."""
+    async with live(make_settings(database_url, tmp_path, websocket={"compression": True})) as server:
+        await _many_senders(server, through_asgi=True)
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])  # where the in-process bus alone would not show it
 async def test_every_ack_comes_first_with_the_redis_bus_too(
     database_url: str, tmp_path: Path, redis_server: RedisServer
@@ -48,13 +55,15 @@ async def test_every_ack_comes_first_with_the_redis_bus_too(
         await _many_senders(server)
 
 
-async def _many_senders(server: LiveServer) -> None:
+async def _many_senders(server: LiveServer, through_asgi: bool = False) -> None:
     """Many sends from one socket, pipelined, while others send over HTTP and over their own socket."""
     (alice, bob, carol), org = await team(server, "alice", "bob", "carol")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id]))["id"]
     mine, theirs = 40, 15
     # Frames the test leaves unread must not pause the clients' reading, or their close handshakes wait.
     async with alice.socket(max_queue=None) as a, carol.socket(max_queue=None) as c:
+        paths = {conn.wire is None for conn in server.app.state.hub.connections()}
+        assert paths == {through_asgi}  # the path this test is about is the one taken
 
         async def others() -> None:
             for n in range(theirs):

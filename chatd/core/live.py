@@ -3,7 +3,7 @@ fills its gaps from, and its one action that stores nothing (typing).
 
 The websocket (``chatd/realtime``) calls these and never the store: a connection starts from a
 ``Snapshot`` taken *after* it registered with the hub, and from then on every channel event reaches it live
-or, if one is missed (another node, a bus outage, a resume), is read back with ``events_since``
+or, if one is missed (another node, a bus outage, a resume), is read back from its log (``stored_since``)
 (docs/design.md §4.3). After a bus gap, when the hub cannot know which access changes it missed, every
 connection's ``Standing`` is read again: whether its credential still holds, and what its user may read. The log readers take no principal: a connection only reads channels it is subscribed
 to, and it subscribed through the snapshot or through the events that gave the user access.
@@ -159,3 +159,11 @@ async def do_typing(core: Core, principal: Principal, channel_id: int) -> None:
         "expires_in_ms": int(core.settings.websocket.typing_ttl_seconds * 1000),
     }
     await core.publisher.publish([Event(type=events.TYPING, event="STARTED", data=data, channel_id=channel_id)])
+
+
+async def stored_since(
+    core: Core, channel_id: int, after_seq: int, upto: int | None, limit: int
+) -> list[tuple[int, str, str, str]]:
+    """``events_since`` as stored, up to ``upto``: (seq, type, event, payload JSON), for replays."""
+    async with core.reading() as conn:
+        return await event_log.stored_since(conn, channel_id, after_seq, upto, limit)

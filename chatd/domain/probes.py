@@ -46,5 +46,8 @@ class Probe:
     def login_failed(self) -> None:
         """A login was refused (wrong name or password, inactive account)."""
 
+    def loop_lag(self, seconds: float) -> None:
+        """The event loop ran a timer ``seconds`` late: something held it that long (``app.watch_loop``)."""
+
 
 SILENT = Probe()

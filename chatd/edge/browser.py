@@ -25,7 +25,7 @@ docs/web-client.md explains each decision.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Awaitable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -112,10 +112,12 @@ class BrowserGuard:
         self.app = app
         self.rule = OriginRule(settings.server.allowed_origins)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a websocket passes straight on (it applies ``rule`` itself), leaving no
+        # frame of ours alive as long as it stays open.
+        return self._http(scope, receive, send) if scope["type"] == "http" else self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         method = scope["method"]
         origin = request_origin(headers)

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Literal
+from typing import Awaitable, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,10 +28,13 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Status(TypedDict):
-    """``reason``: the driver error's type name, when the database is unreachable."""
+    """``reason``: what is wrong with the database, in a few words, when it cannot serve. ``bus``:
+    ``unavailable`` while this node has lost Redis; the node stays ready (sends are committed and reach this
+    node's sockets, the others fill from the store), so only the field says so (docs/operations.md §8.1)."""
 
     status: Literal["ok", "ready", "starting", "unavailable"]
     reason: NotRequired[str]
+    bus: NotRequired[Literal["unavailable"]]
 
 
 @described(response=Status, authenticated=False, errors=())
@@ -42,14 +45,20 @@ async def healthz(_request: Request) -> Response:
 
 @described(response=Status, statuses=(503,), authenticated=False, errors=())
 async def readyz(request: Request) -> Response:
-    """The node can serve: started, and its database answers (503 while it cannot)."""
+    """The node can serve: started, and its database answers (503 while it cannot); and whether it has lost
+    the bus (still 200)."""
     if not getattr(request.app.state, "ready", False):
         return JSON({"status": "starting"}, status_code=503)
+    body: Status
     try:
         await request.app.state.core.db.probe_ready()
     except Unavailable as exc:
-        return JSON({"status": "unavailable", "reason": exc.reason}, status_code=503)
-    return JSON({"status": "ready"})
+        body = {"status": "unavailable", "reason": exc.reason}
+    else:
+        body = {"status": "ready"}
+    if not getattr(request.app.state.bus, "connected", True):  # the memory bus cannot be lost
+        body["bus"] = "unavailable"
+    return JSON(body, status_code=200 if body["status"] == "ready" else 503)
 
 
 @described(media_type="text/plain", authenticated=False, errors=())
@@ -69,23 +78,23 @@ class RequestMetrics:
         self.registry = registry
         self.log_requests = log_requests
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         guard = getattr(scope["app"].state, "guard", None) if "app" in scope else None
         if guard is not None and guard.full(scope):
-            await guard.refuse(scope, receive, send)
-            return
+            return guard.refuse(scope, receive, send)  # type: ignore[no-any-return]
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex[:16]
-        token = logs.request_id.set(rid)
         if scope["type"] == "websocket":
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                logs.request_id.reset(token)
-            return
+            # Set for the socket's own task, which ends with it: nothing to reset, and no frame of ours
+            # stays alive as long as the socket does (thousands of them: docs/performance.md).
+            logs.request_id.set(rid)
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send, rid)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 500
 

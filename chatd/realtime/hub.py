@@ -20,9 +20,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, Sequence
 
+import orjson
+
 if TYPE_CHECKING:
     from ..core.context import Core
 
+from ..core import background
 from ..core.access import may_read_channel
 from ..core.clock import Clock
 from ..core.ports import Publisher
@@ -32,6 +35,7 @@ from ..domain.events import Event
 from . import protocol
 from .connection import Connection, Frame, Subscribe, Unsubscribe
 from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook
+from .wire import text_frame
 
 log = logging.getLogger("chatd.hub")
 EPHEMERAL = {ev.TYPING, ev.PRESENCE}
@@ -110,8 +114,8 @@ class Hub:
             await asyncio.sleep(SEEN_EVERY_SECONDS)
             try:
                 await note_seen(core, list(self.by_user))
-            except Exception:
-                log.exception("could not stamp connected users as seen")
+            except Exception as exc:
+                background.failed(log, "could not stamp connected users as seen", exc)
 
     async def close_all(self) -> None:
         """Shutting down: tell every client to reconnect (to another node) and resume."""
@@ -172,7 +176,7 @@ class Hub:
         if event.type == ev.PRESENCE:
             self._presence(event)
             return
-        text = protocol.encode(event.envelope())
+        data = text_frame(orjson.dumps(event.envelope()))  # the frame every recipient gets, built once
         ephemeral = event.type in EPHEMERAL
         if event.user_id is not None:
             if event.type == ev.ORGANISATION:
@@ -184,7 +188,7 @@ class Hub:
                     if self.recheck is not None:
                         self._background(self.recheck(conn))
                 return
-            frame = Frame(text, ephemeral=ephemeral)
+            frame = Frame(data, ephemeral=ephemeral)
             for conn in self.by_user.get(event.user_id, ()):
                 conn.push(frame)
             return
@@ -192,7 +196,7 @@ class Hub:
         if channel_id is None:
             return
         if event.seq is None:  # typing: ephemeral channel event
-            frame = Frame(text, ephemeral=True)
+            frame = Frame(data, ephemeral=True)
             for conn in self.by_channel.get(channel_id, ()):
                 conn.push(frame)
             return
@@ -219,7 +223,7 @@ class Hub:
         for conn in affected:
             if not removed and self.readable(conn, channel_id):
                 self._subscribe(conn, channel_id, seq - 1)
-        shared = Frame(text, channel_id, seq)  # one frame object for every recipient: frames are never mutated
+        shared = Frame(data, channel_id, seq)  # one frame object for every recipient: frames are never mutated
         for conn in list(self.by_channel.get(channel_id, ())):
             conn.push(shared)
         if removed:
@@ -262,7 +266,7 @@ class Hub:
         recipients: set[Connection] = set()
         for org_id in self.book.orgs.get(user_id, ()):
             recipients |= self.by_org.get(org_id, set())
-        frame = Frame(text, ephemeral=True)
+        frame = Frame.text(text, ephemeral=True)
         for conn in recipients:
             conn.push(frame)
 

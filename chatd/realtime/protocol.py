@@ -19,6 +19,7 @@ from ..edge.params import Id, Params
 CLOSE_RESTART = 1012  # server shutting down: reconnect (elsewhere) and resume
 CLOSE_TOO_BIG = 1009  # a frame above websocket.max_frame_bytes
 CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconnect and resume
+CLOSE_TRY_AGAIN = 1013  # the database cannot serve now (an outage): reconnect after a moment and resume
 CLOSE_UNAUTHENTICATED = 4401  # bad or missing credentials, or no auth frame in time
 CLOSE_TOO_SLOW = 4408  # the connection fell behind its queue: reconnect and resume, nothing is lost
 CLOSE_RATE_LIMITED = 4429  # kept sending above the rate limit after being told
@@ -42,6 +43,13 @@ def ref_of(frame: dict[str, Any]) -> Any:
 
 def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
+
+
+def stored(channel_id: int, seq: int, type_: str, event: str, payload: str) -> bytes:
+    """A stored event's frame, the bytes ``encode(event.envelope())`` makes, from its payload as stored
+    (JSON written by orjson) without parsing it: a replay sends thousands of these."""
+    return b'{"type":%b,"event":%b,"channel_id":"%d","seq":%d,"data":%b}' % (
+        orjson.dumps(type_), orjson.dumps(event), channel_id, seq, payload.encode())
 
 
 def ack(ref: Any, data: Any = None) -> str:

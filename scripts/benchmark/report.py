@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from . import stall
+
 
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
@@ -67,6 +69,10 @@ def table(results: dict[str, Any]) -> str:
                 f"{c['p50_ms']} / {c['p99_ms']} / {c['max_ms']}", f"{f['p50_ms']} / {f['p99_ms']} / {f['max_ms']}",
                 r["ratio"][f"p99_{key}"], "p99 ≤ 2 × floor" if judged else "",
                 _check(r["ratio"][f"p99_{key}"], lambda v: v <= 2) if judged else "", c, f)
+        stalls = [r["max"]["chatd"].get("loop_stall_ms"), r["at_50"]["chatd"].get("loop_stall_ms")]
+        if any(s is not None for s in stalls):
+            row("fan-out", r["case"], "longest event-loop stall ms (max load / 50 %)",
+                " / ".join(stall.shown(s) for s in stalls), None, None, "measured", "")
     memory = fanout.get("memory", {})
     if "chatd" in memory:
         row("memory", f"{memory['chatd']['sockets']:,} idle sockets", "KiB per socket", memory["chatd"]["kib_per_socket"],
