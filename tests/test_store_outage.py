@@ -27,9 +27,20 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from conftest import _unavailable
-from harness import Harness, LiveServer, Person, Socket, live, make_settings, team, wait_until
-from servers import PostgresServer, RedisServer, ServerUnavailable
+from harness import (
+    Harness,
+    LiveServer,
+    Person,
+    PostgresServer,
+    RedisServer,
+    ServerUnavailable,
+    Socket,
+    live,
+    make_settings,
+    team,
+    unavailable,
+    wait_until,
+)
 
 WAIT = 45.0  # seconds for each phase: PostgreSQL's fast shutdown and restart take a few on a busy machine
 REQUEST_TIMEOUT = 10.0  # no answer may take longer, during the outage or after it
@@ -43,7 +54,7 @@ def own_pg() -> Iterator[PostgresServer]:
         server = PostgresServer()
         server.start()
     except ServerUnavailable as exc:
-        _unavailable(exc)
+        unavailable(exc)
     yield server
     server.stop()
 
@@ -345,7 +356,7 @@ async def _post(person: Person, channel: str, text: str) -> str:
 async def _until_async(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
     async def poll() -> None:
         while not await predicate():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # polling an async condition, ended by it or the deadline below
 
     try:
         await asyncio.wait_for(poll(), WAIT)
