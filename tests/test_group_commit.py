@@ -13,11 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from chatd.domain.errors import BadRequest
 from chatd.store import events as event_log
-from harness import Harness, make_settings, org_with
-from live import LiveServer
-from two_nodes import World, nodes, pg_url
+from harness import Harness, LiveServer, World, make_settings, org_with
 
-__all__ = ["nodes", "pg_url"]  # fixtures
 
 
 @pytest.fixture
