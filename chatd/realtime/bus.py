@@ -165,13 +165,16 @@ class RedisBus:
             self.outbox.put(batch)
         await self._deliver(batch)
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
         """Start the reader and the outbox, and wait (bounded) for the first subscription; without Redis the
-        app still starts."""
+        app still starts. ``listen=False``: only the outbox, for a ``chatd`` command that announces a change
+        to the servers and hears nothing."""
         if self._reader is not None:
             return
         self._closed = False
         self.outbox.start()
+        if not listen:
+            return
         self._reader = asyncio.create_task(self._read_forever(), name="chatd-bus-reader")
         try:
             await asyncio.wait_for(self._first_attempt.wait(), self.start_timeout)
