@@ -27,7 +27,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .core.probes import Probe
+from .domain.probes import Probe
 
 if TYPE_CHECKING:
     from .core.context import Core

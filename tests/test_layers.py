@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": {"core", "domain", "store", "config"},
     "config": {"config"},  # settings are read by every layer, so they depend on none
 }
-ROOTS = {"app", "server", "cli", "__main__"}  # composition roots: they import everything, nothing imports them
+ROOTS = {"app", "server", "cli", "workers", "__main__"}  # composition roots (workers starts servers): they import everything, nothing imports them
 FORBIDDEN: dict[str, set[str]] = {
     "edge": {"faces", "faces.crust", "faces.workdrive", "faces.ops", "realtime", "web", "store", *ROOTS},
     "realtime": {"faces", "faces.crust", "faces.workdrive", "faces.ops", "store", "web", *ROOTS},

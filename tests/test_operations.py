@@ -59,7 +59,10 @@ async def test_a_read_only_database_is_not_ready_and_refuses_writes_with_503(tmp
 
 
 async def test_a_backup_taken_while_serving_restores_to_a_working_database(tmp_path: Path) -> None:
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path)
+    # One writer posts as fast as it can for the whole backup: above a person's write allowance, so lift it.
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, limits={"writes_per_second": 100_000.0, "write_burst": 100_000}
+    )
     async with live(settings) as server:
         (alice, bob), org = await team(server, "alice", "bob")
         channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]

@@ -32,5 +32,5 @@ in a transaction of its own) and ``*_in`` (the same step inside a caller's trans
 - live: ``live.py`` (what the websocket asks: the connect snapshot, log bounds, events since a seq, typing),
   ``presence.py`` ("seen" stamps);
 - who sees whom: ``profiles.py`` (other users as one may see them);
-- operations: ``probes.py`` (metrics hooks), ``admin.py`` (the operator's commands).
+- operations: ``admin.py`` (the operator's commands).
 """

@@ -21,8 +21,6 @@ from ..store import credentials as credential_store
 from ..store import users as user_store
 from . import session_jwt
 from .context import Core, Tx
-from ..domain.errors import BadRequest, Forbidden, NotFound, Unauthenticated
-from ..domain.models import AccessToken, Principal, Session, User
 from .throttle import account_of
 
 log = logging.getLogger("chatd.auth")

@@ -20,11 +20,9 @@ from ..store import channels as channel_store
 from ..store import orgs as org_store
 from ..store import read_state
 from ..store import users as user_store
-from ..domain import events
 from .access import access_channel, access_org, access_team
 from .clock import iso
 from .context import Core, Tx
-from ..domain.errors import BadRequest
 from .files import picture_file
 from .messages import post_system_message
 from .orgs import check_name, org_for_new

@@ -27,9 +27,7 @@ from .group_commit import GroupCommit
 from .ids import IdGenerator
 from .passwords import Passwords
 from .ports import FileStorage, Publisher
-from .credential_cache import CredentialCache
-from .group_commit import GroupCommit
-from .probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 from .throttle import LoginThrottle
 from .write_limit import WriteLimiter
 

@@ -24,7 +24,6 @@ from ..store import users as user_store
 from .access import access_org, access_user, may_manage, role_at_least, visible_users
 from .auth import create_token_in, do_create_token, tell_credentials_changed
 from .context import Core, Tx
-from ..domain.errors import BadRequest, Conflict, Forbidden, fields_renamed
 from .files import picture_file
 from .ids import parse_id
 from .orgs import check_name, detach_member, insert_org_in

@@ -23,8 +23,6 @@ from . import channel_members, channels
 from .access import access_channel
 from .context import Core, Tx
 from .profiles import Profile, profiles_of
-from ..domain.errors import BadRequest, NotFound, fields_renamed
-from ..domain.models import Channel, ChannelView, Membership, Principal
 from .paging import Page, PageRequest
 
 GROUP_CHAT_TYPES = ("public", "private")

@@ -17,9 +17,8 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ..domain.errors import ChatdError, Unavailable
-from .probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 from ..domain.codes import Code
-from ..domain.errors import ChatdError
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]

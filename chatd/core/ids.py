@@ -10,7 +10,6 @@ import time
 
 from .clock import Clock
 from ..domain.errors import BadRequest, Unavailable
-from ..domain.errors import BadRequest
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1

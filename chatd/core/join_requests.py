@@ -27,8 +27,6 @@ from .access import access_channel, access_requestable
 from .channel_members import add_members_in
 from .context import Core
 from .profiles import Profile, profiles_of
-from ..domain.errors import BadRequest, Conflict, NotFound
-from ..domain.models import Principal
 from .paging import Page, PageRequest
 
 __all__ = ["JoinRequest", "do_request_join", "list_pending", "do_decide"]

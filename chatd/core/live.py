@@ -23,13 +23,11 @@ from ..store import orgs as org_store
 from ..store import users as user_store
 from ..domain import events
 from ..domain.events import Event
-from ..domain.models import ChannelView, Principal
+from ..domain.models import Channel, ChannelView, Principal, User
 from .access import access_channel
 from .auth import credential_alive_in
 from .channels import views_of
 from .context import Core
-from ..domain.events import Event
-from ..domain.models import Channel, ChannelView, Principal, User
 
 
 @dataclass(slots=True, frozen=True)

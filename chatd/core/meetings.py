@@ -23,7 +23,6 @@ from .clock import iso
 from .context import Core
 from .conversations import named_people
 from .profiles import Profile, profiles_of
-from ..domain.errors import BadRequest
 from .files import picture_file
 from .message_views import views_of
 from .messages import Post, post_message_in

@@ -20,13 +20,10 @@ from ..store import files as file_store
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
-from ..domain import events
 from .access import access_org, check_may_grant
 from .channel_members import leave_org_channels
 from .context import Core, Tx
-from ..domain.errors import BadRequest, Conflict, NotFound
 from .files import picture_file
-from ..domain.models import ORG_ROLES, Membership, Organisation, Principal, StoredFile
 from .paging import Page, PageRequest
 from .users import check_email
 

@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from ..domain.codes import Code
 from ..domain.errors import ChatdError, RateLimited, Unavailable
-from ..domain.errors import ChatdError, RateLimited
 from . import envelope
 
 log = logging.getLogger("chatd.http")

@@ -4,7 +4,7 @@ Paths come from the app's route table, so a route cannot go undocumented; each o
 declares (``described.py``): the pydantic model that validates its parameters, and the TypedDict its
 answer is typed as (``edge/shape_types.py``, ``faces/workdrive/shape_types.py``). pydantic writes every JSON
 Schema (2020-12, OpenAPI 3.1's dialect) in one pass, so shared shapes are components referenced by name.
-Errors are one schema whose ``code`` lists ``core/codes.py``. How parameters are placed (query for reads,
+Errors are one schema whose ``code`` lists ``domain/codes.py``. How parameters are placed (query for reads,
 a JSON or form body for writes, though every parameter may come in any of them) is written in the
 document's description (``openapi_text.py``) and in docs/api.md.
 

@@ -24,8 +24,6 @@ from ..domain.errors import BadRequest, ChatdError, TooLarge
 from ..core.ids import MAX_ID, parse_id
 from .body_limit import request_limit
 from .bounds import check_input, check_integers
-from ..core.ids import parse_id
-from ..domain.errors import BadRequest, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"

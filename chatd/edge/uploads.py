@@ -14,7 +14,6 @@ from starlette.requests import Request
 from ..domain.codes import Code
 from ..domain.errors import BadRequest, ChatdError, TooLarge
 from .body_limit import MULTIPART_OVERHEAD, allow_upload
-from ..domain.errors import BadRequest, TooLarge
 
 
 

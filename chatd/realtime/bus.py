@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import BusSettings
 from ..domain.events import Event
-from ..core.probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 from .outbox import Backoff, Outbox
 
 log = logging.getLogger("chatd.bus")

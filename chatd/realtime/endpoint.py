@@ -147,10 +147,10 @@ async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        conn.reply(protocol.error_code(None, "bad_json", "the frame is not valid JSON"))
+        conn.reply(protocol.error_code(None, Code.BAD_JSON, "the frame is not valid JSON"))
         return
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        conn.reply(protocol.error_code(None, "bad_frame", 'a frame is a JSON object with a string "type"'))
+        conn.reply(protocol.error_code(None, Code.BAD_FRAME, 'a frame is a JSON object with a string "type"'))
         return
     try:
         ref = protocol.ref_of(frame)
@@ -159,7 +159,7 @@ async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
         return
     handler = HANDLERS.get(frame["type"])
     if handler is None:
-        conn.reply(protocol.error_code(ref, "unknown_type", f"unknown frame type {frame['type'][:64]!r}"))
+        conn.reply(protocol.error_code(ref, Code.UNKNOWN_TYPE, f"unknown frame type {frame['type'][:64]!r}"))
         return
     try:
         if frame["type"] in protocol.WRITES and conn.core.write_limit is not None:
@@ -169,7 +169,7 @@ async def _dispatch(hub: Hub, conn: Connection, raw: str) -> None:
         conn.reply(protocol.error(ref, exc))
     except Exception:
         log.exception("frame %s failed", frame["type"])
-        conn.reply(protocol.error_code(ref, "internal", "internal error"))
+        conn.reply(protocol.error_code(ref, Code.INTERNAL, "internal error"))
 
 
 routes: list[BaseRoute] = [WebSocketRoute("/websocket/client", websocket_client)]

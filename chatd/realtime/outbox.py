@@ -74,6 +74,7 @@ class Outbox:
         self._last_dropped = 0  # the highest number dropped …
         self._last_announced = 0  # … and announced in a notice: when the first is higher, a notice is owed
         self._task: asyncio.Task[None] | None = None
+        self._sending = False  # a chunk is on its way: stop() lets it finish within its grace
         self._failures = 0  # consecutive failed attempts: an outage, logged once
 
     def put(self, events: Sequence[Event]) -> None:
@@ -84,6 +85,7 @@ class Outbox:
         else:
             n = self.numbered
             self._queue.append((asyncio.get_running_loop().time(), n, encode(self.origin, n, events)))
+        self.start()  # a publisher that never subscribes (a CLI command) starts its sender here
         self._wake.set()
 
     @property
@@ -100,7 +102,7 @@ class Outbox:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
-        while self._queue and loop.time() < deadline and not self._task.done():
+        while (self._queue or self._sending) and loop.time() < deadline and not self._task.done():
             await asyncio.sleep(0.01)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -126,6 +128,7 @@ class Outbox:
 
     async def _attempt(self, chunk: list[tuple[int, bytes]], *, notice: bool = False) -> None:
         """Publish a chunk (or a notice); on failure its batches are dropped (a notice is simply owed still)."""
+        self._sending = True
         try:
             await self._send([payload for _, payload in chunk])
         except asyncio.CancelledError:
@@ -134,9 +137,11 @@ class Outbox:
             if not notice:
                 for n, _ in chunk:
                     self._drop(n)
+            self._sending = False
             self._warn(exc)
             await asyncio.sleep(self._backoff.next_delay())
             return
+        self._sending = False
         self._backoff.reset()
         if notice:
             self._last_announced = max(self._last_announced, chunk[-1][0])

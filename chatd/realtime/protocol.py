@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from pydantic import Field
 
+from ..domain.codes import Code
 from ..domain.errors import BadRequest, ChatdError
 from ..edge.bounds import INT_MAX, INT_MIN, LONG_TEXT_MAX_CHARS
-from ..domain.errors import ChatdError
 from ..edge.params import Id, Params
 
 # Close codes (RFC 6455 leaves 4000-4999 to applications).
@@ -56,7 +56,7 @@ def error(ref: Any, exc: ChatdError) -> str:
     return encode({"type": "error", "ref": ref, "error": body})
 
 
-def error_code(ref: Any, code: str, message: str) -> str:
+def error_code(ref: Any, code: Code, message: str) -> str:
     return encode({"type": "error", "ref": ref, "error": {"code": code, "message": message}})
 
 

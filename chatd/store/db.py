@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
-from ..core.probes import SILENT, Probe
+from ..domain.probes import SILENT, Probe
 
 _WRITE = "chatd_write"
 _WARN_EVERY = 10.0

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import MESSAGE, Event
-from ..domain.events import Event
 from .tables import channel_events, channels
 
 #: What a removed message's events keep: who posted what kind of message where and when, never its text,

@@ -10,7 +10,6 @@ from ...core import archiving, channel_members, channel_moves, channels
 from ...domain.errors import BadRequest
 from ...domain.models import Membership
 from ...core.paging import PageRequest
-from ...domain.errors import BadRequest
 from ...edge import shapes
 from ...edge.params import Id, Params
 from ...edge.responses import Call, endpoint

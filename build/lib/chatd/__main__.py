@@ -1,7 +1,0 @@
-"""``python -m chatd`` is the ``chatd`` command."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
