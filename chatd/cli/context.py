@@ -158,8 +158,6 @@ def run_with_core(
     async def main() -> T:
         bus = RedisBus(current.bus.url) if announce and current.bus.url.startswith(("redis://", "rediss://")) else None
         core = build_core(current, publisher=bus)
-        if bus is not None:
-            await bus.start(listen=False)  # its outbox sends what the action publishes; stop() lets it drain
         try:
             if not schema:
                 return await action(core)

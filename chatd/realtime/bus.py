@@ -165,16 +165,13 @@ class RedisBus:
             self.outbox.put(batch)
         await self._deliver(batch)
 
-    async def start(self, *, listen: bool = True) -> None:
+    async def start(self) -> None:
         """Start the reader and the outbox, and wait (bounded) for the first subscription; without Redis the
-        app still starts. ``listen=False``: only the outbox, for a ``chatd`` command that announces a change
-        to the servers and hears nothing."""
+        app still starts."""
         if self._reader is not None:
             return
         self._closed = False
         self.outbox.start()
-        if not listen:
-            return
         self._reader = asyncio.create_task(self._read_forever(), name="chatd-bus-reader")
         try:
             await asyncio.wait_for(self._first_attempt.wait(), self.start_timeout)
