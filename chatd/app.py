@@ -24,11 +24,11 @@ from .core.ports import NullPublisher, Publisher
 from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
-from .core import secrets
+from .core import background, secrets
 from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
-from . import web
+from . import logs, web
 from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
@@ -71,8 +71,8 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(seconds)
         try:
             await job()
-        except Exception:
-            log.exception("housekeeping job failed")
+        except Exception as exc:
+            background.failed(log, "housekeeping job failed", exc)
 
 
 def _routes() -> list[BaseRoute]:
@@ -144,4 +144,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False
+    logs.quiet_denied_handshakes()
     return app

@@ -24,6 +24,9 @@ from .core.clock import iso
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 request_id: ContextVar[str | None] = ContextVar("chatd_request_id", default=None)
+#: Set by the websocket endpoint when it answers an upgrade with an HTTP refusal (see ``DeniedHandshake``).
+websocket_denied: ContextVar[bool] = ContextVar("chatd_websocket_denied", default=False)
+_INCOMPLETE_HANDSHAKE = "ASGI callable returned without completing handshake."
 _CREDENTIAL_IN_URL = re.compile(r"([?&]jwt=)[^&\s\"']*", re.IGNORECASE)
 REDACTED = "[redacted]"
 
@@ -52,6 +55,24 @@ class RedactCredentials(logging.Filter):
         elif isinstance(record.args, dict):
             record.args = {key: _redact_arg(arg) for key, arg in record.args.items()}
         return True
+
+
+class DeniedHandshake(logging.Filter):
+    """uvicorn's websockets-sansio protocol (0.54 at least) logs "ASGI callable returned without completing
+    handshake." at error after every websocket upgrade refused with an HTTP answer (401, 503…), although it
+    sent that answer (its pull request 3138 fixes it). Unfiltered, every client retrying during a database
+    outage would add an error line. The line is dropped only for a connection chatd refused: a handler that
+    really returned without answering still logs it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (websocket_denied.get() and record.msg == _INCOMPLETE_HANDSHAKE)
+
+
+def quiet_denied_handshakes() -> None:
+    """Install ``DeniedHandshake`` on uvicorn's error logger, once (logger filters survive its log config)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DeniedHandshake) for f in logger.filters):
+        logger.addFilter(DeniedHandshake())
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,10 +8,12 @@ tests skip, except under ``CI=true`` where that is an error. Screenshots go to `
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import shutil
-import asyncio
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +81,39 @@ async def web(tmp_path: Path) -> AsyncIterator[LiveServer]:
 
 
 @dataclass
+class Served:
+    """``chatd serve`` as a user runs it (``scripts/serve`` execs it): its own process, its printed admin
+    password, its URL."""
+
+    http: str
+    admin_password: str
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}
+    with open(tmp_path / "stderr.log", "w") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chatd", "serve", "--port", str(port), cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=stderr,
+        )
+    try:
+        assert process.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("chatd serving on"):
+            line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+            assert line, f"chatd serve exited: {lines} {(tmp_path / 'stderr.log').read_text()}"
+            lines.append(line.strip())
+        password = re.search(r"username 'admin', password '([^']+)'", "\n".join(lines))
+        assert password, lines
+        yield Served(lines[-1].removeprefix("chatd serving on "), password.group(1))
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@dataclass
 class Tab:
     """One person's browser: a context of its own (cookies, storage), one page, and what went wrong in it."""
 
@@ -93,7 +128,7 @@ class Tab:
 
 
 async def open_tab(
-    browser: Browser, server: LiveServer, name: str | None = None, *, password: str = PASSWORD, path: str = "/",
+    browser: Browser, server: LiveServer | Served, name: str | None = None, *, password: str = PASSWORD, path: str = "/",
     watch: Callable[[Tab], None] | None = None,
 ) -> Tab:
     """A new browser context; signed in through the API (cookie set in the context) when ``name`` is given,

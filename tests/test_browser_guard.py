@@ -67,6 +67,28 @@ async def test_cookie_writes_from_other_origins_are_refused_and_write_nothing(ch
     assert await _contents(alice, channel) == []
 
 
+async def test_every_write_method_with_the_cookie_is_checked(chat: Harness) -> None:
+    """Not only form POSTs: an upload (PUT) and a removal (DELETE) from a foreign page are refused too, and
+    change nothing; from our own page they work."""
+    alice = await chat.user("alice")
+    channel = await _channel(alice)
+    kept = (await alice.post("/message/edit", channel_id=channel, contents="keep me"))["id"]
+    chat.client.cookies.clear()
+    cookie = {"Cookie": f"chatd_session={alice.secret}"}
+    for origin in ("http://evil.example", "http://chatd.test:8081"):
+        headers = {**cookie, "Origin": origin}
+        upload = await chat.client.put(
+            "/message/attach", data={"channel_id": channel}, files={"file": ("a.txt", b"hi", "text/plain")}, headers=headers
+        )
+        removal = await chat.client.request("DELETE", "/message/remove", params={"id": kept}, headers=headers)
+        for refused in (upload, removal):
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "cross_site", refused.text
+    history = await alice.get("/message/read", channel_id=channel)
+    assert [m["contents"] for m in history["items"] if m["type"] != "CREATE"] == ["keep me"]
+    removal = await chat.client.request("DELETE", "/message/remove", params={"id": kept}, headers={**cookie, "Origin": OWN})
+    assert removal.status_code == 200, removal.text
+
+
 async def test_cookie_writes_from_our_own_page_work(chat: Harness) -> None:
     alice = await chat.user("alice")
     channel = await _channel(alice)
@@ -149,6 +171,16 @@ async def test_listed_origin_gets_cors_with_credentials(guarded: Harness) -> Non
     assert posted.headers["access-control-allow-origin"] == origin
     assert posted.headers["access-control-allow-credentials"] == "true"
     assert await _contents(alice, channel) == ["from the app"]
+    assert "Origin" in posted.headers["vary"]  # an answer for one origin is never cached for another
+    for spelled in ("https://app.example.com:443", "HTTPS://APP.EXAMPLE.COM"):  # scheme and host in any case
+        again = await guarded.client.options(
+            "/message/remove", headers={"Origin": spelled, "Access-Control-Request-Method": "DELETE"}
+        )
+        assert again.status_code == 204 and again.headers["access-control-allow-origin"] == spelled
+        assert "DELETE" in again.headers["access-control-allow-methods"]
+    for other in ("https://app.example.com:8443", "http://app.example.com", "https://evil.app.example.com"):
+        refused = await guarded.client.options("/message/edit", headers={"Origin": other, "Access-Control-Request-Method": "POST"})
+        assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers, other
 
 
 async def test_other_origins_get_no_cors_at_all(guarded: Harness) -> None:

@@ -289,6 +289,25 @@ async def test_reading_the_newest_page_marks_the_channel_read(chat: Harness) -> 
     await bob.post("/message/mark_read", channel_id=cid, message_id=other["id"], expect=400, code="invalid")
 
 
+async def test_system_notices_never_count_as_unread(chat: Harness) -> None:
+    """A new conversation with one message is 1 unread for its other member, not 2 (its CREATE notice is
+    history, not something to read); a topic or name change does not make a channel unread either."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    assert (await bob.get("/channel/read", id=dm))["unread"] == 0
+    await send(alice, dm, "got a minute?")
+    assert (await bob.get("/channel/read", id=dm))["unread"] == 1
+    assert (await bob.post("/message/mark_read", channel_id=dm))["unread"] == 0
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", members=[bob.id]))["id"]
+    assert (await bob.get("/channel/read", id=cid))["unread"] == 0
+    await alice.post("/channel/edit", id=cid, topic="Q3", name="plans-q3")
+    assert (await bob.get("/channel/read", id=cid))["unread"] == 0
+    await send(alice, cid, "the plan")
+    counted = {c["id"]: c["unread"] for c in (await bob.get("/channel/search", organisation_id=org))["items"]}
+    assert counted[cid] == 1 and counted[dm] == 0
+
+
 async def test_mark_read_needs_membership(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     cid = await channel_with(alice, readers=(bob,))

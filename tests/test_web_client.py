@@ -15,7 +15,7 @@ import httpx
 from PIL import Image
 from playwright.async_api import Browser, FilePayload, expect
 
-from browser import Tab, browser, open_channel, open_tab, other_site, record, screenshot, web  # noqa: F401 (fixtures)
+from browser import Served, Tab, browser, open_channel, open_tab, other_site, record, screenshot, served, web  # noqa: F401 (fixtures)
 from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
@@ -58,15 +58,20 @@ async def _send(tab: Tab, text: str, composer: str = ".channel .composer-input")
     await tab.page.press(composer, "Enter")
 
 
-async def test_first_run_from_the_browser(browser: Browser, web: LiveServer) -> None:
-    """The admin signs in, creates an organisation, a team, channels and a colleague's account; they chat."""
-    await do_create_user(web.core, "admin", "admin@example.com", PASSWORD, is_admin=True)
+async def test_first_run_from_the_browser(browser: Browser, served: Served) -> None:
+    """After ``chatd serve`` (what scripts/serve runs), the admin opens the printed URL, signs in with the
+    printed password, creates an organisation, a team, channels and a colleague's account; they chat."""
+    web = served
     admin = await open_tab(browser, web)
     page = admin.page
-    await page.goto(web.http + "/")
+    await page.goto(web.http)
+    await page.wait_for_selector("#username")
+    await screenshot(page, "sign-in")
     await page.fill("#username", "admin")
-    await page.fill("#password", PASSWORD)
+    await page.fill("#password", served.admin_password)
     await page.click("button[type=submit]")
+    await expect(page.locator(".welcome")).to_contain_text("Create an organisation")
+    await screenshot(page, "welcome")
     await page.click(".welcome >> text=Create an organisation")
     await page.fill("#f-name", "Acme")
     await _submit(admin)
@@ -96,13 +101,20 @@ async def test_first_run_from_the_browser(browser: Browser, web: LiveServer) -> 
     await page.click(".side-item >> text=general")
     await screenshot(page, "first-run-admin")
 
+    await expect(page.locator(".channel .tool.members")).to_have_text("2")  # a newcomer is put in #general
+
     bob = await open_tab(browser, web, "bob", password=password)
     await expect(bob.page.locator(".side-head")).to_contain_text("Acme")
-    await bob.page.click(".side-nav >> text=Browse channels")
-    await bob.page.click(".browse-item:has-text('general') >> text=View")
-    await bob.page.get_by_role("button", name="Join channel").click()
+    await expect(bob.page.locator(".channel-name")).to_contain_text("general")  # where he lands
     await _send(bob, "Hello from Bob's first day")
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Hello from Bob's first day")
+    await page.click(".side-item >> text=deploys")
+    await bob.page.click(".side-nav >> text=Browse channels")
+    await bob.page.click(".browse-item:has-text('deploys') >> text=View")
+    await expect(bob.page.locator(".channel .notice.join")).to_be_visible()  # readable before joining
+    await bob.page.get_by_role("button", name="Join channel").click()
+    await _send(bob, "Subscribed to deploys")
+    await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Subscribed to deploys")
     admin.assert_clean()
     bob.assert_clean()
 
@@ -228,7 +240,16 @@ async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, 
         "[click me](javascript:alert(2))",
         "<script>alert(3)</script>",
         "[data](data:text/html,<script>alert(4)</script>) and **<b onmouseover=alert(5)>bold</b>**",
+        "[a](JaVaScRiPt:alert(7)) [b]( javascript:alert(8)) [c](java\tscript:alert(9)) <javascript:alert(10)>"
+        " [d](&#106;avascript:alert(11)) [e](vbscript:msgbox(12)) [ok](https://example.com/x?q=<b>)",
     ]
+    marked_up = "<img src=x onerror=alert(13)>"
+    await alice.post("/channel/edit", id=channel, topic=f"{marked_up} topic")
+    await do_create_user(web.core, "eve", "eve@example.com", PASSWORD, display_name=f"{marked_up} Eve")
+    eve = await web.login("eve")
+    await alice.post("/organisation/members/add", id=(await alice.get("/channel/read", id=channel))["organisation_id"], user_id=eve.id)
+    await alice.post("/channel/members/add", id=channel, user_ids=[eve.id])
+    await eve.post("/message/edit", channel_id=channel, contents="hi from eve")
     for text in hostile:
         await alice.post("/message/edit", channel_id=channel, contents=text)
     async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
@@ -238,16 +259,29 @@ async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, 
         assert uploaded.status_code == 200, uploaded.text
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, channel)
-    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(5)
-    texts = await _texts(b)
+    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(7)
+    texts = (await _texts(b))[1:]
     assert texts[0] == hostile[0] and texts[2] == hostile[2]
-    assert "click me" in texts[1]
+    assert "click me" in texts[1] and "javascript:alert(10)" in texts[4]
     assert await b.page.locator(".msg-text img, .msg-text script, .msg-text b").count() == 0
-    hrefs = await b.page.eval_on_selector_all(".messages a", "nodes => nodes.map(a => a.href)")
-    assert all(h.startswith("http") for h in hrefs), hrefs
+    hrefs = await b.page.eval_on_selector_all(".messages .msg-text a", "nodes => nodes.map(a => a.href)")
+    assert hrefs == ["https://example.com/x?q=%3Cb%3E"], hrefs  # the only link: other schemes, relative ones stay text
     await expect(b.page.locator(".file-name")).to_have_text("<img src=x onerror=alert(6)>.txt")
+    await expect(b.page.locator(".channel-topic")).to_have_text(f"{marked_up} topic")
+    await expect(b.page.locator(CHANNEL_MESSAGES, has_text="hi from eve").locator(".msg-author")).to_have_text(f"{marked_up} Eve")
+    assert await b.page.evaluate("document.querySelectorAll('img[src=x], [onerror], [onmouseover]').length") == 0
     for message in await b.page.locator(CHANNEL_MESSAGES).all():
         await message.hover()
+    await b.page.locator(".msg-text", has_text="click me").click()  # text, not a link: nothing happens
+
+    # Search snippets arrive as HTML with <mark>s: still only text and marks.
+    await b.page.fill(".search", "onerror")
+    await b.page.press(".search", "Enter")
+    await expect(b.page.locator(".search-panel .result")).to_have_count(2)
+    marks = await b.page.locator(".search-panel mark").all_inner_texts()
+    assert marks and all(m.startswith("onerror") for m in marks), marks  # the matched word (with what sticks to it)
+    assert await b.page.locator(".search-panel .result-text img, .search-panel .result-text script").count() == 0
+    assert "<img src=x onerror=alert(1)>" in await b.page.locator(".search-panel").inner_text()
     b.assert_clean()  # no alert() ever ran
 
 
@@ -318,6 +352,19 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await question.hover()
     await question.locator("[data-action=quick-react]").first.click()
     await expect(a.page.locator(f"{CHANNEL_MESSAGES} .reaction .count").first).to_have_text("1")
+    # A click on a reaction adds one's own to it, a second click takes it back; the other person sees both.
+    chip = a.page.locator(f"{CHANNEL_MESSAGES} .reaction:not(.add)").first
+    await chip.click()
+    await expect(chip).to_have_class("reaction mine")
+    await expect(question.locator(".reaction .count").first).to_have_text("2")
+    await chip.click()
+    await expect(question.locator(".reaction .count").first).to_have_text("1")
+    await expect(chip).to_have_class("reaction")
+    # An emoji from the picker.
+    await question.hover()
+    await question.locator(".msg-actions [data-action=react]").click()
+    await b.page.locator(".emoji-choice").nth(5).click()
+    await expect(a.page.locator(f"{CHANNEL_MESSAGES} .reaction:not(.add)")).to_have_count(2)
     await question.hover()
     await question.locator("[data-action=pin]").click()
     await expect(a.page.locator(".msg.pinned")).to_have_count(1)
@@ -372,11 +419,17 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await a.page.click(".suggestion >> text=bob")
     await _submit(a)
     await expect(b.page.locator(".side-item", has_text="secret-plans")).to_have_count(1)
+    await b.page.click(".side-item >> text=secret-plans")
+    await b.page.type(".channel .composer-input", "half a sent")
     await a.page.click(".channel-topic")
     await a.page.fill("#f-topic", "Q3 surprise")
     await _submit(a)
-    await b.page.click(".side-item >> text=secret-plans")
     await expect(b.page.locator(".channel-topic")).to_have_text("Q3 surprise")
+    # The channel changing under Bob's fingers does not take his box away: he types on and sends.
+    await expect(b.page.locator(".channel .composer-input")).to_be_focused()
+    await b.page.keyboard.type("ence")
+    await b.page.keyboard.press("Enter")
+    await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("half a sentence")
     await b.page.click(".channel-name")
     await b.page.get_by_role("menuitem", name="Leave channel").click()
     await _submit(b)
@@ -393,7 +446,7 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await expect(a.page.locator(".channel-name")).to_contain_text("bob")
     await _send(a, "got a minute?")
     dm = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice")
-    await expect(dm.locator(".badge")).to_be_visible()  # counts what the server counts unread (its notice too)
+    await expect(dm.locator(".badge")).to_have_text("1")  # the message; the conversation's CREATE notice is no unread
     await dm.click()
     await expect(b.page.locator(f"{CHANNEL_MESSAGES}").last).to_contain_text("got a minute?")
     await expect(dm.locator(".badge")).to_have_count(0)
@@ -403,6 +456,93 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await expect(b.page.locator(".side-item", has_text="general").locator(".badge")).to_have_count(0)
     a.assert_clean()
     b.assert_clean()
+
+
+PASTE = """async (data) => {
+    const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+    const clipboard = new DataTransfer();
+    clipboard.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+    const box = document.querySelector('.channel .composer-input');
+    box.focus();
+    return box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+}"""
+
+
+async def test_group_conversation_paste_pins_members_and_presence(browser: Browser, web: LiveServer) -> None:
+    """The rest of a day's chat: a group conversation, a pasted screenshot, Esc clearing the box, the pinned
+    messages and members lists, and presence dots going away and offline."""
+    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    await alice.post("/message/edit", channel_id=channel, contents="Release notes are on the wiki")
+    a = await open_tab(browser, web, "alice")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(a, web, channel)
+    await open_channel(b, web, channel)
+
+    # A group conversation: Alice writes to Bob and Carol; it appears for Bob, named for the others, 1 unread.
+    await a.page.click(".side-section:has-text('Direct messages') .side-add")
+    for name in ("bob", "carol"):
+        await a.page.fill(".picker input", name)
+        await a.page.press(".picker input", "Enter")
+    await _submit(a)
+    await expect(a.page.locator(".channel-name")).to_contain_text("bob, carol")
+    await _send(a, "lunch at noon?")
+    group = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice, carol")
+    await expect(group.locator(".badge")).to_have_text("1")
+    await group.click()
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("lunch at noon?")
+    await expect(group.locator(".badge")).to_have_count(0)
+    assert (await carol.get("/channel/read", id=await b.page.evaluate("chatd.state.current")))["unread"] == 1
+
+    # A screenshot pasted into the box waits in the tray with its preview and goes with the message.
+    assert await b.page.evaluate(PASTE, base64.b64encode(_png(80, 50, "#2eb67d")).decode()) is False  # taken by us
+    await expect(b.page.locator(".channel .tray img")).to_be_visible()
+    await b.page.keyboard.type("sure, see the menu")
+    await b.page.keyboard.press("Enter")
+    pasted = a.page.locator(f"{CHANNEL_MESSAGES}", has_text="see the menu").locator("img.thumb")
+    await expect(pasted).to_be_visible()
+    await a.page.wait_for_function("img => img.complete && img.naturalWidth === 80", arg=await pasted.element_handle())
+    await expect(b.page.locator(".channel .tray img")).to_have_count(0)
+
+    # Esc clears the box (a draft and its files).
+    await b.page.fill(".channel .composer-input", "never mind")
+    await b.page.evaluate(PASTE, base64.b64encode(_png()).decode())
+    await expect(b.page.locator(".channel .tray img")).to_be_visible()
+    await b.page.press(".channel .composer-input", "Escape")
+    await expect(b.page.locator(".channel .composer-input")).to_have_value("")
+    await expect(b.page.locator(".channel .tray img")).to_have_count(0)
+
+    # Pinned messages: Alice pins one in #general; Bob's list of pins shows it live, and opens it.
+    await a.page.click(".side-item >> text=general")
+    notes = a.page.locator(CHANNEL_MESSAGES, has_text="Release notes")
+    await notes.hover()
+    await notes.locator("[data-action=pin]").click()
+    await b.page.click(".side-item >> text=general")
+    await b.page.get_by_role("button", name="Pinned messages").click()
+    pins = b.page.locator(".panel-list .result")
+    await expect(pins).to_have_count(1)
+    await expect(pins).to_contain_text("Release notes are on the wiki")
+    await pins.click()
+    await expect(b.page.locator(".msg.flash")).to_contain_text("Release notes")
+    await b.page.keyboard.press("Escape")
+    await expect(b.page.locator(".panel")).to_have_count(0)
+
+    # Members, with presence: Bob online, then away (his choice), then offline (his browser closed).
+    await expect(a.page.locator(".channel .tool.members")).to_have_text("3")
+    await a.page.click(".channel .tool.members")
+    members = a.page.locator(".panel .member")
+    await expect(members).to_have_count(3)
+    assert [n.split(" (")[0] for n in await a.page.locator(".panel .member-name").all_inner_texts()] == ["alice", "bob", "carol"]
+    bob_dot = members.filter(has_text="bob").locator(".presence")
+    await expect(bob_dot).to_have_class("presence online")
+    await expect(members.filter(has_text="carol").locator(".presence")).to_have_class("presence offline")
+    await b.page.get_by_role("button", name="Your account").click()
+    await b.page.get_by_role("menuitem", name="Set yourself as away").click()
+    await expect(bob_dot).to_have_class("presence away")
+    await screenshot(a.page, "members-panel")
+    b.assert_clean()
+    await b.context.close()
+    await expect(bob_dot).to_have_class("presence offline")
+    a.assert_clean()
 
 
 async def _fill(server: LiveServer, person: Person, channel: str, count: int, prefix: str) -> None:

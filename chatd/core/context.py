@@ -18,8 +18,7 @@ from ..config import Settings
 from ..domain.events import Event
 from ..domain.models import Message
 from ..store import events as event_log
-from ..store import messages as message_store
-from ..store import search as search_index
+from ..store import new_messages
 from ..store.db import Database
 from .clock import Clock
 from .credential_cache import CredentialCache
@@ -40,7 +39,7 @@ class Tx:
     memo: dict[Any, Any] = field(default_factory=dict)  # lookups that stay true for this transaction
     _messages: list[Message] = field(default_factory=list)
     _channel_events: list[Event] = field(default_factory=list)
-    _channel_values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _locked: set[int] = field(default_factory=set)
 
     @property
     def now(self) -> int:
@@ -48,6 +47,15 @@ class Tx:
 
     def new_id(self) -> int:
         return self.core.ids.next()
+
+    async def lock(self, *channel_ids: int) -> None:
+        """Take these channels' log locks (``event_log.lock``, held until commit), in ascending id order and
+        each once per transaction: a group commit takes those of its whole batch before its first action, so
+        batches (on any node) never wait on one another in a cycle, and a post in the batch takes none."""
+        wanted = sorted(set(channel_ids) - self._locked)
+        if wanted:
+            await event_log.lock_many(self.conn, wanted)
+            self._locked.update(wanted)
 
     async def emit(
         self,
@@ -71,11 +79,14 @@ class Tx:
         )
         await self.flush()  # deferred events of this transaction take their seqs first, in call order
         await event_log.append(self.conn, record)
+        self._locked.add(channel_id)  # allocating the seq locked the channel's row
         self.events.append(record)
         return record
 
-    def defer_post(self, message: Message, event: Event, channel_values: dict[str, Any]) -> None:
-        """Queue a new message and its event; ``flush`` writes all queued ones with a few statements.
+    def defer_post(self, message: Message, event: Event) -> None:
+        """Queue a new message and its ``message CREATED`` event; ``flush`` writes all queued ones at once
+        (``store/new_messages.py``: one statement per table on SQLite, one statement on PostgreSQL) and makes
+        the newest the channel's ``last_message_at``.
 
         Every new message is written this way (``messages.write_message``): group commit runs many posts in
         one transaction, and written together they cost a handful of statements instead of a handful each.
@@ -83,17 +94,15 @@ class Tx:
         event.id = self.new_id()
         self._messages.append(message)
         self._channel_events.append(event)
-        self._channel_values.setdefault(message.channel_id, {}).update(channel_values)
         self.events.append(event)
 
     async def flush(self) -> None:
         if not self._messages:
             return
-        batch, events, values = self._messages, self._channel_events, self._channel_values
-        self._messages, self._channel_events, self._channel_values = [], [], {}
-        await message_store.insert_messages(self.conn, batch)
-        await search_index.index_many(self.conn, [(m.id, m.contents) for m in batch])
-        await event_log.append_many(self.conn, events, values)
+        batch, created = self._messages, self._channel_events
+        self._messages, self._channel_events = [], []
+        await new_messages.write(self.conn, batch, created)
+        self._locked.update(m.channel_id for m in batch)  # allocating their seqs locked the channels' rows
 
     def notify(self, user_id: int, type: str, event: str, data: dict[str, Any], channel_id: int | None = None) -> None:
         """Record a private event for one user's connections, published after commit, never stored."""
@@ -119,7 +128,7 @@ class Core:
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writes = GroupCommit(self.transaction, enabled=self.db.is_sqlite)
+        self.writes = GroupCommit(self.transaction, enabled=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

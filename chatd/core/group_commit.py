@@ -7,45 +7,73 @@ over the batch (docs/design.md §7). An action that fails with a ``ChatdError`` 
 check before they write), so it fails alone; any other failure rolls the batch back and each action is
 retried in a transaction of its own, so one bad action never takes others down.
 
-PostgreSQL runs writers concurrently, and each action gets its own transaction there (``enabled=False``).
+Both databases group. SQLite has a single writer, so writes queue anyway. On PostgreSQL a post holds its
+channel's row lock (gap-free seqs) until its commit's fsync, so one channel's posts would commit one at a
+time, each waiting for the last one's fsync; grouped, one commit covers every post that waited. There a
+batch takes the log locks of all the channels its actions name (``run(..., channels=...)``) before its first
+action, in ascending id order (``Tx.lock``): the order every multi-channel writer keeps, so batches of
+several nodes never wait on one another in a cycle.
+
+A batch starts as soon as its first action waits, but after a commit the worker gives those it just
+acknowledged a moment to come back (``_gather``): a client that sends its next message on each
+acknowledgement would otherwise always miss the batch that starts while its answer is on the way, and the
+senders would split into groups taking turns, each waiting for the other's commit (half the posts per
+fsync). The wait ends as soon as that many actions wait, and lasts at most ``GATHER_SHARE`` of the last
+commit's duration and ``GATHER_MAX`` seconds: a little latency next to the fsync it shares (PostgreSQL's
+``commit_delay`` is the same idea).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from ..domain.errors import ChatdError, Unavailable
 from ..domain.probes import SILENT, Probe
-from ..domain.codes import Code
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
+Pending = tuple[Action, "asyncio.Future[Any]", tuple[int, ...]]
 BATCH_MAX = 256
+GATHER_SHARE = 0.2
+GATHER_MAX = 0.005
+
+
+class Locking(Protocol):
+    """What a batch needs of its transaction: the channels' log locks, taken up front."""
+
+    async def lock(self, *channel_ids: int) -> None: ...
 
 log = logging.getLogger("chatd.writes")
 
 
 class GroupCommit:
-    def __init__(self, transaction: Callable[[], Any], *, enabled: bool) -> None:
+    def __init__(self, transaction: Callable[[], AbstractAsyncContextManager[Any]], *, enabled: bool) -> None:
         self._transaction = transaction
         self.enabled = enabled
-        self._pending: list[tuple[Action, asyncio.Future[Any]]] = []
+        self._pending: list[Pending] = []
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._expected = 0  # actions the last commit acknowledged, plus those that waited meanwhile
+        self._last_seconds = 0.0  # how long the last batch took, commit included
         self.probe: Probe = SILENT
 
-    async def run(self, action: Callable[[Any], Awaitable[T]]) -> T:
-        """Run ``action(tx)`` in a (possibly shared) transaction; returns once that transaction committed."""
+    async def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> T:
+        """Run ``action(tx)`` in a (possibly shared) transaction; returns once that transaction committed.
+
+        ``channels``: those whose logs the action writes; their locks are taken before any action runs."""
+        locks = tuple(channels)
         if not self.enabled:
             async with self._transaction() as tx:
+                await _lock(tx, locks)
                 return await action(tx)
         if self._worker is None or self._worker.done():
             self._wake = asyncio.Event()
             self._worker = asyncio.get_running_loop().create_task(self._work())
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((action, future))
+        self._pending.append((action, future, locks))
         self._wake.set()
         return await future
 
@@ -54,42 +82,66 @@ class GroupCommit:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        for _, future in self._pending:
+        for _, future, _ in self._pending:
             if not future.done():
                 future.set_exception(Unavailable("the server is shutting down; try again shortly"))
         self._pending.clear()
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                await self._gather()
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
                 self.probe.batch_committed(len(batch))
+                started = loop.time()
                 try:
                     await self._commit(batch)
+                    self._last_seconds = loop.time() - started
+                    self._expected = min(BATCH_MAX, len(batch) + len(self._pending))
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone
-                    for _, future in batch:
+                    for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc if isinstance(exc, Exception) else Unavailable(
                                 "the server is shutting down; try again shortly"))
                     raise
 
-    async def _commit(self, batch: list[tuple[Action, asyncio.Future[Any]]]) -> None:
+    async def _gather(self) -> None:
+        """Wait (briefly, see the module docstring) until as many actions wait as took part in the last
+        round: those just acknowledged and those that waited for that commit."""
+        if len(self._pending) >= self._expected:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(GATHER_MAX, GATHER_SHARE * self._last_seconds)
+        while len(self._pending) < self._expected:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
+
+    async def _commit(self, batch: list[Pending]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             async with self._transaction() as tx:
-                for action, future in batch:
+                await _lock(tx, tuple(channel for _, _, locks in batch for channel in locks))
+                for action, future, _ in batch:
                     try:
                         outcomes.append((future, True, await action(tx)))
                     except ChatdError as exc:
                         outcomes.append((future, False, exc))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.info("a shared write transaction failed; running its %d actions one by one", len(batch))
-            for action, future in batch:
-                await self._alone(action, future)
+        except Exception as exc:
+            if not isinstance(exc, Unavailable):  # an outage is logged once, by the database
+                log.info("a shared write transaction failed; running its %d actions one by one", len(batch))
+            for action, future, locks in batch:
+                await self._alone(action, future, locks)
             return
         for future, ok, value in outcomes:
             if future.done():
@@ -99,9 +151,10 @@ class GroupCommit:
             else:
                 future.set_exception(value)
 
-    async def _alone(self, action: Action, future: asyncio.Future[Any]) -> None:
+    async def _alone(self, action: Action, future: asyncio.Future[Any], locks: tuple[int, ...]) -> None:
         try:
             async with self._transaction() as tx:
+                await _lock(tx, locks)
                 result = await action(tx)
         except BaseException as exc:  # handed to the caller, who sees exactly what a lone write would raise
             if not future.done():
@@ -111,3 +164,8 @@ class GroupCommit:
             return
         if not future.done():
             future.set_result(result)
+
+
+async def _lock(tx: Locking, channel_ids: tuple[int, ...]) -> None:
+    if channel_ids:
+        await tx.lock(*channel_ids)

@@ -70,7 +70,7 @@ async def post_system_message(
     tx: Tx, channel: Channel, actor_id: int | None, type: str, contents: str, meta: dict[str, Any]
 ) -> Message:
     """A CREATE, TOPIC or RENAME message (or any other system notice) in ``channel``, with its event."""
-    await event_log.lock(tx.conn, channel.id)  # before the id: ids of a channel's messages sort like their seqs
+    await tx.lock(channel.id)  # before the id: ids of a channel's messages sort like their seqs
     now = tx.now
     message = Message(
         id=tx.new_id(),
@@ -98,7 +98,7 @@ async def write_message(
         type=events.MESSAGE, event="CREATED", data=payload, channel_id=message.channel_id, actor_id=message.user_id,
         created_at=message.created_at, audience=audience,
     )
-    tx.defer_post(message, event, {"last_message_at": message.created_at})
+    tx.defer_post(message, event)
     if not defer:
         await tx.flush()
 
@@ -195,7 +195,7 @@ async def post_message_in(
         found = await access_channel(tx.conn, principal, channel_id, writing=True)
         tx.memo[memo_key] = found
     channel = found.channel
-    await event_log.lock(tx.conn, channel_id)  # before the id: ids of a channel's messages sort like their seqs
+    await tx.lock(channel.id)  # before the id: ids of a channel's messages sort like their seqs
     attached = await attachable_files(tx.conn, principal, post.file_ids)
     text = check_contents(tx.core, post.contents, allow_empty=bool(attached))
     by_id = await _mention_ids(tx.conn, principal, post.mention_ids) if post.mention_ids else set()
@@ -271,7 +271,7 @@ async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T
         return await load(tx.conn, shown)
 
     try:
-        return await core.writes.run(run)
+        return await core.writes.run(run, channels=[post.channel_id])
     except IntegrityError:
         # Two concurrent sends with one key: the loser's insert hits the unique index; it answers with the winner.
         if post.client_msg_id is None:

@@ -29,6 +29,7 @@ import uuid
 from ..domain.codes import Code
 from ..domain.errors import Conflict
 from ..store import node_leases
+from . import background
 from .context import Core
 from .ids import IdGenerator
 
@@ -87,8 +88,8 @@ class NodeLease:
         try:
             async with self.core.db.write() as conn:
                 renewed = await node_leases.renew(conn, self.node_id, self.holder, now + LEASE_MS)
-        except Exception:
-            log.exception("could not renew the lease on node id %d", self.node_id)
+        except Exception as exc:
+            background.failed(log, f"could not renew the lease on node id {self.node_id}", exc)
             return False
         if renewed:
             self.core.ids.valid_until = started + _GOOD_FOR
@@ -97,8 +98,8 @@ class NodeLease:
         log.error("another node holds node id %d now: writes are refused until this node leases another", self.node_id)
         try:
             await self.claim()
-        except Exception:
-            log.exception("could not lease a node id")
+        except Exception as exc:
+            background.failed(log, "could not lease a node id", exc)
             return False
         return True
 
@@ -117,5 +118,5 @@ class NodeLease:
         try:
             async with self.core.db.write() as conn:
                 await node_leases.release(conn, self.node_id, self.holder)
-        except Exception:
-            log.exception("could not release the node id lease")
+        except Exception as exc:
+            background.failed(log, "could not release the node id lease", exc)

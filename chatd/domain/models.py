@@ -10,6 +10,10 @@ CHANNEL_TYPES = ("public", "private", "direct", "group")
 CHANNEL_ROLES = ("owner", "member")
 MESSAGE_TYPES = ("CREATE", "TOPIC", "RENAME", "MERGE", "MESSAGE", "FILE", "MEETING")
 USER_TYPES = ("MESSAGE", "FILE")  # what users post, and may edit; the others are the system's
+# What counts as unread: what people say (a meeting is posted by its organiser). System notices (a channel's
+# creation, topic, name, merge) stay in history but never make a channel unread for anyone: being added
+# to a new conversation is not a message waiting to be read (docs/api.md, Read markers).
+UNREAD_TYPES = ("MESSAGE", "FILE", "MEETING")
 
 
 @dataclass(slots=True)

@@ -28,10 +28,13 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Status(TypedDict):
-    """``reason``: the driver error's type name, when the database is unreachable."""
+    """``reason``: what is wrong with the database, in a few words, when it cannot serve. ``bus``:
+    ``unavailable`` while this node has lost Redis; the node stays ready (sends are committed and reach this
+    node's sockets, the others fill from the store), so only the field says so (docs/operations.md §8.1)."""
 
     status: Literal["ok", "ready", "starting", "unavailable"]
     reason: NotRequired[str]
+    bus: NotRequired[Literal["unavailable"]]
 
 
 @described(response=Status, authenticated=False, errors=())
@@ -42,14 +45,20 @@ async def healthz(_request: Request) -> Response:
 
 @described(response=Status, statuses=(503,), authenticated=False, errors=())
 async def readyz(request: Request) -> Response:
-    """The node can serve: started, and its database answers (503 while it cannot)."""
+    """The node can serve: started, and its database answers (503 while it cannot); and whether it has lost
+    the bus (still 200)."""
     if not getattr(request.app.state, "ready", False):
         return JSON({"status": "starting"}, status_code=503)
+    body: Status
     try:
         await request.app.state.core.db.probe_ready()
     except Unavailable as exc:
-        return JSON({"status": "unavailable", "reason": exc.reason}, status_code=503)
-    return JSON({"status": "ready"})
+        body = {"status": "unavailable", "reason": exc.reason}
+    else:
+        body = {"status": "ready"}
+    if not getattr(request.app.state.bus, "connected", True):  # the memory bus cannot be lost
+        body["bus"] = "unavailable"
+    return JSON(body, status_code=200 if body["status"] == "ready" else 503)
 
 
 @described(media_type="text/plain", authenticated=False, errors=())

@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket
 
 from ..core import live
 from ..core.context import Core
+from ..domain.errors import Unavailable
 from ..domain.models import Principal
 from . import protocol
 
@@ -223,6 +224,10 @@ class Connection:
                     await self.wakeup.wait()
         except asyncio.CancelledError:
             raise
+        except Unavailable as exc:
+            # The store cannot serve a fill or a replay (an outage, which the database logs once): the
+            # client comes back after a moment and resumes from the store.
+            self.close(protocol.CLOSE_TRY_AGAIN, f"{exc.message}: reconnect and resume")
         except Exception as exc:
             # The socket went away (nothing to do), or the store failed mid-fill: never leave a client
             # connected to a writer that stopped; closing makes it reconnect and resume from the store.

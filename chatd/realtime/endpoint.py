@@ -4,6 +4,11 @@
 Bad credentials sent with the upgrade get an HTTP 401 before it (where the server supports denial
 responses); a bad or missing ``auth`` frame gets close code 4401. A disallowed ``Origin`` gets 403.
 Malformed frames get ``error`` frames, never a disconnect; only abuse (rate, size) closes the connection.
+
+A database outage is not the client's fault: an upgrade that cannot be authenticated gets 503 (never 401,
+which would make a client drop its credentials), a connection that cannot read its ``ready`` snapshot is
+closed with 1013 (try again later), and a frame that needs the store gets an ``error`` frame ``unavailable``
+with ``retry_after`` while the socket stays open.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import orjson
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import logs
 from ..core.auth import authenticate
 from ..domain.codes import Code
-from ..domain.errors import ChatdError, RateLimited
+from ..domain.errors import ChatdError, RateLimited, Unavailable
 from ..domain.models import Principal
 from ..edge.auth import socket_credential
 from ..edge.browser import OriginRule, normalise_origin
@@ -41,11 +47,18 @@ def origin_allowed(websocket: WebSocket, rule: OriginRule) -> bool:
     return rule.trusted(normalise_origin(websocket.headers["origin"]), websocket.scope, websocket.headers)
 
 
-async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+_DENIAL_CLOSE = {401: protocol.CLOSE_UNAUTHENTICATED, 503: protocol.CLOSE_TRY_AGAIN}
+
+
+async def _deny(
+    websocket: WebSocket, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSON(orjson.loads(error_body(code, message)), status_code=status))
+        logs.websocket_denied.set(True)  # uvicorn's spurious line about it is dropped (``logs.DeniedHandshake``)
+        body = orjson.loads(error_body(code, message))
+        await websocket.send_denial_response(JSON(body, status_code=status, headers=headers))
     else:
-        await websocket.close(protocol.CLOSE_UNAUTHENTICATED if status == 401 else 1008, message)
+        await websocket.close(_DENIAL_CLOSE.get(status, 1008), message)
 
 
 async def _auth_frame(websocket: WebSocket, timeout: float) -> tuple[Principal, dict[str, int] | None] | None:
@@ -54,6 +67,9 @@ async def _auth_frame(websocket: WebSocket, timeout: float) -> tuple[Principal, 
         text = await asyncio.wait_for(websocket.receive_text(), timeout)
         frame = validate(protocol.AuthFrame, orjson.loads(text))
         principal = await authenticate(core, frame.token, "")
+    except Unavailable as exc:
+        await websocket.close(protocol.CLOSE_TRY_AGAIN, exc.message)
+        return None
     except (asyncio.TimeoutError, ChatdError, orjson.JSONDecodeError, TypeError, KeyError, RuntimeError):
         await websocket.close(protocol.CLOSE_UNAUTHENTICATED, "authentication required")
         return None
@@ -71,6 +87,9 @@ async def websocket_client(websocket: WebSocket) -> None:
     if secret := socket_credential(websocket):
         try:
             principal = await authenticate(core, secret, websocket.headers.get("x-client-id", "").strip())
+        except Unavailable as exc:
+            await _deny(websocket, exc.status, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
+            return
         except ChatdError as exc:
             await _deny(websocket, 401, exc.code, exc.message)
             return
@@ -94,6 +113,8 @@ async def websocket_client(websocket: WebSocket) -> None:
         await _read_frames(hub, conn)
     except WebSocketDisconnect:
         pass
+    except Unavailable as exc:  # no ready snapshot without the store: the client comes back and resumes
+        conn.close(protocol.CLOSE_TRY_AGAIN, exc.message)
     finally:
         hub.unregister(conn)
         core.probe.websocket_closed(conn.closing)

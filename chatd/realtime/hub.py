@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable, Sequence
 if TYPE_CHECKING:
     from ..core.context import Core
 
+from ..core import background
 from ..core.access import may_read_channel
 from ..core.clock import Clock
 from ..core.ports import Publisher
@@ -110,8 +111,8 @@ class Hub:
             await asyncio.sleep(SEEN_EVERY_SECONDS)
             try:
                 await note_seen(core, list(self.by_user))
-            except Exception:
-                log.exception("could not stamp connected users as seen")
+            except Exception as exc:
+                background.failed(log, "could not stamp connected users as seen", exc)
 
     async def close_all(self) -> None:
         """Shutting down: tell every client to reconnect (to another node) and resume."""

@@ -19,6 +19,7 @@ from ..edge.params import Id, Params
 CLOSE_RESTART = 1012  # server shutting down: reconnect (elsewhere) and resume
 CLOSE_TOO_BIG = 1009  # a frame above websocket.max_frame_bytes
 CLOSE_INTERNAL = 1011  # the server could not go on with this connection: reconnect and resume
+CLOSE_TRY_AGAIN = 1013  # the database cannot serve now (an outage): reconnect after a moment and resume
 CLOSE_UNAUTHENTICATED = 4401  # bad or missing credentials, or no auth frame in time
 CLOSE_TOO_SLOW = 4408  # the connection fell behind its queue: reconnect and resume, nothing is lost
 CLOSE_RATE_LIMITED = 4429  # kept sending above the rate limit after being told

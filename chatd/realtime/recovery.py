@@ -32,6 +32,7 @@ from typing import Any
 from ..core import live
 from ..core.context import Core
 from ..core.live import Standing
+from ..domain.errors import Unavailable
 from ..edge import shapes
 from . import protocol
 from .connection import Connection, Recheck
@@ -67,8 +68,9 @@ class Recovery:
             except Exception as exc:
                 log.warning("could not re-read access after a bus gap (%s: %s): closing %d websocket(s) so their "
                             "clients resume", type(exc).__name__, exc, len(conns))
+                code = protocol.CLOSE_TRY_AGAIN if isinstance(exc, Unavailable) else protocol.CLOSE_INTERNAL
                 for conn in conns:
-                    conn.close(protocol.CLOSE_INTERNAL, "server could not recheck access: reconnect and resume")
+                    conn.close(code, "server could not recheck access: reconnect and resume")
                 return
             hub.channels = {channel.id: ChannelInfo(channel.organisation_id, channel.is_open) for channel in channels}
             closed = 0

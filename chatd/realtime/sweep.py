@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..core import background
 from ..core.admin import dead_credentials
 from ..core.context import Core
 from . import protocol
@@ -43,5 +44,5 @@ async def sweep_forever(hub: Hub, core: Core) -> None:
             closed = await sweep_once(hub, core)
             if closed:
                 log.info("closed %d websocket(s) whose credentials no longer hold", closed)
-        except Exception:
-            log.exception("credential sweep failed")
+        except Exception as exc:
+            background.failed(log, "credential sweep failed", exc)

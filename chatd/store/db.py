@@ -8,6 +8,9 @@ wait (WAL). PostgreSQL needs neither: per-channel ordering comes from the row lo
 This is also the one place where a database that cannot serve (unreachable, read-only, full, broken,
 without chatd's tables) becomes the domain's ``Unavailable`` (503 at the edge, one line in the CLI):
 every transaction passes through ``read`` or ``write``, so no driver error of that kind reaches a face.
+It is also where an outage is logged, once: a line when the first transaction fails, naming the cause and
+the fix, and a line when one that began later succeeds (see ``Outage``); the requests in between answer 503
+without a line each.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import socket
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -31,9 +35,7 @@ from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
 
 _WRITE = "chatd_write"
-_WARN_EVERY = 10.0
 log = logging.getLogger("chatd.db")
-
 
 
 #: PostgreSQL error classes (SQLSTATE's first two characters) that mean the server cannot serve us now:
@@ -55,13 +57,32 @@ def is_outage(exc: BaseException) -> bool:
     operational errors (read-only, locked, I/O, no such table), lost or refused connections, a pool that
     stayed exhausted. A bare ``OSError`` is how asyncpg reports a refused connection to every address;
     its subclasses (a missing blob file…) are not the database's. A plain ``DatabaseError`` (no subclass:
-    not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file."""
+    not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file. Any error that
+    cost the connection (``connection_invalidated``) is an outage too."""
     outage = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)
     if isinstance(exc, outage) or type(exc) in (OSError, DatabaseError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the connection was lost under it
         return True
     state = sqlstate(exc)
     driver_error = isinstance(exc, DBAPIError) or type(exc).__module__.startswith("asyncpg.")
     return driver_error and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
+
+
+@dataclass(slots=True)
+class Outage:
+    """The database cannot serve, since ``began`` (``time.perf_counter``): logged when it starts and when it
+    ends, never per request.
+
+    It ends when a transaction that *began after it* succeeds: one that began before may have held a
+    connection through it, and proves nothing. A failed write keeps it going until a write succeeds, so a
+    database that serves reads but refuses writes (a read-only file, a standby) is one outage, not one per
+    write between the reads (``/readyz`` probes a write, so an idle node sees the end too)."""
+
+    began: float
+    reason: str
+    writes_failed: bool = False
+    refused: int = 0
 
 
 class Database:
@@ -70,7 +91,7 @@ class Database:
         url = make_url(settings.url)
         self.dialect = url.get_backend_name()
         self.probe: Probe = SILENT
-        self._last_warning = float("-inf")
+        self.outage: Outage | None = None
         self.path: Path | None = None
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
@@ -84,6 +105,7 @@ class Database:
             self.engine = create_async_engine(
                 url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size
             )
+            _discard_broken_connections(self.engine)
             self._write_lock = None
 
     @property
@@ -105,8 +127,10 @@ class Database:
                     yield conn
         except Exception as exc:
             if is_outage(exc):
-                raise self.unavailable(exc) from exc
+                raise self.unavailable(exc, started=started) from exc
             raise
+        else:
+            self._served(started, write=False)
         finally:
             self.probe.transaction("read", time.perf_counter() - started)
 
@@ -118,16 +142,18 @@ class Database:
             if self._write_lock is None:
                 async with self.engine.begin() as conn:
                     yield conn
-                return
-            async with self._write_lock:
-                async with self.engine.connect() as conn:
-                    await conn.execution_options(**{_WRITE: True})
-                    async with conn.begin():
-                        yield conn
+            else:
+                async with self._write_lock:
+                    async with self.engine.connect() as conn:
+                        await conn.execution_options(**{_WRITE: True})
+                        async with conn.begin():
+                            yield conn
         except Exception as exc:
             if is_outage(exc):
-                raise self.unavailable(exc) from exc
+                raise self.unavailable(exc, started=started, write=True) from exc
             raise
+        else:
+            self._served(started, write=True)
         finally:
             self.probe.transaction("write", time.perf_counter() - started)
 
@@ -136,13 +162,24 @@ class Database:
 
         SQLite: set ``user_version`` to itself in a write transaction that is rolled back: a read-only file
         or directory refuses it at once, and nothing is written. PostgreSQL: a read-only server (a standby,
-        ``default_transaction_read_only``) says so in ``transaction_read_only``."""
+        ``default_transaction_read_only``) says so in ``transaction_read_only``. Either way a pass shows that
+        writes would succeed, which ends an outage (``Outage``), except when writes failed in it: a disk
+        that fails or is full refuses only what is committed, so then the probe commits a write (SQLite:
+        that ``user_version``; PostgreSQL: a transaction id), and an idle node still sees the end."""
+        started = time.perf_counter()
+        commit = self.outage is not None and self.outage.writes_failed
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
             if not self.is_sqlite:
                 if (await conn.exec_driver_sql("SHOW transaction_read_only")).scalar() == "on":
                     raise Unavailable(detail=f"the database {self.where} is read-only", reason="database is read-only")
-                return
+        if not self.is_sqlite:
+            if commit:
+                async with self.write() as conn:  # ends the outage when it commits
+                    await conn.exec_driver_sql("SELECT pg_current_xact_id()")
+            else:
+                self._served(started, write=True)
+            return
         assert self._write_lock is not None
         try:
             async with self._write_lock:
@@ -151,14 +188,42 @@ class Database:
                     transaction = await conn.begin()
                     version = int((await conn.exec_driver_sql("PRAGMA user_version")).scalar() or 0)
                     await conn.exec_driver_sql(f"PRAGMA user_version = {version}")
-                    await transaction.rollback()
+                    await (transaction.commit() if commit else transaction.rollback())
         except Exception as exc:
             if is_outage(exc):
-                raise self.unavailable(exc) from exc
+                raise self.unavailable(exc, started=started, write=True) from exc
             raise
+        self._served(started, write=True)
 
-    def unavailable(self, exc: BaseException) -> Unavailable:
-        """The domain error for a driver failure, with a reason for the operator; logged at most every 10 s."""
+    def unavailable(self, exc: BaseException, *, started: float | None = None, write: bool = False) -> Unavailable:
+        """The domain error for a driver failure (a transaction that began at ``started``), with a reason for
+        the operator, logged once per outage: the first failure starts one, the others are counted."""
+        failure = self._describe(exc)
+        if self.outage is None:
+            self.outage = Outage(began=started if started is not None else time.perf_counter(), reason=failure.reason)
+            log.error("%s", failure.detail, extra={"outage": "started", "reason": failure.reason})
+        else:
+            log.debug("%s", failure.detail)
+        self.outage.refused += 1
+        self.outage.writes_failed = self.outage.writes_failed or write
+        return failure
+
+    def _served(self, started: float, *, write: bool) -> None:
+        """A transaction that began at ``started`` succeeded: the end of an outage that began before it,
+        unless the outage refused writes and this was a read."""
+        outage = self.outage
+        if outage is None or started < outage.began or (outage.writes_failed and not write):
+            return
+        self.outage = None
+        seconds = time.perf_counter() - outage.began
+        log.info(
+            "the database %s serves again after %.1f s (%s); %d transactions were refused meanwhile",
+            self.where, seconds, outage.reason, outage.refused,
+            extra={"outage": "ended", "reason": outage.reason, "seconds": round(seconds, 1)},
+        )
+
+    def _describe(self, exc: BaseException) -> Unavailable:
+        """What the operator reads about a driver failure: its cause, in the driver's words, and the fix."""
         reason = _reason(exc)
         state = sqlstate(exc)
         if state[:2] == "28":
@@ -178,10 +243,6 @@ class Database:
         else:
             kind, hint = "database unavailable", "check that it is reachable and has space"
         detail = f"the database {self.where} cannot serve: {reason}; {hint}"
-        now = time.monotonic()
-        if now - self._last_warning >= _WARN_EVERY:
-            self._last_warning = now
-            log.error("%s", detail)
         return Unavailable(detail=detail, reason=kind)
 
     async def dispose(self) -> None:
@@ -195,6 +256,20 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or type(exc).__name__
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _discard_broken_connections(engine: AsyncEngine) -> None:
+    """asyncpg may answer a query on a connection the server terminated mid-operation (a shutdown) with
+    ``InternalClientError: cannot switch to state …; another operation is in progress`` instead of "connection
+    closed", and SQLAlchemy (up to 2.1.9 at least; its issue 13241) then returns that unusable connection to
+    the pool, where every later checkout fails the same way: a 500 per request long after the server is
+    back. Marking the error as a disconnect makes SQLAlchemy discard the connection (and the pool's older
+    ones), and ``is_outage`` sees an invalidated connection: a 503, logged with the outage."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if type(context.original_exception).__name__ == "InternalClientError":
+            context.is_disconnect = True
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:

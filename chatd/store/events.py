@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import MESSAGE, Event
@@ -51,8 +51,27 @@ async def lock(conn: AsyncConnection, channel_id: int) -> None:
 
     PostgreSQL: ``SELECT … FOR UPDATE`` on the channel row (the lock ``next_seq`` takes anyway). SQLite: a
     write transaction already holds the database's single writer lock, so there is nothing to take."""
-    if conn.dialect.name != "sqlite":
-        await conn.execute(select(channels.c.last_seq).where(channels.c.id == channel_id).with_for_update())
+    await lock_many(conn, [channel_id])
+
+
+_LOCK_ONE = select(channels.c.id).where(channels.c.id == bindparam("channel_id")).with_for_update()
+_LOCK_MANY = (
+    select(channels.c.id)
+    .where(channels.c.id.in_(bindparam("channel_ids", expanding=True)))
+    .order_by(channels.c.id)
+    .with_for_update()
+)
+
+
+async def lock_many(conn: AsyncConnection, channel_ids: Sequence[int]) -> None:
+    """``lock`` for several channels with one statement, in ascending id order (PostgreSQL locks the rows
+    in the order the ``ORDER BY`` returns them): the order every writer of several channels keeps."""
+    if conn.dialect.name == "sqlite" or not channel_ids:
+        return
+    if len(channel_ids) == 1:
+        await conn.execute(_LOCK_ONE, {"channel_id": channel_ids[0]})
+    else:
+        await conn.execute(_LOCK_MANY, {"channel_ids": sorted(channel_ids)})
 
 
 async def next_seq(conn: AsyncConnection, channel_id: int, also: dict[str, Any] | None = None) -> int:

@@ -9,11 +9,15 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.models import UNREAD_TYPES
 from .tables import channel_members, mentions, messages
 
 
 async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of."""
+    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of.
+
+    Unread counts others' messages of ``UNREAD_TYPES`` after the marker: never one's own, never a system
+    notice."""
     if not channel_ids:
         return {}
     membership = and_(channel_members.c.channel_id == messages.c.channel_id, channel_members.c.user_id == user_id)
@@ -32,6 +36,7 @@ async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) ->
             messages.c.channel_id.in_(list(result)),
             messages.c.id > channel_members.c.last_read_message_id,
             messages.c.deleted_at.is_(None),
+            messages.c.type.in_(UNREAD_TYPES),
             or_(messages.c.user_id.is_(None), messages.c.user_id != user_id),
         )
         .group_by(messages.c.channel_id)

@@ -163,10 +163,15 @@ export class ChannelView {
         h('button', { class: 'tool members', title: 'Members', 'aria-label': 'Members', onclick: () => this.handlers.openMembers() }, icon('people'), h('span', null, String(channel.member_count || 0))),
         h('button', { class: 'tool', title: 'Pinned messages', 'aria-label': 'Pinned messages', onclick: () => this.handlers.openPins() }, icon('pin'))),
     );
+    // The footer is rebuilt only when what it holds changes: taking the box out of the page, even to put it
+    // back at once, would take the focus from someone typing whenever a member joins or the topic changes.
+    const mode = channel.archived ? 'archived' : channel.member ? 'compose' : `join #${channel.name}`;
+    if (mode === this.footerMode) return;
+    this.footerMode = mode;
     clear(this.footer);
-    if (channel.archived) {
+    if (mode === 'archived') {
       this.footer.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
-    } else if (!channel.member) {
+    } else if (mode !== 'compose') {
       this.footer.append(h('div', { class: 'notice join' },
         h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
         h('button', { class: 'btn primary', onclick: () => this.handlers.join() }, 'Join channel')));

@@ -149,10 +149,11 @@ export function addPeople(orgId, onDone) {
     extra: h('details', { class: 'existing' }, h('summary', null, 'Or add someone who already has an account'), picker.element,
       h('button', { type: 'button', class: 'btn', onclick: async () => {
         try {
-          for (const id of picker.value()) await api.post('/organisation/members/add', { id: orgId, user_id: id });
+          const ids = picker.value();
+          for (const id of ids) await api.post('/organisation/members/add', { id: orgId, user_id: id });
           toast('Added to the organisation');
           closeModal();
-          onDone();
+          onDone(ids);
         } catch (err) {
           toast(err.message, 'error');
         }
@@ -164,7 +165,7 @@ export function addPeople(orgId, onDone) {
       const user = await api.post('/user/create', body);
       state.users.set(user.id, user);
       state.bus.emit('users', null);
-      onDone(user);
+      onDone([user.id]);
       dialog({
         title: 'Account created',
         intro: `${user.display_name} can now sign in as “${user.username}” with the password below.`,

@@ -3,6 +3,9 @@
 import * as actions from './actions.js';
 import { findMessage, isConversation, putMessage, state, thread, timeline, viewerFields } from './state.js';
 
+// What counts as unread, as the server counts it (chatd/domain/models.py): never a system notice.
+const UNREAD_TYPES = ['MESSAGE', 'FILE', 'MEETING'];
+
 let readTimer = null;
 
 function readSoon(channelId) {
@@ -33,9 +36,11 @@ function messageEvent(frame, app) {
       state.bus.emit(`messages:${frame.channel_id}`, { [added ? 'added' : 'changed']: [message.id] });
     }
     if (channel) {
+      // A channel read from the server after this message was posted has counted it already.
+      const counted = channel.last_seq != null && frame.seq <= Number(channel.last_seq);
       channel.last_message_at = data.created_at;
       channel.last_seq = frame.seq;
-      if (data.user_id !== state.me.id && channel.member && !root) {
+      if (data.user_id !== state.me.id && channel.member && !root && !counted && UNREAD_TYPES.includes(data.type)) {
         if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
         else channel.unread = (channel.unread || 0) + 1;
       }

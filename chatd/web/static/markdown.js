@@ -18,9 +18,11 @@ const INLINE = new RegExp(
   'g',
 );
 
+// Absolute http(s) and mailto URLs only: a relative link would point into chatd itself, with the reader's
+// cookie, to wherever its author chose.
 export function safeHref(href) {
   try {
-    const url = new URL(href, window.location.href);
+    const url = new URL(href);
     return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
   } catch {
     return null;

@@ -77,7 +77,19 @@ export function orgMenu(anchor) {
 }
 
 export function addPeople() {
-  dialogs.addPeople(state.currentOrg, () => state.bus.emit('org-members', null));
+  const orgId = state.currentOrg;
+  dialogs.addPeople(orgId, (userIds) => {
+    state.bus.emit('org-members', null);
+    addToGeneral(orgId, userIds);
+  });
+}
+
+// Newcomers land in #general (the channel an organisation starts with), as in Slack, when we own it;
+// otherwise they find it under Browse channels.
+function addToGeneral(orgId, userIds) {
+  const general = [...state.channels.values()].find((c) => c.organisation_id === orgId && c.type === 'public' && c.name === 'general'
+    && c.role === 'owner' && !c.archived);
+  if (general && userIds.length) api.post('/channel/members/add', { id: general.id, user_ids: userIds }).catch(() => {});
 }
 
 export function openPeople() {

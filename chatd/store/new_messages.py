@@ -1,0 +1,128 @@
+"""Writing new messages: the rows, their files, mentions and search entries, and their ``message CREATED``
+events with the channels' next seqs, for a whole group-commit batch at once (``Tx.flush``).
+
+Each event belongs to the message at the same position; a channel's events take its next seqs in batch
+order, and the channel's ``last_message_at`` becomes its newest message's time.
+
+SQLite: one statement per table, whatever the batch. PostgreSQL: **one statement** for the whole batch, the
+tables written by data-modifying ``WITH`` clauses from arrays (``unnest``) and the search vector computed in
+the insert rather than by an ``UPDATE`` of each new row: one round trip and one row version per message, and
+the text never changes with the batch's size, so it stays a prepared statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.events import Event
+from ..domain.models import Message
+from . import events as event_log
+from . import messages as message_store
+from . import search
+
+
+async def write(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+    """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``."""
+    if not batch:
+        return
+    assert len(batch) == len(created)
+    if conn.dialect.name == "sqlite":
+        await message_store.insert_messages(conn, batch)
+        await search.index_many(conn, [(m.id, m.contents) for m in batch])
+        newest = {m.channel_id: {"last_message_at": m.created_at} for m in batch}
+        await event_log.append_many(conn, created, newest)
+        return
+    await _write_postgresql(conn, batch, created)
+
+
+_WRITE_POSTGRESQL = text(
+    """
+    WITH bumped AS (
+        UPDATE channels AS c SET last_seq = c.last_seq + n.count, last_message_at = n.newest
+        FROM unnest(CAST(:channel_ids AS BIGINT[]), CAST(:counts AS BIGINT[]), CAST(:newest AS BIGINT[]))
+            AS n(id, count, newest)
+        WHERE c.id = n.id
+        RETURNING c.id, c.last_seq - n.count AS base
+    ), new_messages AS (
+        INSERT INTO messages
+            (id, channel_id, user_id, type, contents, meta, reply_to, client_msg_id, created_at, updated_at,
+             search_vector)
+        SELECT m.id, m.channel_id, m.user_id, m.type, m.contents, m.meta, m.reply_to, m.client_msg_id,
+               m.created_at, m.updated_at, to_tsvector('simple', m.words)
+        FROM unnest(
+            CAST(:m_id AS BIGINT[]), CAST(:m_channel AS BIGINT[]), CAST(:m_user AS BIGINT[]),
+            CAST(:m_type AS TEXT[]), CAST(:m_contents AS TEXT[]), CAST(:m_meta AS TEXT[]),
+            CAST(:m_reply_to AS BIGINT[]), CAST(:m_client_msg_id AS TEXT[]), CAST(:m_created AS BIGINT[]),
+            CAST(:m_updated AS BIGINT[]), CAST(:m_words AS TEXT[])
+        ) AS m(id, channel_id, user_id, type, contents, meta, reply_to, client_msg_id, created_at, updated_at, words)
+    ), attached AS (
+        INSERT INTO message_files (message_id, file_id, position)
+        SELECT * FROM unnest(CAST(:f_message AS BIGINT[]), CAST(:f_file AS BIGINT[]), CAST(:f_position AS INT[]))
+    ), named AS (
+        INSERT INTO mentions (message_id, user_id, channel_id)
+        SELECT * FROM unnest(CAST(:n_message AS BIGINT[]), CAST(:n_user AS BIGINT[]), CAST(:n_channel AS BIGINT[]))
+    ), logged AS (
+        INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at, message_id)
+        SELECT e.channel_id, b.base + e.k, e.id, e.type, e.event, e.actor_id, e.payload, e.created_at, e.message_id
+        FROM unnest(
+            CAST(:e_channel AS BIGINT[]), CAST(:e_k AS BIGINT[]), CAST(:e_id AS BIGINT[]), CAST(:e_type AS TEXT[]),
+            CAST(:e_event AS TEXT[]), CAST(:e_actor AS BIGINT[]), CAST(:e_payload AS TEXT[]),
+            CAST(:e_created AS BIGINT[]), CAST(:e_message AS BIGINT[])
+        ) AS e(channel_id, k, id, type, event, actor_id, payload, created_at, message_id)
+        JOIN bumped AS b ON b.id = e.channel_id
+    )
+    SELECT id, base FROM bumped
+    """
+)
+
+
+async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+    counts: dict[int, int] = {}
+    newest: dict[int, int] = {}
+    ranks: list[int] = []
+    for message in batch:
+        counts[message.channel_id] = rank = counts.get(message.channel_id, 0) + 1
+        newest[message.channel_id] = max(message.created_at, newest.get(message.channel_id, message.created_at))
+        ranks.append(rank)
+    params: dict[str, Any] = {
+        "channel_ids": list(counts),
+        "counts": list(counts.values()),
+        "newest": [newest[channel_id] for channel_id in counts],
+        "m_id": [m.id for m in batch],
+        "m_channel": [m.channel_id for m in batch],
+        "m_user": [m.user_id for m in batch],
+        "m_type": [m.type for m in batch],
+        "m_contents": [m.contents for m in batch],
+        "m_meta": [orjson.dumps(m.meta).decode() for m in batch],
+        "m_reply_to": [m.reply_to for m in batch],
+        "m_client_msg_id": [m.client_msg_id for m in batch],
+        "m_created": [m.created_at for m in batch],
+        "m_updated": [m.updated_at for m in batch],
+        "m_words": [search.document(m.contents) for m in batch],
+        "f_message": [m.id for m in batch for _ in m.file_ids],
+        "f_file": [file_id for m in batch for file_id in m.file_ids],
+        "f_position": [position for m in batch for position in range(len(m.file_ids))],
+        "n_message": [m.id for m in batch for _ in m.mentions],
+        "n_user": [user_id for m in batch for user_id in m.mentions],
+        "n_channel": [m.channel_id for m in batch for _ in m.mentions],
+        "e_channel": [e.channel_id for e in created],
+        "e_k": ranks,
+        "e_id": [e.id for e in created],
+        "e_type": [e.type for e in created],
+        "e_event": [e.event for e in created],
+        "e_actor": [e.actor_id for e in created],
+        "e_payload": [orjson.dumps(e.data).decode() for e in created],
+        "e_created": [e.created_at for e in created],
+        "e_message": [event_log.message_id_of(e) for e in created],
+    }
+    bases = {int(row.id): int(row.base) for row in await conn.execute(_WRITE_POSTGRESQL, params)}
+    missing = set(counts) - set(bases)
+    if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
+        raise LookupError(f"no such channel: {sorted(missing)}")
+    for event, message, rank in zip(created, batch, ranks):
+        assert event.channel_id == message.channel_id and event.id is not None
+        event.seq = bases[message.channel_id] + rank
