@@ -191,3 +191,24 @@ def test_a_postgresql_database_that_cannot_serve_is_one_line(tmp_path: Path, pg_
     refused = chatd("user", "list", cwd=tmp_path, env={"CHATD_DATABASE__URL": "postgresql+asyncpg://chatd:pw-123@127.0.0.1:1/chatd"})
     one_line(refused, "chatd:***@127.0.0.1:1/chatd")
     assert "pw-123" not in refused.stderr
+
+
+def test_on_a_read_only_database_commands_still_read_and_writes_are_one_line(tmp_path: Path) -> None:
+    assert chatd("db", "init", cwd=tmp_path).returncode == 0
+    assert chatd("user", "add", "bob", "--email", "bob@example.com", "--password-stdin", cwd=tmp_path,
+                 stdin="hunter2hunter2\n").returncode == 0
+    database = tmp_path / "var" / "chatd.db"
+    if os.geteuid() != 0:
+        database.chmod(0o444)
+    elif subprocess.run(["chattr", "+i", str(database)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported on this filesystem: cannot make a file read-only for root")
+    try:
+        listed = chatd("user", "list", cwd=tmp_path)  # a command leases a node id only where it can write
+        assert listed.returncode == 0 and "bob@example.com" in listed.stdout, listed.stderr
+        one_line(chatd("token", "create", "bob", cwd=tmp_path), str(database), "read-only", "writable")
+        one_line(chatd("user", "add", "carol", "--email", "carol@example.com", "--password-stdin", cwd=tmp_path,
+                       stdin="hunter2hunter2\n"), str(database), "read-only")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(database)], check=False)
+        database.chmod(0o644)

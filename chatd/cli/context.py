@@ -15,6 +15,9 @@ import click
 from ..app import build_core
 from ..config import Settings, load_settings
 from ..core.context import Core
+from ..core.ids import IdGenerator
+from ..core.node_ids import NodeLease
+from ..domain.errors import Unavailable
 from ..realtime.bus import RedisBus
 from ..store import migrations
 
@@ -112,6 +115,36 @@ async def require_schema(core: Core, *, create: bool = False) -> None:
         )
 
 
+class _Refusing(IdGenerator):
+    """The ids of a command that could not lease a node id: minting fails with the database's own reason
+    (read-only, unreachable), so a command that only reads still works."""
+
+    def __init__(self, core: Core, why: Unavailable) -> None:
+        super().__init__(0, core.clock)
+        self.why = why
+
+    def next(self) -> int:
+        raise Unavailable(self.why.message, detail=self.why.detail, reason=self.why.reason)
+
+
+async def _leased(core: Core, action: Callable[[Core], Awaitable[T]]) -> T:
+    """Run ``action`` with a node id leased for this process (``core/node_ids.py``): a command runs beside
+    servers and other commands, and its ids must collide with none of theirs."""
+    lease = NodeLease(core, command=True)
+    try:
+        await lease.claim()
+    except Unavailable as why:
+        core.ids = _Refusing(core, why)
+        return await action(core)
+    keeper = asyncio.get_running_loop().create_task(lease.keep())  # a long command (an export) can outlast a lease
+    try:
+        return await action(core)
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+        await lease.release()
+
+
 def run_with_core(
     action: Callable[[Core], Awaitable[T]], *, schema: bool = True, create: bool = False, announce: bool = False
 ) -> T:
@@ -126,9 +159,10 @@ def run_with_core(
         bus = RedisBus(current.bus.url) if announce and current.bus.url.startswith(("redis://", "rediss://")) else None
         core = build_core(current, publisher=bus)
         try:
-            if schema:
-                await require_schema(core, create=create)
-            return await action(core)
+            if not schema:
+                return await action(core)
+            await require_schema(core, create=create)
+            return await _leased(core, action)
         finally:
             if bus is not None:
                 await bus.stop()

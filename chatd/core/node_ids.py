@@ -6,6 +6,11 @@ the database, renewing it while it runs. ``node_id = 0``
 (the default) takes the lowest free id; an explicit id is taken only if no live node holds it, otherwise
 the node refuses to start: two nodes minting the same ids would collide on primary keys.
 
+A ``chatd`` command (``user add``, ``token create``…) is a process of its own, often run while a server runs:
+it always leases an id (``NodeLease(core, command=True)``), also on SQLite, and never the id a single SQLite
+server mints with unleased (0, or its configured ``server.node_id``), so its ids never collide with the
+server's or another command's.
+
 A lease is good for ``LEASE_MS`` from the moment it was last written; the node mints only until
 ``LEASE_MS - SAFETY_MS`` after that, by its monotonic clock (the margin covers clock skew between nodes,
 whose wall clocks judge the lease in the database), so a node that cannot
@@ -37,15 +42,16 @@ RETRY_SECONDS = 5.0  # after a failed renewal: the lease is good for three renew
 
 
 class NodeLease:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, command: bool = False) -> None:
         self.core = core
         self.holder = uuid.uuid4().hex
         self.node_id: int | None = None
-        self.leasing = not core.db.is_sqlite or core.settings.server.workers > 1
+        self.command = command
+        self.leasing = command or not core.db.is_sqlite or core.settings.server.workers > 1
 
     async def claim(self) -> int:
         """Lease an id and switch the core's id generator to it; raises ``Conflict`` if the configured id is taken."""
-        wanted = self.core.settings.server.node_id
+        wanted = 0 if self.command else self.core.settings.server.node_id
         if not self.leasing:
             self.node_id = wanted
             return wanted
@@ -62,7 +68,9 @@ class NodeLease:
                     )
                 chosen = wanted
             else:
-                free = [n for n in node_leases.NODE_IDS if n not in held]
+                # A command keeps off the configured id too: a single SQLite server mints with it unleased.
+                unleased = self.core.settings.server.node_id if self.command else None
+                free = [n for n in node_leases.NODE_IDS if n not in held and n != unleased]
                 if not free:
                     raise Conflict("every node id (1..1023) is held by a running node", code=Code.NODE_ID_TAKEN)
                 chosen = free[0]

@@ -310,9 +310,13 @@ class RedisBus:
     # --- helpers -----------------------------------------------------------------------------------
 
     def _client(self, retry: Retry) -> Redis:
+        # The errors the Retry retries, named again for pipelines: redis-py before 6 retries a pipeline (the
+        # outbox's PUBLISH run) only on errors listed in retry_on_error, so a pooled connection that went
+        # stale in a Redis restart would cost a batch. A Retry of 0 attempts still retries nothing.
         return Redis.from_url(
             self.url,
             retry=retry,
+            retry_on_error=[RedisConnectionError],
             socket_connect_timeout=self._socket_timeout,
             socket_timeout=self._socket_timeout,
             socket_keepalive=True,

@@ -46,8 +46,9 @@ PG_READ_ONLY = "25006"
 
 
 def sqlstate(exc: BaseException) -> str:
-    """The PostgreSQL SQLSTATE of a driver error, or ''."""
-    orig = getattr(exc, "orig", None)
+    """The PostgreSQL SQLSTATE of a driver error, or ''. SQLAlchemy wraps the driver's error (``orig``), but
+    SQLAlchemy 2.0.38 (our floor) lets one raised while connecting through bare (sqlalchemy#11956)."""
+    orig = getattr(exc, "orig", None) or exc
     return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
 
 
@@ -64,7 +65,8 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the connection was lost under it
         return True
     state = sqlstate(exc)
-    return isinstance(exc, DBAPIError) and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
+    driver_error = isinstance(exc, DBAPIError) or type(exc).__module__.startswith("asyncpg.")
+    return driver_error and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
 
 
 @dataclass(slots=True)
