@@ -8,13 +8,14 @@ import os
 import sys
 from pathlib import Path
 
-from harness import make_settings
-from harness.waiting import WAIT
-from live import LiveServer, live
+import pytest
+from harness import WAIT, LiveServer, live, make_settings
 from sqlalchemy import select
 
 from chatd.config import Settings
 from chatd.store.tables import node_leases
+
+pytestmark = pytest.mark.slow  # every test runs chatd commands as processes
 
 
 def _node_of(minted: int) -> int:
@@ -46,7 +47,7 @@ async def _new_leases(server: LiveServer, before: dict[int, str]) -> set[int]:
     deadline = asyncio.get_running_loop().time() + WAIT
     while not (new := set(await _leases(server)) - set(before)):
         assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the command's lease"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling a condition (a new lease) with the deadline above
     return new
 
 

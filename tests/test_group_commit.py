@@ -82,7 +82,7 @@ async def test_a_batch_locks_its_channels_in_id_order_before_its_first_action(
                 await probe.rollback()
                 if waiting:
                     break
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # polling pg_locks (a condition), at most 1000 times
             else:
                 raise AssertionError("the batch never waited for the held channel")
             with pytest.raises(DBAPIError) as refused:
