@@ -18,14 +18,13 @@ from harness import (
     PostgresDatabases,
     PostgresServer,
     RedisServer,
-    ServerUnavailable,
     fresh_database_url,
     live,
     make_settings,
     migrate_template,
     node_settings,
     sqlite_copy,
-    unavailable,
+    throwaway,
 )
 
 
@@ -42,13 +41,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer()
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable(exc)
-    yield server
-    server.stop()
+    yield from throwaway(PostgresServer)
 
 
 @pytest.fixture(scope="session")
@@ -74,13 +67,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer()
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable(exc)
-    yield server
-    server.stop()
+    yield from throwaway(RedisServer)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -33,12 +33,11 @@ from harness import (
     Person,
     PostgresServer,
     RedisServer,
-    ServerUnavailable,
     Socket,
     live,
     make_settings,
     team,
-    unavailable,
+    throwaway,
     wait_until,
 )
 
@@ -50,13 +49,7 @@ Answer = tuple[str, int, Any]  # (what, status (0: no answer in time, or the soc
 @pytest.fixture
 def own_pg() -> Iterator[PostgresServer]:
     """A cluster of this test's own: stopping it must not stop everyone else's."""
-    try:
-        server = PostgresServer()
-        server.start()
-    except ServerUnavailable as exc:
-        unavailable(exc)
-    yield server
-    server.stop()
+    yield from throwaway(PostgresServer)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@
                    ``KeyActor``, ``file_of``, ``MEETING_START``/``MEETING_END``.
 - ``waiting.py``   ``wait_until``: waiting for a condition with a deadline, the only way a test waits.
 - ``databases.py`` a fresh database per test from a template: ``fresh_database_url``, ``BACKENDS``,
-                   ``unavailable`` (skip, or fail under CI, when a server is missing).
+                   ``unavailable`` (skip, or fail under CI, when a server is missing), ``throwaway`` (a
+                   throwaway PostgreSQL or Redis for a fixture).
 - ``nodes.py``     two chatd nodes on one PostgreSQL and one Redis: ``World``, ``node_settings``,
                    ``read_until``, ``read_until_closed``, ``hidden``, ``has_messages`` (fixture ``nodes``).
 - ``browser.py``   the web client in chromium through Playwright: its fixtures and page helpers. Imported
@@ -26,7 +27,7 @@ test module): ``tests/test_imports.py`` checks it.
 from servers import PostgresServer, RedisServer, ServerUnavailable, find_free_port, require_servers
 
 from .app import PASSWORD, Actor, Harness, make_settings, migrate_template
-from .databases import BACKENDS, PostgresDatabases, fresh_database_url, sqlite_copy, unavailable
+from .databases import BACKENDS, PostgresDatabases, fresh_database_url, sqlite_copy, throwaway, unavailable
 from .files import png
 from .live import MARKER, LiveServer, Person, Socket, drain_stream, free_port, live, team
 from .nodes import BUS_WAIT, Frames, World, has_messages, hidden, node_settings, read_until, read_until_closed
@@ -102,6 +103,7 @@ __all__ = [
     "sqlite_copy",
     "team",
     "texts",
+    "throwaway",
     "unavailable",
     "wait_until",
     "workdrive_org",

@@ -13,11 +13,12 @@ import itertools
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable, Iterator, Protocol, TypeVar
 
 import pytest
 
 from chatd.store.tables import metadata
-from servers import PostgresServer, require_servers
+from servers import PostgresServer, ServerUnavailable, require_servers
 
 BACKENDS = ["sqlite", "postgresql"]  # every API test runs on each (the ``backend`` fixture)
 
@@ -27,6 +28,25 @@ def unavailable(exc: Exception) -> None:
     if require_servers():
         pytest.fail(f"required server missing under CI: {exc}")
     pytest.skip(str(exc))
+
+
+class _Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Server)
+
+
+def throwaway(make: Callable[[], S]) -> Iterator[S]:
+    """A throwaway server for a fixture to ``yield from``: started (or ``unavailable``), stopped afterwards."""
+    try:
+        server = make()
+        server.start()
+    except ServerUnavailable as exc:
+        unavailable(exc)
+    yield server
+    server.stop()
 
 
 def fresh_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
