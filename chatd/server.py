@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import uvicorn
@@ -33,6 +34,20 @@ log = logging.getLogger("chatd")
 
 class ServeError(Exception):
     """``serve`` cannot go on; ``str()`` is one line naming the thing and the fix."""
+
+
+def ensure_database_dir(path: Path | None) -> None:
+    """Create the directory of a new SQLite file (``path``; None on PostgreSQL), or say plainly why it cannot be:
+    ``serve`` and the commands that create a database (``db init``, ``import``) share this."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServeError(
+            f"cannot create {path.parent} for the database: {exc.strerror or exc}; create it (writable by the user "
+            "chatd runs as) or set server.data_dir / database.url"
+        ) from None
 
 
 def listen_url(settings: Settings) -> str:
@@ -74,11 +89,7 @@ async def prepare(settings: Settings) -> str | None:
             f"cannot create the data directory {settings.data_path}: {exc.strerror or exc}; create it, writable by the "
             "user chatd runs as, or set server.data_dir"
         ) from None
-    if settings.sqlite_path is not None:
-        try:
-            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ServeError(f"cannot create {settings.sqlite_path.parent} for the database: {exc.strerror or exc}") from None
+    ensure_database_dir(settings.sqlite_path)
     core = build_core(settings)
     try:
         await migrations.upgrade(core.db, core.clock.now_ms())

@@ -19,19 +19,6 @@ from .accounts import _resolve_org
 from .context import OperatorError, config_option, run_with_core, settings
 
 
-def _ensure_parent(path: Path | None) -> None:
-    """Create the directory of a new SQLite file, or say plainly why it cannot be."""
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OperatorError(
-            f"cannot create {path.parent} for the database: {exc.strerror or exc}; create it (writable by the user "
-            "chatd runs as) or set server.data_dir / database.url"
-        ) from None
-
-
 @click.group("db")
 @config_option
 def db() -> None:
@@ -42,7 +29,9 @@ def db() -> None:
 @config_option
 def db_init() -> None:
     """Create the schema (a no-op on a database that has it)."""
-    _ensure_parent(settings().sqlite_path)
+    from ..server import ensure_database_dir  # here, not at the top: other commands need not load the server
+
+    ensure_database_dir(settings().sqlite_path)
 
     async def action(core: Core) -> tuple[int, int]:
         return await migrations.upgrade(core.db, core.clock.now_ms())
@@ -131,7 +120,9 @@ def export(target: Path, org: str | None) -> None:
 @click.argument("source", metavar="FILE", type=click.Path(path_type=Path))
 def import_(source: Path) -> None:
     """Load an export (folder or tar) into an empty database, SQLite or PostgreSQL."""
-    _ensure_parent(settings().sqlite_path)
+    from ..server import ensure_database_dir  # here, not at the top: other commands need not load the server
+
+    ensure_database_dir(settings().sqlite_path)
     started = time.monotonic()
     summary = run_with_core(lambda core: import_archive(core, source.absolute()), schema=False)
     if sys.stderr.isatty():
