@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
 
+from ...edge.shape_types import Reaction as Reaction  # the core's {emoji, count, me}, shaped alike on both faces
 from ...edge.wire import IdStr, TimeStr
 
 closed = with_config(ConfigDict(extra="forbid"))
@@ -240,13 +241,6 @@ class MeetingEvent(TypedDict):
     poster: FileRef | None
     userIds: list[IdStr]
     conversationId: IdStr
-
-
-@closed
-class Reaction(TypedDict):
-    emoji: str
-    count: int
-    me: bool
 
 
 @closed
