@@ -363,6 +363,20 @@ async def test_a_meeting_is_stored_and_announced_in_the_conversation(chat: Harne
     assert sorted(invited) == sorted([t.carol.user.id, t.admin.user.id])
 
 
+async def test_meeting_times_of_any_year_come_back_as_rfc3339(chat: Harness) -> None:
+    # The fuzzer found a year-542 start shown as "542-09-04T…", which is no RFC 3339 date-time.
+    t = await workdrive_team(chat)
+    group = await group_chat(t.admin, "History", isPrivate=True, members=[{"id": t.bob.id}])
+    for start, shown in (("0542-09-04T03:54:29.15Z", "0542-09-04T03:54:29.150Z"),
+                         ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+                         ("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z")):
+        body = await t.bob.post(
+            f"/api/{group['id']}/meetings", title="Old", startDateTime=start, endDateTime="9999-12-31T23:59:59.999Z",
+        )
+        assert body["startDateTime"] == shown and body["endDateTime"] == "9999-12-31T23:59:59.999Z"
+        assert body["message"]["event"]["startDateTime"] == shown
+
+
 async def test_meetings_refuse_bad_times_participants_and_non_writers(chat: Harness) -> None:
     t = await workdrive_team(chat)
     group = await group_chat(t.admin, "Launch", isPrivate=True, members=[{"id": t.bob.id}])

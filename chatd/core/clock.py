@@ -9,7 +9,7 @@ process's work, not the domain's time."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import overload
 
 
@@ -41,6 +41,9 @@ class FakeClock(Clock):
         self._mono += seconds
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 @overload
 def iso(ms: int) -> str: ...
 @overload
@@ -51,8 +54,10 @@ def iso(ms: int | None) -> str | None:
     """UTC ISO 8601 with milliseconds and ``Z``, as every face shows times."""
     if ms is None:
         return None
-    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # Exact integer arithmetic (no float seconds), and isoformat pads years below 1000 to four digits as
+    # RFC 3339 requires, which strftime("%Y") does not on glibc.
+    stamp = _EPOCH + timedelta(milliseconds=ms)
+    return stamp.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_iso(value: str) -> int:
@@ -63,4 +68,4 @@ def parse_iso(value: str) -> int:
     stamp = datetime.fromisoformat(text)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
-    return int(stamp.timestamp() * 1000)
+    return (stamp - _EPOCH) // timedelta(milliseconds=1)
