@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
 
 _WRITE = "chatd_write"
+_OWN_BEGIN = "chatd_own_begin"  # SQLite: ``read``/``write`` send their BEGIN themselves (``_begin``)
 log = logging.getLogger("chatd.db")
 
 
@@ -126,7 +128,11 @@ class Database:
         started = time.perf_counter()
         try:
             async with self.engine.connect() as conn:
+                if self._write_lock is not None:
+                    await conn.execution_options(**{_OWN_BEGIN: True})
                 async with conn.begin():
+                    if self._write_lock is not None:
+                        await _begin(conn, "BEGIN")
                     yield conn
         except Exception as exc:
             if is_outage(exc):
@@ -148,8 +154,9 @@ class Database:
             else:
                 async with self._write_lock:
                     async with self.engine.connect() as conn:
-                        await conn.execution_options(**{_WRITE: True})
+                        await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
                         async with conn.begin():
+                            await _begin(conn, "BEGIN IMMEDIATE")
                             yield conn
         except Exception as exc:
             if is_outage(exc):
@@ -316,5 +323,20 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_OWN_BEGIN, False):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
+
+
+async def _begin(conn: AsyncConnection, statement: str) -> None:
+    """Open the SQLite transaction of ``Database.read``/``write``: one call on aiosqlite's thread, where the
+    ``begin`` hook's ``exec_driver_sql`` took three (cursor, execute, close) for every transaction. Commit and
+    rollback stay SQLAlchemy's (the driver commits whatever transaction SQLite has open). A driver error is
+    raised as SQLAlchemy's, so a locked or unreadable file is still an outage (``is_outage``)."""
+    driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite's Connection
+    assert driver is not None
+    try:
+        await driver.execute_fetchall(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
