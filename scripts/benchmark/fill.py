@@ -266,7 +266,8 @@ def filled_postgres(cache: Path, spec: FillSpec) -> Iterator[Store]:
         if not done.exists():
             print(f"fill: making {home} (once; cached after)", file=sys.stderr, flush=True)
             info = _fill(cluster.url, home / "work", spec)
-            asyncio.run(_vacuum(cluster.url))
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, as in ``_fill``
+                pool.submit(asyncio.run, _vacuum(cluster.url)).result()
             done.write_text(json.dumps(info, indent=1))
         yield Store(cluster.url, {**json.loads(done.read_text()), "postgres_pid": cluster.pid})
     finally:
