@@ -139,6 +139,8 @@ def _term_frequency_score() -> Any:
     return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
 
 
+_SCORE = _term_frequency_score()  # built once: a few dozen operator lookups in SQLAlchemy per search otherwise
+
 NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
 
 
@@ -182,7 +184,7 @@ def candidates(
     if _sqlite(conn):
         match = " ".join(f'"{word}"' for word in words)
         matched = text("message_fts MATCH :match").bindparams(match=match)
-        score = _term_frequency_score()
+        score = _SCORE
         if narrow:
             # The channels' ids, listed once from the covering (channel_id, id) index into a temporary
             # b-tree, and each hit looked up there: most hits are in other channels, and a lookup in a
