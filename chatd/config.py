@@ -62,6 +62,11 @@ class DatabaseSettings(_Section):
     pool_size: int = Field(10, ge=1)
     echo: bool = False
     sqlite_synchronous: str = "FULL"
+    #: PostgreSQL: seconds one statement may wait for the server's answer, and a new connection for its
+    #: handshake, before the request answers 503 (a server that hangs rather than refuses: frozen, or cut off
+    #: by a partition). 0 lifts the statement limit; schema migrations run without it.
+    command_timeout: float = Field(30.0, ge=0)
+    connect_timeout: float = Field(10.0, gt=0)
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -426,6 +426,20 @@ class PostgresServer:
         if not self._launch(timeout=30.0):
             raise RuntimeError(f"postgres did not start again on port {self.port}; log:\n{_read_log(self._dir / 'postgres.log')}")
 
+    def freeze(self) -> None:
+        """SIGSTOP every process of the cluster: connections stay open and nothing answers, as with a server
+        that hangs or a network partition (no refusal, no reset); ``thaw()`` lets it go on."""
+        assert self.pid is not None, "freeze() a running cluster"
+        os.kill(self.pid, signal.SIGSTOP)  # first, so it forks no backend the loop below would miss
+        for child in _children(self.pid):
+            os.kill(child, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.pid is not None, "thaw() a frozen cluster"
+        for child in _children(self.pid):
+            os.kill(child, signal.SIGCONT)
+        os.kill(self.pid, signal.SIGCONT)
+
     def create_database(self, name: str) -> str:
         """Create another empty database (e.g. one per test module) and return its SQLAlchemy URL."""
         if not _IDENTIFIER.fullmatch(name):
@@ -610,3 +624,16 @@ class RedisServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = Path(stat).read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(text.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(stat.split("/")[2]))
+    return found

@@ -231,6 +231,45 @@ async def test_a_database_outage_is_503_logged_once_and_recovered_from(
     assert load.acknowledged <= _message_ids(missed, channel)
 
 
+@pytest.mark.slow
+async def test_a_database_that_hangs_is_503_within_the_command_timeout(
+    own_pg: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL frozen (SIGSTOP): connections stay open and nothing answers, neither refusal nor reset.
+    Without a bound, every request would wait for TCP to give up (many minutes)."""
+    bounds = {"command_timeout": 2.0, "connect_timeout": 2.0}
+    async with live(make_settings(own_pg.url, tmp_path, database=bounds)) as node:
+        (alice, bob), org = await team(node, "alice", "bob")
+        channel = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+        before = await alice.post("/message/edit", channel_id=channel, contents="before the freeze")
+        headers = {"X-Session-ID": alice.secret}
+        async with httpx.AsyncClient(base_url=node.http, headers=headers, timeout=REQUEST_TIMEOUT) as client:
+            caplog.clear()
+            with caplog.at_level(logging.INFO):
+                own_pg.freeze()
+                try:
+                    post = await client.post("/message/edit", json={"channel_id": channel, "contents": "frozen"})
+                    history = await client.get("/message/read", params={"channel_id": channel})
+                    ready = await client.get("/readyz")
+                finally:
+                    own_pg.thaw()
+                for refused in (post, history):
+                    assert refused.status_code == 503, refused.text
+                    assert refused.json()["error"]["code"] == "unavailable" and refused.headers["retry-after"] == "5"
+                assert ready.status_code == 503 and ready.json()["reason"] == "database unavailable", ready.text
+                deadline = asyncio.get_running_loop().time() + WAIT  # then it recovers by itself
+                while (answer := await client.post("/message/edit", json={"channel_id": channel, "contents": "after"})).status_code != 200:
+                    assert answer.status_code == 503 and asyncio.get_running_loop().time() < deadline, answer.text
+                    await asyncio.sleep(0.1)  # polling interval: the answer, not this sleep, ends the wait
+                assert (await client.get("/readyz")).status_code == 200
+                records = list(caplog.records)
+        page = await bob.get("/message/read", channel_id=channel)
+        assert before["id"] in [m["id"] for m in page["items"]] and "after" in _texts(page)
+    starts, ends = _outage_lines(records)
+    assert [(r.name, r.levelname) for r in starts] == [("chatd.db", "ERROR")], [r.getMessage() for r in starts]
+    assert len(ends) == 1 and not [r for r in records if r.exc_info], "one line each way, no traceback"
+
+
 @pytest.fixture
 def immutable() -> Iterator[Callable[[Path], None]]:
     """``chattr +i`` a file (even root cannot write it then) and ``chattr -i`` it again when asked or after."""

@@ -87,6 +87,7 @@ class Outage:
 
 class Database:
     def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
         self.url = settings.url
         url = make_url(settings.url)
         self.dialect = url.get_backend_name()
@@ -102,8 +103,10 @@ class Database:
             _tune_sqlite(self.engine, settings.sqlite_synchronous)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
+            bounds = {"command_timeout": settings.command_timeout or None, "timeout": settings.connect_timeout}
             self.engine = create_async_engine(
-                url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size
+                url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size,
+                connect_args=bounds,
             )
             _discard_broken_connections(self.engine)
             self._write_lock = None
@@ -156,6 +159,20 @@ class Database:
             self._served(started, write=True)
         finally:
             self.probe.transaction("write", time.perf_counter() - started)
+
+    @asynccontextmanager
+    async def unbounded(self) -> AsyncIterator[Database]:
+        """This database without the per-statement time limit, for work that may rightly take long: a schema
+        migration (an index over every message), or waiting for another node's."""
+        if self.is_sqlite or not self.settings.command_timeout:
+            yield self
+            return
+        other = Database(self.settings.model_copy(update={"command_timeout": 0.0, "pool_size": 1}))
+        other.probe = self.probe
+        try:
+            yield other
+        finally:
+            await other.dispose()
 
     async def probe_ready(self) -> None:
         """Raise ``Unavailable`` unless the database answers and would take a write (``/readyz``).
@@ -238,6 +255,10 @@ class Database:
             kind, hint = "database is read-only", "it is read-only: make the file and its directory writable by the user chatd runs as"
         elif "not a database" in reason or "malformed" in reason:
             kind, hint = "database is damaged", "it is not an SQLite database or is damaged: restore it from a backup"
+        elif isinstance(getattr(exc, "orig", None) or exc, TimeoutError):
+            limits = f"{self.settings.command_timeout:g} s for a statement, {self.settings.connect_timeout:g} s to connect"
+            reason = f"no answer in time ({limits})"
+            kind, hint = "database unavailable", "it hangs or is cut off: check the server and the network to it (database.command_timeout)"
         elif "unable to open" in reason:
             kind, hint = "database cannot be opened", "check that the file's directory exists and is writable by the user chatd runs as"
         else:
@@ -259,7 +280,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def _discard_broken_connections(engine: AsyncEngine) -> None:
-    """asyncpg may answer a query on a connection the server terminated mid-operation (a shutdown) with
+    """A statement that outlived ``command_timeout`` leaves its connection mid-exchange with a server that may
+    answer later: it is discarded too.
+
+    asyncpg may answer a query on a connection the server terminated mid-operation (a shutdown) with
     ``InternalClientError: cannot switch to state …; another operation is in progress`` instead of "connection
     closed", and SQLAlchemy (up to 2.1.9 at least; its issue 13241) then returns that unusable connection to
     the pool, where every later checkout fails the same way: a 500 per request long after the server is
@@ -270,6 +294,8 @@ def _discard_broken_connections(engine: AsyncEngine) -> None:
     def _on_error(context: Any) -> None:
         if type(context.original_exception).__name__ == "InternalClientError":
             context.is_disconnect = True
+        elif isinstance(context.original_exception, TimeoutError):  # ``command_timeout``: the server hangs
+            context.is_disconnect = True  # its answer may still come: the connection is unusable
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:

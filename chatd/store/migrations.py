@@ -86,7 +86,7 @@ async def current_version(conn: AsyncConnection) -> int:
 
 async def upgrade(db: Database, now_ms: int) -> tuple[int, int]:
     """Bring the schema to ``LATEST``; returns (version before, version after). Safe to run again."""
-    async with db.write() as conn:
+    async with db.unbounded() as patient, patient.write() as conn:
         if db.dialect == "postgresql":  # several nodes may start at once: one migrates, the others wait
             await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727465)")
         before = await current_version(conn)
