@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Message
@@ -78,23 +78,22 @@ async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[in
 
 
 async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
-    """Fill ``file_ids`` and ``mentions`` for a batch of messages with two queries."""
+    """Fill ``file_ids`` (in their order) and ``mentions`` (by user id) for a batch of messages, in one
+    statement: every history page and search result pays it, so one round trip rather than two."""
     if not found:
         return found
     by_id = {m.id: m for m in found}
     ids = list(by_id)
     rows = await conn.execute(
-        select(message_files.c.message_id, message_files.c.file_id)
-        .where(message_files.c.message_id.in_(ids))
-        .order_by(message_files.c.message_id, message_files.c.position)
+        union_all(
+            select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),
+                   message_files.c.position.label("ordinal")).where(message_files.c.message_id.in_(ids)),
+            select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(
+                mentions.c.message_id.in_(ids)),
+        ).order_by(literal_column("kind"), literal_column("message_id"), literal_column("ordinal"))
     )
-    for message_id, file_id in rows:
-        by_id[message_id].file_ids.append(file_id)
-    rows = await conn.execute(
-        select(mentions.c.message_id, mentions.c.user_id).where(mentions.c.message_id.in_(ids)).order_by(mentions.c.user_id)
-    )
-    for message_id, user_id in rows:
-        by_id[message_id].mentions.append(user_id)
+    for kind, message_id, value, _ in rows:
+        (by_id[message_id].file_ids if kind == 0 else by_id[message_id].mentions).append(value)
     return found
 
 
@@ -157,12 +156,22 @@ async def history(
     return await with_details(conn, page), has_more
 
 
+#: How far past the page the listing's total counts: exact up to there, a lower bound beyond.
+COUNT_AHEAD = 10_000
+
+
 async def page_by_offset(
-    conn: AsyncConnection, channel_id: int, offset: int, limit: int
+    conn: AsyncConnection, channel_id: int, offset: int, limit: int, *, ahead: int = COUNT_AHEAD
 ) -> tuple[list[Message], int]:
-    """Newest first with a total: for faces that page by number (WorkDrive's ``meta``)."""
+    """Newest first with a total: for faces that page by number (WorkDrive's ``meta``).
+
+    The total counts at most ``ahead`` messages past the page: an exact count reads every row of the channel
+    (a quarter of a second at 200,000 messages, holding a pool connection), while this costs no more than
+    the page's own offset. It is exact whenever fewer remain; otherwise a lower bound that still says more
+    pages follow, and grows as the client pages on, so a client walking ``nextPage`` reaches the oldest."""
     where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
-    total = int((await conn.execute(select(func.count()).select_from(messages).where(*where))).scalar_one())
+    window = select(literal(1)).select_from(messages).where(*where).limit(offset + limit + ahead).subquery()
+    total = int((await conn.execute(select(func.count()).select_from(window))).scalar_one())
     rows = await conn.execute(select(messages).where(*where).order_by(messages.c.id.desc()).offset(offset).limit(limit))
     return await with_details(conn, [message_of(row) for row in rows]), total
 
