@@ -706,3 +706,95 @@ async def test_showcase_screenshot(browser: Browser, web: LiveServer) -> None:
     await expect(a.page.locator(".side-item.unread", has_text="design")).to_have_count(1)
     await screenshot(a.page, "showcase")
     a.assert_clean()
+
+
+async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(browser: Browser, web: LiveServer) -> None:
+    """Enter, Enter in *New message* opens the conversation with the one person picked (the second Enter
+    used to add the directory's first name, turning a DM into a group); on a phone-sized window the channel
+    fills the width and the channel list opens from the top bar and closes when a channel is picked."""
+    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    a = await open_tab(browser, web, "alice")
+    await open_channel(a, web, channel)
+    await a.page.get_by_role("button", name="New message").click()
+    await a.page.fill(".picker input", "carol")
+    await a.page.press(".picker input", "Enter")
+    await expect(a.page.locator(".picker .chip")).to_have_count(1)
+    await a.page.press(".picker input", "Enter")  # the box is empty: done, open it
+    await expect(a.page.locator(".channel-name")).to_contain_text("carol")
+    await expect(a.page.locator(".channel .tool.members")).to_have_text("2")
+    assert await a.page.evaluate("chatd.state.channels.get(chatd.state.current).type") == "direct"
+    await _send(a, "just between us")
+    await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("just between us")
+
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}")
+    await b.page.set_viewport_size({"width": 390, "height": 760})
+    page = b.page
+    await page.wait_for_selector(".channel .messages-inner .msg >> nth=0")
+    width = await page.evaluate("document.querySelector('.channel').getBoundingClientRect().width")
+    assert width >= 380, width  # the channel, not a sliver beside a squeezed sidebar
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await expect(page.locator(".channel .composer-input")).to_be_visible()
+    await page.get_by_role("button", name="Channels").click()
+    await expect(page.locator(".sidebar")).to_be_visible()
+    await expect(page.locator(".rail")).to_be_visible()  # organisations too
+    await screenshot(page, "phone-channel-list")
+    await page.get_by_role("button", name="Create a channel", exact=True).click()  # the list's controls work
+    await page.fill("#f-name", "mobile")
+    await _submit(b)
+    await expect(page.locator(".channel-name")).to_contain_text("mobile")
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await page.get_by_role("button", name="Channels").click()
+    await page.click(".side-item >> text=general")
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await expect(page.locator(".channel-name")).to_contain_text("general")
+    await expect(page.locator(".channel .messages-inner .msg").first).to_be_in_viewport()
+    await screenshot(page, "phone-channel")
+    a.assert_clean()
+    b.assert_clean()
+
+
+async def test_upload_problems_say_which_file_and_a_second_enter_posts_once(browser: Browser, tmp_path: Any) -> None:
+    """A file over the upload limit (413) is named, with the reason, and the tray keeps it to be removed
+    (not "wait for the connection", which would never help); Enter pressed again while files go up does not
+    upload and post them a second time."""
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, limits={"upload_max_bytes": 50_000})
+    async with live(settings) as server:
+        (alice, bob), _, channel = await _general(server, "alice", "bob")
+        a = await open_tab(browser, server, "alice")
+        await open_channel(a, server, channel)
+        page = a.page
+        big = FilePayload(name="video.mp4", mimeType="video/mp4", buffer=bytes(200_000))
+        small = FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"agenda")
+        await page.set_input_files(".channel .composer input[type=file]", files=[small, big])
+        await _send(a, "two files")
+        error = page.locator(".channel .composer-error")
+        await expect(error).to_contain_text("“video.mp4” is too large")
+        await expect(error).not_to_contain_text("connection")
+        await expect(page.locator(".channel .tray-item")).to_have_count(2)  # nothing lost: the files stay
+        await page.get_by_role("button", name="Remove video.mp4").click()
+        await expect(error).to_have_text("")
+        await expect(page.locator(".channel .composer-input")).to_have_value("two files")
+
+        # Enter twice while the upload is held up on its way: one upload, one message.
+        held, release = asyncio.Event(), asyncio.Event()
+        uploads: list[str] = []
+
+        async def slow(route: Any) -> None:
+            uploads.append(route.request.url)
+            held.set()
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/file/upload", slow)
+        await page.press(".channel .composer-input", "Enter")
+        await held.wait()
+        await expect(error).to_contain_text("Uploading “notes.txt”")
+        await page.press(".channel .composer-input", "Enter")
+        await expect(page.locator(".channel .composer .send")).to_be_disabled()
+        release.set()
+        await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("notes.txt")
+        await expect(page.locator(".channel .tray-item")).to_have_count(0)
+        await expect(error).to_have_text("")
+        assert await _history(alice, channel) == ["two files"]
+        assert len(uploads) == 1
+        a.assert_clean()

@@ -35,8 +35,14 @@ export function userPicker({ exclude = [], single = false } = {}) {
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       e.preventDefault();
+      // Enter picks the first match while a name is typed; with the box empty it means "done": it opens
+      // the conversation with whom was picked (never quietly adds the first person of the directory).
       const first = list.querySelector('button');
-      if (first) first.click();
+      if (input.value.trim() && first) first.click();
+      else if (!input.value.trim() && chosen.length && input.form) input.form.requestSubmit();
+    } else if (e.key === 'Backspace' && !input.value && chosen.length) {
+      chosen.pop();
+      redraw();
     }
   });
   redraw();
