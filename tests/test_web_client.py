@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import re
 from typing import Any
 
 import httpx
@@ -798,3 +799,21 @@ async def test_upload_problems_say_which_file_and_a_second_enter_posts_once(brow
         assert await _history(alice, channel) == ["two files"]
         assert len(uploads) == 1
         a.assert_clean()
+
+
+async def test_joining_the_channel_one_reads_leaves_it_read(browser: Browser, web: LiveServer) -> None:
+    """Bob reads a public channel, then joins it: what he was looking at is read, so the channel does not
+    turn bold in his sidebar (it did: the server counted the messages from before he joined as unread)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    deploys = (await alice.post("/channel/edit", organisation_id=org, name="deploys"))["id"]
+    await alice.post("/message/edit", channel_id=deploys, contents="v1.2 is out")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, deploys)
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("v1.2 is out")
+    await b.page.get_by_role("button", name="Join channel").click()
+    await expect(b.page.locator(".channel .composer-input")).to_be_visible()
+    item = b.page.locator(".side-item", has_text="deploys")
+    await b.page.wait_for_function("id => chatd.state.channels.get(id).member && chatd.state.channels.get(id).unread === 0", arg=deploys)
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    assert (await bob.get("/channel/read", id=deploys))["unread"] == 0
+    b.assert_clean()

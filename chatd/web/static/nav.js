@@ -29,6 +29,9 @@ export async function refreshChannel(id) {
     state.channels.set(id, { ...known, ...fresh });
     if (isConversation(fresh) && !known.member_ids) loadMemberIds(id);
     state.bus.emit('channel-meta', id);
+    // The server counts what arrived before one joined (or while the view was open without membership) as
+    // unread; someone looking at the newest messages has read them, so the channel must not turn bold.
+    if ((fresh.unread || fresh.mentions) && state.current === id && !document.hidden && here.view && here.view.id === id && here.view.list.atBottom) actions.markRead(id);
     drawSidebar();
   } catch (err) {
     if (err.status === 404) forgetChannel(id);
