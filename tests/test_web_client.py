@@ -817,3 +817,19 @@ async def test_joining_the_channel_one_reads_leaves_it_read(browser: Browser, we
     await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
     assert (await bob.get("/channel/read", id=deploys))["unread"] == 0
     b.assert_clean()
+
+
+async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browser: Browser, web: LiveServer) -> None:
+    """Unread messages of a channel archived before Bob read them: the sidebar hides the channel, so neither
+    the organisation's dot in the rail nor the page title may count them (they did, for good)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    old = (await alice.post("/channel/edit", organisation_id=org, name="old-project", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=old, contents="@bob one last thing")
+    await alice.post("/channel/archive", id=old)
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    await b.page.wait_for_function("id => chatd.state.channels.get(id).archived && chatd.state.channels.get(id).unread === 1", arg=old)
+    await expect(b.page.locator(".side-item", has_text="old-project")).to_have_count(0)
+    await expect(b.page.locator(".rail-org", has_text="A").first).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(b.page).to_have_title("chatd")
+    b.assert_clean()

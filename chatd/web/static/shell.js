@@ -64,7 +64,7 @@ export function drawSidebar() {
       newConversation: () => dialogs.newConversation(state.currentOrg, (c) => channelCreated(c)),
     });
     let unread = 0;
-    for (const c of state.channels.values()) if (c.member && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
+    for (const c of state.channels.values()) if (c.member && !c.archived && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
     document.title = unread ? `(${unread}) chatd` : 'chatd';
     if (!state.current) welcome();
   });
