@@ -833,3 +833,40 @@ async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browse
     await expect(b.page.locator(".rail-org", has_text="A").first).not_to_have_class(re.compile(r"\bunread\b"))
     await expect(b.page).to_have_title("chatd")
     b.assert_clean()
+
+
+async def test_history_that_cannot_be_read_says_so_and_is_read_again(browser: Browser, web: LiveServer) -> None:
+    """History requests that fail (the server restarting, the network gone) used to leave an empty channel
+    saying "This is the very beginning of the conversation", or nothing at all when scrolling back: now the
+    list says the messages could not be loaded, offers *Try again*, and loads them once it can."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    await _fill(web, alice, general, 120, "old news")
+    quiet = (await alice.post("/channel/edit", organisation_id=org, name="quiet", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=quiet, contents="the quiet channel's only message")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    page = b.page
+
+    async def unreachable(route: Any) -> None:
+        await route.abort("connectionrefused")
+
+    await page.route("**/message/read?*", unreachable)
+    await page.click(".side-item >> text=quiet")
+    failed = page.locator(".channel .messages-top .failed")
+    await expect(failed).to_contain_text("Could not load messages")
+    await expect(page.locator(".channel .channel-start")).to_have_count(0)
+    await page.unroute("**/message/read?*", unreachable)
+    await failed.get_by_role("button", name="Try again").click()
+    await expect(page.locator(f"{CHANNEL_MESSAGES} .msg-text")).to_have_text(["the quiet channel's only message"])
+    await expect(page.locator(".channel .channel-start")).to_be_visible()
+
+    await page.click(".side-item >> text=general")
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(50)
+    await page.route("**/message/read?*", unreachable)
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = 0")
+    await expect(failed).to_contain_text("Could not load older messages")
+    await page.unroute("**/message/read?*", unreachable)
+    await failed.get_by_role("button", name="Try again").click()
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(100)
+    await expect(failed).to_have_count(0)
+    b.assert_clean()

@@ -112,7 +112,11 @@ export class ChannelView {
     this.el.append(h('div', { class: 'drop-hint' }, icon('clip'), ' Drop files to share them'));
     this.on(`messages:${channelId}`, (changes) => this.list.apply(changes));
     this.on('outbox', (item) => item && item.channel_id === channelId && !item.reply_to && this.list.renderOutbox());
-    this.on('status', () => this.list.renderOutbox());
+    this.on('status', (status) => {
+      this.list.renderOutbox();
+      if (status === 'online' && this.list.failed) this.list.retry(); // history that failed: read it now
+    });
+    this.list.onRetry = () => (this.line.loaded ? this.list.scrolled() : this.mount());
     this.on(`typing:${channelId}`, () => (this.typing.textContent = typingLine(channelId)));
     this.on('channel-meta', (id) => id === channelId && this.renderChrome());
     this.on('users', () => this.renderChrome());
@@ -138,8 +142,9 @@ export class ChannelView {
       this.list.el.classList.add('loading-first');
       try {
         await Promise.all([actions.loadHistory(this.id), state.directory]); // names for the authors too
+        this.list.failed = null;
       } catch (err) {
-        toast(`Could not load messages: ${err.message}`, 'error');
+        this.list.failed = `Could not load messages: ${err.message}.`;
       }
       this.list.el.classList.remove('loading-first');
     }

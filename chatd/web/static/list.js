@@ -89,7 +89,12 @@ export class MessageList {
   renderTop() {
     clear(this.top);
     if (this.loading) this.top.append(h('div', { class: 'loading' }, 'Loading older messages…'));
-    else if (!this.line.hasMore && !this.olderInMemory().length && !this.inThread) {
+    else if (this.failed) {
+      // Never "the very beginning" for history that could not be read: say so, and offer to try again
+      // (the channel view also tries again by itself when the connection is back).
+      this.top.append(h('div', { class: 'loading failed', role: 'alert' }, `${this.failed} `,
+        h('button', { class: 'link', onclick: () => this.retry() }, 'Try again')));
+    } else if (!this.line.hasMore && !this.olderInMemory().length && !this.inThread) {
       this.top.append(h('div', { class: 'channel-start' }, 'This is the very beginning of the conversation.'));
     }
   }
@@ -103,6 +108,12 @@ export class MessageList {
 
   firstId() {
     return this.inner.firstElementChild ? this.inner.firstElementChild.dataset.id : null;
+  }
+
+  retry() {
+    this.failed = null;
+    if (this.onRetry) this.onRetry();
+    else this.scrolled();
   }
 
   olderInMemory() {
@@ -120,6 +131,9 @@ export class MessageList {
       this.renderTop();
       try {
         await this.loadOlder(this.firstId());
+        this.failed = null;
+      } catch (err) {
+        this.failed = `Could not load older messages: ${err.message}.`;
       } finally {
         this.loading = false;
       }
