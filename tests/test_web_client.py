@@ -870,3 +870,40 @@ async def test_history_that_cannot_be_read_says_so_and_is_read_again(browser: Br
     await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(100)
     await expect(failed).to_have_count(0)
     b.assert_clean()
+
+
+async def test_on_a_phone_a_tap_shows_the_toolbar_and_search_results_open_their_message(browser: Browser, web: LiveServer) -> None:
+    """Touch screens have no hover: a tap on a short message used to show its toolbar under the finger and
+    press whichever button it brought there (a ❤️, a pin); now the tap shows the toolbar, the next tap uses
+    it. A search result opened on a phone closes the search, which covered the message."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    await alice.post("/message/edit", channel_id=general, contents="ok")
+    for n in range(60):
+        await alice.post("/message/edit", channel_id=general, contents=f"filler {n}")
+    context = await browser.new_context(viewport={"width": 390, "height": 760}, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    tab = Tab(context, page)
+    page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    writes: list[str] = []
+    page.on("request", lambda r: writes.append(r.url) if r.method == "POST" else None)
+    assert (await context.request.post(f"{web.http}/user/login", data={"username": "bob", "password": PASSWORD})).ok
+    await page.goto(f"{web.http}/#/c/{general}")
+    short = page.locator(CHANNEL_MESSAGES).last
+    await expect(short).to_contain_text("filler 59")
+    await short.tap()
+    await expect(short).to_have_class(re.compile(r"\btouched\b"))
+    await expect(short.locator(".msg-actions")).to_be_visible()
+    await expect(short.locator(".reaction:not(.add)")).to_have_count(0)
+    assert not [url for url in writes if "/message/" in url], writes  # the tap changed nothing
+    await short.locator(".msg-actions [data-action=quick-react]").first.tap()
+    await expect(short.locator(".reaction:not(.add)")).to_have_count(1)
+
+    await page.fill("input.search", "ok")
+    await page.press("input.search", "Enter")
+    result = page.locator(".panel .result", has_text="ok")
+    await result.first.tap()
+    await expect(page.locator(".panel")).to_have_count(0)
+    await expect(page.locator(".msg.flash")).to_be_in_viewport()
+    await expect(page.locator(".msg.flash")).to_contain_text("ok")
+    tab.assert_clean()
+    await context.close()

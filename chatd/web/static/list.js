@@ -265,10 +265,24 @@ export class MessageList {
 
   clicked(e) {
     const button = e.target.closest('[data-action]');
+    if (!button && TOUCH.matches) return this.touched(e);
     if (!button || !this.el.contains(button)) return;
     const row = button.closest('.msg');
     if (!row) return;
     e.preventDefault();
     this.onAction(button.dataset.action, row.dataset.id || row.dataset.pending, button, row);
   }
+
+  // Without a mouse there is no hover: a tap on a message shows its toolbar (another tap, or a tap on
+  // another message, hides it). The toolbar appears only after the tap, so the tap itself cannot land on
+  // one of its buttons (with :hover it did: tapping a short message reacted to it or pinned it).
+  touched(e) {
+    if (e.target.closest('a, button, input, textarea, img')) return;
+    const row = e.target.closest('.msg');
+    const was = this.el.querySelector('.msg.touched');
+    if (was) was.classList.remove('touched');
+    if (row && row !== was) row.classList.add('touched');
+  }
 }
+
+const TOUCH = window.matchMedia('(hover: none)');

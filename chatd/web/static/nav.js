@@ -11,6 +11,8 @@ import { confirmDialog, menu, toast } from './ui.js';
 import { ensureUser, switchOrg } from './orgs.js';
 import { closePanel, closeView, drawSidebar, here, openPanel, ui } from './shell.js';
 
+const NARROW = '(max-width: 760px)'; // as in style.css
+
 export function newChannel(teamId) {
   dialogs.createChannel(state.currentOrg, teamId, channelCreated);
 }
@@ -185,6 +187,8 @@ export async function jump(message) {
     }
     return openThread(message.reply_to);
   }
+  // A phone's side panel covers the whole window: close it, or the message jumped to stays hidden under it.
+  if (window.matchMedia(NARROW).matches) closePanel();
   const line = timeline(message.channel_id);
   for (let i = 0; i < 40 && !line.items.has(message.id) && line.hasMore; i++) await actions.loadHistory(message.channel_id, line.order[0]);
   if (here.view && here.view.id === message.channel_id) {
