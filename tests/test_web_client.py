@@ -159,6 +159,16 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
     await a.page.press(".channel .composer-input", "Enter")
     await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(2)
     assert (await _history(alice, channel))[-1] == "line one\nline two"
+
+    # Emptying a message and saving it offers to delete it (it used to do nothing, silently).
+    await a.page.focus(".channel .composer-input")
+    await a.page.keyboard.press("ArrowUp")
+    await a.page.fill(".edit-input", "")
+    await a.page.press(".edit-input", "Enter")
+    await expect(a.page.get_by_role("dialog", name="Delete message")).to_be_visible()
+    await _submit(a)
+    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(1)
+    assert await _history(alice, channel) == ["ship it **today**"]
     a.assert_clean()
     b.assert_clean()
 

@@ -23,6 +23,11 @@ export function startEdit(list, id) {
   };
   const save = async () => {
     const contents = box.value.trim();
+    if (!contents && !(message.files || []).length && message.can_remove) {
+      // As in Slack and Mattermost: saving an emptied message offers to delete it (never a silent no-op).
+      done();
+      return confirmDialog('Delete message', 'You emptied this message. Delete it? This cannot be undone.', 'Delete', () => actions.remove(id));
+    }
     if (!contents || contents === message.contents) return done();
     try {
       row.classList.remove('editing');
