@@ -168,7 +168,7 @@ export class ChannelView {
           kindIcon, h('span', null, channelTitle(channel)), icon('chevron')),
         channel.archived ? h('span', { class: 'tag' }, 'archived') : null,
         h('button', { class: 'channel-topic', title: channel.topic || 'Add a topic', onclick: () => this.handlers.editTopic() },
-          channel.topic || (isConversation(channel) ? '' : 'Add a topic'))),
+          channel.topic || (isConversation(channel) || channel.archived || !channel.member ? '' : 'Add a topic'))),
       h('div', { class: 'channel-tools' },
         h('button', { class: 'tool members', title: 'Members', 'aria-label': 'Members', onclick: () => this.handlers.openMembers() }, icon('people'), h('span', null, String(channel.member_count || 0))),
         h('button', { class: 'tool', title: 'Pinned messages', 'aria-label': 'Pinned messages', onclick: () => this.handlers.openPins() }, icon('pin'))),
