@@ -917,3 +917,20 @@ async def test_on_a_phone_a_tap_shows_the_toolbar_and_search_results_open_their_
     await expect(page.locator(".msg.flash")).to_contain_text("ok")
     tab.assert_clean()
     await context.close()
+
+
+async def test_opening_a_channel_marks_where_the_unread_messages_start(browser: Browser, web: LiveServer) -> None:
+    """As in Slack and Mattermost, a "New" line sits above the first message Bob has not read yet."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    for text in ("standup at 10", "notes are up"):
+        await alice.post("/message/edit", channel_id=general, contents=text)
+    await bob.get("/message/read", channel_id=general)  # Bob reads up to here (the newest page marks it read)
+    for text in ("the build is red", "fixed it", "green again"):
+        await alice.post("/message/edit", channel_id=general, contents=text)
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    marked = b.page.locator(".channel .msg.first-unread")
+    await expect(marked).to_have_count(1)
+    await expect(marked.locator(".msg-text")).to_have_text("the build is red")
+    await screenshot(b.page, "new-messages-line")
+    b.assert_clean()

@@ -143,6 +143,9 @@ export class ChannelView {
   }
 
   async mount() {
+    // Where the reader left off, taken before reading the newest page marks everything read.
+    const channel = this.channel;
+    const lastRead = channel && channel.member && channel.unread > 0 ? channel.last_read_message_id : null;
     if (!this.line.loaded) {
       this.list.el.classList.add('loading-first');
       try {
@@ -154,6 +157,7 @@ export class ChannelView {
       this.list.el.classList.remove('loading-first');
     }
     this.list.renderAll();
+    if (lastRead) this.list.markFirstUnread(lastRead);
     actions.markRead(this.id);
   }
 

@@ -3,7 +3,7 @@
 // keeps a window of the newest messages in the DOM and grows it backwards as the user scrolls up.
 
 import { clear, cmpId, h } from './dom.js';
-import { decorate, messageNode, pendingNode } from './message.js';
+import { decorate, isSystem, messageNode, pendingNode } from './message.js';
 import { state } from './state.js';
 
 const BATCH = 40;
@@ -108,6 +108,14 @@ export class MessageList {
 
   firstId() {
     return this.inner.firstElementChild ? this.inner.firstElementChild.dataset.id : null;
+  }
+
+  // A "New" line above the first message someone else wrote after `lastRead` (as Slack and Mattermost
+  // show on opening a channel with unread messages); it stays until the channel is left.
+  markFirstUnread(lastRead) {
+    const first = this.line.order.find((id) => cmpId(id, lastRead) > 0 && this.line.items.get(id).user_id !== state.me.id && !isSystem(this.line.items.get(id)));
+    const node = first && this.nodes.get(first);
+    if (node && node.previousElementSibling) node.classList.add('first-unread');
   }
 
   retry() {
