@@ -32,6 +32,7 @@ from . import logs, web
 from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
+from .edge.routing import IndexedRouter
 from .metrics import Metrics
 from .realtime import endpoint as websocket
 from .realtime import session
@@ -147,15 +148,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     registry = Metrics()
     app = Starlette(
-        routes=_routes(),
         exception_handlers=HANDLERS,
-        lifespan=lifespan,
         middleware=[
             Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log),
             Middleware(BrowserGuard, settings=settings),
             Middleware(BodyLimit, limits=settings.limits),
         ],
     )
+    app.router = IndexedRouter(_routes(), lifespan=lifespan)  # route lookup by exact path (edge/routing.py)
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False

@@ -55,6 +55,7 @@ class Metrics(Probe):
             "chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
             ["method", "route"], registry=registry,
         )
+        self._http_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.loop_lag_seconds = Histogram(
             "chatd_event_loop_lag_seconds",
             "How late the event loop ran a timer due every 10 ms: the longest stall, to its bucket.",
@@ -150,8 +151,15 @@ class Metrics(Probe):
     # -- HTTP and exposition -----------------------------------------------------------------------
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_seconds.labels(method, route).observe(seconds)
+        # The labelled series, found once per (method, route, status): ``labels()`` checks and locks each call.
+        key = (method, route, status)
+        series = self._http_series.get(key)
+        if series is None:
+            series = self._http_series[key] = (
+                self.http_requests.labels(method, route, str(status)), self.http_seconds.labels(method, route)
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition (body, content type): this app's registry, or every worker's files summed."""

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import uvicorn
 
 from . import capacity, logs
+from .collector import Collector
 from .app import build_core, create_app
 from .config import Settings
 from .core import users
@@ -126,16 +127,28 @@ def uvicorn_config(settings: Settings, app: Any, log_config: dict[str, Any]) -> 
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, telling ``on_started`` once it serves (after the lifespan, on the bound socket)."""
+    """uvicorn's server, telling ``on_started`` once it serves (after the lifespan, on the bound socket).
+
+    From then on the garbage collector's full passes traverse only what changed since the last one
+    (``collector.py``): what startup built, and every long-lived connection, is frozen."""
 
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
         super().__init__(config)
         self.on_started = on_started
+        self.collector: Collector | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
+            self.collector = Collector(asyncio.get_running_loop())
+            self.collector.start()
             self.on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+            self.collector = None
+        await super().shutdown(sockets=sockets)
 
 
 def run_one(settings: Settings, sock: socket.socket, log_config: dict[str, Any], on_started: Callable[[], None]) -> bool:

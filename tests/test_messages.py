@@ -333,6 +333,39 @@ async def test_per_viewer_fields(chat: Harness) -> None:
     assert as_bob["edited"] is False
 
 
+async def test_a_history_page_gives_each_message_its_own_details(chat: Harness) -> None:
+    """A page's files, mentions, pins, flags and reactions are read for all its messages at once (two
+    statements, docs/performance.md): each message still gets exactly its own, files in attached order."""
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    cid = await channel_with(alice, bob, carol)
+
+    async def stored(owner: Actor, name: str) -> str:
+        response = await owner.call("POST", "/file/upload", files={"file": (name, b"x", "text/plain")}, data={"module": "chat"})
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    first, third = await stored(alice, "a.txt"), await stored(alice, "c.txt")
+    second = await stored(bob, "b.txt")
+    both = await send(alice, cid, "two files for @bob and @carol", file_ids=[third, first])
+    one = await send(bob, cid, "one file for @carol", file_ids=[second])
+    plain = await send(carol, cid, "nothing attached")
+    await bob.post("/message/pin", id=one["id"])
+    await carol.post("/message/flag", id=both["id"])
+    await bob.post("/message/react", id=plain["id"], emoji="👍")
+    await carol.post("/message/react", id=both["id"], emoji=":tada:")
+    for reader, flagged in ((carol, {both["id"]}), (bob, set())):
+        page = {m["id"]: m for m in await history(reader, cid)}
+        assert [f["id"] for f in page[both["id"]]["files"]] == [third, first]
+        assert [f["id"] for f in page[one["id"]]["files"]] == [second] and page[plain["id"]]["files"] == []
+        assert page[both["id"]]["mentions"] == sorted([bob.id, carol.id], key=int)
+        assert page[one["id"]]["mentions"] == [carol.id] and page[plain["id"]]["mentions"] == []
+        assert {i for i in page if page[i]["pinned"]} == {one["id"]}
+        assert {i for i in page if page[i]["flagged"]} == flagged
+        assert page[plain["id"]]["reactions"] == [{"emoji": "👍", "count": 1, "me": reader is bob}]
+        assert page[both["id"]]["reactions"] == [{"emoji": ":tada:", "count": 1, "me": reader is carol}]
+        assert page[one["id"]]["reactions"] == []
+
+
 # --- pins, flags, reactions ----------------------------------------------------------------------------
 
 

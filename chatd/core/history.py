@@ -95,8 +95,8 @@ async def _newest_seen(conn: AsyncConnection, principal: Principal, found: Chann
     that far: reading then writes nothing)."""
     if not (found.is_member and reached_end):
         return 0
-    newest = await read_state.newest_message_id(conn, found.channel.id)
-    if newest and newest <= await read_state.last_read(conn, found.channel.id, principal.user_id):
+    newest, last_read = await read_state.newest_and_last_read(conn, found.channel.id, principal.user_id)
+    if newest and newest <= last_read:
         return 0
     return newest
 

@@ -130,14 +130,19 @@ class BrowserGuard:
             await _refuse(refusal, cors)(scope, receive, send)
             return
 
+        origin_sent = "origin" in headers
+
         async def decorated(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                _safe_defaults(out)
-                if cors is not None:
-                    _allow(out, cors)
-                elif "origin" in headers:
-                    out.add_vary_header("Origin")
+                if cors is None and not origin_sent:  # most requests: the defaults, appended in one pass
+                    message["headers"] = _with_safe_defaults(message.get("headers", ()))
+                else:
+                    out = MutableHeaders(scope=message)
+                    _safe_defaults(out)
+                    if cors is not None:
+                        _allow(out, cors)
+                    else:
+                        out.add_vary_header("Origin")
             await send(message)
 
         await self.app(scope, receive, decorated)
@@ -173,10 +178,25 @@ def _allow(headers: MutableHeaders, origin: str) -> None:
     headers.add_vary_header("Origin")
 
 
+SAFE_DEFAULTS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+)
+_RAW_SAFE_DEFAULTS = tuple((name.lower().encode(), value.encode()) for name, value in SAFE_DEFAULTS)
+
+
 def _safe_defaults(headers: MutableHeaders) -> None:
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    for name, value in SAFE_DEFAULTS:
+        headers.setdefault(name, value)
+
+
+def _with_safe_defaults(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``_safe_defaults`` on a response's raw header list: each default the response does not set itself."""
+    out = list(raw)
+    present = {name.lower() for name, _ in out}
+    out.extend(header for header in _RAW_SAFE_DEFAULTS if header[0] not in present)
+    return out
 
 
 def _refuse(message: str, cors: str | None) -> Response:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Awaitable, Literal
 
 from starlette.requests import Request
@@ -84,8 +84,8 @@ class RequestMetrics:
         guard = getattr(scope["app"].state, "guard", None) if "app" in scope else None
         if guard is not None and guard.full(scope):
             return guard.refuse(scope, receive, send)  # type: ignore[no-any-return]
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        rid = given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(8)
         if scope["type"] == "websocket":
             # Set for the socket's own task, which ends with it: nothing to reset, and no frame of ours
             # stays alive as long as the socket does (thousands of them: docs/performance.md).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Message
@@ -78,23 +78,22 @@ async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[in
 
 
 async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
-    """Fill ``file_ids`` and ``mentions`` for a batch of messages with two queries."""
+    """Fill ``file_ids`` (in their order) and ``mentions`` (by user id) for a batch of messages, in one
+    statement: every history page and search result pays it, so one round trip rather than two."""
     if not found:
         return found
     by_id = {m.id: m for m in found}
     ids = list(by_id)
     rows = await conn.execute(
-        select(message_files.c.message_id, message_files.c.file_id)
-        .where(message_files.c.message_id.in_(ids))
-        .order_by(message_files.c.message_id, message_files.c.position)
+        union_all(
+            select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),
+                   message_files.c.position.label("ordinal")).where(message_files.c.message_id.in_(ids)),
+            select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(
+                mentions.c.message_id.in_(ids)),
+        ).order_by(literal_column("kind"), literal_column("message_id"), literal_column("ordinal"))
     )
-    for message_id, file_id in rows:
-        by_id[message_id].file_ids.append(file_id)
-    rows = await conn.execute(
-        select(mentions.c.message_id, mentions.c.user_id).where(mentions.c.message_id.in_(ids)).order_by(mentions.c.user_id)
-    )
-    for message_id, user_id in rows:
-        by_id[message_id].mentions.append(user_id)
+    for kind, message_id, value, _ in rows:
+        (by_id[message_id].file_ids if kind == 0 else by_id[message_id].mentions).append(value)
     return found
 
 

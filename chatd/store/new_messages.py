@@ -4,24 +4,26 @@ events with the channels' next seqs, for a whole group-commit batch at once (``T
 Each event belongs to the message at the same position; a channel's events take its next seqs in batch
 order, and the channel's ``last_message_at`` becomes its newest message's time.
 
-SQLite: one statement per table, whatever the batch. PostgreSQL: **one statement** for the whole batch, the
-tables written by data-modifying ``WITH`` clauses from arrays (``unnest``) and the search vector computed in
+SQLite: one call on the connection's own thread for the whole batch (one statement per table there, with the
+standard ``sqlite3`` module), and the search entries through the search store. PostgreSQL: **one statement**
+for the whole batch, the tables written by data-modifying ``WITH`` clauses from arrays (``unnest``) and the search vector computed in
 the insert rather than by an ``UPDATE`` of each new row: one round trip and one row version per message, and
 the text never changes with the batch's size, so it stays a prepared statement.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
-from . import messages as message_store
 from . import search
 
 
@@ -31,12 +33,85 @@ async def write(conn: AsyncConnection, batch: list[Message], created: list[Event
         return
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
-        await message_store.insert_messages(conn, batch)
+        await _write_sqlite(conn, batch, created)
         await search.index_many(conn, [(m.id, m.contents) for m in batch])
-        newest = {m.channel_id: {"last_message_at": m.created_at} for m in batch}
-        await event_log.append_many(conn, created, newest)
         return
     await _write_postgresql(conn, batch, created)
+
+
+_SQLITE_MESSAGES = (
+    "INSERT INTO messages (id, channel_id, user_id, type, contents, meta, reply_to, client_msg_id, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_FILES = "INSERT INTO message_files (message_id, file_id, position) VALUES (?, ?, ?)"
+_SQLITE_MENTIONS = "INSERT INTO mentions (message_id, user_id, channel_id) VALUES (?, ?, ?)"
+_SQLITE_BUMP = "UPDATE channels SET last_seq = last_seq + ?, last_message_at = ? WHERE id = ? RETURNING last_seq"
+_SQLITE_EVENTS = (
+    "INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at, message_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+    """The messages, their files and mentions, the channels' seqs and the events, in one call on the thread
+    that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost several hops
+    between the event loop and that thread (cursor, execute, fetch, close) and its own Python on both sides;
+    here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
+    "Sends: the request path"). Same transaction as the caller's: the connection is the one it holds."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection  # aiosqlite's Connection
+    assert driver is not None
+    messages = [
+        (m.id, m.channel_id, m.user_id, m.type, m.contents, orjson.dumps(m.meta).decode(), m.reply_to,
+         m.client_msg_id, m.created_at, m.updated_at)
+        for m in batch
+    ]
+    files = [(m.id, file_id, position) for m in batch for position, file_id in enumerate(m.file_ids)]
+    named = [(m.id, user_id, m.channel_id) for m in batch for user_id in m.mentions]
+    counts: dict[int, int] = {}
+    newest: dict[int, int] = {}
+    for message in batch:
+        counts[message.channel_id] = counts.get(message.channel_id, 0) + 1
+        newest[message.channel_id] = max(message.created_at, newest.get(message.channel_id, message.created_at))
+    bumps = [(count, newest[channel_id], channel_id) for channel_id, count in counts.items()]
+    payloads = [orjson.dumps(e.data).decode() for e in created]
+
+    def run(db: sqlite3.Connection) -> dict[int, int]:
+        step = _SQLITE_MESSAGES
+        try:
+            db.executemany(step, messages)
+            if files:
+                step = _SQLITE_FILES
+                db.executemany(step, files)
+            if named:
+                step = _SQLITE_MENTIONS
+                db.executemany(step, named)
+            step = _SQLITE_BUMP
+            last: dict[int, int] = {}
+            for bump in bumps:
+                row = db.execute(step, bump).fetchone()
+                if row is None:  # the messages' foreign key fails first; this is the log's own guard
+                    raise LookupError(f"no such channel: {bump[2]}")
+                last[bump[2]] = int(row[0])
+            step = _SQLITE_EVENTS
+            next_seq = {channel_id: last[channel_id] - count + 1 for channel_id, count in counts.items()}
+            rows: list[tuple[Any, ...]] = []
+            for event, payload in zip(created, payloads):
+                assert event.channel_id is not None and event.id is not None
+                seq = next_seq[event.channel_id]
+                next_seq[event.channel_id] = seq + 1
+                rows.append((event.channel_id, seq, event.id, event.type, event.event, event.actor_id, payload,
+                             event.created_at, event_log.message_id_of(event)))
+            db.executemany(step, rows)
+            return {channel_id: last[channel_id] - count + 1 for channel_id, count in counts.items()}
+        except sqlite3.Error as exc:  # what SQLAlchemy would have raised: constraints, outages (db.is_outage)
+            raise DBAPIError.instance(step, None, exc, sqlite3.Error) from exc
+
+    first = await driver._execute(run, driver._conn)  # aiosqlite's own thread hop (stable since 0.11)
+    for event in created:
+        assert event.channel_id is not None
+        event.seq = first[event.channel_id]
+        first[event.channel_id] += 1
 
 
 _WRITE_POSTGRESQL = text(

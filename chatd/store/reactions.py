@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import BigInteger, String, Table, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import ColumnClause
 
 from .channels import readable_channels_clause
 from .tables import channels, flags, messages, pins, reactions
@@ -70,13 +71,6 @@ async def unpin(conn: AsyncConnection, message_id: int) -> bool:
     return bool((await conn.execute(pins.delete().where(pins.c.message_id == message_id))).rowcount)
 
 
-async def pinned_ids(conn: AsyncConnection, message_ids: list[int]) -> set[int]:
-    if not message_ids:
-        return set()
-    rows = await conn.execute(select(pins.c.message_id).where(pins.c.message_id.in_(message_ids)))
-    return {row[0] for row in rows}
-
-
 async def channel_pins(conn: AsyncConnection, channel_id: int) -> list[tuple[int, int | None, int]]:
     """(message_id, pinned_by, pinned_at) of live messages, most recently pinned first."""
     rows = await conn.execute(
@@ -97,15 +91,6 @@ async def unflag(conn: AsyncConnection, user_id: int, message_id: int) -> bool:
     return bool(result.rowcount)
 
 
-async def flagged_ids(conn: AsyncConnection, user_id: int, message_ids: list[int]) -> set[int]:
-    if not message_ids:
-        return set()
-    rows = await conn.execute(
-        select(flags.c.message_id).where(flags.c.user_id == user_id, flags.c.message_id.in_(message_ids))
-    )
-    return {row[0] for row in rows}
-
-
 async def my_flags(
     conn: AsyncConnection, user_id: int, is_admin: bool, offset: int, limit: int
 ) -> tuple[list[int], int]:
@@ -124,3 +109,38 @@ async def my_flags(
         .limit(limit)
     )
     return [row[0] for row in rows], total
+
+
+async def marks(
+    conn: AsyncConnection, message_ids: list[int], viewer_id: int
+) -> tuple[set[int], set[int], dict[int, list[dict[str, Any]]]]:
+    """What a viewer sees marked on these messages, in one statement rather than three (a history page or a
+    search pays each round trip): the pinned ones, the ones the viewer flagged, and the reaction summaries
+    (``[{emoji, count, me}]`` per message, in order of first use)."""
+    if not message_ids:
+        return set(), set(), {}
+    none, zero = literal("", String), literal(0, BigInteger)
+    kind: ColumnClause[Any] = literal_column("kind")
+    rows = await conn.execute(
+        union_all(
+            select(literal(0).label("kind"), pins.c.message_id, none.label("emoji"), zero.label("user_id"),
+                   zero.label("created_at")).where(pins.c.message_id.in_(message_ids)),
+            select(literal(1), flags.c.message_id, none, zero, zero).where(
+                flags.c.user_id == viewer_id, flags.c.message_id.in_(message_ids)),
+            select(literal(2), reactions.c.message_id, reactions.c.emoji, reactions.c.user_id,
+                   reactions.c.created_at).where(reactions.c.message_id.in_(message_ids)),
+        ).order_by(kind, literal_column("message_id"), literal_column("created_at"), literal_column("user_id"))
+    )
+    pinned: set[int] = set()
+    flagged: set[int] = set()
+    grouped: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row_kind, message_id, emoji, user_id, _ in rows:
+        if row_kind == 0:
+            pinned.add(message_id)
+        elif row_kind == 1:
+            flagged.add(message_id)
+        else:
+            entry = grouped[message_id].setdefault(emoji, {"emoji": emoji, "count": 0, "me": False})
+            entry["count"] += 1
+            entry["me"] = entry["me"] or user_id == viewer_id
+    return pinned, flagged, {mid: list(by_emoji.values()) for mid, by_emoji in grouped.items()}

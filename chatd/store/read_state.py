@@ -90,6 +90,16 @@ async def last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> int
     return int(row[0]) if row else 0
 
 
+async def newest_and_last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[int, int]:
+    """``newest_message_id`` and ``last_read`` in one statement: a history page asks both, so one round trip."""
+    newest = select(func.max(messages.c.id)).where(
+        messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)).scalar_subquery()
+    marker = select(channel_members.c.last_read_message_id).where(
+        channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id).scalar_subquery()
+    row = (await conn.execute(select(newest, marker))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 async def newest_message_id(conn: AsyncConnection, channel_id: int) -> int:
     row = (
         await conn.execute(

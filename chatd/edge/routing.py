@@ -1,0 +1,76 @@
+"""Route lookup by exact path: Starlette's router tries every route's pattern in turn, for every request.
+
+With the faces' ~140 routes, a request for a route near the end of the table (``POST /message/edit`` sits
+past the operator, document and most Crust routes) paid for a hundred regular-expression matches before its
+handler ran (docs/performance.md, "Sends: the request path"). ``IndexedRouter`` keeps, for each path that a
+route names literally, the few routes that could match it at all (that route, its namesakes for other
+methods or the websocket, and any pattern route that also matches the path), in table order, and asks only
+those. The answer is the one Starlette's loop gives, because a route whose pattern does not match the path
+answers ``Match.NONE`` whatever the request: the first full match wins, else the first partial one (405).
+Any other path (a pattern route such as ``/files/{id}``, a 404, a trailing-slash redirect) goes through
+Starlette's own loop unchanged.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+
+_PATTERNED = (Route, WebSocketRoute, Mount)
+
+
+def _literal(route: BaseRoute) -> str | None:
+    """The path a route matches literally, or None for one with parameters (or of another kind)."""
+    if isinstance(route, (Route, WebSocketRoute)) and not route.param_convertors:
+        return route.path
+    return None
+
+
+def _may_match(route: BaseRoute, path: str) -> bool:
+    """False only when ``route`` answers ``Match.NONE`` to every request for ``path``: its pattern, which
+    depends on the path alone, does not match. Routes of other kinds (``Host``) are always asked."""
+    if isinstance(route, _PATTERNED):
+        return route.path_regex.match(path) is not None
+    return True
+
+
+def path_index(routes: list[BaseRoute]) -> dict[str, tuple[BaseRoute, ...]]:
+    """For each literal path: the routes that may match it, in table order."""
+    paths = {path for path in map(_literal, routes) if path is not None}
+    return {path: tuple(r for r in routes if _may_match(r, path)) for path in paths}
+
+
+class IndexedRouter(Router):
+    """Starlette's router with the index described in the module docstring. The index is rebuilt when the
+    route table changes length (routes are only ever added)."""
+
+    _index: dict[str, tuple[BaseRoute, ...]] = {}
+    _indexed = -1
+
+    def chosen(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """The route Starlette's loop would hand this request to, and its child scope, when the path is one
+        a route names literally and some route answers it; None leaves the request to Starlette's loop."""
+        if scope["type"] == "lifespan" or scope.get("root_path"):
+            return None
+        if self._indexed != len(self.routes):
+            self._index, self._indexed = path_index(self.routes), len(self.routes)
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self._index.get(scope["path"], ()):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        return partial
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.chosen(scope)
+        if chosen is None:  # a pattern route, a 404, a redirect, the lifespan: Starlette's own loop
+            await super().app(scope, receive, send)
+            return
+        route, child_scope = chosen
+        if "router" not in scope:
+            scope["router"] = self
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
