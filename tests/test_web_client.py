@@ -387,8 +387,15 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await expect(b.page.locator(".thread-panel .messages-inner .msg")).to_have_count(2)
     await screenshot(b.page, "thread-panel")
 
+    # Esc in the thread's box clears a draft and keeps the thread open; Esc in the empty box closes it.
+    await a.page.fill(".thread-panel .composer-input", "half a thought")
+    await a.page.press(".thread-panel .composer-input", "Escape")
+    await expect(a.page.locator(".thread-panel .composer-input")).to_have_value("")
+    await expect(a.page.locator(".thread-panel")).to_be_visible()
+    await a.page.press(".thread-panel .composer-input", "Escape")
+    await expect(a.page.locator(".thread-panel")).to_have_count(0)
+
     # Search with highlighted matches; a result opens its message.
-    await a.page.keyboard.press("Escape")
     await a.page.fill(".search", "deploy checklist")
     await a.page.press(".search", "Enter")
     await expect(a.page.locator(".search-panel mark")).to_have_count(2)

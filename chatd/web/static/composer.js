@@ -63,7 +63,10 @@ export class Composer {
       this.submit();
     } else if (e.key === 'ArrowUp' && !this.input.value && !this.files.length) {
       if (this.onEditLast && this.onEditLast()) e.preventDefault();
-    } else if (e.key === 'Escape') {
+    } else if (e.key === 'Escape' && (this.input.value || this.files.length)) {
+      // Esc clears a draft, and only that: the thread or search panel around it stays open (an empty
+      // box lets Esc through, to close the panel).
+      e.preventDefault();
       this.input.value = '';
       this.clearFiles();
       this.autosize();
