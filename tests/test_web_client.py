@@ -107,6 +107,7 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Hello from Bob's first day")
     await page.click(".side-item >> text=deploys")
     await bob.page.click(".side-nav >> text=Browse channels")
+    await expect(bob.page.locator(".browse-item", has_text="deploys")).to_contain_text(re.compile(r"^# deploys\s*1 member(?!s)"))
     await bob.page.click(".browse-item:has-text('deploys') >> text=View")
     await expect(bob.page.locator(".channel .notice.join")).to_be_visible()  # readable before joining
     await bob.page.get_by_role("button", name="Join channel").click()

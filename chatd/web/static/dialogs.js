@@ -104,7 +104,7 @@ export function browseChannels(orgId, { onOpen, onCreate }) {
     clear(list).append(...all.filter((c) => !q || c.name.toLowerCase().includes(q) || (c.topic || '').toLowerCase().includes(q)).map((c) =>
       h('div', { class: 'browse-item' },
         h('div', null, h('div', { class: 'browse-name' }, c.type === 'private' ? '🔒 ' : '# ', c.name, c.archived ? h('span', { class: 'tag' }, 'archived') : null),
-          h('div', { class: 'muted' }, `${c.member_count || 0} members${c.topic ? ' · ' + c.topic : ''}`)),
+          h('div', { class: 'muted' }, `${c.member_count || 0} ${c.member_count === 1 ? 'member' : 'members'}${c.topic ? ' · ' + c.topic : ''}`)),
         h('button', { type: 'button', class: 'btn' + (c.member ? '' : ' primary'), onclick: () => { closeModal(); onOpen(c.id, !c.member && !c.archived); } }, c.member ? 'Open' : 'View'))));
     if (!list.children.length) list.append(h('div', { class: 'empty' }, 'No channels found.'));
   };
