@@ -942,3 +942,39 @@ async def test_opening_a_channel_marks_where_the_unread_messages_start(browser: 
     await expect(marked.locator(".msg-text")).to_have_text("the build is red")
     await screenshot(b.page, "new-messages-line")
     b.assert_clean()
+
+
+async def test_new_messages_below_someone_reading_older_ones(browser: Browser, web: LiveServer) -> None:
+    """Bob reads older messages when new ones come: his place holds, a pill says they came, and reaching
+    the bottom reads them (the channel stayed bold and counted unread until he left it)."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    await _fill(web, alice, general, 80, "earlier")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    page = b.page
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(50)
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight - el.clientHeight - 400")
+    reading = page.locator(CHANNEL_MESSAGES, has_text="earlier 40")
+    top = await reading.evaluate("n => n.getBoundingClientRect().top")
+    await alice.post("/message/edit", channel_id=general, contents="@bob are you there?")
+    await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("are you there?")
+    pill = page.get_by_role("button", name="New messages ↓")
+    await expect(pill).to_be_visible()
+    item = page.locator(".side-item", has_text="general")
+    await expect(item).to_have_class(re.compile(r"\bunread\b"))
+    assert await reading.evaluate("n => n.getBoundingClientRect().top") == top  # not pulled down
+    await pill.click()
+    await expect(pill).to_be_hidden()
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(item.locator(".badge")).to_have_count(0)
+    await page.wait_for_function("id => chatd.state.channels.get(id).unread === 0 && chatd.state.channels.get(id).mentions === 0", arg=general)
+    channel = await bob.get("/channel/read", id=general)
+    assert (channel["unread"], channel["mentions"]) == (0, 0)
+
+    # Scrolling down by hand reads them too.
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = 0")
+    await alice.post("/message/edit", channel_id=general, contents="one more")
+    await expect(item).to_have_class(re.compile(r"\bunread\b"))
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight")
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    b.assert_clean()

@@ -115,7 +115,26 @@ export class ChannelView {
     this.el = h('section', { class: 'channel', 'aria-label': channelTitle(this.channel) }, this.header, this.list.el, this.footer);
     acceptDrops(this.el, this.composer);
     this.el.append(h('div', { class: 'drop-hint' }, icon('clip'), ' Drop files to share them'));
-    this.on(`messages:${channelId}`, (changes) => this.list.apply(changes));
+    // Someone reading older messages is not pulled down by new ones: a pill says they came, and reaching
+    // the bottom (by scrolling or by the pill) reads them, so the channel's unread mark goes as it would in Slack.
+    this.jumpPill = h('button', { class: 'jump-new hidden', onclick: () => this.list.scrollToBottom() }, 'New messages ↓');
+    this.el.append(this.jumpPill);
+    this.list.onScrolled = (atBottom) => {
+      this.updatePill();
+      const c = this.channel;
+      if (atBottom && c && c.member && (c.unread || c.mentions) && !document.hidden && !this.readQueued) {
+        this.readQueued = true;
+        setTimeout(() => {
+          this.readQueued = false;
+          actions.markRead(this.id);
+        }, 150);
+      }
+    };
+    this.on(`messages:${channelId}`, (changes) => {
+      this.list.apply(changes);
+      queueMicrotask(() => this.updatePill()); // after the event has counted the message as unread
+    });
+    this.on('channels', () => this.updatePill());
     this.on('outbox', (item) => item && item.channel_id === channelId && !item.reply_to && this.list.renderOutbox());
     this.on('status', (status) => {
       this.list.renderOutbox();
@@ -192,6 +211,11 @@ export class ChannelView {
     } else {
       this.footer.append(this.composer.el, this.typing);
     }
+  }
+
+  updatePill() {
+    const c = this.channel;
+    this.jumpPill.classList.toggle('hidden', !(c && c.member && c.unread > 0 && !this.list.stuck));
   }
 
   editLast() {

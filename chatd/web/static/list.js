@@ -29,6 +29,7 @@ export class MessageList {
     this.stuck = true; // following the newest messages (the view was at the bottom when last scrolled)
     this.el.addEventListener('scroll', () => {
       this.stuck = this.atBottom;
+      if (this.onScrolled) this.onScrolled(this.stuck);
       this.scrolled();
     }, { passive: true });
     // Images that load, a panel that opens, a window that narrows: stay at the bottom if we were there.
