@@ -763,6 +763,10 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     await expect(page.locator(".channel-name")).to_contain_text("mobile")
     await expect(page.locator(".sidebar")).to_be_hidden()
     await page.get_by_role("button", name="Channels").click()
+    await expect(page.locator(".sidebar")).to_be_visible()
+    await page.keyboard.press("Escape")  # Esc closes the list too
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await page.get_by_role("button", name="Channels").click()
     await page.click(".side-item >> text=general")
     await expect(page.locator(".sidebar")).to_be_hidden()
     await expect(page.locator(".channel-name")).to_contain_text("general")
