@@ -12,8 +12,9 @@ looks), and the next one traverses only what came after. Nothing is frozen but w
 just found alive; what is frozen and later dropped is freed as usual when its last reference goes (most
 objects). Only a frozen object that later becomes part of an unreachable cycle stays until the frozen set
 is traversed again: when it has grown to ``REGROW`` times its size after the last complete collection,
-it is thawed and collected once (the one full-length pause, as rare as the set doubling), so memory stays
-within that factor of what is alive.
+it is thawed and collected once (the one full-length pause, as rare as the heap growing by half), so memory
+stays within about that factor of what is alive (a closed connection leaves about 4 KB so: ``scripts/soak``,
+docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import time
 from typing import Any
 
 log = logging.getLogger("chatd.collector")
-REGROW = 2.0  # thaw and collect everything once the frozen set has grown to this factor of its last size
+REGROW = 1.5  # thaw and collect everything once the frozen set has grown to this factor of its last size
 
 
 class Collector:
-    """Freezes what each full collection leaves, and thaws the lot when the frozen set has doubled."""
+    """Freezes what each full collection leaves, and thaws the lot when the frozen set has grown by half."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, regrow: float = REGROW) -> None:
         self.loop = loop
@@ -64,7 +65,7 @@ class Collector:
                 pass
 
     def _check(self) -> None:
-        """The frozen set may have doubled (the estimate counts objects freed since): count it, and
+        """The frozen set may have grown by half (the estimate counts objects freed since): count it, and
         collect everything once if it has."""
         self.scheduled = False
         frozen = gc.get_freeze_count()

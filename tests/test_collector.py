@@ -1,6 +1,6 @@
 """The garbage collector of a serving process (``chatd/collector.py``): what a full collection finds alive is
 frozen, so the next traverses only what came after; and what was frozen and later became an unreachable
-cycle is still reclaimed, once the frozen set has doubled (chatd runs for months: nothing may pile up)."""
+cycle is still reclaimed, once the frozen set has grown by half (chatd runs for months: nothing may pile up)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def test_survivors_of_a_full_collection_are_left_out_of_the_next(collector
     assert all(id(node) in {id(o) for o in gc.get_objects()} for node in newer)
 
 
-async def test_a_frozen_cycle_that_becomes_garbage_is_reclaimed_once_the_frozen_set_doubles(collector: Collector) -> None:
+async def test_a_frozen_cycle_that_becomes_garbage_is_reclaimed_once_the_frozen_set_has_grown(collector: Collector) -> None:
     doomed = cycles(1000)
     gc.collect()
     await settle()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-
+from chatd.store import messages as message_store
 from harness import Actor, Harness, channel_with, history, org_with, png, send, texts
 
 __all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
@@ -364,6 +364,25 @@ async def test_a_history_page_gives_each_message_its_own_details(chat: Harness) 
         assert page[plain["id"]]["reactions"] == [{"emoji": "👍", "count": 1, "me": reader is bob}]
         assert page[both["id"]]["reactions"] == [{"emoji": ":tada:", "count": 1, "me": reader is carol}]
         assert page[one["id"]]["reactions"] == []
+
+
+async def test_a_numbered_listing_counts_a_bounded_window_and_is_exact_near_the_end(chat: Harness) -> None:
+    """The WorkDrive listing's total counts at most ``ahead`` messages past the page (an exact count reads the
+    whole channel): a lower bound that still promises more pages while older messages remain, exact near the end."""
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    for n in range(12):
+        sent = await send(alice, cid, f"m{n}")
+    removed = await alice.call("DELETE", "/message/remove", json={"id": sent["id"]})  # neither listed nor counted
+    assert removed.status_code == 200, removed.text
+    async with chat.core.reading() as conn:
+        _, everything = await message_store.page_by_offset(conn, int(cid), 0, 2, ahead=1_000)
+        first, bounded = await message_store.page_by_offset(conn, int(cid), 0, 2, ahead=3)
+        _, deeper = await message_store.page_by_offset(conn, int(cid), 4, 2, ahead=3)
+        last, near_end = await message_store.page_by_offset(conn, int(cid), everything - 2, 2, ahead=3)
+    assert [m.contents for m in first] == ["m10", "m9"]
+    assert (bounded, deeper, near_end) == (5, 9, everything)
+    assert len(last) == 2
 
 
 # --- pins, flags, reactions ----------------------------------------------------------------------------

@@ -156,12 +156,22 @@ async def history(
     return await with_details(conn, page), has_more
 
 
+#: How far past the page the listing's total counts: exact up to there, a lower bound beyond.
+COUNT_AHEAD = 10_000
+
+
 async def page_by_offset(
-    conn: AsyncConnection, channel_id: int, offset: int, limit: int
+    conn: AsyncConnection, channel_id: int, offset: int, limit: int, *, ahead: int = COUNT_AHEAD
 ) -> tuple[list[Message], int]:
-    """Newest first with a total: for faces that page by number (WorkDrive's ``meta``)."""
+    """Newest first with a total: for faces that page by number (WorkDrive's ``meta``).
+
+    The total counts at most ``ahead`` messages past the page: an exact count reads every row of the channel
+    (a quarter of a second at 200,000 messages, holding a pool connection), while this costs no more than
+    the page's own offset. It is exact whenever fewer remain; otherwise a lower bound that still says more
+    pages follow, and grows as the client pages on, so a client walking ``nextPage`` reaches the oldest."""
     where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
-    total = int((await conn.execute(select(func.count()).select_from(messages).where(*where))).scalar_one())
+    window = select(literal(1)).select_from(messages).where(*where).limit(offset + limit + ahead).subquery()
+    total = int((await conn.execute(select(func.count()).select_from(window))).scalar_one())
     rows = await conn.execute(select(messages).where(*where).order_by(messages.c.id.desc()).offset(offset).limit(limit))
     return await with_details(conn, [message_of(row) for row in rows]), total
 
