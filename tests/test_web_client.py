@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import re
 from typing import Any
 
 import httpx
@@ -106,6 +107,7 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Hello from Bob's first day")
     await page.click(".side-item >> text=deploys")
     await bob.page.click(".side-nav >> text=Browse channels")
+    await expect(bob.page.locator(".browse-item", has_text="deploys")).to_contain_text(re.compile(r"^# deploys\s*1 member(?!s)"))
     await bob.page.click(".browse-item:has-text('deploys') >> text=View")
     await expect(bob.page.locator(".channel .notice.join")).to_be_visible()  # readable before joining
     await bob.page.get_by_role("button", name="Join channel").click()
@@ -158,6 +160,16 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
     await a.page.press(".channel .composer-input", "Enter")
     await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(2)
     assert (await _history(alice, channel))[-1] == "line one\nline two"
+
+    # Emptying a message and saving it offers to delete it (it used to do nothing, silently).
+    await a.page.focus(".channel .composer-input")
+    await a.page.keyboard.press("ArrowUp")
+    await a.page.fill(".edit-input", "")
+    await a.page.press(".edit-input", "Enter")
+    await expect(a.page.get_by_role("dialog", name="Delete message")).to_be_visible()
+    await _submit(a)
+    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(1)
+    assert await _history(alice, channel) == ["ship it **today**"]
     a.assert_clean()
     b.assert_clean()
 
@@ -376,8 +388,15 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await expect(b.page.locator(".thread-panel .messages-inner .msg")).to_have_count(2)
     await screenshot(b.page, "thread-panel")
 
+    # Esc in the thread's box clears a draft and keeps the thread open; Esc in the empty box closes it.
+    await a.page.fill(".thread-panel .composer-input", "half a thought")
+    await a.page.press(".thread-panel .composer-input", "Escape")
+    await expect(a.page.locator(".thread-panel .composer-input")).to_have_value("")
+    await expect(a.page.locator(".thread-panel")).to_be_visible()
+    await a.page.press(".thread-panel .composer-input", "Escape")
+    await expect(a.page.locator(".thread-panel")).to_have_count(0)
+
     # Search with highlighted matches; a result opens its message.
-    await a.page.keyboard.press("Escape")
     await a.page.fill(".search", "deploy checklist")
     await a.page.press(".search", "Enter")
     await expect(a.page.locator(".search-panel mark")).to_have_count(2)
@@ -706,3 +725,260 @@ async def test_showcase_screenshot(browser: Browser, web: LiveServer) -> None:
     await expect(a.page.locator(".side-item.unread", has_text="design")).to_have_count(1)
     await screenshot(a.page, "showcase")
     a.assert_clean()
+
+
+async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(browser: Browser, web: LiveServer) -> None:
+    """Enter, Enter in *New message* opens the conversation with the one person picked (the second Enter
+    used to add the directory's first name, turning a DM into a group); on a phone-sized window the channel
+    fills the width and the channel list opens from the top bar and closes when a channel is picked."""
+    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    a = await open_tab(browser, web, "alice")
+    await open_channel(a, web, channel)
+    await a.page.get_by_role("button", name="New message").click()
+    await a.page.fill(".picker input", "carol")
+    await a.page.press(".picker input", "Enter")
+    await expect(a.page.locator(".picker .chip")).to_have_count(1)
+    await a.page.press(".picker input", "Enter")  # the box is empty: done, open it
+    await expect(a.page.locator(".channel-name")).to_contain_text("carol")
+    await expect(a.page.locator(".channel .tool.members")).to_have_text("2")
+    assert await a.page.evaluate("chatd.state.channels.get(chatd.state.current).type") == "direct"
+    await _send(a, "just between us")
+    await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("just between us")
+
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}")
+    await b.page.set_viewport_size({"width": 390, "height": 760})
+    page = b.page
+    await page.wait_for_selector(".channel .messages-inner .msg >> nth=0")
+    width = await page.evaluate("document.querySelector('.channel').getBoundingClientRect().width")
+    assert width >= 380, width  # the channel, not a sliver beside a squeezed sidebar
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await expect(page.locator(".channel .composer-input")).to_be_visible()
+    await page.get_by_role("button", name="Channels").click()
+    await expect(page.locator(".sidebar")).to_be_visible()
+    await expect(page.locator(".rail")).to_be_visible()  # organisations too
+    await screenshot(page, "phone-channel-list")
+    await page.get_by_role("button", name="Create a channel", exact=True).click()  # the list's controls work
+    await page.fill("#f-name", "mobile")
+    await _submit(b)
+    await expect(page.locator(".channel-name")).to_contain_text("mobile")
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await page.get_by_role("button", name="Channels").click()
+    await expect(page.locator(".sidebar")).to_be_visible()
+    await page.keyboard.press("Escape")  # Esc closes the list too
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await page.get_by_role("button", name="Channels").click()
+    await page.click(".side-item >> text=general")
+    await expect(page.locator(".sidebar")).to_be_hidden()
+    await expect(page.locator(".channel-name")).to_contain_text("general")
+    await expect(page.locator(".channel .messages-inner .msg").first).to_be_in_viewport()
+    await screenshot(page, "phone-channel")
+    a.assert_clean()
+    b.assert_clean()
+
+
+async def test_upload_problems_say_which_file_and_a_second_enter_posts_once(browser: Browser, tmp_path: Any) -> None:
+    """A file over the upload limit (413) is named, with the reason, and the tray keeps it to be removed
+    (not "wait for the connection", which would never help); Enter pressed again while files go up does not
+    upload and post them a second time."""
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, limits={"upload_max_bytes": 50_000})
+    async with live(settings) as server:
+        (alice, bob), _, channel = await _general(server, "alice", "bob")
+        a = await open_tab(browser, server, "alice")
+        await open_channel(a, server, channel)
+        page = a.page
+        big = FilePayload(name="video.mp4", mimeType="video/mp4", buffer=bytes(200_000))
+        small = FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"agenda")
+        await page.set_input_files(".channel .composer input[type=file]", files=[small, big])
+        await _send(a, "two files")
+        error = page.locator(".channel .composer-error")
+        await expect(error).to_contain_text("“video.mp4” is too large")
+        await expect(error).not_to_contain_text("connection")
+        await expect(page.locator(".channel .tray-item")).to_have_count(2)  # nothing lost: the files stay
+        await page.get_by_role("button", name="Remove video.mp4").click()
+        await expect(error).to_have_text("")
+        await expect(page.locator(".channel .composer-input")).to_have_value("two files")
+
+        # Enter twice while the upload is held up on its way: one upload, one message.
+        held, release = asyncio.Event(), asyncio.Event()
+        uploads: list[str] = []
+
+        async def slow(route: Any) -> None:
+            uploads.append(route.request.url)
+            held.set()
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/file/upload", slow)
+        await page.press(".channel .composer-input", "Enter")
+        await held.wait()
+        await expect(error).to_contain_text("Uploading “notes.txt”")
+        await page.press(".channel .composer-input", "Enter")
+        await expect(page.locator(".channel .composer .send")).to_be_disabled()
+        release.set()
+        await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("notes.txt")
+        await expect(page.locator(".channel .tray-item")).to_have_count(0)
+        await expect(error).to_have_text("")
+        assert await _history(alice, channel) == ["two files"]
+        assert len(uploads) == 1
+        a.assert_clean()
+
+
+async def test_joining_the_channel_one_reads_leaves_it_read(browser: Browser, web: LiveServer) -> None:
+    """Bob reads a public channel, then joins it: what he was looking at is read, so the channel does not
+    turn bold in his sidebar (it did: the server counted the messages from before he joined as unread)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    deploys = (await alice.post("/channel/edit", organisation_id=org, name="deploys"))["id"]
+    await alice.post("/message/edit", channel_id=deploys, contents="v1.2 is out")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, deploys)
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("v1.2 is out")
+    await b.page.get_by_role("button", name="Join channel").click()
+    await expect(b.page.locator(".channel .composer-input")).to_be_visible()
+    item = b.page.locator(".side-item", has_text="deploys")
+    await b.page.wait_for_function("id => chatd.state.channels.get(id).member && chatd.state.channels.get(id).unread === 0", arg=deploys)
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    assert (await bob.get("/channel/read", id=deploys))["unread"] == 0
+    b.assert_clean()
+
+
+async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browser: Browser, web: LiveServer) -> None:
+    """Unread messages of a channel archived before Bob read them: the sidebar hides the channel, so neither
+    the organisation's dot in the rail nor the page title may count them (they did, for good)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    old = (await alice.post("/channel/edit", organisation_id=org, name="old-project", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=old, contents="@bob one last thing")
+    await alice.post("/channel/archive", id=old)
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    await b.page.wait_for_function("id => chatd.state.channels.get(id).archived && chatd.state.channels.get(id).unread === 1", arg=old)
+    await expect(b.page.locator(".side-item", has_text="old-project")).to_have_count(0)
+    await expect(b.page.locator(".rail-org", has_text="A").first).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(b.page).to_have_title("chatd")
+    b.assert_clean()
+
+
+async def test_history_that_cannot_be_read_says_so_and_is_read_again(browser: Browser, web: LiveServer) -> None:
+    """History requests that fail (the server restarting, the network gone) used to leave an empty channel
+    saying "This is the very beginning of the conversation", or nothing at all when scrolling back: now the
+    list says the messages could not be loaded, offers *Try again*, and loads them once it can."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    await _fill(web, alice, general, 120, "old news")
+    quiet = (await alice.post("/channel/edit", organisation_id=org, name="quiet", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=quiet, contents="the quiet channel's only message")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    page = b.page
+
+    async def unreachable(route: Any) -> None:
+        await route.abort("connectionrefused")
+
+    await page.route("**/message/read?*", unreachable)
+    await page.click(".side-item >> text=quiet")
+    failed = page.locator(".channel .messages-top .failed")
+    await expect(failed).to_contain_text("Could not load messages")
+    await expect(page.locator(".channel .channel-start")).to_have_count(0)
+    await page.unroute("**/message/read?*", unreachable)
+    await failed.get_by_role("button", name="Try again").click()
+    await expect(page.locator(f"{CHANNEL_MESSAGES} .msg-text")).to_have_text(["the quiet channel's only message"])
+    await expect(page.locator(".channel .channel-start")).to_be_visible()
+
+    await page.click(".side-item >> text=general")
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(50)
+    await page.route("**/message/read?*", unreachable)
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = 0")
+    await expect(failed).to_contain_text("Could not load older messages")
+    await page.unroute("**/message/read?*", unreachable)
+    await failed.get_by_role("button", name="Try again").click()
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(100)
+    await expect(failed).to_have_count(0)
+    b.assert_clean()
+
+
+async def test_on_a_phone_a_tap_shows_the_toolbar_and_search_results_open_their_message(browser: Browser, web: LiveServer) -> None:
+    """Touch screens have no hover: a tap on a short message used to show its toolbar under the finger and
+    press whichever button it brought there (a ❤️, a pin); now the tap shows the toolbar, the next tap uses
+    it. A search result opened on a phone closes the search, which covered the message."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    await alice.post("/message/edit", channel_id=general, contents="ok")
+    for n in range(60):
+        await alice.post("/message/edit", channel_id=general, contents=f"filler {n}")
+    context = await browser.new_context(viewport={"width": 390, "height": 760}, has_touch=True, is_mobile=True)
+    page = await context.new_page()
+    tab = Tab(context, page)
+    page.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    writes: list[str] = []
+    page.on("request", lambda r: writes.append(r.url) if r.method == "POST" else None)
+    assert (await context.request.post(f"{web.http}/user/login", data={"username": "bob", "password": PASSWORD})).ok
+    await page.goto(f"{web.http}/#/c/{general}")
+    short = page.locator(CHANNEL_MESSAGES).last
+    await expect(short).to_contain_text("filler 59")
+    await short.tap()
+    await expect(short).to_have_class(re.compile(r"\btouched\b"))
+    await expect(short.locator(".msg-actions")).to_be_visible()
+    await expect(short.locator(".reaction:not(.add)")).to_have_count(0)
+    assert not [url for url in writes if "/message/" in url], writes  # the tap changed nothing
+    await short.locator(".msg-actions [data-action=quick-react]").first.tap()
+    await expect(short.locator(".reaction:not(.add)")).to_have_count(1)
+
+    await page.fill("input.search", "ok")
+    await page.press("input.search", "Enter")
+    result = page.locator(".panel .result", has_text="ok")
+    await result.first.tap()
+    await expect(page.locator(".panel")).to_have_count(0)
+    await expect(page.locator(".msg.flash")).to_be_in_viewport()
+    await expect(page.locator(".msg.flash")).to_contain_text("ok")
+    tab.assert_clean()
+    await context.close()
+
+
+async def test_opening_a_channel_marks_where_the_unread_messages_start(browser: Browser, web: LiveServer) -> None:
+    """As in Slack and Mattermost, a "New" line sits above the first message Bob has not read yet."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    for text in ("standup at 10", "notes are up"):
+        await alice.post("/message/edit", channel_id=general, contents=text)
+    await bob.get("/message/read", channel_id=general)  # Bob reads up to here (the newest page marks it read)
+    for text in ("the build is red", "fixed it", "green again"):
+        await alice.post("/message/edit", channel_id=general, contents=text)
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    marked = b.page.locator(".channel .msg.first-unread")
+    await expect(marked).to_have_count(1)
+    await expect(marked.locator(".msg-text")).to_have_text("the build is red")
+    await screenshot(b.page, "new-messages-line")
+    b.assert_clean()
+
+
+async def test_new_messages_below_someone_reading_older_ones(browser: Browser, web: LiveServer) -> None:
+    """Bob reads older messages when new ones come: his place holds, a pill says they came, and reaching
+    the bottom reads them (the channel stayed bold and counted unread until he left it)."""
+    (alice, bob), _, general = await _general(web, "alice", "bob")
+    await _fill(web, alice, general, 80, "earlier")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    page = b.page
+    await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(50)
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight - el.clientHeight - 400")
+    reading = page.locator(CHANNEL_MESSAGES, has_text="earlier 40")
+    top = await reading.evaluate("n => n.getBoundingClientRect().top")
+    await alice.post("/message/edit", channel_id=general, contents="@bob are you there?")
+    await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("are you there?")
+    pill = page.get_by_role("button", name="New messages ↓")
+    await expect(pill).to_be_visible()
+    item = page.locator(".side-item", has_text="general")
+    await expect(item).to_have_class(re.compile(r"\bunread\b"))
+    assert await reading.evaluate("n => n.getBoundingClientRect().top") == top  # not pulled down
+    await pill.click()
+    await expect(pill).to_be_hidden()
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    await expect(item.locator(".badge")).to_have_count(0)
+    await page.wait_for_function("id => chatd.state.channels.get(id).unread === 0 && chatd.state.channels.get(id).mentions === 0", arg=general)
+    channel = await bob.get("/channel/read", id=general)
+    assert (channel["unread"], channel["mentions"]) == (0, 0)
+
+    # Scrolling down by hand reads them too.
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = 0")
+    await alice.post("/message/edit", channel_id=general, contents="one more")
+    await expect(item).to_have_class(re.compile(r"\bunread\b"))
+    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight")
+    await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    b.assert_clean()

@@ -7,7 +7,7 @@ import { handleEvent } from './events.js';
 import { Live } from './live.js';
 import { forgetChannel, loadMemberIds, refreshChannel, route } from './nav.js';
 import { ensureUser, loadOrgs, loadUsers } from './orgs.js';
-import { closePanel, drawSidebar, here, layout, root, showStatus, ui, welcome } from './shell.js';
+import { closePanel, drawSidebar, here, layout, root, showNav, showStatus, ui, welcome } from './shell.js';
 import { channelTitle, isConversation, loadOutbox, state, thread, timeline, viewerFields } from './state.js';
 import { closeMenu, closeModal, menuOpen, modalOpen, toast } from './ui.js';
 
@@ -110,6 +110,7 @@ document.addEventListener('keydown', (e) => {
     if (menuOpen()) return closeMenu();
     if (modalOpen()) return closeModal();
     if (here.panel && !e.defaultPrevented) return closePanel();
+    if (root.classList.contains('nav-open')) return showNav(false); // a phone's channel list
   }
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k' && ui.search) {
     e.preventDefault();

@@ -23,6 +23,11 @@ export function startEdit(list, id) {
   };
   const save = async () => {
     const contents = box.value.trim();
+    if (!contents && !(message.files || []).length && message.can_remove) {
+      // As in Slack and Mattermost: saving an emptied message offers to delete it (never a silent no-op).
+      done();
+      return confirmDialog('Delete message', 'You emptied this message. Delete it? This cannot be undone.', 'Delete', () => actions.remove(id));
+    }
     if (!contents || contents === message.contents) return done();
     try {
       row.classList.remove('editing');
@@ -110,9 +115,32 @@ export class ChannelView {
     this.el = h('section', { class: 'channel', 'aria-label': channelTitle(this.channel) }, this.header, this.list.el, this.footer);
     acceptDrops(this.el, this.composer);
     this.el.append(h('div', { class: 'drop-hint' }, icon('clip'), ' Drop files to share them'));
-    this.on(`messages:${channelId}`, (changes) => this.list.apply(changes));
+    // Someone reading older messages is not pulled down by new ones: a pill says they came, and reaching
+    // the bottom (by scrolling or by the pill) reads them, so the channel's unread mark goes as it would in Slack.
+    this.jumpPill = h('button', { class: 'jump-new hidden', onclick: () => this.list.scrollToBottom() }, 'New messages ↓');
+    this.el.append(this.jumpPill);
+    this.list.onScrolled = (atBottom) => {
+      this.updatePill();
+      const c = this.channel;
+      if (atBottom && c && c.member && (c.unread || c.mentions) && !document.hidden && !this.readQueued) {
+        this.readQueued = true;
+        setTimeout(() => {
+          this.readQueued = false;
+          actions.markRead(this.id);
+        }, 150);
+      }
+    };
+    this.on(`messages:${channelId}`, (changes) => {
+      this.list.apply(changes);
+      queueMicrotask(() => this.updatePill()); // after the event has counted the message as unread
+    });
+    this.on('channels', () => this.updatePill());
     this.on('outbox', (item) => item && item.channel_id === channelId && !item.reply_to && this.list.renderOutbox());
-    this.on('status', () => this.list.renderOutbox());
+    this.on('status', (status) => {
+      this.list.renderOutbox();
+      if (status === 'online' && this.list.failed) this.list.retry(); // history that failed: read it now
+    });
+    this.list.onRetry = () => (this.line.loaded ? this.list.scrolled() : this.mount());
     this.on(`typing:${channelId}`, () => (this.typing.textContent = typingLine(channelId)));
     this.on('channel-meta', (id) => id === channelId && this.renderChrome());
     this.on('users', () => this.renderChrome());
@@ -134,16 +162,21 @@ export class ChannelView {
   }
 
   async mount() {
+    // Where the reader left off, taken before reading the newest page marks everything read.
+    const channel = this.channel;
+    const lastRead = channel && channel.member && channel.unread > 0 ? channel.last_read_message_id : null;
     if (!this.line.loaded) {
       this.list.el.classList.add('loading-first');
       try {
         await Promise.all([actions.loadHistory(this.id), state.directory]); // names for the authors too
+        this.list.failed = null;
       } catch (err) {
-        toast(`Could not load messages: ${err.message}`, 'error');
+        this.list.failed = `Could not load messages: ${err.message}.`;
       }
       this.list.el.classList.remove('loading-first');
     }
     this.list.renderAll();
+    if (lastRead) this.list.markFirstUnread(lastRead);
     actions.markRead(this.id);
   }
 
@@ -158,7 +191,7 @@ export class ChannelView {
           kindIcon, h('span', null, channelTitle(channel)), icon('chevron')),
         channel.archived ? h('span', { class: 'tag' }, 'archived') : null,
         h('button', { class: 'channel-topic', title: channel.topic || 'Add a topic', onclick: () => this.handlers.editTopic() },
-          channel.topic || (isConversation(channel) ? '' : 'Add a topic'))),
+          channel.topic || (isConversation(channel) || channel.archived || !channel.member ? '' : 'Add a topic'))),
       h('div', { class: 'channel-tools' },
         h('button', { class: 'tool members', title: 'Members', 'aria-label': 'Members', onclick: () => this.handlers.openMembers() }, icon('people'), h('span', null, String(channel.member_count || 0))),
         h('button', { class: 'tool', title: 'Pinned messages', 'aria-label': 'Pinned messages', onclick: () => this.handlers.openPins() }, icon('pin'))),
@@ -178,6 +211,11 @@ export class ChannelView {
     } else {
       this.footer.append(this.composer.el, this.typing);
     }
+  }
+
+  updatePill() {
+    const c = this.channel;
+    this.jumpPill.classList.toggle('hidden', !(c && c.member && c.unread > 0 && !this.list.stuck));
   }
 
   editLast() {

@@ -63,7 +63,10 @@ export class Composer {
       this.submit();
     } else if (e.key === 'ArrowUp' && !this.input.value && !this.files.length) {
       if (this.onEditLast && this.onEditLast()) e.preventDefault();
-    } else if (e.key === 'Escape') {
+    } else if (e.key === 'Escape' && (this.input.value || this.files.length)) {
+      // Esc clears a draft, and only that: the thread or search panel around it stays open (an empty
+      // box lets Esc through, to close the panel).
+      e.preventDefault();
       this.input.value = '';
       this.clearFiles();
       this.autosize();
@@ -93,6 +96,7 @@ export class Composer {
           h('button', { class: 'tray-remove', title: 'Remove', 'aria-label': `Remove ${entry.file.name}`, onclick: () => {
             if (entry.url) URL.revokeObjectURL(entry.url);
             this.files.splice(index, 1);
+            this.error.textContent = '';
             this.renderTray();
           } }, '×'))),
     );
@@ -101,20 +105,28 @@ export class Composer {
   async submit() {
     const contents = this.input.value.trim();
     if (!contents && !this.files.length) return;
+    if (this.uploading) return; // a second Enter while files go up would upload and post them twice
     this.error.textContent = '';
     let fileIds = [];
     if (this.files.length) {
       this.sendButton.disabled = true;
+      this.uploading = true;
+      this.el.classList.add('uploading');
+      this.error.textContent = this.files.length === 1 ? `Uploading “${this.files[0].file.name}”…` : `Uploading ${this.files.length} files…`;
+      let entry = null;
       try {
         const stored = [];
-        for (const entry of this.files) stored.push(await actions.upload(entry.file));
+        for (entry of this.files) stored.push(await actions.upload(entry.file));
         fileIds = stored.map((f) => f.id);
       } catch (err) {
-        this.error.textContent = `Upload failed: ${err.message}. The files are kept; send again when the connection is back.`;
+        this.error.textContent = uploadProblem(entry.file, err);
         return;
       } finally {
         this.sendButton.disabled = false;
+        this.uploading = false;
+        this.el.classList.remove('uploading');
       }
+      this.error.textContent = '';
       this.clearFiles();
     }
     this.input.value = '';
@@ -127,6 +139,15 @@ export class Composer {
     this.input.disabled = Boolean(reason);
     this.input.placeholder = reason || this.input.getAttribute('aria-label');
   }
+}
+
+// What to tell someone whose upload failed: waiting helps only when the server could not be reached (or was
+// busy); a file that is too large or refused must be removed from the tray, so say which one and why.
+function uploadProblem(file, err) {
+  if (err.status === 0 || err.status === 503) return `Upload failed: ${err.message}. The files are kept; send again when the connection is back.`;
+  if (err.status === 429) return `Upload failed: too many requests. The files are kept; send again in a moment.`;
+  if (err.status === 413) return `“${file.name}” is too large to upload (${err.message}). Remove it to send the rest.`;
+  return `“${file.name}” could not be uploaded: ${err.message}. Remove it to send the rest.`;
 }
 
 // Dropping files anywhere on `area` hands them to the composer.

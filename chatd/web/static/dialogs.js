@@ -35,8 +35,14 @@ export function userPicker({ exclude = [], single = false } = {}) {
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       e.preventDefault();
+      // Enter picks the first match while a name is typed; with the box empty it means "done": it opens
+      // the conversation with whom was picked (never quietly adds the first person of the directory).
       const first = list.querySelector('button');
-      if (first) first.click();
+      if (input.value.trim() && first) first.click();
+      else if (!input.value.trim() && chosen.length && input.form) input.form.requestSubmit();
+    } else if (e.key === 'Backspace' && !input.value && chosen.length) {
+      chosen.pop();
+      redraw();
     }
   });
   redraw();
@@ -98,7 +104,7 @@ export function browseChannels(orgId, { onOpen, onCreate }) {
     clear(list).append(...all.filter((c) => !q || c.name.toLowerCase().includes(q) || (c.topic || '').toLowerCase().includes(q)).map((c) =>
       h('div', { class: 'browse-item' },
         h('div', null, h('div', { class: 'browse-name' }, c.type === 'private' ? '🔒 ' : '# ', c.name, c.archived ? h('span', { class: 'tag' }, 'archived') : null),
-          h('div', { class: 'muted' }, `${c.member_count || 0} members${c.topic ? ' · ' + c.topic : ''}`)),
+          h('div', { class: 'muted' }, `${c.member_count || 0} ${c.member_count === 1 ? 'member' : 'members'}${c.topic ? ' · ' + c.topic : ''}`)),
         h('button', { type: 'button', class: 'btn' + (c.member ? '' : ' primary'), onclick: () => { closeModal(); onOpen(c.id, !c.member && !c.archived); } }, c.member ? 'Open' : 'View'))));
     if (!list.children.length) list.append(h('div', { class: 'empty' }, 'No channels found.'));
   };

@@ -3,7 +3,7 @@
 // keeps a window of the newest messages in the DOM and grows it backwards as the user scrolls up.
 
 import { clear, cmpId, h } from './dom.js';
-import { decorate, messageNode, pendingNode } from './message.js';
+import { decorate, isSystem, messageNode, pendingNode } from './message.js';
 import { state } from './state.js';
 
 const BATCH = 40;
@@ -29,6 +29,7 @@ export class MessageList {
     this.stuck = true; // following the newest messages (the view was at the bottom when last scrolled)
     this.el.addEventListener('scroll', () => {
       this.stuck = this.atBottom;
+      if (this.onScrolled) this.onScrolled(this.stuck);
       this.scrolled();
     }, { passive: true });
     // Images that load, a panel that opens, a window that narrows: stay at the bottom if we were there.
@@ -89,7 +90,12 @@ export class MessageList {
   renderTop() {
     clear(this.top);
     if (this.loading) this.top.append(h('div', { class: 'loading' }, 'Loading older messages…'));
-    else if (!this.line.hasMore && !this.olderInMemory().length && !this.inThread) {
+    else if (this.failed) {
+      // Never "the very beginning" for history that could not be read: say so, and offer to try again
+      // (the channel view also tries again by itself when the connection is back).
+      this.top.append(h('div', { class: 'loading failed', role: 'alert' }, `${this.failed} `,
+        h('button', { class: 'link', onclick: () => this.retry() }, 'Try again')));
+    } else if (!this.line.hasMore && !this.olderInMemory().length && !this.inThread) {
       this.top.append(h('div', { class: 'channel-start' }, 'This is the very beginning of the conversation.'));
     }
   }
@@ -103,6 +109,20 @@ export class MessageList {
 
   firstId() {
     return this.inner.firstElementChild ? this.inner.firstElementChild.dataset.id : null;
+  }
+
+  // A "New" line above the first message someone else wrote after `lastRead` (as Slack and Mattermost
+  // show on opening a channel with unread messages); it stays until the channel is left.
+  markFirstUnread(lastRead) {
+    const first = this.line.order.find((id) => cmpId(id, lastRead) > 0 && this.line.items.get(id).user_id !== state.me.id && !isSystem(this.line.items.get(id)));
+    const node = first && this.nodes.get(first);
+    if (node && node.previousElementSibling) node.classList.add('first-unread');
+  }
+
+  retry() {
+    this.failed = null;
+    if (this.onRetry) this.onRetry();
+    else this.scrolled();
   }
 
   olderInMemory() {
@@ -120,6 +140,9 @@ export class MessageList {
       this.renderTop();
       try {
         await this.loadOlder(this.firstId());
+        this.failed = null;
+      } catch (err) {
+        this.failed = `Could not load older messages: ${err.message}.`;
       } finally {
         this.loading = false;
       }
@@ -251,10 +274,24 @@ export class MessageList {
 
   clicked(e) {
     const button = e.target.closest('[data-action]');
+    if (!button && TOUCH.matches) return this.touched(e);
     if (!button || !this.el.contains(button)) return;
     const row = button.closest('.msg');
     if (!row) return;
     e.preventDefault();
     this.onAction(button.dataset.action, row.dataset.id || row.dataset.pending, button, row);
   }
+
+  // Without a mouse there is no hover: a tap on a message shows its toolbar (another tap, or a tap on
+  // another message, hides it). The toolbar appears only after the tap, so the tap itself cannot land on
+  // one of its buttons (with :hover it did: tapping a short message reacted to it or pinned it).
+  touched(e) {
+    if (e.target.closest('a, button, input, textarea, img')) return;
+    const row = e.target.closest('.msg');
+    const was = this.el.querySelector('.msg.touched');
+    if (was) was.classList.remove('touched');
+    if (row && row !== was) row.classList.add('touched');
+  }
 }
+
+const TOUCH = window.matchMedia('(hover: none)');

@@ -11,6 +11,8 @@ import { confirmDialog, menu, toast } from './ui.js';
 import { ensureUser, switchOrg } from './orgs.js';
 import { closePanel, closeView, drawSidebar, here, openPanel, ui } from './shell.js';
 
+const NARROW = '(max-width: 760px)'; // as in style.css
+
 export function newChannel(teamId) {
   dialogs.createChannel(state.currentOrg, teamId, channelCreated);
 }
@@ -29,6 +31,9 @@ export async function refreshChannel(id) {
     state.channels.set(id, { ...known, ...fresh });
     if (isConversation(fresh) && !known.member_ids) loadMemberIds(id);
     state.bus.emit('channel-meta', id);
+    // The server counts what arrived before one joined (or while the view was open without membership) as
+    // unread; someone looking at the newest messages has read them, so the channel must not turn bold.
+    if ((fresh.unread || fresh.mentions) && state.current === id && !document.hidden && here.view && here.view.id === id && here.view.list.atBottom) actions.markRead(id);
     drawSidebar();
   } catch (err) {
     if (err.status === 404) forgetChannel(id);
@@ -182,6 +187,8 @@ export async function jump(message) {
     }
     return openThread(message.reply_to);
   }
+  // A phone's side panel covers the whole window: close it, or the message jumped to stays hidden under it.
+  if (window.matchMedia(NARROW).matches) closePanel();
   const line = timeline(message.channel_id);
   for (let i = 0; i < 40 && !line.items.has(message.id) && line.hasMore; i++) await actions.loadHistory(message.channel_id, line.order[0]);
   if (here.view && here.view.id === message.channel_id) {

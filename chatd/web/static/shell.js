@@ -22,18 +22,29 @@ export function layout() {
   ui.banner = h('div', { class: 'banner hidden', role: 'status' });
   ui.center = h('main', { class: 'center' });
   ui.side = h('div', { class: 'side-panel' });
+  // Narrow windows (phones) show either the channel list or the channel, as Slack's app does: this button
+  // (shown only there, by the stylesheet) brings the list back; picking a channel hides it again.
+  const navToggle = h('button', { class: 'nav-toggle', 'aria-label': 'Channels', title: 'Channels', onclick: () => showNav(!root.classList.contains('nav-open')) }, icon('menu'));
   clear(root).append(
     ui.rail,
     ui.sidebar,
     h('div', { class: 'main' },
-      h('div', { class: 'topbar' }, h('div', { class: 'search-box' }, icon('search'), ui.search), ui.status),
+      h('div', { class: 'topbar' }, navToggle, h('div', { class: 'search-box' }, icon('search'), ui.search), ui.status),
       ui.banner,
       h('div', { class: 'workspace' }, ui.center, ui.side)),
   );
+  ui.sidebar.addEventListener('click', (e) => {
+    if (e.target.closest('a.side-item')) showNav(false);
+  });
+  window.addEventListener('hashchange', () => showNav(false));
   ui.search.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && ui.search.value.trim()) openPanel(new SearchPanel(ui.search.value.trim(), { onClose: closePanel, onJump: jump }));
     if (e.key === 'Escape') ui.search.value = '';
   });
+}
+
+export function showNav(open) {
+  root.classList.toggle('nav-open', open);
 }
 
 let sidebarQueued = false;
@@ -53,7 +64,7 @@ export function drawSidebar() {
       newConversation: () => dialogs.newConversation(state.currentOrg, (c) => channelCreated(c)),
     });
     let unread = 0;
-    for (const c of state.channels.values()) if (c.member && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
+    for (const c of state.channels.values()) if (c.member && !c.archived && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
     document.title = unread ? `(${unread}) chatd` : 'chatd';
     if (!state.current) welcome();
   });

@@ -56,7 +56,9 @@ const byRecent = (a, b) => when(b) - when(a);
 export function renderRail(el, { onOrg, onNewOrg }) {
   clear(el);
   for (const org of [...state.orgs.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    const unread = [...state.channels.values()].some((c) => c.organisation_id === org.id && c.member && c.unread > 0);
+    // Only what the sidebar lists can light the dot: an archived channel is hidden there, so its old unread
+    // messages would leave a dot nobody can clear.
+    const unread = [...state.channels.values()].some((c) => c.organisation_id === org.id && c.member && !c.archived && c.unread > 0);
     const square = h('button', { class: 'rail-org' + (org.id === state.currentOrg ? ' active' : '') + (unread ? ' unread' : ''), title: org.name, 'aria-label': org.name, onclick: () => onOrg(org.id) }, initials(org.name));
     square.style.backgroundColor = colourOf(org.id);
     el.append(square);
