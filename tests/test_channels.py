@@ -62,6 +62,8 @@ async def test_group_channel_needs_no_name(chat: Harness) -> None:
     org = await org_with(alice, bob, carol)
     group = await alice.post("/channel/edit", organisation_id=org, type="group", members=[bob.id, carol.id])
     assert group["type"] == "group" and group["member_count"] == 3
+    notices = [m["contents"] for m in (await bob.get("/message/read", channel_id=group["id"]))["items"]]
+    assert notices == ["@alice started this conversation"]  # a conversation, not a channel anyone created
 
 
 async def test_create_checks_input(chat: Harness) -> None:

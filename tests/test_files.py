@@ -142,6 +142,12 @@ async def test_download_names_are_safe_and_exact(chat: Harness) -> None:
     exact = unquote(disposition.split("filename*=UTF-8''", 1)[1], encoding="utf-8")
     assert exact == 'rep"ortX-Evil: 1 ü€.txt'
 
+    # A browser (and httpx) sends `"`, CR and LF in a file name as %22, %0D, %0A: the name is the one chosen.
+    quoted = await _stored(alice, 'Report "final".txt', b"q")
+    assert quoted["name"] == 'Report "final".txt', quoted
+    sent = await alice.call("POST", "/file/upload", files={"file": ("50%25 off.txt", b"p", "text/plain")}, data={"module": "chat"})
+    assert sent.json()["name"] == "50%25 off.txt"  # no other escape is undone: a literal % stays
+
     accented = await _stored(alice, "résumé.txt", b"cv")
     disposition = (await alice.call("GET", accented["url"])).headers["content-disposition"]
     assert disposition == "attachment; filename=\"resume.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"

@@ -38,7 +38,7 @@ async def _refused(chat: Harness, request: Awaitable[httpx.Response], status: in
 async def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(chat: Harness) -> None:
     huge = orjson.dumps({"username": "u" * (5 << 20), "password": "p"})
     login = chat.anonymous("POST", "/user/login", content=huge, headers={"content-type": "application/json"})
-    assert str(4 << 20) in (await _refused(chat, login, 413, "too_large"))["message"]
+    assert "4 MiB (4,194,304 bytes)" in (await _refused(chat, login, 413, "too_large"))["message"]
     form = chat.anonymous("POST", "/user/login", data={"username": "u" * (5 << 20), "password": "p"})
     await _refused(chat, form, 413, "too_large")
 

@@ -188,9 +188,8 @@ async def create_channel_in(
     await member_store.add(tx.conn, channel.id, sorted(wanted - owner_ids), "member", now)
     member_ids = sorted(wanted | owner_ids)
     await tx.emit(channel.id, events.CHANNEL, "CREATED", channel_payload(channel), principal.user_id, member_ids)
-    await post_system_message(
-        tx, channel, principal.user_id, "CREATE", f"@{principal.user.username} created this channel", {"name": name}
-    )
+    opened = "started this conversation" if type in ("direct", "group") else "created this channel"
+    await post_system_message(tx, channel, principal.user_id, "CREATE", f"@{principal.user.username} {opened}", {"name": name})
     channel.last_seq = await channel_store.last_seq(tx.conn, channel.id)
     return channel, True
 

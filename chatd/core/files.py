@@ -99,7 +99,7 @@ def check_size(core: Core, size: int, limit: int | None = None) -> None:
     """413 above the configured (or a policy's smaller) limit; an empty file is a 400."""
     most = core.settings.limits.upload_max_bytes if limit is None else min(limit, core.settings.limits.upload_max_bytes)
     if size > most:
-        raise TooLarge(f"the file is larger than {most} bytes")
+        raise TooLarge.over("the file", most)
     if size == 0:
         raise BadRequest.field("file", "the file is empty")
 

@@ -88,6 +88,23 @@ class TooLarge(ChatdError):
     status = 413
     code = Code.TOO_LARGE
 
+    @classmethod
+    def over(cls, what: str, limit: int) -> TooLarge:
+        """``what`` is larger than ``limit`` bytes, said as people read sizes ("25 MiB"), exact bytes after."""
+        return cls(f"{what} is larger than {byte_size(limit)} ({limit:,} bytes)")
+
+
+def byte_size(count: int) -> str:
+    """A size as people read it: 900 bytes, 1.5 KiB, 25 MiB (binary units, as the settings' defaults)."""
+    if count < 1024:
+        return f"{count} bytes"
+    value, unit = float(count), "bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024:
+            break
+    return f"{value:.1f}".removesuffix(".0") + f" {unit}"
+
 
 class RateLimited(ChatdError):
     status = 429

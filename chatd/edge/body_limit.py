@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import LimitSettings
-from ..domain.errors import TooLarge
+from ..domain.errors import TooLarge, byte_size
 from .errors import error_body
 
 # Room for the multipart boundaries, part headers and the small fields around an uploaded file.
@@ -43,7 +43,7 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 def _refusal(limit: int) -> TooLarge:
-    return TooLarge(f"the request body is larger than {limit} bytes")
+    return TooLarge.over("the request body", limit)
 
 
 class BodyLimit:
@@ -62,7 +62,7 @@ class BodyLimit:
         declared = _declared_length(scope)
         most = max(self.limits.body_max_bytes, self.limits.upload_max_bytes + MULTIPART_OVERHEAD)
         if declared is not None and declared > most:
-            await _refuse(send, most)
+            await _refuse(send, self.limits.body_max_bytes, self.limits.upload_max_bytes)
             return
         scope[_SCOPE_KEY] = self.limits.body_max_bytes
         counted = 0
@@ -82,8 +82,9 @@ class BodyLimit:
         await self.app(scope, bounded_receive, send)
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = error_body("too_large", f"the request body is larger than any request takes ({limit} bytes)")
+async def _refuse(send: Send, body_max: int, upload_max: int) -> None:
+    said = f"the request body is larger than any request takes: {byte_size(body_max)}, a file upload {byte_size(upload_max)}"
+    body = error_body("too_large", said)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -70,13 +70,13 @@ async def _bounded_body(request: Request) -> bytes:
     limit = request_limit(request.scope)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise TooLarge(f"the request body is larger than {limit} bytes")
+        raise TooLarge.over("the request body", limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"the request body is larger than {limit} bytes")
+            raise TooLarge.over("the request body", limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

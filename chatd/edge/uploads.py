@@ -6,6 +6,7 @@ form (its spooled file) is always closed again.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -17,13 +18,23 @@ from .body_limit import MULTIPART_OVERHEAD, allow_upload
 
 
 
+_FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+
+
+def form_file_name(sent: str) -> str:
+    """The name the person chose: browsers (the HTML standard's multipart encoding) and httpx write ``"``, CR
+    and LF in a file name as ``%22``, ``%0D`` and ``%0A``, and escape nothing else (not even ``%``), so
+    exactly those three are undone; the core then cleans the name as any other."""
+    return re.sub("%(?:22|0D|0A)", lambda found: _FORM_ESCAPES[found.group(0)], sent)
+
+
 async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str, bytes]:
     """(query and form fields, the file's name, its bytes) of a multipart upload whose file part is ``file``;
     at most one byte past ``limit`` is read, so the core can refuse a file that is too large."""
     allow_upload(request, limit)  # this request may carry more than the body limit of other requests
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-        raise TooLarge(f"the file is larger than {limit} bytes")
+        raise TooLarge.over("the file", limit)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
         raise BadRequest.field("file", "send the file as multipart/form-data")
     try:
@@ -39,6 +50,6 @@ async def read_upload(request: Request, limit: int) -> tuple[dict[str, Any], str
         data = await upload.read(limit + 1)
         fields: dict[str, Any] = dict(request.query_params)
         fields.update((key, value) for key, value in form.multi_items() if isinstance(value, str))
-        return fields, upload.filename or "", data
+        return fields, form_file_name(upload.filename or ""), data
     finally:
         await form.close()

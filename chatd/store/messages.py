@@ -158,6 +158,7 @@ async def history(
 
 #: How far past the page the listing's total counts: exact up to there, a lower bound beyond.
 COUNT_AHEAD = 10_000
+INT64_MAX = 2**63 - 1  # a LIMIT the databases take (a page number may be as large as that)
 
 
 async def page_by_offset(
@@ -170,7 +171,7 @@ async def page_by_offset(
     the page's own offset. It is exact whenever fewer remain; otherwise a lower bound that still says more
     pages follow, and grows as the client pages on, so a client walking ``nextPage`` reaches the oldest."""
     where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
-    window = select(literal(1)).select_from(messages).where(*where).limit(offset + limit + ahead).subquery()
+    window = select(literal(1)).select_from(messages).where(*where).limit(min(offset + limit + ahead, INT64_MAX)).subquery()
     total = int((await conn.execute(select(func.count()).select_from(window))).scalar_one())
     rows = await conn.execute(select(messages).where(*where).order_by(messages.c.id.desc()).offset(offset).limit(limit))
     return await with_details(conn, [message_of(row) for row in rows]), total
