@@ -5,7 +5,7 @@ left to Starlette (pattern routes, 404, trailing-slash redirects)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import httpx
 from starlette.applications import Starlette
@@ -57,8 +57,13 @@ def test_every_literal_path_of_chatd_goes_where_starlettes_loop_sends_it(tmp_pat
     assert checked > len(literal)
 
 
-async def _text(request: Request) -> PlainTextResponse:
-    return PlainTextResponse(request.scope["route"].name + " " + repr(request.path_params))
+def _text(name: str) -> Callable[[Request], Awaitable[PlainTextResponse]]:
+    """An endpoint that answers with its route's name (``scope["route"]`` is only set by newer Starlettes)."""
+
+    async def answer(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(name + " " + repr(request.path_params))
+
+    return answer
 
 
 async def _socket(websocket: WebSocket) -> None:
@@ -73,9 +78,9 @@ def _client(routes: list[BaseRoute]) -> httpx.AsyncClient:
 
 async def test_a_pattern_route_listed_first_still_wins_over_a_literal_one() -> None:
     routes: list[BaseRoute] = [
-        Route("/files/{name}", _text, methods=["GET"], name="pattern"),
-        Route("/files/upload", _text, methods=["GET", "POST"], name="literal"),
-        Route("/files/upload", _text, methods=["DELETE"], name="second"),
+        Route("/files/{name}", _text("pattern"), methods=["GET"], name="pattern"),
+        Route("/files/upload", _text("literal"), methods=["GET", "POST"], name="literal"),
+        Route("/files/upload", _text("second"), methods=["DELETE"], name="second"),
         WebSocketRoute("/socket", _socket, name="socket"),
     ]
     async with _client(routes) as client:
@@ -90,10 +95,10 @@ async def test_a_pattern_route_listed_first_still_wins_over_a_literal_one() -> N
 
 
 async def test_routes_added_later_and_trailing_slashes_are_still_found() -> None:
-    routes: list[BaseRoute] = [Route("/a", _text, name="a")]
+    routes: list[BaseRoute] = [Route("/a", _text("a"), name="a")]
     async with _client(routes) as client:
         assert (await client.get("/a")).text == "a {}"
         redirect = await client.get("/a/")
         assert redirect.status_code == 307 and redirect.headers["location"] == "http://test/a"
-        client._transport.app.router.routes.append(Route("/b", _text, name="b"))  # type: ignore[attr-defined]
+        client._transport.app.router.routes.append(Route("/b", _text("b"), name="b"))  # type: ignore[attr-defined]
         assert (await client.get("/b")).text == "b {}"

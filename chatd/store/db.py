@@ -303,6 +303,12 @@ def _discard_broken_connections(engine: AsyncEngine) -> None:
             context.is_disconnect = True
         elif isinstance(context.original_exception, TimeoutError):  # ``command_timeout``: the server hangs
             context.is_disconnect = True  # its answer may still come: the connection is unusable
+            # Closed at once: SQLAlchemy's own invalidation first tries a graceful close (up to 2 s more per
+            # connection, up to 2.0.x), which waits on the hung server too.
+            fairy = context.connection.connection if context.connection is not None else None
+            driver = getattr(fairy, "driver_connection", None)
+            if driver is not None:
+                driver.terminate()
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
