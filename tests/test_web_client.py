@@ -451,6 +451,8 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await expect(b.page.locator(".side-item", has_text="secret-plans")).to_have_count(0)
     await a.page.click(".channel-name")
     await a.page.get_by_role("menuitem", name="Archive channel").click()
+    await expect(a.page.locator(".modal")).to_contain_text("nobody can post")  # asked first: it stops everyone
+    await _submit(a)
     await expect(a.page.locator(".notice")).to_contain_text("archived")
 
     # A direct message: Bob sees the conversation appear with an unread count, and a mention badge elsewhere.

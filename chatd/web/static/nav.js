@@ -154,7 +154,11 @@ export function channelMenu(anchor, id) {
     ['Pinned messages', () => openPanel(Object.assign(new PinsPanel(id, { onClose: closePanel, onJump: jump }), { channelScoped: true, channelId: id }))],
     null,
     !c.member && c.type === 'public' && !c.archived ? ['Join channel', () => join(id)] : null,
-    owner && !conversation ? [c.archived ? 'Unarchive channel' : 'Archive channel', () => api.post(c.archived ? '/channel/unarchive' : '/channel/archive', { id }).then(() => refreshChannel(id), (err) => toast(err.message, 'error'))] : null,
+    owner && !conversation ? [c.archived ? 'Unarchive channel' : 'Archive channel', () => {
+      const change = () => api.post(c.archived ? '/channel/unarchive' : '/channel/archive', { id }).then(() => refreshChannel(id), (err) => toast(err.message, 'error'));
+      // Archiving stops everyone posting: asked first, as Slack does. Unarchiving takes nothing away.
+      return c.archived ? change() : confirmDialog('Archive channel', `Archive #${c.name}? Everyone can still read and search it, but nobody can post or change it until it is unarchived.`, 'Archive', change);
+    }] : null,
     c.member && c.type !== 'direct' ? ['Leave channel', () => confirmDialog('Leave channel', `Leave ${conversation ? 'this conversation' : '#' + c.name}?`, 'Leave', async () => {
       await api.post('/channel/leave', { id });
       await refreshChannel(id);
