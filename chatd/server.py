@@ -40,15 +40,16 @@ class ServeError(Exception):
 def ensure_database_dir(path: Path | None) -> None:
     """Create the directory of a new SQLite file (``path``; None on PostgreSQL), or say plainly why it cannot be:
     ``serve`` and the commands that create a database (``db init``, ``import``) share this."""
-    if path is None:
-        return
+    if path is not None:
+        _make_dir(path.parent, f"{path.parent} for the database", "create it (writable by the user chatd runs as) or set server.data_dir / database.url")
+
+
+def _make_dir(path: Path, what: str, fix: str) -> None:
+    """Create ``path`` (and its parents), or raise ``ServeError`` naming ``what``, the cause and the ``fix``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ServeError(
-            f"cannot create {path.parent} for the database: {exc.strerror or exc}; create it (writable by the user "
-            "chatd runs as) or set server.data_dir / database.url"
-        ) from None
+        raise ServeError(f"cannot create {what}: {exc.strerror or exc}; {fix}") from None
 
 
 def listen_url(settings: Settings) -> str:
@@ -83,13 +84,8 @@ async def prepare(settings: Settings) -> str | None:
 
     A database that reads but refuses writes is served anyway (history stays readable) with a warning:
     ``/readyz`` answers 503 and writes are refused with 503 until it is writable again."""
-    try:
-        settings.data_path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ServeError(
-            f"cannot create the data directory {settings.data_path}: {exc.strerror or exc}; create it, writable by the "
-            "user chatd runs as, or set server.data_dir"
-        ) from None
+    _make_dir(settings.data_path, f"the data directory {settings.data_path}",
+              "create it, writable by the user chatd runs as, or set server.data_dir")
     ensure_database_dir(settings.sqlite_path)
     core = build_core(settings)
     try:

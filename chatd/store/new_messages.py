@@ -68,12 +68,7 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
     ]
     files = [(m.id, file_id, position) for m in batch for position, file_id in enumerate(m.file_ids)]
     named = [(m.id, user_id, m.channel_id) for m in batch for user_id in m.mentions]
-    counts: dict[int, int] = {}
-    newest: dict[int, int] = {}
-    for message in batch:
-        counts[message.channel_id] = counts.get(message.channel_id, 0) + 1
-        newest[message.channel_id] = max(message.created_at, newest.get(message.channel_id, message.created_at))
-    bumps = [(count, newest[channel_id], channel_id) for channel_id, count in counts.items()]
+    counts, newest, ranks = _per_channel(batch)
     payloads = [orjson.dumps(e.data).decode() for e in created]
 
     def run(db: sqlite3.Connection) -> dict[int, int]:
@@ -87,31 +82,25 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
                 step = _SQLITE_MENTIONS
                 db.executemany(step, named)
             step = _SQLITE_BUMP
-            last: dict[int, int] = {}
-            for bump in bumps:
-                row = db.execute(step, bump).fetchone()
+            bases: dict[int, int] = {}  # each channel's seq before the batch
+            for channel_id, count in counts.items():
+                row = db.execute(step, (count, newest[channel_id], channel_id)).fetchone()
                 if row is None:  # the messages' foreign key fails first; this is the log's own guard
-                    raise LookupError(f"no such channel: {bump[2]}")
-                last[bump[2]] = int(row[0])
+                    raise LookupError(f"no such channel: {channel_id}")
+                bases[channel_id] = int(row[0]) - count
             step = _SQLITE_EVENTS
-            next_seq = {channel_id: last[channel_id] - count + 1 for channel_id, count in counts.items()}
-            rows: list[tuple[Any, ...]] = []
-            for event, payload in zip(created, payloads):
-                assert event.channel_id is not None and event.id is not None
-                seq = next_seq[event.channel_id]
-                next_seq[event.channel_id] = seq + 1
-                rows.append((event.channel_id, seq, event.id, event.type, event.event, event.actor_id, payload,
-                             event.created_at, event_log.message_id_of(event)))
+            rows = [
+                (e.channel_id, bases[m.channel_id] + rank, e.id, e.type, e.event, e.actor_id, payload, e.created_at,
+                 event_log.message_id_of(e))
+                for e, m, rank, payload in zip(created, batch, ranks, payloads)
+            ]
             db.executemany(step, rows)
-            return {channel_id: last[channel_id] - count + 1 for channel_id, count in counts.items()}
+            return bases
         except sqlite3.Error as exc:  # what SQLAlchemy would have raised: constraints, outages (db.is_outage)
             raise DBAPIError.instance(step, None, exc, sqlite3.Error) from exc
 
-    first = await driver._execute(run, driver._conn)  # aiosqlite's own thread hop (stable since 0.11)
-    for event in created:
-        assert event.channel_id is not None
-        event.seq = first[event.channel_id]
-        first[event.channel_id] += 1
+    bases = await driver._execute(run, driver._conn)  # aiosqlite's own thread hop (stable since 0.11)
+    _number(created, batch, ranks, bases)
 
 
 _WRITE_POSTGRESQL = text(
@@ -155,7 +144,9 @@ _WRITE_POSTGRESQL = text(
 )
 
 
-async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+def _per_channel(batch: list[Message]) -> tuple[dict[int, int], dict[int, int], list[int]]:
+    """Per channel of the batch, its message count and newest time (for the channel row), and each message's
+    rank within its channel (1, 2, …: its event takes the channel's seq before the batch plus that rank)."""
     counts: dict[int, int] = {}
     newest: dict[int, int] = {}
     ranks: list[int] = []
@@ -163,6 +154,18 @@ async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created
         counts[message.channel_id] = rank = counts.get(message.channel_id, 0) + 1
         newest[message.channel_id] = max(message.created_at, newest.get(message.channel_id, message.created_at))
         ranks.append(rank)
+    return counts, newest, ranks
+
+
+def _number(created: list[Event], batch: list[Message], ranks: list[int], bases: dict[int, int]) -> None:
+    """Each event's seq: its channel's seq before the batch plus its message's rank there."""
+    for event, message, rank in zip(created, batch, ranks):
+        assert event.channel_id == message.channel_id and event.id is not None
+        event.seq = bases[message.channel_id] + rank
+
+
+async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+    counts, newest, ranks = _per_channel(batch)
     params: dict[str, Any] = {
         "channel_ids": list(counts),
         "counts": list(counts.values()),
@@ -198,6 +201,4 @@ async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
         raise LookupError(f"no such channel: {sorted(missing)}")
-    for event, message, rank in zip(created, batch, ranks):
-        assert event.channel_id == message.channel_id and event.id is not None
-        event.seq = bases[message.channel_id] + rank
+    _number(created, batch, ranks, bases)
