@@ -127,7 +127,9 @@ def check_integers(instance: BaseModel) -> None:
                 raise BadRequest.field(path, "must fit in a 64-bit integer")
         elif isinstance(value, BaseModel):
             for name, field in type(value).model_fields.items():
-                stack.append((getattr(value, name), _join(path, field.alias or name)))
+                item = getattr(value, name)
+                if item is not None and not isinstance(item, str):  # most fields: nothing to look into
+                    stack.append((item, _join(path, field.alias or name)))
         elif isinstance(value, (list, tuple)):
             stack.extend((item, _join(path, str(index))) for index, item in enumerate(value))
         elif isinstance(value, dict):

@@ -12,6 +12,7 @@ says so); a multipart body is left to the form parser, which spools files to dis
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar, get_origin
 from urllib.parse import parse_qsl
 
@@ -86,8 +87,9 @@ async def merged_params(request: Request) -> dict[str, Any]:
     if cached is not None:
         return cached
     data: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        _add(data, key, value)
+    if request.scope.get("query_string"):  # most writes have none: skip building the query mapping
+        for key, value in request.query_params.multi_items():
+            _add(data, key, value)
     if request.method in _BODY_METHODS:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
@@ -122,17 +124,24 @@ async def merged_params(request: Request) -> dict[str, Any]:
 
 def _fit_lists(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     fitted = dict(data)
-    for name, field in model.model_fields.items():
-        key = field.alias or name
+    for key, is_list in _list_plan(model):
         if key not in fitted:
             continue
         value = fitted[key]
-        is_list = get_origin(field.annotation) is list or _optional_list(field.annotation)
         if is_list and isinstance(value, str):
             fitted[key] = [part.strip() for part in value.split(",") if part.strip()]
         elif not is_list and isinstance(value, list) and value and not isinstance(value[0], dict):
             fitted[key] = value[-1]  # a repeated scalar: the last one wins, as in most form parsers
     return fitted
+
+
+@lru_cache(maxsize=None)
+def _list_plan(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """Each field's key and whether it holds a list: read from the model once, not on every request."""
+    return tuple(
+        (field.alias or name, get_origin(field.annotation) is list or _optional_list(field.annotation))
+        for name, field in model.model_fields.items()
+    )
 
 
 def _optional_list(annotation: Any) -> bool:

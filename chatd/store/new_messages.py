@@ -5,10 +5,11 @@ Each event belongs to the message at the same position; a channel's events take 
 order, and the channel's ``last_message_at`` becomes its newest message's time.
 
 SQLite: one call on the connection's own thread for the whole batch (one statement per table there, with the
-standard ``sqlite3`` module), and the search entries through the search store. PostgreSQL: **one statement**
-for the whole batch, the tables written by data-modifying ``WITH`` clauses from arrays (``unnest``) and the search vector computed in
-the insert rather than by an ``UPDATE`` of each new row: one round trip and one row version per message, and
-the text never changes with the batch's size, so it stays a prepared statement.
+standard ``sqlite3`` module), the search entries included (their words and statement from the search store).
+PostgreSQL: **one statement** for the whole batch, the tables written by data-modifying ``WITH`` clauses from
+arrays (``unnest``) and the search vector computed in the insert rather than by an ``UPDATE`` of each new row:
+one round trip and one row version per message, and the text never changes with the batch's size, so it stays
+a prepared statement.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ async def write(conn: AsyncConnection, batch: list[Message], created: list[Event
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
         await _write_sqlite(conn, batch, created)
-        await search.index_many(conn, [(m.id, m.contents) for m in batch])
         return
     await _write_postgresql(conn, batch, created)
 
@@ -53,10 +53,10 @@ _SQLITE_EVENTS = (
 
 
 async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
-    """The messages, their files and mentions, the channels' seqs and the events, in one call on the thread
-    that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost several hops
-    between the event loop and that thread (cursor, execute, fetch, close) and its own Python on both sides;
-    here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
+    """The messages, their files and mentions, the channels' seqs, the events and the search entries, in one
+    call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost
+    several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
+    both sides; here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
     "Sends: the request path"). Same transaction as the caller's: the connection is the one it holds."""
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection  # aiosqlite's Connection
@@ -70,6 +70,7 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
     named = [(m.id, user_id, m.channel_id) for m in batch for user_id in m.mentions]
     counts, newest, ranks = _per_channel(batch)
     payloads = [orjson.dumps(e.data).decode() for e in created]
+    entries = search.sqlite_entries([(m.id, m.contents) for m in batch])
 
     def run(db: sqlite3.Connection) -> dict[int, int]:
         step = _SQLITE_MESSAGES
@@ -95,6 +96,9 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
                 for e, m, rank, payload in zip(created, batch, ranks, payloads)
             ]
             db.executemany(step, rows)
+            if entries:
+                step = search.SQLITE_INDEX
+                db.executemany(step, entries)
             return bases
         except sqlite3.Error as exc:  # what SQLAlchemy would have raised: constraints, outages (db.is_outage)
             raise DBAPIError.instance(step, None, exc, sqlite3.Error) from exc

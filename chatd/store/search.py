@@ -49,6 +49,8 @@ _SET_BUDGET = text(
 
 def terms(query: str) -> list[str]:
     """The searchable words of a text: case, compatibility forms and accents folded."""
+    if query.isascii():  # most messages: no accents or compatibility forms, and casefold is lower
+        return WORD.findall(query.lower())
     folded = ACCENTS.sub("", unicodedata.normalize("NFKD", query.casefold()))
     return WORD.findall(unicodedata.normalize("NFC", folded))
 
@@ -60,6 +62,16 @@ def document(contents: str) -> str:
 
 def _sqlite(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+# The FTS5 insert as the standard ``sqlite3`` module runs it, for writers already on SQLite's own thread
+# (``new_messages``): rows of ``sqlite_entries``.
+SQLITE_INDEX = "INSERT INTO message_fts (rowid, contents) VALUES (?, ?)"
+
+
+def sqlite_entries(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``SQLITE_INDEX``'s rows for new messages: (rowid, words), none for a message without words."""
+    return [(message_id, words) for message_id, contents in items if (words := document(contents))]
 
 
 async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
