@@ -32,6 +32,7 @@ from . import logs, web
 from .edge.body_limit import BodyLimit
 from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
+from .edge.responses import serve_directly
 from .edge.routing import IndexedRouter
 from .metrics import Metrics
 from .realtime import endpoint as websocket
@@ -155,7 +156,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Middleware(BodyLimit, limits=settings.limits),
         ],
     )
-    app.router = IndexedRouter(_routes(), lifespan=lifespan)  # route lookup by exact path (edge/routing.py)
+    routes = _routes()
+    serve_directly(routes)  # the views of ``edge.responses.endpoint`` without Starlette's per-route wrapping
+    app.router = IndexedRouter(routes, lifespan=lifespan)  # route lookup by exact path (edge/routing.py)
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False

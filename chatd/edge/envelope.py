@@ -19,8 +19,10 @@ from typing import Sequence
 
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 HEADER = "x-chatd-envelope"
+_HEADER = HEADER.encode()
 CRUST = "crust"
 PLAIN = "plain"
 KEPT_STATUSES = frozenset({401, 405, 413, 429, 500, 503})
@@ -50,12 +52,19 @@ def face_of(conn: HTTPConnection) -> str | None:
 
 def wanted(conn: HTTPConnection) -> bool:
     """Does this request get the Crust envelope? Only on the Crust face; the header, else the setting."""
-    if face_of(conn) != CRUST:
+    return wanted_in(conn.scope)
+
+
+def wanted_in(scope: Scope) -> bool:
+    """``wanted`` for a request's ASGI scope."""
+    route = scope.get("route")
+    if not isinstance(route, FaceRoute) or route.face != CRUST:
         return False
-    asked = conn.headers.get(HEADER, "").strip().lower()
+    asked = next((value for name, value in scope["headers"] if name == _HEADER), b"").decode("latin-1")
+    asked = asked.strip().lower()
     if asked in (CRUST, PLAIN):
         return asked == CRUST
-    return bool(conn.app.state.settings.compat.crust_envelope)
+    return bool(scope["app"].state.settings.compat.crust_envelope)
 
 
 def status(original: int) -> int:
