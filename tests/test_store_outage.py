@@ -27,6 +27,8 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chatd.store.db import Database
+
 from harness import (
     Harness,
     LiveServer,
@@ -334,6 +336,30 @@ async def test_an_sqlite_file_that_stops_taking_writes_is_one_outage_until_it_ta
     starts, ends = _outage_lines(records)
     assert len(starts) == 1 and len(ends) == 1, [r.getMessage() for r in records if r.levelno >= logging.INFO]
     assert not [r for r in records if r.exc_info], "no tracebacks"
+
+
+async def test_an_sqlite_transaction_left_open_is_rolled_back_when_its_connection_returns(tmp_path: Path) -> None:
+    """SQLAlchemy's reset of every connection handed back to the pool is replaced on SQLite by one that
+    rolls back only a transaction SQLite still has open (a COMMIT that failed can leave one): the next
+    write on that connection must not find it, and what it held is not stored."""
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'chatd.db'}", tmp_path)
+    database = Database(settings.database)
+    try:
+        async with database.write() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+        async with database.engine.connect() as conn:  # a transaction SQLAlchemy does not know is open
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("BEGIN IMMEDIATE")
+            await driver.execute("INSERT INTO t VALUES (1)")
+            assert driver.in_transaction
+        for n in (2, 3):  # both on the one pooled connection: BEGIN IMMEDIATE would fail inside a transaction
+            async with database.write() as conn:
+                await conn.exec_driver_sql(f"INSERT INTO t VALUES ({n})")
+        async with database.read() as conn:
+            assert [row[0] for row in await conn.exec_driver_sql("SELECT n FROM t ORDER BY n")] == [2, 3]
+    finally:
+        await database.dispose()
 
 
 @pytest.mark.slow

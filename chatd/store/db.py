@@ -100,7 +100,8 @@ class Database:
             if url.database and url.database != ":memory:":
                 self.path = Path(url.database)
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=settings.echo, pool_size=settings.pool_size, connect_args={"timeout": 30}
+                url, echo=settings.echo, pool_size=settings.pool_size, connect_args={"timeout": 30},
+                pool_reset_on_return=None,  # _tune_sqlite's reset rolls back only what is still open
             )
             _tune_sqlite(self.engine, settings.sqlite_synchronous)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
@@ -326,6 +327,14 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         ):
             cursor.execute(pragma)
         cursor.close()
+
+    @event.listens_for(engine.sync_engine.pool, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        # SQLAlchemy's own reset rolls back every connection handed back to the pool, though ``read`` and
+        # ``write`` always end their transaction: on SQLite one more hop to aiosqlite's thread per
+        # transaction. Here only a transaction SQLite still has open (a failed COMMIT can leave one) is.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
