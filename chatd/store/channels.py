@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Channel, ChannelAccess
 from .like import like_pattern
+from .sqlite_thread import OneHopQuery
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
@@ -237,14 +238,14 @@ def _access(row: Any) -> ChannelAccess:
     )
 
 
-_STANDING = _standing_statement(bindparam("user_id"))  # built once: every write and most reads ask it
+_STANDING = OneHopQuery(_standing_statement(bindparam("user_id")))  # every write and most reads ask it
 
 
 async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> ChannelAccess | None:
     """One query for what access checks need: the live channel, whether its team or organisation is
     archived, and the user's channel and organisation roles (None when not a member). None if the channel
     or its organisation is gone."""
-    row = (await conn.execute(_STANDING, {"channel_id": channel_id, "user_id": user_id})).first()
+    row = await _STANDING.first(conn, {"channel_id": channel_id, "user_id": user_id})
     return None if row is None else _access(row)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
+from .sqlite_thread import on_sqlite_thread
 
 _WRITE = "chatd_write"
 _OWN_BEGIN = "chatd_own_begin"  # SQLite: ``read``/``write`` send their BEGIN themselves (``_begin``)
@@ -347,11 +347,5 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
 async def _begin(conn: AsyncConnection, statement: str) -> None:
     """Open the SQLite transaction of ``Database.read``/``write``: one call on aiosqlite's thread, where the
     ``begin`` hook's ``exec_driver_sql`` took three (cursor, execute, close) for every transaction. Commit and
-    rollback stay SQLAlchemy's (the driver commits whatever transaction SQLite has open). A driver error is
-    raised as SQLAlchemy's, so a locked or unreadable file is still an outage (``is_outage``)."""
-    driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite's Connection
-    assert driver is not None
-    try:
-        await driver.execute_fetchall(statement)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+    rollback stay SQLAlchemy's (the driver commits whatever transaction SQLite has open)."""
+    await on_sqlite_thread(conn, lambda db: db.execute(statement).close(), statement)

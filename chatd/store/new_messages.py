@@ -19,13 +19,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
 from . import search
+from .sqlite_thread import as_sqlalchemy_error, on_sqlite_thread
 
 
 async def write(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
@@ -58,9 +58,6 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
     several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
     both sides; here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
     "Sends: the request path"). Same transaction as the caller's: the connection is the one it holds."""
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection  # aiosqlite's Connection
-    assert driver is not None
     messages = [
         (m.id, m.channel_id, m.user_id, m.type, m.contents, orjson.dumps(m.meta).decode(), m.reply_to,
          m.client_msg_id, m.created_at, m.updated_at)
@@ -100,10 +97,10 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
                 step = search.SQLITE_INDEX
                 db.executemany(step, entries)
             return bases
-        except sqlite3.Error as exc:  # what SQLAlchemy would have raised: constraints, outages (db.is_outage)
-            raise DBAPIError.instance(step, None, exc, sqlite3.Error) from exc
+        except sqlite3.Error as exc:  # named by the statement that failed
+            raise as_sqlalchemy_error(step, exc) from exc
 
-    bases = await driver._execute(run, driver._conn)  # aiosqlite's own thread hop (stable since 0.11)
+    bases = await on_sqlite_thread(conn, run, "a batch of new messages")
     _number(created, batch, ranks, bases)
 
 
