@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from ..core.auth import authenticate
 from ..domain.errors import Unauthenticated
 from ..domain.models import Principal
+from .headers import header, headers_of
 
 SESSION_COOKIE = "chatd_session"
 _SCOPE_KEY = "chatd.principal"
@@ -19,15 +20,14 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def credential_of(conn: HTTPConnection) -> str:
-    headers = conn.headers
-    if secret := headers.get("x-session-id"):
-        return secret.strip()
-    authorization = headers.get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
+    headers = headers_of(conn.scope)
+    if secret := headers.get(b"x-session-id"):
+        return secret.decode("latin-1").strip()
+    scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    if secret := headers.get("x-api-key"):
-        return secret.strip()
+    if secret := headers.get(b"x-api-key"):
+        return secret.decode("latin-1").strip()
     return conn.cookies.get(SESSION_COOKIE, "").strip()
 
 
@@ -50,7 +50,7 @@ async def authenticate_request(conn: HTTPConnection) -> Principal:
     if not secret:
         raise Unauthenticated("authentication required: send X-Session-ID, a Bearer token, X-API-KEY or the cookie")
     core = conn.app.state.core
-    principal = await authenticate(core, secret, conn.headers.get("x-client-id", "").strip())
+    principal = await authenticate(core, secret, header(conn.scope, b"x-client-id").strip())
     conn.scope[_SCOPE_KEY] = principal
     if conn.scope["type"] == "http" and conn.scope["method"] in _WRITE_METHODS and core.write_limit is not None:
         core.write_limit.take(principal.user_id)

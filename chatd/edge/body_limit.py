@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import LimitSettings
 from ..domain.errors import TooLarge, byte_size
 from .errors import error_body
+from .headers import headers_of
 
 # Room for the multipart boundaries, part headers and the small fields around an uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -36,10 +37,8 @@ def request_limit(scope: Scope) -> int:
 
 
 def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    value = headers_of(scope).get(b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _refusal(limit: int) -> TooLarge:
@@ -55,15 +54,14 @@ class BodyLimit:
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a websocket passes straight on, leaving no frame of ours alive as long
-        # as it stays open (thousands of sockets: docs/performance.md).
-        return self._http(scope, receive, send) if scope["type"] == "http" else self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # as it stays open (thousands of sockets: docs/performance.md), and a request goes on to the app
+        # with only its bounded ``receive`` in between.
+        if scope["type"] != "http":
+            return self.app(scope, receive, send)
         declared = _declared_length(scope)
         most = max(self.limits.body_max_bytes, self.limits.upload_max_bytes + MULTIPART_OVERHEAD)
         if declared is not None and declared > most:
-            await _refuse(send, self.limits.body_max_bytes, self.limits.upload_max_bytes)
-            return
+            return _refuse(send, self.limits.body_max_bytes, self.limits.upload_max_bytes)
         scope[_SCOPE_KEY] = self.limits.body_max_bytes
         counted = 0
 
@@ -79,7 +77,7 @@ class BodyLimit:
                     raise _refusal(limit)
             return message
 
-        await self.app(scope, bounded_receive, send)
+        return self.app(scope, bounded_receive, send)
 
 
 async def _refuse(send: Send, body_max: int, upload_max: int) -> None:

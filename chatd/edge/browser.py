@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Awaitable, Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,15 +36,17 @@ from ..config import Settings
 from ..domain.codes import Code
 from .auth import SESSION_COOKIE
 from .errors import error_body
+from .headers import header, headers_of
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-HEADER_CREDENTIALS = ("x-session-id", "authorization", "x-api-key")
+HEADER_CREDENTIALS = (b"x-session-id", b"authorization", b"x-api-key")
 LOGIN_PATH = "/user/login"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 CORS_HEADERS = "Accept, Authorization, Content-Type, X-API-KEY, X-Client-ID, X-Requested-With, X-Session-ID"
 CORS_MAX_AGE = "600"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _WEB_SCHEME = {"ws": "http", "wss": "https"}
+_COOKIE_SET = f"{SESSION_COOKIE}=".encode()
 
 
 def normalise_origin(value: str) -> str | None:
@@ -76,33 +78,34 @@ class OriginRule:
         self.allowed = frozenset(o for o in (normalise_origin(v) for v in listed if v != "*") if o)
 
     @staticmethod
-    def own(scope: Scope, headers: Headers) -> str | None:
+    def own(scope: Scope) -> str | None:
         """This server as the browser addressed it: the request's scheme and its ``Host`` header."""
-        host = headers.get("host", "")
+        host = header(scope, b"host")
         return normalise_origin(f"{scope.get('scheme', 'http')}://{host}") if host else None
 
     def listed(self, origin: str | None) -> bool:
         """Configured (for CORS: our own origin never needs CORS answers)."""
         return origin is not None and (self.any or origin in self.allowed)
 
-    def trusted(self, origin: str | None, scope: Scope, headers: Headers) -> bool:
+    def trusted(self, origin: str | None, scope: Scope) -> bool:
         if origin is None:
             return False
-        return self.listed(origin) or origin == self.own(scope, headers)
+        return self.listed(origin) or origin == self.own(scope)
 
 
-def request_origin(headers: Headers) -> str | None:
+def request_origin(headers: dict[bytes, bytes]) -> str | None:
     """The origin a browser request came from: ``Origin``, or failing that ``Referer``'s origin."""
-    if "origin" in headers:
-        return normalise_origin(headers["origin"])
-    referer = headers.get("referer")
-    return normalise_origin(referer) if referer else None
+    origin = headers.get(b"origin")
+    if origin is not None:
+        return normalise_origin(origin.decode("latin-1"))
+    referer = headers.get(b"referer")
+    return normalise_origin(referer.decode("latin-1")) if referer else None
 
 
-def _cookie_only(headers: Headers) -> bool:
-    if any(headers.get(name, "").strip() for name in HEADER_CREDENTIALS):
+def _cookie_only(headers: dict[bytes, bytes]) -> bool:
+    if any(headers.get(name, b"").decode("latin-1").strip() for name in HEADER_CREDENTIALS):
         return False
-    return f"{SESSION_COOKIE}=" in headers.get("cookie", "")
+    return _COOKIE_SET in headers.get(b"cookie", b"")
 
 
 class BrowserGuard:
@@ -114,23 +117,20 @@ class BrowserGuard:
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a websocket passes straight on (it applies ``rule`` itself), leaving no
-        # frame of ours alive as long as it stays open.
-        return self._http(scope, receive, send) if scope["type"] == "http" else self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
+        # frame of ours alive as long as it stays open; a request goes on to the app (or the refusal) with
+        # no frame of ours in between either, whose every wake-up would pass through it.
+        if scope["type"] != "http":
+            return self.app(scope, receive, send)
+        headers = headers_of(scope)
         method = scope["method"]
         origin = request_origin(headers)
-        cors = headers["origin"] if "origin" in headers and self.rule.listed(origin) else None
-        if method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers:
-            await self._preflight(cors)(scope, receive, send)
-            return
+        origin_sent = b"origin" in headers
+        cors = headers[b"origin"].decode("latin-1") if origin_sent and self.rule.listed(origin) else None
+        if method == "OPTIONS" and origin_sent and b"access-control-request-method" in headers:
+            return self._preflight(cors)(scope, receive, send)
         refusal = self._refusal(scope, headers, method, origin)
         if refusal is not None:
-            await _refuse(refusal, cors)(scope, receive, send)
-            return
-
-        origin_sent = "origin" in headers
+            return _refuse(refusal, cors)(scope, receive, send)
 
         async def decorated(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -145,18 +145,18 @@ class BrowserGuard:
                         out.add_vary_header("Origin")
             await send(message)
 
-        await self.app(scope, receive, decorated)
+        return self.app(scope, receive, decorated)
 
-    def _refusal(self, scope: Scope, headers: Headers, method: str, origin: str | None) -> str | None:
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes], method: str, origin: str | None) -> str | None:
         if method not in WRITE_METHODS:
             return None
         if scope.get("path") == LOGIN_PATH:
-            if ("origin" in headers or "referer" in headers) and not self.rule.trusted(origin, scope, headers):
+            if (b"origin" in headers or b"referer" in headers) and not self.rule.trusted(origin, scope):
                 return "sign-in from another site is refused: open chatd's own page to sign in"
             return None
-        if not _cookie_only(headers) or self.rule.trusted(origin, scope, headers):
+        if not _cookie_only(headers) or self.rule.trusted(origin, scope):
             return None
-        if "origin" not in headers and "referer" not in headers:
+        if b"origin" not in headers and b"referer" not in headers:
             return "a write authenticated by the session cookie needs an Origin header; scripts send X-Session-ID"
         return "cross-site request refused: this origin may not act with the chatd session cookie"
 

@@ -21,6 +21,8 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
+from .headers import header
+
 HEADER = "x-chatd-envelope"
 _HEADER = HEADER.encode()
 CRUST = "crust"
@@ -60,8 +62,7 @@ def wanted_in(scope: Scope) -> bool:
     route = scope.get("route")
     if not isinstance(route, FaceRoute) or route.face != CRUST:
         return False
-    asked = next((value for name, value in scope["headers"] if name == _HEADER), b"").decode("latin-1")
-    asked = asked.strip().lower()
+    asked = header(scope, _HEADER).strip().lower()
     if asked in (CRUST, PLAIN):
         return asked == CRUST
     return bool(scope["app"].state.settings.compat.crust_envelope)

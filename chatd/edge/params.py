@@ -25,6 +25,7 @@ from ..domain.errors import BadRequest, ChatdError, TooLarge
 from ..core.ids import MAX_ID, parse_id
 from .body_limit import request_limit
 from .bounds import check_input, check_integers
+from .headers import header
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
@@ -69,7 +70,7 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
 
 async def _bounded_body(request: Request) -> bytes:
     limit = request_limit(request.scope)
-    length = request.headers.get("content-length", "")
+    length = header(request.scope, b"content-length")
     if length.isdigit() and int(length) > limit:
         raise TooLarge.over("the request body", limit)
     chunks: list[bytes] = []
@@ -91,7 +92,7 @@ async def merged_params(request: Request) -> dict[str, Any]:
         for key, value in request.query_params.multi_items():
             _add(data, key, value)
     if request.method in _BODY_METHODS:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = header(request.scope, b"content-type").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
             body = await _bounded_body(request)
             if body.strip():

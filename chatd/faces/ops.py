@@ -20,6 +20,7 @@ from typing_extensions import NotRequired, TypedDict
 from .. import logs
 from ..domain.errors import Unavailable
 from ..edge.described import described
+from ..edge.headers import header
 from ..edge.responses import JSON
 from ..metrics import Metrics
 
@@ -84,7 +85,7 @@ class RequestMetrics:
         guard = getattr(scope["app"].state, "guard", None) if "app" in scope else None
         if guard is not None and guard.full(scope):
             return guard.refuse(scope, receive, send)  # type: ignore[no-any-return]
-        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        given = header(scope, b"x-request-id")
         rid = given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(8)
         if scope["type"] == "websocket":
             # Set for the socket's own task, which ends with it: nothing to reset, and no frame of ours

@@ -44,7 +44,7 @@ def origin_allowed(websocket: WebSocket, rule: OriginRule) -> bool:
     """No Origin (not a browser): allowed. Else the one origin rule of every face (``edge/browser.py``)."""
     if "origin" not in websocket.headers:
         return True
-    return rule.trusted(normalise_origin(websocket.headers["origin"]), websocket.scope, websocket.headers)
+    return rule.trusted(normalise_origin(websocket.headers["origin"]), websocket.scope)
 
 
 _DENIAL_CLOSE = {401: protocol.CLOSE_UNAUTHENTICATED, 503: protocol.CLOSE_TRY_AGAIN}
