@@ -86,8 +86,26 @@ _DEFAULT = _Rule(TEXT_MAX_CHARS, False, None)
 
 
 def check_input(model: type[BaseModel], data: dict[str, Any]) -> None:
-    """Refuse, before pydantic sees them, strings too long, nesting too deep, NULs and non-ASCII integers."""
-    stack: list[tuple[Any, str, _Rule, int]] = [(data, "", _Rule(TEXT_MAX_CHARS, False, model), 0)]
+    """Refuse, before pydantic sees them, strings too long, nesting too deep, NULs and non-ASCII integers.
+
+    The top level (a flat object of scalars, for most requests) is checked here in the order ``_walk`` would
+    check it, all keys first and then the values, last first; each nested value is walked in its turn."""
+    fields = _rules(model)
+    for key in data:
+        _check_text(str(key), str(key), TEXT_MAX_CHARS)
+    for key, value in reversed(data.items()):
+        rule = fields.get(key, _DEFAULT)
+        if isinstance(value, str):
+            _check_text(value, str(key), rule.max_chars)
+            if rule.integer and not _INTEGER.fullmatch(value.strip()):
+                raise BadRequest.field(str(key), "must be an integer (ASCII digits)")
+        elif isinstance(value, (dict, list)):
+            _walk(value, str(key), rule, 1)
+
+
+def _walk(value: Any, path: str, rule: _Rule, depth: int) -> None:
+    """``check_input`` on a value at ``path``, ``depth`` levels down, and on everything in it."""
+    stack: list[tuple[Any, str, _Rule, int]] = [(value, path, rule, depth)]
     while stack:
         value, path, rule, depth = stack.pop()
         if isinstance(value, str):
@@ -116,8 +134,23 @@ def _check_text(value: str, path: str, max_chars: int) -> None:
 
 
 def check_integers(instance: BaseModel) -> None:
-    """After validation: every integer the model holds (however it was given) fits in 64 bits."""
-    stack: list[tuple[Any, str]] = [(instance, "")]
+    """After validation: every integer the model holds (however it was given) fits in 64 bits.
+
+    The model's own fields are checked here, last first as ``_walk_integers`` would; what they contain is
+    walked in its turn."""
+    for name, key in reversed(_field_keys(type(instance))):
+        item = getattr(instance, name)
+        if item is None or isinstance(item, str):  # most fields: nothing to look into
+            continue
+        if type(item) is int:
+            if not INT_MIN <= item <= INT_MAX:
+                raise BadRequest.field(key, "must fit in a 64-bit integer")
+        else:
+            _walk_integers(item, key)
+
+
+def _walk_integers(value: Any, path: str) -> None:
+    stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         value, path = stack.pop()
         if isinstance(value, bool):
@@ -126,14 +159,20 @@ def check_integers(instance: BaseModel) -> None:
             if not INT_MIN <= value <= INT_MAX:
                 raise BadRequest.field(path, "must fit in a 64-bit integer")
         elif isinstance(value, BaseModel):
-            for name, field in type(value).model_fields.items():
+            for name, key in _field_keys(type(value)):
                 item = getattr(value, name)
-                if item is not None and not isinstance(item, str):  # most fields: nothing to look into
-                    stack.append((item, _join(path, field.alias or name)))
+                if item is not None and not isinstance(item, str):
+                    stack.append((item, _join(path, key)))
         elif isinstance(value, (list, tuple)):
             stack.extend((item, _join(path, str(index))) for index, item in enumerate(value))
         elif isinstance(value, dict):
             stack.extend((item, _join(path, str(key))) for key, item in value.items())
+
+
+@cache
+def _field_keys(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """Each field's attribute and the key it is given by, read from the model once."""
+    return tuple((name, field.alias or name) for name, field in model.model_fields.items())
 
 
 def _join(path: str, name: str) -> str:

@@ -95,7 +95,7 @@ async def merged_params(request: Request) -> dict[str, Any]:
         content_type = header(request.scope, b"content-type").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
             body = await _bounded_body(request)
-            if body.strip():
+            if body and not body.isspace():  # as ``body.strip()``, without copying the body
                 try:
                     parsed = orjson.loads(body)
                 except orjson.JSONDecodeError:
@@ -124,14 +124,17 @@ async def merged_params(request: Request) -> dict[str, Any]:
 
 
 def _fit_lists(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
-    fitted = dict(data)
+    """``data`` with lists and scalars fitted to the model's fields (a copy, made only when one needs it)."""
+    fitted = data
     for key, is_list in _list_plan(model):
-        if key not in fitted:
+        if key not in data:
             continue
-        value = fitted[key]
+        value = data[key]
         if is_list and isinstance(value, str):
+            fitted = dict(data) if fitted is data else fitted
             fitted[key] = [part.strip() for part in value.split(",") if part.strip()]
         elif not is_list and isinstance(value, list) and value and not isinstance(value[0], dict):
+            fitted = dict(data) if fitted is data else fitted
             fitted[key] = value[-1]  # a repeated scalar: the last one wins, as in most form parsers
     return fitted
 
