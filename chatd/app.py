@@ -162,5 +162,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = registry
     app.state.ready = False
+    app.state.guard = None  # ``server.run_one`` sets the connection guard; every request asks for it
     logs.quiet_denied_handshakes()
     return app

@@ -8,7 +8,6 @@ handler's return annotation.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generic, Iterable, TypeVar
 
@@ -72,8 +71,11 @@ def endpoint(
         async def answer(request: Request) -> Any:
             who = await authenticate_request(request)
             params = await parse(request, model)
-            with fields_renamed(fields) if fields is not None else nullcontext():
-                return await handler(Call(request.app.state.core, who, params, request))
+            call = Call(request.app.state.core, who, params, request)
+            if fields is None:  # most routes: no renaming, and no context to enter
+                return await handler(call)
+            with fields_renamed(fields):
+                return await handler(call)
 
         async def run(request: Request) -> Response:
             result = await answer(request)
