@@ -103,8 +103,10 @@ def request_origin(headers: dict[bytes, bytes]) -> str | None:
 
 
 def _cookie_only(headers: dict[bytes, bytes]) -> bool:
-    if any(headers.get(name, b"").decode("latin-1").strip() for name in HEADER_CREDENTIALS):
-        return False
+    for name in HEADER_CREDENTIALS:
+        value = headers.get(name)
+        if value and value.decode("latin-1").strip():
+            return False
     return _COOKIE_SET in headers.get(b"cookie", b"")
 
 

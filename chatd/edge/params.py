@@ -102,7 +102,10 @@ async def merged_params(request: Request) -> dict[str, Any]:
                     raise BadRequest("the body is not valid JSON", code=Code.BAD_JSON) from None
                 if not isinstance(parsed, dict):
                     raise BadRequest("the JSON body must be an object", code=Code.BAD_JSON)
-                data.update(parsed)
+                if data:
+                    data.update(parsed)
+                else:  # no query string: the body's object is the parameters
+                    data = parsed
         elif content_type == "application/x-www-form-urlencoded":
             try:
                 pairs = parse_qsl((await _bounded_body(request)).decode(), keep_blank_values=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
+import random
 import time
 from typing import Awaitable, Literal
 
@@ -86,7 +86,7 @@ class RequestMetrics:
         if guard is not None and guard.full(scope):
             return guard.refuse(scope, receive, send)  # type: ignore[no-any-return]
         given = header(scope, b"x-request-id")
-        rid = given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(8)
+        rid = given if given and _GOOD_ID.fullmatch(given) else _new_request_id()
         if scope["type"] == "websocket":
             # Set for the socket's own task, which ends with it: nothing to reset, and no frame of ours
             # stays alive as long as the socket does (thousands of them: docs/performance.md).
@@ -121,6 +121,12 @@ class RequestMetrics:
                            "client": client[0] if client else None},
                 )
             logs.request_id.reset(token)
+
+
+def _new_request_id() -> str:
+    """16 hex digits, as ``secrets.token_hex(8)`` gave: an id that ties log lines together, not a secret, so
+    Python's generator (reseeded in every forked worker) rather than a system call per request."""
+    return f"{random.getrandbits(64):016x}"
 
 
 def _template(scope: Scope) -> str:
