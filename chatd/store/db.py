@@ -105,6 +105,7 @@ class Database:
             )
             _tune_sqlite(self.engine, settings.sqlite_synchronous)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
+            self._writer: AsyncConnection | None = None  # the writers' connection, kept between transactions
         else:
             bounds = {"command_timeout": settings.command_timeout or None, "timeout": settings.connect_timeout}
             self.engine = create_async_engine(
@@ -113,6 +114,7 @@ class Database:
             )
             _discard_broken_connections(self.engine)
             self._write_lock = None
+            self._writer = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,11 +156,15 @@ class Database:
                     yield conn
             else:
                 async with self._write_lock:
-                    async with self.engine.connect() as conn:
-                        await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
+                    conn = await self._writer_connection()
+                    try:
                         async with conn.begin():
                             await _begin(conn, "BEGIN IMMEDIATE")
                             yield conn
+                    except BaseException:
+                        if not _finished_cleanly(conn):
+                            await self._drop_writer()
+                        raise
         except Exception as exc:
             if is_outage(exc):
                 raise self.unavailable(exc, started=started, write=True) from exc
@@ -274,8 +280,42 @@ class Database:
         detail = f"the database {self.where} cannot serve: {reason}; {hint}"
         return Unavailable(detail=detail, reason=kind)
 
+    async def _writer_connection(self) -> AsyncConnection:
+        """SQLite has one writer at a time (``_write_lock``), so it keeps one connection: checking one out of
+        the pool and back for every transaction (pool events, a new ``Connection``, greenlet switches) was a
+        sixth of a lone post's CPU (docs/performance.md, "Sends: the request path")."""
+        if self._writer is None or self._writer.closed or self._writer.invalidated:
+            self._writer = None
+            conn = await self.engine.connect()
+            await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
+            self._writer = conn
+        return self._writer
+
+    async def _drop_writer(self) -> None:
+        """After a write that failed and left its connection in doubt, the next one starts on a fresh one."""
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            try:
+                await asyncio.shield(conn.close())  # finished even if the caller is cancelled meanwhile
+            except Exception:
+                pass  # a connection that cannot even close is gone; the failure itself is the caller's
+
     async def dispose(self) -> None:
+        if self._write_lock is not None:
+            async with self._write_lock:
+                await self._drop_writer()
         await self.engine.dispose()
+
+
+def _finished_cleanly(conn: AsyncConnection) -> bool:
+    """Whether a SQLite connection whose transaction failed is fit for the next: live, and rolled back both in
+    SQLAlchemy's eyes and in SQLite's (a domain refusal or a constraint leaves it so; a lost file, a failed
+    rollback or a cancelled commit may not)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated or sync.in_transaction():
+        return False
+    driver = sync.connection.driver_connection
+    return driver is not None and not driver.in_transaction
 
 
 def _reason(exc: BaseException) -> str:
