@@ -59,11 +59,21 @@ def iso(ms: int | None) -> str | None:
 @lru_cache(maxsize=4096)
 def _iso(ms: int) -> str:
     """Cached: a post shows the same few times over and over (its created and updated times, in its event,
-    its answer and every socket's copy), and formatting was a tenth of a send's own CPU."""
-    # Exact integer arithmetic (no float seconds), and isoformat pads years below 1000 to four digits as
-    # RFC 3339 requires, which strftime("%Y") does not on glibc.
-    stamp = _EPOCH + timedelta(milliseconds=ms)
-    return stamp.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    its answer and every socket's copy), and formatting was a tenth of a send's own CPU. The date comes from
+    ``_date`` (one per day), the time of day from integer arithmetic: exact, and ``divmod`` floors, so times
+    before 1970 are right too."""
+    days, rest = divmod(ms, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{_date(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=64)
+def _date(days: int) -> str:
+    # isoformat pads years below 1000 to four digits as RFC 3339 requires, which strftime("%Y") does not on
+    # glibc.
+    return (_EPOCH + timedelta(days=days)).date().isoformat()
 
 
 def parse_iso(value: str) -> int:

@@ -128,11 +128,12 @@ class Core:
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writes = GroupCommit(self.transaction, enabled=True)
+        self.writes = GroupCommit(lambda: self.transaction(batch=True), enabled=True)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        async with self.db.write() as conn:
+    async def transaction(self, *, batch: bool = False) -> AsyncIterator[Tx]:
+        """``batch``: a group commit's (``Database.write``)."""
+        async with self.db.write(batch=batch) as conn:
             tx = Tx(conn, self)
             yield tx
             await tx.flush()

@@ -176,7 +176,6 @@ class Hub:
         if event.type == ev.PRESENCE:
             self._presence(event)
             return
-        data = text_frame(orjson.dumps(event.envelope()))  # the frame every recipient gets, built once
         ephemeral = event.type in EPHEMERAL
         if event.user_id is not None:
             if event.type == ev.ORGANISATION:
@@ -188,17 +187,21 @@ class Hub:
                     if self.recheck is not None:
                         self._background(self.recheck(conn))
                 return
-            frame = Frame(data, ephemeral=ephemeral)
-            for conn in self.by_user.get(event.user_id, ()):
-                conn.push(frame)
+            mine = self.by_user.get(event.user_id)
+            if mine:
+                frame = Frame(_encoded(event), ephemeral=ephemeral)
+                for conn in mine:
+                    conn.push(frame)
             return
         channel_id = event.channel_id
         if channel_id is None:
             return
         if event.seq is None:  # typing: ephemeral channel event
-            frame = Frame(data, ephemeral=True)
-            for conn in self.by_channel.get(channel_id, ()):
-                conn.push(frame)
+            watching = self.by_channel.get(channel_id)
+            if watching:
+                frame = Frame(_encoded(event), ephemeral=True)
+                for conn in watching:
+                    conn.push(frame)
             return
         seq = event.seq
         affected: set[Connection] = set()
@@ -223,9 +226,11 @@ class Hub:
         for conn in affected:
             if not removed and self.readable(conn, channel_id):
                 self._subscribe(conn, channel_id, seq - 1)
-        shared = Frame(data, channel_id, seq)  # one frame object for every recipient: frames are never mutated
-        for conn in list(self.by_channel.get(channel_id, ())):
-            conn.push(shared)
+        watching = self.by_channel.get(channel_id)
+        if watching:  # a channel nobody has open costs no encoding
+            shared = Frame(_encoded(event), channel_id, seq)  # one frame object for every recipient, never mutated
+            for conn in list(watching):
+                conn.push(shared)
         if removed:
             for conn in list(self.by_channel.get(channel_id, ())):
                 self._unsubscribe(conn, channel_id)
@@ -296,3 +301,8 @@ def _discard(index: dict[int, set[Connection]], key: int, conn: Connection) -> N
         found.discard(conn)
         if not found:
             del index[key]
+
+
+def _encoded(event: Event) -> bytes:
+    """The websocket frame every recipient of ``event`` gets, built once per event."""
+    return text_frame(orjson.dumps(event.envelope()))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Channel, ChannelAccess
 from .like import like_pattern
-from .sqlite_thread import OneHopQuery
+from .direct import DirectQuery
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
@@ -238,7 +238,7 @@ def _access(row: Any) -> ChannelAccess:
     )
 
 
-_STANDING = OneHopQuery(_standing_statement(bindparam("user_id")))  # every write and most reads ask it
+_STANDING = DirectQuery(_standing_statement(bindparam("user_id")))  # every write and most reads ask it
 
 
 async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> ChannelAccess | None:

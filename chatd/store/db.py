@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
-from .sqlite_thread import on_sqlite_thread
+from .direct import on_sqlite_thread
 
 _WRITE = "chatd_write"
 _OWN_BEGIN = "chatd_own_begin"  # SQLite: ``read``/``write`` send their BEGIN themselves (``_begin``)
@@ -113,6 +113,8 @@ class Database:
             )
             _discard_broken_connections(self.engine)
             self._write_lock = None
+        self._batch_lock = asyncio.Lock()  # PostgreSQL's group commit batches, one at a time
+        self._writer: AsyncConnection | None = None  # the connection kept for them (``_kept``)
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,20 +147,27 @@ class Database:
             self.probe.transaction("read", time.perf_counter() - started)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction, committed when the block exits without an exception."""
+    async def write(self, *, batch: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, committed when the block exits without an exception. ``batch``: the group
+        commit's (``core.group_commit``), one at a time, on a connection kept for them (``_kept``); on SQLite
+        every write is one at a time and on that connection."""
         started = time.perf_counter()
         try:
-            if self._write_lock is None:
+            if self._write_lock is None and not batch:
                 async with self.engine.begin() as conn:
                     yield conn
             else:
-                async with self._write_lock:
-                    async with self.engine.connect() as conn:
-                        await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
+                async with self._write_lock or self._batch_lock:
+                    conn = await self._kept()
+                    try:
                         async with conn.begin():
-                            await _begin(conn, "BEGIN IMMEDIATE")
+                            if self.is_sqlite:
+                                await _begin(conn, "BEGIN IMMEDIATE")
                             yield conn
+                    except BaseException:
+                        if not _finished_cleanly(conn):
+                            await self._drop_kept()
+                        raise
         except Exception as exc:
             if is_outage(exc):
                 raise self.unavailable(exc, started=started, write=True) from exc
@@ -274,8 +283,45 @@ class Database:
         detail = f"the database {self.where} cannot serve: {reason}; {hint}"
         return Unavailable(detail=detail, reason=kind)
 
+    async def _kept(self) -> AsyncConnection:
+        """The connection kept for writes that run one at a time (``write``): checking one out of the pool and
+        back for every transaction (pool events, a new ``Connection``, greenlet switches) cost more CPU than a
+        lone post itself (docs/performance.md, "Sends: the request path")."""
+        if self._writer is None or self._writer.closed or self._writer.invalidated:
+            self._writer = None
+            conn = await self.engine.connect()
+            if self.is_sqlite:
+                await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
+            self._writer = conn
+        return self._writer
+
+    async def _drop_kept(self) -> None:
+        """After a write that failed and left its connection in doubt, the next one starts on a fresh one."""
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            try:
+                await asyncio.shield(conn.close())  # finished even if the caller is cancelled meanwhile
+            except Exception:
+                pass  # a connection that cannot even close is gone; the failure itself is the caller's
+
     async def dispose(self) -> None:
+        async with self._write_lock or self._batch_lock:
+            await self._drop_kept()
         await self.engine.dispose()
+
+
+def _finished_cleanly(conn: AsyncConnection) -> bool:
+    """Whether a kept connection whose transaction failed is fit for the next: live, and rolled back both in
+    SQLAlchemy's eyes and the driver's (a domain refusal or a constraint leaves it so; a lost file or server,
+    a failed rollback or a cancelled commit may not)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated or sync.in_transaction():
+        return False
+    driver = sync.connection.driver_connection
+    if driver is None:
+        return False
+    in_transaction = driver.in_transaction if conn.dialect.name == "sqlite" else driver.is_in_transaction()
+    return not in_transaction
 
 
 def _reason(exc: BaseException) -> str:

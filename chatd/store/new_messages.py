@@ -25,7 +25,7 @@ from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
 from . import search
-from .sqlite_thread import as_sqlalchemy_error, on_sqlite_thread
+from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
 
 
 async def write(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
@@ -145,6 +145,9 @@ _WRITE_POSTGRESQL = text(
 )
 
 
+_WRITE_POSTGRESQL_SQL, _WRITE_POSTGRESQL_NAMES = for_asyncpg(_WRITE_POSTGRESQL)
+
+
 def _per_channel(batch: list[Message]) -> tuple[dict[int, int], dict[int, int], list[int]]:
     """Per channel of the batch, its message count and newest time (for the channel row), and each message's
     rank within its channel (1, 2, …: its event takes the channel's seq before the batch plus that rank)."""
@@ -198,7 +201,12 @@ async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created
         "e_created": [e.created_at for e in created],
         "e_message": [event_log.message_id_of(e) for e in created],
     }
-    bases = {int(row.id): int(row.base) for row in await conn.execute(_WRITE_POSTGRESQL, params)}
+    args = [params[name] for name in _WRITE_POSTGRESQL_NAMES]
+    answer = await on_asyncpg(conn, lambda driver: driver.fetch(_WRITE_POSTGRESQL_SQL, *args), "a batch of new messages")
+    if isinstance(answer, NotInTransaction):  # a batch's channel locks open it first; this is the fallback
+        bases = {int(row.id): int(row.base) for row in await conn.execute(_WRITE_POSTGRESQL, params)}
+    else:
+        bases = {int(record["id"]): int(record["base"]) for record in answer}
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
         raise LookupError(f"no such channel: {sorted(missing)}")

@@ -35,6 +35,8 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where the charts (and --profile's flame graphs) go")
     parser.add_argument("--profile", action="store_true", help="record py-spy flame graphs instead of measuring")
     parser.add_argument("--report", action="store_true", help="only rewrite the table and charts from --out")
+    parser.add_argument("--inprocess", action="store_true",
+                        help="chatd's and the floor's CPU per send without the HTTP server (inprocess.py)")
     opts = parser.parse_args(argv)
     opts.only = [s for s in opts.only.split(",") if s]
     unknown = set(opts.only) - set(SCENARIOS)
@@ -100,6 +102,18 @@ if __name__ == "__main__":
         print(report.table(results))
         sys.exit(0)
     procs.pin_self()
+    if opts.inprocess:
+        from . import inprocess
+
+        rows = uvloop.run(inprocess.run(opts))
+        target = opts.out.with_name("inprocess.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"meta": {"commit": _commit(), "load_before": round(os.getloadavg()[0], 2)},
+                                      "rows": rows}, indent=1) + "\n")
+        target.with_suffix(".md").write_text(inprocess.table(rows) + "\n")
+        print(inprocess.table(rows))
+        print(f"bench: in-process figures in {target} and {target.with_suffix('.md')}")
+        sys.exit(0)
     if opts.profile:
         from . import profile
 

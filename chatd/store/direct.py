@@ -1,0 +1,145 @@
+"""The hottest statements straight on the driver, in the caller's transaction.
+
+Through SQLAlchemy's async adapters a statement costs far more CPU than the database spends on it: on
+SQLite several hops between the event loop and aiosqlite's thread (cursor, execute, fetch, close), each a
+pair of thread wake-ups; on PostgreSQL a greenlet switch, the adapter's cursor and SQLAlchemy's result
+layers around asyncpg (docs/performance.md, "Sends: the request path"). The statements every post runs go
+here instead, on the connection the caller's transaction holds: the writes of a group commit's batch
+(``new_messages``), the ``BEGIN`` of every SQLite transaction (``db``) and the access check of every write
+and most reads (``channels.standing``, a ``DirectQuery``).
+
+- **SQLite**: ``on_sqlite_thread`` runs a function on aiosqlite's own thread, with the standard ``sqlite3``
+  module, in one hop. It uses aiosqlite's private ``_execute`` and ``_conn``, there since 0.11.
+- **PostgreSQL**: ``on_asyncpg`` runs a function with the asyncpg connection, once SQLAlchemy's adapter has
+  opened the transaction (before that it answers ``NOT_IN_TRANSACTION`` and the caller goes through
+  SQLAlchemy, which opens it). It uses only asyncpg's public API.
+
+Errors come out as SQLAlchemy's would: a constraint as ``IntegrityError`` (two sends racing with one
+``client_msg_id``), anything else from the driver as a ``DBAPIError``, and a connection that failed or hung
+is terminated and invalidated first, so the pool never hands it out again and ``db.is_outage`` calls it an
+outage (503). ``scripts/check-floors`` runs the tests that cover this module at the declared floors.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from typing import Any, Awaitable, Callable, Final, Mapping, TypeVar, Union
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import Select, TextClause
+
+T = TypeVar("T")
+Statement = Union[Select[Any], TextClause]
+_QMARK = SQLiteDialect_pysqlite(paramstyle="qmark")
+_DOLLAR = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # numeric_dollar: $1, $2, … as asyncpg takes them
+
+
+class NotInTransaction:
+    """What ``on_asyncpg`` answers when SQLAlchemy's adapter has not opened the transaction yet."""
+
+
+NOT_IN_TRANSACTION: Final = NotInTransaction()
+
+
+def as_sqlalchemy_error(statement: str, exc: sqlite3.Error) -> StatementError:
+    """What SQLAlchemy would have raised for a ``sqlite3`` error: a constraint stays an ``IntegrityError``, a
+    locked or unwritable file an ``OperationalError`` (an outage, ``db.is_outage``)."""
+    return DBAPIError.instance(statement, None, exc, sqlite3.Error)
+
+
+async def _raw(conn: AsyncConnection) -> PoolProxiedConnection:
+    """The pool's connection under ``conn``: read straight from a live connection (``get_raw_connection``
+    switches greenlets to read the same attribute, tens of microseconds per statement), else SQLAlchemy's
+    way, which revalidates one that was invalidated."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await conn.get_raw_connection()
+
+
+async def on_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], statement: str) -> T:
+    """``work(db)`` with the ``sqlite3`` connection under ``conn``, on its own thread; ``statement`` names the
+    work in an error that ``work`` did not already translate."""
+    driver = (await _raw(conn)).driver_connection  # aiosqlite's Connection
+    assert driver is not None
+    try:
+        result: T = await driver._execute(work, driver._conn)
+    except sqlite3.Error as exc:
+        raise as_sqlalchemy_error(statement, exc) from exc
+    return result
+
+
+async def on_asyncpg(
+    conn: AsyncConnection, work: Callable[[asyncpg.Connection], Awaitable[T]], statement: str
+) -> T | NotInTransaction:
+    """``await work(driver)`` with the asyncpg connection under ``conn``, inside the transaction SQLAlchemy's
+    adapter opened; ``NOT_IN_TRANSACTION`` (nothing run) if it has not opened one yet."""
+    driver: asyncpg.Connection = (await _raw(conn)).driver_connection
+    if not driver.is_in_transaction():
+        return NOT_IN_TRANSACTION
+    try:
+        return await work(driver)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+    except asyncpg.PostgresError as exc:  # the server refused the statement: the connection itself is fine
+        raise DBAPIError(statement, None, exc) from exc
+    except Exception as exc:  # lost, or hung past ``command_timeout``: never hand this connection out again
+        driver.terminate()
+        await conn.invalidate()
+        raise DBAPIError(statement, None, exc, connection_invalidated=True) from exc
+
+
+def for_asyncpg(statement: Statement) -> tuple[str, tuple[str, ...]]:
+    """``statement`` as asyncpg runs it: its SQL with ``$n`` parameters, and their names in that order."""
+    return _compiled(statement, _DOLLAR)
+
+
+def _compiled(statement: Statement, dialect: Any) -> tuple[str, tuple[str, ...]]:
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+class DirectQuery:
+    """A read statement compiled once for each driver, run straight on it (one hop on SQLite; on PostgreSQL
+    through SQLAlchemy until the transaction is open). Rows have attribute access, like SQLAlchemy's. Only
+    for statements whose parameters and columns need no type processing (integers, text, NULL; a boolean
+    comes back from SQLite as 0 or 1)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.sqlite_sql, self.sqlite_names = _compiled(statement, _QMARK)
+        self.postgresql_sql, self.postgresql_names = for_asyncpg(statement)
+        self._row: Any = None  # the row type, from the first answer's column names
+
+    async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
+        if conn.dialect.name == "sqlite":
+            return await self._first_on_sqlite(conn, params)
+        args = tuple(params[name] for name in self.postgresql_names)
+        record = await on_asyncpg(conn, lambda driver: driver.fetchrow(self.postgresql_sql, *args), self.postgresql_sql)
+        if isinstance(record, NotInTransaction):
+            return (await conn.execute(self.statement, dict(params))).first()
+        return None if record is None else self._row_of(list(record.keys()), tuple(record.values()))
+
+    async def _first_on_sqlite(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
+        args = tuple(params[name] for name in self.sqlite_names)
+
+        def run(db: sqlite3.Connection) -> tuple[list[str], Any]:
+            cursor = db.execute(self.sqlite_sql, args)
+            try:
+                return [column[0] for column in cursor.description], cursor.fetchone()
+            finally:
+                cursor.close()
+
+        columns, row = await on_sqlite_thread(conn, run, self.sqlite_sql)
+        return None if row is None else self._row_of(columns, row)
+
+    def _row_of(self, columns: list[str], values: tuple[Any, ...]) -> Any:
+        if self._row is None:
+            self._row = namedtuple("Row", columns)  # type: ignore[misc]
+        return self._row(*values)

@@ -1,0 +1,163 @@
+"""``scripts/bench --inprocess``: the CPU a send costs in chatd's own code, without the HTTP server.
+
+The send scenario measures the whole server from outside, with a CPU clock that ticks every 10 ms; its
+figures move by a tenth between runs on this machine. This drives the ASGI apps directly instead (chatd's,
+and the floor's, built in this process), with 1, 16 and 128 concurrent senders, and reads this process's CPU
+time (user and system, every thread: aiosqlite's included) over thousands of sends, alternating chatd and
+the floor round by round. What it leaves out is what both pay alike: uvicorn, httptools and the sockets
+(about 35 µs per request here). So its ratio is not the issue's (that one is ``send``'s), but its absolute
+figures are steady enough to compare two versions of chatd's request path, and its per-send system time and
+context switches show what the thread hops cost (docs/performance.md, "Sends: per transaction").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import httpx
+import orjson
+
+from . import procs
+
+CONTENTS = "tabule kimo fara lesune vadi kopo mira tesa nuvo"
+ASGI = Callable[..., Awaitable[None]]
+
+
+def _scope(path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5555), "scheme": "http", "method": "POST",
+        "root_path": "", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()), *headers],
+    }
+
+
+async def _round(app: ASGI, scope: dict[str, Any], body: bytes, senders: int, sends: int) -> dict[str, Any]:
+    """``sends`` posts from ``senders`` concurrent callers; CPU and context switches per send."""
+    statuses: dict[int, int] = {}
+    counter = itertools.count()
+
+    async def one() -> None:
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # the client never disconnects
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+
+        await app({**scope, "headers": list(scope["headers"]), "state": {}}, receive, send)
+
+    async def sender() -> None:
+        while next(counter) < sends:
+            await one()
+
+    gc.collect()
+    gc.freeze()  # as chatd's collector does between full passes (chatd/collector.py)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    await asyncio.gather(*(sender() for _ in range(senders)))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    gc.unfreeze()
+    if set(statuses) != {200}:
+        raise RuntimeError(f"not every send succeeded: {statuses}")
+    per = 1e6 / sends
+    return {
+        "user_us": round((after.ru_utime - before.ru_utime) * per, 1),
+        "system_us": round((after.ru_stime - before.ru_stime) * per, 1),
+        "cpu_us": round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * per, 1),
+        "switches": round((after.ru_nvcsw - before.ru_nvcsw) / sends, 2),
+    }
+
+
+async def _chatd(database_url: str, workdir: Path) -> tuple[Any, Any, dict[str, Any], bytes]:
+    """chatd's app with the benchmark's settings, its lifespan entered, and a signed-in admin's post."""
+    from chatd.app import create_app
+    from chatd.config import load_settings
+    from chatd.server import prepare
+
+    os.environ["CHATD_ADMIN_PASSWORD"] = procs.ADMIN_PASSWORD
+    settings = load_settings(environ=procs.chatd_env(database_url, workdir))
+    await prepare(settings)  # the schema and the admin, as ``chatd serve`` makes them
+    app = create_app(settings)
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://chatd.bench") as client:
+        login = await client.post("/user/login", json={"username": "admin", "password": procs.ADMIN_PASSWORD})
+        login.raise_for_status()
+        session = login.json()["session_id"]
+        headers = {"X-Session-ID": session}
+        org = (await client.post("/organisation/edit", json={"name": "Bench"}, headers=headers)).json()["id"]
+        channel = (await client.post("/channel/edit", json={"organisation_id": org, "name": "bench"}, headers=headers)).json()["id"]
+    body = orjson.dumps({"channel_id": channel, "contents": CONTENTS})
+    return app, lifespan, _scope("/message/edit", body, [(b"x-session-id", session.encode())]), body
+
+
+async def run(opts: Any) -> list[dict[str, Any]]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from floor import app as floor_app  # the floor's ASGI app, as its server runs it
+
+    floor_body = orjson.dumps({"channel_id": "1", "contents": CONTENTS})
+    floor_scope = _scope("/message/edit", floor_body, [])
+    sends = {1: 1000, 16: 6000, 128: 10000} if not opts.quick else {1: 300, 16: 2000, 128: 3000}
+    rows: list[dict[str, Any]] = []
+    for dialect in opts.dialects:
+        with tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
+            cluster = None
+            if dialect == "sqlite":
+                url = f"sqlite+aiosqlite:///{tmp}/chatd.db"
+            else:
+                from servers import PostgresServer
+
+                cluster = PostgresServer(settings=procs.DURABLE_POSTGRES)
+                cluster.start()
+                url = cluster.url
+            try:
+                app, lifespan, scope, body = await _chatd(url, Path(tmp))
+                try:
+                    for senders in opts.senders:
+                        count = sends.get(senders, 2000)
+                        await _round(app, scope, body, senders, 200)  # warm up both
+                        await _round(floor_app, floor_scope, floor_body, senders, 200)
+                        ours, theirs = [], []
+                        for _ in range(max(3, opts.rounds)):
+                            theirs.append(await _round(floor_app, floor_scope, floor_body, senders, count))
+                            ours.append(await _round(app, scope, body, senders, count))
+                        chatd, base = procs.median_record(ours, "cpu_us"), procs.median_record(theirs, "cpu_us")
+                        rows.append({"case": f"{dialect}, {senders} senders", "dialect": dialect, "senders": senders,
+                                     "sends": count, "chatd": chatd, "floor": base,
+                                     "ratio": round(float(chatd["cpu_us"]) / float(base["cpu_us"]), 2)})
+                        print(f"bench: in-process {dialect} {senders}: chatd {chatd['cpu_us']} µs "
+                              f"({chatd['switches']} switches), floor {base['cpu_us']} µs per send", flush=True)
+                finally:
+                    await lifespan.__aexit__(None, None, None)
+            finally:
+                if cluster is not None:
+                    cluster.stop()
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| case | chatd CPU µs per send (user + system) | thread switches per send | floor CPU µs | ratio |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        chatd, base = row["chatd"], row["floor"]
+        lines.append(f"| {row['case']} | {chatd['cpu_us']} ({chatd['user_us']} + {chatd['system_us']}) | "
+                     f"{chatd['switches']} | {base['cpu_us']} | {row['ratio']} |")
+    return "\n".join(lines)
+
