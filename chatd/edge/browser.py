@@ -197,9 +197,9 @@ def _with_safe_defaults(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes,
     """``_safe_defaults`` on a response's raw header list: each default the response does not set itself."""
     out = list(raw)
     present = [name.lower() for name, _ in out]  # a few names: a list is cheaper to build than a set
-    for header in _RAW_SAFE_DEFAULTS:
-        if header[0] not in present:
-            out.append(header)
+    for default in _RAW_SAFE_DEFAULTS:
+        if default[0] not in present:
+            out.append(default)
     return out
 
 
