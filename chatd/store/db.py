@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -160,10 +161,12 @@ class Database:
                 async with self._write_lock or self._batch_lock:
                     conn = await self._kept()
                     try:
-                        async with conn.begin():
-                            if self.is_sqlite:
-                                await _begin(conn, "BEGIN IMMEDIATE")
-                            yield conn
+                        if self.is_sqlite:
+                            async with _sqlite_transaction(conn):
+                                yield conn
+                        else:
+                            async with conn.begin():
+                                yield conn
                     except BaseException:
                         if not _finished_cleanly(conn):
                             await self._drop_kept()
@@ -388,6 +391,39 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         if options.get(_OWN_BEGIN, False):
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
+
+
+@asynccontextmanager
+async def _sqlite_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A write transaction on the kept SQLite connection, begun and ended by chatd itself: ``BEGIN
+    IMMEDIATE``, then ``COMMIT`` (or ``ROLLBACK``) in one hop each, without SQLAlchemy's transaction object
+    and its greenlet switches, when everything in between ran on the driver directly (``store/direct.py``:
+    a batch of posts does). A statement that went through SQLAlchemy began its transaction there too (the
+    ``begin`` hook leaves the BEGIN to us), and SQLAlchemy ends it then, so both agree it is over."""
+    await _begin(conn, "BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        try:
+            if conn.get_transaction() is not None:  # also one a lost connection left invalid
+                await conn.rollback()
+            elif not conn.invalidated:
+                await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
+        except Exception:
+            pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
+        raise
+    if conn.get_transaction() is not None:
+        await conn.commit()
+    else:
+        await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
+
+
+def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
+    def end(db: sqlite3.Connection) -> None:
+        if db.in_transaction:
+            db.execute(statement).close()
+
+    return end
 
 
 async def _begin(conn: AsyncConnection, statement: str) -> None:
