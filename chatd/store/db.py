@@ -289,7 +289,7 @@ class Database:
     async def _kept(self) -> AsyncConnection:
         """The connection kept for writes that run one at a time (``write``): checking one out of the pool and
         back for every transaction (pool events, a new ``Connection``, greenlet switches) cost more CPU than a
-        lone post itself (docs/performance.md, "Sends: the request path")."""
+        lone post itself (docs/performance.md, "Sends: per transaction")."""
         if self._writer is None or self._writer.closed or self._writer.invalidated:
             self._writer = None
             conn = await self.engine.connect()
@@ -435,7 +435,7 @@ def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
 
 
 async def _begin(conn: AsyncConnection, statement: str) -> None:
-    """Open the SQLite transaction of ``Database.read``/``write``: one call on aiosqlite's thread, where the
-    ``begin`` hook's ``exec_driver_sql`` took three (cursor, execute, close) for every transaction. Commit and
-    rollback stay SQLAlchemy's (the driver commits whatever transaction SQLite has open)."""
+    """Open the SQLite transaction of ``Database.read``: one call on aiosqlite's thread, where the ``begin``
+    hook's ``exec_driver_sql`` took three (cursor, execute, close). Its end stays SQLAlchemy's (the driver
+    commits whatever transaction SQLite has open)."""
     await on_sqlite_thread(conn, lambda db: db.execute(statement).close(), statement)

@@ -3,7 +3,7 @@
 Through SQLAlchemy's async adapters a statement costs far more CPU than the database spends on it: on
 SQLite several hops between the event loop and aiosqlite's thread (cursor, execute, fetch, close), each a
 pair of thread wake-ups; on PostgreSQL a greenlet switch, the adapter's cursor and SQLAlchemy's result
-layers around asyncpg (docs/performance.md, "Sends: the request path"). The statements every post runs go
+layers around asyncpg (docs/performance.md, "Sends: per transaction"). The statements every post runs go
 here instead, on the connection the caller's transaction holds: the writes of a group commit's batch
 (``new_messages``), the ``BEGIN`` of every SQLite transaction (``db``) and the access check of every write
 and most reads (``channels.standing``, a ``DirectQuery``).
