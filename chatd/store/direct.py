@@ -32,7 +32,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql import Select, TextClause
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import Select
 
 T = TypeVar("T")
 Statement = Union[Select[Any], TextClause]
