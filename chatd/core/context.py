@@ -96,12 +96,13 @@ class Tx:
         self._channel_events.append(event)
         self.events.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self, *, last: bool = False) -> None:
+        """``last``: the transaction ends right after (``Core.transaction``), so the store may commit with it."""
         if not self._messages:
             return
         batch, created = self._messages, self._channel_events
         self._messages, self._channel_events = [], []
-        await new_messages.write(self.conn, batch, created)
+        await new_messages.write(self.conn, batch, created, last=last)
         self._locked.update(m.channel_id for m in batch)  # allocating their seqs locked the channels' rows
 
     def notify(self, user_id: int, type: str, event: str, data: dict[str, Any], channel_id: int | None = None) -> None:
@@ -136,7 +137,7 @@ class Core:
         async with self.db.write(batch=batch) as conn:
             tx = Tx(conn, self)
             yield tx
-            await tx.flush()
+            await tx.flush(last=True)
         if tx.events:
             await self.publisher.publish(tx.events)
 

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
-from .direct import on_sqlite_thread
+from .direct import PENDING_BEGIN, on_sqlite_thread, sqlite_in_transaction
 
 _WRITE = "chatd_write"
 _OWN_BEGIN = "chatd_own_begin"  # SQLite: ``read``/``write`` send their BEGIN themselves (``_begin``)
@@ -289,7 +289,7 @@ class Database:
     async def _kept(self) -> AsyncConnection:
         """The connection kept for writes that run one at a time (``write``): checking one out of the pool and
         back for every transaction (pool events, a new ``Connection``, greenlet switches) cost more CPU than a
-        lone post itself (docs/performance.md, "Sends: the request path")."""
+        lone post itself (docs/performance.md, "Sends: per transaction")."""
         if self._writer is None or self._writer.closed or self._writer.invalidated:
             self._writer = None
             conn = await self.engine.connect()
@@ -318,8 +318,8 @@ def _finished_cleanly(conn: AsyncConnection) -> bool:
     SQLAlchemy's eyes and the driver's (a domain refusal or a constraint leaves it so; a lost file or server,
     a failed rollback or a cancelled commit may not)."""
     sync = conn.sync_connection
-    if sync is None or sync.closed or sync.invalidated or sync.in_transaction():
-        return False
+    if sync is None or sync.closed or sync.invalidated or sync.get_transaction() is not None:
+        return False  # SQLAlchemy still holds a transaction, even an inactive one its rollback could not end
     driver = sync.connection.driver_connection
     if driver is None:
         return False
@@ -389,32 +389,40 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
         if options.get(_OWN_BEGIN, False):
+            pending = conn.info.pop(PENDING_BEGIN, None)  # a write whose first statement is SQLAlchemy's
+            if pending is not None:
+                conn.exec_driver_sql(pending)
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
 
 @asynccontextmanager
 async def _sqlite_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
-    """A write transaction on the kept SQLite connection, begun and ended by chatd itself: ``BEGIN
-    IMMEDIATE``, then ``COMMIT`` (or ``ROLLBACK``) in one hop each, without SQLAlchemy's transaction object
-    and its greenlet switches, when everything in between ran on the driver directly (``store/direct.py``:
-    a batch of posts does). A statement that went through SQLAlchemy began its transaction there too (the
-    ``begin`` hook leaves the BEGIN to us), and SQLAlchemy ends it then, so both agree it is over."""
-    await _begin(conn, "BEGIN IMMEDIATE")
+    """A write transaction on the kept SQLite connection, begun and ended by chatd itself rather than through
+    SQLAlchemy's transaction object (a greenlet switch each way). ``BEGIN IMMEDIATE`` is sent with the first
+    statement (``direct.PENDING_BEGIN``: in its hop when it runs on the driver, else by the ``begin`` hook),
+    and a batch of posts sends its ``COMMIT`` with its rows (``new_messages.write(last=True)``): a lone post
+    then takes two hops to SQLite's thread, not four. Whatever is still open at the end is committed here:
+    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop."""
+    info = conn.info  # the pool connection's: read now, while the connection is surely valid
+    info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
     try:
         yield
     except BaseException:
+        begun = info.pop(PENDING_BEGIN, None) is None
         try:
             if conn.get_transaction() is not None:  # also one a lost connection left invalid
                 await conn.rollback()
-            elif not conn.invalidated:
+            elif begun and not conn.invalidated:
                 await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
         except Exception:
             pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
         raise
+    if info.pop(PENDING_BEGIN, None) is not None:
+        return  # no statement ran: nothing began
     if conn.get_transaction() is not None:
         await conn.commit()
-    else:
+    elif await sqlite_in_transaction(conn):
         await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
 
 
@@ -427,7 +435,7 @@ def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
 
 
 async def _begin(conn: AsyncConnection, statement: str) -> None:
-    """Open the SQLite transaction of ``Database.read``/``write``: one call on aiosqlite's thread, where the
-    ``begin`` hook's ``exec_driver_sql`` took three (cursor, execute, close) for every transaction. Commit and
-    rollback stay SQLAlchemy's (the driver commits whatever transaction SQLite has open)."""
+    """Open the SQLite transaction of ``Database.read``: one call on aiosqlite's thread, where the ``begin``
+    hook's ``exec_driver_sql`` took three (cursor, execute, close). Its end stays SQLAlchemy's (the driver
+    commits whatever transaction SQLite has open)."""
     await on_sqlite_thread(conn, lambda db: db.execute(statement).close(), statement)

@@ -3,7 +3,7 @@
 Through SQLAlchemy's async adapters a statement costs far more CPU than the database spends on it: on
 SQLite several hops between the event loop and aiosqlite's thread (cursor, execute, fetch, close), each a
 pair of thread wake-ups; on PostgreSQL a greenlet switch, the adapter's cursor and SQLAlchemy's result
-layers around asyncpg (docs/performance.md, "Sends: the request path"). The statements every post runs go
+layers around asyncpg (docs/performance.md, "Sends: per transaction"). The statements every post runs go
 here instead, on the connection the caller's transaction holds: the writes of a group commit's batch
 (``new_messages``), the ``BEGIN`` of every SQLite transaction (``db``) and the access check of every write
 and most reads (``channels.standing``, a ``DirectQuery``).
@@ -32,7 +32,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql import Select, TextClause
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import Select
 
 T = TypeVar("T")
 Statement = Union[Select[Any], TextClause]
@@ -63,16 +64,35 @@ async def _raw(conn: AsyncConnection) -> PoolProxiedConnection:
     return await conn.get_raw_connection()
 
 
+# The BEGIN a write transaction has not sent yet (``db._sqlite_transaction``), in the pool connection's
+# ``info``: the first statement sends it, in its own hop when it runs here, else through the ``begin`` hook.
+PENDING_BEGIN = "chatd.pending_begin"
+
+
 async def on_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], statement: str) -> T:
-    """``work(db)`` with the ``sqlite3`` connection under ``conn``, on its own thread; ``statement`` names the
-    work in an error that ``work`` did not already translate."""
-    driver = (await _raw(conn)).driver_connection  # aiosqlite's Connection
+    """``work(db)`` with the ``sqlite3`` connection under ``conn``, on its own thread, after the transaction's
+    pending ``BEGIN`` if there is one; ``statement`` names the work in an error ``work`` did not translate."""
+    raw = await _raw(conn)
+    driver = raw.driver_connection  # aiosqlite's Connection
     assert driver is not None
+    begin: str | None = raw.info.pop(PENDING_BEGIN, None)
+
+    def run(db: sqlite3.Connection) -> T:
+        if begin is not None:
+            db.execute(begin).close()
+        return work(db)
+
     try:
-        result: T = await driver._execute(work, driver._conn)
+        result: T = await driver._execute(run, driver._conn)
     except sqlite3.Error as exc:
         raise as_sqlalchemy_error(statement, exc) from exc
     return result
+
+
+async def sqlite_in_transaction(conn: AsyncConnection) -> bool:
+    """Whether SQLite has a transaction open on ``conn`` (read on this thread: no hop)."""
+    driver = (await _raw(conn)).driver_connection
+    return driver is not None and bool(driver.in_transaction)
 
 
 async def on_asyncpg(

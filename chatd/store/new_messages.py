@@ -28,13 +28,14 @@ from . import search
 from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
 
 
-async def write(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
-    """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``."""
+async def write(conn: AsyncConnection, batch: list[Message], created: list[Event], *, last: bool = False) -> None:
+    """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``.
+    ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``)."""
     if not batch:
         return
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
-        await _write_sqlite(conn, batch, created)
+        await _write_sqlite(conn, batch, created, commit=last)
         return
     await _write_postgresql(conn, batch, created)
 
@@ -52,7 +53,7 @@ _SQLITE_EVENTS = (
 )
 
 
-async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool) -> None:
     """The messages, their files and mentions, the channels' seqs, the events and the search entries, in one
     call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost
     several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
@@ -96,6 +97,9 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
             if entries:
                 step = search.SQLITE_INDEX
                 db.executemany(step, entries)
+            if commit and db.in_transaction:
+                step = "COMMIT"
+                db.execute(step).close()
             return bases
         except sqlite3.Error as exc:  # named by the statement that failed
             raise as_sqlalchemy_error(step, exc) from exc
