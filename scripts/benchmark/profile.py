@@ -20,11 +20,12 @@ from .setup import chatd_room
 SECONDS = 12
 
 
+SQLITE_THREAD = "SQLite (statements, fsync) in aiosqlite's thread"
 BUCKETS = [  # (name, what a leaf frame contains), first match wins
     ("idle: aiosqlite's thread waiting for work", ("aiosqlite/core.py:59)",)),
     ("the event loop's own C code (uvloop: polling, socket reads, callbacks)", ("Runner.run (asyncio/runners.py",)),
     ("socket writes (transport.write under uvicorn's websocket send)", ("websockets_sansio_impl.py:506)",)),
-    ("SQLite (statements, fsync) in aiosqlite's thread", ("aiosqlite/", "sqlite3")),
+    (SQLITE_THREAD, ("aiosqlite/", "sqlite3")),
     ("SQLAlchemy", ("sqlalchemy/",)),
     ("asyncpg", ("asyncpg/",)),
     ("HTTP and ASGI layers (uvicorn, Starlette, httptools)", ("uvicorn/", "starlette/", "httptools", "h11")),
@@ -52,6 +53,8 @@ def summarise(raw: Path, top: int = 25) -> dict[str, Any]:
         total += samples
         frames = stack.split(";")
         bucket = next((name for name, marks in BUCKETS if any(m in frames[-1] for m in marks)), "other")
+        if bucket == "chatd: store" and any("_connection_worker_thread" in frame for frame in frames):
+            bucket = SQLITE_THREAD  # chatd's own function on aiosqlite's thread: the sqlite3 calls under it
         leaves[bucket] = leaves.get(bucket, 0) + samples
         for frame in set(frames[1:]):
             inclusive[frame] = inclusive.get(frame, 0) + samples
