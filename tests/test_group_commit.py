@@ -53,6 +53,48 @@ async def test_refusals_and_crashes_stay_with_their_own_action(notes_chat: Harne
     assert stored == [n for n in range(30) if n % 7 != 3 and n != 10]
 
 
+async def test_posts_in_flight_at_shutdown_are_stored_exactly_when_acknowledged(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Shutdown stops the group commit while posts are on their way: the batch under way finishes and its
+    senders get their answers; the rest are refused with 503. Every post answered 200 is stored and every
+    post refused is not (a batch cancelled half-way could commit while its senders were told it failed)."""
+    async with Harness.running(make_settings(database_url, tmp_path)) as chat:
+        alice = await chat.user("alice")
+        org = (await alice.post("/organisation/edit", name="Acme"))["id"]
+        channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+        writes = chat.core.writes
+        started = asyncio.Event()
+        probe = writes.probe
+
+        class Watch:  # the group commit's probe, told when a batch starts
+            def __getattr__(self, name: str) -> object:
+                return getattr(probe, name)
+
+            def batch_committed(self, size: int) -> None:
+                started.set()
+                probe.batch_committed(size)
+
+        writes.probe = Watch()
+        keys = [f"late-{n}" for n in range(120)]
+        sends = [
+            asyncio.ensure_future(alice.call("POST", "/message/edit", json={
+                "channel_id": channel, "contents": f"post {key}", "client_msg_id": key}))
+            for key in keys
+        ]
+        await asyncio.wait_for(started.wait(), 30)
+        await writes.stop()  # what the server's shutdown does, while that batch is under way
+        answers = await asyncio.gather(*sends)
+        statuses = {answer.status_code for answer in answers}
+        assert statuses <= {200, 503}, [answer.text for answer in answers if answer.status_code not in (200, 503)]
+        acknowledged = {key for key, answer in zip(keys, answers) if answer.status_code == 200}
+        assert acknowledged, "the batch under way at shutdown finished and was answered"
+        async with chat.core.reading() as conn:
+            rows = await conn.execute(text("SELECT client_msg_id FROM messages WHERE client_msg_id IS NOT NULL"))
+            stored = {row[0] for row in rows}
+        assert stored == acknowledged
+
+
 async def test_a_batch_locks_its_channels_in_id_order_before_its_first_action(
     postgres_url: str, tmp_path: Path
 ) -> None:

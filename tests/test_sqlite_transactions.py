@@ -84,3 +84,17 @@ async def test_a_write_that_fails_leaves_nothing_and_the_next_one_works(database
     async with db.write() as conn:  # empty: begins nothing, commits nothing
         pass
     assert _stored(path) == [3] and _others_may_write(path)
+
+
+async def test_a_write_that_commits_half_way_goes_on_in_a_transaction(database: tuple[Database, Path]) -> None:
+    """No statement of a write runs in autocommit, even after an explicit commit inside it: what follows
+    holds the write lock again and is stored at the end."""
+    db, path = database
+    async with db.write() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+        await conn.commit()
+        assert _stored(path) == [1] and _others_may_write(path)
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
+        assert not _others_may_write(path), "the rest of the write is a transaction again"
+        assert _stored(path) == [1]
+    assert _stored(path) == [1, 2]

@@ -39,6 +39,7 @@ Pending = tuple[Action, "asyncio.Future[Any]", tuple[int, ...]]
 BATCH_MAX = 256
 GATHER_SHARE = 0.2
 GATHER_MAX = 0.005
+STOP_GRACE = 10.0  # seconds a batch under way at shutdown gets to finish (``stop``)
 
 
 class Locking(Protocol):
@@ -58,6 +59,7 @@ class GroupCommit:
         self._worker: asyncio.Task[None] | None = None
         self._expected = 0  # actions the last commit acknowledged, plus those that waited meanwhile
         self._last_seconds = 0.0  # how long the last batch took, commit included
+        self._closing = False
         self.probe: Probe = SILENT
 
     async def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> T:
@@ -65,6 +67,8 @@ class GroupCommit:
 
         ``channels``: those whose logs the action writes; their locks are taken before any action runs."""
         locks = tuple(channels)
+        if self._closing:
+            raise Unavailable("the server is shutting down; try again shortly")
         if not self.enabled:
             async with self._transaction() as tx:
                 await _lock(tx, locks)
@@ -78,9 +82,17 @@ class GroupCommit:
         return await future
 
     async def stop(self) -> None:
+        """Let a batch under way finish (up to ``STOP_GRACE``), then refuse the rest with 503. A batch
+        cancelled half-way could still commit (the store's last call for it may already be with the driver)
+        while its senders were told it failed."""
+        self._closing = True
         if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._worker), STOP_GRACE)
+            except BaseException:
+                self._worker.cancel()
+                await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
         for _, future, _ in self._pending:
             if not future.done():
@@ -89,10 +101,10 @@ class GroupCommit:
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending and not self._closing:
                 await self._gather()
                 batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
                 self.probe.batch_committed(len(batch))

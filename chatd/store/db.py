@@ -390,6 +390,9 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         options = conn.get_execution_options()
         if options.get(_OWN_BEGIN, False):
             pending = conn.info.pop(PENDING_BEGIN, None)  # a write whose first statement is SQLAlchemy's
+            if pending is None and options.get(_WRITE, False):
+                if not conn.connection.driver_connection.in_transaction:  # committed half-way and goes on
+                    pending = "BEGIN IMMEDIATE"  # a write's statements never run in autocommit
             if pending is not None:
                 conn.exec_driver_sql(pending)
             return

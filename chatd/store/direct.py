@@ -41,6 +41,14 @@ _QMARK = SQLiteDialect_pysqlite(paramstyle="qmark")
 _DOLLAR = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # numeric_dollar: $1, $2, … as asyncpg takes them
 
 
+# Failures after which the connection cannot be trusted: the socket or server is gone (class 08 and 57, such
+# as an administrator's shutdown), it hung past ``command_timeout``, or asyncpg's own state broke.
+_CONNECTION_LOST = (
+    OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
 class NotInTransaction:
     """What ``on_asyncpg`` answers when SQLAlchemy's adapter has not opened the transaction yet."""
 
@@ -107,12 +115,15 @@ async def on_asyncpg(
         return await work(driver)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(statement, None, exc) from exc
-    except asyncpg.PostgresError as exc:  # the server refused the statement: the connection itself is fine
-        raise DBAPIError(statement, None, exc) from exc
-    except Exception as exc:  # lost, or hung past ``command_timeout``: never hand this connection out again
+    except _CONNECTION_LOST as exc:  # lost, or hung past ``command_timeout``: never hand it out again
         driver.terminate()
-        await conn.invalidate()
+        try:
+            await conn.invalidate()
+        except Exception:
+            pass  # terminated already; the failure to report is ``exc``
         raise DBAPIError(statement, None, exc, connection_invalidated=True) from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a refused statement: the connection is fine
+        raise DBAPIError(statement, None, exc) from exc
 
 
 def for_asyncpg(statement: Statement) -> tuple[str, tuple[str, ...]]:
