@@ -104,44 +104,6 @@ async def append(conn: AsyncConnection, event: Event, also: dict[str, Any] | Non
     )
 
 
-async def append_many(conn: AsyncConnection, batch: list[Event], also: dict[int, dict[str, Any]]) -> None:
-    """Store events in order: one seq allocation per channel (``last_seq + k``), one insert for all.
-
-    Seqs follow the order of ``batch`` within each channel; ``also`` sets other columns per channel."""
-    by_channel: dict[int, list[Event]] = {}
-    for event in batch:
-        assert event.channel_id is not None and event.id is not None
-        by_channel.setdefault(event.channel_id, []).append(event)
-    for channel_id, found in by_channel.items():
-        result = await conn.execute(
-            channels.update()
-            .where(channels.c.id == channel_id)
-            .values(last_seq=channels.c.last_seq + len(found), **also.get(channel_id, {}))
-            .returning(channels.c.last_seq)
-        )
-        last = int(result.scalar_one())
-        for offset, event in enumerate(found):
-            event.seq = last - len(found) + 1 + offset
-    if batch:
-        await conn.execute(
-            channel_events.insert(),
-            [
-                {
-                    "channel_id": e.channel_id,
-                    "seq": e.seq,
-                    "id": e.id,
-                    "type": e.type,
-                    "event": e.event,
-                    "actor_id": e.actor_id,
-                    "payload": orjson.dumps(e.data).decode(),
-                    "created_at": e.created_at,
-                    "message_id": message_id_of(e),
-                }
-                for e in batch
-            ],
-        )
-
-
 async def redact(conn: AsyncConnection, message_id: int) -> int:
     """Replace the payload of every event of a message that holds its content by its tombstone (in the
     caller's transaction, the removal's); returns how many events were redacted."""

@@ -31,38 +31,6 @@ def message_of(row: Any) -> Message:
     )
 
 
-async def insert_messages(conn: AsyncConnection, batch: list[Message]) -> None:
-    """Insert messages with their files and mentions: one statement per table however many there are."""
-    if not batch:
-        return
-    await conn.execute(
-        messages.insert(),
-        [
-            {
-                "id": m.id,
-                "channel_id": m.channel_id,
-                "user_id": m.user_id,
-                "type": m.type,
-                "contents": m.contents,
-                "meta": orjson.dumps(m.meta).decode(),
-                "reply_to": m.reply_to,
-                "client_msg_id": m.client_msg_id,
-                "created_at": m.created_at,
-                "updated_at": m.updated_at,
-            }
-            for m in batch
-        ],
-    )
-    attached = [
-        {"message_id": m.id, "file_id": fid, "position": i} for m in batch for i, fid in enumerate(m.file_ids)
-    ]
-    if attached:
-        await conn.execute(message_files.insert(), attached)
-    named = [{"message_id": m.id, "user_id": uid, "channel_id": m.channel_id} for m in batch for uid in m.mentions]
-    if named:
-        await conn.execute(mentions.insert(), named)
-
-
 async def add_mentions(conn: AsyncConnection, message_id: int, channel_id: int, user_ids: Iterable[int]) -> None:
     values = [{"message_id": message_id, "user_id": uid, "channel_id": channel_id} for uid in user_ids]
     if values:

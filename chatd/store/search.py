@@ -66,7 +66,7 @@ def _sqlite(conn: AsyncConnection) -> bool:
 
 # The FTS5 insert as the standard ``sqlite3`` module runs it, for writers already on SQLite's own thread
 # (``new_messages``): rows of ``sqlite_entries``.
-SQLITE_INDEX = "INSERT INTO message_fts (rowid, contents) VALUES (?, ?)"
+SQLITE_INDEX = f"INSERT INTO {_fts.name} (rowid, contents) VALUES (?, ?)"
 
 
 def sqlite_entries(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -76,13 +76,13 @@ def sqlite_entries(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
     """Index several new messages with one statement."""
-    rows = [(message_id, document(contents)) for message_id, contents in items]
     if _sqlite(conn):
-        values = [{"rowid": message_id, "contents": words} for message_id, words in rows if words]
+        values = [{"rowid": message_id, "contents": words} for message_id, words in sqlite_entries(items)]
         if values:
             await conn.execute(_fts.insert(), values)
-    elif rows:
-        await conn.execute(_SET_VECTOR, [{"words": words, "id": message_id} for message_id, words in rows])
+    elif items:
+        rows = [{"words": document(contents), "id": message_id} for message_id, contents in items]
+        await conn.execute(_SET_VECTOR, rows)
 
 
 async def unindex(conn: AsyncConnection, message_id: int) -> None:
