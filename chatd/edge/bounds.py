@@ -96,9 +96,7 @@ def check_input(model: type[BaseModel], data: dict[str, Any]) -> None:
     for key, value in reversed(data.items()):
         rule = fields.get(key, _DEFAULT)
         if isinstance(value, str):
-            _check_text(value, str(key), rule.max_chars)
-            if rule.integer and not _INTEGER.fullmatch(value.strip()):
-                raise BadRequest.field(str(key), "must be an integer (ASCII digits)")
+            _check_string(value, str(key), rule)
         elif isinstance(value, (dict, list)):
             _walk(value, str(key), rule, 1)
 
@@ -109,9 +107,7 @@ def _walk(value: Any, path: str, rule: _Rule, depth: int) -> None:
     while stack:
         value, path, rule, depth = stack.pop()
         if isinstance(value, str):
-            _check_text(value, path, rule.max_chars)
-            if rule.integer and not _INTEGER.fullmatch(value.strip()):
-                raise BadRequest.field(path, "must be an integer (ASCII digits)")
+            _check_string(value, path, rule)
         elif isinstance(value, (dict, list)):
             if depth >= DEPTH_MAX:
                 raise BadRequest.field(path or "body", f"nested deeper than {DEPTH_MAX} levels")
@@ -124,6 +120,12 @@ def _walk(value: Any, path: str, rule: _Rule, depth: int) -> None:
                 _check_text(str(key), name, TEXT_MAX_CHARS)
                 child = fields.get(key, _DEFAULT) if fields is not None else _Rule(rule.max_chars, False, None)
                 stack.append((item, name, child, depth + 1))
+
+
+def _check_string(value: str, path: str, rule: _Rule) -> None:
+    _check_text(value, path, rule.max_chars)
+    if rule.integer and not _INTEGER.fullmatch(value.strip()):
+        raise BadRequest.field(path, "must be an integer (ASCII digits)")
 
 
 def _check_text(value: str, path: str, max_chars: int) -> None:
@@ -143,8 +145,7 @@ def check_integers(instance: BaseModel) -> None:
         if item is None or isinstance(item, str):  # most fields: nothing to look into
             continue
         if type(item) is int:
-            if not INT_MIN <= item <= INT_MAX:
-                raise BadRequest.field(key, "must fit in a 64-bit integer")
+            _check_int(item, key)
         else:
             _walk_integers(item, key)
 
@@ -156,8 +157,7 @@ def _walk_integers(value: Any, path: str) -> None:
         if isinstance(value, bool):
             continue
         if isinstance(value, int):
-            if not INT_MIN <= value <= INT_MAX:
-                raise BadRequest.field(path, "must fit in a 64-bit integer")
+            _check_int(value, path)
         elif isinstance(value, BaseModel):
             for name, key in _field_keys(type(value)):
                 item = getattr(value, name)
@@ -167,6 +167,11 @@ def _walk_integers(value: Any, path: str) -> None:
             stack.extend((item, _join(path, str(index))) for index, item in enumerate(value))
         elif isinstance(value, dict):
             stack.extend((item, _join(path, str(key))) for key, item in value.items())
+
+
+def _check_int(value: int, path: str) -> None:
+    if not INT_MIN <= value <= INT_MAX:
+        raise BadRequest.field(path, "must fit in a 64-bit integer")
 
 
 @cache

@@ -29,17 +29,27 @@ from .params import parse
 P = TypeVar("P", bound=BaseModel)
 
 
+def encoded(content: Any) -> bytes:
+    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 class JSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        return encoded(content)
+
+
+def _answer(scope: Scope, payload: Any, status: int) -> tuple[Any, int]:
+    """``payload`` and ``status``, or ``{"response": payload}`` with 200 where the Crust envelope is wanted."""
+    if envelope.wanted_in(scope):
+        return envelope.success(payload), 200
+    return payload, status
 
 
 def respond(request: Request, payload: Any, status: int = 200) -> Response:
-    """``payload`` as JSON, or ``{"response": payload}`` with 200 where the Crust envelope is wanted."""
-    if envelope.wanted(request):
-        return JSON(envelope.success(payload))
+    """``payload`` as JSON (``_answer``)."""
+    payload, status = _answer(request.scope, payload, status)
     return JSON(payload, status_code=status)
 
 
@@ -105,9 +115,8 @@ _JSON_TYPE = (b"content-type", b"application/json")
 
 async def send_json(scope: Scope, payload: Any, status: int, send: Send) -> None:
     """``respond``'s answer sent straight to the server, without building a ``Response``."""
-    if envelope.wanted_in(scope):
-        payload, status = envelope.success(payload), 200
-    body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    payload, status = _answer(scope, payload, status)
+    body = encoded(payload)
     headers = [_JSON_TYPE, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
