@@ -88,6 +88,11 @@ async def test_a_batch_write_begins_with_its_first_statement_and_is_visible_when
     assert await _stored(other) == [1, 2, 3]
     assert not await _in_transaction(other, pid), "the transaction ended"
     assert await _pid(db) == pid, "the same connection serves the next batch"
+    async with db.write(batch=True) as conn:  # the lock statement is prepared on this connection by now
+        await event_log.lock_many(conn, [1, 2])
+        assert await _in_transaction(other, pid)
+        await _insert(conn, 4, "driver")
+    assert await _stored(other) == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("way", ["driver", "sqlalchemy"])

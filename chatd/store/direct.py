@@ -128,18 +128,43 @@ async def on_asyncpg(
     return await _translated(conn, driver, run, statement)
 
 
-async def script_on_asyncpg(conn: AsyncConnection, script: str) -> str | NotInTransaction:
+async def script_on_asyncpg(
+    conn: AsyncConnection, script: str, *, prepared: tuple[str, str] | None = None
+) -> str | NotInTransaction:
     """Run ``script`` (statements without parameters) in the caller's transaction as ``on_asyncpg`` does, in
     one round trip with the simple-query protocol: a pending ``BEGIN`` rides in front of it. Returns the
-    last statement's command tag."""
+    last statement's command tag.
+
+    ``prepared``: (``PREPARE`` statement, script that ``EXECUTE``s it) to run instead when the ``BEGIN`` is
+    pending: the statement is prepared once per connection, before its first transaction, so PostgreSQL
+    keeps its plan rather than planning ``script`` again every time."""
     raw = await _raw(conn)
     driver: asyncpg.Connection = raw.driver_connection
     begin: str | None = raw.info.pop(PENDING_BEGIN, None)
     if begin is None and not driver.is_in_transaction():
         return NOT_IN_TRANSACTION
     whole = script if begin is None else f"{begin}; {script}"
+    if begin is not None and prepared is not None:
+        prepare, execute = prepared
+        done: set[str] = raw.info.setdefault(_PREPARED, set())
+        if prepare not in done:
+            await _translated(conn, driver, lambda driver: _prepare(driver, prepare), prepare)
+            done.add(prepare)
+        whole = f"{begin}; {execute}"
     answer: str = await _translated(conn, driver, lambda driver: driver.execute(whole), script)
     return answer
+
+
+# The statements prepared with ``PREPARE`` on a connection (``script_on_asyncpg``), in its pool ``info``:
+# SQLAlchemy empties that when the connection closes, and PostgreSQL forgets them with the session.
+_PREPARED = "chatd.prepared"
+
+
+async def _prepare(driver: asyncpg.Connection, prepare: str) -> None:
+    try:
+        await driver.execute(prepare)
+    except asyncpg.exceptions.DuplicatePreparedStatementError:
+        pass  # prepared already on this session: what ``info`` would have said
 
 
 async def end_on_asyncpg(conn: AsyncConnection, statement: str) -> str:

@@ -64,6 +64,14 @@ _LOCK_MANY = (
 )
 
 
+# ``lock_many``'s statement as a group commit's batch runs it on PostgreSQL: prepared once per connection, so
+# its plan is kept (planning it cost more than running it).
+_LOCK_NAME = "chatd_lock_channels"
+_LOCK_PREPARE = (
+    f"PREPARE {_LOCK_NAME} (BIGINT[]) AS SELECT id FROM channels WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+)
+
+
 async def lock_many(conn: AsyncConnection, channel_ids: Sequence[int]) -> None:
     """``lock`` for several channels with one statement, in ascending id order (PostgreSQL locks the rows
     in the order the ``ORDER BY`` returns them): the order every writer of several channels keeps.
@@ -74,8 +82,10 @@ async def lock_many(conn: AsyncConnection, channel_ids: Sequence[int]) -> None:
     if conn.dialect.name == "sqlite" or not channel_ids:
         return
     ordered = sorted({int(channel_id) for channel_id in channel_ids})
-    script = f"SELECT id FROM channels WHERE id IN ({', '.join(map(str, ordered))}) ORDER BY id FOR UPDATE"
-    if not isinstance(await script_on_asyncpg(conn, script), NotInTransaction):
+    listed = ", ".join(map(str, ordered))
+    script = f"SELECT id FROM channels WHERE id IN ({listed}) ORDER BY id FOR UPDATE"
+    prepared = (_LOCK_PREPARE, f"EXECUTE {_LOCK_NAME}('{{{listed}}}')")
+    if not isinstance(await script_on_asyncpg(conn, script, prepared=prepared), NotInTransaction):
         return
     if len(ordered) == 1:
         await conn.execute(_LOCK_ONE, {"channel_id": ordered[0]})
