@@ -8,8 +8,9 @@ never reported as committed; a connection lost under a write is an outage (503) 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -148,3 +149,50 @@ async def test_a_connection_lost_under_a_batch_write_is_an_outage_and_never_used
     assert await _stored(other) == [3]
     assert await _pid(db) != pid, "the next write runs on a fresh connection"
     assert db.outage is None, "the write that succeeded after it ended the outage"
+
+
+async def test_a_batch_write_cut_off_mid_statement_leaves_nothing_and_everything_works_after(
+    database: Database_
+) -> None:
+    """A write cancelled while PostgreSQL still runs its statement is rolled back once the statement is
+    cancelled; every later read and write works."""
+    db, other = database
+    with pytest.raises(Unavailable):  # the caller's time ran out: the database did not answer in time
+        async with db.write(batch=True) as conn:
+            await _insert(conn, 1, "driver")
+            slow = on_asyncpg(conn, lambda driver: driver.execute("SELECT pg_sleep(5)"), "sleep")
+            await asyncio.wait_for(slow, 0.2)
+    await _all_work(db, other, [])
+
+
+async def test_a_connection_left_in_doubt_by_a_batch_write_is_never_handed_to_anyone(database: Database_) -> None:
+    """When even the rollback of a failed write cannot run (here: the connection is still busy with a
+    statement), the connection is dropped for good: the pool would hand it to the next reader still inside
+    the transaction chatd began, or still busy."""
+    db, other = database
+    pid = await _pid(db)
+    busy: list[asyncio.Task[str]] = []
+    with pytest.raises(RuntimeError):
+        async with db.write(batch=True) as conn:
+            await _insert(conn, 1, "driver")
+            await on_asyncpg(conn, lambda driver: _start(busy, driver.execute("SELECT pg_sleep(0.3)")), "busy")
+            raise RuntimeError("the action failed")
+    await asyncio.gather(*busy, return_exceptions=True)
+    await _all_work(db, other, [])
+    assert await _pid(db) != pid, "the next write runs on a fresh connection"
+
+
+async def _start(tasks: list[asyncio.Task[str]], work: Awaitable[str]) -> None:
+    tasks.append(asyncio.ensure_future(work))
+    await asyncio.sleep(0)
+
+
+async def _all_work(db: Database, other: asyncpg.Connection, stored: list[int]) -> None:
+    for _ in range(db.settings.pool_size + 1):
+        async with db.read() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == len(stored)
+    async with db.write() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (100)"))
+    async with db.write(batch=True) as conn:
+        await _insert(conn, 101, "driver")
+    assert await _stored(other) == [*stored, 100, 101]

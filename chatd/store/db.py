@@ -35,7 +35,7 @@ from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
 from .transactions import (
     OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, postgresql_transaction, sqlite_transaction,
-    tune_sqlite,
+    terminate, tune_sqlite,
 )
 
 log = logging.getLogger("chatd.db")
@@ -301,18 +301,25 @@ class Database:
             self._writer = conn
         return self._writer
 
-    async def _drop_kept(self) -> None:
-        """After a write that failed and left its connection in doubt, the next one starts on a fresh one."""
+    async def _drop_kept(self, *, in_doubt: bool = True) -> None:
+        """After a write that failed and left its connection in doubt, the next one starts on a fresh one.
+
+        On PostgreSQL a connection in doubt is terminated and discarded, not handed back to the pool: it may
+        still be inside the transaction chatd began on it (``transactions.postgresql_transaction``), of which
+        the pool's reset knows nothing, or still busy with a statement, and the next reader would fail on it."""
         conn, self._writer = self._writer, None
         if conn is not None:
             try:
+                if in_doubt and not self.is_sqlite and not conn.invalidated:
+                    terminate(conn)
+                    await asyncio.shield(conn.invalidate())
                 await asyncio.shield(conn.close())  # finished even if the caller is cancelled meanwhile
             except Exception:
                 pass  # a connection that cannot even close is gone; the failure itself is the caller's
 
     async def dispose(self) -> None:
         async with self._write_lock or self._batch_lock:
-            await self._drop_kept()
+            await self._drop_kept(in_doubt=False)
         await self.engine.dispose()
 
 
