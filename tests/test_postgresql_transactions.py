@@ -22,7 +22,7 @@ from chatd.store import events as event_log
 from chatd.store.db import Database
 from chatd.store.direct import on_asyncpg
 
-from harness import make_settings
+from harness import make_settings, wait_until
 
 Database_ = tuple[Database, asyncpg.Connection]
 
@@ -149,6 +149,25 @@ async def test_a_connection_lost_under_a_batch_write_is_an_outage_and_never_used
     assert await _stored(other) == [3]
     assert await _pid(db) != pid, "the next write runs on a fresh connection"
     assert db.outage is None, "the write that succeeded after it ended the outage"
+
+
+async def test_a_connection_lost_between_batch_writes_is_an_outage_and_replaced(database: Database_) -> None:
+    """The kept connection dies while idle (the server ended it, as at a shutdown): the next write is a 503,
+    not a 500, and the one after runs on a fresh connection."""
+    db, other = database
+    pid = await _pid(db)
+    kept = db._writer
+    assert kept is not None and kept.sync_connection is not None
+    driver = kept.sync_connection.connection.driver_connection
+    assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+    await wait_until(driver.is_closed, what="the client to see the connection closed")
+    with pytest.raises(Unavailable):
+        async with db.write(batch=True) as conn:
+            await event_log.lock_many(conn, [1])
+    async with db.write(batch=True) as conn:
+        await _insert(conn, 1, "driver")
+    assert await _stored(other) == [1]
+    assert await _pid(db) != pid
 
 
 async def test_a_batch_write_cut_off_mid_statement_leaves_nothing_and_everything_works_after(

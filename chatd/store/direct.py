@@ -185,14 +185,22 @@ async def _translated(
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(statement, None, exc) from exc
     except _CONNECTION_LOST as exc:  # lost, or hung past ``command_timeout``: never hand it out again
-        driver.terminate()
-        try:
-            await conn.invalidate()
-        except Exception:
-            pass  # terminated already; the failure to report is ``exc``
+        await _lost(conn, driver)
         raise DBAPIError(statement, None, exc, connection_invalidated=True) from exc
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a refused statement: the connection is fine
-        raise DBAPIError(statement, None, exc) from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if driver.is_closed():  # "connection is closed": lost while idle, as when the server shut down meanwhile
+            await _lost(conn, driver)
+            raise DBAPIError(statement, None, exc, connection_invalidated=True) from exc
+        raise DBAPIError(statement, None, exc) from exc  # a refused statement: the connection is fine
+
+
+async def _lost(conn: AsyncConnection, driver: asyncpg.Connection) -> None:
+    """Never hand this connection out again."""
+    driver.terminate()
+    try:
+        await conn.invalidate()
+    except Exception:
+        pass  # terminated already; the failure to report is the caller's
 
 
 def for_asyncpg(statement: Statement) -> tuple[str, tuple[str, ...]]:
