@@ -48,6 +48,10 @@ class Tx:
     def new_id(self) -> int:
         return self.core.ids.next()
 
+    def holds(self, channel_id: int) -> bool:
+        """Whether this transaction holds ``channel_id``'s log lock already (``lock`` would do nothing)."""
+        return channel_id in self._locked
+
     async def lock(self, *channel_ids: int) -> None:
         """Take these channels' log locks (``event_log.lock``, held until commit), in ascending id order and
         each once per transaction: a group commit takes those of its whole batch before its first action, so
