@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -34,10 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
-from .direct import PENDING_BEGIN, on_sqlite_thread, sqlite_in_transaction
+from .transactions import (
+    OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, postgresql_transaction, sqlite_transaction,
+    tune_sqlite,
+)
 
-_WRITE = "chatd_write"
-_OWN_BEGIN = "chatd_own_begin"  # SQLite: ``read``/``write`` send their BEGIN themselves (``_begin``)
 log = logging.getLogger("chatd.db")
 
 
@@ -104,7 +104,7 @@ class Database:
                 url, echo=settings.echo, pool_size=settings.pool_size, connect_args={"timeout": 30},
                 pool_reset_on_return=None,  # _tune_sqlite's reset rolls back only what is still open
             )
-            _tune_sqlite(self.engine, settings.sqlite_synchronous)
+            tune_sqlite(self.engine, settings.sqlite_synchronous)
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
             bounds = {"command_timeout": settings.command_timeout or None, "timeout": settings.connect_timeout}
@@ -113,6 +113,7 @@ class Database:
                 connect_args=bounds,
             )
             _discard_broken_connections(self.engine)
+            begin_when_pending(self.engine)
             self._write_lock = None
         self._batch_lock = asyncio.Lock()  # PostgreSQL's group commit batches, one at a time
         self._writer: AsyncConnection | None = None  # the connection kept for them (``_kept``)
@@ -133,10 +134,10 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 if self._write_lock is not None:
-                    await conn.execution_options(**{_OWN_BEGIN: True})
+                    await conn.execution_options(**{OWN_BEGIN: True})
                 async with conn.begin():
                     if self._write_lock is not None:
-                        await _begin(conn, "BEGIN")
+                        await begin_read(conn, "BEGIN")
                     yield conn
         except Exception as exc:
             if is_outage(exc):
@@ -162,13 +163,13 @@ class Database:
                     conn = await self._kept()
                     try:
                         if self.is_sqlite:
-                            async with _sqlite_transaction(conn):
+                            async with sqlite_transaction(conn):
                                 yield conn
                         else:
-                            async with conn.begin():
+                            async with postgresql_transaction(conn):
                                 yield conn
                     except BaseException:
-                        if not _finished_cleanly(conn):
+                        if not finished_cleanly(conn):
                             await self._drop_kept()
                         raise
         except Exception as exc:
@@ -221,7 +222,7 @@ class Database:
         try:
             async with self._write_lock:
                 async with self.engine.connect() as conn:
-                    await conn.execution_options(**{_WRITE: True})
+                    await conn.execution_options(**{WRITE: True})
                     transaction = await conn.begin()
                     version = int((await conn.exec_driver_sql("PRAGMA user_version")).scalar() or 0)
                     await conn.exec_driver_sql(f"PRAGMA user_version = {version}")
@@ -294,7 +295,9 @@ class Database:
             self._writer = None
             conn = await self.engine.connect()
             if self.is_sqlite:
-                await conn.execution_options(**{_WRITE: True, _OWN_BEGIN: True})
+                await conn.execution_options(**{WRITE: True, OWN_BEGIN: True})
+            else:  # chatd sends BEGIN and COMMIT itself (``transactions.postgresql_transaction``)
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
             self._writer = conn
         return self._writer
 
@@ -311,20 +314,6 @@ class Database:
         async with self._write_lock or self._batch_lock:
             await self._drop_kept()
         await self.engine.dispose()
-
-
-def _finished_cleanly(conn: AsyncConnection) -> bool:
-    """Whether a kept connection whose transaction failed is fit for the next: live, and rolled back both in
-    SQLAlchemy's eyes and the driver's (a domain refusal or a constraint leaves it so; a lost file or server,
-    a failed rollback or a cancelled commit may not)."""
-    sync = conn.sync_connection
-    if sync is None or sync.closed or sync.invalidated or sync.get_transaction() is not None:
-        return False  # SQLAlchemy still holds a transaction, even an inactive one its rollback could not end
-    driver = sync.connection.driver_connection
-    if driver is None:
-        return False
-    in_transaction = driver.in_transaction if conn.dialect.name == "sqlite" else driver.is_in_transaction()
-    return not in_transaction
 
 
 def _reason(exc: BaseException) -> str:
@@ -359,86 +348,3 @@ def _discard_broken_connections(engine: AsyncEngine) -> None:
             driver = getattr(fairy, "driver_connection", None)
             if driver is not None:
                 driver.terminate()
-
-
-def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
-    """WAL, foreign keys, fsync at commit (FULL by default: acknowledged means durable), explicit BEGINs."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN itself
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA synchronous={synchronous}",
-            "PRAGMA busy_timeout=30000",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine.pool, "reset")
-    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
-        # SQLAlchemy's own reset rolls back every connection handed back to the pool, though ``read`` and
-        # ``write`` always end their transaction: on SQLite one more hop to aiosqlite's thread per
-        # transaction. Here only a transaction SQLite still has open (a failed COMMIT can leave one) is.
-        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
-            dbapi_connection.rollback()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        options = conn.get_execution_options()
-        if options.get(_OWN_BEGIN, False):
-            pending = conn.info.pop(PENDING_BEGIN, None)  # a write whose first statement is SQLAlchemy's
-            if pending is None and options.get(_WRITE, False):
-                if not conn.connection.driver_connection.in_transaction:  # committed half-way and goes on
-                    pending = "BEGIN IMMEDIATE"  # a write's statements never run in autocommit
-            if pending is not None:
-                conn.exec_driver_sql(pending)
-            return
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
-
-
-@asynccontextmanager
-async def _sqlite_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
-    """A write transaction on the kept SQLite connection, begun and ended by chatd itself rather than through
-    SQLAlchemy's transaction object (a greenlet switch each way). ``BEGIN IMMEDIATE`` is sent with the first
-    statement (``direct.PENDING_BEGIN``: in its hop when it runs on the driver, else by the ``begin`` hook),
-    and a batch of posts sends its ``COMMIT`` with its rows (``new_messages.write(last=True)``): a lone post
-    then takes two hops to SQLite's thread, not four. Whatever is still open at the end is committed here:
-    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop."""
-    info = conn.info  # the pool connection's: read now, while the connection is surely valid
-    info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
-    try:
-        yield
-    except BaseException:
-        begun = info.pop(PENDING_BEGIN, None) is None
-        try:
-            if conn.get_transaction() is not None:  # also one a lost connection left invalid
-                await conn.rollback()
-            elif begun and not conn.invalidated:
-                await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
-        except Exception:
-            pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
-        raise
-    if info.pop(PENDING_BEGIN, None) is not None:
-        return  # no statement ran: nothing began
-    if conn.get_transaction() is not None:
-        await conn.commit()
-    elif await sqlite_in_transaction(conn):
-        await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
-
-
-def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
-    def end(db: sqlite3.Connection) -> None:
-        if db.in_transaction:
-            db.execute(statement).close()
-
-    return end
-
-
-async def _begin(conn: AsyncConnection, statement: str) -> None:
-    """Open the SQLite transaction of ``Database.read``: one call on aiosqlite's thread, where the ``begin``
-    hook's ``exec_driver_sql`` took three (cursor, execute, close). Its end stays SQLAlchemy's (the driver
-    commits whatever transaction SQLite has open)."""
-    await on_sqlite_thread(conn, lambda db: db.execute(statement).close(), statement)

@@ -5,14 +5,17 @@ SQLite several hops between the event loop and aiosqlite's thread (cursor, execu
 pair of thread wake-ups; on PostgreSQL a greenlet switch, the adapter's cursor and SQLAlchemy's result
 layers around asyncpg (docs/performance.md, "Sends: per transaction"). The statements every post runs go
 here instead, on the connection the caller's transaction holds: the writes of a group commit's batch
-(``new_messages``), the ``BEGIN`` of every SQLite transaction (``db``) and the access check of every write
-and most reads (``channels.standing``, a ``DirectQuery``).
+(``new_messages``), the ``BEGIN`` of every SQLite transaction and of PostgreSQL's batches with their
+channel locks (``db``, ``events.lock_many``) and the access check of every write and most reads
+(``channels.standing``, a ``DirectQuery``).
 
 - **SQLite**: ``on_sqlite_thread`` runs a function on aiosqlite's own thread, with the standard ``sqlite3``
   module, in one hop. It uses aiosqlite's private ``_execute`` and ``_conn``, there since 0.11.
-- **PostgreSQL**: ``on_asyncpg`` runs a function with the asyncpg connection, once SQLAlchemy's adapter has
-  opened the transaction (before that it answers ``NOT_IN_TRANSACTION`` and the caller goes through
-  SQLAlchemy, which opens it). It uses only asyncpg's public API.
+- **PostgreSQL**: ``on_asyncpg`` runs a function with the asyncpg connection, in the transaction chatd
+  manages on the kept writer (``transactions.postgresql_transaction``: the first statement sends its ``BEGIN``, in
+  the same round trip when it is a script, ``script_on_asyncpg``) or once SQLAlchemy's adapter has opened
+  one (before that it answers ``NOT_IN_TRANSACTION`` and the caller goes through SQLAlchemy, which opens
+  it); ``end_on_asyncpg`` commits or rolls back chatd's. It uses only asyncpg's public API.
 
 Errors come out as SQLAlchemy's would: a constraint as ``IntegrityError`` (two sends racing with one
 ``client_msg_id``), anything else from the driver as a ``DBAPIError``, and a connection that failed or hung
@@ -72,8 +75,10 @@ async def _raw(conn: AsyncConnection) -> PoolProxiedConnection:
     return await conn.get_raw_connection()
 
 
-# The BEGIN a write transaction has not sent yet (``db._sqlite_transaction``), in the pool connection's
-# ``info``: the first statement sends it, in its own hop when it runs here, else through the ``begin`` hook.
+# The BEGIN a write transaction has not sent yet (``transactions.sqlite_transaction``, ``transactions.postgresql_transaction``),
+# in the pool connection's ``info``: the first statement sends it, with itself when it runs here (in its hop
+# to SQLite's thread; on PostgreSQL in the round trip of a ``script_on_asyncpg``), else through the ``begin``
+# hook.
 PENDING_BEGIN = "chatd.pending_begin"
 
 
@@ -106,11 +111,50 @@ async def sqlite_in_transaction(conn: AsyncConnection) -> bool:
 async def on_asyncpg(
     conn: AsyncConnection, work: Callable[[asyncpg.Connection], Awaitable[T]], statement: str
 ) -> T | NotInTransaction:
-    """``await work(driver)`` with the asyncpg connection under ``conn``, inside the transaction SQLAlchemy's
-    adapter opened; ``NOT_IN_TRANSACTION`` (nothing run) if it has not opened one yet."""
-    driver: asyncpg.Connection = (await _raw(conn)).driver_connection
-    if not driver.is_in_transaction():
+    """``await work(driver)`` with the asyncpg connection under ``conn``, inside the caller's transaction: the
+    one chatd manages on the kept writer (``transactions.postgresql_transaction``; its pending ``BEGIN`` is sent first),
+    or the one SQLAlchemy's adapter opened; ``NOT_IN_TRANSACTION`` (nothing run) if neither is open yet."""
+    raw = await _raw(conn)
+    driver: asyncpg.Connection = raw.driver_connection
+    begin: str | None = raw.info.pop(PENDING_BEGIN, None)
+    if begin is None and not driver.is_in_transaction():
         return NOT_IN_TRANSACTION
+
+    async def run(driver: asyncpg.Connection) -> T:
+        if begin is not None:
+            await driver.execute(begin)
+        return await work(driver)
+
+    return await _translated(conn, driver, run, statement)
+
+
+async def script_on_asyncpg(conn: AsyncConnection, script: str) -> str | NotInTransaction:
+    """Run ``script`` (statements without parameters) in the caller's transaction as ``on_asyncpg`` does, in
+    one round trip with the simple-query protocol: a pending ``BEGIN`` rides in front of it. Returns the
+    last statement's command tag."""
+    raw = await _raw(conn)
+    driver: asyncpg.Connection = raw.driver_connection
+    begin: str | None = raw.info.pop(PENDING_BEGIN, None)
+    if begin is None and not driver.is_in_transaction():
+        return NOT_IN_TRANSACTION
+    whole = script if begin is None else f"{begin}; {script}"
+    answer: str = await _translated(conn, driver, lambda driver: driver.execute(whole), script)
+    return answer
+
+
+async def end_on_asyncpg(conn: AsyncConnection, statement: str) -> str:
+    """Send ``COMMIT`` or ``ROLLBACK`` for the transaction chatd manages on the kept writer; returns the
+    command tag (PostgreSQL answers a ``COMMIT`` of a failed transaction with ``ROLLBACK``)."""
+    driver: asyncpg.Connection = (await _raw(conn)).driver_connection
+    answer: str = await _translated(conn, driver, lambda driver: driver.execute(statement), statement)
+    return answer
+
+
+async def _translated(
+    conn: AsyncConnection, driver: asyncpg.Connection, work: Callable[[asyncpg.Connection], Awaitable[T]],
+    statement: str,
+) -> T:
+    """``await work(driver)``, its errors as SQLAlchemy's (the module docstring)."""
     try:
         return await work(driver)
     except asyncpg.IntegrityConstraintViolationError as exc:

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import MESSAGE, Event
+from .direct import NotInTransaction, script_on_asyncpg
 from .tables import channel_events, channels
 
 #: What a removed message's events keep: who posted what kind of message where and when, never its text,
@@ -65,13 +66,21 @@ _LOCK_MANY = (
 
 async def lock_many(conn: AsyncConnection, channel_ids: Sequence[int]) -> None:
     """``lock`` for several channels with one statement, in ascending id order (PostgreSQL locks the rows
-    in the order the ``ORDER BY`` returns them): the order every writer of several channels keeps."""
+    in the order the ``ORDER BY`` returns them): the order every writer of several channels keeps.
+
+    On PostgreSQL straight on asyncpg with the ids written into the statement (integers only), so the simple
+    protocol carries it: a group commit's batch sends its ``BEGIN`` in the same round trip
+    (``direct.script_on_asyncpg``). Through SQLAlchemy while it has not opened its transaction yet."""
     if conn.dialect.name == "sqlite" or not channel_ids:
         return
-    if len(channel_ids) == 1:
-        await conn.execute(_LOCK_ONE, {"channel_id": channel_ids[0]})
+    ordered = sorted({int(channel_id) for channel_id in channel_ids})
+    script = f"SELECT id FROM channels WHERE id IN ({', '.join(map(str, ordered))}) ORDER BY id FOR UPDATE"
+    if not isinstance(await script_on_asyncpg(conn, script), NotInTransaction):
+        return
+    if len(ordered) == 1:
+        await conn.execute(_LOCK_ONE, {"channel_id": ordered[0]})
     else:
-        await conn.execute(_LOCK_MANY, {"channel_ids": sorted(channel_ids)})
+        await conn.execute(_LOCK_MANY, {"channel_ids": ordered})
 
 
 async def next_seq(conn: AsyncConnection, channel_id: int, also: dict[str, Any] | None = None) -> int:
