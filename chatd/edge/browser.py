@@ -135,7 +135,7 @@ class BrowserGuard:
         if refusal is not None:
             return _refuse(refusal, cors)
         if cors is None and not origin_sent:
-            return _add_safe_defaults
+            return add_safe_defaults
 
         def decorate(message: Message) -> None:
             out = MutableHeaders(scope=message)
@@ -191,7 +191,7 @@ def _safe_defaults(headers: MutableHeaders) -> None:
         headers.setdefault(name, value)
 
 
-def _add_safe_defaults(message: Message) -> None:
+def add_safe_defaults(message: Message) -> None:
     """``_safe_defaults`` on a response's raw header list: each default the response does not set itself."""
     out = list(message.get("headers", ()))
     present = [name.lower() for name, _ in out]  # a few names: a list is cheaper to build than a set

@@ -32,7 +32,7 @@ from .. import logs
 from ..config import Settings
 from ..metrics import Metrics
 from . import body_limit
-from .browser import BrowserGuard
+from .browser import BrowserGuard, Decorate, add_safe_defaults
 from .errors import error_response, unexpected_error
 from .headers import header
 from .routing import IndexedRouter
@@ -75,8 +75,7 @@ class Front:
         started = time.perf_counter()
         status = 500
         answered = False
-        screened = self.browser.screen(scope)
-        decorate = None if isinstance(screened, Response) else screened  # a browser answer has its headers
+        decorate: Decorate | None = add_safe_defaults  # what an error answer gets if screening fails
         rid_header = (b"x-request-id", rid.encode())
 
         async def reply(message: Message) -> None:
@@ -90,12 +89,17 @@ class Front:
             await send(message)
 
         try:
+            screened = self.browser.screen(scope)
             if isinstance(screened, Response):
+                decorate = None  # a browser answer (a preflight, a refusal) carries its own headers
                 await screened(scope, receive, reply)
-            elif (bounded := body_limit.bounded(scope, receive, self.limits)) is None:
-                await body_limit.refuse(reply, self.limits)
             else:
-                await self.router.dispatch(scope, bounded, reply)
+                decorate = screened
+                bounded = body_limit.bounded(scope, receive, self.limits)
+                if bounded is None:
+                    await body_limit.refuse(reply, self.limits)
+                else:
+                    await self.router.dispatch(scope, bounded, reply)
         except Exception as exc:
             if answered:  # too late for an answer: the server ends the response, and logs the error
                 await unexpected_error(Request(scope), exc)
