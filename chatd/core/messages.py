@@ -24,6 +24,7 @@ from ..store import users as user_store
 from . import files as file_core
 from .access import (
     access_channel,
+    access_to_post,
     access_message,
     attachable_files,
     check_may_remove,
@@ -196,9 +197,10 @@ async def post_message_in(
     cached: ChannelAccess | None = tx.memo.get(memo_key) if defer else None  # a batch holds only posts
     if cached is not None:
         found = cached
+    elif defer:
+        found = tx.memo[memo_key] = await access_to_post(tx, principal, channel_id)
     else:
-        found = await access_channel(tx.conn, principal, channel_id, writing=True)
-        tx.memo[memo_key] = found
+        found = tx.memo[memo_key] = await access_channel(tx.conn, principal, channel_id, writing=True)
     channel = found.channel
     if not tx.holds(channel.id):  # a batch took its channels' locks first
         await tx.lock(channel.id)  # before the id: ids of a channel's messages sort like their seqs
