@@ -13,8 +13,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
 from .core.clock import Clock
@@ -30,9 +30,8 @@ from .core.throttle import LoginThrottle
 from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
 from . import logs, web
-from .edge.body_limit import BodyLimit
-from .edge.browser import BrowserGuard
 from .edge.errors import HANDLERS
+from .edge.front import Front
 from .edge.responses import serve_directly
 from .edge.routing import IndexedRouter
 from .metrics import Metrics
@@ -106,6 +105,30 @@ class AppState(State):
         object.__delattr__(self, key)
 
 
+class ChatdApp(Starlette):
+    """Starlette with ``edge.front.Front`` as its whole middleware stack: one layer for what Starlette
+    would stack five for (its two error layers, and the request id and metrics, the browser rules and the
+    body limit)."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(exception_handlers=HANDLERS, **kwargs)
+        self.settings = settings
+        self.metrics = metrics
+
+    def build_middleware_stack(self) -> ASGIApp:
+        standard = super().build_middleware_stack()  # its error layers, for websockets and the lifespan
+        assert isinstance(self.router, IndexedRouter)
+        return Front(self.router, standard, self.state, self.settings, self.metrics)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A coroutine function, as servers check (uvicorn takes anything else for an ASGI 2 app).
+        scope["app"] = self
+        stack = self.middleware_stack
+        if stack is None:
+            stack = self.middleware_stack = self.build_middleware_stack()
+        await stack(scope, receive, send)
+
+
 def _routes() -> list[BaseRoute]:
     return [*ops.routes, *apidocs.routes, *crust.routes(), *workdrive.routes(), *websocket.routes, *web.routes()]
 
@@ -164,14 +187,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await core.db.dispose()
 
     registry = Metrics()
-    app = Starlette(
-        exception_handlers=HANDLERS,
-        middleware=[
-            Middleware(ops.RequestMetrics, registry=registry, log_requests=settings.server.access_log),
-            Middleware(BrowserGuard, settings=settings),
-            Middleware(BodyLimit, limits=settings.limits),
-        ],
-    )
+    app = ChatdApp(settings, registry)
     app.state = AppState()  # before anything is kept in it
     routes = _routes()
     serve_directly(routes)  # the views of ``edge.responses.endpoint`` without Starlette's per-route wrapping

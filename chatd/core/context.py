@@ -19,12 +19,14 @@ from ..domain.events import Event
 from ..domain.models import Message
 from ..store import events as event_log
 from ..store import new_messages
+from ..store.channels import Fingerprint, StandingChanged
 from ..store.db import Database
 from .clock import Clock
 from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
 from .ids import IdGenerator
 from .passwords import Passwords
+from .standing_cache import StandingCache
 from .ports import FileStorage, Publisher
 from ..domain.probes import SILENT, Probe
 from .throttle import LoginThrottle
@@ -40,6 +42,7 @@ class Tx:
     _messages: list[Message] = field(default_factory=list)
     _channel_events: list[Event] = field(default_factory=list)
     _locked: set[int] = field(default_factory=set)
+    _expected: list[tuple[int, int, Fingerprint]] = field(default_factory=list)
 
     @property
     def now(self) -> int:
@@ -47,6 +50,10 @@ class Tx:
 
     def new_id(self) -> int:
         return self.core.ids.next()
+
+    def holds(self, channel_id: int) -> bool:
+        """Whether this transaction holds ``channel_id``'s log lock already (``lock`` would do nothing)."""
+        return channel_id in self._locked
 
     async def lock(self, *channel_ids: int) -> None:
         """Take these channels' log locks (``event_log.lock``, held until commit), in ascending id order and
@@ -96,13 +103,22 @@ class Tx:
         self._channel_events.append(event)
         self.events.append(event)
 
+    def expect_standing(self, channel_id: int, user_id: int, fingerprint: Fingerprint) -> None:
+        """A queued post was allowed by this standing, read before the transaction (``access.access_to_post``):
+        the next ``flush`` writes it only if the standing is unchanged."""
+        self._expected.append((channel_id, user_id, fingerprint))
+
     async def flush(self, *, last: bool = False) -> None:
         """``last``: the transaction ends right after (``Core.transaction``), so the store may commit with it."""
         if not self._messages:
             return
-        batch, created = self._messages, self._channel_events
-        self._messages, self._channel_events = [], []
-        await new_messages.write(self.conn, batch, created, last=last)
+        batch, created, expected = self._messages, self._channel_events, self._expected
+        self._messages, self._channel_events, self._expected = [], [], []
+        try:
+            await new_messages.write(self.conn, batch, created, last=last, expected=expected)
+        except StandingChanged as exc:  # nothing written; the group commit runs the posts again, one by one
+            self.core.standings.forget(exc.pairs)
+            raise
         self._locked.update(m.channel_id for m in batch)  # allocating their seqs locked the channels' rows
 
     def notify(self, user_id: int, type: str, event: str, data: dict[str, Any], channel_id: int | None = None) -> None:
@@ -126,6 +142,7 @@ class Core:
     probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
+    standings: StandingCache = field(default_factory=StandingCache)  # for group commit's posts on SQLite
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

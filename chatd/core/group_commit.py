@@ -62,24 +62,30 @@ class GroupCommit:
         self._closing = False
         self.probe: Probe = SILENT
 
-    async def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> T:
-        """Run ``action(tx)`` in a (possibly shared) transaction; returns once that transaction committed.
+    def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> Awaitable[T]:
+        """Run ``action(tx)`` in a (possibly shared) transaction; what it returns is awaited, and answers once
+        that transaction committed. Not a coroutine itself: the caller waits on the batch's future directly,
+        one frame fewer to suspend and resume on every write.
 
         ``channels``: those whose logs the action writes; their locks are taken before any action runs."""
         locks = tuple(channels)
         if self._closing:
             raise Unavailable("the server is shutting down; try again shortly")
         if not self.enabled:
-            async with self._transaction() as tx:
-                await _lock(tx, locks)
-                return await action(tx)
+            return self._unbatched(action, locks)
+        loop = asyncio.get_running_loop()
         if self._worker is None or self._worker.done():
             self._wake = asyncio.Event()
-            self._worker = asyncio.get_running_loop().create_task(self._work())
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._worker = loop.create_task(self._work())
+        future: asyncio.Future[T] = loop.create_future()
         self._pending.append((action, future, locks))
         self._wake.set()
-        return await future
+        return future
+
+    async def _unbatched(self, action: Callable[[Any], Awaitable[T]], locks: tuple[int, ...]) -> T:
+        async with self._transaction() as tx:
+            await _lock(tx, locks)
+            return await action(tx)
 
     async def stop(self) -> None:
         """Let a batch under way finish (up to ``STOP_GRACE``), then refuse the rest with 503. A batch

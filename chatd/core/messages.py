@@ -24,6 +24,7 @@ from ..store import users as user_store
 from . import files as file_core
 from .access import (
     access_channel,
+    access_to_post,
     access_message,
     attachable_files,
     check_may_remove,
@@ -91,16 +92,21 @@ async def write_message(
     tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False
 ) -> None:
     """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
-    queued on the transaction with its ``message CREATED`` event and the channel's ``last_message_at``
-    (``Tx.defer_post``), and written at once unless ``defer`` lets the batch write many with a few statements
-    (then nothing may read it back before the transaction ends)."""
+    queued on the transaction (``queue_message``), and written at once unless ``defer`` lets the batch write
+    many with a few statements (then nothing may read it back before the transaction ends)."""
+    queue_message(tx, message, payload, audience=audience)
+    if not defer:
+        await tx.flush()
+
+
+def queue_message(tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int]) -> None:
+    """``message`` queued with its ``message CREATED`` event and the channel's ``last_message_at``
+    (``Tx.defer_post``), for the transaction's next ``flush``."""
     event = Event(
         type=events.MESSAGE, event="CREATED", data=payload, channel_id=message.channel_id, actor_id=message.user_id,
         created_at=message.created_at, audience=audience,
     )
     tx.defer_post(message, event)
-    if not defer:
-        await tx.flush()
 
 
 def check_contents(core: Core, contents: str | None, *, allow_empty: bool = False) -> str:
@@ -191,16 +197,19 @@ async def post_message_in(
     cached: ChannelAccess | None = tx.memo.get(memo_key) if defer else None  # a batch holds only posts
     if cached is not None:
         found = cached
+    elif defer:
+        found = tx.memo[memo_key] = await access_to_post(tx, principal, channel_id)
     else:
-        found = await access_channel(tx.conn, principal, channel_id, writing=True)
-        tx.memo[memo_key] = found
+        found = tx.memo[memo_key] = await access_channel(tx.conn, principal, channel_id, writing=True)
     channel = found.channel
-    await tx.lock(channel.id)  # before the id: ids of a channel's messages sort like their seqs
-    attached = await attachable_files(tx.conn, principal, post.file_ids)
+    if not tx.holds(channel.id):  # a batch took its channels' locks first
+        await tx.lock(channel.id)  # before the id: ids of a channel's messages sort like their seqs
+    attached = await attachable_files(tx.conn, principal, post.file_ids) if post.file_ids else []
     text = check_contents(tx.core, post.contents, allow_empty=bool(attached))
     by_id = await _mention_ids(tx.conn, principal, post.mention_ids) if post.mention_ids else set()
     now = tx.now
     root = await _thread_root(tx.conn, channel_id, post.reply_to) if post.reply_to is not None else None
+    named = _named_in(text)
     message = Message(
         id=tx.new_id(),
         channel_id=channel_id,
@@ -213,13 +222,16 @@ async def post_message_in(
         reply_to=None if root is None else root.id,
         client_msg_id=client_msg_id,
         file_ids=[f.id for f in attached],
-        mentions=await _mentioned(tx.conn, channel, principal.user_id, _named_in(text), by_id),
+        mentions=await _mentioned(tx.conn, channel, principal.user_id, named, by_id) if named or by_id else [],
     )
     payload = message_payload(message, [file_core.file_payload(f) for f in attached])
     if root is not None:
         await message_store.bump_thread(tx.conn, root.id, 1, now)
         payload["thread"] = {"id": str(root.id), "reply_count": root.reply_count + 1, "last_reply_at": iso(now)}
-    await write_message(tx, message, payload, audience=message.mentions, defer=defer)
+    if defer:  # the batch writes it: nothing to await here
+        queue_message(tx, message, payload, audience=message.mentions)
+    else:
+        await write_message(tx, message, payload, audience=message.mentions)
     _tell_mentioned(tx, message, message.mentions, principal.user_id)
     return message, found, True
 
@@ -238,7 +250,7 @@ async def _as_shown(_conn: AsyncConnection, shown: MessageView) -> MessageView:
     return shown
 
 
-async def do_post_message(
+def do_post_message(
     core: Core,
     principal: Principal,
     channel_id: int,
@@ -249,9 +261,10 @@ async def do_post_message(
     file_ids: list[int] | None = None,
     type: str = "MESSAGE",
     meta: dict[str, Any] | None = None,
-) -> MessageView:
+) -> Awaitable[MessageView]:
+    """Post plainly; not a coroutine itself, so a sender's wait has one frame fewer to pass through."""
     post = Post(channel_id, contents, reply_to, client_msg_id, file_ids or [], [], type, meta or {})
-    return await post_loaded(core, principal, post, _as_shown)
+    return post_loaded(core, principal, post, _as_shown)
 
 
 async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T]) -> T:

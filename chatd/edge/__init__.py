@@ -14,7 +14,9 @@ or the store (``tests/test_layers.py``).
 - ``uploads.py``   reading a multipart upload, refused before parsing when it is too large.
 - ``described.py`` what each route declares for the OpenAPI document; ``openapi.py`` builds the document
   from the route table (``openapi_text.py`` its prose); ``wire.py`` the id and time types of answers.
-- ``body_limit.py`` the ASGI middleware that bounds every request body before it is read (413).
+- ``front.py``     the one ASGI layer in front of the routes: request id, browser rules, body limit, errors,
+  metrics; ``routing.py`` the route lookup by exact path, ``headers.py`` a request's headers read once.
+- ``body_limit.py`` the bound on every request body, applied before it is read (413).
 - ``bounds.py``    the bounds on every parameter: string lengths, nesting, 64-bit integers of ASCII digits.
 - ``address.py``   the client's address, believing ``X-Forwarded-For`` only from trusted proxies.
 """

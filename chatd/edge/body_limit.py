@@ -1,6 +1,6 @@
 """Request bodies are bounded before they are read: 413 with a JSON error, never a server holding 64 MiB.
 
-``BodyLimit`` (ASGI middleware) gives every HTTP request ``limits.body_max_bytes``. A route that takes
+``bounded`` (applied to every HTTP request by ``front.Front``) gives it ``limits.body_max_bytes``. A route that takes
 uploads raises its own request's limit with ``allow_upload`` before it reads the body; nothing else can.
 A ``Content-Length`` above the largest limit is refused before the application runs, one above the
 request's limit on the first read, and a body without one (chunked) as soon as the bytes counted pass it.
@@ -8,10 +8,8 @@ request's limit on the first read, and a body without one (chunked) as soon as t
 
 from __future__ import annotations
 
-from typing import Awaitable
-
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..config import LimitSettings
 from ..domain.errors import TooLarge, byte_size
@@ -31,7 +29,7 @@ def allow_upload(request: Request, file_max_bytes: int) -> None:
 
 def request_limit(scope: Scope) -> int:
     """The bound of this request's body (readers that count for themselves use the same one); the
-    default setting where no ``BodyLimit`` runs (an app assembled without it)."""
+    default setting where ``bounded`` did not run (an app assembled without ``Front``)."""
     limit: int = scope.get(_SCOPE_KEY, _UNGUARDED)
     return limit
 
@@ -45,43 +43,35 @@ def _refusal(limit: int) -> TooLarge:
     return TooLarge.over("the request body", limit)
 
 
-class BodyLimit:
-    """Reads ``limits`` on every request, so a changed setting applies at once."""
+def bounded(scope: Scope, receive: Receive, limits: LimitSettings) -> Receive | None:
+    """``receive`` bounded by this request's limit (``limits`` read now, so a changed setting applies at
+    once), or None when the declared length is over any request's limit: ``refuse`` answers it."""
+    declared = _declared_length(scope)
+    most = max(limits.body_max_bytes, limits.upload_max_bytes + MULTIPART_OVERHEAD)
+    if declared is not None and declared > most:
+        return None
+    scope[_SCOPE_KEY] = limits.body_max_bytes
+    counted = 0
 
-    def __init__(self, app: ASGIApp, limits: LimitSettings) -> None:
-        self.app = app
-        self.limits = limits
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Not a coroutine itself: a websocket passes straight on, leaving no frame of ours alive as long
-        # as it stays open (thousands of sockets: docs/performance.md), and a request goes on to the app
-        # with only its bounded ``receive`` in between.
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
-        declared = _declared_length(scope)
-        most = max(self.limits.body_max_bytes, self.limits.upload_max_bytes + MULTIPART_OVERHEAD)
-        if declared is not None and declared > most:
-            return _refuse(send, self.limits.body_max_bytes, self.limits.upload_max_bytes)
-        scope[_SCOPE_KEY] = self.limits.body_max_bytes
-        counted = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal counted
-            limit: int = scope[_SCOPE_KEY]
-            if declared is not None and declared > limit:
+    async def bounded_receive() -> Message:
+        nonlocal counted
+        limit: int = scope[_SCOPE_KEY]
+        if declared is not None and declared > limit:
+            raise _refusal(limit)
+        message = await receive()
+        if message["type"] == "http.request":
+            counted += len(message.get("body", b""))
+            if counted > limit:
                 raise _refusal(limit)
-            message = await receive()
-            if message["type"] == "http.request":
-                counted += len(message.get("body", b""))
-                if counted > limit:
-                    raise _refusal(limit)
-            return message
+        return message
 
-        return self.app(scope, bounded_receive, send)
+    return bounded_receive
 
 
-async def _refuse(send: Send, body_max: int, upload_max: int) -> None:
-    said = f"the request body is larger than any request takes: {byte_size(body_max)}, a file upload {byte_size(upload_max)}"
+async def refuse(send: Send, limits: LimitSettings) -> None:
+    """The answer to a request whose declared length is over any limit, before its body is read."""
+    said = (f"the request body is larger than any request takes: {byte_size(limits.body_max_bytes)}, "
+            f"a file upload {byte_size(limits.upload_max_bytes)}")
     body = error_body("too_large", said)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]

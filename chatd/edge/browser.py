@@ -5,7 +5,7 @@ server's own — the request's scheme with its ``Host`` header — or listed in 
 (``"*"`` trusts every origin). Origins compare case-insensitively in scheme and host, with default ports
 dropped, so ``HTTPS://Chat.Example.com:443`` is ``https://chat.example.com``.
 
-``BrowserGuard`` (an ASGI middleware wrapping the whole app):
+``BrowserGuard`` (applied to every HTTP request by ``front.Front``):
 
 - refuses a write (POST, PUT, PATCH, DELETE) authenticated only by the session cookie unless its
   ``Origin`` — or, without one, its ``Referer``'s origin — is trusted: 403 ``cross_site``. A cookie write
@@ -25,12 +25,12 @@ docs/web-client.md explains each decision.
 
 from __future__ import annotations
 
-from typing import Awaitable, Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 from ..config import Settings
 from ..domain.codes import Code
@@ -110,44 +110,42 @@ def _cookie_only(headers: dict[bytes, bytes]) -> bool:
     return _COOKIE_SET in headers.get(b"cookie", b"")
 
 
-class BrowserGuard:
-    """The ASGI middleware described in the module docstring; the websocket applies ``rule`` itself."""
+Decorate = Callable[[Message], None]
+"""What a response's ``http.response.start`` message needs added: the safe defaults and any CORS headers."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+
+class BrowserGuard:
+    """The rules described in the module docstring, for ``front.Front`` to apply to every HTTP request; the
+    websocket applies ``rule`` itself."""
+
+    def __init__(self, settings: Settings) -> None:
         self.rule = OriginRule(settings.server.allowed_origins)
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Not a coroutine itself: a websocket passes straight on (it applies ``rule`` itself), leaving no
-        # frame of ours alive as long as it stays open; a request goes on to the app (or the refusal) with
-        # no frame of ours in between either, whose every wake-up would pass through it.
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
+    def screen(self, scope: Scope) -> Response | Decorate:
+        """The answer this request gets instead of the app's (a preflight, a refusal), or what the app's
+        response needs added (most requests: the safe defaults alone, with nothing allocated for them)."""
         headers = headers_of(scope)
         method = scope["method"]
         origin = request_origin(headers)
         origin_sent = b"origin" in headers
         cors = headers[b"origin"].decode("latin-1") if origin_sent and self.rule.listed(origin) else None
         if method == "OPTIONS" and origin_sent and b"access-control-request-method" in headers:
-            return self._preflight(cors)(scope, receive, send)
+            return self._preflight(cors)
         refusal = self._refusal(scope, headers, method, origin)
         if refusal is not None:
-            return _refuse(refusal, cors)(scope, receive, send)
+            return _refuse(refusal, cors)
+        if cors is None and not origin_sent:
+            return add_safe_defaults
 
-        async def decorated(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if cors is None and not origin_sent:  # most requests: the defaults, appended in one pass
-                    message["headers"] = _with_safe_defaults(message.get("headers", ()))
-                else:
-                    out = MutableHeaders(scope=message)
-                    _safe_defaults(out)
-                    if cors is not None:
-                        _allow(out, cors)
-                    else:
-                        out.add_vary_header("Origin")
-            await send(message)
+        def decorate(message: Message) -> None:
+            out = MutableHeaders(scope=message)
+            _safe_defaults(out)
+            if cors is not None:
+                _allow(out, cors)
+            else:
+                out.add_vary_header("Origin")
 
-        return self.app(scope, receive, decorated)
+        return decorate
 
     def _refusal(self, scope: Scope, headers: dict[bytes, bytes], method: str, origin: str | None) -> str | None:
         if method not in WRITE_METHODS:
@@ -193,14 +191,14 @@ def _safe_defaults(headers: MutableHeaders) -> None:
         headers.setdefault(name, value)
 
 
-def _with_safe_defaults(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def add_safe_defaults(message: Message) -> None:
     """``_safe_defaults`` on a response's raw header list: each default the response does not set itself."""
-    out = list(raw)
+    out = list(message.get("headers", ()))
     present = [name.lower() for name, _ in out]  # a few names: a list is cheaper to build than a set
     for default in _RAW_SAFE_DEFAULTS:
         if default[0] not in present:
             out.append(default)
-    return out
+    message["headers"] = out
 
 
 def _refuse(message: str, cors: str | None) -> Response:

@@ -60,3 +60,13 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 HANDLERS = {ChatdError: chatd_error, HTTPException: http_error, Exception: unexpected_error}
+
+
+async def error_response(request: Request, exc: Exception) -> tuple[Response, bool]:
+    """The answer to ``exc``, raised while serving ``request``, from ``HANDLERS`` (its nearest class there),
+    and whether it was expected: False for the 500 of an error nothing handles."""
+    for cls in type(exc).__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return await handler(request, exc), cls is not Exception
+    raise exc  # a BaseException: not ours to answer

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Sequence
 
 from sqlalchemy import and_, bindparam, func, or_, select, true
@@ -240,6 +241,24 @@ def _access(row: Any) -> ChannelAccess:
 
 _STANDING = DirectQuery(_standing_statement(bindparam("user_id")))  # every write and most reads ask it
 
+#: The standing's columns that a post changes and no access rule reads: left out of its fingerprint.
+_VOLATILE = frozenset({"last_seq", "last_message_at"})
+
+Fingerprint = tuple[Any, ...]
+
+
+class StandingChanged(Exception):
+    """A standing that posts of a batch were checked against is no longer what the store holds
+    (``check_standings_sqlite``); ``pairs``: the (channel, user) pairs that changed."""
+
+    def __init__(self, pairs: list[tuple[int, int]]) -> None:
+        super().__init__(f"the standing of {len(pairs)} (channel, user) pair(s) changed since it was read")
+        self.pairs = pairs
+
+
+def _fingerprint(columns: Sequence[str], values: Sequence[Any]) -> Fingerprint:
+    return tuple(value for column, value in zip(columns, values) if column not in _VOLATILE)
+
 
 async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> ChannelAccess | None:
     """One query for what access checks need: the live channel, whether its team or organisation is
@@ -247,6 +266,33 @@ async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> Chan
     or its organisation is gone."""
     row = await _STANDING.first(conn, {"channel_id": channel_id, "user_id": user_id})
     return None if row is None else _access(row)
+
+
+async def standing_seen(
+    conn: AsyncConnection, channel_id: int, user_id: int
+) -> tuple[ChannelAccess, Fingerprint] | None:
+    """``standing``, with the fingerprint ``check_standings_sqlite`` compares it by later."""
+    row = await _STANDING.first(conn, {"channel_id": channel_id, "user_id": user_id})
+    return None if row is None else (_access(row), _fingerprint(row._fields, row))
+
+
+def check_standings_sqlite(db: sqlite3.Connection, expected: Sequence[tuple[int, int, Fingerprint]]) -> None:
+    """On SQLite's thread, in the transaction that writes a batch's posts and before it writes them: each
+    (channel, user) standing is still the one its fingerprint was taken of; ``StandingChanged`` otherwise
+    (``core/access.py``, ``access_to_post``: the posts were checked against a standing read earlier)."""
+    changed: list[tuple[int, int]] = []
+    for channel_id, user_id, fingerprint in expected:
+        params = {"channel_id": channel_id, "user_id": user_id}
+        cursor = db.execute(_STANDING.sqlite_sql, tuple(params[name] for name in _STANDING.sqlite_names))
+        try:
+            row = cursor.fetchone()
+            columns = [column[0] for column in cursor.description]
+        finally:
+            cursor.close()
+        if row is None or _fingerprint(columns, row) != fingerprint:
+            changed.append((channel_id, user_id))
+    if changed:
+        raise StandingChanged(changed)
 
 
 async def standings(

@@ -15,7 +15,7 @@ a prepared statement.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from sqlalchemy import text
@@ -25,18 +25,31 @@ from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
 from . import search
+from .channels import Fingerprint, check_standings_sqlite
 from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
 
 
-async def write(conn: AsyncConnection, batch: list[Message], created: list[Event], *, last: bool = False) -> None:
+def checks_standings(conn: AsyncConnection) -> bool:
+    """Whether ``write`` can check the standings its posts were allowed by (``expected``), in its own call:
+    on SQLite, where that saves the batch a hop to SQLite's thread for its access check."""
+    return conn.dialect.name == "sqlite"
+
+
+async def write(
+    conn: AsyncConnection, batch: list[Message], created: list[Event], *, last: bool = False,
+    expected: Sequence[tuple[int, int, Fingerprint]] = (),
+) -> None:
     """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``.
-    ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``)."""
+    ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``).
+    ``expected``: (channel, user, fingerprint) standings the posts were allowed by, read before this
+    transaction; checked first (``channels.check_standings_sqlite``: ``StandingChanged``, nothing written)."""
     if not batch:
         return
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
-        await _write_sqlite(conn, batch, created, commit=last)
+        await _write_sqlite(conn, batch, created, commit=last, expected=expected)
         return
+    assert not expected, "only SQLite's write checks standings (checks_standings)"
     await _write_postgresql(conn, batch, created)
 
 
@@ -53,7 +66,10 @@ _SQLITE_EVENTS = (
 )
 
 
-async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool) -> None:
+async def _write_sqlite(
+    conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool,
+    expected: Sequence[tuple[int, int, Fingerprint]],
+) -> None:
     """The messages, their files and mentions, the channels' seqs, the events and the search entries, in one
     call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost
     several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
@@ -73,6 +89,10 @@ async def _write_sqlite(conn: AsyncConnection, batch: list[Message], created: li
     def run(db: sqlite3.Connection) -> dict[int, int]:
         step = _SQLITE_MESSAGES
         try:
+            if expected:
+                step = "the standings the posts were allowed by"
+                check_standings_sqlite(db, expected)
+                step = _SQLITE_MESSAGES
             db.executemany(step, messages)
             if files:
                 step = _SQLITE_FILES

@@ -146,10 +146,61 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                               f"({chatd['switches']} switches), floor {base['cpu_us']} µs per send", flush=True)
                 finally:
                     await lifespan.__aexit__(None, None, None)
+                if dialect == "sqlite":
+                    channel_id = int(orjson.loads(body)["channel_id"])
+                    bare = bare_commit(Path(tmp) / "chatd.db", channel_id, 300 if opts.quick else 1000)
+                    floor_lone = next((r["floor"] for r in rows if r["case"] == "sqlite, 1 senders"), None)
+                    rows.append({"case": "sqlite: one post's rows committed alone, bare sqlite3 (no HTTP, no chatd)",
+                                 "dialect": dialect, "senders": 1, "chatd": bare, "floor": floor_lone or bare,
+                                 "ratio": round(bare["cpu_us"] / floor_lone["cpu_us"], 2) if floor_lone else None})
+                    print(f"bench: in-process bare sqlite3 commit of one post's rows: {bare['cpu_us']} µs", flush=True)
             finally:
                 if cluster is not None:
                     cluster.stop()
     return rows
+
+
+def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
+    """What one post's rows cost committed alone, with no chatd around them: the statements chatd's batch
+    runs (``store/new_messages.py``, the search entry included) for one message, in one ``BEGIN IMMEDIATE``
+    … ``COMMIT`` with ``synchronous=FULL``, with the standard ``sqlite3`` module on this thread. The lower
+    bound of a lone sender's CPU per send on SQLite, before HTTP and before any of chatd's Python."""
+    import sqlite3
+
+    from chatd.store import new_messages as rows, search
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"):
+            db.execute(pragma)
+        (user_id,) = db.execute("SELECT user_id FROM messages WHERE channel_id = ? LIMIT 1", (channel_id,)).fetchone()
+        (first,) = db.execute("SELECT max(id) + 1 FROM messages").fetchone()
+        (event_first,) = db.execute("SELECT max(id) + 1 FROM channel_events").fetchone()
+
+        def one(n: int) -> None:
+            now = 1_764_000_000_000 + n
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(rows._SQLITE_MESSAGES, (first + n, channel_id, user_id, "MESSAGE", CONTENTS, "{}", None, None, now, now))
+            (seq,) = db.execute(rows._SQLITE_BUMP, (1, now, channel_id)).fetchone()
+            db.execute(rows._SQLITE_EVENTS, (channel_id, seq, event_first + n, "message", "CREATED", user_id, "{}", now, first + n))
+            db.execute(search.SQLITE_INDEX, (first + n, search.document(CONTENTS)))
+            db.execute("COMMIT")
+
+        for n in range(50):  # warm the page cache
+            one(n)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        for n in range(50, 50 + commits):
+            one(n)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        db.close()
+    per = 1e6 / commits
+    return {
+        "user_us": round((after.ru_utime - before.ru_utime) * per, 1),
+        "system_us": round((after.ru_stime - before.ru_stime) * per, 1),
+        "cpu_us": round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * per, 1),
+        "switches": round((after.ru_nvcsw - before.ru_nvcsw) / commits, 2),
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,48 @@
+"""The standings (a user's roles in a channel, the channel's and its team's and organisation's state) this
+node last read for posts, so that a group commit's batch on SQLite needs no hop to SQLite's thread for its
+access check: one call writes the batch, and checks there first that each standing is still what was read.
+
+Nothing here is trusted on its own. A post is allowed by a kept standing only if the access rule allows it
+(a refusal is always decided on a standing read in the refusing transaction), and the batch is written only
+if every standing it used is unchanged, read again in the writing transaction under SQLite's write lock
+(``store/channels.py``, ``check_standings_sqlite``); if one changed, nothing is written, its entry is
+forgotten and the batch's posts run again one by one, reading afresh (``core/group_commit.py``). So the
+cache needs no invalidation to be right; a stale entry costs one retried batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..domain.models import ChannelAccess
+from ..store.channels import Fingerprint
+
+MAX_ENTRIES = 10_000
+
+
+class StandingCache:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[int, int], tuple[ChannelAccess, Fingerprint]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, channel_id: int, user_id: int) -> tuple[ChannelAccess, Fingerprint] | None:
+        """A copy of the kept standing (callers adjust theirs), and its fingerprint."""
+        found = self._entries.get((channel_id, user_id))
+        if found is None:
+            return None
+        access, fingerprint = found
+        return replace(access, channel=replace(access.channel)), fingerprint
+
+    def put(self, channel_id: int, user_id: int, access: ChannelAccess, fingerprint: Fingerprint) -> None:
+        key = (channel_id, user_id)
+        self._entries.pop(key, None)
+        if len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = (replace(access, channel=replace(access.channel)), fingerprint)
+
+    def forget(self, pairs: list[tuple[int, int]]) -> None:
+        for key in pairs:
+            self._entries.pop(key, None)

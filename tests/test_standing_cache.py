@@ -1,0 +1,66 @@
+"""Posts allowed by a standing read before their batch (``core/standing_cache.py``): on SQLite a group
+commit's batch checks access without a read of its own when this node has read the poster's standing
+before, and writes only if that standing is unchanged. Whatever changed in between (a member removed, the
+channel archived, a role given), the answer is the one a fresh read gives, and a refused post leaves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness import Harness, history, org_with
+
+
+async def test_a_member_removed_after_posting_cannot_post_again_and_others_in_the_batch_still_can(
+    chat: Harness,
+) -> None:
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    org = await org_with(alice, bob, carol)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/channel/members/add", id=channel, user_ids=[bob.id, carol.id])
+    await bob.post("/message/edit", channel_id=channel, contents="first")
+    await carol.post("/message/edit", channel_id=channel, contents="hello")
+    if chat.core.db.dialect == "sqlite":
+        assert len(chat.core.standings) >= 2  # the standings these posts read are kept: the next ones use them
+
+    await alice.post("/channel/members/remove", id=channel, user_ids=[bob.id])
+    refused, *accepted = await asyncio.gather(  # one group commit's batch, as far as timing allows
+        bob.call("POST", "/message/edit", json={"channel_id": channel, "contents": "after removal"}),
+        *(carol.call("POST", "/message/edit", json={"channel_id": channel, "contents": f"still here {n}"})
+          for n in range(5)),
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert [r.status_code for r in accepted] == [200] * 5
+    texts = [m["contents"] for m in await history(alice, channel)]
+    assert "after removal" not in texts
+    assert sum(text.startswith("still here") for text in texts) == 5
+
+
+async def test_an_archived_channel_refuses_a_poster_whose_standing_was_kept(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/channel/members/add", id=channel, user_ids=[bob.id])
+    await bob.post("/message/edit", channel_id=channel, contents="before")
+    await alice.post("/channel/archive", id=channel)
+    with_trace = await chat.refused(
+        bob.call("POST", "/message/edit", json={"channel_id": channel, "contents": "after"}), 409, "archived"
+    )
+    assert with_trace["error"]["code"] == "archived"
+    await alice.post("/channel/unarchive", id=channel)
+    await bob.post("/message/edit", channel_id=channel, contents="after unarchiving")
+
+
+async def test_a_refusal_is_never_taken_from_what_was_kept(chat: Harness) -> None:
+    """A user refused once (not a member) who joins may post at once: a kept standing that refuses is read
+    again, never believed."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await bob.post("/message/edit", channel_id=channel, contents="not yet", expect=403, code="forbidden")
+    await bob.post("/channel/join", id=channel)
+    posted = await bob.post("/message/edit", channel_id=channel, contents="now a member")
+    assert posted["contents"] == "now a member"
+    await bob.post("/channel/leave", id=channel)
+    await bob.post("/message/edit", channel_id=channel, contents="left", expect=403, code="forbidden")
+    assert [m["contents"] for m in await history(alice, channel)][-1] != "left"
