@@ -61,12 +61,17 @@ def is_outage(exc: BaseException) -> bool:
     stayed exhausted. A bare ``OSError`` is how asyncpg reports a refused connection to every address;
     its subclasses (a missing blob file…) are not the database's. A plain ``DatabaseError`` (no subclass:
     not a constraint, not bad SQL) is SQLite's "file is not a database" or a damaged file. Any error that
-    cost the connection (``connection_invalidated``) is an outage too."""
+    cost the connection (``connection_invalidated``) is an outage too, and so is asyncpg's
+    ``InternalClientError`` ("cannot switch to state …; another operation is in progress", a connection the
+    server ended mid-operation), which SQLAlchemy at our floor (2.0.38) does not wrap: the ``handle_error``
+    hook (``_discard_broken_connections``) has the connection discarded either way."""
     outage = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror)
     if isinstance(exc, outage) or type(exc) in (OSError, DatabaseError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the connection was lost under it
         return True
+    if type(exc).__name__ == "InternalClientError" and type(exc).__module__.startswith("asyncpg."):
+        return True  # asyncpg's state broke with the server gone mid-operation; SQLAlchemy 2.0.38 lets it through bare
     state = sqlstate(exc)
     driver_error = isinstance(exc, DBAPIError) or type(exc).__module__.startswith("asyncpg.")
     return driver_error and (state[:2] in PG_OUTAGE_CLASSES or state == PG_READ_ONLY)
