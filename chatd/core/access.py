@@ -185,7 +185,7 @@ def _allowed(found: ChannelAccess, principal: Principal, *, writing: bool, owner
 
 async def access_to_post(tx: Tx, principal: Principal, channel_id: int) -> ChannelAccess:
     """``access_channel(writing=True)`` for a post that a group commit's batch writes. Where the store checks
-    standings as it writes (SQLite), a standing this node read before may allow the post without a read
+    standings as it writes (SQLite and PostgreSQL), a standing this node read before may allow the post without a read
     now: the batch is then written only if that standing is unchanged (``core/standing_cache.py``). A
     refusal is only ever decided on a standing read in this transaction."""
     if new_messages.checks_standings(tx.conn):

@@ -116,7 +116,7 @@ class Tx:
         self._messages, self._channel_events, self._expected = [], [], []
         try:
             await new_messages.write(self.conn, batch, created, last=last, expected=expected)
-        except StandingChanged as exc:  # nothing written; the group commit runs the posts again, one by one
+        except StandingChanged as exc:  # nothing committed; the group commit runs the posts again, one by one
             self.core.standings.forget(exc.pairs)
             raise
         self._locked.update(m.channel_id for m in batch)  # allocating their seqs locked the channels' rows
@@ -142,7 +142,7 @@ class Core:
     probe: Probe = SILENT  # metrics hooks (chatd/metrics.py); silent outside a server
     secret: str = ""  # the server secret every signature derives its key from, loaded at start (secrets.py)
     write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
-    standings: StandingCache = field(default_factory=StandingCache)  # for group commit's posts on SQLite
+    standings: StandingCache = field(default_factory=StandingCache)  # for group commit's posts
     writes: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:

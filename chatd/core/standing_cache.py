@@ -1,11 +1,13 @@
 """The standings (a user's roles in a channel, the channel's and its team's and organisation's state) this
-node last read for posts, so that a group commit's batch on SQLite needs no hop to SQLite's thread for its
-access check: one call writes the batch, and checks there first that each standing is still what was read.
+node last read for posts, so that a group commit's batch needs no hop to SQLite's thread, or round trip to
+PostgreSQL, for its access check: the call that writes the batch checks there that each standing is still
+what was read (SQLite: first, in the same hop; PostgreSQL: in the batch's one statement, ``new_messages``).
 
 Nothing here is trusted on its own. A post is allowed by a kept standing only if the access rule allows it
 (a refusal is always decided on a standing read in the refusing transaction), and the batch is written only
 if every standing it used is unchanged, read again in the writing transaction under SQLite's write lock
-(``store/channels.py``, ``check_standings_sqlite``); if one changed, nothing is written, its entry is
+(``store/channels.py``, ``check_standings_sqlite``) or by the statement that writes the batch on PostgreSQL,
+in its snapshot (``standings_changed``, before the ``COMMIT``); if one changed, nothing is committed, its entry is
 forgotten and the batch's posts run again one by one, reading afresh (``core/group_commit.py``). So the
 cache needs no invalidation to be right; a stale entry costs one retried batch.
 """

@@ -6,12 +6,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, true
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Channel, ChannelAccess
 from .like import like_pattern
-from .direct import DirectQuery
+from .direct import DirectQuery, for_asyncpg
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
@@ -195,9 +195,10 @@ async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[i
     return {row[0]: int(row[1]) for row in rows}
 
 
-def _standing_statement(user: Any, *columns: Any) -> Any:
+def _standing_statement(user: Any, *columns: Any, channel: Any = None) -> Any:
     """The live channel with its organisation's and team's ``archived_at`` and ``user``'s two roles (``user``:
-    a bound id, or the ``users`` id column to ask for many users, with their ``columns``)."""
+    a bound id, or the ``users`` id column to ask for many users, with their ``columns``; ``channel``: the
+    channel's id, a bound ``channel_id`` unless given)."""
     org_role = (
         select(org_members.c.role)
         .where(org_members.c.organisation_id == channels.c.organisation_id, org_members.c.user_id == user)
@@ -227,7 +228,8 @@ def _standing_statement(user: Any, *columns: Any) -> Any:
         )
         .select_from(joined)
         .where(
-            channels.c.id == bindparam("channel_id"), channels.c.removed_at.is_(None), organisations.c.removed_at.is_(None)
+            channels.c.id == (bindparam("channel_id") if channel is None else channel), channels.c.removed_at.is_(None),
+            organisations.c.removed_at.is_(None),
         )
     )
 
@@ -274,6 +276,27 @@ async def standing_seen(
     """``standing``, with the fingerprint ``check_standings_sqlite`` compares it by later."""
     row = await _STANDING.first(conn, {"channel_id": channel_id, "user_id": user_id})
     return None if row is None else (_access(row), _fingerprint(row._fields, row))
+
+
+#: ``_STANDING`` for the pair ``p.channel_id``, ``p.user_id`` of an enclosing PostgreSQL statement, as one JSON
+#: object with its columns in order (``new_messages``' batch statement reads each standing a batch was allowed
+#: by with it, ``standings_changed``).
+STANDING_AS_JSON_POSTGRESQL = "(SELECT to_json(s) FROM ({}) AS s)".format(
+    for_asyncpg(_standing_statement(literal_column("p.user_id"), channel=literal_column("p.channel_id")))[0]
+)
+
+
+def standings_changed(
+    expected: Sequence[tuple[int, int, Fingerprint]], found: dict[tuple[int, int], dict[str, Any] | None]
+) -> list[tuple[int, int]]:
+    """The (channel, user) pairs of ``expected`` whose standing as read now (``found``: its columns, in the
+    standing statement's order, None if the channel is gone) differs from the fingerprint taken earlier."""
+    changed: list[tuple[int, int]] = []
+    for channel_id, user_id, fingerprint in expected:
+        row = found.get((channel_id, user_id))
+        if row is None or _fingerprint(list(row), list(row.values())) != fingerprint:
+            changed.append((channel_id, user_id))
+    return changed
 
 
 def check_standings_sqlite(db: sqlite3.Connection, expected: Sequence[tuple[int, int, Fingerprint]]) -> None:

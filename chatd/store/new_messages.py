@@ -25,14 +25,17 @@ from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
 from . import search
-from .channels import Fingerprint, check_standings_sqlite
+from .channels import (
+    STANDING_AS_JSON_POSTGRESQL, Fingerprint, StandingChanged, check_standings_sqlite, standings_changed,
+)
 from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
 
 
 def checks_standings(conn: AsyncConnection) -> bool:
     """Whether ``write`` can check the standings its posts were allowed by (``expected``), in its own call:
-    on SQLite, where that saves the batch a hop to SQLite's thread for its access check."""
-    return conn.dialect.name == "sqlite"
+    on SQLite, where that saves the batch a hop to SQLite's thread for its access check, and on PostgreSQL,
+    where it saves a round trip (the batch's statement reads them, ``_write_postgresql``)."""
+    return True
 
 
 async def write(
@@ -49,8 +52,7 @@ async def write(
     if conn.dialect.name == "sqlite":
         await _write_sqlite(conn, batch, created, commit=last, expected=expected)
         return
-    assert not expected, "only SQLite's write checks standings (checks_standings)"
-    await _write_postgresql(conn, batch, created)
+    await _write_postgresql(conn, batch, created, expected)
 
 
 _SQLITE_MESSAGES = (
@@ -163,9 +165,14 @@ _WRITE_POSTGRESQL = text(
             CAST(:e_created AS BIGINT[]), CAST(:e_message AS BIGINT[])
         ) AS e(channel_id, k, id, type, event, actor_id, payload, created_at, message_id)
         JOIN bumped AS b ON b.id = e.channel_id
+    ), standings AS (
+        SELECT p.channel_id, p.user_id, __STANDING__ AS standing
+        FROM unnest(CAST(:x_channel AS BIGINT[]), CAST(:x_user AS BIGINT[])) AS p(channel_id, user_id)
     )
-    SELECT id, base FROM bumped
-    """
+    SELECT id, base, NULL AS user_id, NULL AS standing FROM bumped
+    UNION ALL
+    SELECT channel_id, NULL, user_id, standing FROM standings
+    """.replace("__STANDING__", STANDING_AS_JSON_POSTGRESQL)
 )
 
 
@@ -192,7 +199,12 @@ def _number(created: list[Event], batch: list[Message], ranks: list[int], bases:
         event.seq = bases[message.channel_id] + rank
 
 
-async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created: list[Event]) -> None:
+async def _write_postgresql(
+    conn: AsyncConnection, batch: list[Message], created: list[Event], expected: Sequence[tuple[int, int, Fingerprint]]
+) -> None:
+    """The batch's statement also reads, in the same snapshot, the standings its posts were allowed by
+    (``expected``, read before this transaction: ``access.access_to_post``); if one changed,
+    ``StandingChanged`` is raised before anything is committed, and the caller's transaction rolls back."""
     counts, newest, ranks = _per_channel(batch)
     params: dict[str, Any] = {
         "channel_ids": list(counts),
@@ -224,13 +236,28 @@ async def _write_postgresql(conn: AsyncConnection, batch: list[Message], created
         "e_payload": [orjson.dumps(e.data).decode() for e in created],
         "e_created": [e.created_at for e in created],
         "e_message": [event_log.message_id_of(e) for e in created],
+        "x_channel": [channel_id for channel_id, _, _ in expected],
+        "x_user": [user_id for _, user_id, _ in expected],
     }
     args = [params[name] for name in _WRITE_POSTGRESQL_NAMES]
     answer = await on_asyncpg(conn, lambda driver: driver.fetch(_WRITE_POSTGRESQL_SQL, *args), "a batch of new messages")
+    rows: Any = answer
     if isinstance(answer, NotInTransaction):  # a batch's channel locks open it first; this is the fallback
-        bases = {int(row.id): int(row.base) for row in await conn.execute(_WRITE_POSTGRESQL, params)}
-    else:
-        bases = {int(record["id"]): int(record["base"]) for record in answer}
+        rows = [row._mapping for row in await conn.execute(_WRITE_POSTGRESQL, params)]
+    bases: dict[int, int] = {}
+    found: dict[tuple[int, int], Any] = {}
+    for row in rows:
+        if row["user_id"] is None:
+            bases[int(row["id"])] = int(row["base"])
+        else:
+            standing = row["standing"]  # decoded by SQLAlchemy's JSON codec on its connections, else text
+            if isinstance(standing, (str, bytes)):
+                standing = orjson.loads(standing)
+            found[(int(row["id"]), int(row["user_id"]))] = standing
+    if expected:
+        changed = standings_changed(expected, found)
+        if changed:
+            raise StandingChanged(changed)
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
         raise LookupError(f"no such channel: {sorted(missing)}")
