@@ -611,3 +611,18 @@ async def test_files_of_removed_messages_go_after_the_grace_period(chat: Harness
     await alice.get("/file/download", id=gone["files"][0]["id"], expect=404, code="not_found")
     assert not list((chat.settings.data_path / "files" / gone["files"][0]["id"]).glob("*"))
     assert (await bob.call("GET", "/file/download", params={"id": kept["files"][0]["id"]})).status_code == 200
+
+
+async def test_the_answer_to_a_post_is_the_message_as_reading_it_back_shows_it(chat: Harness) -> None:
+    """The answer reuses the shape the post's event carries (``MessageView.shared``) where it is the same:
+    it must not differ from the message read back, for a plain post, a reply and a mention alike."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/channel/members/add", id=channel, user_ids=[bob.id])
+    plain = await alice.post("/message/edit", channel_id=channel, contents="plain words")
+    mention = await alice.post("/message/edit", channel_id=channel, contents="hello @bob")
+    read = {m["id"]: m for m in await history(alice, channel)}
+    for posted in (plain, mention):
+        assert posted == read[posted["id"]]
+    assert mention["mentions"] == [bob.id]

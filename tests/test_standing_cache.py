@@ -64,3 +64,4 @@ async def test_a_refusal_is_never_taken_from_what_was_kept(chat: Harness) -> Non
     await bob.post("/channel/leave", id=channel)
     await bob.post("/message/edit", channel_id=channel, contents="left", expect=403, code="forbidden")
     assert [m["contents"] for m in await history(alice, channel)][-1] != "left"
+

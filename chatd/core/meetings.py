@@ -106,7 +106,7 @@ async def do_create_meeting(
         text = f"@{principal.user.username} scheduled a meeting: {title} ({iso(start_at)} to {iso(end_at)})"
         poster = [] if poster_id is None else [poster_id]
         post = Post(channel_id, text, file_ids=poster, type=MEETING, meta=meeting_meta(meeting))
-        message, found, _ = await post_message_in(tx, principal, post)
+        message, found, _, _ = await post_message_in(tx, principal, post)
         meeting.message_id = message.id
         await meeting_store.insert(tx.conn, meeting)
         view = (await views_of(tx.conn, principal, found, [message]))[0]

@@ -181,8 +181,9 @@ class Post:
 
 async def post_message_in(
     tx: Tx, principal: Principal, post: Post, *, defer: bool = False
-) -> tuple[Message, ChannelAccess, bool]:
-    """Post inside an open transaction; returns (message, access, created). A known key returns the original.
+) -> tuple[Message, ChannelAccess, bool, dict[str, Any] | None]:
+    """Post inside an open transaction; returns (message, access, created, payload: the viewer-independent
+    shape its event carries, None for the original). A known key returns the original.
 
     ``defer``: queue the writes on the transaction (``Tx.defer_post``) so a group commit writes many posts
     with a few statements; the caller must not read the message back before the transaction ends."""
@@ -192,7 +193,7 @@ async def post_message_in(
         existing = await message_store.by_client_msg_id(tx.conn, principal.user_id, client_msg_id)
         if existing is not None:
             _, found = await access_message(tx.conn, principal, existing.id)
-            return existing, found, False
+            return existing, found, False, None
     memo_key = ("post", principal.user_id, channel_id)
     cached: ChannelAccess | None = tx.memo.get(memo_key) if defer else None  # a batch holds only posts
     if cached is not None:
@@ -233,7 +234,7 @@ async def post_message_in(
     else:
         await write_message(tx, message, payload, audience=message.mentions)
     _tell_mentioned(tx, message, message.mentions, principal.user_id)
-    return message, found, True
+    return message, found, True, payload
 
 
 def _tell_mentioned(tx: Tx, message: Message, user_ids: list[int], by: int) -> None:
@@ -273,11 +274,13 @@ async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T
         raise BadRequest.field("type", "must be MESSAGE or FILE")
 
     async def run(tx: Tx) -> T:
-        message, found, created = await post_message_in(tx, principal, post, defer=True)
+        message, found, created, payload = await post_message_in(tx, principal, post, defer=True)
         if created:  # nothing can be pinned, flagged or reacted to yet: no need to ask the store
             files = await file_payloads(tx.conn, message.file_ids) if message.file_ids else {}
+            plain = not message.file_ids and message.reply_to is None  # its event's shape is exactly the answer's
             shown = MessageView(
-                message, [files[f] for f in message.file_ids if f in files], can_edit=True, can_remove=True
+                message, [files[f] for f in message.file_ids if f in files], can_edit=True, can_remove=True,
+                shared=payload if plain else None,
             )
         else:
             shown = (await views_of(tx.conn, principal, found, [message]))[0]

@@ -224,3 +224,4 @@ class MessageView:
     reactions: list[dict[str, Any]] = field(default_factory=list)
     can_edit: bool = False
     can_remove: bool = False
+    shared: dict[str, Any] | None = None  # the viewer-independent shape, when the core built it already

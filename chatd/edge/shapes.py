@@ -134,7 +134,8 @@ def message(view: MessageView) -> out.Message:
         "can_edit": view.can_edit,
         "can_remove": view.can_remove,
     }
-    return cast(out.Message, message_payload(view.message, view.files) | viewer)
+    shared = view.shared if view.shared is not None else message_payload(view.message, view.files)
+    return cast(out.Message, shared | viewer)
 
 
 def found(hit: Hit) -> out.FoundMessage:
