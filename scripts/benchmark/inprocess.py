@@ -75,12 +75,17 @@ async def _round(app: ASGI, scope: dict[str, Any], body: bytes, senders: int, se
     gc.unfreeze()
     if set(statuses) != {200}:
         raise RuntimeError(f"not every send succeeded: {statuses}")
-    per = 1e6 / sends
+    return _per_operation(before, after, sends)
+
+
+def _per_operation(before: Any, after: Any, count: int) -> dict[str, Any]:
+    """CPU µs (user, system, both) and voluntary thread switches per operation, from two ``getrusage``."""
+    per = 1e6 / count
     return {
         "user_us": round((after.ru_utime - before.ru_utime) * per, 1),
         "system_us": round((after.ru_stime - before.ru_stime) * per, 1),
         "cpu_us": round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * per, 1),
-        "switches": round((after.ru_nvcsw - before.ru_nvcsw) / sends, 2),
+        "switches": round((after.ru_nvcsw - before.ru_nvcsw) / count, 2),
     }
 
 
@@ -194,13 +199,7 @@ def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
         after = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         db.close()
-    per = 1e6 / commits
-    return {
-        "user_us": round((after.ru_utime - before.ru_utime) * per, 1),
-        "system_us": round((after.ru_stime - before.ru_stime) * per, 1),
-        "cpu_us": round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * per, 1),
-        "switches": round((after.ru_nvcsw - before.ru_nvcsw) / commits, 2),
-    }
+    return _per_operation(before, after, commits)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
