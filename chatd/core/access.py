@@ -47,7 +47,6 @@ from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import files as file_store
 from ..store import messages as message_store
-from ..store import new_messages
 from ..store import orgs as org_store
 from ..store import teams as team_store
 from ..store import users as user_store
@@ -184,28 +183,26 @@ def _allowed(found: ChannelAccess, principal: Principal, *, writing: bool, owner
 
 
 async def access_to_post(tx: Tx, principal: Principal, channel_id: int) -> ChannelAccess:
-    """``access_channel(writing=True)`` for a post that a group commit's batch writes. Where the store checks
-    standings as it writes (SQLite and PostgreSQL), a standing this node read before may allow the post without a read
-    now: the batch is then written only if that standing is unchanged (``core/standing_cache.py``). A
-    refusal is only ever decided on a standing read in this transaction."""
-    if new_messages.checks_standings(tx.conn):
-        kept = tx.core.standings.get(channel_id, principal.user_id)
-        if kept is not None:
-            found, fingerprint = kept
-            try:
-                allowed = _allowed(_as_seen_by(found, principal), principal, writing=True, owner=False)
-            except ChatdError:
-                pass  # perhaps stale: read again below
-            else:
-                tx.expect_standing(channel_id, principal.user_id, fingerprint)
-                return allowed
-        seen = await channel_store.standing_seen(tx.conn, channel_id, principal.user_id)
-        if seen is None:
-            raise NotFound("no such channel")
-        found, fingerprint = seen
-        tx.core.standings.put(channel_id, principal.user_id, found, fingerprint)
-        return _allowed(_as_seen_by(found, principal), principal, writing=True, owner=False)
-    return await access_channel(tx.conn, principal, channel_id, writing=True)
+    """``access_channel(writing=True)`` for a post that a group commit's batch writes: a standing this node
+    read before may allow the post without a read now, and the batch is then written only if that standing
+    is unchanged (the store checks it as it writes: ``core/standing_cache.py``). A refusal is only ever
+    decided on a standing read in this transaction."""
+    kept = tx.core.standings.get(channel_id, principal.user_id)
+    if kept is not None:
+        found, fingerprint = kept
+        try:
+            allowed = _allowed(_as_seen_by(found, principal), principal, writing=True, owner=False)
+        except ChatdError:
+            pass  # perhaps stale: read again below
+        else:
+            tx.expect_standing(channel_id, principal.user_id, fingerprint)
+            return allowed
+    seen = await channel_store.standing_seen(tx.conn, channel_id, principal.user_id)
+    if seen is None:
+        raise NotFound("no such channel")
+    found, fingerprint = seen
+    tx.core.standings.put(channel_id, principal.user_id, found, fingerprint)
+    return _allowed(_as_seen_by(found, principal), principal, writing=True, owner=False)
 
 
 async def readable_accesses(conn: AsyncConnection, principal: Principal) -> dict[int, ChannelAccess]:

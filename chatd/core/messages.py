@@ -88,20 +88,18 @@ async def post_system_message(
     return message
 
 
-async def write_message(
-    tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int], defer: bool = False
-) -> None:
-    """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
-    queued on the transaction (``queue_message``), and written at once unless ``defer`` lets the batch write
-    many with a few statements (then nothing may read it back before the transaction ends)."""
+async def write_message(tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int]) -> None:
+    """A new message queued on the transaction (``queue_message``) and written at once: for a writer that
+    reads it back in the same transaction. A group commit's batch only queues its posts, and writes them
+    together with a few statements (then nothing may read them back before the transaction ends)."""
     queue_message(tx, message, payload, audience=audience)
-    if not defer:
-        await tx.flush()
+    await tx.flush()
 
 
 def queue_message(tx: Tx, message: Message, payload: dict[str, Any], *, audience: list[int]) -> None:
-    """``message`` queued with its ``message CREATED`` event and the channel's ``last_message_at``
-    (``Tx.defer_post``), for the transaction's next ``flush``."""
+    """The one way a new message is stored, whoever writes it (a user, the system, a group commit's batch):
+    queued with its ``message CREATED`` event and the channel's ``last_message_at`` (``Tx.defer_post``), for
+    the transaction's next ``flush``."""
     event = Event(
         type=events.MESSAGE, event="CREATED", data=payload, channel_id=message.channel_id, actor_id=message.user_id,
         created_at=message.created_at, audience=audience,

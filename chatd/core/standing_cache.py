@@ -7,7 +7,7 @@ Nothing here is trusted on its own. A post is allowed by a kept standing only if
 (a refusal is always decided on a standing read in the refusing transaction), and the batch is written only
 if every standing it used is unchanged, read again in the writing transaction under SQLite's write lock
 (``store/channels.py``, ``check_standings_sqlite``) or by the statement that writes the batch on PostgreSQL,
-in its snapshot (``standings_changed``, before the ``COMMIT``); if one changed, nothing is committed, its entry is
+in its snapshot (``check_standings``, before the ``COMMIT``); if one changed, nothing is committed, its entry is
 forgotten and the batch's posts run again one by one, reading afresh (``core/group_commit.py``). So the
 cache needs no invalidation to be right; a stale entry costs one retried batch.
 """

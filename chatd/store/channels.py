@@ -280,31 +280,33 @@ async def standing_seen(
 
 #: ``_STANDING`` for the pair ``p.channel_id``, ``p.user_id`` of an enclosing PostgreSQL statement, as one JSON
 #: object with its columns in order (``new_messages``' batch statement reads each standing a batch was allowed
-#: by with it, ``standings_changed``).
+#: by with it, ``check_standings``).
 STANDING_AS_JSON_POSTGRESQL = "(SELECT to_json(s) FROM ({}) AS s)".format(
     for_asyncpg(_standing_statement(literal_column("p.user_id"), channel=literal_column("p.channel_id")))[0]
 )
 
 
-def standings_changed(
+def check_standings(
     expected: Sequence[tuple[int, int, Fingerprint]], found: dict[tuple[int, int], dict[str, Any] | None]
-) -> list[tuple[int, int]]:
-    """The (channel, user) pairs of ``expected`` whose standing as read now (``found``: its columns, in the
-    standing statement's order, None if the channel is gone) differs from the fingerprint taken earlier."""
+) -> None:
+    """Each (channel, user) standing of ``expected`` is still the one its fingerprint was taken of, as read
+    again in the transaction that writes the batch (``found``: its columns by name, in the standing
+    statement's order; missing or None when the channel is gone); ``StandingChanged`` names those that
+    are not (``core/access.py``, ``access_to_post``: the posts were checked against a standing read earlier)."""
     changed: list[tuple[int, int]] = []
     for channel_id, user_id, fingerprint in expected:
         row = found.get((channel_id, user_id))
         if row is None or _fingerprint(list(row), list(row.values())) != fingerprint:
             changed.append((channel_id, user_id))
-    return changed
+    if changed:
+        raise StandingChanged(changed)
 
 
 def check_standings_sqlite(db: sqlite3.Connection, expected: Sequence[tuple[int, int, Fingerprint]]) -> None:
-    """On SQLite's thread, in the transaction that writes a batch's posts and before it writes them: each
-    (channel, user) standing is still the one its fingerprint was taken of; ``StandingChanged`` otherwise
-    (``core/access.py``, ``access_to_post``: the posts were checked against a standing read earlier)."""
-    changed: list[tuple[int, int]] = []
-    for channel_id, user_id, fingerprint in expected:
+    """``check_standings`` on SQLite's thread, in the transaction that writes a batch's posts and before it
+    writes them: each standing read again under the write lock."""
+    found: dict[tuple[int, int], dict[str, Any] | None] = {}
+    for channel_id, user_id, _ in expected:
         params = {"channel_id": channel_id, "user_id": user_id}
         cursor = db.execute(_STANDING.sqlite_sql, tuple(params[name] for name in _STANDING.sqlite_names))
         try:
@@ -312,10 +314,8 @@ def check_standings_sqlite(db: sqlite3.Connection, expected: Sequence[tuple[int,
             columns = [column[0] for column in cursor.description]
         finally:
             cursor.close()
-        if row is None or _fingerprint(columns, row) != fingerprint:
-            changed.append((channel_id, user_id))
-    if changed:
-        raise StandingChanged(changed)
+        found[(channel_id, user_id)] = None if row is None else dict(zip(columns, row))
+    check_standings(expected, found)
 
 
 async def standings(

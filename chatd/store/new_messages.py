@@ -25,17 +25,8 @@ from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
 from . import search
-from .channels import (
-    STANDING_AS_JSON_POSTGRESQL, Fingerprint, StandingChanged, check_standings_sqlite, standings_changed,
-)
+from .channels import STANDING_AS_JSON_POSTGRESQL, Fingerprint, check_standings, check_standings_sqlite
 from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
-
-
-def checks_standings(conn: AsyncConnection) -> bool:
-    """Whether ``write`` can check the standings its posts were allowed by (``expected``), in its own call:
-    on SQLite, where that saves the batch a hop to SQLite's thread for its access check, and on PostgreSQL,
-    where it saves a round trip (the batch's statement reads them, ``_write_postgresql``)."""
-    return True
 
 
 async def write(
@@ -254,10 +245,7 @@ async def _write_postgresql(
             if isinstance(standing, (str, bytes)):
                 standing = orjson.loads(standing)
             found[(int(row["id"]), int(row["user_id"]))] = standing
-    if expected:
-        changed = standings_changed(expected, found)
-        if changed:
-            raise StandingChanged(changed)
+    check_standings(expected, found)
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
         raise LookupError(f"no such channel: {sorted(missing)}")

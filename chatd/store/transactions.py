@@ -38,7 +38,6 @@ def finished_cleanly(conn: AsyncConnection) -> bool:
     return not in_transaction
 
 
-
 def terminate(conn: AsyncConnection) -> None:
     """Close the PostgreSQL connection under ``conn`` at once, whatever it is doing (a connection in doubt:
     ``Database._drop_kept``); SQLAlchemy's own invalidation first tries a graceful close, which waits for a
@@ -49,6 +48,7 @@ def terminate(conn: AsyncConnection) -> None:
     driver = sync.connection.driver_connection
     if driver is not None:
         driver.terminate()
+
 
 def tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     """WAL, foreign keys, fsync at commit (FULL by default: acknowledged means durable), explicit BEGINs."""
