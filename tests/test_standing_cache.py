@@ -7,7 +7,10 @@ channel archived, a role given), the answer is the one a fresh read gives, and a
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 
+from chatd.core.standing_cache import StandingCache
+from chatd.domain.models import Channel, ChannelAccess
 from harness import Harness, history, org_with
 
 
@@ -65,3 +68,21 @@ async def test_a_refusal_is_never_taken_from_what_was_kept(chat: Harness) -> Non
     await bob.post("/message/edit", channel_id=channel, contents="left", expect=403, code="forbidden")
     assert [m["contents"] for m in await history(alice, channel)][-1] != "left"
 
+
+
+def test_a_kept_standing_is_handed_out_as_a_copy_with_every_field() -> None:
+    """Callers adjust the standing they are given (a post moves its channel's ``last_message_at``): what
+    the cache keeps must not move with it, and no field may be lost or shifted in the copy."""
+    channel = Channel(**{f.name: f"channel-{f.name}" for f in fields(Channel)})
+    access = ChannelAccess(**{f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"},
+                           channel=channel)
+    cache = StandingCache()
+    cache.put(1, 2, access, ("fingerprint",))
+    given = cache.get(1, 2)
+    assert given is not None
+    copy, fingerprint = given
+    assert copy == access and fingerprint == ("fingerprint",)
+    copy.channel.last_message_at = 99
+    copy.role = "owner"
+    kept = cache.get(1, 2)
+    assert kept is not None and kept[0] == access and kept[0].channel.last_message_at == "channel-last_message_at"

@@ -7,9 +7,11 @@ order, and the channel's ``last_message_at`` becomes its newest message's time.
 SQLite: one call on the connection's own thread for the whole batch (one statement per table there, with the
 standard ``sqlite3`` module), the search entries included (their words and statement from the search store).
 PostgreSQL: **one statement** for the whole batch, the tables written by data-modifying ``WITH`` clauses from
-arrays (``unnest``) and the search vector computed in the insert rather than by an ``UPDATE`` of each new row:
-one round trip and one row version per message, and the text never changes with the batch's size, so it stays
-a prepared statement.
+one JSON document of rows per table (``json_to_recordset``) and the search vector computed in the insert rather
+than by an ``UPDATE`` of each new row: one round trip and one row version per message, and the text never
+changes with the batch's size, so it stays a prepared statement. JSON rather than one array per column: asyncpg
+checks each array and each of its elements against ``collections.abc`` classes in Python, which cost a lone
+post more than the rest of its statement (docs/performance.md, "Sends: the batch statement's parameters").
 """
 
 from __future__ import annotations
@@ -125,8 +127,7 @@ _WRITE_POSTGRESQL = text(
     """
     WITH bumped AS (
         UPDATE channels AS c SET last_seq = c.last_seq + n.count, last_message_at = n.newest
-        FROM unnest(CAST(:channel_ids AS BIGINT[]), CAST(:counts AS BIGINT[]), CAST(:newest AS BIGINT[]))
-            AS n(id, count, newest)
+        FROM json_to_recordset(CAST(CAST(:channels AS TEXT) AS json)) AS n(id BIGINT, count BIGINT, newest BIGINT)
         WHERE c.id = n.id
         RETURNING c.id, c.last_seq - n.count AS base
     ), new_messages AS (
@@ -135,30 +136,27 @@ _WRITE_POSTGRESQL = text(
              search_vector)
         SELECT m.id, m.channel_id, m.user_id, m.type, m.contents, m.meta, m.reply_to, m.client_msg_id,
                m.created_at, m.updated_at, to_tsvector('simple', m.words)
-        FROM unnest(
-            CAST(:m_id AS BIGINT[]), CAST(:m_channel AS BIGINT[]), CAST(:m_user AS BIGINT[]),
-            CAST(:m_type AS TEXT[]), CAST(:m_contents AS TEXT[]), CAST(:m_meta AS TEXT[]),
-            CAST(:m_reply_to AS BIGINT[]), CAST(:m_client_msg_id AS TEXT[]), CAST(:m_created AS BIGINT[]),
-            CAST(:m_updated AS BIGINT[]), CAST(:m_words AS TEXT[])
-        ) AS m(id, channel_id, user_id, type, contents, meta, reply_to, client_msg_id, created_at, updated_at, words)
+        FROM json_to_recordset(CAST(CAST(:messages AS TEXT) AS json)) AS m(
+            id BIGINT, channel_id BIGINT, user_id BIGINT, type TEXT, contents TEXT, meta TEXT, reply_to BIGINT,
+            client_msg_id TEXT, created_at BIGINT, updated_at BIGINT, words TEXT)
     ), attached AS (
         INSERT INTO message_files (message_id, file_id, position)
-        SELECT * FROM unnest(CAST(:f_message AS BIGINT[]), CAST(:f_file AS BIGINT[]), CAST(:f_position AS INT[]))
+        SELECT f.message_id, f.file_id, f.position
+        FROM json_to_recordset(CAST(CAST(:files AS TEXT) AS json)) AS f(message_id BIGINT, file_id BIGINT, position INT)
     ), named AS (
         INSERT INTO mentions (message_id, user_id, channel_id)
-        SELECT * FROM unnest(CAST(:n_message AS BIGINT[]), CAST(:n_user AS BIGINT[]), CAST(:n_channel AS BIGINT[]))
+        SELECT n.message_id, n.user_id, n.channel_id
+        FROM json_to_recordset(CAST(CAST(:mentions AS TEXT) AS json)) AS n(message_id BIGINT, user_id BIGINT, channel_id BIGINT)
     ), logged AS (
         INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at, message_id)
         SELECT e.channel_id, b.base + e.k, e.id, e.type, e.event, e.actor_id, e.payload, e.created_at, e.message_id
-        FROM unnest(
-            CAST(:e_channel AS BIGINT[]), CAST(:e_k AS BIGINT[]), CAST(:e_id AS BIGINT[]), CAST(:e_type AS TEXT[]),
-            CAST(:e_event AS TEXT[]), CAST(:e_actor AS BIGINT[]), CAST(:e_payload AS TEXT[]),
-            CAST(:e_created AS BIGINT[]), CAST(:e_message AS BIGINT[])
-        ) AS e(channel_id, k, id, type, event, actor_id, payload, created_at, message_id)
+        FROM json_to_recordset(CAST(CAST(:events AS TEXT) AS json)) AS e(
+            channel_id BIGINT, k BIGINT, id BIGINT, type TEXT, event TEXT, actor_id BIGINT, payload TEXT,
+            created_at BIGINT, message_id BIGINT)
         JOIN bumped AS b ON b.id = e.channel_id
     ), standings AS (
-        SELECT p.channel_id, p.user_id, __STANDING__ AS standing
-        FROM unnest(CAST(:x_channel AS BIGINT[]), CAST(:x_user AS BIGINT[])) AS p(channel_id, user_id)
+        SELECT p.channel_id, p.user_id, CAST(__STANDING__ AS TEXT) AS standing
+        FROM json_to_recordset(CAST(CAST(:standings AS TEXT) AS json)) AS p(channel_id BIGINT, user_id BIGINT)
     )
     SELECT id, base, NULL AS user_id, NULL AS standing FROM bumped
     UNION ALL
@@ -197,54 +195,40 @@ async def _write_postgresql(
     (``expected``, read before this transaction: ``access.access_to_post``); if one changed,
     ``StandingChanged`` is raised before anything is committed, and the caller's transaction rolls back."""
     counts, newest, ranks = _per_channel(batch)
-    params: dict[str, Any] = {
-        "channel_ids": list(counts),
-        "counts": list(counts.values()),
-        "newest": [newest[channel_id] for channel_id in counts],
-        "m_id": [m.id for m in batch],
-        "m_channel": [m.channel_id for m in batch],
-        "m_user": [m.user_id for m in batch],
-        "m_type": [m.type for m in batch],
-        "m_contents": [m.contents for m in batch],
-        "m_meta": [orjson.dumps(m.meta).decode() for m in batch],
-        "m_reply_to": [m.reply_to for m in batch],
-        "m_client_msg_id": [m.client_msg_id for m in batch],
-        "m_created": [m.created_at for m in batch],
-        "m_updated": [m.updated_at for m in batch],
-        "m_words": [search.document(m.contents) for m in batch],
-        "f_message": [m.id for m in batch for _ in m.file_ids],
-        "f_file": [file_id for m in batch for file_id in m.file_ids],
-        "f_position": [position for m in batch for position in range(len(m.file_ids))],
-        "n_message": [m.id for m in batch for _ in m.mentions],
-        "n_user": [user_id for m in batch for user_id in m.mentions],
-        "n_channel": [m.channel_id for m in batch for _ in m.mentions],
-        "e_channel": [e.channel_id for e in created],
-        "e_k": ranks,
-        "e_id": [e.id for e in created],
-        "e_type": [e.type for e in created],
-        "e_event": [e.event for e in created],
-        "e_actor": [e.actor_id for e in created],
-        "e_payload": [orjson.dumps(e.data).decode() for e in created],
-        "e_created": [e.created_at for e in created],
-        "e_message": [event_log.message_id_of(e) for e in created],
-        "x_channel": [channel_id for channel_id, _, _ in expected],
-        "x_user": [user_id for _, user_id, _ in expected],
+    rows: dict[str, list[dict[str, Any]]] = {
+        "channels": [{"id": channel_id, "count": count, "newest": newest[channel_id]} for channel_id, count in counts.items()],
+        "messages": [
+            {"id": m.id, "channel_id": m.channel_id, "user_id": m.user_id, "type": m.type, "contents": m.contents,
+             "meta": orjson.dumps(m.meta).decode(), "reply_to": m.reply_to, "client_msg_id": m.client_msg_id,
+             "created_at": m.created_at, "updated_at": m.updated_at, "words": search.document(m.contents)}
+            for m in batch
+        ],
+        "files": [
+            {"message_id": m.id, "file_id": file_id, "position": position}
+            for m in batch for position, file_id in enumerate(m.file_ids)
+        ],
+        "mentions": [{"message_id": m.id, "user_id": user_id, "channel_id": m.channel_id} for m in batch for user_id in m.mentions],
+        "events": [
+            {"channel_id": e.channel_id, "k": rank, "id": e.id, "type": e.type, "event": e.event, "actor_id": e.actor_id,
+             "payload": orjson.dumps(e.data).decode(), "created_at": e.created_at, "message_id": event_log.message_id_of(e)}
+            for e, rank in zip(created, ranks)
+        ],
+        "standings": [{"channel_id": channel_id, "user_id": user_id} for channel_id, user_id, _ in expected],
     }
+    params = {name: orjson.dumps(value).decode() for name, value in rows.items()}
     args = [params[name] for name in _WRITE_POSTGRESQL_NAMES]
     answer = await on_asyncpg(conn, lambda driver: driver.fetch(_WRITE_POSTGRESQL_SQL, *args), "a batch of new messages")
-    rows: Any = answer
+    written: Any = answer
     if isinstance(answer, NotInTransaction):  # a batch's channel locks open it first; this is the fallback
-        rows = [row._mapping for row in await conn.execute(_WRITE_POSTGRESQL, params)]
+        written = [row._mapping for row in await conn.execute(_WRITE_POSTGRESQL, params)]
     bases: dict[int, int] = {}
     found: dict[tuple[int, int], Any] = {}
-    for row in rows:
+    for row in written:
         if row["user_id"] is None:
             bases[int(row["id"])] = int(row["base"])
         else:
-            standing = row["standing"]  # decoded by SQLAlchemy's JSON codec on its connections, else text
-            if isinstance(standing, (str, bytes)):
-                standing = orjson.loads(standing)
-            found[(int(row["id"]), int(row["user_id"]))] = standing
+            standing = row["standing"]
+            found[(int(row["id"]), int(row["user_id"]))] = None if standing is None else orjson.loads(standing)
     check_standings(expected, found)
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
