@@ -27,14 +27,11 @@ from .app import build_core, create_app
 from .config import Settings
 from .core import users
 from .domain.errors import Unavailable
+from .operator_errors import OperatorError
 from .realtime.wire import WebSocketProtocol
 from .store import migrations
 
 log = logging.getLogger("chatd")
-
-
-class ServeError(Exception):
-    """``serve`` cannot go on; ``str()`` is one line naming the thing and the fix."""
 
 
 def ensure_database_dir(path: Path | None) -> None:
@@ -45,11 +42,11 @@ def ensure_database_dir(path: Path | None) -> None:
 
 
 def _make_dir(path: Path, what: str, fix: str) -> None:
-    """Create ``path`` (and its parents), or raise ``ServeError`` naming ``what``, the cause and the ``fix``."""
+    """Create ``path`` (and its parents), or raise ``OperatorError`` naming ``what``, the cause and the ``fix``."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ServeError(f"cannot create {what}: {exc.strerror or exc}; {fix}") from None
+        raise OperatorError(f"cannot create {what}: {exc.strerror or exc}; {fix}") from None
 
 
 def listen_url(settings: Settings) -> str:
@@ -58,7 +55,7 @@ def listen_url(settings: Settings) -> str:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, or ``ServeError`` saying why not (in use, not this machine's address, privileged)."""
+    """The listening socket, or ``OperatorError`` saying why not (in use, not this machine's address, privileged)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,12 +66,12 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         where = f"{host}:{port}"
         if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"cannot listen on {where}: the port is in use; stop what uses it or choose another (--port, server.port)") from None
+            raise OperatorError(f"cannot listen on {where}: the port is in use; stop what uses it or choose another (--port, server.port)") from None
         if exc.errno == errno.EACCES:
-            raise ServeError(f"cannot listen on {where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1023 (--port)") from None
+            raise OperatorError(f"cannot listen on {where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1023 (--port)") from None
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
-            raise ServeError(f"cannot listen on {where}: not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its addresses (--host)") from None
-        raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+            raise OperatorError(f"cannot listen on {where}: not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its addresses (--host)") from None
+        raise OperatorError(f"cannot listen on {where}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
 
@@ -185,5 +182,5 @@ def serve(settings: Settings) -> int:
         print(f"chatd serving on {listen_url(settings)}", flush=True)
 
     if not run_one(settings, sock, log_config, announce):
-        raise ServeError("the server did not start; the log above says why")
+        raise OperatorError("the server did not start; the log above says why")
     return 0

@@ -31,6 +31,7 @@ from prometheus_client import multiprocess
 from . import logs
 from .config import Settings
 from .metrics import MULTIPROC_ENV
+from .operator_errors import OperatorError
 
 log = logging.getLogger("chatd.workers")
 multiprocessing.allow_connection_pickling()  # the listening socket travels to spawned workers
@@ -38,18 +39,15 @@ _spawn = multiprocessing.get_context("spawn")
 RESTART_DELAY = 1.0
 
 
-class WorkersError(Exception):
-    """A configuration ``--workers`` cannot run with; ``str()`` is one line with the fix."""
-
-
 def check(settings: Settings) -> None:
     if not settings.bus.url.startswith(("redis://", "rediss://")):
-        raise WorkersError(
+        raise OperatorError(
             f"--workers {settings.server.workers} needs the Redis bus (bus.url = redis://…): without it a message "
-            "posted on one worker never reaches sockets on the others"
+            "posted on one worker never reaches sockets on the others",
+            exit_code=2,
         )
     if settings.server.node_id:
-        raise WorkersError("with --workers each worker leases its own node id: leave server.node_id = 0")
+        raise OperatorError("with --workers each worker leases its own node id: leave server.node_id = 0", exit_code=2)
 
 
 def _worker(settings: Settings, sock: socket.socket, log_config: dict[str, Any], started: Event) -> None:
@@ -106,7 +104,7 @@ def run(settings: Settings, sock: socket.socket, log_config: dict[str, Any]) -> 
         sock.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
     if failed:
-        raise WorkersError("a worker did not start; the log above says why")
+        raise OperatorError("a worker did not start; the log above says why", exit_code=2)
     return 0
 
 

@@ -13,8 +13,9 @@ from ..core.context import Core
 from ..domain.errors import NotFound
 from ..domain.models import User
 from ..core.paging import PageRequest
+from ..operator_errors import OperatorError
 from ..store import orgs as org_store
-from .context import OperatorError, config_option, echo_json, read_password, run_with_core
+from .context import config_option, echo_json, read_password, run_with_core
 
 
 def _user_json(user: User) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What every ``chatd`` command shares: ``--config`` before or after any command, settings read once, the
-database checked before use, passwords from a prompt or standard input, and ``OperatorError`` — a mistake
-the operator can fix, printed as one line that names the thing and the fix.
+database checked before use, and passwords from a prompt or standard input. A mistake the operator can fix
+is an ``OperatorError`` (``operator_errors.py``), shared with ``serve`` and ``--workers``.
 """
 
 from __future__ import annotations
@@ -18,20 +18,13 @@ from ..core.context import Core
 from ..core.ids import IdGenerator
 from ..core.node_ids import NodeLease
 from ..domain.errors import Unavailable
+from ..operator_errors import OperatorError
 from ..realtime.bus import RedisBus
 from ..store import migrations
 
 T = TypeVar("T")
 _CONFIG = "chatd.config"
 _SETTINGS = "chatd.settings"
-
-
-class OperatorError(Exception):
-    """A mistake the operator can fix: ``str()`` is one line naming the thing and the fix."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -10,13 +10,14 @@ import click
 
 from ..config import masked_url
 from ..core.context import Core
+from ..operator_errors import OperatorError
 from ..portable import Summary
 from ..portable import export as export_archive
 from ..portable import import_archive
 from ..store import migrations, schema
 from ..store.backup import BackupError, backup_sqlite
 from .accounts import _resolve_org
-from .context import OperatorError, config_option, run_with_core, settings
+from .context import config_option, run_with_core, settings
 
 
 @click.group("db")

@@ -16,8 +16,9 @@ import click
 from .. import __version__
 from ..config import ConfigError
 from ..domain.errors import ChatdError, Unavailable
+from ..operator_errors import OperatorError
 from .accounts import token, user
-from .context import OperatorError, config_option
+from .context import config_option
 from .data import db, export, import_
 from .serving import check_config, serve
 from .tail import tail
@@ -44,9 +45,6 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..server import ServeError
-    from ..workers import WorkersError
-
     logging.getLogger("chatd").addHandler(logging.NullHandler())  # failures reach the operator as one line, below
     try:
         result: Any = cli.main(args=argv, prog_name="chatd", standalone_mode=False)
@@ -58,10 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except ConfigError as exc:
         return _fail(f"config error: {exc}", 2)
-    except (OperatorError, WorkersError) as exc:
-        return _fail(str(exc), getattr(exc, "exit_code", 2 if isinstance(exc, WorkersError) else 1))
-    except ServeError as exc:
-        return _fail(str(exc), 1)
+    except OperatorError as exc:
+        return _fail(str(exc), exc.exit_code)
     except Unavailable as exc:
         return _fail(exc.detail, 1)
     except ChatdError as exc:

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from .context import OperatorError, config_option
+from ..operator_errors import OperatorError
+from .context import config_option
 
 
 def _clock(iso: Any) -> str:
