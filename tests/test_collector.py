@@ -75,3 +75,34 @@ async def test_a_frozen_cycle_that_becomes_garbage_is_reclaimed_once_the_frozen_
             break
     assert probe() is None, "a frozen cycle that became garbage was never reclaimed"
     assert all(id(node) not in {id(o) for o in gc.get_objects()} for node in grown[-1])  # the live are refrozen
+
+
+async def test_a_frozen_set_hovering_under_the_limit_is_not_counted_at_every_collection(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting the frozen set walks all of it (half a million objects at 5,000 sockets): when it stays just
+    under the limit while short-lived objects are frozen and freed (a busy fan-out), the loop must not do
+    that walk at every collection CPython starts, which stalled every socket's frames."""
+    baseline = collector.baseline
+    kept = cycles(int(0.45 * baseline) // 2)  # two objects each: the frozen set 1.45 × its last size
+    gc.collect()
+    await settle()
+    counted = 0
+    real = gc.get_freeze_count
+
+    def counting() -> int:
+        nonlocal counted
+        counted += 1
+        return real()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    churn = max(100, baseline // 50)  # a fiftieth of the baseline frozen, then freed, per collection
+    rounds = 30
+    for _ in range(rounds):
+        passing = [[n] for n in range(churn)]  # acyclic: freed as soon as dropped, even when frozen
+        gc.collect()
+        await settle()
+        del passing
+    assert collector.baseline == baseline, "the frozen set never grew by half: nothing to collect"
+    assert counted <= rounds // 4, f"the frozen set was counted {counted} times in {rounds} collections"
+    del kept
