@@ -147,7 +147,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         except BaseException:  # a node refused to start still closes its connections
             await core.db.dispose()
             raise
-        hub = Hub(bus, core.clock)
+        hub = Hub(bus, core.clock, core.probe)
         hub.refresher = lambda conn: session.refresh(hub, conn)
         hub.recheck = session.recheck
         hub.forget = core.credentials.forget_user  # revocations on other nodes reach this cache too

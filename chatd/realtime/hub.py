@@ -32,6 +32,7 @@ from ..core.ports import Publisher
 from ..core.presence import SEEN_EVERY_SECONDS, note_seen
 from ..domain import events as ev
 from ..domain.events import Event
+from ..domain.probes import SILENT, Probe
 from . import protocol
 from .connection import Connection, Frame, Subscribe, Unsubscribe
 from .presence import HEARTBEATS_TO_EXPIRY, PresenceBook
@@ -48,8 +49,9 @@ class ChannelInfo:
 
 
 class Hub:
-    def __init__(self, publisher: Publisher, clock: Clock) -> None:
+    def __init__(self, publisher: Publisher, clock: Clock, probe: Probe = SILENT) -> None:
         self.publisher = publisher
+        self.probe = probe  # counts the frames handed to connections, once per event (``fan_out``)
         self.node = uuid.uuid4().hex
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
@@ -189,9 +191,7 @@ class Hub:
                 return
             mine = self.by_user.get(event.user_id)
             if mine:
-                frame = Frame(_encoded(event), ephemeral=ephemeral)
-                for conn in mine:
-                    conn.push(frame)
+                self.fan_out(Frame(_encoded(event), ephemeral=ephemeral), mine)
             return
         channel_id = event.channel_id
         if channel_id is None:
@@ -199,9 +199,7 @@ class Hub:
         if event.seq is None:  # typing: ephemeral channel event
             watching = self.by_channel.get(channel_id)
             if watching:
-                frame = Frame(_encoded(event), ephemeral=True)
-                for conn in watching:
-                    conn.push(frame)
+                self.fan_out(Frame(_encoded(event), ephemeral=True), watching)
             return
         seq = event.seq
         affected: set[Connection] = set()
@@ -228,9 +226,8 @@ class Hub:
                 self._subscribe(conn, channel_id, seq - 1)
         watching = self.by_channel.get(channel_id)
         if watching:  # a channel nobody has open costs no encoding
-            shared = Frame(_encoded(event), channel_id, seq)  # one frame object for every recipient, never mutated
-            for conn in list(watching):
-                conn.push(shared)
+            # One frame object for every recipient, never mutated.
+            self.fan_out(Frame(_encoded(event), channel_id, seq), list(watching))
         if removed:
             for conn in list(self.by_channel.get(channel_id, ())):
                 self._unsubscribe(conn, channel_id)
@@ -239,6 +236,14 @@ class Hub:
             for conn in affected:
                 if not self.readable(conn, channel_id):
                     self._unsubscribe(conn, channel_id)
+
+    def fan_out(self, frame: Frame, connections: Iterable[Connection]) -> None:
+        """Hand ``frame`` to each of ``connections``, and count the deliveries once."""
+        delivered = 0
+        for conn in connections:
+            delivered += conn.push(frame)
+        if delivered:
+            self.probe.events_delivered(delivered)
 
     def _organisation(self, event: Event) -> None:
         """The user joined or left an organisation: its public channels appear or disappear (re-snapshot)."""
@@ -271,9 +276,7 @@ class Hub:
         recipients: set[Connection] = set()
         for org_id in self.book.orgs.get(user_id, ()):
             recipients |= self.by_org.get(org_id, set())
-        frame = Frame.text(text, ephemeral=True)
-        for conn in recipients:
-            conn.push(frame)
+        self.fan_out(Frame.text(text, ephemeral=True), recipients)
 
     async def keep_presence(self, every: float) -> None:
         """Every heartbeat: tell the other nodes who is here (so a silent node's users can expire), and

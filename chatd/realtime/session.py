@@ -83,7 +83,7 @@ async def refresh(hub: Hub, conn: Connection) -> None:
     for channel_id in [c for c in conn.delivered if c not in visible]:
         hub.by_channel.get(channel_id, set()).discard(conn)
         conn.push(Unsubscribe(channel_id))
-        conn.push(Frame.text(protocol.encode({"type": "channel", "event": "HIDDEN", "channel_id": str(channel_id), "data": {}})))
+        hub.fan_out(Frame.text(protocol.encode({"type": "channel", "event": "HIDDEN", "channel_id": str(channel_id), "data": {}})), (conn,))
     for channel_id, view in visible.items():
         if conn in hub.by_channel.get(channel_id, set()):
             continue
@@ -95,7 +95,7 @@ async def refresh(hub: Hub, conn: Connection) -> None:
             "channel_id": str(channel_id),
             "data": shapes.channel(view) | {"seq": view.channel.last_seq},
         }
-        conn.push(Frame.text(protocol.encode(frame)))
+        hub.fan_out(Frame.text(protocol.encode(frame)), (conn,))
     conn.push(CatchUp())
 
 
