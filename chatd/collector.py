@@ -14,7 +14,9 @@ objects). Only a frozen object that later becomes part of an unreachable cycle s
 is traversed again: when it has grown to ``REGROW`` times its size after the last complete collection,
 it is thawed and collected once (the one full-length pause, as rare as the heap growing by half), so memory
 stays within about that factor of what is alive (a closed connection leaves about 4 KB so: ``scripts/soak``,
-docs/performance.md).
+docs/performance.md). Knowing the frozen set's size means walking all of it, so it is counted only when
+an estimate says it may have grown that much, and after a count that found less, only once the estimate
+has grown by another ``RECOUNT_STEP`` of it: the collection comes at most that much later.
 """
 
 from __future__ import annotations
