@@ -54,16 +54,27 @@ def snippet(contents: str, words: list[str]) -> str:
     hits = [i for i, token in enumerate(tokens) if wanted & set(search_index.terms(token))]
     start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
     window = tokens[start : start + SNIPPET_WORDS]
-    out = []
-    for token in window:
-        escaped = html.escape(token)
-        out.append(f"<mark>{escaped}</mark>" if wanted & set(search_index.terms(token)) else escaped)
-    text = " ".join(out)
+    text = " ".join(_marked(token, wanted) for token in window)
     if start > 0:
         text = "… " + text
     if start + SNIPPET_WORDS < len(tokens):
         text += " …"
     return text
+
+
+def _marked(token: str, wanted: set[str]) -> str:
+    """``token`` escaped, each of its words that matches marked: the word, not the punctuation around it
+    (``(deploy),`` marks ``deploy``; ``example.com`` searched for ``example`` marks ``example``)."""
+    if not wanted & set(search_index.terms(token)):
+        return html.escape(token)
+    out, done = [], 0
+    for word in search_index.WORD.finditer(token):
+        if wanted & set(search_index.terms(word.group())):
+            out.append(html.escape(token[done : word.start()]))
+            out.append(f"<mark>{html.escape(word.group())}</mark>")
+            done = word.end()
+    out.append(html.escape(token[done:]))
+    return "".join(out)
 
 
 def _when(value: str | None, field: str) -> int | None:
