@@ -305,7 +305,7 @@ class Database:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 # A batch's statements are the same few, run thousands of times: a plan each, kept. Left to its
                 # own estimate, PostgreSQL planned the batch's write afresh every time (its generic plan looks
-                # dearer, as it cannot know how many posts and standings the arrays hold): 25 µs per post.
+                # dearer, as it cannot know how many posts and standings its parameters hold): 25 µs per post.
                 await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
             self._writer = conn
         return self._writer

@@ -38,7 +38,8 @@ async def write(
     """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``.
     ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``).
     ``expected``: (channel, user, fingerprint) standings the posts were allowed by, read before this
-    transaction; checked first (``channels.check_standings_sqlite``: ``StandingChanged``, nothing written)."""
+    transaction; each is read again as the batch is written (SQLite: first, ``channels.check_standings_sqlite``;
+    PostgreSQL: by the batch's statement) and ``StandingChanged`` raised, nothing committed, if one changed."""
     if not batch:
         return
     assert len(batch) == len(created)
