@@ -133,6 +133,12 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
     cached = core.credentials.get(token_hash)
     if cached is not None and (not client_id or not cached.client_id or cached.client_id == client_id):
         return cached
+    return await core.credentials.load(token_hash, client_id, lambda: _look_up(core, secret, token_hash, client_id))
+
+
+async def _look_up(core: Core, secret: str, token_hash: str, client_id: str) -> Principal:
+    """``authenticate`` on a cache miss: the session or token and its user, read once for every concurrent
+    miss of this credential and client (``CredentialCache.load``), and their last use touched."""
     now = core.clock.now_ms()
     async with core.reading() as conn:
         touch_session: int | None = None
@@ -166,9 +172,7 @@ async def authenticate(core: Core, secret: str, client_id: str = "") -> Principa
                 await credential_store.touch_session(tx.conn, touch_session, now)
             if touch_token:
                 await credential_store.touch_token(tx.conn, touch_token, now)
-    principal = Principal(user=user, session_id=held_session, token_id=held_token, client_id=held_by)
-    core.credentials.put(token_hash, principal)
-    return principal
+    return Principal(user=user, session_id=held_session, token_id=held_token, client_id=held_by)
 
 
 async def list_sessions(core: Core, principal: Principal) -> list[Session]:

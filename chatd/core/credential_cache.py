@@ -6,11 +6,18 @@ the hub on every node when the revocation event arrives over the bus; after a bu
 have been lost, everything is forgotten (``forget_all``, ``realtime/recovery.py``); the TTL, on the injected
 clock, bounds what a lost event can cost meanwhile (and a clock moved past a session's end also ends its
 cached entry).
+
+Concurrent misses of one credential share one lookup (``load``): when an entry expires while its client
+has many requests in flight (a bot's senders on one token, a browser loading a page), each of them would
+otherwise read the same session and user at the same moment.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from functools import partial
+from typing import Awaitable, Callable
 
 from ..domain.models import Principal
 from .clock import Clock
@@ -26,6 +33,8 @@ class CredentialCache:
         self.clock = clock
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._flights: dict[tuple[str, str], asyncio.Task[Principal]] = {}
+        self._generation = 0  # moved by every forget: a lookup begun before one must not fill the cache
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -51,9 +60,50 @@ class CredentialCache:
             self._entries.popitem(last=False)  # the one closest to expiry
         self._entries[key] = (principal, now + self.ttl)
 
+    async def load(self, key: str, client_id: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
+        """The principal ``look_up`` finds for ``key`` as presented by ``client_id``, read once for all the
+        misses that arrive while it runs (single-flight), then cached; its refusal is shared the same way,
+        never cached.
+
+        The flight is keyed by the client too: what a lookup finds depends on it (a session refuses another
+        client; a token's principal carries its caller's client), so a waiter gets exactly the answer its
+        own lookup would have given. The lookup runs as its own task, each waiter behind a shield: a waiter
+        cancelled (its client left) cancels neither the lookup nor the others. A forget during the lookup
+        (a revocation) keeps its answer out of the cache and makes later misses read anew: the lookup may
+        have read the credential before the revocation committed."""
+        flight = (key, client_id)
+        task = self._flights.get(flight)
+        if task is None:
+            task = asyncio.create_task(self._fly(key, look_up))
+            self._flights[flight] = task
+            task.add_done_callback(partial(self._landed, flight))
+        return await asyncio.shield(task)
+
+    async def _fly(self, key: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
+        generation = self._generation
+        principal = await look_up()
+        if generation == self._generation:
+            self.put(key, principal)
+        return principal
+
+    def _landed(self, flight: tuple[str, str], task: asyncio.Task[Principal]) -> None:
+        if self._flights.get(flight) is task:
+            del self._flights[flight]
+        if not task.cancelled():
+            task.exception()  # retrieved: a refusal whose waiters all left is not logged as never retrieved
+
     def forget_user(self, user_id: int) -> None:
+        """Drop the user's entries, and every lookup under way (whose user is not known before it ends)."""
+        self._forget_flights()
         for key in [k for k, (p, _) in self._entries.items() if p.user_id == user_id]:
             del self._entries[key]
 
     def forget_all(self) -> None:
+        self._forget_flights()
         self._entries.clear()
+
+    def _forget_flights(self) -> None:
+        """Lookups under way finish for the requests already waiting on them, but fill no entry, and the
+        next miss starts its own (it reads what the revocation left)."""
+        self._generation += 1
+        self._flights.clear()
