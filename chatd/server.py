@@ -27,6 +27,7 @@ from .app import build_core, create_app
 from .config import Settings
 from .core import users
 from .domain.errors import Unavailable
+from .http_protocol import OneWriteHttp
 from .operator_errors import OperatorError
 from .realtime.wire import WebSocketProtocol
 from .store import migrations
@@ -105,7 +106,7 @@ def uvicorn_config(settings: Settings, app: Any, log_config: dict[str, Any]) -> 
     return uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttp,  # uvicorn's httptools protocol, each answer in one write (http_protocol.py)
         ws=WebSocketProtocol,  # uvicorn's sans-I/O protocol, writing frames as built (realtime/wire.py)
         ws_max_size=settings.websocket.max_frame_bytes,
         ws_per_message_deflate=settings.websocket.compression,

@@ -91,6 +91,54 @@ async def test_a_version_1_database_is_upgraded_to_organisation_profiles(databas
         await db.dispose()
 
 
+async def _indexes(conn: AsyncConnection, table: str) -> set[str]:
+    return await conn.run_sync(lambda sync: {str(i["name"]) for i in inspect(sync).get_indexes(table)})
+
+
+async def test_the_upgrade_to_version_6_drops_the_author_index_a_new_database_never_had(database_url: str) -> None:
+    """``ix_messages_user`` (versions 1-5) repeated the leading column of the unique (user_id, client_msg_id)
+    index: a new database is made without it, and the upgrade drops it from an old one, leaving the same
+    indexes as a new database (both stores)."""
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        async with db.read() as conn:
+            new = await _indexes(conn, "messages")
+        assert "ix_messages_user" not in new
+        async with db.write() as conn:  # turn it back into what version 5 created
+            await conn.execute(text("CREATE INDEX ix_messages_user ON messages (user_id)"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 6"))
+            assert "ix_messages_user" in await _indexes(conn, "messages")
+        assert await migrations.upgrade(db, 2) == (5, migrations.LATEST)
+        async with db.read() as conn:
+            assert await _indexes(conn, "messages") == new
+    finally:
+        await db.dispose()
+
+
+async def test_deleting_a_user_finds_their_messages_by_an_index(database_url: str) -> None:
+    """The ``ON DELETE SET NULL`` from users looks the author's messages up by ``user_id`` alone; without an
+    index that would read every message. SQLite's plan for the delete lists its foreign-key lookups;
+    PostgreSQL runs the statement below for it (``ri_triggers.c``), whose plan is asked with sequential scans
+    priced out, so it shows a scan only if no index can serve it (a table this small is scanned otherwise)."""
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        async with db.read() as conn:
+            if db.is_sqlite:
+                rows = await conn.execute(text("EXPLAIN QUERY PLAN DELETE FROM users WHERE id = 4"))
+                steps = [str(row[3]) for row in rows if " messages " in f"{row[3]} "]
+                assert steps and all(step.startswith("SEARCH messages") and "(user_id=?)" in step for step in steps), steps
+            else:
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                rows = await conn.execute(
+                    text('EXPLAIN UPDATE ONLY messages SET user_id = NULL WHERE 4 OPERATOR(pg_catalog.=) "user_id"')
+                )
+                plan = [str(row[0]) for row in rows]
+                assert any("Index Cond: (user_id = " in line for line in plan), plan
+                assert not any("Seq Scan" in line for line in plan), plan
+    finally:
+        await db.dispose()
+
+
 async def test_nodes_sharing_postgresql_never_share_a_node_id(postgres_url: str, tmp_path: Path) -> None:
     auto = make_settings(postgres_url, tmp_path)
     async with Harness.running(auto) as first, Harness.running(make_settings(postgres_url, tmp_path)) as second:

@@ -66,12 +66,21 @@ async def _v5_redacted_removals(conn: AsyncConnection, dialect: str) -> None:
         await events.redact(conn, removed_id)
 
 
+async def _v6_no_author_index(conn: AsyncConnection, dialect: str) -> None:
+    """Drop ``ix_messages_user``: the unique index on (user_id, client_msg_id) leads with user_id and serves
+    every lookup by author alone (the search's author filter, the ``ON DELETE SET NULL`` from users) with the
+    same plan on both stores, so the second index only cost each post one more B-tree insert (and its WAL
+    page). Databases created by this release never had it."""
+    await conn.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_user")
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
     (3, _v3_node_leases),
     (4, _v4_server_secrets),
     (5, _v5_redacted_removals),
+    (6, _v6_no_author_index),
 ]
 LATEST = STEPS[-1][0]
 

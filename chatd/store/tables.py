@@ -243,7 +243,8 @@ messages = Table(
     Column("deleted_by", ID),
     Index("ix_messages_channel_id", "channel_id", "id"),
     Index("ix_messages_thread", "reply_to", "id"),
-    Index("ix_messages_user", "user_id"),
+    # Also the index for lookups by author alone (the search's author filter, ``ON DELETE SET NULL`` from
+    # users): user_id leads it, so a separate index on user_id would only cost every post a B-tree insert.
     UniqueConstraint("user_id", "client_msg_id", name="uq_messages_client_msg_id"),
 )
 
