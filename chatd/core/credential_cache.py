@@ -34,6 +34,7 @@ class CredentialCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._flights: dict[tuple[str, str], asyncio.Task[Principal]] = {}
+        self._airborne: set[asyncio.Task[Principal]] = set()  # every lookup until it lands, forgotten or not
         self._generation = 0  # moved by every forget: a lookup begun before one must not fill the cache
 
     def __len__(self) -> int:
@@ -74,19 +75,22 @@ class CredentialCache:
         flight = (key, client_id)
         task = self._flights.get(flight)
         if task is None:
-            task = asyncio.create_task(self._fly(key, look_up))
+            task = asyncio.create_task(self._fly(key, look_up, self._generation))
             self._flights[flight] = task
+            self._airborne.add(task)
             task.add_done_callback(partial(self._landed, flight))
         return await asyncio.shield(task)
 
-    async def _fly(self, key: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
-        generation = self._generation
+    async def _fly(self, key: str, look_up: Callable[[], Awaitable[Principal]], generation: int) -> Principal:
+        """``generation`` is the one ``load`` began the flight in, not the one the task first runs in: a forget
+        between the two is still one during the lookup."""
         principal = await look_up()
         if generation == self._generation:
             self.put(key, principal)
         return principal
 
     def _landed(self, flight: tuple[str, str], task: asyncio.Task[Principal]) -> None:
+        self._airborne.discard(task)
         if self._flights.get(flight) is task:
             del self._flights[flight]
         if not task.cancelled():
@@ -104,6 +108,7 @@ class CredentialCache:
 
     def _forget_flights(self) -> None:
         """Lookups under way finish for the requests already waiting on them, but fill no entry, and the
-        next miss starts its own (it reads what the revocation left)."""
+        next miss starts its own (it reads what the revocation left). ``_airborne`` still holds them: the loop
+        keeps only weak references to tasks, and a forgotten lookup whose waiters all left has no other."""
         self._generation += 1
         self._flights.clear()
