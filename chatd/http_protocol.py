@@ -16,13 +16,12 @@ transport to the websocket protocol (``realtime/wire.py`` writes its frames itse
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-log = logging.getLogger("chatd.http")
+from .edge.end_of_turn import EndOfTurn
+
 _HEAD = b"HTTP/"  # how every head uvicorn writes starts (an answer's, ``100 Continue``'s)
-_held: dict[asyncio.AbstractEventLoop, list["JoinedWrites"]] = {}  # heads to write at the end of this turn
 
 
 class JoinedWrites:
@@ -43,11 +42,7 @@ class JoinedWrites:
             self.transport.write(head + data)
         elif data.startswith(_HEAD):
             self.head = data
-            waiting = _held.get(self.loop)
-            if waiting is None:
-                waiting = _held[self.loop] = []
-                self.loop.call_soon(_write_held, self.loop)
-            waiting.append(self)
+            _held.add(self.loop, self)
         else:
             self.transport.write(data)
 
@@ -70,12 +65,7 @@ class JoinedWrites:
         self.transport.set_protocol(protocol)
 
 
-def _write_held(loop: asyncio.AbstractEventLoop) -> None:
-    for joined in _held.pop(loop, ()):
-        try:
-            joined.flush()
-        except Exception:  # one socket's failure must not keep the others' answers back
-            log.exception("could not write a response head")
+_held: EndOfTurn[JoinedWrites] = EndOfTurn(JoinedWrites.flush, "write a response head")  # heads still held
 
 
 class OneWriteHttp(HttpToolsProtocol):

@@ -6,12 +6,13 @@ when the transaction ends; one that fails leaves nothing behind, and the next on
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from chatd.store.db import Database
 from chatd.store.direct import on_sqlite_thread
@@ -98,3 +99,32 @@ async def test_a_write_that_commits_half_way_goes_on_in_a_transaction(database: 
         assert not _others_may_write(path), "the rest of the write is a transaction again"
         assert _stored(path) == [1]
     assert _stored(path) == [1, 2]
+
+
+async def test_bursts_of_readers_reuse_the_connections_the_first_burst_opened(
+    database: tuple[Database, Path],
+) -> None:
+    """More readers at once than ``pool_size``: the connections opened for the first burst stay open for the
+    next, rather than being closed on return and opened again (a thread, the file and its pragmas each)."""
+    db, _ = database
+    opened: list[object] = []
+    event.listen(db.engine.sync_engine, "connect", lambda connection, _record: opened.append(connection))
+    width = db.settings.pool_size + 6
+
+    async def one(started: asyncio.Event, everyone_in: asyncio.Event) -> int:
+        async with db.read() as conn:
+            started.set()
+            await everyone_in.wait()  # all of the burst hold a connection at once
+            return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+
+    for burst in range(2):
+        everyone_in = asyncio.Event()
+        starts = [asyncio.Event() for _ in range(width)]
+        readers = [asyncio.ensure_future(one(started, everyone_in)) for started in starts]
+        await asyncio.wait_for(asyncio.gather(*(started.wait() for started in starts)), 10)
+        everyone_in.set()
+        assert await asyncio.gather(*readers) == [0] * width
+        if burst == 0:
+            first_burst = len(opened)
+            assert first_burst >= width  # the burst really ran side by side
+    assert len(opened) == first_burst, "the second burst opened connections again"

@@ -41,6 +41,7 @@ from ..core import live
 from ..core.context import Core
 from ..domain.errors import Unavailable
 from ..domain.models import Principal
+from ..edge.end_of_turn import EndOfTurn
 from . import protocol
 from .wire import Wire, payload_of, text_frame, wire_of
 
@@ -61,28 +62,6 @@ class Frame:
     @staticmethod
     def text(text: str, ephemeral: bool = False) -> "Frame":
         return Frame(text_frame(text.encode()), ephemeral=ephemeral)
-
-
-# Connections with frames taken this turn, per event loop, written by one callback at the turn's end: one
-# callback per connection (a handle and a copied context each) was a tenth of a fan-out to 5,000 sockets.
-_unflushed: dict[asyncio.AbstractEventLoop, list["Connection"]] = {}
-
-
-def _flush_soon(conn: "Connection") -> None:
-    loop = asyncio.get_running_loop()
-    waiting = _unflushed.get(loop)
-    if waiting is None:
-        waiting = _unflushed[loop] = []
-        loop.call_soon(_flush_all, loop)
-    waiting.append(conn)
-
-
-def _flush_all(loop: asyncio.AbstractEventLoop) -> None:
-    for conn in _unflushed.pop(loop, ()):
-        try:
-            conn._flush()
-        except Exception:  # one socket's failure must not keep the others' frames back
-            log.exception("could not write to a websocket")
 
 
 @dataclass(slots=True)
@@ -309,7 +288,7 @@ class Connection:
     def _emit(self, data: bytes) -> None:
         """Hand a frame to the socket: written, with every other frame of this turn, at the turn's end."""
         if not self.out:
-            _flush_soon(self)
+            _unflushed.add(asyncio.get_running_loop(), self)
         self.out.append(data)
 
     def _flush(self) -> None:
@@ -459,3 +438,7 @@ class Connection:
         for channel_id, seq in current.items():
             if seq > self.delivered.get(channel_id, seq):
                 await self.fill(channel_id, seq)
+
+
+# Connections with frames taken this turn, each written once at the turn's end (``edge/end_of_turn.py``).
+_unflushed: EndOfTurn[Connection] = EndOfTurn(Connection._flush, "write to a websocket")

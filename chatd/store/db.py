@@ -105,8 +105,12 @@ class Database:
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
                 self.path = Path(url.database)
+            # As many readers at once as PostgreSQL's pool and overflow allow, all kept: an overflow
+            # connection is closed when handed back, and opening one (a thread, the file, the pragmas)
+            # made a burst of 16 reads past the pool's size cost twice the CPU (docs/performance.md).
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=settings.echo, pool_size=settings.pool_size, connect_args={"timeout": 30},
+                url, echo=settings.echo, pool_size=2 * settings.pool_size, max_overflow=0,
+                connect_args={"timeout": 30},
                 pool_reset_on_return=None,  # _tune_sqlite's reset rolls back only what is still open
             )
             tune_sqlite(self.engine, settings.sqlite_synchronous)

@@ -1,10 +1,11 @@
 """``scripts/bench --profile``: flame graphs of chatd under the benchmark's load, with py-spy, kept in
-``docs/performance/``: the send path (16 senders, SQLite and PostgreSQL) and the fan-out path (1,000
+``docs/performance/``: the send path (16 senders and a lone one, SQLite and PostgreSQL) and the fan-out path (1,000
 receivers, posts paced at a steady rate). py-spy samples the server from the load generator's core."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 import sys
@@ -106,10 +107,12 @@ async def run(opts: Any) -> list[str]:
                         {"channel_id": room.channel_id, "contents": f"message {index} from sender {conn}"}), room.headers)
 
                 await loadgen.closed_loop("127.0.0.1", server.port, post, 16, 300, 30)  # warm up
-                target = out / f"send-{dialect}.svg"
-                summaries[target.stem] = await _record(server.pid, target, lambda: loadgen.closed_loop(
-                    "127.0.0.1", server.port, post, 16, 10**6, SECONDS - 2))
-                made.append(str(target))
+                # 16 senders (batches of 16), and a lone sender, whose every send commits alone
+                for senders, name in ((16, f"send-{dialect}"), (1, f"send-{dialect}-lone")):
+                    target = out / f"{name}.svg"
+                    summaries[target.stem] = await _record(server.pid, target, functools.partial(
+                        loadgen.closed_loop, "127.0.0.1", server.port, post, senders, 10**6, SECONDS - 2))
+                    made.append(str(target))
         with procs.chatd_on("sqlite", Path(tmp) / "fanout") as (server, _):
             room = chatd_room(server, "fanout")
             receivers = loadgen.Receivers()
