@@ -2,8 +2,8 @@
 
 Setup (users, organisations, channels, memberships) goes through the HTTP API of a running chatd, as an
 operator would do it. The messages then go in bulk, in-process, through the core's one write path for new
-messages, the one group commit takes (``messages.write_message`` with ``defer`` → ``Tx.defer_post`` →
-``Tx.flush``: the messages, their search entries and their channel events written with
+messages, the one group commit takes (``messages.queue_message`` → ``Tx.defer_post`` → ``Tx.flush`` at
+the transaction's end: the messages, their search entries and their channel events written with
 one statement per table, seqs allocated per channel), so the log, the search index and the channels' last
 seqs agree exactly as if every message had been posted. Ids and times are minted by the real clock while it
 runs, so ids sort like seqs, as for any post.
@@ -157,10 +157,10 @@ def _channel_plan(layout: dict[str, Any], spec: FillSpec) -> tuple[list[int], li
 
 async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: FillSpec) -> dict[str, Any]:
     """Post ``spec.messages`` messages in transactions of ``BATCH``, through the core's one write path for new
-    messages (``messages.write_message`` with ``defer``: ``Tx.defer_post``, flushed per transaction)."""
+    messages (``messages.queue_message``: ``Tx.defer_post``, flushed when the transaction ends)."""
     from chatd.app import build_core
     from chatd.config import load_settings
-    from chatd.core.messages import message_payload, write_message
+    from chatd.core.messages import message_payload, queue_message
     from chatd.domain.models import Message
 
     settings = load_settings(environ={**procs.chatd_env(database_url, workdir, "NORMAL")})
@@ -184,7 +184,7 @@ async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: F
                         id=tx.new_id(), channel_id=channel_id, user_id=author, type="MESSAGE",
                         contents=texts.text(index), created_at=now, updated_at=now, meta={},
                     )
-                    await write_message(tx, message, message_payload(message), audience=[], defer=True)
+                    queue_message(tx, message, message_payload(message), audience=[])
                     counts[channel_id] = counts.get(channel_id, 0) + 1
             done = min(first + BATCH, spec.messages)
             if done % 100_000 < BATCH:
