@@ -81,3 +81,6 @@ class OneWriteHttp(HttpToolsProtocol):
             joined.flush()
             self.transport = joined.transport
         super().handle_websocket_upgrade()
+        # httptools' parser holds this protocol's callbacks, a cycle uvicorn breaks in ``connection_lost``,
+        # which an upgraded connection never reaches here: the websocket protocol has the transport now.
+        self.parser = None  # type: ignore[assignment]

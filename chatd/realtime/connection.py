@@ -321,8 +321,11 @@ class Connection:
                     await self.wire.drained()  # the client reads slowly: the queue grows meanwhile, bounded
                 else:
                     await self._drain()
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            # Cancelled in a store read, its traceback holds frames that hold the exception (SQLAlchemy's
+            # re-raise guards keep it as a local): a cycle through this connection, which would wait for the
+            # collector's next complete pass (``collector.py``). Nobody reads that traceback.
+            raise exc.with_traceback(None)
         except Unavailable as exc:
             # The store cannot serve a fill or a replay (an outage, which the database logs once): the
             # client comes back after a moment and resumes from the store.

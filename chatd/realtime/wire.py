@@ -73,7 +73,18 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def run_asgi(self) -> None:
         self.scope["extensions"][EXTENSION] = {"wire": Wire(self)}
-        await super().run_asgi()
+        try:
+            await super().run_asgi()
+        finally:  # the Wire refers to this protocol through its scope: a cycle (see ``connection_lost``)
+            self.scope["extensions"].pop(EXTENSION, None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Also close websockets' parser, a generator whose frame refers to its protocol: nothing is parsed
+        once the socket is gone. With that cycle and the Wire's broken, a closed connection's objects go
+        with their last reference instead of waiting for a complete pass of the collector (``collector.py``
+        leaves what was frozen alive until then), so a reconnecting client reuses the memory it freed."""
+        super().connection_lost(exc)
+        self.conn.parser.close()
 
 
 def wire_of(scope: dict[str, Any] | Any) -> Wire | None:

@@ -25,6 +25,7 @@ from chatd.app import create_app
 from chatd.config import Settings
 from chatd.domain.events import Event
 from chatd.core.users import do_create_user
+from chatd.http_protocol import OneWriteHttp
 from chatd.realtime.wire import WebSocketProtocol
 
 from .app import PASSWORD
@@ -70,7 +71,7 @@ class LiveServer:
     async def start(self) -> None:
         ws = self.settings.websocket
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, ws=WebSocketProtocol, log_level="warning",
+            self.app, host="127.0.0.1", port=self.port, http=OneWriteHttp, ws=WebSocketProtocol, log_level="warning",
             ws_max_size=ws.max_frame_bytes, ws_ping_interval=ws.ping_interval_seconds,
             ws_ping_timeout=ws.ping_interval_seconds, ws_per_message_deflate=ws.compression, lifespan="on",
             timeout_graceful_shutdown=2,
