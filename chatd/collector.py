@@ -13,8 +13,9 @@ just found alive; what is frozen and later dropped is freed as usual when its la
 objects). Only a frozen object that later becomes part of an unreachable cycle stays until the frozen set
 is traversed again: when it has grown to ``REGROW`` times its size after the last complete collection,
 it is thawed and collected once (the one full-length pause, as rare as the heap growing by half), so memory
-stays within about that factor of what is alive (a closed connection leaves about 4 KB so: ``scripts/soak``,
-docs/performance.md). Knowing the frozen set's size means walking all of it, so it is counted only when
+stays within about that factor of what is alive. A closed websocket leaves no such cycle: the links that made
+one are broken when it closes (``realtime/wire.py``, ``http_protocol.py``, ``realtime/connection.py``;
+``tests/test_closed_sockets.py``); before that, each closed socket held about 12 KiB until the thaw. Knowing the frozen set's size means walking all of it, so it is counted only when
 an estimate says it may have grown that much, and after a count that found less, only once the estimate
 has grown by another ``RECOUNT_STEP`` of it: the collection comes at most that much later.
 """

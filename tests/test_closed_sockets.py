@@ -3,7 +3,7 @@
 The serving process freezes what each full collection finds alive (``chatd/collector.py``), so a connection's
 objects are frozen while it lives, and any of them left in a reference cycle when it closes stays until the
 frozen set has grown by half. Clients reconnect all day (phones, laptops waking up): every closed socket held
-that way is memory a reconnecting client cannot reuse (about 13 KiB of RSS per closed connection, measured:
+that way is memory a reconnecting client cannot reuse (about 12 KiB of RSS per closed connection, measured:
 docs/performance.md). So a websocket's protocol objects, and the HTTP protocol it was upgraded from, must go
 with their last reference. These tests run with the cycle collector off and count them.
 """
