@@ -79,7 +79,7 @@ def table(results: dict[str, Any]) -> str:
             memory["floor"]["kib_per_socket"], memory.get("ratio"), "≤ 1.3 × floor",
             _check(memory.get("ratio"), lambda v: v <= 1.3))
     for r in results.get("resume", []):
-        row("resume", r["case"], "seconds (median)", r["chatd"]["median_s"], r["floor"]["median_s"],
+        row("resume", r["case"], "seconds (median)", f"{r['chatd']['median_s']:.3f}", f"{r['floor']['median_s']:.3f}",
             r["ratio"]["median_s"], "≤ 0.15 s", _check(r["chatd"]["median_s"], lambda v: v <= 0.15), r["chatd"], r["floor"])
     for r in results.get("store", []):
         if "plans" in r:
