@@ -15,9 +15,10 @@ is traversed again: when it has grown to ``REGROW`` times its size after the las
 it is thawed and collected once (the one full-length pause, as rare as the heap growing by half), so memory
 stays within about that factor of what is alive. A closed websocket leaves no such cycle: the links that made
 one are broken when it closes (``realtime/wire.py``, ``http_protocol.py``, ``realtime/connection.py``;
-``tests/test_closed_sockets.py``); before that, each closed socket held about 12 KiB until the thaw. Knowing the frozen set's size means walking all of it, so it is counted only when
-an estimate says it may have grown that much, and after a count that found less, only once the estimate
-has grown by another ``RECOUNT_STEP`` of it: the collection comes at most that much later.
+``tests/test_closed_sockets.py``); before that, each closed socket held about 12 KiB until the thaw.
+Knowing the frozen set's size means walking all of it, so it is counted only when an estimate says it may
+have grown that much, and after a count that found less, only once the estimate has grown by another
+``RECOUNT_STEP`` of it: the collection comes at most that much later.
 """
 
 from __future__ import annotations

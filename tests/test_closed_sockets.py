@@ -73,7 +73,7 @@ async def test_a_socket_closed_by_either_side_leaves_nothing_for_the_cycle_colle
         else:
             await ws.close()
         await wait_until(lambda: not hub.by_user.get(int(alice.id)), what="the socket unregistered")
-        await wait_until(lambda: alive() == before, timeout=5,
+        await wait_until(lambda: not alive() - before, timeout=5,  # fewer is fine: idle HTTP connections end
                          what=f"a socket closed by the {closed_by} freed without the collector")
 
 
@@ -86,5 +86,5 @@ async def test_sockets_closed_together_free_their_protocols(alice_on: tuple[Live
     assert alive()["WebSocketProtocol"] == before["WebSocketProtocol"] + 20
     await asyncio.gather(*(ws.close() for ws in sockets))
     await wait_until(lambda: not hub.by_user.get(int(alice.id)), what="the sockets unregistered")
-    await wait_until(lambda: alive() == before, timeout=5, what="the closed sockets' protocols freed without the collector")
+    await wait_until(lambda: not alive() - before, timeout=5, what="the closed sockets' protocols freed without the collector")
 
