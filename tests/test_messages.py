@@ -167,6 +167,21 @@ async def test_mentions_are_parsed_counted_and_told(chat: Harness) -> None:
     assert cleared["unread"] == 0 and cleared["mentions"] == 0
 
 
+async def test_a_removed_message_stops_counting_as_unread_and_as_a_mention(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+    await history(bob, cid)
+    first = await send(alice, cid, "hey @bob, one")
+    await send(alice, cid, "hey @bob, two")
+    assert {k: (await bob.get("/channel/read", id=cid))[k] for k in ("unread", "mentions")} == {"unread": 2, "mentions": 2}
+    await alice.delete("/message/remove", id=first["id"])
+    read = await bob.get("/channel/read", id=cid)
+    listed = (await bob.get("/channel/search", query="plans"))["items"][0]  # the list reads every channel at once
+    for seen in (read, listed):
+        assert (seen["unread"], seen["mentions"], seen["role"]) == (1, 1, "member")
+
+
 async def test_mentioning_a_public_channel_reader_and_adding_one_by_edit(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")
     cid = await channel_with(alice, readers=(bob,))
