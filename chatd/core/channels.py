@@ -114,12 +114,13 @@ async def view_of(conn: AsyncConnection, principal: Principal, channel: Channel,
 
 async def views_of(conn: AsyncConnection, principal: Principal, found: list[Channel]) -> list[ChannelView]:
     ids = [c.id for c in found]
-    standing = await read_state.memberships(conn, principal.user_id, ids)
+    counts = await read_state.counts(conn, principal.user_id, ids)
     sizes = await channel_store.member_counts(conn, ids)
+    roles = await member_store.roles_of(conn, principal.user_id, ids)
     views = []
     for channel in found:
-        role, unread, mentions, last_read = standing.get(channel.id, (None, None, None, None))
-        views.append(ChannelView(channel, role, sizes.get(channel.id, 0), unread, mentions, last_read))
+        unread, mentions, last_read = counts.get(channel.id, (None, None, None))
+        views.append(ChannelView(channel, roles.get(channel.id), sizes.get(channel.id, 0), unread, mentions, last_read))
     return views
 
 

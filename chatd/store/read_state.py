@@ -6,59 +6,63 @@ rather than stored counters, so edits, removals and merges can never leave a cou
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import UNREAD_TYPES
 from .tables import channel_members, mentions, messages
 
 
-async def memberships(
-    conn: AsyncConnection, user_id: int, channel_ids: list[int]
-) -> dict[int, tuple[str, int, int, int]]:
-    """``{channel_id: (role, unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member
-    of, in one statement (a connect's ``ready`` reads it for every channel of the user).
+async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of.
 
     Unread counts others' messages of ``UNREAD_TYPES`` after the marker: never one's own, never a system
-    notice. Mentions count the user's mentions after the marker in messages not removed."""
+    notice."""
     if not channel_ids:
         return {}
-    unread = (
-        select(func.count())
-        .select_from(messages)
+    membership = and_(channel_members.c.channel_id == messages.c.channel_id, channel_members.c.user_id == user_id)
+    rows = await conn.execute(
+        select(channel_members.c.channel_id, channel_members.c.last_read_message_id).where(
+            channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids)
+        )
+    )
+    result = {row[0]: (0, 0, int(row[1])) for row in rows}
+    if not result:
+        return {}
+    unread = await conn.execute(
+        select(messages.c.channel_id, func.count())
+        .select_from(messages.join(channel_members, membership))
         .where(
-            messages.c.channel_id == channel_members.c.channel_id,
+            messages.c.channel_id.in_(list(result)),
             messages.c.id > channel_members.c.last_read_message_id,
             messages.c.deleted_at.is_(None),
             messages.c.type.in_(UNREAD_TYPES),
             or_(messages.c.user_id.is_(None), messages.c.user_id != user_id),
         )
-        .scalar_subquery()
+        .group_by(messages.c.channel_id)
     )
-    mentioned = (
-        select(func.count())
-        .select_from(mentions.join(messages, messages.c.id == mentions.c.message_id))
+    for channel_id, count in unread:
+        result[channel_id] = (int(count), 0, result[channel_id][2])
+    mentioned = await conn.execute(
+        select(mentions.c.channel_id, func.count())
+        .select_from(
+            mentions.join(messages, messages.c.id == mentions.c.message_id).join(
+                channel_members,
+                and_(channel_members.c.channel_id == mentions.c.channel_id, channel_members.c.user_id == user_id),
+            )
+        )
         .where(
             mentions.c.user_id == user_id,
-            mentions.c.channel_id == channel_members.c.channel_id,
+            mentions.c.channel_id.in_(list(result)),
             mentions.c.message_id > channel_members.c.last_read_message_id,
             messages.c.deleted_at.is_(None),
         )
-        .scalar_subquery()
+        .group_by(mentions.c.channel_id)
     )
-    rows = await conn.execute(
-        select(
-            channel_members.c.channel_id, channel_members.c.role, channel_members.c.last_read_message_id,
-            unread, mentioned,
-        ).where(channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids))
-    )
-    return {int(row[0]): (str(row[1]), int(row[3]), int(row[4]), int(row[2])) for row in rows}
-
-
-async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of."""
-    found = await memberships(conn, user_id, channel_ids)
-    return {channel_id: (unread, mentioned, last_read) for channel_id, (_, unread, mentioned, last_read) in found.items()}
+    for channel_id, count in mentioned:
+        unread_count, _, last_read = result[channel_id]
+        result[channel_id] = (unread_count, int(count), last_read)
+    return result
 
 
 async def advance(conn: AsyncConnection, channel_id: int, user_id: int, message_id: int) -> bool:
