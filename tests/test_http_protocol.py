@@ -4,12 +4,20 @@ what the client gets."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Callable
 
 import uvicorn
 from uvicorn.server import ServerState
 
 from chatd.http_protocol import OneWriteHttp
+
+
+async def turns_until(done: Callable[[], Any], turns: int = 100) -> None:
+    """Let the event loop turn until ``done()`` holds, at most ``turns`` times (the assertions after it judge)."""
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
 
 
 class Recording(asyncio.Transport):
@@ -96,27 +104,18 @@ async def test_a_head_whose_body_is_not_ready_is_written_within_the_turn() -> No
 
     protocol, transport = connect(stream)
     protocol.data_received(b"GET /stream HTTP/1.1\r\nHost: chatd\r\n\r\n")
-    for _ in range(100):
-        if transport.writes:
-            break
-        await asyncio.sleep(0)
+    await turns_until(lambda: transport.writes)
     assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
     assert transport.writes[0].endswith(b"\r\n\r\n")  # the head alone, the body still to come
     ready.set()
-    for _ in range(100):
-        if len(transport.writes) > 1:
-            break
-        await asyncio.sleep(0)
+    await turns_until(lambda: len(transport.writes) > 1)
     assert b"late" in transport.writes[1]
 
 
 async def test_a_connection_closing_after_its_answer_gets_all_of_it_first() -> None:
     protocol, transport = connect(json_app)
     protocol.data_received(b"GET /bye HTTP/1.1\r\nHost: chatd\r\nConnection: close\r\n\r\n")
-    for _ in range(100):
-        if transport.closed:
-            break
-        await asyncio.sleep(0)
+    await turns_until(lambda: transport.closed)
     assert transport.closed
     assert len(transport.writes) == 1 and transport.writes[0].endswith(b'{"path":"/bye"}')
 
