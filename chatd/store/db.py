@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
+from .sqlite_driver import one_hop_dbapi
 from .transactions import (
     OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, postgresql_transaction, sqlite_transaction,
     terminate, tune_sqlite,
@@ -111,6 +112,7 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 url, echo=settings.echo, pool_size=2 * settings.pool_size, max_overflow=0,
                 connect_args={"timeout": 30},
+                module=one_hop_dbapi(),  # each statement in one call on aiosqlite's thread (sqlite_driver.py)
                 pool_reset_on_return=None,  # _tune_sqlite's reset rolls back only what is still open
             )
             tune_sqlite(self.engine, settings.sqlite_synchronous)
