@@ -167,3 +167,42 @@ async def test_a_node_that_fails_to_start_closes_its_database_connections(postgr
         after = await _connections(first)
     gc.collect()
     assert after == before
+
+
+async def _thread_index(conn: AsyncConnection, dialect: str) -> str:
+    """How ``ix_messages_thread`` is defined, as the store itself reports it."""
+    if dialect == "sqlite":
+        found = "SELECT sql FROM sqlite_master WHERE name = 'ix_messages_thread'"
+    else:
+        found = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_messages_thread'"
+    return str((await conn.execute(text(found))).scalar_one())
+
+
+async def test_the_thread_index_holds_replies_only_and_serves_a_thread_listing(database_url: str) -> None:
+    """Version 7: ``ix_messages_thread`` has no entry for a message that is no reply, in a new database and
+    after the upgrade from version 6 (which indexed every message), and listing a thread still reads it: the
+    listing's ``reply_to = ?`` implies the index's condition on both stores."""
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        async with db.write() as conn:  # turn it back into what version 6 created
+            assert "IS NOT NULL" in await _thread_index(conn, db.dialect)
+            await conn.execute(text("DROP INDEX ix_messages_thread"))
+            await conn.execute(text("CREATE INDEX ix_messages_thread ON messages (reply_to, id)"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 7"))
+        assert await migrations.upgrade(db, 2) == (6, migrations.LATEST)
+        async with db.read() as conn:
+            defined = await _thread_index(conn, db.dialect)
+            assert "WHERE reply_to IS NOT NULL" in defined.replace("(", "").replace(")", ""), defined
+            listing = (
+                "SELECT * FROM messages WHERE channel_id = 1 AND deleted_at IS NULL AND reply_to = 2 ORDER BY id DESC LIMIT 51"
+            )
+            if db.is_sqlite:
+                plan = " ".join(str(row[3]) for row in await conn.execute(text(f"EXPLAIN QUERY PLAN {listing}")))
+                assert "ix_messages_thread" in plan, plan
+            else:
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+                plan = " ".join(str(row[0]) for row in await conn.execute(text(f"EXPLAIN {listing}")))
+                assert "ix_messages_thread" in plan, plan
+    finally:
+        await db.dispose()

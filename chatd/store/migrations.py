@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import events, search_ddl
 from .db import Database
-from .tables import messages, metadata, node_leases, schema_version, server_secrets
+from .tables import REPLIES, messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -74,6 +74,14 @@ async def _v6_no_author_index(conn: AsyncConnection, dialect: str) -> None:
     await conn.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_user")
 
 
+async def _v7_thread_index_replies_only(conn: AsyncConnection, dialect: str) -> None:
+    """``ix_messages_thread`` holds replies only (``tables.REPLIES``): every post that was no reply added an
+    entry nothing looks up (threads are listed by their root, ``reply_to = ?``, which implies the index's
+    condition on both stores): an entry for every message in the index, and one more B-tree insert per post."""
+    await conn.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_thread")
+    await conn.exec_driver_sql(f"CREATE INDEX ix_messages_thread ON messages (reply_to, id) WHERE {REPLIES}")
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
@@ -81,6 +89,7 @@ STEPS: list[tuple[int, Step]] = [
     (4, _v4_server_secrets),
     (5, _v5_redacted_removals),
     (6, _v6_no_author_index),
+    (7, _v7_thread_index_replies_only),
 ]
 LATEST = STEPS[-1][0]
 

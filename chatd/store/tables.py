@@ -27,6 +27,7 @@ metadata = MetaData()
 
 ID = BigInteger
 MS = BigInteger
+REPLIES = "reply_to IS NOT NULL"  # the rows ``ix_messages_thread`` holds
 
 
 def _id(name: str = "id") -> Column[int]:
@@ -242,7 +243,9 @@ messages = Table(
     Column("deleted_at", MS),
     Column("deleted_by", ID),
     Index("ix_messages_channel_id", "channel_id", "id"),
-    Index("ix_messages_thread", "reply_to", "id"),
+    # Replies only: a thread is listed by its root (``reply_to = ?``), and most messages are no reply, so
+    # a post that is none adds no entry (schema version 7).
+    Index("ix_messages_thread", "reply_to", "id", sqlite_where=text(REPLIES), postgresql_where=text(REPLIES)),
     # Also the index for lookups by author alone (the search's author filter, ``ON DELETE SET NULL`` from
     # users): user_id leads it, so a separate index on user_id would only cost every post a B-tree insert.
     UniqueConstraint("user_id", "client_msg_id", name="uq_messages_client_msg_id"),
