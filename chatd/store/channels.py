@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from ..domain.models import Channel, ChannelAccess
 from .like import like_pattern
@@ -110,7 +111,7 @@ async def detach_team(conn: AsyncConnection, team_id: int, now: int) -> None:
     await conn.execute(channels.update().where(channels.c.team_id == team_id).values(team_id=None, updated_at=now))
 
 
-def readable_channels_clause(user_id: int, is_admin: bool) -> Any:
+def readable_channels_clause(user_id: int | BindParameter[int], is_admin: bool) -> Any:
     """Live channels a user may read: their own, plus public channels of their organisations (any, for admins).
 
     Channels of a removed organisation are gone with it, as ``access_channel`` says."""
@@ -171,9 +172,16 @@ async def search_channels(
     return [channel_of(row) for row in rows], total
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_READABLE = {
+    is_admin: select(channels).where(readable_channels_clause(bindparam("user_id"), is_admin)).order_by(channels.c.id)
+    for is_admin in (False, True)
+}
+
+
 async def readable_channels(conn: AsyncConnection, user_id: int, is_admin: bool) -> list[Channel]:
     """Every channel a user may read (the websocket's subscription set), oldest first."""
-    rows = await conn.execute(select(channels).where(readable_channels_clause(user_id, is_admin)).order_by(channels.c.id))
+    rows = await conn.execute(_READABLE[is_admin], {"user_id": user_id})
     return [channel_of(row) for row in rows]
 
 
@@ -184,14 +192,18 @@ async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
     return None if row is None else channel_of(row)
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_MEMBER_COUNTS = (
+    select(channel_members.c.channel_id, func.count())
+    .where(channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)))
+    .group_by(channel_members.c.channel_id)
+)
+
+
 async def member_counts(conn: AsyncConnection, channel_ids: list[int]) -> dict[int, int]:
     if not channel_ids:
         return {}
-    rows = await conn.execute(
-        select(channel_members.c.channel_id, func.count())
-        .where(channel_members.c.channel_id.in_(channel_ids))
-        .group_by(channel_members.c.channel_id)
-    )
+    rows = await conn.execute(_MEMBER_COUNTS, {"channel_ids": channel_ids})
     return {row[0]: int(row[1]) for row in rows}
 
 

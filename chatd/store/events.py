@@ -167,10 +167,14 @@ async def stored_since(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_LAST_SEQS = select(channels.c.id, channels.c.last_seq).where(channels.c.id.in_(bindparam("channel_ids", expanding=True)))
+
+
 async def last_seqs(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[int, int]:
     if not channel_ids:
         return {}
-    rows = await conn.execute(select(channels.c.id, channels.c.last_seq).where(channels.c.id.in_(channel_ids)))
+    rows = await conn.execute(_LAST_SEQS, {"channel_ids": list(channel_ids)})
     return {row.id: row.last_seq for row in rows}
 
 

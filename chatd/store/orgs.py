@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership, Organisation
@@ -127,13 +127,17 @@ async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_ORGS_OF_USER = (
+    select(org_members.c.organisation_id, org_members.c.role)
+    .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
+    .where(org_members.c.user_id == bindparam("user_id"), organisations.c.removed_at.is_(None))
+)
+
+
 async def orgs_of_user(conn: AsyncConnection, user_id: int) -> dict[int, str]:
     """Every live organisation of the user, with their role."""
-    rows = await conn.execute(
-        select(org_members.c.organisation_id, org_members.c.role)
-        .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
-        .where(org_members.c.user_id == user_id, organisations.c.removed_at.is_(None))
-    )
+    rows = await conn.execute(_ORGS_OF_USER, {"user_id": user_id})
     return {row.organisation_id: row.role for row in rows}
 
 

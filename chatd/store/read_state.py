@@ -6,11 +6,52 @@ rather than stored counters, so edits, removals and merges can never leave a cou
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from ..domain.models import UNREAD_TYPES
 from .tables import channel_members, mentions, messages
+
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_USER: BindParameter[int] = bindparam("user_id")
+_CHANNELS: BindParameter[list[int]] = bindparam("channel_ids", expanding=True)
+_MARKERS = select(channel_members.c.channel_id, channel_members.c.last_read_message_id).where(
+    channel_members.c.user_id == _USER, channel_members.c.channel_id.in_(_CHANNELS)
+)
+_UNREAD = (
+    select(messages.c.channel_id, func.count())
+    .select_from(
+        messages.join(
+            channel_members,
+            and_(channel_members.c.channel_id == messages.c.channel_id, channel_members.c.user_id == _USER),
+        )
+    )
+    .where(
+        messages.c.channel_id.in_(_CHANNELS),
+        messages.c.id > channel_members.c.last_read_message_id,
+        messages.c.deleted_at.is_(None),
+        messages.c.type.in_(UNREAD_TYPES),
+        or_(messages.c.user_id.is_(None), messages.c.user_id != _USER),
+    )
+    .group_by(messages.c.channel_id)
+)
+_MENTIONED = (
+    select(mentions.c.channel_id, func.count())
+    .select_from(
+        mentions.join(messages, messages.c.id == mentions.c.message_id).join(
+            channel_members,
+            and_(channel_members.c.channel_id == mentions.c.channel_id, channel_members.c.user_id == _USER),
+        )
+    )
+    .where(
+        mentions.c.user_id == _USER,
+        mentions.c.channel_id.in_(_CHANNELS),
+        mentions.c.message_id > channel_members.c.last_read_message_id,
+        messages.c.deleted_at.is_(None),
+    )
+    .group_by(mentions.c.channel_id)
+)
 
 
 async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
@@ -20,46 +61,14 @@ async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) ->
     notice."""
     if not channel_ids:
         return {}
-    membership = and_(channel_members.c.channel_id == messages.c.channel_id, channel_members.c.user_id == user_id)
-    rows = await conn.execute(
-        select(channel_members.c.channel_id, channel_members.c.last_read_message_id).where(
-            channel_members.c.user_id == user_id, channel_members.c.channel_id.in_(channel_ids)
-        )
-    )
+    rows = await conn.execute(_MARKERS, {"user_id": user_id, "channel_ids": channel_ids})
     result = {row[0]: (0, 0, int(row[1])) for row in rows}
     if not result:
         return {}
-    unread = await conn.execute(
-        select(messages.c.channel_id, func.count())
-        .select_from(messages.join(channel_members, membership))
-        .where(
-            messages.c.channel_id.in_(list(result)),
-            messages.c.id > channel_members.c.last_read_message_id,
-            messages.c.deleted_at.is_(None),
-            messages.c.type.in_(UNREAD_TYPES),
-            or_(messages.c.user_id.is_(None), messages.c.user_id != user_id),
-        )
-        .group_by(messages.c.channel_id)
-    )
-    for channel_id, count in unread:
+    members = {"user_id": user_id, "channel_ids": list(result)}
+    for channel_id, count in await conn.execute(_UNREAD, members):
         result[channel_id] = (int(count), 0, result[channel_id][2])
-    mentioned = await conn.execute(
-        select(mentions.c.channel_id, func.count())
-        .select_from(
-            mentions.join(messages, messages.c.id == mentions.c.message_id).join(
-                channel_members,
-                and_(channel_members.c.channel_id == mentions.c.channel_id, channel_members.c.user_id == user_id),
-            )
-        )
-        .where(
-            mentions.c.user_id == user_id,
-            mentions.c.channel_id.in_(list(result)),
-            mentions.c.message_id > channel_members.c.last_read_message_id,
-            messages.c.deleted_at.is_(None),
-        )
-        .group_by(mentions.c.channel_id)
-    )
-    for channel_id, count in mentioned:
+    for channel_id, count in await conn.execute(_MENTIONED, members):
         unread_count, _, last_read = result[channel_id]
         result[channel_id] = (unread_count, int(count), last_read)
     return result
