@@ -78,6 +78,10 @@ def table(results: dict[str, Any]) -> str:
         row("memory", f"{memory['chatd']['sockets']:,} idle sockets", "KiB per socket", memory["chatd"]["kib_per_socket"],
             memory["floor"]["kib_per_socket"], memory.get("ratio"), "≤ 1.3 × floor",
             _check(memory.get("ratio"), lambda v: v <= 1.3))
+    connects = fanout.get("connects", {})
+    if "chatd" in connects and "floor" in connects:
+        row("connect", f"{connects['chatd']['sockets']:,} websockets opened", "server CPU ms per connect",
+            connects["chatd"]["cpu_ms"], connects["floor"]["cpu_ms"], connects.get("ratio"), "none (noticed)", "")
     for r in results.get("resume", []):
         row("resume", r["case"], "seconds (median)", f"{r['chatd']['median_s']:.3f}", f"{r['floor']['median_s']:.3f}",
             r["ratio"]["median_s"], "≤ 0.15 s", _check(r["chatd"]["median_s"], lambda v: v <= 0.15), r["chatd"], r["floor"])
