@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import func, literal, literal_column, select, union_all
+from sqlalchemy import Select, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from ..domain.models import Message
 from .tables import mentions, message_files, message_versions, messages, pins
@@ -45,6 +47,15 @@ async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[in
         )
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_IDS: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
+_DETAILS = union_all(
+    select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),
+           message_files.c.position.label("ordinal")).where(message_files.c.message_id.in_(_IDS)),
+    select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(mentions.c.message_id.in_(_IDS)),
+).order_by(literal_column("kind"), literal_column("message_id"), literal_column("ordinal"))
+
+
 async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Message]:
     """Fill ``file_ids`` (in their order) and ``mentions`` (by user id) for a batch of messages, in one
     statement: every history page and search result pays it, so one round trip rather than two."""
@@ -52,14 +63,7 @@ async def with_details(conn: AsyncConnection, found: list[Message]) -> list[Mess
         return found
     by_id = {m.id: m for m in found}
     ids = list(by_id)
-    rows = await conn.execute(
-        union_all(
-            select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),
-                   message_files.c.position.label("ordinal")).where(message_files.c.message_id.in_(ids)),
-            select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(
-                mentions.c.message_id.in_(ids)),
-        ).order_by(literal_column("kind"), literal_column("message_id"), literal_column("ordinal"))
-    )
+    rows = await conn.execute(_DETAILS, {"message_ids": ids})
     for kind, message_id, value, _ in rows:
         (by_id[message_id].file_ids if kind == 0 else by_id[message_id].mentions).append(value)
     return found
@@ -94,6 +98,23 @@ async def by_client_msg_id(conn: AsyncConnection, user_id: int, client_msg_id: s
     return (await with_details(conn, [message_of(row)]))[0]
 
 
+@cache
+def _page(thread: bool, top_level: bool, before: bool, after: bool, ascending: bool) -> Select[Any]:
+    """``history``'s statement for one shape of request, built once (docs/performance.md, "Reads: built once,
+    one hop each"): ``thread``, a thread's replies (else ``top_level``: messages that are no reply, or all)."""
+    where: list[Any] = [messages.c.channel_id == bindparam("channel_id"), messages.c.deleted_at.is_(None)]
+    if thread:
+        where.append(messages.c.reply_to == bindparam("thread"))
+    elif top_level:
+        where.append(messages.c.reply_to.is_(None))
+    if before:
+        where.append(messages.c.id < bindparam("before"))
+    if after:
+        where.append(messages.c.id > bindparam("after"))
+    order = messages.c.id.asc() if ascending else messages.c.id.desc()
+    return select(messages).where(*where).order_by(order).limit(bindparam("limit"))
+
+
 async def history(
     conn: AsyncConnection,
     channel_id: int,
@@ -105,18 +126,10 @@ async def history(
     include_replies: bool,
 ) -> tuple[list[Message], bool]:
     """A page of live messages, oldest first, and whether more exist beyond it in the paging direction."""
-    where: list[Any] = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
-    if thread is not None:
-        where.append(messages.c.reply_to == thread)
-    elif not include_replies:
-        where.append(messages.c.reply_to.is_(None))
-    if before is not None:
-        where.append(messages.c.id < before)
-    if after is not None:
-        where.append(messages.c.id > after)
     ascending = after is not None and before is None
-    order = messages.c.id.asc() if ascending else messages.c.id.desc()
-    rows = list(await conn.execute(select(messages).where(*where).order_by(order).limit(limit + 1)))
+    shape = _page(thread is not None, not include_replies, before is not None, after is not None, ascending)
+    given = {"channel_id": channel_id, "thread": thread, "before": before, "after": after, "limit": limit + 1}
+    rows = list(await conn.execute(shape, {name: value for name, value in given.items() if value is not None}))
     has_more = len(rows) > limit
     page = [message_of(row) for row in rows[:limit]]
     if not ascending:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, func, literal, literal_column, select, union_all
+from sqlalchemy import BigInteger, String, Table, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.elements import BindParameter
 
 from .channels import readable_channels_clause
 from .tables import channels, flags, messages, pins, reactions
@@ -111,6 +111,19 @@ async def my_flags(
     return [row[0] for row in rows], total
 
 
+# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+_NONE, _ZERO = literal("", String), literal(0, BigInteger)
+_MARKED: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
+_MARKS = union_all(
+    select(literal(0).label("kind"), pins.c.message_id, _NONE.label("emoji"), _ZERO.label("user_id"),
+           _ZERO.label("created_at")).where(pins.c.message_id.in_(_MARKED)),
+    select(literal(1), flags.c.message_id, _NONE, _ZERO, _ZERO).where(
+        flags.c.user_id == bindparam("viewer_id"), flags.c.message_id.in_(_MARKED)),
+    select(literal(2), reactions.c.message_id, reactions.c.emoji, reactions.c.user_id,
+           reactions.c.created_at).where(reactions.c.message_id.in_(_MARKED)),
+).order_by(literal_column("kind"), literal_column("message_id"), literal_column("created_at"), literal_column("user_id"))
+
+
 async def marks(
     conn: AsyncConnection, message_ids: list[int], viewer_id: int
 ) -> tuple[set[int], set[int], dict[int, list[dict[str, Any]]]]:
@@ -119,18 +132,7 @@ async def marks(
     (``[{emoji, count, me}]`` per message, in order of first use)."""
     if not message_ids:
         return set(), set(), {}
-    none, zero = literal("", String), literal(0, BigInteger)
-    kind: ColumnClause[Any] = literal_column("kind")
-    rows = await conn.execute(
-        union_all(
-            select(literal(0).label("kind"), pins.c.message_id, none.label("emoji"), zero.label("user_id"),
-                   zero.label("created_at")).where(pins.c.message_id.in_(message_ids)),
-            select(literal(1), flags.c.message_id, none, zero, zero).where(
-                flags.c.user_id == viewer_id, flags.c.message_id.in_(message_ids)),
-            select(literal(2), reactions.c.message_id, reactions.c.emoji, reactions.c.user_id,
-                   reactions.c.created_at).where(reactions.c.message_id.in_(message_ids)),
-        ).order_by(kind, literal_column("message_id"), literal_column("created_at"), literal_column("user_id"))
-    )
+    rows = await conn.execute(_MARKS, {"message_ids": message_ids, "viewer_id": viewer_id})
     pinned: set[int] = set()
     flagged: set[int] = set()
     grouped: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)

@@ -74,18 +74,21 @@ async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) ->
     return result
 
 
+_ADVANCE = (
+    channel_members.update()
+    .where(
+        channel_members.c.channel_id == bindparam("marker_channel"),
+        channel_members.c.user_id == bindparam("marker_user"),
+        channel_members.c.last_read_message_id < bindparam("marker_message"),
+    )
+    .values(last_read_message_id=bindparam("marker_message"))
+)
+
+
 async def advance(conn: AsyncConnection, channel_id: int, user_id: int, message_id: int) -> bool:
     """Move the read marker forward (never back); True if it moved."""
-    result = await conn.execute(
-        channel_members.update()
-        .where(
-            channel_members.c.channel_id == channel_id,
-            channel_members.c.user_id == user_id,
-            channel_members.c.last_read_message_id < message_id,
-        )
-        .values(last_read_message_id=message_id)
-    )
-    return bool(result.rowcount)
+    values = {"marker_channel": channel_id, "marker_user": user_id, "marker_message": message_id}
+    return bool((await conn.execute(_ADVANCE, values)).rowcount)
 
 
 async def last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> int:
@@ -99,13 +102,19 @@ async def last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> int
     return int(row[0]) if row else 0
 
 
+_NEWEST_AND_MARKER = select(
+    select(func.max(messages.c.id))
+    .where(messages.c.channel_id == bindparam("channel_id"), messages.c.deleted_at.is_(None))
+    .scalar_subquery(),
+    select(channel_members.c.last_read_message_id)
+    .where(channel_members.c.channel_id == bindparam("channel_id"), channel_members.c.user_id == _USER)
+    .scalar_subquery(),
+)
+
+
 async def newest_and_last_read(conn: AsyncConnection, channel_id: int, user_id: int) -> tuple[int, int]:
     """``newest_message_id`` and ``last_read`` in one statement: a history page asks both, so one round trip."""
-    newest = select(func.max(messages.c.id)).where(
-        messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)).scalar_subquery()
-    marker = select(channel_members.c.last_read_message_id).where(
-        channel_members.c.channel_id == channel_id, channel_members.c.user_id == user_id).scalar_subquery()
-    row = (await conn.execute(select(newest, marker))).one()
+    row = (await conn.execute(_NEWEST_AND_MARKER, {"channel_id": channel_id, "user_id": user_id})).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
