@@ -7,6 +7,8 @@ holds the two equal.
 
 - ``tables.py``      the schema (one source of truth); ``search_ddl.py`` the dialect-specific full-text DDL.
 - ``db.py``          engine, SQLite pragmas, read/write transactions (one writer at a time on SQLite).
+- ``sqlite_driver.py`` SQLAlchemy's aiosqlite adapter with each statement in one call on SQLite's thread.
+- ``direct.py``      the send path's statements straight on the driver, in the caller's transaction.
 - ``migrations.py``  the recorded schema version and the steps from each version to the next.
 - ``schema.py``      renders the schema as SQL text (``schema.sql``).
 - ``events.py``      the per-channel event log: seq allocation and replay.
@@ -15,4 +17,9 @@ holds the two equal.
 - one module per aggregate (``users.py``, ``credentials.py``, ``orgs.py``, ``teams.py``, ``channels.py``,
   ``channel_members.py``, ``messages.py``, ``reactions.py``, ``read_state.py`` …): plain async functions
   taking a connection and returning domain records.
+
+The statements a frequent read runs (a websocket connect, a history page) are built once, at module level
+with bind parameters (``bindparam``, ``expanding=True`` for id lists), not on every call: SQLAlchemy spent
+more on building a statement and its cache key than on running it (docs/performance.md, "Reads: built once,
+one hop each").
 """

@@ -92,7 +92,6 @@ async def memberships_in_org(
     return [(row.channel_id, row.user_id) for row in rows]
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _ROLES_OF = select(channel_members.c.channel_id, channel_members.c.role).where(
     channel_members.c.user_id == bindparam("user_id"), channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True))
 )

@@ -172,7 +172,6 @@ async def search_channels(
     return [channel_of(row) for row in rows], total
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _READABLE = {
     is_admin: select(channels).where(readable_channels_clause(bindparam("user_id"), is_admin)).order_by(channels.c.id)
     for is_admin in (False, True)
@@ -192,7 +191,6 @@ async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
     return None if row is None else channel_of(row)
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _MEMBER_COUNTS = (
     select(channel_members.c.channel_id, func.count())
     .where(channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)))

@@ -167,7 +167,6 @@ async def stored_since(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _LAST_SEQS = select(channels.c.id, channels.c.last_seq).where(channels.c.id.in_(bindparam("channel_ids", expanding=True)))
 
 

@@ -47,7 +47,6 @@ async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[in
         )
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _IDS: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
 _DETAILS = union_all(
     select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),

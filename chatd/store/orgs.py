@@ -127,7 +127,6 @@ async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _ORGS_OF_USER = (
     select(org_members.c.organisation_id, org_members.c.role)
     .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))

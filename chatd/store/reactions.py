@@ -111,7 +111,6 @@ async def my_flags(
     return [row[0] for row in rows], total
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _NONE, _ZERO = literal("", String), literal(0, BigInteger)
 _MARKED: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
 _MARKS = union_all(

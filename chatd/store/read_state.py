@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import BindParameter
 from ..domain.models import UNREAD_TYPES
 from .tables import channel_members, mentions, messages
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
+
 _USER: BindParameter[int] = bindparam("user_id")
 _CHANNELS: BindParameter[list[int]] = bindparam("channel_ids", expanding=True)
 _MARKERS = select(channel_members.c.channel_id, channel_members.c.last_read_message_id).where(

@@ -4,7 +4,7 @@ SQLAlchemy's aiosqlite adapter makes four calls to aiosqlite's thread for a ``SE
 execute, fetch the rows, close the cursor) and three for any other statement. Each call is a queue put, a
 thread wake-up and a wake-up of the event loop back, and they cost far more CPU than SQLite spends on the
 statement: 290 µs for a one-row ``SELECT`` by primary key, against 47 µs for the same statement run in one
-call with the standard ``sqlite3`` module (docs/performance.md, "Reads: one hop per statement"). Every read
+call with the standard ``sqlite3`` module (docs/performance.md, "Reads: built once, one hop each"). Every read
 that is not on the send path went that way: a websocket's ``ready`` snapshot, history pages, channel lists,
 logins.
 

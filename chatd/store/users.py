@@ -176,7 +176,6 @@ async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> di
     return found
 
 
-# Built once, not per call (docs/performance.md, "Reads: built once, one hop each").
 _MARK_SEEN = (
     users.update().where(users.c.id.in_(bindparam("user_ids", expanding=True))).values(last_seen_at=bindparam("seen_at"))
 )
