@@ -21,7 +21,7 @@ from harness.browser import Served, Tab, browser, open_channel, open_tab, other_
 from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
-from harness import PASSWORD, LiveServer, Person, free_port, live, make_settings, png, team
+from harness import PASSWORD, LiveServer, Person, free_port, live, make_settings, png, team, wait_until
 
 pytestmark = pytest.mark.slow  # a real chromium drives the web client (browser)
 
@@ -983,4 +983,44 @@ async def test_new_messages_below_someone_reading_older_ones(browser: Browser, w
     await expect(item).to_have_class(re.compile(r"\bunread\b"))
     await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight")
     await expect(item).not_to_have_class(re.compile(r"\bunread\b"))
+    b.assert_clean()
+
+
+async def test_a_read_that_arrives_after_a_newer_message_keeps_that_message_unread(browser: Browser, web: LiveServer) -> None:
+    """Bob reads his conversation with Alice on another device while she writes again. The read's counts
+    were taken before her new message, but reach his browser after it (held here until it has arrived, as
+    a busy server or another node may do): the conversation still shows that one message unread, not none
+    (docs/websocket.md, ``read UPDATED``)."""
+    (alice, bob), org, _ = await _general(web, "alice", "bob")
+    dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=dm, contents="lunch?")
+    b = await open_tab(browser, web, "bob")  # Bob's browser stays on another channel
+    item = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice")
+    await expect(item.locator(".badge")).to_have_text("1")
+
+    core = web.core
+    publish = core.publisher.publish
+    held: list[Any] = []
+    release = asyncio.Event()
+
+    async def holding_reads(events: list[Any]) -> None:
+        if any(e.type == "read" for e in events):
+            held.append(events)
+            await release.wait()
+        await publish(events)
+
+    core.publisher.publish = holding_reads
+    try:
+        reading = asyncio.create_task(bob.post("/message/mark_read", channel_id=dm))  # his phone
+        await wait_until(lambda: bool(held), what="Bob's read to be committed")
+        await alice.post("/message/edit", channel_id=dm, contents="12:30 at the usual place")
+        await expect(item.locator(".badge")).to_have_text("2")  # her new message came first
+        release.set()
+        answer = await reading
+    finally:
+        core.publisher.publish = publish
+    assert answer["unread"] == 0  # counted before her message ...
+    await expect(item.locator(".badge")).to_have_text("1")  # ... which is still unread here
+    marker = await b.page.evaluate(f"chatd.state.channels.get('{dm}').last_read_message_id")
+    assert marker == answer["last_read_message_id"]
     b.assert_clean()

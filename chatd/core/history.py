@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain import events
 from ..domain.errors import BadRequest
 from ..domain.models import ChannelAccess, MessageView, Principal
+from ..store import events as event_log
 from ..store import messages as message_store
 from ..store import read_state
 from .access import access_channel, access_message
@@ -123,8 +124,13 @@ async def mark_read(core: Core, principal: Principal, channel_id: int, message_i
 
 
 async def _advance(tx: Tx, principal: Principal, channel_id: int, message_id: int) -> dict[str, Any]:
-    """Move the marker forward (never back; not at all for a non-member) and tell the user's connections."""
+    """Move the marker forward (never back; not at all for a non-member) and tell the user's connections.
+
+    ``seq``: where the channel's log stood when the counts were taken (read first, so every message up to it
+    is counted). The event reaches a client after the transaction commits, and a message committed in
+    between may reach it first: the client adds the unread messages it got after ``seq`` (docs/websocket.md)."""
     moved = await read_state.advance(tx.conn, channel_id, principal.user_id, message_id)
+    seq = (await event_log.last_seqs(tx.conn, [channel_id])).get(channel_id, 0)
     unread, mentions, last_read = (await read_state.counts(tx.conn, principal.user_id, [channel_id])).get(
         channel_id, (0, 0, 0)
     )
@@ -133,6 +139,7 @@ async def _advance(tx: Tx, principal: Principal, channel_id: int, message_id: in
         "last_read_message_id": str(last_read),
         "unread": unread,
         "mentions": mentions,
+        "seq": seq,
     }
     if moved:
         tx.notify(principal.user_id, events.READ, "UPDATED", state, channel_id=channel_id)

@@ -262,6 +262,7 @@ class ReadState(TypedDict):
     last_read_message_id: IdStr
     unread: int
     mentions: int
+    seq: int
 
 
 @closed

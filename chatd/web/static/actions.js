@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { uuid } from './dom.js';
-import { findMessage, putMessage, saveOutbox, state, thread, timeline } from './state.js';
+import { applyRead, findMessage, putMessage, saveOutbox, state, thread, timeline } from './state.js';
 
 export const ctx = { live: null, toast: () => {} };
 
@@ -179,7 +179,7 @@ export function markRead(channelId) {
   if (!channel || !channel.member || !newest || !ctx.live || !ctx.live.online) return;
   if (channel.last_read_message_id === newest.id && !channel.unread && !channel.mentions) return;
   ctx.live.request({ type: 'read', channel_id: channelId, message_id: newest.id }).then((counts) => {
-    Object.assign(channel, counts);
+    applyRead(channel, counts);
     state.bus.emit('channels', null);
   }, () => {});
 }

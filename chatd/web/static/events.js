@@ -1,7 +1,7 @@
 // Live events (docs/websocket.md §2) applied to the client's state; views redraw from the topics.
 
 import * as actions from './actions.js';
-import { findMessage, isConversation, putMessage, state, thread, timeline, viewerFields } from './state.js';
+import { applyRead, countUnread, findMessage, isConversation, putMessage, state, thread, timeline, viewerFields } from './state.js';
 
 // What counts as unread, as the server counts it (chatd/domain/models.py): never a system notice.
 const UNREAD_TYPES = ['MESSAGE', 'FILE', 'MEETING'];
@@ -42,7 +42,7 @@ function messageEvent(frame, app) {
       channel.last_seq = frame.seq;
       if (data.user_id !== state.me.id && channel.member && !root && !counted && UNREAD_TYPES.includes(data.type)) {
         if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
-        else channel.unread = (channel.unread || 0) + 1;
+        else countUnread(channel, frame.seq);
       }
       const typing = state.typing.get(frame.channel_id);
       if (typing && typing.delete(data.user_id)) state.bus.emit(`typing:${frame.channel_id}`, null);
@@ -153,7 +153,7 @@ export function handleEvent(frame, app) {
       return memberEvent(frame, app);
     case 'read': {
       const channel = state.channels.get(data.channel_id);
-      if (channel) Object.assign(channel, { unread: data.unread, mentions: data.mentions, last_read_message_id: data.last_read_message_id });
+      if (channel) applyRead(channel, data);
       return app.drawSidebar();
     }
     case 'mention': {

@@ -97,6 +97,32 @@ export function channelTitle(channel) {
   return channel.name;
 }
 
+// The seqs of the messages this client counted as unread itself, per channel, for `applyRead`.
+const countedByMe = new Map();
+const COUNTED_KEPT = 1000;
+
+export function countUnread(channel, seq) {
+  channel.unread = (channel.unread || 0) + 1;
+  const seqs = countedByMe.get(channel.id) || [];
+  seqs.push(Number(seq));
+  countedByMe.set(channel.id, seqs.slice(-COUNTED_KEPT));
+}
+
+// A read marker's counts (a `read UPDATED` event, or the answer to a `read` frame). They were taken when the
+// channel's log stood at `seq`; messages that came after it may have reached us first, and counted as
+// unread here, so they are added back (docs/websocket.md, "User events").
+export function applyRead(channel, counts) {
+  const upTo = counts.seq == null ? Infinity : Number(counts.seq);
+  const later = (countedByMe.get(channel.id) || []).filter((seq) => seq > upTo);
+  if (later.length) countedByMe.set(channel.id, later);
+  else countedByMe.delete(channel.id);
+  Object.assign(channel, {
+    unread: counts.unread + later.length,
+    mentions: counts.mentions,
+    last_read_message_id: counts.last_read_message_id,
+  });
+}
+
 export function isConversation(channel) {
   return channel.type === 'direct' || channel.type === 'group';
 }
