@@ -435,6 +435,8 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await _submit(a)
     await expect(b.page.locator(".side-item", has_text="secret-plans")).to_have_count(1)
     await b.page.click(".side-item >> text=secret-plans")
+    # The click routes through the address; until the new channel is shown, the composer there is general's.
+    await expect(b.page.locator(".channel-name")).to_contain_text("secret-plans")
     await b.page.type(".channel .composer-input", "half a sent")
     await a.page.click(".channel-topic")
     await a.page.fill("#f-topic", "Q3 surprise")
