@@ -27,7 +27,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from . import loadgen, procs, stall
-from .machine import TICK, process_ticks, rss_kib
+from .machine import Meter, rss_kib
 from .setup import Room, chatd_room, floor_room
 from .trial import Target, measured, ratio
 
@@ -106,8 +106,8 @@ class Side:
         self.rx = loadgen.Receivers()
         self.rss_idle = 0
         self.floor = floor
-        self.connected = 0  # sockets this side has opened, and the server CPU ticks their connects took
-        self.connect_ticks = 0
+        self.connected = 0  # sockets this side has opened, and the server CPU seconds their connects took
+        self.connect_seconds = 0.0
 
     async def watched(self, run: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         """chatd's results carry its longest event-loop stall meanwhile (``stall.py``); the floor has no probe."""
@@ -127,9 +127,9 @@ async def _ensure(side: Side, sides: list[Side], k: int, limit: int, memory: dic
     if add <= 0:
         return
     started = time.monotonic()
-    ticks = process_ticks(side.server.pid)
-    await side.rx.connect(side.room.ws_url, side.room.headers, add, deadline=max(60.0, add * 0.05))
-    side.connect_ticks += process_ticks(side.server.pid) - ticks
+    with Meter(side.server.pid) as window:
+        await side.rx.connect(side.room.ws_url, side.room.headers, add, deadline=max(60.0, add * 0.05))
+    side.connect_seconds += window.server
     side.connected += add
     if k == largest and side.name not in memory:
         await asyncio.sleep(2)  # idle: let any per-connection work after ready finish
@@ -185,7 +185,7 @@ async def run(opts: Any) -> dict[str, Any]:
     # The server's CPU per websocket connect (handshake, authentication and, for chatd, the ``ready``
     # snapshot), over every socket each side opened: what a node pays when its clients come back at once.
     connects: dict[str, Any] = {
-        side.name: {"sockets": side.connected, "cpu_ms": round(side.connect_ticks / TICK / side.connected * 1000, 3)}
+        side.name: {"sockets": side.connected, "cpu_ms": round(side.connect_seconds / side.connected * 1000, 3)}
         for side in sides if side.connected
     }
     if "chatd" in connects and "floor" in connects:

@@ -123,19 +123,21 @@ class Meter:
         self.database_pid = database_pid
         self.window = Window()
 
-    def _read(self) -> tuple[float, int, int, int, int, dict[int, int]]:
+    def _read(self) -> tuple[float, int, dict[int, int], dict[int, int], int, dict[int, int]]:
+        """The time, the machine's busy ticks, the server's and the database's process trees (ticks per
+        process), this process's ticks, and every tree process's nanoseconds."""
         database = tree_ticks([self.database_pid]) if self.database_pid else {}
         server = tree_ticks([self.server_pid])
         precise = {pid: run_ns(pid) for pid in (*server, *database)}
-        return (time.monotonic(), _busy_ticks(), sum(server.values()), sum(database.values()), process_ticks(os.getpid()),
-                precise)
+        return time.monotonic(), _busy_ticks(), server, database, process_ticks(os.getpid()), precise
 
-    def _seconds(self, roots: list[int], ticks: int, start: dict[int, int], end: dict[int, int]) -> float:
-        """CPU seconds of these processes over the window: from their threads' nanosecond counters, unless
-        the tick counters say more by over a tick and a half (a thread or process that ended meanwhile took
-        its nanoseconds with it; the ticks keep them), then from the ticks."""
-        precise = sum(end[pid] - start[pid] for pid in roots if pid in start and pid in end) / 1e9
-        coarse = ticks / TICK
+    @staticmethod
+    def _seconds(start: dict[int, int], end: dict[int, int], ns0: dict[int, int], ns1: dict[int, int]) -> float:
+        """CPU seconds of one process tree over the window (its ticks per process at the start and the end):
+        from its threads' nanosecond counters, unless the tick counters say more by over a tick and a half (a
+        thread or process that ended meanwhile took its nanoseconds with it; the ticks keep them)."""
+        precise = sum(ns1[pid] - ns0[pid] for pid in end if pid in ns0 and pid in ns1) / 1e9
+        coarse = (sum(end.values()) - sum(start.values())) / TICK
         return coarse if coarse - precise > 1.5 / TICK else precise
 
     def __enter__(self) -> Window:
@@ -148,9 +150,7 @@ class Meter:
         t1, busy1, server1, db1, me1, ns1 = end
         window = self.window
         window.seconds = t1 - t0
-        servers = list(tree_ticks([self.server_pid]))
-        databases = list(tree_ticks([self.database_pid])) if self.database_pid else []
-        window.server = self._seconds(servers, server1 - server0, ns0, ns1)
-        window.database = self._seconds(databases, db1 - db0, ns0, ns1) if self.database_pid else 0.0
+        window.server = self._seconds(server0, server1, ns0, ns1)
+        window.database = self._seconds(db0, db1, ns0, ns1)
         window.loadgen = (me1 - me0) / TICK
         window.others = max(0.0, (busy1 - busy0) / TICK - window.server - window.database - window.loadgen)
