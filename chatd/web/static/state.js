@@ -105,7 +105,8 @@ export function countUnread(channel, seq) {
   channel.unread = (channel.unread || 0) + 1;
   const seqs = countedByMe.get(channel.id) || [];
   seqs.push(Number(seq));
-  countedByMe.set(channel.id, seqs.slice(-COUNTED_KEPT));
+  if (seqs.length > COUNTED_KEPT) seqs.shift();
+  countedByMe.set(channel.id, seqs);
 }
 
 // A read marker's counts (a `read UPDATED` event, or the answer to a `read` frame). They were taken when the
