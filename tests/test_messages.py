@@ -4,6 +4,7 @@ per-viewer fields, pins, flags, reactions and attachments."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from chatd.store import messages as message_store
 from harness import Actor, Harness, channel_with, history, org_with, png, send, texts
@@ -180,6 +181,27 @@ async def test_a_removed_message_stops_counting_as_unread_and_as_a_mention(chat:
     listed = (await bob.get("/channel/search", query="plans"))["items"][0]  # the list reads every channel at once
     for seen in (read, listed):
         assert (seen["unread"], seen["mentions"], seen["role"]) == (1, 1, "member")
+
+
+async def test_unread_and_mention_counts_stop_at_100_which_means_100_or_more(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="busy", type="private", members=[bob.id]))["id"]
+    await history(bob, cid)
+    sent = [await send(alice, cid, f"@bob number {n}") for n in range(99)]
+
+    def counted(seen: dict[str, Any]) -> tuple[int, int]:
+        return seen["unread"], seen["mentions"]
+
+    assert counted(await bob.get("/channel/read", id=cid)) == (99, 99)  # exact below the cap
+    sent += [await send(alice, cid, f"@bob number {n}") for n in range(99, 102)]
+    listed = (await bob.get("/channel/search", query="busy"))["items"][0]
+    for seen in (await bob.get("/channel/read", id=cid), listed):
+        assert counted(seen) == (100, 100)  # 102 of each: "100 or more"
+    marked = await bob.post("/message/mark_read", channel_id=cid, message_id=sent[2]["id"])
+    assert counted(marked) == (99, 99)  # exact again once fewer than 100 are left
+    mine = await send(bob, cid, "a reply of my own does not count")
+    assert counted(await bob.get("/channel/read", id=cid)) == (99, 99) and mine["user_id"] == bob.id
 
 
 async def test_mentioning_a_public_channel_reader_and_adding_one_by_edit(chat: Harness) -> None:

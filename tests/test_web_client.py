@@ -861,6 +861,27 @@ async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browse
     b.assert_clean()
 
 
+async def test_a_channel_a_hundred_messages_behind_shows_99_plus(browser: Browser, web: LiveServer) -> None:
+    """The server counts unread messages up to 100, meaning "100 or more" (docs/api.md): the badge and the
+    page title say "99+" from there, also when messages arrive while the page is open."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    busy = (await alice.post("/channel/edit", organisation_id=org, name="busy", type="group", members=[bob.id]))["id"]
+    await _fill(web, alice, busy, 99, "catching up")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    badge = b.page.locator(".side-item", has_text="busy").locator(".badge")
+    await expect(badge).to_have_text("99")
+    await alice.post("/message/edit", channel_id=busy, contents="the hundredth")
+    await expect(badge).to_have_text("99+")
+    await expect(b.page).to_have_title("(99+) chatd")
+    await _fill(web, alice, busy, 20, "more")
+    await b.page.reload()  # the server's count this time: 100, of 120
+    await b.page.wait_for_selector("#connection[data-status=online]", state="attached")
+    await expect(badge).to_have_text("99+")
+    assert await b.page.evaluate("id => chatd.state.channels.get(id).unread", busy) == 100
+    b.assert_clean()
+
+
 async def test_history_that_cannot_be_read_says_so_and_is_read_again(browser: Browser, web: LiveServer) -> None:
     """History requests that fail (the server restarting, the network gone) used to leave an empty channel
     saying "This is the very beginning of the conversation", or nothing at all when scrolling back: now the

@@ -14,6 +14,10 @@ USER_TYPES = ("MESSAGE", "FILE")  # what users post, and may edit; the others ar
 # creation, topic, name, merge) stay in history but never make a channel unread for anyone: being added
 # to a new conversation is not a message waiting to be read (docs/api.md, Read markers).
 UNREAD_TYPES = ("MESSAGE", "FILE", "MEETING")
+# Unread and mention counts stop here: a count of 100 says "100 or more" (clients show "99+"). Counting costs
+# a row per message, at every connect and channel list: a member of a hundred busy channels with a million
+# unread messages cost a second of SQLite per connect before (docs/api.md, Read markers).
+COUNT_MAX = 100
 
 
 @dataclass(slots=True)

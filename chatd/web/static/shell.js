@@ -4,7 +4,7 @@ import * as dialogs from './dialogs.js';
 import { clear, h, icon } from './dom.js';
 import { SavedPanel, SearchPanel } from './panels.js';
 import { renderRail, renderSidebar } from './sidebar.js';
-import { isConversation, state } from './state.js';
+import { countLabel, isConversation, state } from './state.js';
 import { addPeople, meMenu, orgCreated, orgMenu, switchOrg } from './orgs.js';
 import { go, jump, newChannel, channelCreated } from './nav.js';
 
@@ -65,7 +65,7 @@ export function drawSidebar() {
     });
     let unread = 0;
     for (const c of state.channels.values()) if (c.member && !c.archived && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
-    document.title = unread ? `(${unread}) chatd` : 'chatd';
+    document.title = unread ? `(${countLabel(unread)}) chatd` : 'chatd';
     if (!state.current) welcome();
   });
 }

@@ -2,7 +2,7 @@
 // conversations with unread and mention badges, presence dots, and the signed-in user at the bottom.
 
 import { avatar, clear, colourOf, h, icon, initials } from './dom.js';
-import { channelTitle, isConversation, state } from './state.js';
+import { channelTitle, countLabel, isConversation, state } from './state.js';
 
 export function presenceDot(userId) {
   const status = userId === state.me.id ? state.myStatus || 'online' : state.presence.get(userId) || 'offline';
@@ -33,7 +33,7 @@ function item(channel) {
     { class: classes.join(' '), href: `#/c/${channel.id}`, dataset: { channel: channel.id }, title: channelTitle(channel) },
     h('span', { class: 'side-icon' }, channelIcon(channel)),
     h('span', { class: 'side-name' }, channelTitle(channel)),
-    badge > 0 && channel.member ? h('span', { class: 'badge', 'aria-label': `${badge} unread` }, String(badge)) : null,
+    badge > 0 && channel.member ? h('span', { class: 'badge', 'aria-label': `${countLabel(badge)} unread` }, countLabel(badge)) : null,
   );
 }
 
