@@ -106,22 +106,28 @@ async def check_org_members(conn: AsyncConnection, org_id: int, user_ids: set[in
 
 
 async def view_of(conn: AsyncConnection, principal: Principal, channel: Channel, role: str | None) -> ChannelView:
-    counts = await read_state.counts(conn, principal.user_id, [channel.id])
+    member = (await read_state.counts(conn, principal.user_id, [channel.id])).get(channel.id)
     member_count = (await channel_store.member_counts(conn, [channel.id])).get(channel.id, 0)
-    unread, mentions, last_read = counts.get(channel.id, (None, None, None))
-    return ChannelView(channel, role, member_count, unread, mentions, last_read)
+    return _view(channel, role, member_count, member)
 
 
 async def views_of(conn: AsyncConnection, principal: Principal, found: list[Channel]) -> list[ChannelView]:
+    """Each channel as ``principal`` sees it: the member rows' roles, counts and markers in one statement."""
     ids = [c.id for c in found]
-    counts = await read_state.counts(conn, principal.user_id, ids)
+    members = await read_state.counts(conn, principal.user_id, ids)
     sizes = await channel_store.member_counts(conn, ids)
-    roles = await member_store.roles_of(conn, principal.user_id, ids)
     views = []
     for channel in found:
-        unread, mentions, last_read = counts.get(channel.id, (None, None, None))
-        views.append(ChannelView(channel, roles.get(channel.id), sizes.get(channel.id, 0), unread, mentions, last_read))
+        member = members.get(channel.id)
+        views.append(_view(channel, member.role if member else None, sizes.get(channel.id, 0), member))
     return views
+
+
+def _view(channel: Channel, role: str | None, member_count: int, member: read_state.MemberState | None) -> ChannelView:
+    """Counts and the marker are kept for members only (None for everyone else)."""
+    if member is None:
+        return ChannelView(channel, role, member_count, None, None, None)
+    return ChannelView(channel, role, member_count, member.unread, member.mentions, member.last_read_message_id)
 
 
 async def create_channel_in(

@@ -6,7 +6,7 @@ rather than stored counters, so edits, removals and merges can never leave a cou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +22,16 @@ _CHANNELS: BindParameter[list[int]] = bindparam("channel_ids", expanding=True)
 _ONE: ColumnClause[int] = literal_column("1")
 
 
+class MemberState(NamedTuple):
+    """A member's place in a channel: their role, what they have not read (each count at most ``COUNT_MAX``,
+    which then means that many or more), and their marker."""
+
+    role: str
+    unread: int
+    mentions: int
+    last_read_message_id: int
+
+
 def _at_most(rows: Select[Any]) -> ScalarSelect[int]:
     """How many rows ``rows`` (correlated to the member's row) gives, counted up to ``COUNT_MAX``."""
     bounded = rows.correlate(channel_members).limit(COUNT_MAX).subquery()
@@ -33,6 +43,7 @@ def _at_most(rows: Select[Any]) -> ScalarSelect[int]:
 # the bound ran once per member row over the whole backlog: 1.9 s on PostgreSQL, docs/performance.md).
 _COUNTS = select(
     channel_members.c.channel_id,
+    channel_members.c.role,
     channel_members.c.last_read_message_id,
     _at_most(
         select(_ONE).where(
@@ -54,15 +65,18 @@ _COUNTS = select(
 ).where(channel_members.c.user_id == _USER, channel_members.c.channel_id.in_(_CHANNELS))
 
 
-async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """``{channel_id: (unread, mentions, last_read_message_id)}`` for the channels ``user_id`` is a member of.
+async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:
+    """``{channel_id: MemberState}`` for the channels ``user_id`` is a member of.
 
     Unread counts others' messages of ``UNREAD_TYPES`` after the marker: never one's own, never a system
     notice. Both counts stop at ``COUNT_MAX``, which then means that many or more."""
     if not channel_ids:
         return {}
     rows = await conn.execute(_COUNTS, {"user_id": user_id, "channel_ids": channel_ids})
-    return {int(channel_id): (int(unread), int(mentioned), int(last_read)) for channel_id, last_read, unread, mentioned in rows}
+    return {
+        int(channel_id): MemberState(str(role), int(unread), int(mentioned), int(last_read))
+        for channel_id, role, last_read, unread, mentioned in rows
+    }
 
 
 _ADVANCE = (
