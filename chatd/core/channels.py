@@ -106,7 +106,7 @@ async def check_org_members(conn: AsyncConnection, org_id: int, user_ids: set[in
 
 
 async def view_of(conn: AsyncConnection, principal: Principal, channel: Channel, role: str | None) -> ChannelView:
-    member = (await read_state.counts(conn, principal.user_id, [channel.id])).get(channel.id)
+    member = (await read_state.member_states(conn, principal.user_id, [channel.id])).get(channel.id)
     member_count = (await channel_store.member_counts(conn, [channel.id])).get(channel.id, 0)
     return _view(channel, role, member_count, member)
 
@@ -114,7 +114,7 @@ async def view_of(conn: AsyncConnection, principal: Principal, channel: Channel,
 async def views_of(conn: AsyncConnection, principal: Principal, found: list[Channel]) -> list[ChannelView]:
     """Each channel as ``principal`` sees it: the member rows' roles, counts and markers in one statement."""
     ids = [c.id for c in found]
-    members = await read_state.counts(conn, principal.user_id, ids)
+    members = await read_state.member_states(conn, principal.user_id, ids)
     sizes = await channel_store.member_counts(conn, ids)
     views = []
     for channel in found:

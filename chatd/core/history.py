@@ -131,7 +131,7 @@ async def _advance(tx: Tx, principal: Principal, channel_id: int, message_id: in
     between may reach it first: the client adds the unread messages it got after ``seq`` (docs/websocket.md)."""
     moved = await read_state.advance(tx.conn, channel_id, principal.user_id, message_id)
     seq = (await event_log.last_seqs(tx.conn, [channel_id])).get(channel_id, 0)
-    member = (await read_state.counts(tx.conn, principal.user_id, [channel_id])).get(channel_id)
+    member = (await read_state.member_states(tx.conn, principal.user_id, [channel_id])).get(channel_id)
     state = {
         "channel_id": str(channel_id),
         "last_read_message_id": str(member.last_read_message_id if member else 0),

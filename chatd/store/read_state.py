@@ -1,7 +1,8 @@
 """How far each member has read each channel, and the unread and mention counts that follow from it.
 
 Counts are computed from indexes (``messages(channel_id, id)``, ``mentions(user_id, channel_id, message_id)``)
-rather than stored counters, so edits, removals and merges can never leave a count wrong.
+rather than stored counters, so edits, removals and merges can never leave a count wrong; each stops at
+``COUNT_MAX``, so what one costs does not grow with how far behind a member is.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ def _at_most(rows: Select[Any]) -> ScalarSelect[int]:
     return select(func.count()).select_from(bounded).scalar_subquery()
 
 
-# Each member row with its two counts, each bounded: the counting stops at COUNT_MAX messages per channel (it
-# passes over one's own and removed ones between), however far behind the marker is, on both stores (a correlated count without
-# the bound ran once per member row over the whole backlog: 1.9 s on PostgreSQL, docs/performance.md).
+# Each member row with its two counts, each bounded: counting stops at COUNT_MAX messages per channel (passing
+# over one's own and removed ones between), however far behind the marker is, on both stores. A correlated
+# count without the bound ran over the whole backlog once per member row (1.9 s on PostgreSQL), and the
+# grouped counts before it read every message of the channels there (docs/performance.md, eighth pass).
 _COUNTS = select(
     channel_members.c.channel_id,
     channel_members.c.role,
@@ -65,7 +67,7 @@ _COUNTS = select(
 ).where(channel_members.c.user_id == _USER, channel_members.c.channel_id.in_(_CHANNELS))
 
 
-async def counts(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:
+async def member_states(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:
     """``{channel_id: MemberState}`` for the channels ``user_id`` is a member of.
 
     Unread counts others' messages of ``UNREAD_TYPES`` after the marker: never one's own, never a system
