@@ -30,6 +30,7 @@ from . import __version__
 from .core.clock import iso
 from .core.context import Core
 from .domain.errors import ChatdError, Conflict
+from .store import channel_members as member_store
 from .store import dump, migrations
 from .store.db import is_outage
 from .store.tables import files as files_table
@@ -225,6 +226,7 @@ async def import_archive(core: Core, source: Path) -> Summary:
             async with core.db.write() as conn:
                 for table in dump.tables():
                     summary.tables[str(table.name)] = await _load_table(conn, table, folder, source, bar)
+                await member_store.recount(conn)  # derived, so not in the archive (``dump.DERIVED``)
         blobs = folder / "files"
         if blobs.is_dir():
             for path in sorted(p for p in blobs.rglob("*") if p.is_file()):

@@ -244,3 +244,29 @@ async def test_merge_refuses_across_organisations_and_checks_rights(chat: Harnes
     await alice.post("/channel/merge", source=a, destination=a, expect=400, code="invalid")
     await bob.post("/channel/merge", source=a, destination=c, expect=403, code="forbidden")
     await alice.post("/channel/merge", source=a, expect=400, code="invalid")
+
+
+async def test_member_counts_follow_every_way_in_and_out(chat: Harness) -> None:
+    """``member_count`` is kept with the channel (schema 8), not counted from its rows on every read: each way
+    a member comes or goes moves it, on the channel read and on the list alike."""
+    alice, bob, carol, dave = await chat.users("alice", "bob", "carol", "dave")
+    org = await org_with(alice, bob, carol, dave)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", members=[bob.id]))["id"]
+
+    async def counted() -> int:
+        read = (await alice.get("/channel/read", id=cid))["member_count"]
+        listed = next(c for c in (await alice.get("/channel/search", query="plans"))["items"] if c["id"] == cid)
+        assert listed["member_count"] == read
+        return int(read)
+
+    assert await counted() == 2
+    await carol.post("/channel/join", id=cid)
+    await alice.post("/channel/members/add", id=cid, user_ids=[dave.id, carol.id])  # carol is in already
+    assert await counted() == 4
+    await alice.post("/channel/members/remove", id=cid, user_ids=[bob.id, bob.id])
+    await alice.post("/channel/members/remove", id=cid, user_ids=[bob.id])  # gone already
+    assert await counted() == 3
+    await carol.post("/channel/leave", id=cid)
+    assert await counted() == 2
+    await alice.post("/organisation/members/remove", id=org, user_id=dave.id)  # leaves the org's channels too
+    assert await counted() == 1

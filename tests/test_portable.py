@@ -90,6 +90,7 @@ async def test_sqlite_to_postgresql_and_back_gives_identical_content(tmp_path: P
     subprocess.run(["tar", "-xzf", str(first), "-C", str(unpacked)], check=True)
     assert _content(unpacked) == _content(again)
     channels = {c["name"]: c for c in _rows(again, "channels")}
+    assert all("member_count" not in c for c in channels.values())  # derived: counted again by the import
     assert [e["seq"] for e in _rows(again, "channel_events") if e["channel_id"] == int(made["general"])] == list(
         range(1, channels["general"]["last_seq"] + 1)
     )
@@ -103,6 +104,8 @@ async def test_sqlite_to_postgresql_and_back_gives_identical_content(tmp_path: P
         assert login.status_code == 200
         again_alice = Actor(chat, alice.user, login.json()["session_id"])
         hits = await again_alice.get("/message/search", query="cafe")
+        counted = [(await again_alice.get("/channel/read", id=made[name]))["member_count"] for name in ("general", "secret")]
+        assert counted == [2, 1]
         assert [h["id"] for h in hits["items"]] == [made["first"]["id"]]
         downloaded = await again_alice.call("GET", "/file/download", params={"id": made["file"]["id"]})
         assert downloaded.content == b"file bytes \x00\x01 survive"

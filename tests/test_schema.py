@@ -14,7 +14,7 @@ from chatd.domain.errors import Conflict
 from chatd.store import migrations, schema
 from chatd.store.db import Database
 from chatd.store.tables import metadata
-from harness import Harness, make_settings
+from harness import Harness, make_settings, org_with
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,5 +204,25 @@ async def test_the_thread_index_holds_replies_only_and_serves_a_thread_listing(d
                 await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
                 plan = " ".join(str(row[0]) for row in await conn.execute(text(f"EXPLAIN {listing}")))
                 assert "ix_messages_thread" in plan, plan
+    finally:
+        await db.dispose()
+
+
+async def test_the_upgrade_to_version_8_counts_each_channels_members(chat: Harness, database_url: str) -> None:
+    """Version 8: channels keep their member count. A database from before gets the column, each channel's
+    members counted, and the count is then kept by joins and leaves."""
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    org = await org_with(alice, bob, carol)
+    trio = (await alice.post("/channel/edit", organisation_id=org, name="trio", members=[bob.id, carol.id]))["id"]
+    solo = (await alice.post("/channel/edit", organisation_id=org, name="solo"))["id"]
+    db = Database(DatabaseSettings(url=database_url))  # beside the running app, whose statements are prepared
+    try:
+        async with db.write() as conn:  # turn it back into what version 7 created
+            await conn.execute(text("ALTER TABLE channels DROP COLUMN member_count"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 8"))
+        assert await migrations.upgrade(db, 2) == (7, migrations.LATEST)
+        async with db.read() as conn:
+            rows = await conn.execute(text("SELECT id, member_count FROM channels WHERE name IN ('trio', 'solo')"))
+            assert {str(row[0]): row[1] for row in rows} == {trio: 3, solo: 1}
     finally:
         await db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership
@@ -26,6 +26,7 @@ async def add(conn: AsyncConnection, channel_id: int, user_ids: Iterable[int], r
     values = [{"channel_id": channel_id, "user_id": uid, "role": role, "joined_at": now} for uid in user_ids]
     if values:
         await conn.execute(channel_members.insert(), values)
+        await _counted(conn, channel_id, len(values))
 
 
 async def set_role(conn: AsyncConnection, channel_id: int, user_id: int, role: str) -> None:
@@ -39,9 +40,19 @@ async def set_role(conn: AsyncConnection, channel_id: int, user_id: int, role: s
 async def remove(conn: AsyncConnection, channel_id: int, user_ids: Iterable[int]) -> None:
     ids = list(user_ids)
     if ids:
-        await conn.execute(
+        removed = await conn.execute(
             channel_members.delete().where(channel_members.c.channel_id == channel_id, channel_members.c.user_id.in_(ids))
         )
+        if removed.rowcount:
+            await _counted(conn, channel_id, -removed.rowcount)
+
+
+async def _counted(conn: AsyncConnection, channel_id: int, change: int) -> None:
+    """``channels.member_count`` follows its rows, in the same transaction: these two functions are the only
+    writers of ``channel_members`` but an import, which counts afresh (``recount``)."""
+    await conn.execute(
+        channels.update().where(channels.c.id == channel_id).values(member_count=channels.c.member_count + change)
+    )
 
 
 async def list_members(conn: AsyncConnection, channel_id: int) -> list[Membership]:
@@ -102,3 +113,15 @@ async def roles_of(conn: AsyncConnection, user_id: int, channel_ids: list[int]) 
         return {}
     rows = await conn.execute(_ROLES_OF, {"user_id": user_id, "channel_ids": channel_ids})
     return {row[0]: str(row[1]) for row in rows}
+
+
+async def recount(conn: AsyncConnection) -> None:
+    """Every channel's ``member_count`` counted from its rows: after an import, which writes the rows
+    directly (an export leaves the count out, as derived data), and when the column is added (schema 8)."""
+    counted = (
+        select(func.count())
+        .where(channel_members.c.channel_id == channels.c.id)
+        .correlate(channels)
+        .scalar_subquery()
+    )
+    await conn.execute(channels.update().values(member_count=counted))

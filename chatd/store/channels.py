@@ -191,10 +191,8 @@ async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
     return None if row is None else channel_of(row)
 
 
-_MEMBER_COUNTS = (
-    select(channel_members.c.channel_id, func.count())
-    .where(channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)))
-    .group_by(channel_members.c.channel_id)
+_MEMBER_COUNTS = select(channels.c.id, channels.c.member_count).where(
+    channels.c.id.in_(bindparam("channel_ids", expanding=True))
 )
 
 

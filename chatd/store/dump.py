@@ -32,8 +32,16 @@ from .tables import (
 )
 
 SKIPPED = {"schema_version", "node_leases"}
+# Columns counted from other rows: left out of an export, counted again by the import (older archives lack
+# them, and an older chatd refuses columns it does not know).
+DERIVED = {"channels": ("member_count",)}
 SERVER_ONLY = {"sessions", "access_tokens", "server_secrets"}
 BATCH = 1000
+
+
+def columns(table: Table) -> list[Any]:
+    """The table's columns an export holds: all but the derived ones."""
+    return [column for column in table.columns if column.name not in DERIVED.get(table.name, ())]
 
 
 def tables() -> list[Table]:
@@ -112,7 +120,7 @@ class Scope:
 
     def note(self, table: Table, row: dict[str, Any]) -> None:
         """Remember the users and files a row points at (they join the export)."""
-        for column in table.columns:
+        for column in columns(table):
             value = row[column.name]
             if value is None:
                 continue
@@ -134,10 +142,11 @@ async def count(conn: AsyncConnection, table: Table, where: ColumnElement[bool] 
 
 async def rows(conn: AsyncConnection, table: Table, where: ColumnElement[bool] | None) -> AsyncIterator[dict[str, Any]]:
     """The table's rows in primary key order, streamed (never all in memory)."""
-    query = select(*table.columns).order_by(*_order(conn, table))
+    exported = columns(table)
+    query = select(*exported).order_by(*_order(conn, table))
     if where is not None:
         query = query.where(where)
-    names = [str(column.name) for column in table.columns]  # plain str: orjson refuses SQLAlchemy's quoted names
+    names = [str(column.name) for column in exported]  # plain str: orjson refuses SQLAlchemy's quoted names
     result = await conn.stream(query.execution_options(yield_per=BATCH))
     async for row in result:
         yield dict(zip(names, row))

@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import events, search_ddl
+from . import channel_members, events, search_ddl
 from .db import Database
 from .tables import REPLIES, messages, metadata, node_leases, schema_version, server_secrets
 
@@ -82,6 +82,17 @@ async def _v7_thread_index_replies_only(conn: AsyncConnection, dialect: str) -> 
     await conn.exec_driver_sql(f"CREATE INDEX ix_messages_thread ON messages (reply_to, id) WHERE {REPLIES}")
 
 
+async def _v8_member_counts(conn: AsyncConnection, dialect: str) -> None:
+    """Channels keep their member count (``channels.member_count``, kept by ``channel_members.add`` and
+    ``remove``): every channel list and websocket connect counted the member rows of each channel, a cost that
+    grew with the channel (ten thousand index entries for a channel of ten thousand, at every connect of each
+    of them). A database created by this release has the column already; an older one gets it, counted."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("channels")})
+    if "member_count" not in present:
+        await conn.exec_driver_sql("ALTER TABLE channels ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0")
+    await channel_members.recount(conn)
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
@@ -90,6 +101,7 @@ STEPS: list[tuple[int, Step]] = [
     (5, _v5_redacted_removals),
     (6, _v6_no_author_index),
     (7, _v7_thread_index_replies_only),
+    (8, _v8_member_counts),
 ]
 LATEST = STEPS[-1][0]
 
