@@ -126,6 +126,10 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                     "search, common word, narrow reader": (narrow, "/message/search?" + urlencode({"query": words["common"]})),
                     "search, most frequent word, narrow reader": (narrow, "/message/search?" + urlencode(
                         {"query": words["frequent"]})),
+                    # Every channel of a member far behind in nearly all of them (a poster reads none): the list
+                    # a client loads, with the unread and mention counts of each (at most 100 each, counted).
+                    "channel list, member of every channel": (member, "/channel/search?" + urlencode(
+                        {"member": "true", "per_page": 100})),
                 }
                 for name, (headers, path) in queries.items():
                     answer = httpx.get(server.base + path, headers=headers, timeout=60)
