@@ -16,7 +16,7 @@ USER_TYPES = ("MESSAGE", "FILE")  # what users post, and may edit; the others ar
 UNREAD_TYPES = ("MESSAGE", "FILE", "MEETING")
 # Unread and mention counts stop here: a count of 100 says "100 or more" (clients show "99+"). Counting costs
 # a row per message, at every connect and channel list: a member of a hundred busy channels with a million
-# unread messages cost a second of SQLite per connect before (docs/api.md, "counts stop at 100").
+# unread messages cost 1.6-1.8 s of SQLite per connect before (docs/api.md, "counts stop at 100").
 COUNT_MAX = 100
 
 
