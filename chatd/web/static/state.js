@@ -125,7 +125,7 @@ export function applyRead(channel, counts) {
 }
 
 // The server counts unread messages and mentions up to 100, which then means "100 or more" (docs/api.md,
-// "Read markers"); a count shown is "99+" from there, whatever was added to it here.
+// "counts stop at 100"); a count shown is "99+" from there, whatever was added to it here.
 export const COUNT_MAX = 100;
 
 export function countLabel(count) {
