@@ -112,7 +112,8 @@ def markdown(results: dict[str, Any]) -> str:
         "# Benchmark results",
         "",
         f"Runs: {when}. {meta['cores']} cores; load average before the last run {meta['load_before']}. "
-        "Ratios are chatd ÷ the floor in the same run. "
+        "Ratios are chatd ÷ the floor in the same run; a send's rate and CPU ratios are the median of its rounds' "
+        "own ratios (each chatd round against the floor round just before it), its figures the medians of the rounds. "
         "⚠ marks a figure measured while other processes used more than "
         f"{int(meta['others_max'] * 100)} % of a core (kept after {meta['attempts']} attempts): re-run it on a quiet "
         "machine before trusting it.",

@@ -54,16 +54,38 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         ours.append(await measured(
                             target, lambda: _send(server, room, senders, total, deadline), opts.attempts, label))
                     chatd, base = procs.median_record(ours, "per_second"), procs.median_record(theirs, "per_second")
+                    for record, rounds in ((chatd, ours), (base, theirs)):  # CPU: each round's own, not the median rate's
+                        record["server_cpu_us_per_request"] = _median([r.get("server_cpu_us_per_request") for r in rounds])
+                        record["cpu_rounds"] = [r.get("server_cpu_us_per_request") for r in rounds]
                     rows.append({
                         "case": f"{dialect}, {senders} senders", "dialect": dialect, "senders": senders,
                         "chatd": chatd, "floor": base,
                         "ratio": {
-                            "per_second": ratio(chatd["per_second"], base["per_second"]),  # type: ignore[arg-type]
+                            "per_second": paired(ours, theirs, "per_second"),
                             "p99_ms": ratio(chatd["p99_ms"], base["p99_ms"]),  # type: ignore[arg-type]
-                            "server_cpu_per_request": ratio(
-                                chatd.get("server_cpu_us_per_request"), base.get("server_cpu_us_per_request")),  # type: ignore[arg-type]
+                            "server_cpu_per_request": paired(ours, theirs, "server_cpu_us_per_request"),
+                        },
+                        "paired_ratios": {
+                            key: [ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)]
+                            for key in ("per_second", "server_cpu_us_per_request")
                         },
                     })
                     print(f"bench: send {dialect} {senders}: chatd {chatd['per_second']}/s p99 {chatd['p99_ms']} ms, "
                           f"floor {base['per_second']}/s", flush=True)
     return rows
+
+
+def paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
+    """The median of the rounds' own ratios, each chatd round against the floor round run just before it.
+    This machine's speed drifts between rounds (the floor's CPU per request moved between 44 and 89 µs
+    in one afternoon), and a round and its pair see the same speed; the ratio of two medians taken from
+    different rounds does not."""
+    return _median([ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)])
+
+
+def _median(values: list[Any]) -> float | None:
+    known = sorted(float(v) for v in values if v)
+    if not known:
+        return None
+    middle = len(known) // 2
+    return round(known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2, 3)
