@@ -125,6 +125,17 @@ def test_hostile_queries_are_only_words_to_the_engines() -> None:
     assert terms('foo AND "quoted" a:b NEAR(') == ["foo", "and", "quoted", "a", "b", "near"]  # the words stay
 
 
+def test_ascii_text_splits_into_the_words_the_pattern_defines() -> None:
+    """ASCII text takes a faster path than ``WORD`` (a table and a split); every ASCII character, between
+    words, at the ends and repeated, splits or joins exactly as the pattern does."""
+    from chatd.store.search import WORD, terms
+
+    for code in range(128):
+        c = chr(code)
+        for text in (f"ab{c}cd", f"{c}Ab9{c}{c}x_Y{c}", c * 3, f"{c}"):
+            assert terms(text) == WORD.findall(text.lower()), repr(text)
+
+
 async def test_hostile_queries_never_fail(chat: Harness) -> None:
     alice = await chat.user("alice")
     org = await org_with(alice)
