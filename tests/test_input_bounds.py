@@ -12,6 +12,9 @@ from harness import Actor, Harness, LiveServer, error_of, no_trace_between, team
 from starlette.routing import Route
 
 from chatd.app import _routes
+from chatd.domain.errors import BadRequest
+from chatd.edge import bounds
+from chatd.edge.params import Id, Params, validate
 from chatd.faces.workdrive.unsupported import UNSUPPORTED
 
 pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
@@ -109,6 +112,32 @@ async def test_integers_are_ascii_digits_within_64_bits(chat: Harness) -> None:
     await alice.post("/message/read", channel_id=cid, limit=2**70, expect=405, code="method_not_allowed")
     big = await alice.get("/message/read", channel_id=cid, limit=str(2**64), expect=400, code="invalid")
     assert "limit" in big["error"]["fields"]
+
+
+class _Mixed(Params):
+    """Fields of every kind ``check_integers`` looks into or, bounded by their own parser, skips."""
+
+    id: Id
+    ids: list[Id] | None = None
+    name: str = ""
+    flag: bool = False
+    count: int = 0
+    counts: list[int] = []
+    table: dict[str, int] = {}
+    either: int | str = ""
+
+
+@pytest.mark.parametrize("field", ["count", "counts", "table", "either", "id", "ids"])
+def test_an_integer_beyond_64_bits_is_refused_in_any_field_that_holds_one(field: str) -> None:
+    big = 2**64
+    value: Any = {"counts": [1, big], "table": {"k": big}, "ids": [1, big]}.get(field, big)
+    with pytest.raises(BadRequest) as refused:
+        validate(_Mixed, {"id": 1, field: value})
+    assert field in str(refused.value.fields)
+
+
+def test_only_fields_no_parser_bounded_are_walked_after_validation() -> None:
+    assert [key for _, key in bounds._unchecked_fields(_Mixed)] == ["either", "table", "counts", "count"]
 
 
 # Ids and page numbers: the 500s of issue 13, on both databases -------------------------------------------

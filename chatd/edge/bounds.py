@@ -33,6 +33,17 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 _PARSERS = (BeforeValidator, PlainValidator, WrapValidator)
 
 
+class Within64Bits:
+    """Marks a type whose own parser refuses an integer beyond 64 bits (``params.Id``, in its ``Annotated``
+    metadata): ``check_integers`` need not look at its values again."""
+
+    def __repr__(self) -> str:
+        return "WITHIN_64_BITS"
+
+
+WITHIN_64_BITS = Within64Bits()
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     max_chars: int
@@ -138,9 +149,9 @@ def _check_text(value: str, path: str, max_chars: int) -> None:
 def check_integers(instance: BaseModel) -> None:
     """After validation: every integer the model holds (however it was given) fits in 64 bits.
 
-    The model's own fields are checked here, last first as ``_walk_integers`` would; what they contain is
-    walked in its turn."""
-    for name, key in reversed(_field_keys(type(instance))):
+    The model's own fields are checked here, last first as ``_walk_integers`` would, but for those whose
+    type cannot hold an unchecked integer (``_unchecked_fields``); what they contain is walked in its turn."""
+    for name, key in _unchecked_fields(type(instance)):
         item = getattr(instance, name)
         if item is None or isinstance(item, str):  # most fields: nothing to look into
             continue
@@ -172,6 +183,30 @@ def _walk_integers(value: Any, path: str) -> None:
 def _check_int(value: int, path: str) -> None:
     if not INT_MIN <= value <= INT_MAX:
         raise BadRequest.field(path, "must fit in a 64-bit integer")
+
+
+@cache
+def _unchecked_fields(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """``_field_keys`` of the fields that may hold an integer no parser has bounded, last first: text, flags
+    and ids (``WITHIN_64_BITS``), and lists and options of them, need no walk (most fields of most models)."""
+    return tuple(
+        (name, field.alias or name)
+        for name, field in reversed(model.model_fields.items())
+        if not (any(item is WITHIN_64_BITS for item in field.metadata) or _bounded(field.annotation))
+    )
+
+
+def _bounded(annotation: Any) -> bool:
+    """Whether every value of ``annotation`` is text, a flag, None or a ``WITHIN_64_BITS`` integer."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *extra = get_args(annotation)
+        return any(item is WITHIN_64_BITS for item in extra) or _bounded(base)
+    if origin in (Union, types.UnionType, list):
+        return all(_bounded(arg) for arg in get_args(annotation))
+    if origin is Literal:
+        return all(isinstance(value, (str, bool)) for value in get_args(annotation))
+    return annotation in (str, bool, type(None))
 
 
 @cache

@@ -24,7 +24,7 @@ from ..domain.codes import Code
 from ..domain.errors import BadRequest, ChatdError, TooLarge
 from ..core.ids import MAX_ID, parse_id
 from .body_limit import request_limit
-from .bounds import check_input, check_integers
+from .bounds import WITHIN_64_BITS, check_input, check_integers
 from .headers import header, headers_of
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,7 +44,7 @@ ID_SCHEMA = {
     "anyOf": [{"type": "string", "pattern": ID_PATTERN}, {"type": "integer", "minimum": 1, "maximum": MAX_ID}],
     "description": "an id: a positive 64-bit integer, as a string of digits or a number",
 }
-Id = Annotated[int, BeforeValidator(_id), WithJsonSchema(ID_SCHEMA)]
+Id = Annotated[int, BeforeValidator(_id), WithJsonSchema(ID_SCHEMA), WITHIN_64_BITS]  # ``_id`` bounds it
 
 
 class Params(BaseModel):
