@@ -164,6 +164,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         heartbeat = asyncio.get_running_loop().create_task(hub.keep_presence(settings.websocket.presence_heartbeat_seconds))
         sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
         watcher = asyncio.get_running_loop().create_task(watch_loop(core))
+        flusher = asyncio.get_running_loop().create_task(registry.flushing())
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -179,7 +180,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             heartbeat.cancel()
             sweeper.cancel()
             watcher.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, watcher, return_exceptions=True)
+            flusher.cancel()
+            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, watcher, flusher, return_exceptions=True)
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

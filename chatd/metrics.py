@@ -10,8 +10,10 @@ Metric names and what each means: docs/operations.md, "Monitoring".
 
 from __future__ import annotations
 
+import asyncio
 import os
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,6 +39,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+FLUSH_SECONDS = 1.0  # how stale another worker's answer to a scrape may be about this one's requests
 
 
 class Metrics(Probe):
@@ -55,7 +58,9 @@ class Metrics(Probe):
             "chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
             ["method", "route"], registry=registry,
         )
-        self._http_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        # Requests since the last ``flush`` by (method, route, status): count, seconds, count per bucket.
+        self._http: dict[tuple[str, str, int], list[Any]] = {}
+        self._http_bounds: tuple[float, ...] = tuple(self.http_seconds._upper_bounds)  # the last is +Inf
         self.loop_lag_seconds = Histogram(
             "chatd_event_loop_lag_seconds",
             "How late the event loop ran a timer due every 10 ms: the longest stall, to its bucket.",
@@ -151,18 +156,43 @@ class Metrics(Probe):
     # -- HTTP and exposition -----------------------------------------------------------------------
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        # The labelled series, found once per (method, route, status): ``labels()`` checks and locks each call.
+        """Counted in plain numbers, written to the registry by ``flush``: a counter's ``inc`` and a
+        histogram's ``observe`` take a lock each (the histogram two, after a loop over its bounds in
+        Python), and with ``labels`` were 3 % of a send's instructions (docs/performance.md, ninth pass)
+        for what a scrape reads every few seconds. Called on the event loop only, as ``flush`` is."""
         key = (method, route, status)
-        series = self._http_series.get(key)
-        if series is None:
-            series = self._http_series[key] = (
-                self.http_requests.labels(method, route, str(status)), self.http_seconds.labels(method, route)
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+        tally = self._http.get(key)
+        if tally is None:
+            tally = self._http[key] = [0, 0.0, [0] * len(self._http_bounds)]
+        tally[0] += 1
+        tally[1] += seconds
+        tally[2][bisect_left(self._http_bounds, seconds)] += 1  # the first bound ≥ seconds, as ``observe``
+
+    def flush(self) -> None:
+        """The requests counted since the last flush, into the registry (so into this worker's files under
+        ``--workers``): before every scrape this process answers, and every ``FLUSH_SECONDS`` (``flushing``).
+        A histogram's sum and buckets take several observations at once only through its value objects."""
+        counted, self._http = self._http, {}
+        for (method, route, status), (count, seconds, buckets) in counted.items():
+            self.http_requests.labels(method, route, str(status)).inc(count)
+            histogram = self.http_seconds.labels(method, route)
+            histogram._sum.inc(seconds)
+            for index, observed in enumerate(buckets):
+                if observed:
+                    histogram._buckets[index].inc(observed)
+
+    async def flushing(self) -> None:
+        """``flush`` every ``FLUSH_SECONDS``, for the scrapes another worker answers (and at the end)."""
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_SECONDS)
+                self.flush()
+        finally:
+            self.flush()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition (body, content type): this app's registry, or every worker's files summed."""
+        self.flush()
         if self.multiprocess_dir is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         registry = CollectorRegistry()

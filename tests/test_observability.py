@@ -148,3 +148,35 @@ async def test_the_grafana_dashboard_charts_only_metrics_and_labels_chatd_export
         filtered = set(re.findall(r"[{,]\s*([a-z_]+)\s*=~?", query))
         offered = set().union(*(exported[name] for name in named)) | scrape_labels
         assert grouped | filtered <= offered, (query, (grouped | filtered) - offered)
+
+
+def test_requests_counted_between_scrapes_show_as_each_observed_alone() -> None:
+    """HTTP requests are counted in plain numbers and written to the registry at a scrape (``Metrics.flush``);
+    the exposition is the one ``Counter.inc`` and ``Histogram.observe`` per request would give, on every
+    bucket's edge too."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from chatd.metrics import Metrics
+
+    durations = [0.0, 0.004, 0.005, 0.0051, 0.1, 0.75, 9.9, 10.0, 12.5, 0.005]
+    reference = CollectorRegistry()
+    requests = Counter("chatd_http_requests", "HTTP requests answered, by route template, method and status.",
+                       ["method", "route", "status"], registry=reference)
+    seconds = Histogram("chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
+                        ["method", "route"], registry=reference)
+    metrics = Metrics()
+    for n, duration in enumerate(durations):
+        status = 200 if n % 3 else 404
+        requests.labels("POST", "/message/edit", str(status)).inc()
+        seconds.labels("POST", "/message/edit").observe(duration)
+        metrics.http_request("POST", "/message/edit", status, duration)
+        if n == 4:
+            metrics.render()  # a scrape between requests: what was counted so far is written once
+
+    def http_lines(text: bytes) -> list[str]:
+        return sorted(line for line in text.decode().splitlines() if line.startswith("chatd_http_request"))
+
+    assert http_lines(metrics.render()[0]) == http_lines(generate_latest(reference))
+    assert 'chatd_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/message/edit"} 4.0' in (
+        http_lines(generate_latest(reference))
+    )  # two of them on the bucket's edge
