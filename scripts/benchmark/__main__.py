@@ -35,6 +35,10 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where the charts (and --profile's flame graphs) go")
     parser.add_argument("--profile", action="store_true", help="record py-spy flame graphs instead of measuring")
     parser.add_argument("--report", action="store_true", help="only rewrite the table and charts from --out")
+    parser.add_argument("--instructions", action="store_true",
+                        help="chatd's and the floor's instructions per send, counted by callgrind (instructions.py)")
+    parser.add_argument("--chatd", type=Path, default=None,
+                        help="with --instructions: the checkout whose chatd is counted (a baseline's worktree)")
     parser.add_argument("--inprocess", action="store_true",
                         help="chatd's and the floor's CPU per send without the HTTP server (inprocess.py)")
     opts = parser.parse_args(argv)
@@ -52,9 +56,9 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     return opts
 
 
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=procs.ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "chatd"], cwd=procs.ROOT, capture_output=True, text=True)
+def _commit(root: Path = procs.ROOT) -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "chatd"], cwd=root, capture_output=True, text=True)
     return done.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
@@ -113,6 +117,19 @@ if __name__ == "__main__":
         target.with_suffix(".md").write_text(inprocess.table(rows) + "\n")
         print(inprocess.table(rows))
         print(f"bench: in-process figures in {target} and {target.with_suffix('.md')}")
+        sys.exit(0)
+    if opts.instructions:
+        from . import instructions
+
+        rows = instructions.run(opts)
+        target = opts.out.with_name("instructions.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        chatd_commit = _commit(opts.chatd) if opts.chatd else _commit()
+        target.write_text(json.dumps({"meta": {"commit": chatd_commit, "bench_commit": _commit()}, "rows": rows},
+                                     indent=1) + "\n")
+        target.with_suffix(".md").write_text(instructions.table(rows) + "\n")
+        print(instructions.table(rows))
+        print(f"bench: instruction counts in {target} and {target.with_suffix('.md')}")
         sys.exit(0)
     if opts.profile:
         from . import profile

@@ -41,8 +41,11 @@ def _scope(path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[s
     }
 
 
-async def _round(app: ASGI, scope: dict[str, Any], body: bytes, senders: int, sends: int) -> dict[str, Any]:
-    """``sends`` posts from ``senders`` concurrent callers; CPU and context switches per send."""
+async def _round(
+    app: ASGI, scope: dict[str, Any], body: bytes, senders: int, sends: int, *, collect: bool = True
+) -> dict[str, Any]:
+    """``sends`` posts from ``senders`` concurrent callers; CPU and context switches per send. ``collect``:
+    a full collection first and the heap frozen meanwhile (the instruction count leaves that out)."""
     statuses: dict[int, int] = {}
     counter = itertools.count()
 
@@ -67,12 +70,14 @@ async def _round(app: ASGI, scope: dict[str, Any], body: bytes, senders: int, se
         while next(counter) < sends:
             await one()
 
-    gc.collect()
-    gc.freeze()  # as chatd's collector does between full passes (chatd/collector.py)
+    if collect:
+        gc.collect()
+        gc.freeze()  # as chatd's collector does between full passes (chatd/collector.py)
     before = resource.getrusage(resource.RUSAGE_SELF)
     await asyncio.gather(*(sender() for _ in range(senders)))
     after = resource.getrusage(resource.RUSAGE_SELF)
-    gc.unfreeze()
+    if collect:
+        gc.unfreeze()
     if set(statuses) != {200}:
         raise RuntimeError(f"not every send succeeded: {statuses}")
     return _per_operation(before, after, sends)

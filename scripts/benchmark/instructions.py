@@ -1,0 +1,102 @@
+"""``scripts/bench --instructions``: the instructions a send costs, counted by valgrind's callgrind.
+
+Every other figure of the benchmark is a CPU time, and on this machine two runs of the same code differ by a
+tenth or more (the floor's own CPU per request moved between 44 and 89 µs in one afternoon). An instruction
+count does not move with the machine: the same code and input give the same count within about half a
+percent (the senders' batches differ a little between runs). So a change to the request path is measured
+here first, alone, and only then in the timed scenarios.
+
+What is counted: chatd's ASGI app and the floor's, driven in-process as ``--inprocess`` drives them (no HTTP
+server, no sockets: what both pay alike), every thread of the process, user-space instructions only (a
+system call counts for its few instructions on our side, not for the kernel's work). The counters are zeroed
+after the warm-up and dumped after the measured sends (``callgrind_control``), so start-up is left out.
+``--chatd PATH`` counts another checkout's chatd with this benchmark (a baseline commit, in a worktree).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SENDS = {1: 300, 16: 1000}
+QUICK_SENDS = {1: 100, 16: 300}
+WARM_UP = 300
+
+
+def _control(flag: str) -> None:
+    subprocess.run(["callgrind_control", flag, str(os.getpid())], stdout=subprocess.DEVNULL, check=True)
+
+
+async def _child(target: str, senders: int, sends: int) -> None:
+    """In the process valgrind runs: warm up, then count ``sends`` posts from ``senders`` callers."""
+    from . import inprocess
+
+    with tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
+        if target == "chatd":
+            app, lifespan, scope, body = await inprocess._chatd(f"sqlite+aiosqlite:///{tmp}/chatd.db", Path(tmp))
+        else:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from floor import app  # the floor's ASGI app, as its server runs it
+
+            lifespan = None
+            body = orjson.dumps({"channel_id": "1", "contents": inprocess.CONTENTS})
+            scope = inprocess._scope("/message/edit", body, [])
+        try:
+            await inprocess._round(app, scope, body, senders, WARM_UP, collect=False)
+            _control("-z")
+            await inprocess._round(app, scope, body, senders, sends, collect=False)
+            _control("-d")
+        finally:
+            if lifespan is not None:
+                await lifespan.__aexit__(None, None, None)
+
+
+def _count(target: str, senders: int, sends: int, chatd_root: Path | None) -> int:
+    """Instructions per send of one valgrind run."""
+    with tempfile.TemporaryDirectory(prefix="chatd-callgrind-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+        if chatd_root is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(chatd_root), env.get("PYTHONPATH")]))
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m",
+                   "benchmark.instructions", target, str(senders), str(sends)]
+        done = subprocess.run(command, cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True)
+        dumps = sorted(Path(tmp).glob("callgrind.out.*"))
+        if done.returncode != 0 or not dumps:
+            raise RuntimeError(f"callgrind run of {target} failed:\n{done.stderr[-3000:]}")
+        summary = next(line for line in dumps[0].read_text().splitlines() if line.startswith("summary:"))
+        return round(int(summary.split()[1]) / sends)
+
+
+def run(opts: Any) -> list[dict[str, Any]]:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench: --instructions needs valgrind (apt-get install valgrind)")
+    sends = QUICK_SENDS if opts.quick else SENDS
+    rows = []
+    for senders in (1, 16):
+        chatd = _count("chatd", senders, sends[senders], opts.chatd)
+        floor = _count("floor", senders, sends[senders], None)
+        rows.append({"case": f"sqlite, {senders} senders", "senders": senders, "sends": sends[senders],
+                     "chatd": chatd, "floor": floor, "ratio": round(chatd / floor, 2)})
+        print(f"bench: instructions per send, {senders} senders: chatd {chatd:,}, floor {floor:,}", flush=True)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| case | chatd instructions per send | floor | ratio |", "|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['chatd']:,} | {r['floor']:,} | {r['ratio']} |" for r in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    uvloop.run(_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
