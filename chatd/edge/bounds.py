@@ -103,11 +103,13 @@ def check_input(model: type[BaseModel], data: dict[str, Any]) -> None:
     check it, all keys first and then the values, last first; each nested value is walked in its turn."""
     fields = _rules(model)
     for key in data:
-        _check_text(str(key), str(key), TEXT_MAX_CHARS)
+        if not isinstance(key, str) or len(key) > TEXT_MAX_CHARS or "\x00" in key:  # the checks, inline first
+            _check_text(str(key), str(key), TEXT_MAX_CHARS)
     for key, value in reversed(data.items()):
         rule = fields.get(key, _DEFAULT)
         if isinstance(value, str):
-            _check_string(value, str(key), rule)
+            if rule.integer or len(value) > rule.max_chars or "\x00" in value:
+                _check_string(value, str(key), rule)
         elif isinstance(value, (dict, list)):
             _walk(value, str(key), rule, 1)
 

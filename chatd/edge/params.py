@@ -148,10 +148,11 @@ def _media_type(content_type: bytes) -> str:
 def _fit_lists(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     """``data`` with lists and scalars fitted to the model's fields (a copy, made only when one needs it)."""
     fitted = data
-    for key, is_list in _list_plan(model):
-        if key not in data:
+    plan = _list_plan(model)
+    for key, value in data.items():  # the few keys given, not every field of the model
+        is_list = plan.get(key)
+        if is_list is None:
             continue
-        value = data[key]
         if is_list and isinstance(value, str):
             fitted = dict(data) if fitted is data else fitted
             fitted[key] = [part.strip() for part in value.split(",") if part.strip()]
@@ -162,12 +163,12 @@ def _fit_lists(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def _list_plan(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+def _list_plan(model: type[BaseModel]) -> dict[str, bool]:
     """Each field's key and whether it holds a list: read from the model once, not on every request."""
-    return tuple(
-        (field.alias or name, get_origin(field.annotation) is list or _optional_list(field.annotation))
+    return {
+        field.alias or name: get_origin(field.annotation) is list or _optional_list(field.annotation)
         for name, field in model.model_fields.items()
-    )
+    }
 
 
 def _optional_list(annotation: Any) -> bool:
