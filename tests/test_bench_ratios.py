@@ -1,4 +1,4 @@
-"""How ``scripts/bench`` reads the send scenario's ratios (``scripts/benchmark/send.py``).
+"""How ``scripts/bench`` reads the send scenario's ratios (``scripts/benchmark/trial.py``, ``send.py``).
 
 The machine's speed drifts between rounds, chatd's and the floor's alike. A ratio is read round by round, each
 chatd round against the floor round just before it, and the median of those is the figure: a slow minute
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchmark import send  # noqa: E402  (scripts/ is not a package on the path by default)
+from benchmark import trial  # noqa: E402  (scripts/ is not on the path by default; trial.py needs no load generator)
 
 
 def _round(cpu_us: float) -> dict[str, float]:
@@ -26,23 +26,23 @@ def test_a_drifting_machine_moves_both_sides_of_each_ratio_not_the_figure() -> N
     floor = [_round(45 * s) for s in speed]
     chatd = [_round(130 * s) for s in speed]  # 2.89 × the floor's CPU in every round
 
-    assert send.paired(chatd, floor, "server_cpu_us_per_request") == 2.889
-    assert send.paired(chatd, floor, "per_second") == 0.346
+    assert trial.paired(chatd, floor, "server_cpu_us_per_request") == 2.889
+    assert trial.paired(chatd, floor, "per_second") == 0.346
     shifted = chatd[1:] + chatd[:1]  # each chatd round read against another round's floor
-    assert send.paired(shifted, floor, "server_cpu_us_per_request") != 2.889
+    assert trial.paired(shifted, floor, "server_cpu_us_per_request") != 2.889
 
 
 def test_one_disturbed_round_does_not_move_the_figure() -> None:
     floor = [_round(45), _round(45), _round(90), _round(45), _round(45)]  # the floor alone slowed once
     chatd = [_round(130), _round(128), _round(132), _round(131), _round(129)]
 
-    assert send.paired(chatd, floor, "server_cpu_us_per_request") == 2.867  # 129 / 45: the disturbed pair is an end
+    assert trial.paired(chatd, floor, "server_cpu_us_per_request") == 2.867  # 129 / 45: the disturbed pair is an end
 
 
 def test_a_round_without_a_figure_is_left_out_and_an_even_count_takes_the_middle_two() -> None:
     floor = [_round(50), _round(50), {"per_second": 0.0}, _round(50)]
     chatd = [_round(140), _round(160), _round(150), _round(155)]
 
-    assert send.paired(chatd, floor, "server_cpu_us_per_request") == 3.1  # of 2.8, 3.2 and 3.1
-    assert send.paired(chatd, [_round(50)] * 4, "server_cpu_us_per_request") == 3.05  # (3.0 + 3.1) / 2
-    assert send.paired(chatd, [{"per_second": 0.0}] * 4, "per_second") is None
+    assert trial.paired(chatd, floor, "server_cpu_us_per_request") == 3.1  # of 2.8, 3.2 and 3.1
+    assert trial.paired(chatd, [_round(50)] * 4, "server_cpu_us_per_request") == 3.05  # (3.0 + 3.1) / 2
+    assert trial.paired(chatd, [{"per_second": 0.0}] * 4, "per_second") is None

@@ -13,7 +13,7 @@ import orjson
 
 from . import loadgen, procs
 from .setup import Room, chatd_room, floor_room
-from .trial import Target, measured, ratio
+from .trial import Target, median, measured, paired, ratio
 
 
 async def _send(server: procs.Server, room: Room, senders: int, total: int, deadline: float) -> dict[str, Any]:
@@ -55,7 +55,7 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                             target, lambda: _send(server, room, senders, total, deadline), opts.attempts, label))
                     chatd, base = procs.median_record(ours, "per_second"), procs.median_record(theirs, "per_second")
                     for record, rounds in ((chatd, ours), (base, theirs)):  # CPU: each round's own, not the median rate's
-                        record["server_cpu_us_per_request"] = _median([r.get("server_cpu_us_per_request") for r in rounds])
+                        record["server_cpu_us_per_request"] = median([r.get("server_cpu_us_per_request") for r in rounds])
                         record["cpu_rounds"] = [r.get("server_cpu_us_per_request") for r in rounds]
                     rows.append({
                         "case": f"{dialect}, {senders} senders", "dialect": dialect, "senders": senders,
@@ -74,18 +74,3 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                           f"floor {base['per_second']}/s", flush=True)
     return rows
 
-
-def paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
-    """The median of the rounds' own ratios, each chatd round against the floor round run just before it.
-    This machine's speed drifts between rounds (the floor's CPU per request moved between 44 and 89 µs
-    in one afternoon), and a round and its pair see the same speed; the ratio of two medians taken from
-    different rounds does not."""
-    return _median([ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)])
-
-
-def _median(values: list[Any]) -> float | None:
-    known = sorted(float(v) for v in values if v)
-    if not known:
-        return None
-    middle = len(known) // 2
-    return round(known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2, 3)

@@ -52,3 +52,19 @@ def ratio(ours: float | None, floor: float | None) -> float | None:
     if not ours or not floor:
         return None
     return round(ours / floor, 3)
+
+
+def paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
+    """The median of the rounds' own ratios, each chatd round against the floor round run just before it.
+    This machine's speed drifts between rounds (the floor's CPU per request moved between 44 and 89 µs
+    in one afternoon), and a round and its pair see the same speed; the ratio of two medians taken from
+    different rounds does not."""
+    return median([ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)])
+
+
+def median(values: list[Any]) -> float | None:
+    known = sorted(float(v) for v in values if v)
+    if not known:
+        return None
+    middle = len(known) // 2
+    return round(known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2, 3)
