@@ -48,7 +48,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     opts.dialects = [d for d in opts.dialects.split(",") if d]
     opts.attempts = opts.attempts or (2 if opts.quick else 3)
-    opts.rounds = opts.rounds or (1 if opts.quick else 5)  # the median of five: one round moves by up to a fifth
+    opts.rounds = opts.rounds or (1 if opts.quick else 9)  # the median of nine pairs: one round moves by up to a third
     opts.senders = [1, 16, 128]
     opts.fanout_k = [100, 1000] if opts.quick else [100, 1000, 5000, 10000]
     opts.resume_dialects = ["sqlite"] if opts.quick else opts.dialects
