@@ -13,7 +13,7 @@ import orjson
 
 from . import loadgen, procs
 from .setup import Room, chatd_room, floor_room
-from .trial import Target, median, measured, paired, ratio
+from .trial import Target, median, measured, pair_ratios, paired, ratio
 
 
 async def _send(server: procs.Server, room: Room, senders: int, total: int, deadline: float) -> dict[str, Any]:
@@ -55,8 +55,8 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                             target, lambda: _send(server, room, senders, total, deadline), opts.attempts, label))
                     chatd, base = procs.median_record(ours, "per_second"), procs.median_record(theirs, "per_second")
                     for record, rounds in ((chatd, ours), (base, theirs)):  # CPU: each round's own, not the median rate's
-                        record["server_cpu_us_per_request"] = median([r.get("server_cpu_us_per_request") for r in rounds])
-                        record["cpu_rounds"] = [r.get("server_cpu_us_per_request") for r in rounds]
+                        cpu = [r.get("server_cpu_us_per_request") for r in rounds]
+                        record["cpu_rounds"], record["server_cpu_us_per_request"] = cpu, median(cpu)
                     rows.append({
                         "case": f"{dialect}, {senders} senders", "dialect": dialect, "senders": senders,
                         "chatd": chatd, "floor": base,
@@ -66,8 +66,7 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                             "server_cpu_per_request": paired(ours, theirs, "server_cpu_us_per_request"),
                         },
                         "paired_ratios": {
-                            key: [ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)]
-                            for key in ("per_second", "server_cpu_us_per_request")
+                            key: pair_ratios(ours, theirs, key) for key in ("per_second", "server_cpu_us_per_request")
                         },
                     })
                     print(f"bench: send {dialect} {senders}: chatd {chatd['per_second']}/s p99 {chatd['p99_ms']} ms, "

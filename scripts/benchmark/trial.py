@@ -54,12 +54,16 @@ def ratio(ours: float | None, floor: float | None) -> float | None:
     return round(ours / floor, 3)
 
 
+def pair_ratios(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> list[float | None]:
+    """Each chatd round's ``key`` against the floor round run just before it."""
+    return [ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)]
+
+
 def paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
-    """The median of the rounds' own ratios, each chatd round against the floor round run just before it.
-    This machine's speed drifts between rounds (the floor's CPU per request moved between 44 and 89 µs
-    in one afternoon), and a round and its pair see the same speed; the ratio of two medians taken from
-    different rounds does not."""
-    return median([ratio(o.get(key), t.get(key)) for o, t in zip(ours, theirs)])
+    """The median of the rounds' own ratios (``pair_ratios``). This machine's speed drifts between rounds (the
+    floor's CPU per request moved between 44 and 89 µs in one afternoon), and a round and its pair see the
+    same speed; the ratio of two medians taken from different rounds does not."""
+    return median(pair_ratios(ours, theirs, key))
 
 
 def median(values: list[Any]) -> float | None:
