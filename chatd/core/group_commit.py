@@ -73,10 +73,13 @@ class GroupCommit:
             raise Unavailable("the server is shutting down; try again shortly")
         if not self.enabled:
             return self._unbatched(action, locks)
-        loop = asyncio.get_running_loop()
-        if self._worker is None or self._worker.done():
+        worker = self._worker
+        if worker is None or worker.done():
+            loop = asyncio.get_running_loop()
             self._wake = asyncio.Event()
             self._worker = loop.create_task(self._work())
+        else:  # its loop: ``get_running_loop`` makes a system call (getpid) on every send
+            loop = worker.get_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((action, future, locks))
         self._wake.set()
