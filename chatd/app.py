@@ -165,6 +165,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         sweeper = asyncio.get_running_loop().create_task(sweep_forever(hub, core))
         watcher = asyncio.get_running_loop().create_task(watch_loop(core))
         flusher = asyncio.get_running_loop().create_task(registry.flushing())
+        indexer = asyncio.get_running_loop().create_task(core.indexer.run())
         app.state.core = core
         app.state.bus = bus
         app.state.hub = hub
@@ -181,7 +182,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             sweeper.cancel()
             watcher.cancel()
             flusher.cancel()
-            await asyncio.gather(stamper, janitor, keeper, heartbeat, sweeper, watcher, flusher, return_exceptions=True)
+            indexer.cancel()  # what it has not indexed stays in the backlog for the next start
+            await asyncio.gather(
+                stamper, janitor, keeper, heartbeat, sweeper, watcher, flusher, indexer, return_exceptions=True
+            )
             await hub.close_all()
             await core.writes.stop()
             await bus.stop()

@@ -119,7 +119,7 @@ HOSTILE = ['"unbalanced', "foo AND", "NEAR(", "*", "a:b", "-x", "foo OR", "NOT f
 
 def test_hostile_queries_are_only_words_to_the_engines() -> None:
     """The parse alone: what reaches FTS5 or tsquery is letters and digits, whatever was typed."""
-    from chatd.store.search import terms
+    from chatd.store.words import terms
 
     assert all(word.isalnum() for query in HOSTILE for word in terms(query))
     assert terms('foo AND "quoted" a:b NEAR(') == ["foo", "and", "quoted", "a", "b", "near"]  # the words stay
@@ -128,7 +128,7 @@ def test_hostile_queries_are_only_words_to_the_engines() -> None:
 def test_ascii_text_splits_into_the_words_the_pattern_defines() -> None:
     """ASCII text takes a faster path than ``WORD`` (a table and a split); every ASCII character, between
     words, at the ends and repeated, splits or joins exactly as the pattern does."""
-    from chatd.store.search import WORD, terms
+    from chatd.store.words import WORD, terms
 
     for code in range(128):
         c = chr(code)

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
-from ..domain.events import Event
+from ..domain.events import MESSAGE, Event
 from ..domain.models import Message
 from ..store import events as event_log
 from ..store import new_messages
@@ -25,6 +25,7 @@ from .clock import Clock
 from .credential_cache import CredentialCache
 from .group_commit import GroupCommit
 from .ids import IdGenerator
+from .indexing import Indexer
 from .passwords import Passwords
 from .standing_cache import StandingCache
 from .ports import FileStorage, Publisher
@@ -144,9 +145,11 @@ class Core:
     write_limit: WriteLimiter | None = None  # build_core sets it; None: writes are not limited
     standings: StandingCache = field(default_factory=StandingCache)  # for group commit's posts
     writes: GroupCommit = field(init=False)
+    indexer: Indexer = field(init=False)  # SQLite's word index, from its backlog (core/indexing.py)
 
     def __post_init__(self) -> None:
         self.writes = GroupCommit(lambda: self.transaction(batch=True), enabled=True)
+        self.indexer = Indexer(self.db)
 
     @asynccontextmanager
     async def transaction(self, *, batch: bool = False) -> AsyncIterator[Tx]:
@@ -156,6 +159,8 @@ class Core:
             yield tx
             await tx.flush(last=True)
         if tx.events:
+            if any(event.type == MESSAGE for event in tx.events):
+                self.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
             await self.publisher.publish(tx.events)
 
     @asynccontextmanager

@@ -18,6 +18,7 @@ from ..domain.codes import Code
 from ..domain.errors import BadRequest, ChatdError
 from ..domain.models import MESSAGE_TYPES, MessageView, Principal
 from ..store import search as search_index
+from ..store.words import WORD, terms
 from .access import access_channel, readable_accesses
 from .clock import parse_iso
 from .context import Core
@@ -51,7 +52,7 @@ def snippet(contents: str, words: list[str]) -> str:
     """A window of about ``SNIPPET_WORDS`` words from the first match, matches marked, the rest escaped."""
     wanted = set(words)
     tokens = contents.split()
-    hits = [i for i, token in enumerate(tokens) if wanted & set(search_index.terms(token))]
+    hits = [i for i, token in enumerate(tokens) if wanted & set(terms(token))]
     start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
     window = tokens[start : start + SNIPPET_WORDS]
     text = " ".join(_marked(token, wanted) for token in window)
@@ -65,11 +66,11 @@ def snippet(contents: str, words: list[str]) -> str:
 def _marked(token: str, wanted: set[str]) -> str:
     """``token`` escaped, each of its words that matches marked: the word, not the punctuation around it
     (``(deploy),`` marks ``deploy``; ``example.com`` searched for ``example`` marks ``example``)."""
-    if not wanted & set(search_index.terms(token)):
+    if not wanted & set(terms(token)):
         return html.escape(token)
     out, done = [], 0
-    for word in search_index.WORD.finditer(token):
-        if wanted & set(search_index.terms(word.group())):
+    for word in WORD.finditer(token):
+        if wanted & set(terms(word.group())):
             out.append(html.escape(token[done : word.start()]))
             out.append(f"<mark>{html.escape(word.group())}</mark>")
             done = word.end()
@@ -103,12 +104,13 @@ async def search_messages(
 ) -> SearchPage:
     if len(query) > QUERY_MAX:
         raise BadRequest.field("query", f"at most {QUERY_MAX} characters")
-    words = search_index.terms(query)
+    words = terms(query)
     if query.strip() and not words:
         raise BadRequest.field("query", "give at least one word to search for (operators alone match nothing)")
     if message_type is not None and message_type not in MESSAGE_TYPES:
         raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
     filters = search_index.Filters(message_type, user_id, _when(since, "since"), _when(until, "until"))
+    await core.indexer.settle()  # every message acknowledged before this search is in the index
     async with core.reading() as conn:
         if channel_id is not None:
             accesses = {channel_id: await access_channel(conn, principal, channel_id)}

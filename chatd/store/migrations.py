@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import channel_members, events, search_ddl
+from . import channel_members, events, search_backlog, search_ddl
 from .db import Database
 from .tables import REPLIES, messages, metadata, node_leases, schema_version, server_secrets
 
@@ -93,6 +93,14 @@ async def _v8_member_counts(conn: AsyncConnection, dialect: str) -> None:
     await channel_members.recount(conn)
 
 
+async def _v9_search_backlog(conn: AsyncConnection, dialect: str) -> None:
+    """SQLite's word index is written in batches from a backlog of words (``search_backlog.py``); the
+    messages stored before were indexed as they were written. A database created by this release has the
+    table; PostgreSQL needs none."""
+    if dialect == "sqlite" and not await conn.run_sync(lambda sync: inspect(sync).has_table("search_backlog")):
+        await conn.exec_driver_sql(search_backlog.DDL)
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
@@ -102,6 +110,7 @@ STEPS: list[tuple[int, Step]] = [
     (6, _v6_no_author_index),
     (7, _v7_thread_index_replies_only),
     (8, _v8_member_counts),
+    (9, _v9_search_backlog),
 ]
 LATEST = STEPS[-1][0]
 

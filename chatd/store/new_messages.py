@@ -5,7 +5,8 @@ Each event belongs to the message at the same position; a channel's events take 
 order, and the channel's ``last_message_at`` becomes its newest message's time.
 
 SQLite: one call on the connection's own thread for the whole batch (one statement per table there, with the
-standard ``sqlite3`` module), the search entries included (their words and statement from the search store).
+standard ``sqlite3`` module), their words noted for the search index (``search_backlog.py``), which takes
+them in larger batches.
 PostgreSQL: **one statement** for the whole batch, the tables written by data-modifying ``WITH`` clauses from
 one JSON document of rows per table (``json_to_recordset``) and the search vector computed in the insert rather
 than by an ``UPDATE`` of each new row: one round trip and one row version per message, and the text never
@@ -26,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.events import Event
 from ..domain.models import Message
 from . import events as event_log
-from . import search
+from . import search_backlog
 from .channels import STANDING_AS_JSON_POSTGRESQL, Fingerprint, check_standings, check_standings_sqlite
 from .direct import NotInTransaction, as_sqlalchemy_error, for_asyncpg, on_asyncpg, on_sqlite_thread
+from .words import document
 
 
 async def write(
@@ -66,7 +68,7 @@ async def _write_sqlite(
     conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool,
     expected: Sequence[tuple[int, int, Fingerprint]],
 ) -> None:
-    """The messages, their files and mentions, the channels' seqs, the events and the search entries, in one
+    """The messages, their files and mentions, the channels' seqs, the events and the words to index, in one
     call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost
     several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
     both sides; here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
@@ -80,7 +82,8 @@ async def _write_sqlite(
     named = [(m.id, user_id, m.channel_id) for m in batch for user_id in m.mentions]
     counts, newest, ranks = _per_channel(batch)
     payloads = [orjson.dumps(e.data).decode() for e in created]
-    entries = search.sqlite_entries([(m.id, m.contents) for m in batch])
+    words = [(m.id, text) for m in batch if (text := document(m.contents))]
+    noted = search_backlog.note_row(words, changed=False) if words else None
 
     def run(db: sqlite3.Connection) -> dict[int, int]:
         step = _SQLITE_MESSAGES
@@ -110,9 +113,9 @@ async def _write_sqlite(
                 for e, m, rank, payload in zip(created, batch, ranks, payloads)
             ]
             db.executemany(step, rows)
-            if entries:
-                step = search.SQLITE_INDEX
-                db.executemany(step, entries)
+            if noted is not None:
+                step = search_backlog.NOTE
+                db.execute(step, noted).close()
             if commit and db.in_transaction:
                 step = "COMMIT"
                 db.execute(step).close()
@@ -201,7 +204,7 @@ async def _write_postgresql(
         "messages": [
             {"id": m.id, "channel_id": m.channel_id, "user_id": m.user_id, "type": m.type, "contents": m.contents,
              "meta": orjson.dumps(m.meta).decode(), "reply_to": m.reply_to, "client_msg_id": m.client_msg_id,
-             "created_at": m.created_at, "updated_at": m.updated_at, "words": search.document(m.contents)}
+             "created_at": m.created_at, "updated_at": m.updated_at, "words": document(m.contents)}
             for m in batch
         ],
         "files": [

@@ -8,8 +8,10 @@ everything that is not a letter or a digit. Both engines index only those words,
 host name, SQLite's would split it), and quotes, ``AND``/``NEAR``, ``*``, ``:`` or ``&`` are just text,
 never a syntax error.
 
-Both indexes are kept in step by ``index_many``/``reindex``/``unindex`` in the same transaction as the change:
-on SQLite a separate FTS5 table, on PostgreSQL the ``messages.search_vector`` column (GIN-indexed).
+The words (``words.py``) are indexed on PostgreSQL in the ``messages.search_vector`` column (GIN-indexed),
+written in the same transaction as the change. SQLite's separate FTS5 table takes new and edited messages in
+batches: their words are noted in the same transaction as the change (``search_backlog.py``) and indexed
+before the next search at the latest (``core/indexing.py``); a removal takes its message out at once.
 
 A search stays cheap however many messages are stored (docs/performance.md): the word index drives it
 (FTS5 on SQLite, walked newest first; GIN or the primary key on PostgreSQL, whichever its planner finds
@@ -21,8 +23,6 @@ a check per row. Each query runs under a time budget (``budget``): past it the e
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,11 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import BindParameter, ColumnClause
 
 from ..domain.models import Message
+from . import search_backlog
 from .messages import get_messages
 from .tables import channels, messages
+from .words import document
 
-WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
-ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFKD has split them off
 _fts = table("message_fts", column("rowid"), column("contents"))
 _SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
 _CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
@@ -47,46 +47,16 @@ _SET_BUDGET = text(
 )
 
 
-# ASCII text's separators (all but letters and digits, the underscore included, as ``WORD`` has it) as spaces.
-# Every ASCII character has an entry (letters and digits map to themselves): a character missing from the
-# table takes ``str.translate`` off its fast path.
-_ASCII_SEPARATORS = str.maketrans(
-    {chr(c): chr(c) if chr(c).islower() or chr(c).isdigit() else " " for c in range(128)}
-)
-
-
-def terms(query: str) -> list[str]:
-    """The searchable words of a text: case, compatibility forms and accents folded."""
-    if query.isascii():  # most messages: no accents or compatibility forms, and casefold is lower
-        # ``WORD.findall`` gives the same words; a table and a split do it in a third of the time, for every post.
-        return query.lower().translate(_ASCII_SEPARATORS).split()
-    folded = ACCENTS.sub("", unicodedata.normalize("NFKD", query.casefold()))
-    return WORD.findall(unicodedata.normalize("NFC", folded))
-
-
-def document(contents: str) -> str:
-    """What the engines index for ``contents``: its words, one space apart."""
-    return " ".join(terms(contents))
-
-
 def _sqlite(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-# The FTS5 insert as the standard ``sqlite3`` module runs it, for writers already on SQLite's own thread
-# (``new_messages``): rows of ``sqlite_entries``.
-SQLITE_INDEX = f"INSERT INTO {_fts.name} (rowid, contents) VALUES (?, ?)"
-
-
-def sqlite_entries(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """``SQLITE_INDEX``'s rows for new messages: (rowid, words), none for a message without words."""
-    return [(message_id, words) for message_id, contents in items if (words := document(contents))]
-
-
 async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
-    """Index several new messages with one statement."""
+    """Index messages now, with one statement: a restore's, or an edited one on PostgreSQL."""
     if _sqlite(conn):
-        values = [{"rowid": message_id, "contents": words} for message_id, words in sqlite_entries(items)]
+        values = [
+            {"rowid": message_id, "contents": words} for message_id, contents in items if (words := document(contents))
+        ]
         if values:
             await conn.execute(_fts.insert(), values)
     elif items:
@@ -95,16 +65,20 @@ async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> Non
 
 
 async def unindex(conn: AsyncConnection, message_id: int) -> None:
+    """A message was removed: its words leave the index now, and SQLite's backlog forgets them."""
     if _sqlite(conn):
         await conn.execute(_fts.delete().where(_fts.c.rowid == message_id))
+        await search_backlog.note(conn, [(message_id, None)], changed=True)
     else:
         await conn.execute(_CLEAR_VECTOR, {"id": message_id})
 
 
 async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None:
+    """A message's text changed: its new words replace its old ones (on SQLite with the backlog)."""
     if _sqlite(conn):
-        await unindex(conn, message_id)
-    await index_many(conn, [(message_id, contents)])
+        await search_backlog.note(conn, [(message_id, document(contents) or None)], changed=True)
+    else:
+        await index_many(conn, [(message_id, contents)])
 
 
 class TooSlow(Exception):

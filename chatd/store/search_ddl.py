@@ -1,15 +1,19 @@
 """Full-text search DDL, per dialect: SQLite FTS5 beside ``messages``; PostgreSQL a tsvector column + GIN.
 
-Both hold the words ``store/search.py`` cuts from each live message (``document``), written in the same
-transaction as the message, with no stemming and no stop words (``unicode61`` and the ``simple``
-configuration), so the two backends give the same results. The PostgreSQL column is filled by the app, not
+Both hold the words ``words.py`` cuts from each live message (``document``), with no stemming and no stop
+words (``unicode61`` and the ``simple`` configuration), so the two backends give the same results. The PostgreSQL column is filled by the app, not
 generated from ``contents``: PostgreSQL's own parser would keep ``example.com`` or ``3.14`` as one word.
+PostgreSQL's column is written with the message; SQLite's table in batches, from a backlog of the words
+it lacks (``search_backlog.py``).
 """
 
 from __future__ import annotations
 
+from . import search_backlog
+
 SQLITE = [
     "CREATE VIRTUAL TABLE message_fts USING fts5(contents, tokenize = 'unicode61 remove_diacritics 2')",
+    search_backlog.DDL,
 ]
 
 POSTGRESQL = [

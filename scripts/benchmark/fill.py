@@ -186,6 +186,7 @@ async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: F
                     )
                     queue_message(tx, message, message_payload(message), audience=[])
                     counts[channel_id] = counts.get(channel_id, 0) + 1
+            await core.indexer.catch_up()  # the batch's words (a server indexes them in the background)
             done = min(first + BATCH, spec.messages)
             if done % 100_000 < BATCH:
                 rate = done / (time.monotonic() - started)

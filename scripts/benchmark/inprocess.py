@@ -172,12 +172,13 @@ async def run(opts: Any) -> list[dict[str, Any]]:
 
 def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
     """What one post's rows cost committed alone, with no chatd around them: the statements chatd's batch
-    runs (``store/new_messages.py``, the search entry included) for one message, in one ``BEGIN IMMEDIATE``
+    runs (``store/new_messages.py``, the note of its words for the search index included) for one message, in one ``BEGIN IMMEDIATE``
     … ``COMMIT`` with ``synchronous=FULL``, with the standard ``sqlite3`` module on this thread. The lower
     bound of a lone sender's CPU per send on SQLite, before HTTP and before any of chatd's Python."""
     import sqlite3
 
-    from chatd.store import new_messages as rows, search
+    from chatd.store import new_messages as rows, search_backlog
+    from chatd.store.words import document
 
     db = sqlite3.connect(path, isolation_level=None)
     try:
@@ -193,7 +194,7 @@ def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
             db.execute(rows._SQLITE_MESSAGES, (first + n, channel_id, user_id, "MESSAGE", CONTENTS, "{}", None, None, now, now))
             (seq,) = db.execute(rows._SQLITE_BUMP, (1, now, channel_id)).fetchone()
             db.execute(rows._SQLITE_EVENTS, (channel_id, seq, event_first + n, "message", "CREATED", user_id, "{}", now, first + n))
-            db.execute(search.SQLITE_INDEX, (first + n, search.document(CONTENTS)))
+            db.execute(search_backlog.NOTE, search_backlog.note_row([(first + n, document(CONTENTS))], changed=False))
             db.execute("COMMIT")
 
         for n in range(50):  # warm the page cache
