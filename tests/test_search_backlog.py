@@ -139,3 +139,22 @@ async def test_an_older_database_gets_the_backlog_and_keeps_its_index(sqlite_url
         async with chat.core.db.read() as conn:
             words = (await conn.execute(text("SELECT contents FROM message_fts"))).scalars().all()
         assert "from the old days" in words
+
+
+async def test_a_search_answers_when_the_backlog_cannot_be_indexed(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row the indexer cannot read (only a bug or a damaged file makes one) costs the search its newest
+    messages, logged, not its answer."""
+    monkeypatch.setattr(indexing, "DELAY", LATER)
+    async with Harness.running(make_settings(sqlite_url, tmp_path)) as chat:
+        alice = await chat.user("alice")
+        cid = (await alice.post("/channel/edit", organisation_id=await org_with(alice), name="general"))["id"]
+        await alice.post("/message/edit", channel_id=cid, contents="indexed first")
+        assert await _found(alice, "first") == ["indexed first"]
+        async with chat.core.db.write() as conn:
+            await conn.execute(text("INSERT INTO search_backlog (entries, changed) VALUES ('not json', 0)"))
+        await alice.post("/message/edit", channel_id=cid, contents="stuck behind it")
+        assert await _found(alice, "first") == ["indexed first"]
+        assert await _found(alice, "stuck") == []
+        assert "indexing messages before a search failed" in caplog.text

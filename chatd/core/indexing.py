@@ -64,10 +64,15 @@ class Indexer:
             done += MESSAGES
 
     async def settle(self) -> None:
-        """Before a search: index what the backlog holds, up to ``SETTLE_MESSAGES``."""
+        """Before a search: index what the backlog holds, up to ``SETTLE_MESSAGES``. A failure to index is
+        logged and the search runs on the index as it is: an answer that may miss the newest messages, rather
+        than none (a database outage fails the search itself, with its own 503)."""
         if not self.enabled:
             return
         async with self.db.read() as conn:
             waiting = await search_backlog.pending(conn)
         if waiting:
-            await self.catch_up(SETTLE_MESSAGES)
+            try:
+                await self.catch_up(SETTLE_MESSAGES)
+            except Exception as exc:
+                background.failed(log, "indexing messages before a search failed", exc)
