@@ -172,9 +172,10 @@ async def run(opts: Any) -> list[dict[str, Any]]:
 
 def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
     """What one post's rows cost committed alone, with no chatd around them: the statements chatd's batch
-    runs (``store/new_messages.py``, the note of its words for the search index included) for one message, in one ``BEGIN IMMEDIATE``
-    … ``COMMIT`` with ``synchronous=FULL``, with the standard ``sqlite3`` module on this thread. The lower
-    bound of a lone sender's CPU per send on SQLite, before HTTP and before any of chatd's Python."""
+    runs (``store/new_messages.py``, the note of its words for the search index included) for one message,
+    in one ``BEGIN IMMEDIATE`` … ``COMMIT`` with ``synchronous=FULL``, with the standard ``sqlite3`` module on
+    this thread. The lower bound of a lone sender's CPU per send on SQLite, before HTTP and before any of
+    chatd's Python (its words are indexed later, in batches, and not counted here)."""
     import sqlite3
 
     from chatd.store import new_messages as rows, search_backlog
@@ -194,7 +195,8 @@ def bare_commit(path: Path, channel_id: int, commits: int) -> dict[str, Any]:
             db.execute(rows._SQLITE_MESSAGES, (first + n, channel_id, user_id, "MESSAGE", CONTENTS, "{}", None, None, now, now))
             (seq,) = db.execute(rows._SQLITE_BUMP, (1, now, channel_id)).fetchone()
             db.execute(rows._SQLITE_EVENTS, (channel_id, seq, event_first + n, "message", "CREATED", user_id, "{}", now, first + n))
-            db.execute(search_backlog.NOTE, search_backlog.note_row([(first + n, document(CONTENTS))], changed=False))
+            noted = search_backlog.note_row([(first + n, document(CONTENTS))], changed=False)
+            db.execute(search_backlog.NOTE, noted)
             db.execute("COMMIT")
 
         for n in range(50):  # warm the page cache
