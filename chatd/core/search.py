@@ -52,8 +52,8 @@ def snippet(contents: str, words: list[str]) -> str:
     """A window of about ``SNIPPET_WORDS`` words from the first match, matches marked, the rest escaped."""
     wanted = set(words)
     tokens = contents.split()
-    hits = [i for i, token in enumerate(tokens) if wanted & set(terms(token))]
-    start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
+    first = next((i for i, token in enumerate(tokens) if not wanted.isdisjoint(terms(token))), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
     window = tokens[start : start + SNIPPET_WORDS]
     text = " ".join(_marked(token, wanted) for token in window)
     if start > 0:
@@ -66,11 +66,11 @@ def snippet(contents: str, words: list[str]) -> str:
 def _marked(token: str, wanted: set[str]) -> str:
     """``token`` escaped, each of its words that matches marked: the word, not the punctuation around it
     (``(deploy),`` marks ``deploy``; ``example.com`` searched for ``example`` marks ``example``)."""
-    if not wanted & set(terms(token)):
+    if wanted.isdisjoint(terms(token)):
         return html.escape(token)
     out, done = [], 0
     for word in WORD.finditer(token):
-        if wanted & set(terms(word.group())):
+        if not wanted.isdisjoint(terms(word.group())):
             out.append(html.escape(token[done : word.start()]))
             out.append(f"<mark>{html.escape(word.group())}</mark>")
             done = word.end()
