@@ -103,6 +103,12 @@ class Metrics(Probe):
             buckets=BATCH, registry=registry,
         )
         self.login_failures = Counter("chatd_login_failures", "Refused logins.", registry=registry)
+        self.search_indexed_messages = Counter(
+            "chatd_search_indexed_messages", "Messages SQLite's word index took from its backlog.", registry=registry
+        )
+        self.search_index_failures = Counter(
+            "chatd_search_index_failures", "Failed attempts to index SQLite's search backlog.", registry=registry
+        )
 
     # -- the Probe hooks ---------------------------------------------------------------------------
 
@@ -142,6 +148,12 @@ class Metrics(Probe):
     def batch_committed(self, size: int) -> None:
         self.batch_size.observe(size)
 
+    def search_indexed(self, messages: int) -> None:
+        self.search_indexed_messages.inc(messages)
+
+    def search_index_failed(self) -> None:
+        self.search_index_failures.inc()
+
     def login_failed(self) -> None:
         self.login_failures.inc()
 
@@ -150,7 +162,7 @@ class Metrics(Probe):
 
     def watch(self, core: "Core", bus: object) -> None:
         """Point the hooks of a core (its store, group commit) and of the bus at these metrics."""
-        core.probe = core.db.probe = core.writes.probe = self
+        core.probe = core.db.probe = core.writes.probe = core.indexer.probe = self
         setattr(bus, "probe", self)
 
     # -- HTTP and exposition -----------------------------------------------------------------------

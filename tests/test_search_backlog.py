@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from chatd.core import indexing
@@ -27,6 +28,12 @@ async def _indexed(chat: Harness) -> dict[int, str]:
 async def _backlog(chat: Harness) -> int:
     async with chat.core.db.read() as conn:
         return int((await conn.execute(text("SELECT count(*) FROM search_backlog"))).scalar_one())
+
+
+async def _metric(chat: Harness, name: str) -> float:
+    """One unlabelled sample of ``/metrics``, as an operator's scrape reads it."""
+    text = (await chat.client.get("/metrics")).text
+    return next((s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name), 0.0)
 
 
 async def _found(actor: Actor, query: str) -> list[str]:
@@ -54,6 +61,8 @@ async def test_a_search_finds_what_was_just_sent_before_the_indexer_came_by(
         assert await _found(alice, "quarterly") == ["Quarterly numbers are in"]
         assert (await _indexed(chat))[int(sent["id"])] == "quarterly numbers are in"
         assert await _backlog(chat) == 0
+        assert await _metric(chat, "chatd_search_indexed_messages_total") >= 1
+        assert await _metric(chat, "chatd_search_index_failures_total") == 0
 
 
 async def test_the_indexer_takes_the_backlog_soon_after_a_write(sqlite_url: str, tmp_path: Path) -> None:
@@ -158,3 +167,4 @@ async def test_a_search_answers_when_the_backlog_cannot_be_indexed(
         assert await _found(alice, "first") == ["indexed first"]
         assert await _found(alice, "stuck") == []
         assert "indexing messages before a search failed" in caplog.text
+        assert await _metric(chat, "chatd_search_index_failures_total") == 2  # one per search

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..domain.probes import SILENT, Probe
 from ..store import search_backlog
 from ..store.db import Database
 from . import background
@@ -32,6 +33,7 @@ class Indexer:
         self.db = db
         self.enabled = db.is_sqlite
         self._due = asyncio.Event()
+        self.probe: Probe = SILENT
 
     def poke(self) -> None:
         """A write stored message events, and noted their words: index them soon."""
@@ -50,6 +52,7 @@ class Indexer:
             try:
                 await self.catch_up()
             except Exception as exc:
+                self.probe.search_index_failed()
                 background.failed(log, "indexing messages for search failed", exc)
                 await asyncio.sleep(RETRY)
                 self._due.set()
@@ -60,7 +63,8 @@ class Indexer:
         more = self.enabled
         while more and (most is None or done < most):
             async with self.db.write() as conn:
-                more = await search_backlog.index_some(conn, MESSAGES)
+                taken, more = await search_backlog.index_some(conn, MESSAGES)
+            self.probe.search_indexed(taken)
             done += MESSAGES
 
     async def settle(self) -> None:
@@ -75,4 +79,5 @@ class Indexer:
             try:
                 await self.catch_up(SETTLE_MESSAGES)
             except Exception as exc:
+                self.probe.search_index_failed()
                 background.failed(log, "indexing messages before a search failed", exc)

@@ -43,6 +43,12 @@ class Probe:
     def batch_committed(self, size: int) -> None:
         """Group commit ran ``size`` write actions in one transaction."""
 
+    def search_indexed(self, messages: int) -> None:
+        """SQLite's word index took ``messages`` messages from its backlog in one transaction."""
+
+    def search_index_failed(self) -> None:
+        """Indexing the backlog failed (it is tried again; a search answers from the index as it is)."""
+
     def login_failed(self) -> None:
         """A login was refused (wrong name or password, inactive account)."""
 

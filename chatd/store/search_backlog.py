@@ -64,16 +64,17 @@ async def pending(conn: AsyncConnection) -> bool:
     return bool((await conn.execute(_PENDING)).scalar_one())
 
 
-async def index_some(conn: AsyncConnection, messages: int) -> bool:
+async def index_some(conn: AsyncConnection, messages: int) -> tuple[int, bool]:
     """Bring the index up to date with the oldest rows of the backlog, about ``messages`` messages of them
-    (whole rows, at least one), and drop those rows, in the caller's write transaction. Whether rows are left."""
+    (whole rows, at least one), and drop those rows, in the caller's write transaction: how many messages
+    that was, and whether rows are left."""
 
-    def run(db: sqlite3.Connection) -> bool:
+    def run(db: sqlite3.Connection) -> tuple[int, bool]:
         step = _HEAD
         try:
             head = db.execute(step, (HEAD_ROWS,)).fetchall()
             if not head:
-                return False
+                return 0, False
             words: dict[int, str | None] = {}  # each message's words after its last row taken
             remove: set[int] = set()
             taken = 0
@@ -92,7 +93,7 @@ async def index_some(conn: AsyncConnection, messages: int) -> bool:
             db.executemany(step, [(message_id, text) for message_id, text in words.items() if text])
             step = _DONE
             db.execute(step, (head[taken - 1][0],)).close()
-            return taken < len(head) or len(head) == HEAD_ROWS
+            return len(words), taken < len(head) or len(head) == HEAD_ROWS
         except sqlite3.Error as exc:
             raise as_sqlalchemy_error(step, exc) from exc
 
