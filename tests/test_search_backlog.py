@@ -168,3 +168,21 @@ async def test_a_search_answers_when_the_backlog_cannot_be_indexed(
         assert await _found(alice, "stuck") == []
         assert "indexing messages before a search failed" in caplog.text
         assert await _metric(chat, "chatd_search_index_failures_total") == 2  # one per search
+
+
+async def test_a_lasting_failure_is_retried_less_and_less_often(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An indexer that cannot take its backlog tries again, doubling its wait each time, so a failure that lasts
+    fills the log once a minute at most, not once a second (here scaled down: 20 ms doubling to 160 ms)."""
+    monkeypatch.setattr(indexing, "DELAY", 0.05)
+    monkeypatch.setattr(indexing, "RETRY", 0.02)
+    monkeypatch.setattr(indexing, "RETRY_MAX", 0.16)
+    async with Harness.running(make_settings(sqlite_url, tmp_path)) as chat:
+        async with chat.core.db.write() as conn:
+            await conn.execute(text("INSERT INTO search_backlog (entries, changed) VALUES ('not json', 0)"))
+        chat.core.indexer.poke()
+        await asyncio.sleep(1.0)
+        failures = await _metric(chat, "chatd_search_index_failures_total")
+        # Without the doubling, an attempt every 70 ms: 14 in the second. With it: 70, 90, 130, 210, 210 … ms.
+        assert 2 <= failures <= 9, failures

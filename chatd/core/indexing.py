@@ -23,7 +23,8 @@ from . import background
 DELAY = 0.05  # seconds from a write to the indexing of its words: hundreds at a time under load
 MESSAGES = 500  # per transaction: the writer held for a few milliseconds
 SETTLE_MESSAGES = 8 * MESSAGES  # what a search waits for at most; a larger backlog (a bulk load) it leaves
-RETRY = 1.0  # seconds before trying again after a failure (an outage: the database logs it)
+RETRY = 1.0  # seconds before trying again after a failure (an outage: the database logs it)…
+RETRY_MAX = 60.0  # …doubled after each failure in a row, up to this: a lasting one is logged once a minute
 
 log = logging.getLogger("chatd.search")
 
@@ -45,16 +46,19 @@ class Indexer:
         if not self.enabled:
             return
         self._due.set()  # whatever the last run of the server left
+        retry = RETRY
         while True:
             await self._due.wait()
             await asyncio.sleep(DELAY)
             self._due.clear()
             try:
                 await self.catch_up()
+                retry = RETRY
             except Exception as exc:
                 self.probe.search_index_failed()
                 background.failed(log, "indexing messages for search failed", exc)
-                await asyncio.sleep(RETRY)
+                await asyncio.sleep(retry)
+                retry = min(RETRY_MAX, 2 * retry)
                 self._due.set()
 
     async def catch_up(self, most: int | None = None) -> None:
