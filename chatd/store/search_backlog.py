@@ -33,10 +33,9 @@ from .direct import as_sqlalchemy_error, on_sqlite_thread
 
 DDL = "CREATE TABLE search_backlog (id INTEGER PRIMARY KEY, entries TEXT NOT NULL, changed INTEGER NOT NULL)"
 
-# ``entries``: a JSON array of [message id, words or null]. ``NOTE`` for the ``sqlite3`` module, on SQLite's
-# thread (``new_messages``); ``_NOTE`` through SQLAlchemy.
+# ``entries``: a JSON array of [message id, words or null]. Run by the ``sqlite3`` module on SQLite's thread
+# (``new_messages``), and as the driver's own statement by ``note``.
 NOTE = "INSERT INTO search_backlog (entries, changed) VALUES (?, ?)"
-_NOTE = text("INSERT INTO search_backlog (entries, changed) VALUES (:entries, :changed)")
 _PENDING = text("SELECT EXISTS (SELECT 1 FROM search_backlog)")
 
 _HEAD = "SELECT id, entries, changed FROM search_backlog ORDER BY id LIMIT ?"
@@ -55,8 +54,7 @@ def note_row(entries: Entries, *, changed: bool) -> tuple[str, int]:
 
 async def note(conn: AsyncConnection, entries: Entries, *, changed: bool) -> None:
     """Note what the index should hold for these messages, in the caller's transaction."""
-    noted, flag = note_row(entries, changed=changed)
-    await conn.execute(_NOTE, {"entries": noted, "changed": flag})
+    await conn.exec_driver_sql(NOTE, note_row(entries, changed=changed))
 
 
 async def pending(conn: AsyncConnection) -> bool:
