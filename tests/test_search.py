@@ -3,6 +3,7 @@ that follows edits and removals, hostile queries, and the same answers on SQLite
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -32,6 +33,37 @@ async def test_ranked_with_a_marked_snippet(chat: Harness) -> None:
         "<mark>Deploy</mark>, <mark>deploy</mark>, <mark>DEPLOY</mark>: &lt;b&gt;<mark>deploy</mark>&lt;/b&gt; again"
     )
     assert top["contents"] == "Deploy, deploy, DEPLOY: <b>deploy</b> again" and top["channel_id"] == cid
+
+
+async def test_pages_follow_the_rank_then_the_newest(chat: Harness) -> None:
+    """Pages cut one ranking (best first, newest first among equals) over the whole window, whichever page is
+    asked for, and each page carries the window's count."""
+    alice = await chat.user("alice")
+    org = await org_with(alice)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    texts = ["otter once", "otter otter twice", "otter again", "otter otter otter thrice", "otter last"]
+    ids = {(await alice.post("/message/edit", channel_id=cid, contents=t))["id"]: t for t in texts}
+    pages = [await alice.get("/message/search", query="otter", per_page=2, page=n) for n in (1, 2, 3)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    ranked = [ids[m["id"]] for p in pages for m in p["items"]]
+    assert ranked == ["otter otter otter thrice", "otter otter twice", "otter last", "otter again", "otter once"]
+    scores = [m["score"] for p in pages for m in p["items"]]
+    assert scores[0] > scores[1] > scores[2] and scores[2] == scores[3] == scores[4]
+
+
+def test_an_ascii_snippet_is_the_folded_one() -> None:
+    """Snippets of ASCII text are cut by one pattern (``core/search.snippet``), others token by token with
+    each token's words folded: on ASCII text both give the same window and the same marks."""
+    from chatd.core.search import _folded_snippet, snippet
+    from chatd.store.words import terms
+
+    rng = random.Random(7)
+    alphabet = list("abcdeXYZ019 _.,()<>&\"'-@\t\n")
+    for _ in range(20_000):
+        contents = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        pool = terms(contents) or ["a"]
+        words = rng.sample(pool, min(len(pool), rng.randint(1, 2))) + (["zz", "café"] if rng.random() < 0.1 else [])
+        assert snippet(contents, words) == _folded_snippet(contents, words), (contents, words)
 
 
 async def test_every_word_must_match_and_snippets_are_windows(chat: Harness) -> None:
@@ -246,7 +278,8 @@ async def test_the_total_is_capped_at_the_search_window(chat: Harness) -> None:
     second = await alice.get("/message/search", query="heron", per_page=2, page=2)
     assert (len(second["items"]), second["next_page"]) == (1, None)
     assert {m["id"] for m in first["items"] + second["items"]} == set(posted[2:])  # the newest three
-    assert (await alice.get("/message/search", query="heron", per_page=2, page=3))["items"] == []
+    past = await alice.get("/message/search", query="heron", per_page=2, page=3)
+    assert (past["items"], past["total"], past["total_capped"]) == ([], 3, True)  # a page past the last
     narrowed = await alice.get("/message/search", query="heron", channel_id=two)
     assert (narrowed["total"], narrowed["total_capped"]) == (2, False)
     listing = await alice.get("/message/search", query="", message_type="MESSAGE")
@@ -268,6 +301,9 @@ async def test_the_word_index_drives_the_search(chat: Harness) -> None:
         statement = search_index.candidates(conn, ["deploy"], [1, 2, 3], [messages.c.user_id == 4], 1001)
         sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         plan = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+        page = search_index.ranked_page(statement, 1000, 0, 50)  # as a search runs it: ranked and paged around
+        sql = str(page.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        ranked = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
         statement = search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, narrow=True)
         sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         narrow = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
@@ -279,6 +315,12 @@ async def test_the_word_index_drives_the_search(chat: Harness) -> None:
         assert steps[0].startswith("SCAN message_fts VIRTUAL TABLE"), steps
         assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)") for step in steps), steps
         assert not any("TEMP B-TREE" in step or step.startswith("SCAN messages") for step in steps), steps
+    # Ranked and paged around the walk, as a search runs it: the same walk inside, and only its rows sorted.
+    found = ranked.index("SCAN found")
+    assert ranked[ranked.index("CO-ROUTINE found") + 1].startswith("SCAN message_fts VIRTUAL TABLE"), ranked
+    assert "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)" in ranked[:found], ranked
+    assert not any("TEMP B-TREE" in step for step in ranked[:found]), ranked
+    assert not any(step.startswith("SCAN messages") for step in ranked), ranked
     # The narrow reader's channels: their ids listed once from the covering channel index, not probed per hit.
     assert "LIST SUBQUERY 1" in narrow, narrow
     assert "SEARCH messages USING COVERING INDEX ix_messages_channel_id (channel_id=?)" in narrow, narrow
