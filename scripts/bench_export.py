@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from chatd.app import build_core  # noqa: E402
 from chatd.config import load_settings  # noqa: E402
-from chatd.store import dump, migrations  # noqa: E402
+from chatd.store import dump, message_fts, migrations  # noqa: E402
+from chatd.store.words import document  # noqa: E402
 
 CHANNELS = 10
 T0 = 1_750_000_000_000
@@ -59,10 +60,10 @@ def build(path: Path, messages: int) -> None:
             payload = json.dumps({"id": str(message_id), "channel_id": str(channel_id), "user_id": "1", "contents": text,
                                   "created_at": "2025-06-15T12:00:00.000Z", "files": [], "reactions": []})
             events.append((channel_id, n + 1, 10_000_000 + message_id, "message", "CREATED", 1, payload, at))
-            words.append((message_id, text.replace(":", "")))
+            words.append((message_id, document(text)))
         db.executemany("INSERT INTO messages (id, channel_id, user_id, type, contents, meta, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)", rows)
         db.executemany("INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at) VALUES (?,?,?,?,?,?,?,?)", events)
-        db.executemany("INSERT INTO message_fts (rowid, contents) VALUES (?, ?)", words)
+        db.executemany(message_fts.INSERT, words)
     db.commit()
     db.close()
 

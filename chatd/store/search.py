@@ -34,12 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import BindParameter, ColumnClause
 
 from ..domain.models import Message
-from . import search_backlog
+from . import message_fts, search_backlog
 from .messages import get_messages
 from .tables import channels, messages
 from .words import document
 
-_fts = table("message_fts", column("rowid"), column("contents"))
+_fts = message_fts.TABLE
 _SET_VECTOR = text("UPDATE messages SET search_vector = to_tsvector('simple', :words) WHERE id = :id")
 _CLEAR_VECTOR = text("UPDATE messages SET search_vector = NULL WHERE id = :id")
 _SET_BUDGET = text(
@@ -127,8 +127,8 @@ def _term_frequency_score() -> Any:
     answer contains every word, so that weight barely separates them; this costs a few microseconds per row
     kept. The instance count is what ``highlight`` adds (one mark per match); the length counts the spaces
     of the indexed text (``document``: words one space apart)."""
-    words: ColumnClause[str] = literal_column("message_fts.contents")
-    found = func.length(func.highlight(literal_column("message_fts"), 0, func.char(1), "")) - func.length(words)
+    words: ColumnClause[str] = literal_column(f"{message_fts.NAME}.contents")
+    found = func.length(func.highlight(literal_column(message_fts.NAME), 0, func.char(1), "")) - func.length(words)
     size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
     k1, b, average = 1.2, 0.75, 12.0
     return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
@@ -179,14 +179,14 @@ def candidates(
         return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
             messages.c.id.desc()).limit(count)
     match = " ".join(f'"{word}"' for word in words)
-    matched = text("message_fts MATCH :match").bindparams(match=match)
+    matched = text(f"{message_fts.NAME} MATCH :match").bindparams(match=match)
     score = _SCORE
     if narrow:
         # The channels' ids, listed once from the covering (channel_id, id) index into a temporary
         # b-tree, and each hit looked up there: most hits are in other channels, and a lookup in a
         # few thousand ids costs a third of a probe of the whole index. The unary ``+`` keeps SQLite
         # from turning the list into one FTS5 query per id. The row is read only for hits that pass.
-        mine = literal_column("+message_fts.rowid").in_(select(messages.c.id).where(readable))
+        mine = literal_column(f"+{message_fts.NAME}.rowid").in_(select(messages.c.id).where(readable))
         hit = exists().where(messages.c.id == _fts.c.rowid, messages.c.deleted_at.is_(None), *conditions)
         return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, hit).order_by(
             _fts.c.rowid.desc()).limit(count)

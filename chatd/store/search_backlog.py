@@ -29,6 +29,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import message_fts
 from .direct import as_sqlalchemy_error, on_sqlite_thread
 
 DDL = "CREATE TABLE search_backlog (id INTEGER PRIMARY KEY, entries TEXT NOT NULL, changed INTEGER NOT NULL)"
@@ -40,8 +41,6 @@ _PENDING = text("SELECT EXISTS (SELECT 1 FROM search_backlog)")
 
 _HEAD = "SELECT id, entries, changed FROM search_backlog ORDER BY id LIMIT ?"
 HEAD_ROWS = 512
-_REMOVE = "DELETE FROM message_fts WHERE rowid = ?"
-_INDEX = "INSERT INTO message_fts (rowid, contents) VALUES (?, ?)"
 _DONE = "DELETE FROM search_backlog WHERE id <= ?"
 
 Entries = Sequence[tuple[int, "str | None"]]
@@ -85,9 +84,9 @@ async def index_some(conn: AsyncConnection, messages: int) -> tuple[int, bool]:
                 if len(words) >= messages:
                     break
             if remove:
-                step = _REMOVE
+                step = message_fts.DELETE
                 db.executemany(step, [(message_id,) for message_id in remove])
-            step = _INDEX
+            step = message_fts.INSERT
             db.executemany(step, [(message_id, text) for message_id, text in words.items() if text])
             step = _DONE
             db.execute(step, (head[taken - 1][0],)).close()

@@ -10,10 +10,10 @@ it lacks (``search_backlog.py``).
 
 from __future__ import annotations
 
-from . import search_backlog
+from . import message_fts, search_backlog
 
 SQLITE = [
-    "CREATE VIRTUAL TABLE message_fts USING fts5(contents, tokenize = 'unicode61 remove_diacritics 2')",
+    message_fts.DDL,
     search_backlog.DDL,
 ]
 
