@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership
 from .tables import channel_members, channels
+from .id_lists import id_in
 
 
 async def get_role(conn: AsyncConnection, channel_id: int, user_id: int) -> str | None:
@@ -104,7 +105,7 @@ async def memberships_in_org(
 
 
 _ROLES_OF = select(channel_members.c.channel_id, channel_members.c.role).where(
-    channel_members.c.user_id == bindparam("user_id"), channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True))
+    channel_members.c.user_id == bindparam("user_id"), id_in(channel_members.c.channel_id, "channel_ids")
 )
 
 

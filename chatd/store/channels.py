@@ -14,6 +14,7 @@ from ..domain.models import Channel, ChannelAccess
 from .like import like_pattern
 from .direct import DirectQuery, for_asyncpg
 from .tables import channel_members, channels, org_members, organisations, teams, users
+from .id_lists import id_in
 
 
 def channel_of(row: Any) -> Channel:
@@ -192,7 +193,7 @@ async def find_direct(conn: AsyncConnection, direct_key: str) -> Channel | None:
 
 
 _MEMBER_COUNTS = select(channels.c.id, channels.c.member_count).where(
-    channels.c.id.in_(bindparam("channel_ids", expanding=True))
+    id_in(channels.c.id, "channel_ids")
 )
 
 

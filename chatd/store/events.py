@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.events import MESSAGE, Event
 from .direct import NotInTransaction, script_on_asyncpg
 from .tables import channel_events, channels
+from .id_lists import id_in
 
 #: What a removed message's events keep: who posted what kind of message where and when, never its text,
 #: files, mentions, meta or the client's key. Clients see a message marked ``deleted`` (its REMOVED event
@@ -58,7 +59,7 @@ async def lock(conn: AsyncConnection, channel_id: int) -> None:
 _LOCK_ONE = select(channels.c.id).where(channels.c.id == bindparam("channel_id")).with_for_update()
 _LOCK_MANY = (
     select(channels.c.id)
-    .where(channels.c.id.in_(bindparam("channel_ids", expanding=True)))
+    .where(id_in(channels.c.id, "channel_ids"))
     .order_by(channels.c.id)
     .with_for_update()
 )
@@ -167,7 +168,7 @@ async def stored_since(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-_LAST_SEQS = select(channels.c.id, channels.c.last_seq).where(channels.c.id.in_(bindparam("channel_ids", expanding=True)))
+_LAST_SEQS = select(channels.c.id, channels.c.last_seq).where(id_in(channels.c.id, "channel_ids"))
 
 
 async def last_seqs(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[int, int]:

@@ -8,10 +8,10 @@ from typing import Any, Iterable
 import orjson
 from sqlalchemy import Select, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import BindParameter
 
 from ..domain.models import Message
 from .tables import mentions, message_files, message_versions, messages, pins
+from .id_lists import id_in
 
 
 def message_of(row: Any) -> Message:
@@ -47,11 +47,10 @@ async def drop_mentions(conn: AsyncConnection, message_id: int, user_ids: set[in
         )
 
 
-_IDS: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
 _DETAILS = union_all(
     select(literal(0).label("kind"), message_files.c.message_id, message_files.c.file_id.label("value"),
-           message_files.c.position.label("ordinal")).where(message_files.c.message_id.in_(_IDS)),
-    select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(mentions.c.message_id.in_(_IDS)),
+           message_files.c.position.label("ordinal")).where(id_in(message_files.c.message_id, "message_ids")),
+    select(literal(1), mentions.c.message_id, mentions.c.user_id, mentions.c.user_id).where(id_in(mentions.c.message_id, "message_ids")),
 ).order_by(literal_column("kind"), literal_column("message_id"), literal_column("ordinal"))
 
 

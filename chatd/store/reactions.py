@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import BigInteger, String, Table, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import BindParameter
 
 from .channels import readable_channels_clause
 from .tables import channels, flags, messages, pins, reactions
+from .id_lists import id_in
 
 
 async def _insert_new(conn: AsyncConnection, table: Table, **values: Any) -> bool:
@@ -112,14 +112,13 @@ async def my_flags(
 
 
 _NONE, _ZERO = literal("", String), literal(0, BigInteger)
-_MARKED: BindParameter[list[int]] = bindparam("message_ids", expanding=True)
 _MARKS = union_all(
     select(literal(0).label("kind"), pins.c.message_id, _NONE.label("emoji"), _ZERO.label("user_id"),
-           _ZERO.label("created_at")).where(pins.c.message_id.in_(_MARKED)),
+           _ZERO.label("created_at")).where(id_in(pins.c.message_id, "message_ids")),
     select(literal(1), flags.c.message_id, _NONE, _ZERO, _ZERO).where(
-        flags.c.user_id == bindparam("viewer_id"), flags.c.message_id.in_(_MARKED)),
+        flags.c.user_id == bindparam("viewer_id"), id_in(flags.c.message_id, "message_ids")),
     select(literal(2), reactions.c.message_id, reactions.c.emoji, reactions.c.user_id,
-           reactions.c.created_at).where(reactions.c.message_id.in_(_MARKED)),
+           reactions.c.created_at).where(id_in(reactions.c.message_id, "message_ids")),
 ).order_by(literal_column("kind"), literal_column("message_id"), literal_column("created_at"), literal_column("user_id"))
 
 

@@ -16,10 +16,10 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..domain.models import COUNT_MAX, UNREAD_TYPES
 from .tables import channel_members, mentions, messages
+from .id_lists import id_in
 
 
 _USER: BindParameter[int] = bindparam("user_id")
-_CHANNELS: BindParameter[list[int]] = bindparam("channel_ids", expanding=True)
 _ONE: ColumnClause[int] = literal_column("1")
 
 
@@ -64,7 +64,7 @@ _COUNTS = select(
             messages.c.deleted_at.is_(None),
         )
     ),
-).where(channel_members.c.user_id == _USER, channel_members.c.channel_id.in_(_CHANNELS))
+).where(channel_members.c.user_id == _USER, id_in(channel_members.c.channel_id, "channel_ids"))
 
 
 async def member_states(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:

@@ -28,7 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, case, column, exists, func, literal_column, select, table, text
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, case, exists, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import BindParameter, ColumnClause
@@ -199,9 +199,14 @@ def _postgres_candidates(words: list[str], channel_ids: list[int], conditions: l
     """The channels as one array parameter. Each search is planned for its values (``budget`` asks for a custom
     plan), so the planner sees them as in an ``IN`` list, which it turns into this ``= ANY`` anyway; and the
     statement's text is the same from search to search, so asyncpg prepares it once per connection, and
-    SQLAlchemy renders no hundred literals each time."""
-    ids = bindparam("channel_ids", channel_ids, type_=ARRAY(BigInteger))
-    live = [messages.c.deleted_at.is_(None), messages.c.channel_id == any_(ids), *conditions]
+    SQLAlchemy renders no hundred literals each time. One channel is compared as one value: the planner walks
+    that channel's index newest first for it, which it cannot do with ``= ANY`` (a reader of one small channel
+    searching the most frequent word: 24 ms, against 65 ms by the primary key)."""
+    if len(channel_ids) == 1:  # as ``IN`` with one value becomes: the channel's own index, newest first
+        readable = messages.c.channel_id == bindparam("channel_id", channel_ids[0])
+    else:
+        readable = messages.c.channel_id == any_(bindparam("channel_ids", channel_ids, type_=ARRAY(BigInteger)))
+    live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
         return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
             messages.c.id.desc()).limit(count)

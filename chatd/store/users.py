@@ -14,6 +14,7 @@ from ..domain.errors import Conflict
 from ..domain.models import User
 from .like import like_pattern
 from .tables import org_members, organisations, users
+from .id_lists import id_in
 
 
 def _user(row: Any) -> User:
@@ -177,7 +178,7 @@ async def org_ids_of_users(conn: AsyncConnection, user_ids: Sequence[int]) -> di
 
 
 _MARK_SEEN = (
-    users.update().where(users.c.id.in_(bindparam("user_ids", expanding=True))).values(last_seen_at=bindparam("seen_at"))
+    users.update().where(id_in(users.c.id, "user_ids")).values(last_seen_at=bindparam("seen_at"))
 )
 
 
