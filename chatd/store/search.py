@@ -28,7 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, case, exists, func, literal_column, select, text
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, case, exists, func, literal_column, or_, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import BindParameter, ColumnClause
@@ -275,14 +275,15 @@ def ranked_page(newest: Any, window: int, offset: int, limit: int) -> Any:
     thousand rows a common word fills the window with (their rows and their sort cost PostgreSQL's searches
     several milliseconds in Python). The extra row only says the window is full: it is counted, not ranked."""
     found = newest.subquery("found")
-    numbered = select(
-        found.c.id, found.c.score,
-        func.row_number().over(order_by=found.c.id.desc()).label("newest"),
-        func.count().over().label("total"),
-    ).subquery("numbered")
+    counted = select(
+        found.c.id, found.c.score, func.count().over().label("total"), func.min(found.c.id).over().label("oldest"),
+    ).subquery("counted")
+    # The extra row is the oldest (ids are unique): windows over the whole set find it with no sort of their
+    # own, where numbering the rows by id would sort them twice.
+    ranked = or_(counted.c.total <= window, counted.c.id > counted.c.oldest)
     return (
-        select(numbered.c.id, numbered.c.score, numbered.c.total)
-        .where(numbered.c.newest <= window)
-        .order_by(numbered.c.score.desc(), numbered.c.id.desc())
+        select(counted.c.id, counted.c.score, counted.c.total)
+        .where(ranked)
+        .order_by(counted.c.score.desc(), counted.c.id.desc())
         .offset(offset).limit(limit)
     )
