@@ -16,7 +16,6 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..domain.models import COUNT_MAX, UNREAD_TYPES
 from .tables import channel_members, mentions, messages
-from .id_lists import id_in
 
 
 _USER: BindParameter[int] = bindparam("user_id")
@@ -64,7 +63,13 @@ _COUNTS = select(
             messages.c.deleted_at.is_(None),
         )
     ),
-).where(channel_members.c.user_id == _USER, id_in(channel_members.c.channel_id, "channel_ids"))
+).where(
+    channel_members.c.user_id == _USER,
+    # An ``IN`` list, not ``id_lists.id_in``: after five runs PostgreSQL may plan a prepared statement once for
+    # any values, and for ``= ANY`` of an array it then assumes a few channels; for this statement that plan
+    # cost a member of a hundred channels 250 ms instead of 10 (docs/performance.md, eleventh pass).
+    channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)),
+)
 
 
 async def member_states(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:
