@@ -78,7 +78,7 @@ def snippet(contents: str, words: list[str]) -> str:
 def _ascii_words(words: tuple[str, ...]) -> re.Pattern[str]:
     """The words as one pattern over ASCII text, where ``terms`` are runs of letters and digits in lower case:
     each word whole, in any case. A word with other characters cannot occur in ASCII text."""
-    alternatives = "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True) if word.isascii())
+    alternatives = "|".join(re.escape(word) for word in dict.fromkeys(words) if word.isascii())
     return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives or '(?!)'})(?![A-Za-z0-9])", re.IGNORECASE)
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Membership
-from .tables import channel_members, channels
 from .id_lists import id_in
+from .tables import channel_members, channels
 
 
 async def get_role(conn: AsyncConnection, channel_id: int, user_id: int) -> str | None:

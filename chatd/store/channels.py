@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from ..domain.models import Channel, ChannelAccess
+from .id_lists import id_in
 from .like import like_pattern
 from .direct import DirectQuery, for_asyncpg
 from .tables import channel_members, channels, org_members, organisations, teams, users
-from .id_lists import id_in
 
 
 def channel_of(row: Any) -> Channel:

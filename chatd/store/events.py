@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.events import MESSAGE, Event
 from .direct import NotInTransaction, script_on_asyncpg
-from .tables import channel_events, channels
 from .id_lists import id_in
+from .tables import channel_events, channels
 
 #: What a removed message's events keep: who posted what kind of message where and when, never its text,
 #: files, mentions, meta or the client's key. Clients see a message marked ``deleted`` (its REMOVED event

@@ -10,8 +10,8 @@ from sqlalchemy import Select, bindparam, func, literal, literal_column, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Message
-from .tables import mentions, message_files, message_versions, messages, pins
 from .id_lists import id_in
+from .tables import mentions, message_files, message_versions, messages, pins
 
 
 def message_of(row: Any) -> Message:

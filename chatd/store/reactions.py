@@ -10,8 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .channels import readable_channels_clause
-from .tables import channels, flags, messages, pins, reactions
 from .id_lists import id_in
+from .tables import channels, flags, messages, pins, reactions
 
 
 async def _insert_new(conn: AsyncConnection, table: Table, **values: Any) -> bool:

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.codes import Code
 from ..domain.errors import Conflict
 from ..domain.models import User
+from .id_lists import id_in
 from .like import like_pattern
 from .tables import org_members, organisations, users
-from .id_lists import id_in
 
 
 def _user(row: Any) -> User:
