@@ -159,7 +159,7 @@ class Core:
             yield tx
             await tx.flush(last=True)
         if tx.events:
-            if any(event.type == MESSAGE for event in tx.events):
+            if self.indexer.enabled and any(event.type == MESSAGE for event in tx.events):
                 self.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
             await self.publisher.publish(tx.events)
 

@@ -176,8 +176,7 @@ def candidates(
             # A listing for a reader of much of the store: walk the primary key newest first and stop at
             # ``count``; the unary ``+`` keeps SQLite from reading every message of the channels to sort them.
             live[1] = literal_column("+messages.channel_id").in_(ids)
-        return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
-            messages.c.id.desc()).limit(count)
+        return _listing(live, count)
     match = " ".join(f'"{word}"' for word in words)
     matched = text(f"{message_fts.NAME} MATCH :match").bindparams(match=match)
     score = _SCORE
@@ -195,6 +194,12 @@ def candidates(
         _fts.c.rowid.desc()).limit(count)
 
 
+def _listing(live: list[Any], count: int) -> Any:
+    """No words: the newest ``count`` messages matching ``live``, all scored alike."""
+    return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
+        messages.c.id.desc()).limit(count)
+
+
 def _postgres_candidates(words: list[str], channel_ids: list[int], conditions: list[Any], count: int) -> Any:
     """The channels as one array parameter. Each search is planned for its values (``budget`` asks for a custom
     plan), so the planner sees them as in an ``IN`` list, which it turns into this ``= ANY`` anyway; and the
@@ -208,8 +213,7 @@ def _postgres_candidates(words: list[str], channel_ids: list[int], conditions: l
         readable = messages.c.channel_id == any_(bindparam("channel_ids", channel_ids, type_=ARRAY(BigInteger)))
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
-        return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
-            messages.c.id.desc()).limit(count)
+        return _listing(live, count)
     vector: Any = literal_column("messages.search_vector")
     query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
     newest = (
