@@ -120,7 +120,7 @@ class LimitSettings(_Section):
     write_burst: int = Field(300, ge=1)
     file_grace_days: float = Field(7.0, ge=0)
     search_window: int = Field(1000, ge=1)
-    search_budget_ms: int = Field(500, ge=1)
+    search_budget_ms: int = Field(100, ge=1)
 
 
 class WebsocketSettings(_Section):

@@ -3,12 +3,14 @@ that follows edits and removals, hostile queries, and the same answers on SQLite
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 
 import pytest
 from sqlalchemy import text
 
+from chatd.config import Settings
 from chatd.store import search as search_index
 from chatd.store.tables import messages
 from harness import Actor, Harness, error_of, org_with
@@ -374,3 +376,23 @@ async def test_a_query_past_its_budget_is_stopped(chat: Harness) -> None:
         assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
         async with search_index.budget(conn, 5000):
             assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
+
+
+async def test_the_budget_counts_from_the_engine_start(chat: Harness) -> None:
+    """The budget bounds the engine's time, not the event loop's: a block entered while the loop is busy (here
+    it waits 300 ms before its statement) still gives its statement the whole budget, where a clock started
+    at the block's entry stopped it at its first step. The statement (some 50,000 engine steps, a few
+    milliseconds) is long enough for the engine to check the budget."""
+    steps = {
+        "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT count(*) FROM n",
+        "postgresql": "SELECT count(*) FROM generate_series(1, 10000)",
+    }[chat.core.db.dialect]
+    async with chat.core.reading() as conn:
+        async with search_index.budget(conn, 200):
+            await asyncio.sleep(0.3)
+            assert (await conn.execute(text(steps))).scalar_one() == 10000
+
+
+def test_the_default_budget_is_100_ms() -> None:
+    """The issue's bound: no search holds a pool connection longer than 100 ms (docs/performance.md)."""
+    assert Settings().limits.search_budget_ms == 100

@@ -89,16 +89,16 @@ class TooSlow(Exception):
 async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None]:
     """Stop the statements run inside after ``milliseconds`` (raising ``TooSlow``).
 
-    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statement
-    (removed when the block ends); PostgreSQL: ``statement_timeout`` for each statement of the rest of this
-    read transaction."""
+    SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statements
+    once the engine has been at them for ``milliseconds`` (``_Deadline``; removed when the block ends);
+    PostgreSQL: ``statement_timeout`` for each statement of the rest of this read transaction. Both count
+    from the moment the engine starts, not from when the event loop entered the block: a busy loop delays a
+    statement's start, and that wait holds no connection's engine."""
     if _sqlite(conn):
         raw = (await conn.get_raw_connection()).driver_connection
         if raw is None:  # never on a live connection: the pool hands out open ones
             raise RuntimeError("search on a closed connection")
-        # A statement timeout, not a domain time: it measures this process's work, so the monotonic clock.
-        deadline = time.monotonic() + milliseconds / 1000
-        await raw.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+        await raw.set_progress_handler(_Deadline(milliseconds / 1000), 2000)
         try:
             yield
         except OperationalError as exc:
@@ -117,6 +117,25 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
         if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
             raise TooSlow() from None
         raise
+
+
+class _Deadline:
+    """SQLite's progress handler for ``budget``: its first call (a few thousand steps into the first statement,
+    on the engine's thread) starts the clock, and any later call past the budget stops the statement. A
+    statement timeout, not a domain time: it measures this process's work, so the monotonic clock."""
+
+    __slots__ = ("seconds", "ends")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if self.ends is None:
+            self.ends = now + self.seconds
+            return False
+        return now > self.ends
 
 
 def _term_frequency_score() -> Any:
