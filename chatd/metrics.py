@@ -42,6 +42,43 @@ BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 FLUSH_SECONDS = 1.0  # how stale another worker's answer to a scrape may be about this one's requests
 
 
+class Tally:
+    """A histogram's observations counted in plain numbers, written to it by ``flush``: ``labels`` takes a
+    lock, ``observe`` two more after a loop over the bounds in Python, and the hot paths (every request,
+    every transaction) should not pay that for what a scrape reads every few seconds (docs/performance.md,
+    ninth and twelfth passes). Used on the event loop only, as ``Metrics.flush`` is."""
+
+    __slots__ = ("histogram", "bounds", "pending")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.histogram = histogram
+        self.bounds: tuple[float, ...] = tuple(histogram._upper_bounds)  # the last is +Inf
+        self.pending: dict[tuple[str, ...], list[Any]] = {}  # labels → [count, sum, count per bucket]
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        tally = self.pending.get(labels)
+        if tally is None:
+            tally = self.pending[labels] = [0, 0.0, [0] * len(self.bounds)]
+        tally[0] += 1
+        tally[1] += value
+        tally[2][bisect_left(self.bounds, value)] += 1  # the first bound ≥ value, as ``observe`` does
+
+    def flush(self) -> None:
+        """A histogram's sum and buckets take several observations at once only through its value objects."""
+        counted, self.pending = self.pending, {}
+        for labels, (_, total, buckets) in counted.items():
+            written(self.histogram.labels(*labels) if labels else self.histogram, total, buckets)
+
+
+def written(histogram: Histogram, total: float, buckets: list[int]) -> None:
+    """Observations counted by bucket (``Tally``) added to one histogram (a labelled child, or one without
+    labels)."""
+    histogram._sum.inc(total)
+    for index, observed in enumerate(buckets):
+        if observed:
+            histogram._buckets[index].inc(observed)
+
+
 class Metrics(Probe):
     def __init__(self) -> None:
         self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
@@ -61,6 +98,10 @@ class Metrics(Probe):
         # Requests since the last ``flush`` by (method, route, status): count, seconds, count per bucket.
         self._http: dict[tuple[str, str, int], list[Any]] = {}
         self._http_bounds: tuple[float, ...] = tuple(self.http_seconds._upper_bounds)  # the last is +Inf
+        # Plain counts since the last ``flush``, for counters bumped on the hot paths (per transaction,
+        # per routed event).
+        self._published = 0
+        self._delivered = 0
         self.loop_lag_seconds = Histogram(
             "chatd_event_loop_lag_seconds",
             "How late the event loop ran a timer due every 10 ms: the longest stall, to its bucket.",
@@ -102,6 +143,8 @@ class Metrics(Probe):
             "chatd_group_commit_batch_size", "Write actions sharing one commit (SQLite group commit).",
             buckets=BATCH, registry=registry,
         )
+        self._db_tally = Tally(self.db_seconds)
+        self._batch_tally = Tally(self.batch_size)
         self.login_failures = Counter("chatd_login_failures", "Refused logins.", registry=registry)
         self.search_indexed_messages = Counter(
             "chatd_search_indexed_messages", "Messages SQLite's word index took from its backlog.", registry=registry
@@ -121,10 +164,10 @@ class Metrics(Probe):
         self.websocket_disconnects.labels("client" if code is None else str(code)).inc()
 
     def events_published(self, count: int) -> None:
-        self.published.inc(count)
+        self._published += count  # written by ``flush``
 
     def events_delivered(self, count: int = 1) -> None:
-        self.delivered.inc(count)
+        self._delivered += count  # written by ``flush``
 
     def events_shed(self, count: int) -> None:
         self.shed.inc(count)
@@ -143,10 +186,10 @@ class Metrics(Probe):
         self.bus_reconnects.inc()
 
     def transaction(self, kind: str, seconds: float) -> None:
-        self.db_seconds.labels(kind).observe(seconds)
+        self._db_tally.observe((kind,), seconds)
 
     def batch_committed(self, size: int) -> None:
-        self.batch_size.observe(size)
+        self._batch_tally.observe((), size)
 
     def search_indexed(self, messages: int) -> None:
         self.search_indexed_messages.inc(messages)
@@ -181,17 +224,21 @@ class Metrics(Probe):
         tally[2][bisect_left(self._http_bounds, seconds)] += 1  # the first bound ≥ seconds, as ``observe``
 
     def flush(self) -> None:
-        """The requests counted since the last flush, into the registry (so into this worker's files under
-        ``--workers``): before every scrape this process answers, and every ``FLUSH_SECONDS`` (``flushing``).
-        A histogram's sum and buckets take several observations at once only through its value objects."""
+        """What was counted since the last flush (requests, transactions, batches, events), into the registry
+        (so into this worker's files under ``--workers``): before every scrape this process answers, and
+        every ``FLUSH_SECONDS`` (``flushing``). A histogram's sum and buckets take several observations at
+        once only through its value objects."""
         counted, self._http = self._http, {}
         for (method, route, status), (count, seconds, buckets) in counted.items():
             self.http_requests.labels(method, route, str(status)).inc(count)
-            histogram = self.http_seconds.labels(method, route)
-            histogram._sum.inc(seconds)
-            for index, observed in enumerate(buckets):
-                if observed:
-                    histogram._buckets[index].inc(observed)
+            written(self.http_seconds.labels(method, route), seconds, buckets)
+        self._db_tally.flush()
+        self._batch_tally.flush()
+        published, delivered, self._published, self._delivered = self._published, self._delivered, 0, 0
+        if published:
+            self.published.inc(published)
+        if delivered:
+            self.delivered.inc(delivered)
 
     async def flushing(self) -> None:
         """``flush`` every ``FLUSH_SECONDS``, for the scrapes another worker answers (and at the end)."""

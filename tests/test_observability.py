@@ -180,3 +180,42 @@ def test_requests_counted_between_scrapes_show_as_each_observed_alone() -> None:
     assert 'chatd_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/message/edit"} 4.0' in (
         http_lines(generate_latest(reference))
     )  # two of them on the bucket's edge
+
+
+def test_transactions_batches_and_events_counted_between_scrapes_show_as_each_observed_alone() -> None:
+    """Transactions, group commit batches and published and delivered events are counted in plain numbers
+    too (``metrics.Tally``), and a scrape shows exactly what ``observe`` and ``inc`` at each would have."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from chatd.metrics import BATCH, FAST, Metrics
+
+    reference = CollectorRegistry()
+    seconds = Histogram("chatd_db_transaction_duration_seconds", "Database transactions, by kind, waiting for the writer included.",
+                        ["kind"], buckets=FAST, registry=reference)
+    batches = Histogram("chatd_group_commit_batch_size", "Write actions sharing one commit (SQLite group commit).",
+                        buckets=BATCH, registry=reference)
+    published = Counter("chatd_events_published", "Events this process published on the bus.", registry=reference)
+    delivered = Counter("chatd_events_delivered", "Events queued to websocket connections.", registry=reference)
+    metrics = Metrics()
+    for n, duration in enumerate([0.0, 0.0005, 0.0007, 0.1, 0.25, 3.0, 11.0, 0.0005]):
+        kind = "write" if n % 2 else "read"
+        seconds.labels(kind).observe(duration)
+        metrics.transaction(kind, duration)
+        batches.observe(n * 40 + 1)
+        metrics.batch_committed(n * 40 + 1)
+        published.inc(n)
+        metrics.events_published(n)
+        delivered.inc(3 * n)
+        metrics.events_delivered(3 * n)
+        if n == 3:
+            metrics.render()  # a scrape in between: what was counted so far is written once
+
+    names = ("chatd_db_transaction", "chatd_group_commit", "chatd_events_published", "chatd_events_delivered")
+
+    def lines(text: bytes) -> list[str]:
+        return sorted(line for line in text.decode().splitlines() if line.startswith(names))
+
+    ours = lines(metrics.render()[0])
+    assert ours == lines(generate_latest(reference))
+    assert "chatd_events_delivered_total 84.0" in ours
+    assert 'chatd_db_transaction_duration_seconds_bucket{kind="write",le="0.0005"} 2.0' in ours  # both on its edge
