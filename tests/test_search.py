@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -392,6 +393,43 @@ async def test_the_budget_counts_from_the_engine_start(chat: Harness) -> None:
             await asyncio.sleep(0.3)
             assert (await conn.execute(text(steps))).scalar_one() == 10000
 
+
+async def _napping(conn: Any) -> None:
+    """``nap(x)``: SQLite calls back into Python, which sleeps 0.2 ms (wall time, next to no CPU time)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    await raw.create_function("nap", 1, lambda value: time.sleep(0.0002) or value)
+
+
+_NAPS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) SELECT count(nap(i)) FROM n"
+
+
+async def test_sqlite_budget_is_the_engines_work_not_the_wall_clock(chat: Harness) -> None:
+    """SQLite's budget is the CPU time the engine spends on the search: a statement that waits (here in a
+    function that sleeps; in life, a core busy elsewhere or a page read from disk) for longer than the
+    budget, while working far less than it, is not stopped. A wall-clock budget stopped it."""
+    if chat.core.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's budget is its statement_timeout")
+    async with chat.core.reading() as conn:
+        await _napping(conn)
+        started = time.monotonic()
+        async with search_index.budget(conn, 200):
+            assert (await conn.execute(text(_NAPS.format(rows=2000)))).scalar_one() == 2000
+        assert time.monotonic() - started > 0.3  # it did wait longer than the budget
+
+
+async def test_sqlite_budget_has_a_wall_clock_backstop(chat: Harness) -> None:
+    """…but a statement that holds its connection for WALL_FACTOR budgets is stopped, however little it
+    works."""
+    if chat.core.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's budget is its statement_timeout")
+    async with chat.core.reading() as conn:
+        await _napping(conn)
+        started = time.monotonic()
+        with pytest.raises(search_index.TooSlow):
+            async with search_index.budget(conn, 50):
+                await conn.execute(text(_NAPS.format(rows=10000)))  # 2 s or more of naps
+        assert 0.2 < time.monotonic() - started < 1.5
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
 
 def test_the_default_budget_is_100_ms() -> None:
     """The issue's bound: no search holds a pool connection longer than 100 ms (docs/performance.md)."""

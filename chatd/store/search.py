@@ -90,15 +90,15 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
     """Stop the statements run inside after ``milliseconds`` (raising ``TooSlow``).
 
     SQLite: a progress handler, called every few thousand virtual machine steps, interrupts the statements
-    once the engine has been at them for ``milliseconds`` (``_Deadline``; removed when the block ends);
-    PostgreSQL: ``statement_timeout`` for each statement of the rest of this read transaction. Both count
-    from the moment the engine starts, not from when the event loop entered the block: a busy loop delays a
-    statement's start, and that wait holds no connection's engine."""
+    once the engine has worked on them for ``milliseconds`` (``_Deadline``: CPU time, with a wall-clock
+    backstop; removed when the block ends); PostgreSQL: ``statement_timeout`` for each statement of the rest
+    of this read transaction. Both count from the moment the engine starts, not from when the event loop
+    entered the block: a busy loop delays a statement's start, and that wait holds no connection's engine."""
     if _sqlite(conn):
         raw = (await conn.get_raw_connection()).driver_connection
         if raw is None:  # never on a live connection: the pool hands out open ones
             raise RuntimeError("search on a closed connection")
-        await raw.set_progress_handler(_Deadline(milliseconds / 1000), 2000)
+        await raw.set_progress_handler(_Deadline(milliseconds / 1000), _PROGRESS_STEPS)
         try:
             yield
         except OperationalError as exc:
@@ -106,7 +106,7 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
                 raise TooSlow() from None
             raise
         finally:
-            await raw.set_progress_handler(None, 2000)
+            await raw.set_progress_handler(None, _PROGRESS_STEPS)
         return
     # A custom plan for each search: a generic one cannot know how many rows a word or a channel list has.
     # Both settings are local to the read transaction: they end with it (one round trip, not two).
@@ -119,23 +119,36 @@ async def budget(conn: AsyncConnection, milliseconds: int) -> AsyncIterator[None
         raise
 
 
-class _Deadline:
-    """SQLite's progress handler for ``budget``: its first call (a few thousand steps into the first statement,
-    on the engine's thread) starts the clock, and any later call past the budget stops the statement. A
-    statement timeout, not a domain time: it measures this process's work, so the monotonic clock."""
+_PROGRESS_STEPS = 4000  # SQLite steps between two looks at the clocks: a few dozen microseconds of work
+WALL_FACTOR = 5  # SQLite's wall-clock backstop, in budgets
 
-    __slots__ = ("seconds", "ends")
+
+class _Deadline:
+    """SQLite's progress handler for ``budget``. Its first call (a few thousand steps into the first statement,
+    on the engine's thread) starts the clocks; a later call stops the statement once the engine has spent the
+    budget's CPU time on it, or ``WALL_FACTOR`` budgets have passed on the wall clock.
+
+    CPU time, because that is the query's own cost: chatd's threads share a core (one, when pinned), and a
+    search that needs 30 ms of work can take 100 ms and more of wall time when the core is busy elsewhere or
+    its pages come from the disk; stopped at 100 ms of wall time, the first search of a common word after a
+    benchmark's other scenarios failed with 503 (docs/performance.md, twelfth pass). The thread is the one
+    aiosqlite runs this connection's statements on, so its CPU time is this search's. The wall-clock
+    backstop still ends any search that holds its connection far longer than its budget, whatever the cause.
+    Statement timeouts, not domain times: they measure this process's work, so no injected clock."""
+
+    __slots__ = ("seconds", "cpu_ends", "wall_ends")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.ends: float | None = None
+        self.cpu_ends: float | None = None
+        self.wall_ends = 0.0
 
     def __call__(self) -> bool:
-        now = time.monotonic()
-        if self.ends is None:
-            self.ends = now + self.seconds
+        cpu, wall = time.thread_time(), time.monotonic()
+        if self.cpu_ends is None:
+            self.cpu_ends, self.wall_ends = cpu + self.seconds, wall + WALL_FACTOR * self.seconds
             return False
-        return now > self.ends
+        return cpu > self.cpu_ends or wall > self.wall_ends
 
 
 def _term_frequency_score() -> Any:
