@@ -46,16 +46,21 @@ class Tally:
     """A histogram's observations counted in plain numbers, written to it by ``flush``: ``labels`` takes a
     lock, ``observe`` two more after a loop over the bounds in Python, and the hot paths (every request,
     every transaction) should not pay that for what a scrape reads every few seconds (docs/performance.md,
-    ninth and twelfth passes). Used on the event loop only, as ``Metrics.flush`` is."""
+    ninth and twelfth passes). Used on the event loop only, as ``Metrics.flush`` is.
 
-    __slots__ = ("histogram", "bounds", "pending")
+    ``counter``: a counter of the same observations, whose labels are those given to ``observe`` (the
+    histogram takes the first of them: HTTP requests are counted by status, timed by route)."""
 
-    def __init__(self, histogram: Histogram) -> None:
+    __slots__ = ("histogram", "counter", "bounds", "named", "pending")
+
+    def __init__(self, histogram: Histogram, counter: Counter | None = None) -> None:
         self.histogram = histogram
+        self.counter = counter
         self.bounds: tuple[float, ...] = tuple(histogram._upper_bounds)  # the last is +Inf
-        self.pending: dict[tuple[str, ...], list[Any]] = {}  # labels → [count, sum, count per bucket]
+        self.named = len(histogram._labelnames)
+        self.pending: dict[tuple[object, ...], list[Any]] = {}  # labels → [count, sum, count per bucket]
 
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
+    def observe(self, labels: tuple[object, ...], value: float) -> None:
         tally = self.pending.get(labels)
         if tally is None:
             tally = self.pending[labels] = [0, 0.0, [0] * len(self.bounds)]
@@ -66,17 +71,14 @@ class Tally:
     def flush(self) -> None:
         """A histogram's sum and buckets take several observations at once only through its value objects."""
         counted, self.pending = self.pending, {}
-        for labels, (_, total, buckets) in counted.items():
-            written(self.histogram.labels(*labels) if labels else self.histogram, total, buckets)
-
-
-def written(histogram: Histogram, total: float, buckets: list[int]) -> None:
-    """Observations counted by bucket (``Tally``) added to one histogram (a labelled child, or one without
-    labels)."""
-    histogram._sum.inc(total)
-    for index, observed in enumerate(buckets):
-        if observed:
-            histogram._buckets[index].inc(observed)
+        for labels, (count, total, buckets) in counted.items():
+            if self.counter is not None:
+                self.counter.labels(*map(str, labels)).inc(count)
+            child = self.histogram.labels(*map(str, labels[: self.named])) if self.named else self.histogram
+            child._sum.inc(total)
+            for index, observed in enumerate(buckets):
+                if observed:
+                    child._buckets[index].inc(observed)
 
 
 class Metrics(Probe):
@@ -95,9 +97,7 @@ class Metrics(Probe):
             "chatd_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
             ["method", "route"], registry=registry,
         )
-        # Requests since the last ``flush`` by (method, route, status): count, seconds, count per bucket.
-        self._http: dict[tuple[str, str, int], list[Any]] = {}
-        self._http_bounds: tuple[float, ...] = tuple(self.http_seconds._upper_bounds)  # the last is +Inf
+        self._http_tally = Tally(self.http_seconds, self.http_requests)  # by (method, route, status)
         # Plain counts since the last ``flush``, for counters bumped on the hot paths (per transaction,
         # per routed event).
         self._published = 0
@@ -211,27 +211,17 @@ class Metrics(Probe):
     # -- HTTP and exposition -----------------------------------------------------------------------
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Counted in plain numbers, written to the registry by ``flush``: a counter's ``inc`` and a
-        histogram's ``observe`` take a lock each (the histogram two, after a loop over its bounds in
-        Python), and with ``labels`` were 3 % of a send's instructions (docs/performance.md, ninth pass)
-        for what a scrape reads every few seconds. Called on the event loop only, as ``flush`` is."""
-        key = (method, route, status)
-        tally = self._http.get(key)
-        if tally is None:
-            tally = self._http[key] = [0, 0.0, [0] * len(self._http_bounds)]
-        tally[0] += 1
-        tally[1] += seconds
-        tally[2][bisect_left(self._http_bounds, seconds)] += 1  # the first bound ≥ seconds, as ``observe``
+        """Counted in plain numbers (``Tally``), written to the registry by ``flush``: with ``labels``, a
+        counter's ``inc`` and a histogram's ``observe`` were 3 % of a send's instructions (docs/performance.md,
+        ninth pass). Called on the event loop only, as ``flush`` is."""
+        self._http_tally.observe((method, route, status), seconds)
 
     def flush(self) -> None:
         """What was counted since the last flush (requests, transactions, batches, events), into the registry
         (so into this worker's files under ``--workers``): before every scrape this process answers, and
         every ``FLUSH_SECONDS`` (``flushing``). A histogram's sum and buckets take several observations at
         once only through its value objects."""
-        counted, self._http = self._http, {}
-        for (method, route, status), (count, seconds, buckets) in counted.items():
-            self.http_requests.labels(method, route, str(status)).inc(count)
-            written(self.http_seconds.labels(method, route), seconds, buckets)
+        self._http_tally.flush()
         self._db_tally.flush()
         self._batch_tally.flush()
         published, delivered, self._published, self._delivered = self._published, self._delivered, 0, 0
