@@ -431,6 +431,7 @@ async def test_sqlite_budget_has_a_wall_clock_backstop(chat: Harness) -> None:
         assert 0.2 < time.monotonic() - started < 1.5
         assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
 
+
 def test_the_default_budget_is_100_ms() -> None:
-    """The issue's bound: no search holds a pool connection longer than 100 ms (docs/performance.md)."""
+    """The issue's bound: no search works longer than 100 ms on its connection (docs/performance.md)."""
     assert Settings().limits.search_budget_ms == 100
