@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import select
+
 from chatd.store import messages as message_store
+from chatd.store.tables import messages
 from harness import Actor, Harness, channel_with, history, org_with, png, send, texts
 
 __all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
@@ -421,6 +424,32 @@ async def test_a_numbered_listing_counts_a_bounded_window_and_is_exact_near_the_
     assert [m.contents for m in first] == ["m10", "m9"]
     assert (bounded, deeper, near_end) == (5, 9, everything)
     assert len(last) == 2
+
+
+async def test_a_numbered_page_is_the_live_messages_at_its_place_however_many_were_removed(chat: Harness) -> None:
+    """``page_by_offset`` finds a page's place in the channel's index and steps over removed messages there:
+    every page and total equals slicing the live messages, with removed ones first, last, in runs and between,
+    and by the plain scan it falls back to for a channel with more removed messages than it lists."""
+    alice, bob = await chat.users("alice", "bob")
+    cid = await channel_with(alice, bob)
+    sent = [await send(alice, cid, f"m{n}") for n in range(30)]
+    for n in (0, 1, 5, 6, 7, 8, 13, 20, 27, 28, 29):  # the oldest two, a run of four, singles, the newest three
+        response = await alice.call("DELETE", "/message/remove", json={"id": sent[n]["id"]})
+        assert response.status_code == 200, response.text
+    async with chat.core.reading() as conn:
+        live = list((await conn.execute(  # the reference: every live row, read the plain way
+            select(messages.c.contents).where(messages.c.channel_id == int(cid), messages.c.deleted_at.is_(None))
+            .order_by(messages.c.id.desc()))).scalars())
+        kept = (26, 25, 24, 23, 22, 21, 19, 18, 17, 16, 15, 14, 12, 11, 10, 9, 4, 3, 2)
+        assert [text for text in live if text.startswith("m")] == [f"m{n}" for n in kept]
+        for listed in (message_store.REMOVED_LISTED, 3):  # the index's way; the scan's (11 removed > 3)
+            for limit in (1, 2, 5):
+                for offset in range(len(live) + 2):
+                    for ahead in (0, 3, 1_000):
+                        page, total = await message_store.page_by_offset(
+                            conn, int(cid), offset, limit, ahead=ahead, removed_listed=listed)
+                        assert [m.contents for m in page] == live[offset:offset + limit], (listed, limit, offset)
+                        assert total == min(len(live), offset + limit + ahead), (listed, limit, offset, ahead)
 
 
 # --- pins, flags, reactions ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import Any, Iterable
 
@@ -138,17 +139,95 @@ async def history(
 #: How far past the page the listing's total counts: exact up to there, a lower bound beyond.
 COUNT_AHEAD = 10_000
 INT64_MAX = 2**63 - 1  # a LIMIT the databases take (a page number may be as large as that)
+#: ``page_by_offset`` lists at most this many of a channel's removed messages to find a page by its position;
+#: a channel with more removed is paged by reading every row before the page.
+REMOVED_LISTED = 10_000
+
+_CHANNEL = messages.c.channel_id == bindparam("channel_id")
+# The channel's removed messages, newest first, from their own small index (``ix_messages_removed``).
+_REMOVED = (
+    select(messages.c.id).where(_CHANNEL, messages.c.deleted_at.is_not(None))
+    .order_by(messages.c.id.desc()).limit(bindparam("limit"))
+)
+# Entries of ``(channel_id, id)``, removed messages included: read from the index alone, no row.
+_IDS_BELOW = (
+    select(messages.c.id).where(_CHANNEL, messages.c.id < bindparam("below"))
+    .order_by(messages.c.id.desc()).offset(bindparam("skip")).limit(bindparam("limit"))
+)
+_ENTRIES = select(func.count()).select_from(
+    select(literal(1).label("one")).where(_CHANNEL, messages.c.id <= bindparam("top")).limit(bindparam("limit"))
+    .subquery()
+)
+_PAGE_FROM = (
+    select(messages).where(_CHANNEL, messages.c.deleted_at.is_(None), messages.c.id <= bindparam("top"))
+    .order_by(messages.c.id.desc()).limit(bindparam("limit"))
+)
 
 
 async def page_by_offset(
-    conn: AsyncConnection, channel_id: int, offset: int, limit: int, *, ahead: int = COUNT_AHEAD
+    conn: AsyncConnection, channel_id: int, offset: int, limit: int, *, ahead: int = COUNT_AHEAD,
+    removed_listed: int = REMOVED_LISTED,
 ) -> tuple[list[Message], int]:
     """Newest first with a total: for faces that page by number (WorkDrive's ``meta``).
 
-    The total counts at most ``ahead`` messages past the page: an exact count reads every row of the channel
-    (a quarter of a second at 200,000 messages, holding a pool connection), while this costs no more than
-    the page's own offset. It is exact whenever fewer remain; otherwise a lower bound that still says more
-    pages follow, and grows as the client pages on, so a client walking ``nextPage`` reaches the oldest."""
+    The page's place is found in the ``(channel_id, id)`` index alone, then its rows are read: ``OFFSET`` over
+    live messages reads every row it skips (``deleted_at`` is in the row, not the index), 150-320 ms for a page
+    190,000 messages deep, holding a pool connection (docs/performance.md, "Deep pages by number"). The
+    index's entries include removed messages, so they are listed first (few, from their own index) and
+    stepped over. The total counts at most ``ahead`` messages past the page: exact whenever fewer remain,
+    otherwise a lower bound that still says more pages follow and grows as the client pages on, so a client
+    walking ``nextPage`` reaches the oldest."""
+    listed = {"channel_id": channel_id, "limit": removed_listed + 1}
+    removed = [int(row[0]) for row in await conn.execute(_REMOVED, listed)]
+    if len(removed) > removed_listed:
+        return await _page_by_scan(conn, channel_id, offset, limit, ahead)
+    removed.reverse()  # ascending, for ``bisect``
+    top = await _live_at(conn, channel_id, offset, removed) if offset else INT64_MAX
+    # The total: the page's offset and the live messages from its first on, counted up to ``ahead`` past it
+    # (past the oldest: all of them, up to as far as the page number asked for).
+    start, span = (offset, limit + ahead) if top is not None else (0, min(offset + limit + ahead, INT64_MAX))
+    top = INT64_MAX if top is None else top
+    among = bisect_right(removed, top)  # removed messages among the entries counted, at most
+    counted = int((await conn.execute(
+        _ENTRIES, {"channel_id": channel_id, "top": top, "limit": min(span + among, INT64_MAX)})).scalar_one())
+    # Fewer entries than the limit: every one was counted, the removed ones among them too.
+    total = start + (counted - among if counted < span + among else span)
+    if start != offset:
+        return [], total
+    rows = await conn.execute(_PAGE_FROM, {"channel_id": channel_id, "top": top, "limit": limit})
+    return await with_details(conn, [message_of(row) for row in rows]), total
+
+
+async def _live_at(conn: AsyncConnection, channel_id: int, offset: int, removed: list[int]) -> int | None:
+    """The id of the channel's live message ``offset`` places from the newest (None past the oldest), given the
+    ids of all its removed messages, ascending. At most two reads of the index: the entry ``offset`` places
+    down, and, if removed messages were among those it passed, the entries after it, enough of them to hold
+    as many live ones as those removed (they can hold no more removed ones than the list has left)."""
+    if offset > INT64_MAX:
+        return None
+    found = (await conn.execute(
+        _IDS_BELOW, {"channel_id": channel_id, "below": INT64_MAX, "skip": offset, "limit": 1})).first()
+    if found is None:
+        return None
+    entry = int(found[0])
+    passed = len(removed) - bisect_left(removed, entry)  # removed among the entries down to this one
+    if passed == 0:
+        return entry  # nothing removed at or above it: it is the live message at ``offset``
+    older = bisect_left(removed, entry)  # removed messages below it, at most, among the entries that follow
+    gone = set(removed)
+    rows = await conn.execute(
+        _IDS_BELOW, {"channel_id": channel_id, "below": entry, "skip": 0, "limit": passed + older})
+    for (candidate,) in rows:
+        if candidate not in gone:
+            passed -= 1
+            if passed == 0:
+                return int(candidate)
+    return None
+
+
+async def _page_by_scan(conn: AsyncConnection, channel_id: int, offset: int, limit: int, ahead: int) -> tuple[
+        list[Message], int]:
+    """``page_by_offset`` for a channel with more removed messages than it lists: ``OFFSET`` over live rows."""
     where = [messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None)]
     window = select(literal(1)).select_from(messages).where(*where).limit(min(offset + limit + ahead, INT64_MAX)).subquery()
     total = int((await conn.execute(select(func.count()).select_from(window))).scalar_one())

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import channel_members, events, search_backlog, search_ddl
 from .db import Database
-from .tables import REPLIES, messages, metadata, node_leases, schema_version, server_secrets
+from .tables import REMOVED, REPLIES, messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -101,6 +101,12 @@ async def _v9_search_backlog(conn: AsyncConnection, dialect: str) -> None:
         await conn.exec_driver_sql(search_backlog.DDL)
 
 
+async def _v10_removed_index(conn: AsyncConnection, dialect: str) -> None:
+    """``ix_messages_removed``: a channel's removed messages, so a page found by its number steps over them in
+    the ``(channel_id, id)`` index rather than reading every row before the page (``messages.page_by_offset``)."""
+    await conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_messages_removed ON messages (channel_id, id) WHERE {REMOVED}")
+
+
 STEPS: list[tuple[int, Step]] = [
     (1, _v1_initial),
     (2, _v2_organisation_profile),
@@ -111,6 +117,7 @@ STEPS: list[tuple[int, Step]] = [
     (7, _v7_thread_index_replies_only),
     (8, _v8_member_counts),
     (9, _v9_search_backlog),
+    (10, _v10_removed_index),
 ]
 LATEST = STEPS[-1][0]
 

@@ -28,6 +28,7 @@ metadata = MetaData()
 ID = BigInteger
 MS = BigInteger
 REPLIES = "reply_to IS NOT NULL"  # the rows ``ix_messages_thread`` holds
+REMOVED = "deleted_at IS NOT NULL"  # the rows ``ix_messages_removed`` holds
 
 
 def _id(name: str = "id") -> Column[int]:
@@ -246,6 +247,9 @@ messages = Table(
     Column("deleted_at", MS),
     Column("deleted_by", ID),
     Index("ix_messages_channel_id", "channel_id", "id"),
+    # Removed messages only (schema version 10): a page found by its position steps over them in the index
+    # above instead of reading every row it skips (``messages.page_by_offset``). A post adds no entry.
+    Index("ix_messages_removed", "channel_id", "id", sqlite_where=text(REMOVED), postgresql_where=text(REMOVED)),
     # Replies only: a thread is listed by its root (``reply_to = ?``), and most messages are no reply, so
     # a post that is none adds no entry (schema version 7).
     Index("ix_messages_thread", "reply_to", "id", sqlite_where=text(REPLIES), postgresql_where=text(REPLIES)),

@@ -96,7 +96,8 @@ def table(results: dict[str, Any]) -> str:
         limit = 10 if history else 50
         judged = history or r["query"] in ("search, rare word", "search, common word")
         extra = f" (total {c['total']}{'+' if c.get('total_capped') else ''})" if "total" in c else ""
-        scenario = "history" if history else "channels" if r["query"].startswith("channel") else "search"
+        scenario = ("history" if history or r["query"].startswith("numbered") else "channels" if r["query"].startswith(
+            "channel") else "search")
         row(scenario, r["case"] + extra, "p50 / p99 / max ms",
             f"{c['p50_ms']} / {c['p99_ms']} / {c['max_ms']}", f"{f['p50_ms']} / {f['p99_ms']}", r["ratio"]["p99_ms"],
             f"p99 ≤ {limit} ms" if judged else "", _check(c["p99_ms"], lambda v: v <= limit) if judged else "", c)

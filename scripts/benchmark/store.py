@@ -112,6 +112,7 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                 narrow = login(server, "narrow", password)
                 general = info["channels"]["general"]
                 middle = await _middle_id(store.url, int(general))
+                deep_page = max(1, int(info["fill"]["per_channel"][general] * 0.95) // 50)
                 words = info["fill"]["words"]
                 queries = {
                     "history, newest page": (member, f"/message/read?channel_id={general}&limit=50"),
@@ -126,6 +127,12 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                     "search, common word, narrow reader": (narrow, "/message/search?" + urlencode({"query": words["common"]})),
                     "search, most frequent word, narrow reader": (narrow, "/message/search?" + urlencode(
                         {"query": words["frequent"]})),
+                    # The WorkDrive listing pages by number: its first page, and one 95 % of the way to the
+                    # channel's oldest message, whose place was found by reading every row before it until the
+                    # thirteenth pass (docs/performance.md, "Deep pages by number").
+                    "numbered page, first": (member, f"/api/{general}/messages?cur_page=1&per_page=50"),
+                    "numbered page, 95 % deep": (member, f"/api/{general}/messages?" + urlencode(
+                        {"cur_page": deep_page, "per_page": 50})),
                     # Every channel of a member far behind in nearly all of them (a poster reads none): the list
                     # a client loads, with the unread and mention counts of each (at most 100 each, counted).
                     "channel list, member of every channel": (member, "/channel/search?" + urlencode(
@@ -140,6 +147,9 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         body = answer.json()
                         found.update(status=answer.status_code, total=body.get("total"),
                                      total_capped=body.get("total_capped"), items=len(body.get("items", [])))
+                    elif name.startswith("numbered"):
+                        found.update(status=answer.status_code, items=len(answer.json().get("messages", [])),
+                                     total=answer.json().get("meta", {}).get("totalResults"))
                     rows.append({"case": f"{dialect}: {name}", "dialect": dialect, "query": name, "chatd": found,
                                  "floor": base, "ratio": {"p99_ms": ratio(found["p99_ms"], base["p99_ms"])}})
                     print(f"bench: {dialect} {name}: p50 {found['p50_ms']} ms p99 {found['p99_ms']} ms", flush=True)
