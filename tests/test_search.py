@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from chatd.config import Settings
+from chatd.core import ids
+from chatd.core.clock import FakeClock
 from chatd.store import search as search_index
 from chatd.store.tables import messages
 from harness import Actor, Harness, error_of, org_with
@@ -358,6 +360,107 @@ async def test_an_author_listing_finds_the_authors_messages_by_an_index(chat: Ha
         plan = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
     assert any(step.startswith("SEARCH messages USING") and "(user_id=?)" in step for step in plan), plan
     assert not any(step.startswith("SCAN messages") for step in plan), plan
+
+
+async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sought_by_id(chat: Harness) -> None:
+    """SQLite's plans for the other two ways a filter finds messages at a million of them: an author of many
+    (past ``AUTHOR_LISTED``) is checked on each message of a walk of the primary key newest first, not read
+    whole by the author's index and sorted (50,000 messages: past the budget); a time span starts the walk, or
+    FTS5's, at the span's ids (``Filters.ids``), not at the newest message."""
+    if not chat.core.db.is_sqlite:
+        pytest.skip("PostgreSQL picks its plan from statistics; the benchmark checks it at 1,000,000 messages")
+
+    async def plan(statement: Any) -> list[str]:
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        return [str(row[3]) for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
+
+    async with chat.core.reading() as conn:
+        walked = await plan(search_index.candidates(conn, [], [1, 2, 3], search_index.Filters(user_id=4).conditions(
+            walked=True), 1001))
+        listing = await plan(search_index.candidates(conn, [], [1, 2, 3], [], 1001, ids=(None, 99)))
+        words = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, ids=(5, 99)))
+        probed = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, authored=[7, 8, 9]))
+    assert walked == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], walked  # newest first, no sort
+    assert listing == ["SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id<?)"], listing
+    # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH).
+    assert words[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and words[0].endswith(":M1><"), words
+    assert probed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and probed[0].endswith(":=M1"), probed  # by id
+
+
+async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_the_messages(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An author's messages, with and without words and within time spans, are the same whether the author's
+    own messages drive the search (their ids: probed in the word index on SQLite, looked up by primary key on
+    PostgreSQL) or a walk checks the author on every message; a span's edges are its times, exactly, whatever
+    range of ids it seeks to. An author's messages in channels the reader cannot read are never found."""
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    org = await org_with(alice, bob, carol)
+    one = (await alice.post("/channel/edit", organisation_id=org, name="one", members=[bob.id]))["id"]
+    two = (await alice.post("/channel/edit", organisation_id=org, name="two", members=[bob.id]))["id"]
+    hidden = (await bob.post("/channel/edit", organisation_id=org, name="hidden", type="private", members=[carol.id]))["id"]
+    posted: list[tuple[Actor, str, int, str]] = []  # author, channel, day, text
+    for day in range(4):
+        for actor, channel in ((bob, one), (bob, two), (bob, hidden), (carol, hidden), (alice, one)):
+            contents = f"{actor.user.username} day{day} {'heron' if (day + len(posted)) % 2 else 'finch'} in {channel[-4:]}"
+            await actor.post("/message/edit", channel_id=channel, contents=contents)
+            posted.append((actor, channel, day, contents))
+        chat.clock.advance(3 * 86400)
+    start = 1_767_225_600_000  # the harness clock's first day, 2026-01-01
+    day_at = {day: start + day * 3 * 86400 * 1000 for day in range(4)}
+    # The node's clock steps back two hours: the next id keeps the last one's later time, its message the
+    # clock's; a span ending at that message's time still finds it (``core.ids.ID_TIME_SLACK_MS``).
+    chat.clock.step(-(3 * 86400 + 2 * 3600))
+    early = await bob.post("/message/edit", channel_id=one, contents="bob stepped back heron")
+    early_at = day_at[3] - 2 * 3600 * 1000
+    assert (int(early["id"]) >> 22) + ids.EPOCH_MS > early_at  # its id's time is later than its own
+
+    def expected(author: Actor, word: str, first: int, last: int) -> list[str]:
+        return sorted(text for actor, channel, day, text in posted
+                      if actor is author and channel != hidden and first <= day <= last and (not word or word in text))
+
+    spans = {"": (0, 3), "since day 1": (1, 3), "until day 2": (0, 2), "day 1 to 2": (1, 2)}
+
+    def span(name: str) -> dict[str, str]:  # edges at the messages' own times: both are inclusive
+        first, last = spans[name]
+        given = {}
+        if "since" in name or "to" in name:
+            given["since"] = iso_of(day_at[first])
+        if "until" in name or "to" in name:
+            given["until"] = iso_of(day_at[last])
+        return given
+
+    for listed, probed in ((search_index.AUTHOR_LISTED, search_index.PROBED), (1, 0), (100, 0), (100, 100)):
+        monkeypatch.setattr(search_index, "AUTHOR_LISTED", listed)
+        monkeypatch.setattr(search_index, "PROBED", probed)
+        for author in (bob, carol, alice):
+            for word in ("", "heron"):
+                for name, (first, last) in spans.items():
+                    got = await found(alice, word, user_id=author.id, message_type="MESSAGE", **span(name))
+                    got = [text for text in got if "stepped" not in text]
+                    assert sorted(got) == expected(author, word, first, last), (listed, probed, author.user.username, word, name)
+        for word in ("", "heron"):
+            assert await found(alice, word, user_id=bob.id, until=iso_of(early_at), since=iso_of(early_at)) == [
+                "bob stepped back heron"]
+            assert await found(alice, word, user_id=bob.id, until=iso_of(early_at - 1), since=iso_of(early_at - 1000)) == []
+
+
+def iso_of(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def test_an_ids_time_lies_within_the_range_of_its_span() -> None:
+    """``ids_between``: an id minted at a time lies in the range of any span holding that time, and outside
+    the range of a span that ends, or starts, more than the slack away from it."""
+    slack = ids.ID_TIME_SLACK_MS
+    for now in (ids.EPOCH_MS, 1_767_225_600_000, 1_767_225_600_000 + 123_456_789):
+        clock = FakeClock(now)
+        minted = ids.IdGenerator(1023, clock).next()
+        low, high = ids.ids_between(now, now)
+        assert low is not None and high is not None and low <= minted <= high
+        assert ids.ids_between(None, now)[0] is None and ids.ids_between(now, None)[1] is None
+        assert minted > (ids.ids_between(None, now - slack - 1)[1] or 0)
+        assert minted < (ids.ids_between(now + slack + 1, None)[0] or 0)
 
 
 async def test_a_query_past_its_budget_is_stopped(chat: Harness) -> None:

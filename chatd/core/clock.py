@@ -41,6 +41,10 @@ class FakeClock(Clock):
         self._ms += int(seconds * 1000)
         self._mono += seconds
 
+    def step(self, seconds: float) -> None:
+        """The wall clock alone moves, either way (as NTP steps a node's clock); monotonic time does not."""
+        self._ms += int(seconds * 1000)
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -12,6 +12,7 @@ from ..domain.errors import BadRequest, Unavailable
 
 EPOCH_MS = 1_735_689_600_000
 MAX_ID = (1 << 63) - 1
+MIN_ID = -(1 << 63)
 
 
 class IdGenerator:
@@ -46,6 +47,25 @@ class IdGenerator:
             self._seq = 0
         self._last_ms = ms
         return (ms << 22) | (self.node_id << 12) | self._seq
+
+
+#: How far an id's time may stray from its message's ``created_at``. An id is minted just after the time is
+#: read, from the same clock, but its millisecond never goes back: after the node's clock stepped back, its
+#: ids keep the later time until the clock has caught up (and a burst of 4,096 in one ms borrows the next).
+ID_TIME_SLACK_MS = 24 * 3600 * 1000
+
+
+def ids_between(since_ms: int | None, until_ms: int | None) -> tuple[int | None, int | None]:
+    """The ids of messages created from ``since_ms`` to ``until_ms`` (epoch ms, inclusive; None: open) lie in
+    this range, widened by ``ID_TIME_SLACK_MS`` either way. It lets an index seek to the time span (a search
+    until last January starts there, not at the newest of a million messages); the times themselves are still
+    what a search filters on, so the slack costs a day of messages walked. Only a message whose node's clock
+    had stepped back by more than the slack before it was posted could fall outside (docs/api.md, search)."""
+    low = None if since_ms is None else max(MIN_ID, (since_ms - ID_TIME_SLACK_MS - EPOCH_MS) << 22)
+    high = None
+    if until_ms is not None:  # every id of the last millisecond: its node and sequence bits all set
+        high = max(MIN_ID, min(MAX_ID, ((until_ms + ID_TIME_SLACK_MS - EPOCH_MS + 1) << 22) - 1))
+    return low, high
 
 
 def parse_id(value: object, field: str) -> int:

@@ -24,6 +24,7 @@ from ..store.words import WORD, terms
 from .access import access_channel, readable_accesses
 from .clock import parse_iso
 from .context import Core
+from .ids import ids_between
 from .message_views import views_across
 from .paging import Page, PageRequest
 
@@ -147,7 +148,8 @@ async def search_messages(
         raise BadRequest.field("query", "give at least one word to search for (operators alone match nothing)")
     if message_type is not None and message_type not in MESSAGE_TYPES:
         raise BadRequest.field("message_type", "must be one of " + ", ".join(MESSAGE_TYPES))
-    filters = search_index.Filters(message_type, user_id, _when(since, "since"), _when(until, "until"))
+    since_ms, until_ms = _when(since, "since"), _when(until, "until")
+    filters = search_index.Filters(message_type, user_id, since_ms, until_ms, ids_between(since_ms, until_ms))
     await core.indexer.settle()  # every message acknowledged before this search is in the index
     async with core.reading() as conn:
         if channel_id is not None:

@@ -169,6 +169,31 @@ def _term_frequency_score() -> Any:
 _SCORE = _term_frequency_score()  # built once: a few dozen operator lookups in SQLAlchemy per search otherwise
 
 NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
+AUTHOR_LISTED = 20_000  # an author of at most this many messages: their messages drive a search by author
+PROBED = 500  # SQLite: at most this many of an author's messages are each looked up in the word index
+
+_AUTHORED_COUNT = select(func.count()).select_from(
+    select(literal_column("1")).where(messages.c.user_id == bindparam("user_id")).limit(bindparam("limit")).subquery()
+)
+_AUTHORED = select(messages.c.id).where(messages.c.user_id == bindparam("user_id"))
+
+
+async def authors_count(conn: AsyncConnection, user_id: int) -> int:
+    """How many messages ``user_id`` wrote, counted up to ``AUTHOR_LISTED`` + 1, in the author's index (the
+    unique ``(user_id, client_msg_id)``, which leads with the author) without reading a row.
+
+    It decides how a search by author finds the messages: an author of few (at most ``AUTHOR_LISTED``) from
+    their own, an author of more by a walk newest first that checks the author on each message, finding their
+    newest soon. Both ways failed at 1,000,000 messages before: the walk for an author of few went through the
+    whole store (past the budget: a 503 for "messages from Ann"), and SQLite, reading all the messages of an
+    author of 50,000 by that index to sort them, did too (docs/performance.md, "Searches by author")."""
+    limit = AUTHOR_LISTED + 1
+    return int((await conn.execute(_AUTHORED_COUNT, {"user_id": user_id, "limit": limit})).scalar_one())
+
+
+async def authors_messages(conn: AsyncConnection, user_id: int) -> list[int]:
+    """The ids of every message ``user_id`` wrote (an author of few: ``authors_count``)."""
+    return [int(row[0]) for row in await conn.execute(_AUTHORED, {"user_id": user_id})]
 
 
 async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
@@ -186,7 +211,7 @@ async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
 
 def candidates(
     conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
-    narrow: bool = False,
+    narrow: bool = False, authored: list[int] | None = None, ids: tuple[int | None, int | None] = (None, None),
 ) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The planner sees which channels, not a subquery whose size it would guess: SQLite gets the ids written
@@ -197,21 +222,35 @@ def candidates(
     what its first ``count`` hits cost. PostgreSQL: the planner picks the GIN index (rare words) or the
     primary key walked backwards (frequent ones); the rank is computed only for the rows kept. ``narrow``
     (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
-    index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms."""
+    index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms.
+
+    ``authored``: the search is by an author of few messages (``authors_messages``), and these are their ids.
+    They drive it: PostgreSQL looks them up by primary key, SQLite probes the word index for each of them
+    when there are few enough (``PROBED``). Without it, an author filter is checked per message found.
+    ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts."""
     if not _sqlite(conn):
-        return _postgres_candidates(words, channel_ids, conditions, count)
-    ids: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
-    readable = messages.c.channel_id.in_(ids)
+        return _postgres_candidates(words, channel_ids, conditions + _within(messages.c.id, ids), count, authored)
+    listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    readable = messages.c.channel_id.in_(listed)
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
         if not narrow:
             # A listing for a reader of much of the store: walk the primary key newest first and stop at
             # ``count``; the unary ``+`` keeps SQLite from reading every message of the channels to sort them.
-            live[1] = literal_column("+messages.channel_id").in_(ids)
-        return _listing(live, count)
+            # (An author of few messages is found by the author's index instead: ``conditions``' author.)
+            live[1] = literal_column("+messages.channel_id").in_(listed)
+        return _listing([*live, *_within(messages.c.id, ids)], count)
+    span = _within(_fts.c.rowid, ids)  # FTS5 seeks to a rowid range itself
     match = " ".join(f'"{word}"' for word in words)
     matched = text(f"{message_fts.NAME} MATCH :match").bindparams(match=match)
     score = _SCORE
+    if authored is not None and len(authored) <= PROBED:
+        # The word index probed for each of the author's messages (one FTS5 lookup by rowid each, 50-90 µs
+        # for a word in most messages), rather than walked through hits that are nearly all someone else's.
+        mine = _fts.c.rowid.in_(bindparam("authored", authored, expanding=True, literal_execute=True))
+        hit = exists().where(messages.c.id == _fts.c.rowid, *live)
+        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, hit, *span).order_by(
+            _fts.c.rowid.desc()).limit(count)
     if narrow:
         # The channels' ids, listed once from the covering (channel_id, id) index into a temporary
         # b-tree, and each hit looked up there: most hits are in other channels, and a lookup in a
@@ -219,11 +258,18 @@ def candidates(
         # from turning the list into one FTS5 query per id. The row is read only for hits that pass.
         mine = literal_column(f"+{message_fts.NAME}.rowid").in_(select(messages.c.id).where(readable))
         hit = exists().where(messages.c.id == _fts.c.rowid, messages.c.deleted_at.is_(None), *conditions)
-        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, hit).order_by(
+        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, hit, *span).order_by(
             _fts.c.rowid.desc()).limit(count)
     hit = exists().where(messages.c.id == _fts.c.rowid, *live)
-    return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit).order_by(
+    return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit, *span).order_by(
         _fts.c.rowid.desc()).limit(count)
+
+
+def _within(column: Any, ids: tuple[int | None, int | None]) -> list[Any]:
+    """``column`` (a message id) within ``ids``: a range for an index to seek to, so a search of last January
+    starts there rather than at the newest message; the times themselves are still checked on each row."""
+    low, high = ids
+    return [*([] if low is None else [column >= low]), *([] if high is None else [column <= high])]
 
 
 def _listing(live: list[Any], count: int) -> Any:
@@ -232,7 +278,9 @@ def _listing(live: list[Any], count: int) -> Any:
         messages.c.id.desc()).limit(count)
 
 
-def _postgres_candidates(words: list[str], channel_ids: list[int], conditions: list[Any], count: int) -> Any:
+def _postgres_candidates(
+    words: list[str], channel_ids: list[int], conditions: list[Any], count: int, authored: list[int] | None
+) -> Any:
     """The channels as one array parameter. Each search is planned for its values (``budget`` asks for a custom
     plan), so the planner sees them as in an ``IN`` list, which it turns into this ``= ANY`` anyway; and the
     statement's text is the same from search to search, so asyncpg prepares it once per connection, and
@@ -244,6 +292,8 @@ def _postgres_candidates(words: list[str], channel_ids: list[int], conditions: l
     else:
         readable = messages.c.channel_id == any_(bindparam("channel_ids", channel_ids, type_=ARRAY(BigInteger)))
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
+    if authored is not None:  # an author of few messages: theirs, by primary key, whatever the planner guesses
+        live.append(messages.c.id == any_(bindparam("authored", authored, type_=ARRAY(BigInteger))))
     if not words:
         return _listing(live, count)
     vector: Any = literal_column("messages.search_vector")
@@ -263,13 +313,18 @@ class Filters:
     user_id: int | None = None
     since: int | None = None
     until: int | None = None
+    ids: tuple[int | None, int | None] = (None, None)  # where ids of that span lie (``core.ids.ids_between``)
 
-    def conditions(self) -> list[Any]:
+    def conditions(self, walked: bool = False) -> list[Any]:
+        """``walked``: the author is checked on each message a walk finds (SQLite, an author of many messages),
+        not used to find them: the unary ``+`` keeps SQLite from reading all of the author's messages by their
+        index and sorting them (tens of thousands: past the budget), where the newest few are near the top."""
         where: list[Any] = []
         if self.message_type is not None:
             where.append(messages.c.type == self.message_type)
         if self.user_id is not None:
-            where.append(messages.c.user_id == self.user_id)
+            author = literal_column("+messages.user_id") if walked else messages.c.user_id
+            where.append(author == self.user_id)
         if self.since is not None:
             where.append(messages.c.created_at >= self.since)
         if self.until is not None:
@@ -290,8 +345,18 @@ async def search(
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
-        narrow = await few_messages(conn, channel_ids)
-        newest = candidates(conn, words, channel_ids, filters.conditions(), window + 1, narrow)
+        authored: list[int] | None = None  # an author of few messages: their ids, where they drive the plan
+        walked = False  # an author of many: checked on each message a walk finds
+        if filters.user_id is not None:
+            written = await authors_count(conn, filters.user_id)
+            walked = written > AUTHOR_LISTED
+            # SQLite finds an author's few messages by the author's index itself, but for words it can only
+            # probe the word index by id (``PROBED``); PostgreSQL's planner is told which rows they are.
+            if not walked and (not _sqlite(conn) or (words and written <= PROBED)):
+                authored = await authors_messages(conn, filters.user_id)
+        narrow = authored is None and await few_messages(conn, channel_ids)
+        conditions = filters.conditions(walked and _sqlite(conn))
+        newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids)
         chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
             ranked_page(newest, window, offset, limit))]
         if chosen:

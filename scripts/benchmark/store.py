@@ -127,6 +127,15 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                     "search, common word, narrow reader": (narrow, "/message/search?" + urlencode({"query": words["common"]})),
                     "search, most frequent word, narrow reader": (narrow, "/message/search?" + urlencode(
                         {"query": words["frequent"]})),
+                    # By author: one of 50,000 messages (a walk newest first finds theirs soon), and the admin, who
+                    # wrote 10,000 in a channel the reader cannot read and a hundred it can (their own messages
+                    # drive it); both answered 503 at the budget before the thirteenth pass.
+                    "search, by an author of many": (reader, "/message/search?" + urlencode(
+                        {"user_id": info["users"]["posters"][3]})),
+                    "search, common word by an author of many": (reader, "/message/search?" + urlencode(
+                        {"query": words["common"], "user_id": info["users"]["posters"][3]})),
+                    "search, by an author of few readable": (reader, "/message/search?" + urlencode(
+                        {"user_id": info["admin_user_id"]})),
                     # The WorkDrive listing pages by number: its first page, and one 95 % of the way to the
                     # channel's oldest message, whose place was found by reading every row before it until the
                     # thirteenth pass (docs/performance.md, "Deep pages by number").
