@@ -342,8 +342,14 @@ async def test_postgresql_gets_the_channels_as_one_array_and_one_channel_as_one_
         one = str(search_index.candidates(conn, ["deploy"], [7], [], 1001).compile(dialect=conn.dialect))
         several = str(search_index.candidates(conn, ["deploy"], [7, 8, 9], [], 1001).compile(dialect=conn.dialect))
         more = str(search_index.candidates(conn, ["deploy"], list(range(1, 200)), [], 1001).compile(dialect=conn.dialect))
+        author = search_index.Filters(user_id=4).conditions()
+        first = str(search_index.candidates(conn, ["deploy"], [7, 8], author, 1001, author_first=True).compile(
+            dialect=conn.dialect))
     assert "ANY" not in one and "messages.channel_id = " in one, one
     assert "messages.channel_id = ANY (" in several and several == more, several
+    # An author of few messages: theirs are read first, planned apart from the order and the limit (given the
+    # whole statement, the planner walked the primary key through a million messages for one).
+    assert "WITH mine AS MATERIALIZED" in first and "messages.user_id = " in first.split("ORDER BY")[0], first
 
 
 async def test_an_author_listing_finds_the_authors_messages_by_an_index(chat: Harness) -> None:

@@ -212,6 +212,7 @@ async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
 def candidates(
     conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
     narrow: bool = False, authored: list[int] | None = None, ids: tuple[int | None, int | None] = (None, None),
+    author_first: bool = False,
 ) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The planner sees which channels, not a subquery whose size it would guess: SQLite gets the ids written
@@ -224,12 +225,13 @@ def candidates(
     (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
     index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms.
 
-    ``authored``: the search is by an author of few messages (``authors_messages``), and these are their ids.
-    They drive it: PostgreSQL looks them up by primary key, SQLite probes the word index for each of them
-    when there are few enough (``PROBED``). Without it, an author filter is checked per message found.
+    ``author_first``: the search is by an author of few messages (``authors_count``), whose messages are read
+    first: SQLite's planner does that by itself without words (the author's index), and with words probes the
+    word index for each of ``authored`` (their ids) when there are at most ``PROBED``; PostgreSQL reads them in
+    a CTE of their own. Otherwise an author filter is checked on each message found.
     ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts."""
     if not _sqlite(conn):
-        return _postgres_candidates(words, channel_ids, conditions + _within(messages.c.id, ids), count, authored)
+        return _postgres_candidates(words, channel_ids, conditions + _within(messages.c.id, ids), count, author_first)
     listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
     readable = messages.c.channel_id.in_(listed)
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
@@ -279,7 +281,7 @@ def _listing(live: list[Any], count: int) -> Any:
 
 
 def _postgres_candidates(
-    words: list[str], channel_ids: list[int], conditions: list[Any], count: int, authored: list[int] | None
+    words: list[str], channel_ids: list[int], conditions: list[Any], count: int, author_first: bool
 ) -> Any:
     """The channels as one array parameter. Each search is planned for its values (``budget`` asks for a custom
     plan), so the planner sees them as in an ``IN`` list, which it turns into this ``= ANY`` anyway; and the
@@ -292,12 +294,20 @@ def _postgres_candidates(
     else:
         readable = messages.c.channel_id == any_(bindparam("channel_ids", channel_ids, type_=ARRAY(BigInteger)))
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
-    if authored is not None:  # an author of few messages: theirs, by primary key, whatever the planner guesses
-        live.append(messages.c.id == any_(bindparam("authored", authored, type_=ARRAY(BigInteger))))
-    if not words:
-        return _listing(live, count)
     vector: Any = literal_column("messages.search_vector")
     query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
+    if author_first:
+        # An author of few messages: all of theirs that match are read first, by the author's index (a
+        # materialised CTE is planned apart), then sorted. Given the whole statement, the planner may walk
+        # the primary key newest first instead, checking the author on each row: for an author whose messages
+        # are mostly where the reader cannot read, through the whole store (past the budget).
+        matching = [vector.op("@@")(query)] if words else []
+        mine = select(messages.c.id, vector.label("vector")).where(*live, *matching).cte("mine").prefix_with(
+            "MATERIALIZED")
+        score = func.ts_rank_cd(mine.c.vector, query) if words else literal_column("0.0")
+        return select(mine.c.id, score.label("score")).order_by(mine.c.id.desc()).limit(count)
+    if not words:
+        return _listing(live, count)
     newest = (
         select(messages.c.id, vector.label("vector")).where(vector.op("@@")(query), *live)
         .order_by(messages.c.id.desc()).limit(count).subquery()
@@ -345,18 +355,17 @@ async def search(
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
-        authored: list[int] | None = None  # an author of few messages: their ids, where they drive the plan
-        walked = False  # an author of many: checked on each message a walk finds
+        authored: list[int] | None = None  # SQLite, an author of very few messages: their ids, to probe
+        walked = author_first = False  # an author of many, checked on each message a walk finds; or of few
         if filters.user_id is not None:
             written = await authors_count(conn, filters.user_id)
-            walked = written > AUTHOR_LISTED
-            # SQLite finds an author's few messages by the author's index itself, but for words it can only
-            # probe the word index by id (``PROBED``); PostgreSQL's planner is told which rows they are.
-            if not walked and (not _sqlite(conn) or (words and written <= PROBED)):
+            walked, author_first = written > AUTHOR_LISTED, written <= AUTHOR_LISTED
+            if author_first and _sqlite(conn) and words and written <= PROBED:
                 authored = await authors_messages(conn, filters.user_id)
-        narrow = authored is None and await few_messages(conn, channel_ids)
+        narrow = not author_first and await few_messages(conn, channel_ids)
         conditions = filters.conditions(walked and _sqlite(conn))
-        newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids)
+        newest = candidates(
+            conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids, author_first)
         chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
             ranked_page(newest, window, offset, limit))]
         if chosen:
