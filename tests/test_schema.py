@@ -13,6 +13,7 @@ from chatd.config import DatabaseSettings
 from chatd.domain.errors import Conflict
 from chatd.store import messages as message_store
 from chatd.store import migrations, schema
+from chatd.store import search as search_index
 from chatd.store.db import Database
 from chatd.store.tables import metadata
 from harness import Harness, make_settings, org_with
@@ -239,6 +240,29 @@ async def test_a_page_by_number_finds_its_place_in_the_index_and_removed_message
                     plan = " ".join(str(row[0]) for row in await conn.exec_driver_sql(f"EXPLAIN {sql}", values))
                     read_alone = "Index Only Scan" in plan or index.strip() == "ix_messages_removed"
                 assert index.strip() in plan and read_alone, (sql, plan)
+    finally:
+        await db.dispose()
+
+
+async def test_a_listing_of_one_kind_reads_the_index_of_other_kinds(database_url: str) -> None:
+    """Version 11: ``ix_messages_kinds`` holds the messages that are no plain message (a new database has it, an
+    upgraded one gets it), and a listing of one kind in a few channels reads it on both stores."""
+    db = Database(DatabaseSettings(url=database_url))
+    try:
+        async with db.write() as conn:
+            await conn.execute(text("DROP INDEX ix_messages_kinds"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 11"))
+        assert await migrations.upgrade(db, 2) == (10, migrations.LATEST)
+        async with db.read() as conn:
+            filters = search_index.Filters(message_type="FILE").conditions()
+            statement = search_index.candidates(conn, [], [7, 8], filters, 1001, first=True)
+            compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            if db.is_sqlite:
+                plan = " ".join(str(row[3]) for row in await conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+            else:
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                plan = " ".join(str(row[0]) for row in await conn.execute(text(f"EXPLAIN {compiled}")))
+            assert "ix_messages_kinds" in plan, plan
     finally:
         await db.dispose()
 

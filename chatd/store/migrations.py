@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import channel_members, events, search_backlog, search_ddl
 from .db import Database
-from .tables import REMOVED, REPLIES, messages, metadata, node_leases, schema_version, server_secrets
+from .tables import OTHER_KINDS, REMOVED, REPLIES, messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -104,7 +104,15 @@ async def _v9_search_backlog(conn: AsyncConnection, dialect: str) -> None:
 async def _v10_removed_index(conn: AsyncConnection, dialect: str) -> None:
     """``ix_messages_removed``: a channel's removed messages, so a page found by its number steps over them in
     the ``(channel_id, id)`` index rather than reading every row before the page (``messages.page_by_offset``)."""
-    await conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_messages_removed ON messages (channel_id, id) WHERE {REMOVED}")
+    await conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_messages_removed ON messages (channel_id, id) WHERE {REMOVED}")
+
+
+async def _v11_kinds_index(conn: AsyncConnection, dialect: str) -> None:
+    """``ix_messages_kinds``: messages of every other kind than a plain message, so a search for files (or
+    topics, meetings…) finds them rather than walking a million messages for a few (``search.kinds_count``)."""
+    await conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_messages_kinds ON messages (channel_id, type, id) WHERE {OTHER_KINDS}")
 
 
 STEPS: list[tuple[int, Step]] = [
@@ -118,6 +126,7 @@ STEPS: list[tuple[int, Step]] = [
     (8, _v8_member_counts),
     (9, _v9_search_backlog),
     (10, _v10_removed_index),
+    (11, _v11_kinds_index),
 ]
 LATEST = STEPS[-1][0]
 

@@ -29,6 +29,7 @@ ID = BigInteger
 MS = BigInteger
 REPLIES = "reply_to IS NOT NULL"  # the rows ``ix_messages_thread`` holds
 REMOVED = "deleted_at IS NOT NULL"  # the rows ``ix_messages_removed`` holds
+OTHER_KINDS = "type <> 'MESSAGE'"  # the rows ``ix_messages_kinds`` holds
 
 
 def _id(name: str = "id") -> Column[int]:
@@ -250,6 +251,11 @@ messages = Table(
     # Removed messages only (schema version 10): a page found by its position steps over them in the index
     # above instead of reading every row it skips (``messages.page_by_offset``). A post adds no entry.
     Index("ix_messages_removed", "channel_id", "id", sqlite_where=text(REMOVED), postgresql_where=text(REMOVED)),
+    # Messages of every other kind than a plain message (files, topics, meetings…), schema version 11: a search
+    # for one kind finds them here rather than by walking every message (``search.kinds_count``). A plain
+    # message (nearly every post) adds no entry.
+    Index("ix_messages_kinds", "channel_id", "type", "id", sqlite_where=text(OTHER_KINDS),
+          postgresql_where=text(OTHER_KINDS)),
     # Replies only: a thread is listed by its root (``reply_to = ?``), and most messages are no reply, so
     # a post that is none adds no entry (schema version 7).
     Index("ix_messages_thread", "reply_to", "id", sqlite_where=text(REPLIES), postgresql_where=text(REPLIES)),

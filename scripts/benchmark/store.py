@@ -136,6 +136,9 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         {"query": words["common"], "user_id": info["users"]["posters"][3]})),
                     "search, by an author of few readable": (reader, "/message/search?" + urlencode(
                         {"user_id": info["admin_user_id"]})),
+                    # One kind of message: the files of the reader's channels (none in this store), found in
+                    # their own index, where a walk went through all 1,000,000 messages (a 503 until then).
+                    "search, files only": (reader, "/message/search?" + urlencode({"message_type": "FILE"})),
                     # The WorkDrive listing pages by number: its first page, and one 95 % of the way to the
                     # channel's oldest message, whose place was found by reading every row before it until the
                     # thirteenth pass (docs/performance.md, "Deep pages by number").
