@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,23 @@ async def test_the_thread_index_holds_replies_only_and_serves_a_thread_listing(d
         await db.dispose()
 
 
+async def _upgraded_without(db: Database, index: str, version: int) -> None:
+    """The database as the version before ``version`` left it (without ``index``), then upgraded."""
+    async with db.write() as conn:
+        await conn.execute(text(f"DROP INDEX {index}"))
+        await conn.execute(text(f"DELETE FROM schema_version WHERE version >= {version}"))
+    assert await migrations.upgrade(db, 2) == (version - 1, migrations.LATEST)
+
+
+async def _plan(conn: AsyncConnection, statement: Any) -> str:
+    """How the store plans ``statement``, as one line of text."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql, values = str(compiled), tuple(compiled.params[name] for name in compiled.positiontup or ())
+    if conn.dialect.name == "sqlite":
+        return " ".join(str(row[3]) for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values))
+    return " ".join(str(row[0]) for row in await conn.exec_driver_sql(f"EXPLAIN {sql}", values))
+
+
 async def test_a_page_by_number_finds_its_place_in_the_index_and_removed_messages_in_theirs(database_url: str) -> None:
     """Version 10: ``ix_messages_removed`` (a new database has it, an upgraded one gets it), and the statements
     ``page_by_offset`` steps through read indexes alone: the channel's removed messages from that index, the
@@ -217,10 +235,7 @@ async def test_a_page_by_number_finds_its_place_in_the_index_and_removed_message
     made a deep page cost a third of a second)."""
     db = Database(DatabaseSettings(url=database_url))
     try:
-        async with db.write() as conn:
-            await conn.execute(text("DROP INDEX ix_messages_removed"))
-            await conn.execute(text("DELETE FROM schema_version WHERE version >= 10"))
-        assert await migrations.upgrade(db, 2) == (9, migrations.LATEST)
+        await _upgraded_without(db, "ix_messages_removed", 10)
         statements = {
             "ix_messages_removed": message_store._REMOVED.params(channel_id=1, limit=10),
             "ix_messages_channel_id": message_store._IDS_BELOW.params(channel_id=1, below=5, skip=100, limit=1),
@@ -231,15 +246,9 @@ async def test_a_page_by_number_finds_its_place_in_the_index_and_removed_message
                 await conn.execute(text("SET LOCAL enable_seqscan = off"))
                 await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
             for index, statement in statements.items():
-                compiled = statement.compile(dialect=conn.dialect)
-                sql, values = str(compiled), tuple(compiled.params[name] for name in compiled.positiontup or ())
-                if db.is_sqlite:
-                    plan = " ".join(str(row[3]) for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values))
-                    read_alone = "COVERING INDEX" in plan or index.strip() == "ix_messages_removed"
-                else:
-                    plan = " ".join(str(row[0]) for row in await conn.exec_driver_sql(f"EXPLAIN {sql}", values))
-                    read_alone = "Index Only Scan" in plan or index.strip() == "ix_messages_removed"
-                assert index.strip() in plan and read_alone, (sql, plan)
+                plan = await _plan(conn, statement)
+                read_alone = ("COVERING INDEX" if db.is_sqlite else "Index Only Scan") in plan
+                assert index.strip() in plan and (read_alone or index == "ix_messages_removed"), plan
     finally:
         await db.dispose()
 
@@ -249,19 +258,12 @@ async def test_a_listing_of_one_kind_reads_the_index_of_other_kinds(database_url
     upgraded one gets it), and a listing of one kind in a few channels reads it on both stores."""
     db = Database(DatabaseSettings(url=database_url))
     try:
-        async with db.write() as conn:
-            await conn.execute(text("DROP INDEX ix_messages_kinds"))
-            await conn.execute(text("DELETE FROM schema_version WHERE version >= 11"))
-        assert await migrations.upgrade(db, 2) == (10, migrations.LATEST)
+        await _upgraded_without(db, "ix_messages_kinds", 11)
         async with db.read() as conn:
-            filters = search_index.Filters(message_type="FILE").conditions()
-            statement = search_index.candidates(conn, [], [7, 8], filters, 1001, first=True)
-            compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-            if db.is_sqlite:
-                plan = " ".join(str(row[3]) for row in await conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-            else:
+            if not db.is_sqlite:
                 await conn.execute(text("SET LOCAL enable_seqscan = off"))
-                plan = " ".join(str(row[0]) for row in await conn.execute(text(f"EXPLAIN {compiled}")))
+            filters = search_index.Filters(message_type="FILE").conditions()
+            plan = await _plan(conn, search_index.candidates(conn, [], [7, 8], filters, 1001, first=True))
             assert "ix_messages_kinds" in plan, plan
     finally:
         await db.dispose()
