@@ -263,7 +263,7 @@ async def test_a_listing_of_one_kind_reads_the_index_of_other_kinds(database_url
             if not db.is_sqlite:
                 await conn.execute(text("SET LOCAL enable_seqscan = off"))
             filters = search_index.Filters(message_type="FILE").conditions()
-            plan = await _plan(conn, search_index.candidates(conn, [], [7, 8], filters, 1001, first=True))
+            plan = await _plan(conn, search_index.candidates(conn, [], [7, 8], filters, 1001, first="kind"))
             assert "ix_messages_kinds" in plan, plan
     finally:
         await db.dispose()

@@ -343,7 +343,7 @@ async def test_postgresql_gets_the_channels_as_one_array_and_one_channel_as_one_
         several = str(search_index.candidates(conn, ["deploy"], [7, 8, 9], [], 1001).compile(dialect=conn.dialect))
         more = str(search_index.candidates(conn, ["deploy"], list(range(1, 200)), [], 1001).compile(dialect=conn.dialect))
         author = search_index.Filters(user_id=4).conditions()
-        first = str(search_index.candidates(conn, ["deploy"], [7, 8], author, 1001, first=True).compile(
+        first = str(search_index.candidates(conn, ["deploy"], [7, 8], author, 1001, first="author").compile(
             dialect=conn.dialect))
     assert "ANY" not in one and "messages.channel_id = " in one, one
     assert "messages.channel_id = ANY (" in several and several == more, several

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from sqlalchemy import ARRAY, BigInteger, Select, any_, bindparam, case, exists, func, literal_column, or_, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -168,6 +168,7 @@ def _term_frequency_score() -> Any:
 
 _SCORE = _term_frequency_score()  # built once: a few dozen operator lookups in SQLAlchemy per search otherwise
 
+First = Literal["author", "kind"]  # which filter's few messages are read first (``candidates``)
 NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
 AUTHOR_LISTED = 20_000  # an author of at most this many messages: their messages drive a search by author
 PROBED = 500  # SQLite: at most this many of an author's messages are each looked up in the word index
@@ -227,7 +228,7 @@ async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
 def candidates(
     conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
     narrow: bool = False, authored: list[int] | None = None, ids: tuple[int | None, int | None] = (None, None),
-    first: bool = False,
+    first: First | None = None,
 ) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The planner sees which channels, not a subquery whose size it would guess: SQLite gets the ids written
@@ -240,24 +241,25 @@ def candidates(
     (SQLite): the channels hold few of the messages (``few_messages``), so hits are checked against the channel
     index first: a reader of 1 % of the messages searching a word in 25,000 went from 185 to 21 ms.
 
-    ``first``: the filters select few messages (an author's: ``authors_count``; a kind's, without words:
-    ``kinds_count``), which are read first, then sorted. PostgreSQL reads them in a CTE of their own; SQLite's
+    ``first``: the filters select few messages (an ``"author"``'s: ``authors_count``; a ``"kind"``'s, without
+    words: ``kinds_count``), which are read first, then sorted. PostgreSQL reads them in a CTE of their own; SQLite's
     planner finds them by their index when nothing makes it walk the primary key (a listing's unary ``+``),
     and for words probes the word index for each of ``authored`` (an author's ids) when there are at most
     ``PROBED``. Otherwise a filter is checked on each message found.
     ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts."""
     if not _sqlite(conn):
-        return _postgres_candidates(words, channel_ids, conditions + _within(messages.c.id, ids), count, first)
+        return _postgres_candidates(
+            words, channel_ids, conditions + _within(messages.c.id, ids), count, first is not None)
     listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
     readable = messages.c.channel_id.in_(listed)
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
-        if not (narrow or first):
+        if not narrow and first != "kind":
             # A listing for a reader of much of the store: walk the primary key newest first and stop at
             # ``count``; the unary ``+`` keeps SQLite from reading every message of the channels to sort them.
+            # An author's few are found by the author's index then, a kind's by ``ix_messages_kinds``, which
+            # leads with the channel.
             live[1] = literal_column("+messages.channel_id").in_(listed)
-        elif first:  # an author's few (the author's index) or a kind's (``ix_messages_kinds``)
-            live[1] = literal_column("+messages.channel_id").in_(listed) if _by_author(conditions) else readable
         return _listing([*live, *_within(messages.c.id, ids)], count)
     span = _within(_fts.c.rowid, ids)  # FTS5 seeks to a rowid range itself
     match = " ".join(f'"{word}"' for word in words)
@@ -295,11 +297,6 @@ def _listing(live: list[Any], count: int) -> Any:
     """No words: the newest ``count`` messages matching ``live``, all scored alike."""
     return select(messages.c.id, literal_column("0.0").label("score")).where(*live).order_by(
         messages.c.id.desc()).limit(count)
-
-
-def _by_author(conditions: list[Any]) -> bool:
-    """Whether ``conditions`` (``Filters.conditions``) include the author's."""
-    return any(getattr(c, "left", None) is messages.c.user_id for c in conditions)
 
 
 def _postgres_candidates(
@@ -391,8 +388,8 @@ async def search(
                       and await kinds_count(conn, kind, channel_ids) <= KINDS_LISTED)
         narrow = not (author_first or kind_first) and await few_messages(conn, channel_ids)
         conditions = filters.conditions(walked and _sqlite(conn))
-        newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids,
-                            author_first or kind_first)
+        first: First | None = "author" if author_first else "kind" if kind_first else None
+        newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids, first)
         chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
             ranked_page(newest, window, offset, limit))]
         if chosen:
