@@ -446,7 +446,9 @@ async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_
                     got = [text for text in got if "stepped" not in text]
                     assert sorted(got) == expected(author, word, first, last), (
                         listed, probed, author.user.username, word, name)
-        for word in ("", "heron"):
+        for word in ("", "heron"):  # spans no id can be in: nothing, not an error
+            assert await found(alice, word, since="9999-12-31") == []
+            assert await found(alice, word, until="0001-01-01") == []
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at), since=iso_of(early_at)) == [
                 "bob stepped back heron"]
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at - 1), since=iso_of(early_at - 1000)) == []
@@ -504,6 +506,9 @@ def test_an_ids_time_lies_within_the_range_of_its_span() -> None:
         assert ids.ids_between(None, now)[0] is None and ids.ids_between(now, None)[1] is None
         assert minted > (ids.ids_between(None, now - slack - 1)[1] or 0)
         assert minted < (ids.ids_between(now + slack + 1, None)[0] or 0)
+    far_future, long_ago = 253_402_300_799_000, -62_135_596_800_000  # 9999-12-31, year 1
+    for span in (ids.ids_between(far_future, far_future), ids.ids_between(long_ago, long_ago)):
+        assert all(ids.MIN_ID <= bound <= ids.MAX_ID for bound in span if bound is not None), span
 
 
 async def test_a_query_past_its_budget_is_stopped(chat: Harness) -> None:

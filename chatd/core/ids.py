@@ -61,11 +61,16 @@ def ids_between(since_ms: int | None, until_ms: int | None) -> tuple[int | None,
     until last January starts there, not at the newest of a million messages); the times themselves are still
     what a search filters on, so the slack costs a day of messages walked. Only a message whose node's clock
     had stepped back by more than the slack before it was posted could fall outside (docs/api.md, search)."""
-    low = None if since_ms is None else max(MIN_ID, (since_ms - ID_TIME_SLACK_MS - EPOCH_MS) << 22)
+    low = None if since_ms is None else _int64((since_ms - ID_TIME_SLACK_MS - EPOCH_MS) << 22)
     high = None
     if until_ms is not None:  # every id of the last millisecond: its node and sequence bits all set
-        high = max(MIN_ID, min(MAX_ID, ((until_ms + ID_TIME_SLACK_MS - EPOCH_MS + 1) << 22) - 1))
+        high = _int64(((until_ms + ID_TIME_SLACK_MS - EPOCH_MS + 1) << 22) - 1)
     return low, high
+
+
+def _int64(value: int) -> int:
+    """Within what the stores bind: a span in the year 9999 or before 1970 is no error, just no id."""
+    return max(MIN_ID, min(MAX_ID, value))
 
 
 def parse_id(value: object, field: str) -> int:
