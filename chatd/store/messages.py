@@ -144,10 +144,11 @@ INT64_MAX = 2**63 - 1  # a LIMIT the databases take (a page number may be as lar
 REMOVED_LISTED = 10_000
 
 _CHANNEL = messages.c.channel_id == bindparam("channel_id")
-# The channel's removed messages, newest first, from their own small index (``ix_messages_removed``).
+# The channel's removed messages, oldest first (for ``bisect``), from their own small index
+# (``ix_messages_removed``).
 _REMOVED = (
     select(messages.c.id).where(_CHANNEL, messages.c.deleted_at.is_not(None))
-    .order_by(messages.c.id.desc()).limit(bindparam("limit"))
+    .order_by(messages.c.id).limit(bindparam("limit"))
 )
 # Entries of ``(channel_id, id)``, removed messages included: read from the index alone, no row.
 _IDS_BELOW = (
@@ -181,7 +182,6 @@ async def page_by_offset(
     removed = [int(row[0]) for row in await conn.execute(_REMOVED, listed)]
     if len(removed) > removed_listed:
         return await _page_by_scan(conn, channel_id, offset, limit, ahead)
-    removed.reverse()  # ascending, for ``bisect``
     top = await _live_at(conn, channel_id, offset, removed) if offset else INT64_MAX
     # The total: the page's offset and the live messages from its first on, counted up to ``ahead`` past it
     # (past the oldest: all of them, up to as far as the page number asked for).

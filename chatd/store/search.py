@@ -36,7 +36,7 @@ from sqlalchemy.sql.expression import BindParameter, ColumnClause
 from ..domain.models import Message
 from . import message_fts, search_backlog
 from .messages import get_messages
-from .tables import channels, messages
+from .tables import OTHER_KINDS, channels, messages
 from .words import document
 
 _fts = message_fts.TABLE
@@ -174,6 +174,7 @@ AUTHOR_LISTED = 20_000  # an author of at most this many messages: their message
 PROBED = 500  # SQLite: at most this many of an author's messages are each looked up in the word index
 
 PLAIN = "MESSAGE"  # the kind of nearly every message: the others are in ``ix_messages_kinds``
+_NOT_PLAIN: ColumnClause[Any] = literal_column(f"messages.{OTHER_KINDS}")  # that index's condition, said so SQLite may use it
 KINDS_LISTED = 20_000  # at most this many messages of a kind in the reader's channels: they drive a listing
 
 _AUTHORED_COUNT = select(func.count()).select_from(
@@ -203,7 +204,7 @@ async def kinds_count(conn: AsyncConnection, kind: str, channel_ids: list[int]) 
     mine = (messages.c.channel_id == channel_ids[0] if len(channel_ids) == 1 else messages.c.channel_id.in_(
         bindparam("channel_ids", channel_ids, expanding=True)))
     kinds: Select[Any] = select(literal_column("1")).where(
-        mine, messages.c.type == kind, literal_column(f"messages.type <> '{PLAIN}'")).limit(KINDS_LISTED + 1)
+        mine, messages.c.type == kind, _NOT_PLAIN).limit(KINDS_LISTED + 1)
     return int((await conn.execute(select(func.count()).select_from(kinds.subquery()))).scalar_one())
 
 
@@ -352,7 +353,7 @@ class Filters:
         if self.message_type is not None:
             where.append(messages.c.type == self.message_type)
             if self.message_type != PLAIN:  # implied, but said, so that SQLite may use ``ix_messages_kinds``
-                where.append(literal_column(f"messages.type <> '{PLAIN}'"))
+                where.append(_NOT_PLAIN)
         if self.user_id is not None:
             author = literal_column("+messages.user_id") if walked else messages.c.user_id
             where.append(author == self.user_id)

@@ -160,8 +160,9 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         found.update(status=answer.status_code, total=body.get("total"),
                                      total_capped=body.get("total_capped"), items=len(body.get("items", [])))
                     elif name.startswith("numbered"):
-                        found.update(status=answer.status_code, items=len(answer.json().get("messages", [])),
-                                     total=answer.json().get("meta", {}).get("totalResults"))
+                        body = answer.json()
+                        found.update(status=answer.status_code, items=len(body.get("messages", [])),
+                                     total=body.get("meta", {}).get("totalResults"))
                     rows.append({"case": f"{dialect}: {name}", "dialect": dialect, "query": name, "chatd": found,
                                  "floor": base, "ratio": {"p99_ms": ratio(found["p99_ms"], base["p99_ms"])}})
                     print(f"bench: {dialect} {name}: p50 {found['p50_ms']} ms p99 {found['p99_ms']} ms", flush=True)
