@@ -385,12 +385,25 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
             walked=True), 1001))
         listing = await plan(search_index.candidates(conn, [], [1, 2, 3], [], 1001, ids=(None, 99)))
         words = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, ids=(5, 99)))
-        probed = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], [], 1001, authored=[7, 8, 9]))
+        author = search_index.Filters(user_id=4).conditions()
+        scanned = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], author, 1001, authored=[7, 8, 9],
+                                                     first="author"))
+        listed = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], author, 1001, first="author"))
     assert walked == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], walked  # newest first, no sort
     assert listing == ["SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id<?)"], listing
     # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH).
     assert words[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and words[0].endswith(":M1><"), words
-    assert probed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and probed[0].endswith(":=M1"), probed  # by id
+    # An author's few readable messages: their indexed text read by rowid, the word index not queried at all
+    # (no ``M``: a ``MATCH`` and ``rowid = ?`` for each took up to a millisecond for a word in most messages).
+    assert scanned[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and scanned[0].endswith(":="), scanned
+    assert not any(step.startswith(("SEARCH messages", "SCAN messages")) for step in scanned), scanned
+    # More of them: listed once by the author's index, and each hit of the word looked up in that list, not in
+    # its own row (no search of ``messages`` by id per hit).
+    assert listed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and listed[0].endswith(":M1"), listed
+    assert "LIST SUBQUERY 1" in listed, listed
+    assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_2 (user_id=?)")
+               for step in listed), listed
+    assert not any("(id=?)" in step for step in listed), listed
 
 
 async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_the_messages(
@@ -436,9 +449,9 @@ async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_
             given["until"] = iso_of(day_at[last])
         return given
 
-    for listed, probed in ((search_index.AUTHOR_LISTED, search_index.PROBED), (1, 0), (100, 0), (100, 100)):
+    for listed, probed in ((search_index.AUTHOR_LISTED, search_index.SCANNED), (1, 0), (100, 0), (100, 100)):
         monkeypatch.setattr(search_index, "AUTHOR_LISTED", listed)
-        monkeypatch.setattr(search_index, "PROBED", probed)
+        monkeypatch.setattr(search_index, "SCANNED", probed)
         for author in (bob, carol, alice):
             for word in ("", "heron"):
                 for name, (first, last) in spans.items():
@@ -452,6 +465,36 @@ async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at), since=iso_of(early_at)) == [
                 "bob stepped back heron"]
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at - 1), since=iso_of(early_at - 1000)) == []
+
+
+async def test_an_authors_messages_rank_alike_whichever_way_they_are_found(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rank (how often the words occur for a message's length, then the newest) is the same when SQLite
+    counts the words in the indexed text of an author's few messages as when FTS5 marks its matches: repeated
+    words, words repeated in the query, folded case and accents, words inside longer ones (not matches)."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="birds", members=[bob.id]))["id"]
+    texts = [
+        "heron finch", "a heron and a finch among many other words of a long message", "heron heron finch",
+        "finch heron-heron x", "Héron HERON finch finch", "herons finches", "finch", "heronfinch heron finch",
+        "the heron saw the finch and the finch saw the heron", "FINCH, heron!",
+    ]
+    for contents in texts:
+        await bob.post("/message/edit", channel_id=channel, contents=contents)
+        await alice.post("/message/edit", channel_id=channel, contents=f"alice says {contents}")
+    answers: dict[str, list[list[str]]] = {}
+    for way, listed, scanned in (("read", 1000, 1000), ("listed", 1000, 0), ("walked", 0, 0)):
+        monkeypatch.setattr(search_index, "AUTHOR_LISTED", listed)
+        monkeypatch.setattr(search_index, "SCANNED", scanned)
+        answers[way] = [await found(alice, query, user_id=bob.id) for query in ("heron", "finch heron heron", "Heron")]
+    assert answers["read"] == answers["listed"] == answers["walked"], answers
+    both = answers["read"][1]
+    assert len(both) == 8 and "herons finches" not in both, both
+    assert len(set(texts) & set(answers["read"][0])) == 8, answers
+    if chat.core.db.is_sqlite:  # its score: the most matches for the length first (PostgreSQL's is ts_rank_cd)
+        assert both[0] == "Héron HERON finch finch", both
 
 
 async def test_a_listing_of_one_kind_answers_alike_from_its_index_and_from_a_walk(

@@ -157,13 +157,39 @@ def _term_frequency_score() -> Any:
     ``bm25()`` itself also weighs each word by its rarity, which FTS5 finds by reading the word's whole
     posting list: 60-90 ms for a word in most of a million messages, whatever the ``LIMIT``. Every row of an
     answer contains every word, so that weight barely separates them; this costs a few microseconds per row
-    kept. The instance count is what ``highlight`` adds (one mark per match); the length counts the spaces
-    of the indexed text (``document``: words one space apart)."""
+    kept. The instance count is what ``highlight`` adds (one mark per match)."""
     words: ColumnClause[str] = literal_column(f"{message_fts.NAME}.contents")
     found = func.length(func.highlight(literal_column(message_fts.NAME), 0, func.char(1), "")) - func.length(words)
+    return _frequency_score(found, words)
+
+
+def _frequency_score(found: Any, words: ColumnClause[str]) -> Any:
+    """The score of ``found`` matches in the indexed text ``words``; its length counts the spaces of the
+    indexed text (``document``: words one space apart)."""
     size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
     k1, b, average = 1.2, 0.75, 12.0
     return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
+
+
+def _spaced(words: Any) -> Any:
+    """The indexed text with a space before and after each word, the spaces between them doubled: each word
+    is `` word `` in it, and two of them never share a space, so every occurrence is found and counted."""
+    return literal_column("' '").op("||")(func.replace(words, " ", "  ")).op("||")(literal_column("' '"))
+
+
+def _text_score(query: list[str]) -> Any:
+    """``_term_frequency_score`` without ``MATCH`` (``highlight`` needs one): the query's words counted in the
+    indexed text, each distinct word's occurrences once, as ``highlight`` marks each matching word once."""
+    words: ColumnClause[str] = literal_column(f"{message_fts.NAME}.contents")
+    spaced = _spaced(words)
+    counts = [
+        (func.length(spaced) - func.length(func.replace(spaced, f" {word} ", ""))) / (len(word) + 2)
+        for word in dict.fromkeys(query)
+    ]
+    found = counts[0]
+    for count in counts[1:]:
+        found = found + count
+    return _frequency_score(found, words)
 
 
 _SCORE = _term_frequency_score()  # built once: a few dozen operator lookups in SQLAlchemy per search otherwise
@@ -171,7 +197,7 @@ _SCORE = _term_frequency_score()  # built once: a few dozen operator lookups in 
 First = Literal["author", "kind"]  # which filter's few messages are read first (``candidates``)
 NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
 AUTHOR_LISTED = 20_000  # an author of at most this many messages: their messages drive a search by author
-PROBED = 500  # SQLite: at most this many of an author's messages are each looked up in the word index
+SCANNED = 4_000  # SQLite: at most this many of an author's messages are each read from the word index's text
 
 PLAIN = "MESSAGE"  # the kind of nearly every message: the others are in ``ix_messages_kinds``
 _NOT_PLAIN: ColumnClause[Any] = literal_column(f"messages.{OTHER_KINDS}")  # that index's condition, said so SQLite may use it
@@ -180,7 +206,6 @@ KINDS_LISTED = 20_000  # at most this many messages of a kind in the reader's ch
 _AUTHORED_COUNT = select(func.count()).select_from(
     select(literal_column("1")).where(messages.c.user_id == bindparam("user_id")).limit(bindparam("limit")).subquery()
 )
-_AUTHORED = select(messages.c.id).where(messages.c.user_id == bindparam("user_id"))
 
 
 async def authors_count(conn: AsyncConnection, user_id: int) -> int:
@@ -208,9 +233,21 @@ async def kinds_count(conn: AsyncConnection, kind: str, channel_ids: list[int]) 
     return int((await conn.execute(select(func.count()).select_from(kinds.subquery()))).scalar_one())
 
 
-async def authors_messages(conn: AsyncConnection, user_id: int) -> list[int]:
-    """The ids of every message ``user_id`` wrote (an author of few: ``authors_count``)."""
-    return [int(row[0]) for row in await conn.execute(_AUTHORED, {"user_id": user_id})]
+async def authors_readable(
+    conn: AsyncConnection, user_id: int, channel_ids: list[int], conditions: list[Any], limit: int
+) -> list[int]:
+    """The ids of ``user_id``'s live messages in ``channel_ids`` that meet ``conditions``, at most ``limit`` (an
+    author of few: ``authors_count``). Found by the author's index, each row read for its channel: at most
+    ``AUTHOR_LISTED`` rows, about 22 ms for 10,000 at a million messages (SQLite).
+
+    They, not all the author's messages, decide how SQLite finds the author's messages with a word: the admin
+    of the benchmark's store wrote 10,168, 95 of them where its reader can read, and reading the indexed text
+    of all 10,168 would take about 50 ms, that of the 95 half a millisecond."""
+    listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    mine = select(messages.c.id).where(
+        messages.c.user_id == user_id, messages.c.deleted_at.is_(None), messages.c.channel_id.in_(listed), *conditions,
+    ).limit(limit)
+    return [int(row[0]) for row in await conn.execute(mine)]
 
 
 async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
@@ -245,8 +282,9 @@ def candidates(
     ``first``: the filters select few messages (an ``"author"``'s: ``authors_count``; a ``"kind"``'s, without
     words: ``kinds_count``), which are read first, then sorted. PostgreSQL reads them in a CTE of their own; SQLite's
     planner finds them by their index when nothing makes it walk the primary key (a listing's unary ``+``),
-    and for words probes the word index for each of ``authored`` (an author's ids) when there are at most
-    ``PROBED``. Otherwise a filter is checked on each message found.
+    and for words reads the indexed text of each of ``authored`` (the author's messages the reader may read)
+    when there are at most ``SCANNED``, or else looks each hit of the word up in a list of the author's. Otherwise
+    a filter is checked on each message found.
     ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts."""
     if not _sqlite(conn):
         return _postgres_candidates(
@@ -266,12 +304,27 @@ def candidates(
     match = " ".join(f'"{word}"' for word in words)
     matched = text(f"{message_fts.NAME} MATCH :match").bindparams(match=match)
     score = _SCORE
-    if authored is not None and len(authored) <= PROBED:
-        # The word index probed for each of the author's messages (one FTS5 lookup by rowid each, 50-90 µs
-        # for a word in most messages), rather than walked through hits that are nearly all someone else's.
+    if authored is not None:
+        # The author's few: the text FTS5 holds for each (read by rowid, with no MATCH) checked for the words,
+        # about 5 µs a message. That text is chatd's words one space apart (``document``), so a word found
+        # there is what a MATCH finds. Probing the word index for each message instead (``MATCH`` and ``rowid =
+        # ?``) took 0.4-1.1 ms a probe for a word in most of a million messages, and a walk of that word's
+        # 764,000 hits checking each row read them all to find none of the 95 an author had where the reader
+        # could read (1.3 s).
         mine = _fts.c.rowid.in_(bindparam("authored", authored, expanding=True, literal_execute=True))
-        hit = exists().where(messages.c.id == _fts.c.rowid, *live)
-        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, hit, *span).order_by(
+        spaced = _spaced(literal_column(f"{message_fts.NAME}.contents"))
+        present = [func.instr(spaced, f" {word} ") > 0 for word in dict.fromkeys(words)]
+        return select(_fts.c.rowid.label("id"), _text_score(words).label("score")).where(
+            mine, *present, *span).order_by(_fts.c.rowid.desc()).limit(count)
+    if first == "author":
+        # More of the author's messages than reading their text pays for: their ids (by the author's index,
+        # the reader's channels and the filters checked on each row) are listed once into a temporary b-tree,
+        # and FTS5 walks the word's hits newest first, each looked up there. Checking each hit's own row
+        # instead read a row for every hit of a word in most messages that someone else wrote: 0.2 s for the
+        # benchmark's admin (10,168 messages) searching their own. The unary ``+`` keeps SQLite from turning
+        # the list into one FTS5 query per id.
+        mine = literal_column(f"+{message_fts.NAME}.rowid").in_(select(messages.c.id).where(*live))
+        return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, mine, *span).order_by(
             _fts.c.rowid.desc()).limit(count)
     if narrow:
         # The channels' ids, listed once from the covering (channel_id, id) index into a temporary
@@ -377,13 +430,14 @@ async def search(
     if not channel_ids:
         return [], 0, False
     async with budget(conn, budget_ms):
-        authored: list[int] | None = None  # SQLite, an author of very few messages: their ids, to probe
+        authored: list[int] | None = None  # SQLite, an author of few readable messages: their ids, to read
         walked = author_first = False  # an author of many, checked on each message a walk finds; or of few
         if filters.user_id is not None:
             written = await authors_count(conn, filters.user_id)
             walked, author_first = written > AUTHOR_LISTED, written <= AUTHOR_LISTED
-            if author_first and _sqlite(conn) and words and written <= PROBED:
-                authored = await authors_messages(conn, filters.user_id)
+            if author_first and _sqlite(conn) and words:
+                readable = await authors_readable(conn, filters.user_id, channel_ids, filters.conditions(), SCANNED + 1)
+                authored = readable if len(readable) <= SCANNED else None  # more: listed in ``candidates``
         kind = filters.message_type
         kind_first = (not words and not author_first and kind is not None and kind != PLAIN
                       and await kinds_count(conn, kind, channel_ids) <= KINDS_LISTED)

@@ -136,6 +136,10 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         {"query": words["common"], "user_id": info["users"]["posters"][3]})),
                     "search, by an author of few readable": (reader, "/message/search?" + urlencode(
                         {"user_id": info["admin_user_id"]})),
+                    # The most frequent word by that author: too many of the admin's messages to probe the word
+                    # index for each, too few of the word's hits theirs to walk them (503 until the fourteenth pass).
+                    "search, most frequent word by an author of few readable": (reader, "/message/search?" + urlencode(
+                        {"query": words["frequent"], "user_id": info["admin_user_id"]})),
                     # One kind of message: the files of the reader's channels (none in this store), found in
                     # their own index, where a walk went through all 1,000,000 messages (a 503 until then).
                     "search, files only": (reader, "/message/search?" + urlencode({"message_type": "FILE"})),
