@@ -389,6 +389,7 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
         scanned = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], author, 1001, authored=[7, 8, 9],
                                                      first="author"))
         listed = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], author, 1001, first="author"))
+        scan = await plan(search_index.candidates(conn, ["deploy"], [7], [], 1001, narrow=True, scanned_from=99))
     assert walked == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], walked  # newest first, no sort
     assert listing == ["SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id<?)"], listing
     # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH).
@@ -404,6 +405,10 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
     assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_2 (user_id=?)")
                for step in listed), listed
     assert not any("(id=?)" in step for step in listed), listed
+    # A common word in one small channel: its messages newest first from the channel's index, from the id
+    # where the read stops, each one's text by rowid (no MATCH), with no sort: it stops at the window.
+    assert scan == ["SEARCH messages USING INDEX ix_messages_channel_id (channel_id=? AND id>?)",
+                    "SCAN message_fts VIRTUAL TABLE INDEX 0:="], scan
 
 
 async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_the_messages(
@@ -495,6 +500,55 @@ async def test_an_authors_messages_rank_alike_whichever_way_they_are_found(
     assert len(set(texts) & set(answers["read"][0])) == 8, answers
     if chat.core.db.is_sqlite:  # its score: the most matches for the length first (PostgreSQL's is ts_rank_cd)
         assert both[0] == "Héron HERON finch finch", both
+
+
+async def test_a_common_word_in_one_small_channel_answers_alike_from_its_text_and_from_the_word_index(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader of one channel holding few of the store's messages, searching a word most of its messages
+    hold: SQLite reads the channel's newest messages' text (``store.search.scan_from``) instead of walking the
+    word's hits, nearly all elsewhere. Every page and total is the same as from the word index: when the
+    newest messages read fill the window, when they do not and the word index takes over, and when the
+    channel is read whole; removed messages, words in other channels and time spans included."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    big = (await alice.post("/channel/edit", organisation_id=org, name="big", type="private"))["id"]
+    small = (await alice.post("/channel/edit", organisation_id=org, name="small", members=[bob.id]))["id"]
+    for n in range(40):
+        await alice.post("/message/edit", channel_id=big, contents=f"heron finch noise {n}")
+    posted = []
+    for n in range(24):
+        words = "heron finch" if n % 4 else "finch" if n % 8 else "wren"
+        posted.append((await bob.post("/message/edit", channel_id=small, contents=f"{words} heron {n}" if n % 3 == 0
+                                      else f"{words} {n}"))["id"])
+        chat.clock.advance(3600)
+    await bob.delete("/message/remove", id=posted[21])
+    await bob.delete("/message/remove", id=posted[5])
+    middle = iso_of(1_767_225_600_000 + 10 * 3600 * 1000)
+    monkeypatch.setattr(search_index, "NARROW_SHARE", 0.5)  # the small channel is a narrow read
+    monkeypatch.setattr(search_index, "SAMPLED", 6)
+    chat.settings.limits.search_window = 5
+
+    async def pages(query: str, **filters: object) -> list[Any]:
+        answers = []
+        for offset in (0, 2, 4, 6):
+            found = await bob.get("/message/search", query=query, per_page=2, page=offset // 2 + 1, **filters)
+            answers.append(([m["contents"] for m in found["items"]], found["total"], found["total_capped"]))
+        return answers
+
+    queries = [("heron", {}), ("heron finch", {}), ("finch", {"since": middle}), ("heron", {"until": middle}),
+               ("wren", {})]
+    monkeypatch.setattr(search_index, "COMMON_SHARE", 2.0)  # never common: the word index every time
+    expected = [await pages(query, **filters) for query, filters in queries]
+    # The five newest with the word (23, 22, 19, 18, 17: 21 was removed, 20 lacks it), the one with it twice
+    # first, then newest first.
+    assert expected[0] == [(["heron finch heron 18", "heron finch 23"], 5, True), (["heron finch 22", "heron finch 19"], 5, True),
+                           (["heron finch 17"], 5, True), ([], 5, True)], expected[0]
+    for share, newest in ((0.0, 30), (0.0, 4), (0.0, 1)):  # read whole; the window found; the index takes over
+        monkeypatch.setattr(search_index, "COMMON_SHARE", share)
+        monkeypatch.setattr(search_index, "SCANNED_NEWEST", newest)
+        got = [await pages(query, **filters) for query, filters in queries]
+        assert got == expected, (share, newest, got, expected)
 
 
 async def test_a_listing_of_one_kind_answers_alike_from_its_index_and_from_a_walk(

@@ -198,6 +198,9 @@ First = Literal["author", "kind"]  # which filter's few messages are read first 
 NARROW_SHARE = 0.05  # SQLite: below this share of all messages, a reader's channels are checked by their index
 AUTHOR_LISTED = 20_000  # an author of at most this many messages: their messages drive a search by author
 SCANNED = 4_000  # SQLite: at most this many of an author's messages are each read from the word index's text
+SAMPLED = 200  # SQLite, a narrow reader of one channel: its newest messages that tell whether the words are common
+COMMON_SHARE = 0.25  # …and the share of them holding every word past which its newest messages' text is read
+SCANNED_NEWEST = 8_000  # …at most this many of them (about 40 ms), before the word index is walked after all
 
 PLAIN = "MESSAGE"  # the kind of nearly every message: the others are in ``ix_messages_kinds``
 _NOT_PLAIN: ColumnClause[Any] = literal_column(f"messages.{OTHER_KINDS}")  # that index's condition, said so SQLite may use it
@@ -263,10 +266,36 @@ async def few_messages(conn: AsyncConnection, channel_ids: list[int]) -> bool:
     return total > 0 and readable < NARROW_SHARE * total
 
 
+def _present(words: list[str]) -> list[Any]:
+    """Every one of ``words`` in the text FTS5 holds for a message (chatd's words one space apart,
+    ``words.document``): what a ``MATCH`` of them finds, read without the word index."""
+    spaced = _spaced(literal_column(f"{message_fts.NAME}.contents"))
+    return [func.instr(spaced, f" {word} ") > 0 for word in dict.fromkeys(words)]
+
+
+async def common_in(conn: AsyncConnection, words: list[str], channel_id: int, conditions: list[Any]) -> bool:
+    """Whether at least ``COMMON_SHARE`` of the channel's newest ``SAMPLED`` messages hold every word (their
+    text read, about a millisecond). Then reading the channel's messages newest first finds a window of them
+    sooner than FTS5's walk of the word's hits, nearly all in other channels (``scan_from``)."""
+    newest = select(messages.c.id).where(
+        messages.c.channel_id == channel_id, messages.c.deleted_at.is_(None), *conditions,
+    ).order_by(messages.c.id.desc()).limit(SAMPLED).subquery("newest")
+    hits = select(func.count()).select_from(newest.join(_fts, _fts.c.rowid == newest.c.id)).where(*_present(words))
+    return int((await conn.execute(hits)).scalar_one()) >= COMMON_SHARE * SAMPLED
+
+
+async def scan_from(conn: AsyncConnection, channel_id: int) -> int:
+    """The id from which the channel's newest ``SCANNED_NEWEST`` messages are read (0: all of them), found in
+    its ``(channel_id, id)`` index without reading a row."""
+    nth = select(messages.c.id).where(messages.c.channel_id == channel_id).order_by(messages.c.id.desc()).offset(
+        SCANNED_NEWEST - 1).limit(1)
+    return int((await conn.execute(nth)).scalar() or 0)
+
+
 def candidates(
     conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
     narrow: bool = False, authored: list[int] | None = None, ids: tuple[int | None, int | None] = (None, None),
-    first: First | None = None,
+    first: First | None = None, scanned_from: int | None = None,
 ) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The planner sees which channels, not a subquery whose size it would guess: SQLite gets the ids written
@@ -285,7 +314,9 @@ def candidates(
     and for words reads the indexed text of each of ``authored`` (the author's messages the reader may read)
     when there are at most ``SCANNED``, or else looks each hit of the word up in a list of the author's. Otherwise
     a filter is checked on each message found.
-    ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts."""
+    ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts.
+    ``scanned_from`` (SQLite, one channel whose newest messages mostly hold the words: ``common_in``): its
+    messages from that id on are read newest first and their text checked for the words, no word index used."""
     if not _sqlite(conn):
         return _postgres_candidates(
             words, channel_ids, conditions + _within(messages.c.id, ids), count, first is not None)
@@ -306,16 +337,21 @@ def candidates(
     score = _SCORE
     if authored is not None:
         # The author's few: the text FTS5 holds for each (read by rowid, with no MATCH) checked for the words,
-        # about 5 µs a message. That text is chatd's words one space apart (``document``), so a word found
-        # there is what a MATCH finds. Probing the word index for each message instead (``MATCH`` and ``rowid =
-        # ?``) took 0.4-1.1 ms a probe for a word in most of a million messages, and a walk of that word's
-        # 764,000 hits checking each row read them all to find none of the 95 an author had where the reader
-        # could read (1.3 s).
+        # about 5 µs a message (``_present``). Probing the word index for each message instead (``MATCH`` and
+        # ``rowid = ?``) took 0.4-1.1 ms a probe for a word in most of a million messages, and a walk of that
+        # word's 764,000 hits checking each row read them all to find none of the 95 an author had where the
+        # reader could read (1.3 s).
         mine = _fts.c.rowid.in_(bindparam("authored", authored, expanding=True, literal_execute=True))
-        spaced = _spaced(literal_column(f"{message_fts.NAME}.contents"))
-        present = [func.instr(spaced, f" {word} ") > 0 for word in dict.fromkeys(words)]
         return select(_fts.c.rowid.label("id"), _text_score(words).label("score")).where(
-            mine, *present, *span).order_by(_fts.c.rowid.desc()).limit(count)
+            mine, *_present(words), *span).order_by(_fts.c.rowid.desc()).limit(count)
+    if scanned_from is not None:
+        # One channel's messages newest first by its index, each one's text read by rowid and checked, until
+        # ``count`` hold the words: for a word in three of four messages, about 1,300 of them (7 ms), where
+        # FTS5's walk of its hits passed some 100,000 in other channels first (50 ms at a million messages).
+        recent = [*live, messages.c.id >= scanned_from, *_within(messages.c.id, ids)]
+        return select(_fts.c.rowid.label("id"), _text_score(words).label("score")).select_from(
+            messages.join(_fts, _fts.c.rowid == messages.c.id)).where(*recent, *_present(words)).order_by(
+            messages.c.id.desc()).limit(count)
     if first == "author":
         # More of the author's messages than reading their text pays for: their ids (by the author's index,
         # the reader's channels and the filters checked on each row) are listed once into a temporary b-tree,
@@ -444,15 +480,22 @@ async def search(
         narrow = not (author_first or kind_first) and await few_messages(conn, channel_ids)
         conditions = filters.conditions(walked and _sqlite(conn))
         first: First | None = "author" if author_first else "kind" if kind_first else None
-        newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids, first)
-        chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
-            ranked_page(newest, window, offset, limit))]
-        if chosen:
-            counted = chosen[0][2]
-        elif offset > 0:  # a page past the last: its statement returned no row to carry the count
-            counted = int((await conn.execute(select(func.count()).select_from(newest.subquery()))).scalar_one())
-        else:
-            counted = 0
+        ways: list[int | None] = [None]  # the word index; first, for a common word in one small channel, its text
+        if narrow and words and len(channel_ids) == 1 and await common_in(conn, words, channel_ids[0], conditions):
+            ways.insert(0, await scan_from(conn, channel_ids[0]))
+        for scanned_from in ways:
+            newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids, first,
+                                scanned_from)
+            chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
+                ranked_page(newest, window, offset, limit))]
+            if chosen:
+                counted = chosen[0][2]
+            elif offset > 0:  # a page past the last: its statement returned no row to carry the count
+                counted = int((await conn.execute(select(func.count()).select_from(newest.subquery()))).scalar_one())
+            else:
+                counted = 0
+            if not scanned_from or counted > window:  # the whole channel read, or a full window of its newest
+                break
     found = await get_messages(conn, [message_id for message_id, _, _ in chosen])
     hits = [(found[message_id], score) for message_id, score, _ in chosen if message_id in found]
     return hits, min(counted, window), counted > window
