@@ -164,11 +164,15 @@ def _term_frequency_score() -> Any:
 
 
 def _frequency_score(found: Any, words: ColumnClause[str]) -> Any:
-    """The score of ``found`` matches in the indexed text ``words``; its length counts the spaces of the
-    indexed text (``document``: words one space apart)."""
+    """The score of ``found`` matches (at least one: every row kept holds every word) in the indexed text
+    ``words``; its length counts the spaces of the indexed text (``document``: words one space apart).
+
+    BM25's ``found * (k1 + 1) / (found + k1 * norm)``, written with ``found`` once: SQLite evaluates an
+    expression each time it is named, and ``highlight`` (which gives ``found``) re-reads and re-splits the
+    row's text, about 2 µs a row twice (2 ms of a common word's 1,001 rows)."""
     size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
     k1, b, average = 1.2, 0.75, 12.0
-    return found * (k1 + 1) / (found + k1 * (1 - b + b * size / average))
+    return (k1 + 1) / (1.0 + k1 * (1 - b + b * size / average) / found)
 
 
 def _spaced(words: Any) -> Any:
