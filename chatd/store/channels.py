@@ -13,32 +13,43 @@ from sqlalchemy.sql.elements import BindParameter
 from ..domain.models import Channel, ChannelAccess
 from .id_lists import id_in
 from .like import like_pattern
+from .rows import Picker
 from .direct import DirectQuery, for_asyncpg
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
+_CHANNEL = Picker(
+    "id", "organisation_id", "team_id", "name", "topic", "type", "created_by", "created_at", "updated_at",
+    "archived_at", "removed_at", "last_seq", "description", "group_type", "category", "by_request",
+    "picture_file_id", "merged_into", "last_message_at", "direct_key",
+)
+
+
 def channel_of(row: Any) -> Channel:
+    (row_id, organisation_id, team_id, name, topic, kind, created_by, created_at, updated_at, archived_at, removed_at,
+     last_seq, description, group_type, category, by_request, picture_file_id, merged_into, last_message_at,
+     direct_key) = _CHANNEL(row)
     return Channel(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        team_id=row.team_id,
-        name=row.name,
-        topic=row.topic,
-        type=row.type,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        archived_at=row.archived_at,
-        removed_at=row.removed_at,
-        last_seq=row.last_seq,
-        description=row.description,
-        group_type=row.group_type,
-        category=row.category,
-        by_request=bool(row.by_request),
-        picture_file_id=row.picture_file_id,
-        merged_into=row.merged_into,
-        last_message_at=row.last_message_at,
-        direct_key=row.direct_key,
+        id=row_id,
+        organisation_id=organisation_id,
+        team_id=team_id,
+        name=name,
+        topic=topic,
+        type=kind,
+        created_by=created_by,
+        created_at=created_at,
+        updated_at=updated_at,
+        archived_at=archived_at,
+        removed_at=removed_at,
+        last_seq=last_seq,
+        description=description,
+        group_type=group_type,
+        category=category,
+        by_request=bool(by_request),
+        picture_file_id=picture_file_id,
+        merged_into=merged_into,
+        last_message_at=last_message_at,
+        direct_key=direct_key,
     )
 
 

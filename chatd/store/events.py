@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.events import MESSAGE, Event
 from .direct import NotInTransaction, script_on_asyncpg
 from .id_lists import id_in
+from .rows import Picker
 from .tables import channel_events, channels
 
 #: What a removed message's events keep: who posted what kind of message where and when, never its text,
@@ -191,14 +192,18 @@ async def first_seq(conn: AsyncConnection, channel_id: int) -> int | None:
     return None if row is None else int(row[0])
 
 
+_EVENT = Picker("type", "event", "payload", "channel_id", "seq", "id", "actor_id", "created_at")
+
+
 def _event(row: Any) -> Event:
+    kind, event, payload, channel_id, seq, row_id, actor_id, created_at = _EVENT(row)
     return Event(
-        type=row.type,
-        event=row.event,
-        data=orjson.loads(row.payload),
-        channel_id=row.channel_id,
-        seq=row.seq,
-        id=row.id,
-        actor_id=row.actor_id,
-        created_at=row.created_at,
+        type=kind,
+        event=event,
+        data=orjson.loads(payload),
+        channel_id=channel_id,
+        seq=seq,
+        id=row_id,
+        actor_id=actor_id,
+        created_at=created_at,
     )

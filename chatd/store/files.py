@@ -8,25 +8,34 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import StoredFile
+from .rows import Picker
 from .tables import channels, files, message_files, messages, organisations, users
 
 
+_FILE = Picker(
+    "id", "owner_id", "name", "content_type", "size", "storage_key", "created_at", "sha256", "width", "height",
+    "thumbnail_key", "status", "module", "deleted_at",
+)
+
+
 def _file(row: Any) -> StoredFile:
+    (row_id, owner_id, name, content_type, size, storage_key, created_at, sha256, width, height, thumbnail_key,
+     status, module, deleted_at) = _FILE(row)
     return StoredFile(
-        id=row.id,
-        owner_id=row.owner_id,
-        name=row.name,
-        content_type=row.content_type,
-        size=row.size,
-        storage_key=row.storage_key,
-        created_at=row.created_at,
-        sha256=row.sha256,
-        width=row.width,
-        height=row.height,
-        thumbnail_key=row.thumbnail_key,
-        status=row.status,
-        module=row.module,
-        deleted_at=row.deleted_at,
+        id=row_id,
+        owner_id=owner_id,
+        name=name,
+        content_type=content_type,
+        size=size,
+        storage_key=storage_key,
+        created_at=created_at,
+        sha256=sha256,
+        width=width,
+        height=height,
+        thumbnail_key=thumbnail_key,
+        status=status,
+        module=module,
+        deleted_at=deleted_at,
     )
 
 

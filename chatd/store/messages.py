@@ -12,25 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.models import Message
 from .id_lists import id_in
+from .rows import Picker
 from .tables import mentions, message_files, message_versions, messages, pins
 
 
+_MESSAGE = Picker(
+    "id", "channel_id", "user_id", "type", "contents", "created_at", "updated_at", "meta", "reply_to", "reply_count",
+    "last_reply_at", "client_msg_id", "edited_at", "deleted_at",
+)
+
+
 def message_of(row: Any) -> Message:
+    (row_id, channel_id, user_id, kind, contents, created_at, updated_at, meta, reply_to, reply_count, last_reply_at,
+     client_msg_id, edited_at, deleted_at) = _MESSAGE(row)
     return Message(
-        id=row.id,
-        channel_id=row.channel_id,
-        user_id=row.user_id,
-        type=row.type,
-        contents=row.contents,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        meta=orjson.loads(row.meta or "{}"),
-        reply_to=row.reply_to,
-        reply_count=row.reply_count,
-        last_reply_at=row.last_reply_at,
-        client_msg_id=row.client_msg_id,
-        edited_at=row.edited_at,
-        deleted_at=row.deleted_at,
+        id=row_id,
+        channel_id=channel_id,
+        user_id=user_id,
+        type=kind,
+        contents=contents,
+        created_at=created_at,
+        updated_at=updated_at,
+        meta=orjson.loads(meta or "{}"),
+        reply_to=reply_to,
+        reply_count=reply_count,
+        last_reply_at=last_reply_at,
+        client_msg_id=client_msg_id,
+        edited_at=edited_at,
+        deleted_at=deleted_at,
     )
 
 

@@ -14,28 +14,38 @@ from ..domain.errors import Conflict
 from ..domain.models import User
 from .id_lists import id_in
 from .like import like_pattern
+from .rows import Picker
 from .tables import org_members, organisations, users
 
 
+_USER = Picker(
+    "id", "username", "email", "display_name", "status", "is_admin", "created_at", "updated_at", "first_name",
+    "last_name", "picture_file_id", "availability", "department", "location", "profile", "last_seen_at",
+    "password_hash",
+)
+
+
 def _user(row: Any) -> User:
+    (row_id, username, email, display_name, status, is_admin, created_at, updated_at, first_name, last_name,
+     picture_file_id, availability, department, location, profile, last_seen_at, password_hash) = _USER(row)
     return User(
-        id=row.id,
-        username=row.username,
-        email=row.email,
-        display_name=row.display_name,
-        status=row.status,
-        is_admin=bool(row.is_admin),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        picture_file_id=row.picture_file_id,
-        availability=row.availability,
-        department=row.department,
-        location=row.location,
-        profile=orjson.loads(row.profile or "{}"),
-        last_seen_at=row.last_seen_at,
-        password_hash=row.password_hash,
+        id=row_id,
+        username=username,
+        email=email,
+        display_name=display_name,
+        status=status,
+        is_admin=bool(is_admin),
+        created_at=created_at,
+        updated_at=updated_at,
+        first_name=first_name,
+        last_name=last_name,
+        picture_file_id=picture_file_id,
+        availability=availability,
+        department=department,
+        location=location,
+        profile=orjson.loads(profile or "{}"),
+        last_seen_at=last_seen_at,
+        password_hash=password_hash,
     )
 
 
