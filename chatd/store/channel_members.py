@@ -58,11 +58,12 @@ async def _counted(conn: AsyncConnection, channel_id: int, change: int) -> None:
 
 async def list_members(conn: AsyncConnection, channel_id: int) -> list[Membership]:
     rows = await conn.execute(
-        select(channel_members)
+        select(channel_members.c.user_id, channel_members.c.role, channel_members.c.joined_at)
         .where(channel_members.c.channel_id == channel_id)
         .order_by(channel_members.c.joined_at, channel_members.c.user_id)
     )
-    return [Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at) for row in rows]
+    # Unpacked by position: a row's attribute costs half a microsecond (``rows.py``), 15 ms for 10,000 members.
+    return [Membership(user_id=user_id, role=role, joined_at=joined_at) for user_id, role, joined_at in rows]
 
 
 async def members_of(conn: AsyncConnection, channel_ids: list[int]) -> dict[int, list[Membership]]:
@@ -71,12 +72,13 @@ async def members_of(conn: AsyncConnection, channel_ids: list[int]) -> dict[int,
     if not found:
         return found
     rows = await conn.execute(
-        select(channel_members)
+        select(channel_members.c.channel_id, channel_members.c.user_id, channel_members.c.role,
+               channel_members.c.joined_at)
         .where(channel_members.c.channel_id.in_(channel_ids))
         .order_by(channel_members.c.joined_at, channel_members.c.user_id)
     )
-    for row in rows:
-        found[row.channel_id].append(Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at))
+    for channel_id, user_id, role, joined_at in rows:
+        found[channel_id].append(Membership(user_id=user_id, role=role, joined_at=joined_at))
     return found
 
 
@@ -101,7 +103,7 @@ async def memberships_in_org(
         .where(channel_members.c.user_id.in_(ids))
         .order_by(channel_members.c.channel_id, channel_members.c.user_id)
     )
-    return [(row.channel_id, row.user_id) for row in rows]
+    return [(channel_id, user_id) for channel_id, user_id in rows]
 
 
 _ROLES_OF = select(channel_members.c.channel_id, channel_members.c.role).where(

@@ -117,9 +117,10 @@ async def list_members(conn: AsyncConnection, org_id: int, offset: int, limit: i
     where = org_members.c.organisation_id == org_id
     total = int((await conn.execute(select(func.count()).where(where))).scalar_one())
     rows = await conn.execute(
-        select(org_members).where(where).order_by(org_members.c.joined_at, org_members.c.user_id).offset(offset).limit(limit)
+        select(org_members.c.user_id, org_members.c.role, org_members.c.joined_at).where(where)
+        .order_by(org_members.c.joined_at, org_members.c.user_id).offset(offset).limit(limit)
     )
-    return [Membership(user_id=row.user_id, role=row.role, joined_at=row.joined_at) for row in rows], total
+    return [Membership(user_id=user_id, role=role, joined_at=joined_at) for user_id, role, joined_at in rows], total
 
 
 async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
@@ -137,7 +138,7 @@ _ORGS_OF_USER = (
 async def orgs_of_user(conn: AsyncConnection, user_id: int) -> dict[int, str]:
     """Every live organisation of the user, with their role."""
     rows = await conn.execute(_ORGS_OF_USER, {"user_id": user_id})
-    return {row.organisation_id: row.role for row in rows}
+    return {organisation_id: role for organisation_id, role in rows}
 
 
 async def ids_by_name(conn: AsyncConnection, name: str) -> list[int]:
