@@ -336,6 +336,13 @@ async def test_resume_from_before_a_purged_history_asks_for_a_resync(server: Liv
     async with bob.socket("resume=1") as sock:
         done = await sock.call("resume", channels={cid: 1})  # seqs 2 and 3 are gone: nothing can be replayed
         assert done["data"]["resync"] == [cid] and done["data"]["replayed"] == {}
+    # Several channels in one resume: each is judged by its own log's bounds (read together in one statement).
+    kept = (await alice.post("/channel/edit", organisation_id=org, name="kept", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=kept, contents="still stored")
+    kept_seq = (await bob.get("/channel/read", id=kept))["last_seq"]
+    async with bob.socket("resume=1") as sock:
+        done = await sock.call("resume", channels={cid: 2, kept: 0})
+        assert done["data"]["resync"] == [cid] and done["data"]["replayed"] == {kept: kept_seq}, done
     async with bob.socket("resume=1") as sock:
         await sock.send({"type": "resume", "ref": "r", "channels": {cid: 3}})  # everything after 3 is stored
         frames = []

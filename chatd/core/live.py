@@ -136,9 +136,8 @@ async def last_seqs(core: Core, channel_ids: list[int]) -> dict[int, int]:
 async def log_bounds(core: Core, channel_ids: list[int]) -> dict[int, LogBounds]:
     """Where each channel's log starts and ends, all read in one snapshot (unknown channels: empty logs)."""
     async with core.reading() as conn:
-        lasts = await event_log.last_seqs(conn, channel_ids)
-        firsts = {channel_id: await event_log.first_seq(conn, channel_id) for channel_id in channel_ids}
-    return {channel_id: LogBounds(firsts[channel_id], lasts.get(channel_id, 0)) for channel_id in channel_ids}
+        found = await event_log.bounds(conn, channel_ids)
+    return {channel_id: LogBounds(*found.get(channel_id, (None, 0))) for channel_id in channel_ids}
 
 
 async def events_since(core: Core, channel_id: int, after_seq: int, limit: int) -> list[Event]:

@@ -176,20 +176,24 @@ async def last_seqs(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[i
     if not channel_ids:
         return {}
     rows = await conn.execute(_LAST_SEQS, {"channel_ids": list(channel_ids)})
-    return {row.id: row.last_seq for row in rows}
+    return {channel_id: last_seq for channel_id, last_seq in rows}
 
 
-async def first_seq(conn: AsyncConnection, channel_id: int) -> int | None:
-    """The oldest seq still stored (a purged history starts later than 1)."""
-    row = (
-        await conn.execute(
-            select(channel_events.c.seq)
-            .where(channel_events.c.channel_id == channel_id)
-            .order_by(channel_events.c.seq)
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else int(row[0])
+_FIRST_SEQ = (
+    select(channel_events.c.seq).where(channel_events.c.channel_id == channels.c.id).order_by(channel_events.c.seq)
+    .limit(1).scalar_subquery()
+)
+_BOUNDS = select(channels.c.id, _FIRST_SEQ, channels.c.last_seq).where(id_in(channels.c.id, "channel_ids"))
+
+
+async def bounds(conn: AsyncConnection, channel_ids: Sequence[int]) -> dict[int, tuple[int | None, int]]:
+    """Where each channel's log starts (``None``: nothing stored; a purged history starts later than 1) and
+    ends, in one statement: a resume asked once per channel for the start (a hundred statements for a member
+    of a hundred channels, each a hop to SQLite's thread or a round trip)."""
+    if not channel_ids:
+        return {}
+    rows = await conn.execute(_BOUNDS, {"channel_ids": list(channel_ids)})
+    return {channel_id: (first, last) for channel_id, first, last in rows}
 
 
 _EVENT = Picker("type", "event", "payload", "channel_id", "seq", "id", "actor_id", "created_at")
