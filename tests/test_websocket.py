@@ -399,6 +399,41 @@ async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServ
             assert await sock.drain() == []  # and nothing twice
 
 
+async def test_resumes_of_quiet_channels_while_messages_pour_in_miss_nothing(server: LiveServer) -> None:
+    """Sockets held for a resume open while messages pour into one of three channels and resume every channel
+    from its ready seq: a channel with nothing stored after that replays nothing without reading its log
+    again, and whatever comes after still arrives, each event once, in order."""
+    (alice, bob), org = await team(server, "alice", "bob")
+    busy, *quiet = [(await alice.post("/channel/edit", organisation_id=org, name=name, members=[bob.id]))["id"]
+                    for name in ("busy", "quiet1", "quiet2")]
+    posted: list[str] = []
+    poster = asyncio.create_task(_post_many(alice, busy, 40, posted))
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for n in range(4):
+            await wait_until(lambda: len(posted) >= 10 * n or poster.done(), what=f"{10 * n} posts")
+            sock = await stack.enter_async_context(bob.socket("resume=1"))
+            ready = {c["id"]: c["seq"] for c in sock.ready["data"]["channels"]}
+            await sock.send({"type": "resume", "ref": "r", "channels": {cid: ready[cid] for cid in (busy, *quiet)}})
+            sockets.append((sock, ready))
+        await poster
+        late = await alice.post("/message/edit", channel_id=quiet[0], contents="late")
+        final = (await bob.get("/channel/read", id=busy))["last_seq"]
+        for sock, ready in sockets:
+            seqs, late_seen = [], None
+            while len(seqs) < final - ready[busy] or late_seen is None:
+                frame = await sock.recv()
+                if frame["type"] == "replay_done":
+                    assert frame["data"]["replayed"][quiet[1]] == 0 and frame["data"]["resync"] == [], frame
+                elif frame["type"] == "message" and frame["channel_id"] == busy:
+                    seqs.append(frame["seq"])
+                elif frame["type"] == "message" and frame["channel_id"] == quiet[0]:
+                    late_seen = frame
+            assert seqs == list(range(ready[busy] + 1, final + 1))
+            assert late_seen["seq"] == ready[quiet[0]] + 1 and late_seen["data"]["id"] == late["id"]
+            assert [f for f in await sock.drain() if f["type"] == "message"] == []  # and nothing twice
+
+
 async def _post_many(person: Person, cid: str, count: int, posted: list[str]) -> None:
     for n in range(count):
         posted.append((await person.post("/message/edit", channel_id=cid, contents=f"m{n}"))["id"])

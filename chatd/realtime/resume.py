@@ -85,8 +85,9 @@ async def replay(conn: Connection, ref: Any, channels: dict[int, int], lost: lis
     wanted = [channel_id for channel_id in channels if channel_id in conn.delivered]
     bounds = await live.log_bounds(conn.core, wanted)
     for channel_id in wanted:
-        if bounds[channel_id].can_replay_after(channels[channel_id]):
-            replayed[str(channel_id)] = await _replay_channel(conn, channel_id, channels[channel_id])
+        bound = bounds[channel_id]
+        if bound.can_replay_after(channels[channel_id]):
+            replayed[str(channel_id)] = await _replay_channel(conn, channel_id, channels[channel_id], bound.last)
         else:
             resync.append(str(channel_id))  # the client re-reads it and continues from its ready seq
     conn.core.probe.resumed(sum(replayed.values()))
@@ -100,8 +101,9 @@ async def replay(conn: Connection, ref: Any, channels: dict[int, int], lost: lis
     conn.release()
 
 
-async def _replay_channel(conn: Connection, channel_id: int, client_seq: int) -> int:
-    """Send one channel's stored events after ``client_seq``; returns how many."""
+async def _replay_channel(conn: Connection, channel_id: int, client_seq: int, last: int) -> int:
+    """Send one channel's stored events after ``client_seq``; returns how many. ``last``: the log's end when
+    the resume read its bounds."""
     snapshot = conn.ready_seqs.get(channel_id, conn.delivered[channel_id])
     delivered = conn.delivered[channel_id]
     if delivered > snapshot:
@@ -112,4 +114,9 @@ async def _replay_channel(conn: Connection, channel_id: int, client_seq: int) ->
         conn.delivered[channel_id] = delivered
         return count
     conn.delivered[channel_id] = min(client_seq, delivered)
+    if conn.delivered[channel_id] >= last:
+        # Nothing was stored after it when the bounds were read: reading the log again would find nothing, a
+        # statement per channel (a client resuming a hundred quiet channels). A later event comes live, and
+        # the connection fills any gap before it from the store (``Connection._send_frame``).
+        return 0
     return await conn.fill(channel_id, None)
