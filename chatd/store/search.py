@@ -172,7 +172,8 @@ def _frequency_score(found: Any, words: ColumnClause[str]) -> Any:
     row's text, about 2 µs a row twice (2 ms of a common word's 1,001 rows)."""
     size = func.length(words) - func.length(func.replace(words, " ", "")) + 1
     k1, b, average = 1.2, 0.75, 12.0
-    return (k1 + 1) / (1.0 + k1 * (1 - b + b * size / average) / found)
+    # No match would divide by zero, which SQLite answers with NULL: 0, as the product form gave.
+    return func.coalesce((k1 + 1) / (1.0 + k1 * (1 - b + b * size / average) / found), 0.0)
 
 
 def _spaced(words: Any) -> Any:
