@@ -542,8 +542,10 @@ async def test_a_common_word_in_one_small_channel_answers_alike_from_its_text_an
     expected = [await pages(query, **filters) for query, filters in queries]
     # The five newest with the word (23, 22, 19, 18, 17: 21 was removed, 20 lacks it), the one with it twice
     # first, then newest first.
-    assert expected[0] == [(["heron finch heron 18", "heron finch 23"], 5, True), (["heron finch 22", "heron finch 19"], 5, True),
-                           (["heron finch 17"], 5, True), ([], 5, True)], expected[0]
+    assert expected[0] == [
+        (["heron finch heron 18", "heron finch 23"], 5, True), (["heron finch 22", "heron finch 19"], 5, True),
+        (["heron finch 17"], 5, True), ([], 5, True),
+    ], expected[0]
     for share, newest in ((0.0, 30), (0.0, 4), (0.0, 1)):  # read whole; the window found; the index takes over
         monkeypatch.setattr(search_index, "COMMON_SHARE", share)
         monkeypatch.setattr(search_index, "SCANNED_NEWEST", newest)
