@@ -144,6 +144,9 @@ def _on_a_terminal(tmp_path: Path, args: list[str], keys: bytes) -> tuple[int, s
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")} | FAST_HASH
     pid, fd = pty.fork()
     if pid == 0:  # the child: chatd, with the terminal as its controlling tty
+        # As a shell starts it: an ignored or blocked SIGINT would outlive the exec and make Ctrl-C do nothing.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "chatd", *args], environ)
     output = b""
@@ -164,7 +167,13 @@ def _on_a_terminal(tmp_path: Path, args: list[str], keys: bytes) -> tuple[int, s
         if b"Password" in output and b"chatd:" not in output and time.monotonic() - typed_at > 2.0:
             os.write(fd, keys)
             typed_at = time.monotonic()
+    # The terminal closes as chatd exits, a moment before the exit can be collected: a busy machine showed it
+    # still running here (and the test killed it, an exit status of -9), so it is given a few seconds.
     done, status = os.waitpid(pid, os.WNOHANG)
+    grace = time.monotonic() + 5
+    while done == 0 and time.monotonic() < grace:
+        time.sleep(0.05)
+        done, status = os.waitpid(pid, os.WNOHANG)
     if done == 0:  # still waiting at its prompt: the test fails on its exit status, not by hanging
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
