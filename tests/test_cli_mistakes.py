@@ -144,7 +144,9 @@ def _on_a_terminal(tmp_path: Path, args: list[str], keys: bytes) -> tuple[int, s
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")} | FAST_HASH
     pid, fd = pty.fork()
     if pid == 0:  # the child: chatd, with the terminal as its controlling tty
-        # As a shell starts it: an ignored or blocked SIGINT would outlive the exec and make Ctrl-C do nothing.
+        # As a shell starts it. A suite run as a background job (``scripts/test &`` from a script) has SIGINT
+        # ignored, an ignored signal outlives the exec, and Python then never turns Ctrl-C into
+        # KeyboardInterrupt: the prompt waited until the test killed it.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         os.chdir(tmp_path)
