@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import channel_members, events, search_backlog, search_ddl
 from .db import Database
-from .tables import OTHER_KINDS, REMOVED, REPLIES, messages, metadata, node_leases, schema_version, server_secrets
+from .tables import messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -79,7 +79,7 @@ async def _v7_thread_index_replies_only(conn: AsyncConnection, dialect: str) -> 
     entry nothing looks up (threads are listed by their root, ``reply_to = ?``, which implies the index's
     condition on both stores): an entry for every message in the index, and one more B-tree insert per post."""
     await conn.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_thread")
-    await conn.exec_driver_sql(f"CREATE INDEX ix_messages_thread ON messages (reply_to, id) WHERE {REPLIES}")
+    await _create_index(conn, "ix_messages_thread")
 
 
 async def _v8_member_counts(conn: AsyncConnection, dialect: str) -> None:
@@ -104,15 +104,20 @@ async def _v9_search_backlog(conn: AsyncConnection, dialect: str) -> None:
 async def _v10_removed_index(conn: AsyncConnection, dialect: str) -> None:
     """``ix_messages_removed``: a channel's removed messages, so a page found by its number steps over them in
     the ``(channel_id, id)`` index rather than reading every row before the page (``messages.page_by_offset``)."""
-    await conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS ix_messages_removed ON messages (channel_id, id) WHERE {REMOVED}")
+    await _create_index(conn, "ix_messages_removed")
 
 
 async def _v11_kinds_index(conn: AsyncConnection, dialect: str) -> None:
     """``ix_messages_kinds``: messages of every other kind than a plain message, so a search for files (or
     topics, meetings…) finds them rather than walking a million messages for a few (``search.kinds_count``)."""
-    await conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS ix_messages_kinds ON messages (channel_id, type, id) WHERE {OTHER_KINDS}")
+    await _create_index(conn, "ix_messages_kinds")
+
+
+async def _create_index(conn: AsyncConnection, name: str) -> None:
+    """One of ``messages``' indexes as ``tables.py`` declares it (columns, and the condition of a partial one),
+    unless the database has it (one created by this release does): written once, there."""
+    index = next(index for index in messages.indexes if index.name == name)
+    await conn.run_sync(lambda sync: index.create(sync, checkfirst=True))
 
 
 STEPS: list[tuple[int, Step]] = [
