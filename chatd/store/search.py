@@ -241,6 +241,11 @@ async def kinds_count(conn: AsyncConnection, kind: str, channel_ids: list[int]) 
     return int((await conn.execute(select(func.count()).select_from(kinds.subquery()))).scalar_one())
 
 
+def _listed(channel_ids: list[int]) -> BindParameter[list[int]]:
+    """The reader's channels for SQLite, written into the statement (``candidates`` says why)."""
+    return bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+
+
 async def authors_readable(
     conn: AsyncConnection, user_id: int, channel_ids: list[int], conditions: list[Any], limit: int
 ) -> list[int]:
@@ -251,7 +256,7 @@ async def authors_readable(
     They, not all the author's messages, decide how SQLite finds the author's messages with a word: the admin
     of the benchmark's store wrote 10,168, 95 of them where its reader can read, and reading the indexed text
     of all 10,168 would take about 50 ms, that of the 95 half a millisecond."""
-    listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    listed = _listed(channel_ids)
     mine = select(messages.c.id).where(
         messages.c.user_id == user_id, messages.c.deleted_at.is_(None), messages.c.channel_id.in_(listed), *conditions,
     ).limit(limit)
@@ -325,7 +330,7 @@ def candidates(
     if not _sqlite(conn):
         return _postgres_candidates(
             words, channel_ids, conditions + _within(messages.c.id, ids), count, first is not None)
-    listed: BindParameter[list[int]] = bindparam("channel_ids", channel_ids, expanding=True, literal_execute=True)
+    listed = _listed(channel_ids)
     readable = messages.c.channel_id.in_(listed)
     live = [messages.c.deleted_at.is_(None), readable, *conditions]
     if not words:
