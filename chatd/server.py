@@ -95,7 +95,7 @@ async def prepare(settings: Settings) -> str | None:
         except Unavailable as exc:
             print(f"chatd: warning: {exc.detail}; serving reads only (/readyz answers 503) until then", file=sys.stderr, flush=True)
     finally:
-        await core.db.dispose()
+        await core.close()
     if created and not os.environ.get("CHATD_ADMIN_PASSWORD"):
         return password
     return None

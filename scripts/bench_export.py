@@ -39,7 +39,7 @@ def build(path: Path, messages: int) -> None:
     async def schema() -> None:
         core = build_core(load_settings(environ={"CHATD_DATABASE__URL": f"sqlite+aiosqlite:///{path}"}))
         await migrations.upgrade(core.db, T0)
-        await core.db.dispose()
+        await core.close()
 
     asyncio.run(schema())
     db = sqlite3.connect(path)

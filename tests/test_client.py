@@ -168,7 +168,7 @@ async def test_client_survives_a_server_restart(database_url: str, tmp_path: Pat
                 for i in range(4):
                     await messages.do_post_message(core, principal, int(cid), f"down{i}")
             finally:
-                await core.db.dispose()
+                await core.close()
             second = LiveServer(settings, port=first.port)
             await second.start()
             for i in range(3):
@@ -233,7 +233,11 @@ async def test_chatd_tail_prints_posted_messages(sqlite_server: LiveServer) -> N
     bad_token = await chatd("tail", cid, "--url", server.http, "--token", "nope")
     no_such = await chatd("tail", "random", "--url", server.http, token=bob.secret)
     try:
-        await wait_until(lambda: bool(hub.by_user.get(int(bob.id))), 30, "chatd tail to connect")
+        # Subscribed, not only registered: a message committed before tail's snapshot is history, not news,
+        # and tail prints news only.
+        await wait_until(
+            lambda: any(c.user_id == int(bob.id) for c in hub.by_channel.get(int(cid), ())), 30, "chatd tail to subscribe"
+        )
         posted = await alice.post("/message/edit", channel_id=cid, contents="hello\nworld")
         await alice.post("/message/edit", id=posted["id"], contents="hello again")
         assert tail.stdout is not None

@@ -94,7 +94,7 @@ async def _people(env: dict[str, str], node: Node, *names: str) -> list[Person]:
         for name in names:
             await do_create_user(core, name, f"{name}@example.com", PASSWORD)
     finally:
-        await core.db.dispose()
+        await core.close()
     people = []
     async with httpx.AsyncClient(base_url=node.http) as client:
         for name in names:

@@ -80,7 +80,7 @@ async def _second_node(chat: Harness, node_id: int) -> AsyncIterator[NodeLease]:
         yield other
         await other.release()
     finally:
-        await core.db.dispose()
+        await core.close()
 
 
 async def test_a_node_whose_lapsed_id_another_node_took_leases_another(chat: Harness, caplog: pytest.LogCaptureFixture) -> None:

@@ -159,7 +159,7 @@ def run_with_core(
         finally:
             if bus is not None:
                 await bus.stop()
-            await core.db.dispose()
+            await core.close()
 
     return asyncio.run(main())
 

@@ -151,6 +151,12 @@ class Core:
         self.writes = GroupCommit(lambda: self.transaction(batch=True), enabled=True)
         self.indexer = Indexer(self.db)
 
+    async def close(self) -> None:
+        """For a core used outside a server (commands, tests): its group commit's worker would otherwise be
+        left waiting on a loop that goes on, and be destroyed pending."""
+        await self.writes.stop()
+        await self.db.dispose()
+
     @asynccontextmanager
     async def transaction(self, *, batch: bool = False) -> AsyncIterator[Tx]:
         """``batch``: a group commit's (``Database.write``)."""

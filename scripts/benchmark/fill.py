@@ -192,7 +192,7 @@ async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: F
                 rate = done / (time.monotonic() - started)
                 print(f"fill: {done:,} messages ({rate:,.0f}/s)", file=sys.stderr, flush=True)
     finally:
-        await core.db.dispose()
+        await core.close()
     seconds = time.monotonic() - started
     return {
         "messages": spec.messages,

@@ -51,7 +51,7 @@ def migrate_template(url: str) -> None:
         settings = load_settings(environ={"CHATD_DATABASE__URL": url})
         core = build_core(settings)
         await migrations.upgrade(core.db, core.clock.now_ms())
-        await core.db.dispose()
+        await core.close()
 
     asyncio.run(run())
 
