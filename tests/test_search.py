@@ -392,15 +392,16 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
         scan = await plan(search_index.candidates(conn, ["deploy"], [7], [], 1001, narrow=True, scanned_from=99))
     assert walked == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], walked  # newest first, no sort
     assert listing == ["SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id<?)"], listing
-    # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH).
-    assert words[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and words[0].endswith(":M1><"), words
+    # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH, ``M``
+    # and the table's hidden column: 2, after ``contents`` and ``author``).
+    assert words[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and words[0].endswith(":M2><"), words
     # An author's few readable messages: their indexed text read by rowid, the word index not queried at all
     # (no ``M``: a ``MATCH`` and ``rowid = ?`` for each took up to a millisecond for a word in most messages).
     assert scanned[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and scanned[0].endswith(":="), scanned
     assert not any(step.startswith(("SEARCH messages", "SCAN messages")) for step in scanned), scanned
     # More of them: listed once by the author's index, and each hit of the word looked up in that list, not in
     # its own row (no search of ``messages`` by id per hit).
-    assert listed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and listed[0].endswith(":M1"), listed
+    assert listed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and listed[0].endswith(":M2"), listed
     assert "LIST SUBQUERY 1" in listed, listed
     assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_2 (user_id=?)")
                for step in listed), listed
@@ -470,6 +471,25 @@ async def test_searches_by_author_and_time_answer_alike_whichever_way_they_find_
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at), since=iso_of(early_at)) == [
                 "bob stepped back heron"]
             assert await found(alice, word, user_id=bob.id, until=iso_of(early_at - 1), since=iso_of(early_at - 1000)) == []
+
+
+async def test_a_number_searched_for_is_found_in_texts_never_in_authors(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's word index also holds each message's author id (matched for an author of many): a search for
+    that number finds the messages that say it, not the messages the user wrote, however the author is found."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="ids", members=[bob.id]))["id"]
+    await bob.post("/message/edit", channel_id=cid, contents="heron seen")
+    await alice.post("/message/edit", channel_id=cid, contents=f"ticket {bob.id} heron")
+    for listed in (search_index.AUTHOR_LISTED, 0):  # found by their own messages, or matched in the index
+        monkeypatch.setattr(search_index, "AUTHOR_LISTED", listed)
+        assert await found(alice, bob.id) == [f"ticket {bob.id} heron"]
+        assert await found(alice, f"heron {bob.id}") == [f"ticket {bob.id} heron"]
+        assert await found(alice, "heron", user_id=bob.id) == ["heron seen"]
+        assert await found(alice, bob.id, user_id=bob.id) == []
+        assert await found(alice, alice.id, user_id=alice.id) == []
 
 
 async def test_an_authors_messages_rank_alike_whichever_way_they_are_found(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from chatd.core import indexing
 from chatd.store import migrations
+from chatd.store import search as search_index
 from harness import Actor, Harness, make_settings, org_with
 
 LATER = 3600.0  # an indexer that does not come by during the test
@@ -148,6 +149,40 @@ async def test_an_older_database_gets_the_backlog_and_keeps_its_index(sqlite_url
         async with chat.core.db.read() as conn:
             words = (await conn.execute(text("SELECT contents FROM message_fts"))).scalars().all()
         assert "from the old days" in words
+
+
+async def test_an_older_word_index_is_rebuilt_with_each_messages_author(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 12 adds the author to SQLite's word index (``store/message_fts.py``): a database of version 11,
+    whose index held the words alone, keeps every message's words and gets its author, so a search by an
+    author of many (matched in the index) finds what a walk checking each message found before."""
+    settings = make_settings(sqlite_url, tmp_path)
+    async with Harness.running(settings) as chat:
+        alice, bob = await chat.users("alice", "bob")
+        cid = (await alice.post("/channel/edit", organisation_id=await org_with(alice, bob), name="general",
+                                members=[bob.id]))["id"]
+        for actor, contents in ((alice, "heron at dawn"), (bob, "heron at dusk"), (alice, "finch"), (bob, "heron again")):
+            await actor.post("/message/edit", channel_id=cid, contents=contents)
+        removed = await alice.post("/message/edit", channel_id=cid, contents="heron gone")
+        await alice.delete("/message/remove", id=removed["id"])
+        assert await _found(alice, "heron") == ["heron again", "heron at dusk", "heron at dawn"]
+        async with chat.core.db.write() as conn:  # back to what version 11 had: the words alone
+            await conn.execute(text("CREATE VIRTUAL TABLE old_fts USING fts5(contents, tokenize = 'unicode61 remove_diacritics 2')"))
+            await conn.execute(text("INSERT INTO old_fts (rowid, contents) SELECT rowid, contents FROM message_fts"))
+            await conn.execute(text("DROP TABLE message_fts"))
+            await conn.execute(text("ALTER TABLE old_fts RENAME TO message_fts"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 12"))
+    async with Harness.running(settings) as chat:  # the start upgrades it
+        async with chat.core.db.read() as conn:
+            assert await migrations.current_version(conn) == migrations.LATEST
+            authors = dict((await conn.execute(text("SELECT contents, author FROM message_fts"))).all())
+        alice, bob = Actor(chat, alice.user, alice.secret), Actor(chat, bob.user, bob.secret)  # their sessions stay
+        assert authors == {"alice created this channel": int(alice.id), "heron at dawn": int(alice.id), "heron at dusk": int(bob.id), "finch": int(alice.id),
+                           "heron again": int(bob.id)}, authors
+        monkeypatch.setattr(search_index, "AUTHOR_LISTED", 0)  # every author is one of many: matched in the index
+        found = [m["contents"] for m in (await alice.get("/message/search", query="heron", user_id=bob.id))["items"]]
+        assert found == ["heron again", "heron at dusk"]
 
 
 async def test_a_search_answers_when_the_backlog_cannot_be_indexed(

@@ -54,11 +54,9 @@ def _sqlite(conn: AsyncConnection) -> bool:
 async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
     """Index messages now, with one statement: a restore's, or an edited one on PostgreSQL."""
     if _sqlite(conn):
-        values = [
-            {"rowid": message_id, "contents": words} for message_id, contents in items if (words := document(contents))
-        ]
+        values = [(words, message_id) for message_id, contents in items if (words := document(contents))]
         if values:
-            await conn.execute(_fts.insert(), values)
+            await conn.exec_driver_sql(message_fts.INSERT, values)
     elif items:
         rows = [{"words": document(contents), "id": message_id} for message_id, contents in items]
         await conn.execute(_SET_VECTOR, rows)
@@ -305,7 +303,7 @@ async def scan_from(conn: AsyncConnection, channel_id: int) -> int:
 def candidates(
     conn: AsyncConnection, words: list[str], channel_ids: list[int], conditions: list[Any], count: int,
     narrow: bool = False, authored: list[int] | None = None, ids: tuple[int | None, int | None] = (None, None),
-    first: First | None = None, scanned_from: int | None = None,
+    first: First | None = None, scanned_from: int | None = None, author: int | None = None,
 ) -> Any:
     """The newest ``count`` live messages of ``channel_ids`` matching ``words`` and ``conditions``: (id, score)
     rows. The planner sees which channels, not a subquery whose size it would guess: SQLite gets the ids written
@@ -326,7 +324,9 @@ def candidates(
     a filter is checked on each message found.
     ``ids``: the range the ids of a time filter's span lie in (``Filters.ids``), where the walk starts.
     ``scanned_from`` (SQLite, one channel whose newest messages mostly hold the words: ``common_in``): its
-    messages from that id on are read newest first and their text checked for the words, no word index used."""
+    messages from that id on are read newest first and their text checked for the words, no word index used.
+    ``author`` (SQLite, an author of many, with words): matched in the word index with the words
+    (``message_fts.matching``), and left out of ``conditions``; a scan of a channel's text checks it per row."""
     if not _sqlite(conn):
         return _postgres_candidates(
             words, channel_ids, conditions + _within(messages.c.id, ids), count, first is not None)
@@ -342,7 +342,7 @@ def candidates(
             live[1] = literal_column("+messages.channel_id").in_(listed)
         return _listing([*live, *_within(messages.c.id, ids)], count)
     span = _within(_fts.c.rowid, ids)  # FTS5 seeks to a rowid range itself
-    match = " ".join(f'"{word}"' for word in words)
+    match = message_fts.matching(words, author)
     matched = text(f"{message_fts.NAME} MATCH :match").bindparams(match=match)
     score = _SCORE
     if authored is not None:
@@ -358,7 +358,7 @@ def candidates(
         # One channel's messages newest first by its index, each one's text read by rowid and checked, until
         # ``count`` hold the words: for a word in three of four messages, about 1,300 of them (7 ms), where
         # FTS5's walk of its hits passed some 100,000 in other channels first (50 ms at a million messages).
-        recent = [*live, messages.c.id >= scanned_from, *_within(messages.c.id, ids)]
+        recent = [*live, *_written_by(author), messages.c.id >= scanned_from, *_within(messages.c.id, ids)]
         return select(_fts.c.rowid.label("id"), _text_score(words).label("score")).select_from(
             messages.join(_fts, _fts.c.rowid == messages.c.id)).where(*recent, *_present(words)).order_by(
             messages.c.id.desc()).limit(count)
@@ -384,6 +384,12 @@ def candidates(
     hit = exists().where(messages.c.id == _fts.c.rowid, *live)
     return select(_fts.c.rowid.label("id"), score.label("score")).where(matched, hit, *span).order_by(
         _fts.c.rowid.desc()).limit(count)
+
+
+def _written_by(author: int | None) -> list[Any]:
+    """The author checked on each message a walk or a scan finds (``Filters.conditions``' walked form), when
+    the word index does not match it."""
+    return [] if author is None else [literal_column("+messages.user_id") == author]
 
 
 def _within(column: Any, ids: tuple[int | None, int | None]) -> list[Any]:
@@ -444,18 +450,19 @@ class Filters:
     until: int | None = None
     ids: tuple[int | None, int | None] = (None, None)  # where ids of that span lie (``core.ids.ids_between``)
 
-    def conditions(self, walked: bool = False) -> list[Any]:
+    def conditions(self, walked: bool = False, author: bool = True) -> list[Any]:
         """``walked``: the author is checked on each message a walk finds (SQLite, an author of many messages),
         not used to find them: the unary ``+`` keeps SQLite from reading all of the author's messages by their
-        index and sorting them (tens of thousands: past the budget), where the newest few are near the top."""
+        index and sorting them (tens of thousands: past the budget), where the newest few are near the top.
+        ``author``: False when the word index matches the author instead (``candidates``)."""
         where: list[Any] = []
         if self.message_type is not None:
             where.append(messages.c.type == self.message_type)
             if self.message_type != PLAIN:  # implied, but said, so that SQLite may use ``ix_messages_kinds``
                 where.append(_NOT_PLAIN)
-        if self.user_id is not None:
-            author = literal_column("+messages.user_id") if walked else messages.c.user_id
-            where.append(author == self.user_id)
+        if self.user_id is not None and author:
+            column = literal_column("+messages.user_id") if walked else messages.c.user_id
+            where.append(column == self.user_id)
         if self.since is not None:
             where.append(messages.c.created_at >= self.since)
         if self.until is not None:
@@ -488,14 +495,17 @@ async def search(
         kind_first = (not words and not author_first and kind is not None and kind != PLAIN
                       and await kinds_count(conn, kind, channel_ids) <= KINDS_LISTED)
         narrow = not (author_first or kind_first) and await few_messages(conn, channel_ids)
-        conditions = filters.conditions(walked and _sqlite(conn))
+        # SQLite, an author of many with words: the word index matches the author with them (``message_fts``).
+        author = filters.user_id if walked and words and _sqlite(conn) else None
+        conditions = filters.conditions(walked and _sqlite(conn), author=author is None)
         first: First | None = "author" if author_first else "kind" if kind_first else None
         ways: list[int | None] = [None]  # the word index; first, for a common word in one small channel, its text
-        if narrow and words and len(channel_ids) == 1 and await common_in(conn, words, channel_ids[0], conditions):
+        if narrow and words and len(channel_ids) == 1 and await common_in(
+                conn, words, channel_ids[0], conditions + _written_by(author)):
             ways.insert(0, await scan_from(conn, channel_ids[0]))
         for scanned_from in ways:
             newest = candidates(conn, words, channel_ids, conditions, window + 1, narrow, authored, filters.ids, first,
-                                scanned_from)
+                                scanned_from, author)
             chosen = [(int(row.id), float(row.score), int(row.total)) for row in await conn.execute(
                 ranked_page(newest, window, offset, limit))]
             if chosen:

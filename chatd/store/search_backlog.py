@@ -87,7 +87,7 @@ async def index_some(conn: AsyncConnection, messages: int) -> tuple[int, bool]:
                 step = message_fts.DELETE
                 db.executemany(step, [(message_id,) for message_id in remove])
             step = message_fts.INSERT
-            db.executemany(step, [(message_id, text) for message_id, text in words.items() if text])
+            db.executemany(step, [(text, message_id) for message_id, text in words.items() if text])
             step = _DONE
             db.execute(step, (head[taken - 1][0],)).close()
             return len(words), taken < len(head) or len(head) == HEAD_ROWS
