@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chatd.core import live as live_core
+from chatd.realtime import session
 from chatd.store.tables import channel_events
 from harness import LiveServer, Person, Socket, live, make_settings, team, wait_until
 
@@ -397,6 +400,52 @@ async def test_no_event_falls_between_snapshot_and_subscription(server: LiveServ
             seqs = [(await sock.expect("message"))["seq"] for _ in range(final - start)]
             assert seqs == list(range(start + 1, final + 1))
             assert await sock.drain() == []  # and nothing twice
+
+
+async def test_an_event_routed_between_snapshot_and_subscription_is_filled_from_the_store(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window the previous test hits by chance, made to happen: a message committed after a socket's
+    snapshot was read, and routed by the hub before the socket subscribed, reaches it from the store, once
+    and in order. A connect with nothing routed past its snapshot reads no channel's end again."""
+    (alice, bob), org = await team(server, "alice", "bob")
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=cid, contents="before")
+    hub = server.app.state.hub
+    reread: list[list[int]] = []
+    real_last_seqs = live_core.last_seqs
+
+    async def last_seqs(core: Any, channel_ids: list[int]) -> dict[int, int]:
+        reread.append(channel_ids)
+        return await real_last_seqs(core, channel_ids)
+
+    monkeypatch.setattr(live_core, "last_seqs", last_seqs)
+    async with bob.socket() as quiet:
+        start = next(c["seq"] for c in quiet.ready["data"]["channels"] if c["id"] == cid)
+        await alice.post("/message/edit", channel_id=cid, contents="live")
+        frame = await quiet.expect("message")
+        assert frame["seq"] == start + 1 and frame["data"]["contents"] == "live"
+    assert reread == []  # nothing was routed past its snapshot: the store was not read again
+
+    real_snapshot = session._snapshot
+    sent: list[dict[str, Any]] = []
+
+    async def snapshot_then_a_message(conn: Any) -> Any:
+        found = await real_snapshot(conn)
+        if not sent:  # once, for the socket below: a message its snapshot does not hold, routed now
+            sent.append(await alice.post("/message/edit", channel_id=cid, contents="in between"))
+            await wait_until(lambda: hub.routed.get(int(cid), 0) >= start + 2, what="the message routed")
+        return found
+
+    monkeypatch.setattr(session, "_snapshot", snapshot_then_a_message)
+    async with bob.socket() as sock:
+        assert next(c["seq"] for c in sock.ready["data"]["channels"] if c["id"] == cid) == start + 1  # before it
+        frame = await sock.expect("message")
+        assert frame["seq"] == start + 2 and frame["data"]["id"] == sent[0]["id"]
+        await alice.post("/message/edit", channel_id=cid, contents="after")
+        assert (await sock.expect("message"))["seq"] == start + 3
+        assert [f for f in await sock.drain(timeout=0.5) if f["type"] == "message"] == []  # and nothing twice
+    assert reread == [[int(cid)]]
 
 
 async def test_resumes_of_quiet_channels_while_messages_pour_in_miss_nothing(server: LiveServer) -> None:

@@ -57,6 +57,7 @@ class Hub:
         self.by_channel: dict[int, set[Connection]] = defaultdict(set)
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
+        self.routed: dict[int, int] = {}  # channel id → the highest seq routed here (``routed_past``)
         self.book = PresenceBook(clock)
         self.epoch = 0  # counts rechecks after bus gaps: a snapshot read across one is read again (session.py)
         self._held: list[Sequence[Event]] | None = None  # batches waiting for a recheck to finish
@@ -79,6 +80,14 @@ class Hub:
             conn.delivered[channel_id] = seq
             conn.ready_seqs[channel_id] = seq
             self.by_channel[channel_id].add(conn)
+
+    def routed_past(self, seqs: dict[int, int]) -> bool:
+        """Whether an event past one of these channels' seqs (a snapshot's) was routed here. One committed after
+        the snapshot was read and routed before its connection subscribed reached it only if this says so: the
+        connection then reads the store for it (``CatchUp``). Every node routes every event, and an event a bus
+        gap lost is filled by the recheck that follows the gap (``recovery.py``)."""
+        routed = self.routed
+        return any(routed.get(channel_id, 0) > seq for channel_id, seq in seqs.items())
 
     def unregister(self, conn: Connection) -> None:
         _discard(self.by_user, conn.user_id, conn)
@@ -202,6 +211,8 @@ class Hub:
                 self.fan_out(Frame(_encoded(event), ephemeral=True), watching)
             return
         seq = event.seq
+        if seq > self.routed.get(channel_id, 0):
+            self.routed[channel_id] = seq
         affected: set[Connection] = set()
         if event.type == ev.CHANNEL and "organisation_id" in event.data:
             self.channels[channel_id] = ChannelInfo(int(event.data["organisation_id"]), event.data.get("type") == "public")
@@ -232,6 +243,7 @@ class Hub:
             for conn in list(self.by_channel.get(channel_id, ())):
                 self._unsubscribe(conn, channel_id)
             self.channels.pop(channel_id, None)
+            self.routed.pop(channel_id, None)
         else:
             for conn in affected:
                 if not self.readable(conn, channel_id):
