@@ -973,6 +973,17 @@ async def test_opening_a_channel_marks_where_the_unread_messages_start(browser: 
     b.assert_clean()
 
 
+async def _scroll(page: Any, to: str) -> None:
+    """Scroll the message list to ``to`` (an expression of ``el``), as a reader does, and return once the page
+    has handled the scroll: a message arriving before that, as it may on a loaded machine, finds the reader
+    still at the bottom and pulls the list down (a reader's own scroll is handled long before)."""
+    await page.eval_on_selector(".channel .messages", f"""el => new Promise((done) => {{
+        el.addEventListener('scroll', () => requestAnimationFrame(() => done()), {{ once: true }});
+        setTimeout(done, 2000);  // no scroll event: the list was there already
+        el.scrollTop = {to};
+    }})""")
+
+
 async def test_new_messages_below_someone_reading_older_ones(browser: Browser, web: LiveServer) -> None:
     """Bob reads older messages when new ones come: his place holds, a pill says they came, and reaching
     the bottom reads them (the channel stayed bold and counted unread until he left it)."""
@@ -982,7 +993,7 @@ async def test_new_messages_below_someone_reading_older_ones(browser: Browser, w
     await open_channel(b, web, general)
     page = b.page
     await expect(page.locator(CHANNEL_MESSAGES)).to_have_count(50)
-    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight - el.clientHeight - 400")
+    await _scroll(page, "el.scrollHeight - el.clientHeight - 400")
     reading = page.locator(CHANNEL_MESSAGES, has_text="earlier 40")
     top = await reading.evaluate("n => n.getBoundingClientRect().top")
     await alice.post("/message/edit", channel_id=general, contents="@bob are you there?")
@@ -1001,7 +1012,7 @@ async def test_new_messages_below_someone_reading_older_ones(browser: Browser, w
     assert (channel["unread"], channel["mentions"]) == (0, 0)
 
     # Scrolling down by hand reads them too.
-    await page.eval_on_selector(".channel .messages", "el => el.scrollTop = 0")
+    await _scroll(page, "0")
     await alice.post("/message/edit", channel_id=general, contents="one more")
     await expect(item).to_have_class(re.compile(r"\bunread\b"))
     await page.eval_on_selector(".channel .messages", "el => el.scrollTop = el.scrollHeight")

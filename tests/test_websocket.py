@@ -448,6 +448,41 @@ async def test_an_event_routed_between_snapshot_and_subscription_is_filled_from_
     assert reread == [[int(cid)]]
 
 
+async def test_a_channel_opened_to_the_organisation_while_a_socket_starts_reaches_it(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A socket learns its user's organisations from its snapshot, and is registered for their events only
+    then. A public channel created in between (its event routed to the organisation before the socket was
+    registered for it) is in the socket's ready list all the same, and its messages reach the socket; a
+    connect with no such change reads its snapshot once."""
+    (alice, bob), org = await team(server, "alice", "bob")
+    await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id])
+    hub = server.app.state.hub
+    real_snapshot = session._snapshot
+    snapshots: list[int] = []
+    made: list[str] = []
+
+    async def snapshot_then_a_channel(conn: Any) -> Any:
+        found = await real_snapshot(conn)
+        snapshots.append(conn.user_id)
+        if len(snapshots) == 1:  # the first read: a public channel its snapshot does not hold, routed now
+            changes = hub.org_changes
+            made.append((await alice.post("/channel/edit", organisation_id=org, name="news"))["id"])
+            await wait_until(lambda: hub.org_changes > changes, what="the channel's event routed")
+        return found
+
+    monkeypatch.setattr(session, "_snapshot", snapshot_then_a_channel)
+    async with bob.socket() as sock:
+        assert made and made[0] in {c["id"] for c in sock.ready["data"]["channels"]}
+        posted = await alice.post("/message/edit", channel_id=made[0], contents="first news")
+        frame = await sock.expect("message", channel_id=made[0])
+        assert frame["data"]["id"] == posted["id"]
+    assert len(snapshots) == 2  # read again, registered for the organisation this time
+    async with bob.socket() as quiet:
+        assert made[0] in {c["id"] for c in quiet.ready["data"]["channels"]}
+    assert len(snapshots) == 3  # nothing changed meanwhile: one read
+
+
 async def test_resumes_of_quiet_channels_while_messages_pour_in_miss_nothing(server: LiveServer) -> None:
     """Sockets held for a resume open while messages pour into one of three channels and resume every channel
     from its ready seq: a channel with nothing stored after that replays nothing without reading its log

@@ -112,11 +112,6 @@ async def _user_standing(conn: AsyncConnection, user_id: int) -> Standing:
     return Standing(True, user, organisations, channels, set(roles))
 
 
-async def organisations_of(core: Core, principal: Principal) -> set[int]:
-    async with core.reading() as conn:
-        return set((await org_store.orgs_of_user(conn, principal.user_id)).keys())
-
-
 async def snapshot(core: Core, principal: Principal) -> Snapshot:
     """The user's organisations and readable channels (member, or public in one of their organisations),
     read in one snapshot, with the viewer's role and unread counts."""

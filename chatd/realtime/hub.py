@@ -58,6 +58,7 @@ class Hub:
         self.by_org: dict[int, set[Connection]] = defaultdict(set)
         self.channels: dict[int, ChannelInfo] = {}
         self.routed: dict[int, int] = {}  # channel id → the highest seq routed here (``routed_past``)
+        self.org_changes = 0  # channel events routed to organisations' connections (``session.start``)
         self.book = PresenceBook(clock)
         self.epoch = 0  # counts rechecks after bus gaps: a snapshot read across one is read again (session.py)
         self._held: list[Sequence[Event]] | None = None  # batches waiting for a recheck to finish
@@ -80,6 +81,14 @@ class Hub:
             conn.delivered[channel_id] = seq
             conn.ready_seqs[channel_id] = seq
             self.by_channel[channel_id].add(conn)
+
+    def join_orgs(self, conn: Connection, orgs: set[int]) -> None:
+        """Route the organisations' events to ``conn`` from now on, and no longer those of any other."""
+        for org_id in conn.orgs - orgs:
+            _discard(self.by_org, org_id, conn)
+        for org_id in orgs - conn.orgs:
+            self.by_org[org_id].add(conn)
+        conn.orgs = set(orgs)
 
     def routed_past(self, seqs: dict[int, int]) -> bool:
         """Whether an event past one of these channels' seqs (a snapshot's) was routed here. One committed after
@@ -215,6 +224,7 @@ class Hub:
             self.routed[channel_id] = seq
         affected: set[Connection] = set()
         if event.type == ev.CHANNEL and "organisation_id" in event.data:
+            self.org_changes += 1
             self.channels[channel_id] = ChannelInfo(int(event.data["organisation_id"]), event.data.get("type") == "public")
             affected |= self.by_channel.get(channel_id, set()) | self.by_org.get(self.channels[channel_id].organisation_id, set())
             for user_id in event.audience if event.event == "CREATED" else ():

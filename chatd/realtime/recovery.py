@@ -90,11 +90,7 @@ def _apply(hub: Hub, conn: Connection, standing: Standing) -> None:
     """Bring the hub's facts about ``conn`` in line with ``standing`` now, and queue its writer's part."""
     assert standing.user is not None
     conn.principal.user = standing.user
-    for org_id in conn.orgs - standing.organisations:
-        hub.by_org.get(org_id, set()).discard(conn)
-    for org_id in standing.organisations - conn.orgs:
-        hub.by_org[org_id].add(conn)
-    conn.orgs = set(standing.organisations)
+    hub.join_orgs(conn, standing.organisations)
     conn.member_of = set(standing.member_of)
     readable = {channel.id: channel.last_seq for channel in standing.channels}
     for channel_id, conns in list(hub.by_channel.items()):

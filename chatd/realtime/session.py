@@ -1,11 +1,14 @@
 """Starting a connection: register, snapshot, ``ready``, subscribe, then go live, with no event in between lost.
 
-The connection is registered with the hub *before* the snapshot is read, and subscribed after it: an event
-committed in between and routed after the subscription is queued for the connection; one routed before it
-is past the snapshot's seq of its channel, which the hub notices (``Hub.routed_past``), and the subscribed
-channels are then checked against the store once more and filled from it. Duplicates are dropped by seq.
-This is what "snapshot and subscription are atomic" means here. When nothing was routed past the snapshot
-(most connects: the channels were quiet meanwhile) that check is not made, a read of the store fewer.
+The connection is registered with the hub *before* the snapshot is read (for its user's events), and for
+its organisations' events once the snapshot has found them. A channel event routed to an organisation in
+between (a channel created, or made public or private) may have concerned it, so then the snapshot is read
+again, registered this time (``Hub.org_changes``; rare, as channels change far less often than people
+connect). It is subscribed to its channels after the snapshot: an event committed in between and routed
+after the subscription is queued for it; one routed before is past the snapshot's seq of its channel, which
+the hub notices (``Hub.routed_past``), and the subscribed channels are then checked against the store once
+more and filled from it. Duplicates are dropped by seq. This is what "snapshot and subscription are atomic"
+means here. Most connects find their channels quiet meanwhile and read the store once.
 
 A snapshot read while the hub rechecked access after a bus gap (``recovery.py``) may predate what that
 recheck learnt; it is read again.
@@ -40,17 +43,14 @@ SNAPSHOT_TRIES = 3
 
 async def start(hub: Hub, conn: Connection) -> dict[str, Any]:
     """Register, snapshot and subscribe; returns the ``ready`` frame (the caller sends it first)."""
-    conn.orgs = await live.organisations_of(conn.core, conn.principal)
     hub.register(conn)
     await note_seen(conn.core, [conn.user_id])
     for _ in range(SNAPSHOT_TRIES):  # then go on with the last: it was read during the latest recheck
-        epoch = hub.epoch
+        epoch, changes = hub.epoch, hub.org_changes
         views, orgs = await _snapshot(conn)
-        if hub.epoch == epoch:
+        hub.join_orgs(conn, orgs)
+        if hub.epoch == epoch and hub.org_changes == changes:
             break
-    for org_id in orgs - conn.orgs:
-        conn.orgs.add(org_id)
-        hub.by_org[org_id].add(conn)
     seqs = {v.channel.id: v.channel.last_seq for v in views}
     hub.subscribe_all(conn, seqs, _infos(views))
     conn.started = True
@@ -76,12 +76,7 @@ def _presence(hub: Hub, orgs: set[int]) -> dict[str, str]:
 async def refresh(hub: Hub, conn: Connection) -> None:
     """Re-read what the user may see (after an organisation change) and tell the client what changed."""
     views, orgs = await _snapshot(conn)
-    for org_id in conn.orgs - orgs:
-        conn.orgs.discard(org_id)
-        hub.by_org.get(org_id, set()).discard(conn)
-    for org_id in orgs - conn.orgs:
-        conn.orgs.add(org_id)
-        hub.by_org[org_id].add(conn)
+    hub.join_orgs(conn, orgs)
     hub.channels.update(_infos(views))
     visible = {v.channel.id: v for v in views}
     for channel_id in [c for c in conn.delivered if c not in visible]:
