@@ -60,7 +60,7 @@ def build(path: Path, messages: int) -> None:
             payload = json.dumps({"id": str(message_id), "channel_id": str(channel_id), "user_id": "1", "contents": text,
                                   "created_at": "2025-06-15T12:00:00.000Z", "files": [], "reactions": []})
             events.append((channel_id, n + 1, 10_000_000 + message_id, "message", "CREATED", 1, payload, at))
-            words.append((document(text), message_id))
+            words.append((message_id, document(text), 1))
         db.executemany("INSERT INTO messages (id, channel_id, user_id, type, contents, meta, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)", rows)
         db.executemany("INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at) VALUES (?,?,?,?,?,?,?,?)", events)
         db.executemany(message_fts.INSERT, words)

@@ -164,7 +164,8 @@ async def insert(conn: AsyncConnection, table: Table, batch: list[dict[str, Any]
 
 async def reindex(conn: AsyncConnection, batch: Iterable[dict[str, Any]]) -> None:
     """Rebuild the search index for imported messages (live ones only, as when they were posted)."""
-    await search_index.index_many(conn, [(int(m["id"]), str(m["contents"])) for m in batch if m["deleted_at"] is None])
+    await search_index.index_many(
+        conn, [(int(m["id"]), m["user_id"], str(m["contents"])) for m in batch if m["deleted_at"] is None])
 
 
 async def snapshot(conn: AsyncConnection) -> None:

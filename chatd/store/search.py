@@ -51,15 +51,20 @@ def _sqlite(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-async def index_many(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
-    """Index messages now, with one statement: a restore's, or an edited one on PostgreSQL."""
+async def index_many(conn: AsyncConnection, items: list[tuple[int, int | None, str]]) -> None:
+    """Index messages now, with one statement: a restore's. ``items``: (id, author, contents); a removed
+    user's messages have no author."""
     if _sqlite(conn):
-        values = [(words, message_id) for message_id, contents in items if (words := document(contents))]
+        values = [(message_id, words, author) for message_id, author, contents in items if (words := document(contents))]
         if values:
             await conn.exec_driver_sql(message_fts.INSERT, values)
     elif items:
-        rows = [{"words": document(contents), "id": message_id} for message_id, contents in items]
-        await conn.execute(_SET_VECTOR, rows)
+        await _set_vectors(conn, [(message_id, contents) for message_id, _, contents in items])
+
+
+async def _set_vectors(conn: AsyncConnection, items: list[tuple[int, str]]) -> None:
+    """PostgreSQL: the words of messages, in their rows."""
+    await conn.execute(_SET_VECTOR, [{"words": document(contents), "id": message_id} for message_id, contents in items])
 
 
 async def unindex(conn: AsyncConnection, message_id: int) -> None:
@@ -76,7 +81,7 @@ async def reindex(conn: AsyncConnection, message_id: int, contents: str) -> None
     if _sqlite(conn):
         await search_backlog.note(conn, [(message_id, document(contents) or None)], changed=True)
     else:
-        await index_many(conn, [(message_id, contents)])
+        await _set_vectors(conn, [(message_id, contents)])
 
 
 class TooSlow(Exception):

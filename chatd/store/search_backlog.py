@@ -86,8 +86,12 @@ async def index_some(conn: AsyncConnection, messages: int) -> tuple[int, bool]:
             if remove:
                 step = message_fts.DELETE
                 db.executemany(step, [(message_id,) for message_id in remove])
+            step = message_fts.AUTHORS  # a message purged since its words were noted has none: left out
+            written = [message_id for message_id, text in words.items() if text]
+            authors = dict(db.execute(step, (orjson.dumps(written).decode(),)).fetchall()) if written else {}
             step = message_fts.INSERT
-            db.executemany(step, [(text, message_id) for message_id, text in words.items() if text])
+            db.executemany(step, [(message_id, words[message_id], authors[message_id])
+                                  for message_id in written if message_id in authors])
             step = _DONE
             db.execute(step, (head[taken - 1][0],)).close()
             return len(words), taken < len(head) or len(head) == HEAD_ROWS
