@@ -16,7 +16,13 @@ from sqlalchemy import column, table
 
 NAME = "message_fts"
 
-DDL = f"CREATE VIRTUAL TABLE {NAME} USING fts5(contents, author, tokenize = 'unicode61 remove_diacritics 2')"
+
+def ddl(name: str) -> str:
+    """The table's DDL under ``name`` (the upgrade to schema 12 builds it under another first)."""
+    return f"CREATE VIRTUAL TABLE {name} USING fts5(contents, author, tokenize = 'unicode61 remove_diacritics 2')"
+
+
+DDL = ddl(NAME)
 
 # Raw ``sqlite3`` statements, run on SQLite's thread by the indexer, and by a restore: (id, words, author).
 # ``INSERT … SELECT`` reading the author from the message's row cost five times as much per message (SQLite

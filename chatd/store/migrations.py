@@ -123,7 +123,7 @@ async def _v12_authors_in_word_index(conn: AsyncConnection, dialect: str) -> Non
     if "author" in present.keys():  # a database created by this release
         return
     building = f"{message_fts.NAME}_v12"
-    await conn.exec_driver_sql(message_fts.DDL.replace(f"TABLE {message_fts.NAME} ", f"TABLE {building} ", 1))
+    await conn.exec_driver_sql(message_fts.ddl(building))
     await conn.exec_driver_sql(
         f"INSERT INTO {building} (rowid, contents, author) SELECT f.rowid, f.contents, m.user_id "
         f"FROM {message_fts.NAME} AS f JOIN messages AS m ON m.id = f.rowid"

@@ -466,8 +466,7 @@ class Filters:
             if self.message_type != PLAIN:  # implied, but said, so that SQLite may use ``ix_messages_kinds``
                 where.append(_NOT_PLAIN)
         if self.user_id is not None and author:
-            column = literal_column("+messages.user_id") if walked else messages.c.user_id
-            where.append(column == self.user_id)
+            where.extend(_written_by(self.user_id) if walked else [messages.c.user_id == self.user_id])
         if self.since is not None:
             where.append(messages.c.created_at >= self.since)
         if self.until is not None:
