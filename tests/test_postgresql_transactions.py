@@ -4,7 +4,8 @@ SQLAlchemy's adapter never opens one): the ``BEGIN`` goes with the first stateme
 statement runs (a channel lock in one round trip with it, another statement straight on asyncpg, or one
 through SQLAlchemy), and nothing is visible to anyone else until the ``COMMIT``; a write that fails leaves
 nothing behind and the next one works on the same connection; a transaction PostgreSQL refused to commit is
-never reported as committed; a connection lost under a write is an outage (503) and never used again."""
+never reported as committed; a connection lost under a write is an outage (503) and never used again; an
+outage is one while its failures go on, whatever transactions under way answer between them."""
 
 from __future__ import annotations
 
@@ -215,3 +216,31 @@ async def _all_work(db: Database, other: asyncpg.Connection, stored: list[int]) 
     async with db.write(batch=True) as conn:
         await _insert(conn, 101, "driver")
     assert await _stored(other) == [*stored, 100, 101]
+
+
+async def _read_on_a_terminated_backend(db: Database, other: asyncpg.Connection) -> None:
+    """A read whose connection PostgreSQL ends under it, as at a shutdown: an outage (503)."""
+    with pytest.raises(Unavailable):
+        async with db.read() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+            await conn.execute(text("SELECT 1"))
+
+
+async def test_an_answer_between_failures_does_not_end_the_outage(database: Database_) -> None:
+    """While a server shuts down, a connection whose backend has not ended yet still answers between the
+    failures of the others. A transaction that was under way when a failure came proves nothing: the outage
+    goes on (one outage, logged once), and ends with the first success of a transaction begun after the
+    latest failure."""
+    db, other = database
+    await _read_on_a_terminated_backend(db, other)
+    began = db.outage
+    assert began is not None
+    async with db.read() as meanwhile:  # under way when the next failure comes
+        await meanwhile.execute(text("SELECT 1"))
+        await _read_on_a_terminated_backend(db, other)
+    assert db.outage is began, "a transaction that began before the latest failure ended the outage"
+    assert began.refused == 2
+    async with db.read() as after:
+        await after.execute(text("SELECT 1"))
+    assert db.outage is None, "a read begun after the latest failure ends the outage"

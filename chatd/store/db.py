@@ -83,8 +83,11 @@ class Outage:
     """The database cannot serve, since ``began`` (``time.perf_counter``): logged when it starts and when it
     ends, never per request.
 
-    It ends when a transaction that *began after it* succeeds: one that began before may have held a
-    connection through it, and proves nothing. A failed write keeps it going until a write succeeds, so a
+    It ends when a transaction that *began after its latest failure* succeeds: one that began before may have
+    held a connection through it, and proves nothing. While a server shuts down, a connection whose backend
+    has not ended yet still answers between the failures of the others; counting from the first failure
+    only, such an answer ended the outage and the next failure began another, two outages logged for one
+    (seen in the outage test on a busy machine). A failed write keeps it going until a write succeeds, so a
     database that serves reads but refuses writes (a read-only file, a standby) is one outage, not one per
     write between the reads (``/readyz`` probes a write, so an idle node sees the end too)."""
 
@@ -92,6 +95,7 @@ class Outage:
     reason: str
     writes_failed: bool = False
     refused: int = 0
+    failed_last: float = 0.0  # when the latest failure was reported (``time.perf_counter``)
 
 
 class Database:
@@ -255,13 +259,14 @@ class Database:
             log.debug("%s", failure.detail)
         self.outage.refused += 1
         self.outage.writes_failed = self.outage.writes_failed or write
+        self.outage.failed_last = time.perf_counter()
         return failure
 
     def _served(self, started: float, *, write: bool) -> None:
-        """A transaction that began at ``started`` succeeded: the end of an outage that began before it,
-        unless the outage refused writes and this was a read."""
+        """A transaction that began at ``started`` succeeded: the end of an outage whose latest failure came
+        before it began, unless the outage refused writes and this was a read."""
         outage = self.outage
-        if outage is None or started < outage.began or (outage.writes_failed and not write):
+        if outage is None or started < max(outage.began, outage.failed_last) or (outage.writes_failed and not write):
             return
         self.outage = None
         seconds = time.perf_counter() - outage.began
