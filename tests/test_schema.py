@@ -231,9 +231,9 @@ async def _plan(conn: AsyncConnection, statement: Any) -> str:
 
 
 async def _planned_for_messages(db: Database) -> None:
-    """PostgreSQL plans from statistics. On an empty table they tie its indexes, and which one a plan took
-    then depended on whether autovacuum had looked at the table yet (a plan test failed so when the suite ran
-    on two workers); this gives them a store to plan for: 2,000 messages in 20 channels by 10 authors, of
+    """PostgreSQL plans from statistics. On an empty table its indexes' costs tie, and which one a plan took
+    turned on statistics no test set (two plan tests failed so when the suite ran on two workers); this gives
+    them a store to plan for: 2,000 messages in 20 channels by 10 authors, of
     which 10 removed, 20 replies to message 2 (in channel 1) and 40 files, vacuumed (index-only scans need the
     visibility map) and analysed. Channels and users are ids only: the foreign keys are not checked here."""
     async with db.write() as conn:

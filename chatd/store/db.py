@@ -95,7 +95,7 @@ class Outage:
     reason: str
     writes_failed: bool = False
     refused: int = 0
-    failed_last: float = 0.0  # when the latest failure was reported (``time.perf_counter``)
+    failed_last: float = 0.0  # when its latest failure was reported (``time.perf_counter``), ``began`` or later
 
 
 class Database:
@@ -266,7 +266,7 @@ class Database:
         """A transaction that began at ``started`` succeeded: the end of an outage whose latest failure came
         before it began, unless the outage refused writes and this was a read."""
         outage = self.outage
-        if outage is None or started < max(outage.began, outage.failed_last) or (outage.writes_failed and not write):
+        if outage is None or started < outage.failed_last or (outage.writes_failed and not write):
             return
         self.outage = None
         seconds = time.perf_counter() - outage.began
