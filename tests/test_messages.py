@@ -4,13 +4,15 @@ per-viewer fields, pins, flags, reactions and attachments."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from chatd.store import messages as message_store
 from chatd.store.tables import messages
-from harness import Actor, Harness, channel_with, history, org_with, png, send, texts
+from harness import Actor, Harness, channel_with, history, make_settings, org_with, png, send, texts
 
 __all__ = ["channel_with", "send", "texts"]  # other test files once imported these from here
 
@@ -203,9 +205,61 @@ async def test_unread_and_mention_counts_stop_at_100_which_means_100_or_more(cha
         assert counted(seen) == (100, 100)  # 102 of each: "100 or more"
     marked = await bob.post("/message/mark_read", channel_id=cid, message_id=sent[2]["id"])
     assert counted(marked) == (99, 99)  # exact again once fewer than 100 are left
-    mine = await send(bob, cid, "a reply of my own does not count")
-    assert counted(await bob.get("/channel/read", id=cid)) == (99, 99) and mine["user_id"] == bob.id
+    mine = await send(bob, cid, "my own post marks the channel read up to it")
+    assert counted(await bob.get("/channel/read", id=cid)) == (0, 0) and mine["user_id"] == bob.id
 
+
+async def test_posting_marks_the_channel_read_for_its_author_up_to_the_post(chat: Harness) -> None:
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+    await alice.post("/channel/members/role", id=cid, user_id=bob.id, role="owner")  # so that bob may rename it
+    await history(bob, cid)
+    first = await send(alice, cid, "one")
+    await send(alice, cid, "two for @bob")
+
+    def state(seen: dict[str, Any]) -> tuple[int, int, str]:
+        return seen["unread"], seen["mentions"], seen["last_read_message_id"]
+
+    before = state(await bob.get("/channel/read", id=cid))
+    assert before[:2] == (2, 1)
+    await send(bob, cid, "a reply in the thread says nothing of the channel", reply_to=first["id"])
+    await bob.post("/channel/edit", id=cid, name="plans-2")  # a system notice (RENAME) by bob: no read either
+    assert state(await bob.get("/channel/read", id=cid)) == before
+    mine = await send(bob, cid, "seen it all")
+    listed = (await bob.get("/channel/search", query="plans"))["items"][0]
+    for seen in (await bob.get("/channel/read", id=cid), listed):
+        assert state(seen) == (0, 0, mine["id"])
+    later = await send(alice, cid, "after bob's post, @bob")
+    assert state(await bob.get("/channel/read", id=cid)) == (1, 1, mine["id"])  # what came after still counts
+    await bob.post("/message/mark_read", channel_id=cid, message_id=later["id"])
+    await send(bob, cid, "a reply to the newest", reply_to=later["id"])
+    assert state(await bob.get("/channel/read", id=cid)) == (0, 0, later["id"])  # never back, never by a reply
+
+
+async def test_a_post_never_waits_for_its_authors_member_row_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """A leave or a role change locks the member row before the channel's, which a batch of posts holds first:
+    moving the author's marker skips a row held elsewhere rather than waiting for it (a deadlock otherwise)."""
+    async with Harness.running(make_settings(postgres_url, tmp_path)) as chat:
+        alice, bob = await chat.users("alice", "bob")
+        org = await org_with(alice, bob)
+        cid = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+        await history(bob, cid)
+        before = (await bob.get("/channel/read", id=cid))["last_read_message_id"]
+        other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            holding = other.transaction()
+            await holding.start()
+            await other.execute(
+                "SELECT 1 FROM channel_members WHERE channel_id = $1 AND user_id = $2 FOR UPDATE", int(cid), int(bob.id))
+            held = await asyncio.wait_for(send(bob, cid, "posted while my member row is held"), 10)
+            await holding.rollback()
+        finally:
+            await other.close()
+        assert (await bob.get("/channel/read", id=cid))["last_read_message_id"] == before  # skipped, not waited for
+        assert texts(await history(alice, cid))[-1] == "posted while my member row is held" and held["user_id"] == bob.id
+        mine = await send(bob, cid, "and now it moves")
+        assert (await bob.get("/channel/read", id=cid))["last_read_message_id"] == mine["id"]
 
 async def test_mentioning_a_public_channel_reader_and_adding_one_by_edit(chat: Harness) -> None:
     alice, bob = await chat.users("alice", "bob")

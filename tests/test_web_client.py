@@ -1020,6 +1020,26 @@ async def test_new_messages_below_someone_reading_older_ones(browser: Browser, w
     b.assert_clean()
 
 
+async def test_posting_from_another_device_clears_the_unread_mark_here(browser: Browser, web: LiveServer) -> None:
+    """Bob answers Alice from his phone: his browser, open on another channel, stops showing the conversation
+    unread, with no read event (his own post moved his marker, docs/api.md "read marks"); what Alice writes
+    after that is unread again."""
+    (alice, bob), org, _ = await _general(web, "alice", "bob")
+    dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=dm, contents="lunch? @bob")
+    await alice.post("/message/edit", channel_id=dm, contents="or later")
+    b = await open_tab(browser, web, "bob")
+    item = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice")
+    await expect(item.locator(".badge")).to_have_text("2")
+    answer = await bob.post("/message/edit", channel_id=dm, contents="12:30")  # his phone
+    await expect(item.locator(".badge")).to_have_count(0)
+    marker = await b.page.evaluate(f"chatd.state.channels.get('{dm}').last_read_message_id")
+    assert marker == answer["id"] == (await bob.get("/channel/read", id=dm))["last_read_message_id"]
+    await alice.post("/message/edit", channel_id=dm, contents="see you")
+    await expect(item.locator(".badge")).to_have_text("1")
+    b.assert_clean()
+
+
 async def test_a_read_that_arrives_after_a_newer_message_keeps_that_message_unread(browser: Browser, web: LiveServer) -> None:
     """Bob reads his conversation with Alice on another device while she writes again. The read's counts
     were taken before her new message, but reach his browser after it (held here until it has arrived, as

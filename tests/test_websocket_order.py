@@ -79,6 +79,8 @@ async def _many_senders(server: LiveServer, through_asgi: bool = False) -> None:
             late = [ref for ref, (at, message_id) in acks.items() if own[message_id] < at]
             assert late == [], f"{me.name}: events before their acks for {late}"
             assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # and every event once, in seq order
+        # Alice's posts moved her marker to her newest; one of Bob's after them gives her read somewhere to go.
+        await bob.post("/message/edit", channel_id=cid, contents="bob, last")
         await a.send({"type": "read", "ref": "read", "channel_id": cid})  # a user event: the same promise
         kinds = []
         while "read" not in kinds:

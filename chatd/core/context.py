@@ -27,6 +27,7 @@ from .group_commit import GroupCommit
 from .ids import IdGenerator
 from .indexing import Indexer
 from .passwords import Passwords
+from .read_marks import read_through
 from .standing_cache import StandingCache
 from .ports import FileStorage, Publisher
 from ..domain.probes import SILENT, Probe
@@ -116,7 +117,8 @@ class Tx:
         batch, created, expected = self._messages, self._channel_events, self._expected
         self._messages, self._channel_events, self._expected = [], [], []
         try:
-            await new_messages.write(self.conn, batch, created, last=last, expected=expected)
+            await new_messages.write(
+                self.conn, batch, created, last=last, expected=expected, read=read_through(batch))
         except StandingChanged as exc:  # nothing committed; the group commit runs the posts again, one by one
             self.core.standings.forget(exc.pairs)
             raise

@@ -13,6 +13,11 @@ than by an ``UPDATE`` of each new row: one round trip and one row version per me
 changes with the batch's size, so it stays a prepared statement. JSON rather than one array per column: asyncpg
 checks each array and each of its elements against ``collections.abc`` classes in Python, which cost a lone
 post more than the rest of its statement (docs/performance.md, "Sends: the batch statement's parameters").
+
+The authors' read markers move to their posts (``core/read_marks.py``). On PostgreSQL a member row that
+another transaction holds is skipped rather than waited for: a leave or a role change locks it before the
+channel's row, which a batch holds first, so waiting could deadlock; the marker then stays where that
+transaction leaves it.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from .words import document
 
 async def write(
     conn: AsyncConnection, batch: list[Message], created: list[Event], *, last: bool = False,
-    expected: Sequence[tuple[int, int, Fingerprint]] = (),
+    expected: Sequence[tuple[int, int, Fingerprint]] = (), read: Sequence[tuple[int, int, int]] = (),
 ) -> None:
     """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``.
+    ``read``: (channel, user, message) read markers moved forward to the message (never back; a non-member
+    has none): a post's author's (``core/read_marks.py``).
     ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``).
     ``expected``: (channel, user, fingerprint) standings the posts were allowed by, read before this
     transaction; each is read again as the batch is written (SQLite: first, ``channels.check_standings_sqlite``;
@@ -46,9 +53,9 @@ async def write(
         return
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
-        await _write_sqlite(conn, batch, created, commit=last, expected=expected)
+        await _write_sqlite(conn, batch, created, commit=last, expected=expected, read=read)
         return
-    await _write_postgresql(conn, batch, created, expected)
+    await _write_postgresql(conn, batch, created, expected, read)
 
 
 _SQLITE_MESSAGES = (
@@ -57,6 +64,10 @@ _SQLITE_MESSAGES = (
 )
 _SQLITE_FILES = "INSERT INTO message_files (message_id, file_id, position) VALUES (?, ?, ?)"
 _SQLITE_MENTIONS = "INSERT INTO mentions (message_id, user_id, channel_id) VALUES (?, ?, ?)"
+_SQLITE_READ = (
+    "UPDATE channel_members SET last_read_message_id = ? WHERE channel_id = ? AND user_id = ?"
+    " AND last_read_message_id < ?"
+)
 _SQLITE_BUMP = "UPDATE channels SET last_seq = last_seq + ?, last_message_at = ? WHERE id = ? RETURNING last_seq"
 _SQLITE_EVENTS = (
     "INSERT INTO channel_events (channel_id, seq, id, type, event, actor_id, payload, created_at, message_id)"
@@ -66,13 +77,14 @@ _SQLITE_EVENTS = (
 
 async def _write_sqlite(
     conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool,
-    expected: Sequence[tuple[int, int, Fingerprint]],
+    expected: Sequence[tuple[int, int, Fingerprint]], read: Sequence[tuple[int, int, int]],
 ) -> None:
-    """The messages, their files and mentions, the channels' seqs, the events and the words to index, in one
-    call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy each statement cost
-    several hops between the event loop and that thread (cursor, execute, fetch, close) and its own Python on
-    both sides; here the whole batch is one hop, with the standard ``sqlite3`` module's ``executemany`` (docs/performance.md,
-    "Sends: the request path"). Same transaction as the caller's: the connection is the one it holds."""
+    """The messages, their files and mentions, the authors' read markers, the channels' seqs, the events and the
+    words to index, in one call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy
+    each statement cost several hops between the event loop and that thread (cursor, execute, fetch, close) and
+    its own Python on both sides; here the whole batch is one hop, with the standard ``sqlite3`` module's
+    ``executemany`` (docs/performance.md, "Sends: the request path"). Same transaction as the caller's: the
+    connection is the one it holds."""
     messages = [
         (m.id, m.channel_id, m.user_id, m.type, m.contents, orjson.dumps(m.meta).decode(), m.reply_to,
          m.client_msg_id, m.created_at, m.updated_at)
@@ -84,6 +96,7 @@ async def _write_sqlite(
     payloads = [orjson.dumps(e.data).decode() for e in created]
     words = [(m.id, text) for m in batch if (text := document(m.contents))]
     noted = search_backlog.note_row(words, changed=False) if words else None
+    markers = [(message_id, channel_id, user_id, message_id) for channel_id, user_id, message_id in read]
 
     def run(db: sqlite3.Connection) -> dict[int, int]:
         step = _SQLITE_MESSAGES
@@ -99,6 +112,9 @@ async def _write_sqlite(
             if named:
                 step = _SQLITE_MENTIONS
                 db.executemany(step, named)
+            if markers:
+                step = _SQLITE_READ
+                db.executemany(step, markers)
             step = _SQLITE_BUMP
             bases: dict[int, int] = {}  # each channel's seq before the batch
             for channel_id, count in counts.items():
@@ -158,6 +174,16 @@ _WRITE_POSTGRESQL = text(
             channel_id BIGINT, k BIGINT, id BIGINT, type TEXT, event TEXT, actor_id BIGINT, payload TEXT,
             created_at BIGINT, message_id BIGINT)
         JOIN bumped AS b ON b.id = e.channel_id
+    ), marked AS (
+        UPDATE channel_members AS cm SET last_read_message_id = r.message_id
+        FROM (
+            SELECT m.channel_id, m.user_id, w.message_id
+            FROM json_to_recordset(CAST(CAST(:read AS TEXT) AS json)) AS w(channel_id BIGINT, user_id BIGINT, message_id BIGINT)
+            JOIN channel_members AS m ON m.channel_id = w.channel_id AND m.user_id = w.user_id
+            WHERE m.last_read_message_id < w.message_id
+            FOR NO KEY UPDATE OF m SKIP LOCKED
+        ) AS r
+        WHERE cm.channel_id = r.channel_id AND cm.user_id = r.user_id
     ), standings AS (
         SELECT p.channel_id, p.user_id, CAST(__STANDING__ AS TEXT) AS standing
         FROM json_to_recordset(CAST(CAST(:standings AS TEXT) AS json)) AS p(channel_id BIGINT, user_id BIGINT)
@@ -193,7 +219,8 @@ def _number(created: list[Event], batch: list[Message], ranks: list[int], bases:
 
 
 async def _write_postgresql(
-    conn: AsyncConnection, batch: list[Message], created: list[Event], expected: Sequence[tuple[int, int, Fingerprint]]
+    conn: AsyncConnection, batch: list[Message], created: list[Event], expected: Sequence[tuple[int, int, Fingerprint]],
+    read: Sequence[tuple[int, int, int]],
 ) -> None:
     """The batch's statement also reads, in the same snapshot, the standings its posts were allowed by
     (``expected``, read before this transaction: ``access.access_to_post``); if one changed,
@@ -218,6 +245,8 @@ async def _write_postgresql(
             for e, rank in zip(created, ranks)
         ],
         "standings": [{"channel_id": channel_id, "user_id": user_id} for channel_id, user_id, _ in expected],
+        "read": [{"channel_id": channel_id, "user_id": user_id, "message_id": message_id}
+                 for channel_id, user_id, message_id in read],
     }
     params = {name: orjson.dumps(value).decode() for name, value in rows.items()}
     args = [params[name] for name in _WRITE_POSTGRESQL_NAMES]

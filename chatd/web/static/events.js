@@ -40,8 +40,10 @@ function messageEvent(frame, app) {
       const counted = channel.last_seq != null && frame.seq <= Number(channel.last_seq);
       channel.last_message_at = data.created_at;
       channel.last_seq = frame.seq;
-      if (data.user_id !== state.me.id && channel.member && !root && !counted && UNREAD_TYPES.includes(data.type)) {
-        if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
+      if (channel.member && !root && !counted && UNREAD_TYPES.includes(data.type)) {
+        // One's own post marks the channel read up to it, on the server and on every device (docs/api.md).
+        if (data.user_id === state.me.id) applyRead(channel, { unread: 0, mentions: 0, seq: frame.seq, last_read_message_id: data.id });
+        else if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
         else countUnread(channel, frame.seq);
       }
       const typing = state.typing.get(frame.channel_id);
