@@ -31,6 +31,33 @@ async def test_ready_lists_channels_with_seq_and_counts(server: LiveServer) -> N
         assert seen["unread"] == 1  # "hi @bob"; the channel's CREATE notice is no unread message
 
 
+async def test_ready_shows_each_channel_as_the_channel_read_does(server: LiveServer) -> None:
+    """The snapshot is read in a way of its own (``store/snapshot.py``: one call to SQLite's thread); what it
+    shows of each channel is what ``/channel/read`` shows: member or not, role, counts, marker, members."""
+    (alice, bob, carol), org = await team(server, "alice", "bob", "carol")
+    mine = await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id])
+    public = await alice.post("/channel/edit", organisation_id=org, name="lobby")  # bob reads it, not a member
+    private = await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id])
+    hidden = await alice.post("/channel/edit", organisation_id=org, name="secret", type="private")
+    gone = await alice.post("/channel/edit", organisation_id=org, name="old", type="private", members=[bob.id])
+    await alice.post("/channel/members/role", id=private["id"], user_id=bob.id, role="owner")
+    for n in range(3):
+        await alice.post("/message/edit", channel_id=mine["id"], contents=f"hi @bob {n}")
+    await alice.post("/message/edit", channel_id=public["id"], contents="anyone?")
+    await bob.post("/message/mark_read", channel_id=private["id"])
+    await alice.post("/message/edit", channel_id=private["id"], contents="after bob read")
+    await alice.delete("/channel/remove", id=gone["id"])
+    async with bob.socket() as sock:
+        ready = {c["id"]: c for c in sock.ready["data"]["channels"]}
+    assert set(ready) == {mine["id"], public["id"], private["id"]} and hidden["id"] not in ready
+    for cid, shown in ready.items():
+        read = await bob.get("/channel/read", id=cid)
+        assert {k: v for k, v in shown.items() if k != "seq"} == read, cid
+    assert (ready[mine["id"]]["unread"], ready[mine["id"]]["mentions"], ready[mine["id"]]["member_count"]) == (3, 3, 3)
+    assert ready[public["id"]]["role"] is None and ready[public["id"]]["unread"] is None
+    assert ready[private["id"]]["role"] == "owner" and ready[private["id"]]["unread"] == 1
+
+
 async def test_message_events_reach_members_live(server: LiveServer) -> None:
     (alice, bob), org = await team(server, "alice", "bob")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]

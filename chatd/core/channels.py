@@ -116,11 +116,12 @@ async def views_of(conn: AsyncConnection, principal: Principal, found: list[Chan
     ids = [c.id for c in found]
     members = await read_state.member_states(conn, principal.user_id, ids)
     sizes = await channel_store.member_counts(conn, ids)
-    views = []
-    for channel in found:
-        member = members.get(channel.id)
-        views.append(_view(channel, member.role if member else None, sizes.get(channel.id, 0), member))
-    return views
+    return [view_from(channel, sizes.get(channel.id, 0), members.get(channel.id)) for channel in found]
+
+
+def view_from(channel: Channel, member_count: int, member: read_state.MemberState | None) -> ChannelView:
+    """The channel as its viewer sees it, given their member row (None: not a member)."""
+    return _view(channel, member.role if member else None, member_count, member)
 
 
 def _view(channel: Channel, role: str | None, member_count: int, member: read_state.MemberState | None) -> ChannelView:

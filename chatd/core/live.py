@@ -20,13 +20,14 @@ from ..store import channel_members as member_store
 from ..store import channels as channel_store
 from ..store import events as event_log
 from ..store import orgs as org_store
+from ..store import snapshot as snapshot_store
 from ..store import users as user_store
 from ..domain import events
 from ..domain.events import Event
 from ..domain.models import Channel, ChannelView, Principal, User
 from .access import access_channel
 from .auth import credential_alive_in
-from .channels import views_of
+from .channels import view_from, views_of
 from .context import Core
 
 
@@ -116,10 +117,9 @@ async def snapshot(core: Core, principal: Principal) -> Snapshot:
     """The user's organisations and readable channels (member, or public in one of their organisations),
     read in one snapshot, with the viewer's role and unread counts."""
     async with core.reading() as conn:
-        organisations = set((await org_store.orgs_of_user(conn, principal.user_id)).keys())
-        found = await channel_store.readable_channels(conn, principal.user_id, principal.user.is_admin)
-        views = await views_of(conn, principal, found)
-    return Snapshot(organisations, views)
+        found = await snapshot_store.read(conn, principal.user_id, principal.user.is_admin)
+    views = [view_from(channel, count, found.members.get(channel.id)) for channel, count in found.channels]
+    return Snapshot(found.organisations, views)
 
 
 async def last_seqs(core: Core, channel_ids: list[int]) -> dict[int, int]:

@@ -184,7 +184,9 @@ async def search_channels(
     return [channel_of(row) for row in rows], total
 
 
-_READABLE = {
+#: Every channel a user (``user_id``) may read, oldest first, by whether they are an admin: whole rows, with
+#: ``member_count`` after the columns ``channel_of`` reads.
+READABLE = {
     is_admin: select(channels).where(readable_channels_clause(bindparam("user_id"), is_admin)).order_by(channels.c.id)
     for is_admin in (False, True)
 }
@@ -192,7 +194,7 @@ _READABLE = {
 
 async def readable_channels(conn: AsyncConnection, user_id: int, is_admin: bool) -> list[Channel]:
     """Every channel a user may read (the websocket's subscription set), oldest first."""
-    rows = await conn.execute(_READABLE[is_admin], {"user_id": user_id})
+    rows = await conn.execute(READABLE[is_admin], {"user_id": user_id})
     return [channel_of(row) for row in rows]
 
 

@@ -213,6 +213,16 @@ def _compiled(statement: Statement, dialect: Any) -> tuple[str, tuple[str, ...]]
     return compiled.string, tuple(compiled.positiontup or ())
 
 
+def _with_values(statement: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """``_compiled``, with an ``IN`` of constants written out (``construct_expanded_state``), and the values
+    of the parameters the statement holds itself, by name."""
+    compiled = statement.compile(dialect=dialect)
+    wanted = {name for name, bind in compiled.binds.items() if bind.required}  # the caller's, given at each run
+    expanded = compiled.construct_expanded_state({name: None for name in wanted})
+    names = tuple(expanded.positiontup or ())
+    return expanded.statement, names, {name: value for name, value in expanded.parameters.items() if name not in wanted}
+
+
 class DirectQuery:
     """A read statement compiled once for each driver, run straight on it (one hop on SQLite; on PostgreSQL
     through SQLAlchemy until the transaction is open). Rows have attribute access, like SQLAlchemy's. Only
@@ -221,21 +231,27 @@ class DirectQuery:
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
-        self.sqlite_sql, self.sqlite_names = _compiled(statement, _QMARK)
-        self.postgresql_sql, self.postgresql_names = for_asyncpg(statement)
+        # The values the statement itself holds (``type = 'public'``, an ``IN`` of constants) by name, for each
+        # driver: the caller's parameters are the others.
+        self.sqlite_sql, self.sqlite_names, self._sqlite_fixed = _with_values(statement, _QMARK)
+        self.postgresql_sql, self.postgresql_names, self._postgresql_fixed = _with_values(statement, _DOLLAR)
         self._row: Any = None  # the row type, from the first answer's column names
+
+    @staticmethod
+    def _args(names: tuple[str, ...], fixed: dict[str, Any], params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[name] if name in params else fixed[name] for name in names)
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
         if conn.dialect.name == "sqlite":
             return await self._first_on_sqlite(conn, params)
-        args = tuple(params[name] for name in self.postgresql_names)
+        args = self._args(self.postgresql_names, self._postgresql_fixed, params)
         record = await on_asyncpg(conn, lambda driver: driver.fetchrow(self.postgresql_sql, *args), self.postgresql_sql)
         if isinstance(record, NotInTransaction):
             return (await conn.execute(self.statement, dict(params))).first()
         return None if record is None else self._row_of(list(record.keys()), tuple(record.values()))
 
     async def _first_on_sqlite(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
-        args = tuple(params[name] for name in self.sqlite_names)
+        args = self._args(self.sqlite_names, self._sqlite_fixed, params)
 
         def run(db: sqlite3.Connection) -> tuple[list[str], Any]:
             cursor = db.execute(self.sqlite_sql, args)
@@ -246,6 +262,16 @@ class DirectQuery:
 
         columns, row = await on_sqlite_thread(conn, run, self.sqlite_sql)
         return None if row is None else self._row_of(columns, row)
+
+    def rows_on(self, db: sqlite3.Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Every row, run on SQLite's own thread: for work that runs several statements in one
+        ``on_sqlite_thread`` call."""
+        cursor = db.execute(self.sqlite_sql, self._args(self.sqlite_names, self._sqlite_fixed, params))
+        try:
+            columns = [column[0] for column in cursor.description]
+            return [self._row_of(columns, row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def _row_of(self, columns: list[str], values: tuple[Any, ...]) -> Any:
         if self._row is None:

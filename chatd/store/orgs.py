@@ -128,7 +128,7 @@ async def member_ids(conn: AsyncConnection, org_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
-_ORGS_OF_USER = (
+ORGS_OF_USER = (  # the user's live organisations and their role in each (``user_id``)
     select(org_members.c.organisation_id, org_members.c.role)
     .select_from(org_members.join(organisations, organisations.c.id == org_members.c.organisation_id))
     .where(org_members.c.user_id == bindparam("user_id"), organisations.c.removed_at.is_(None))
@@ -137,7 +137,7 @@ _ORGS_OF_USER = (
 
 async def orgs_of_user(conn: AsyncConnection, user_id: int) -> dict[int, str]:
     """Every live organisation of the user, with their role."""
-    rows = await conn.execute(_ORGS_OF_USER, {"user_id": user_id})
+    rows = await conn.execute(ORGS_OF_USER, {"user_id": user_id})
     return {organisation_id: role for organisation_id, role in rows}
 
 

@@ -42,7 +42,9 @@ def _at_most(rows: Select[Any]) -> ScalarSelect[int]:
 # over one's own and removed ones between), however far behind the marker is, on both stores. A correlated
 # count without the bound ran over the whole backlog once per member row (1.9 s on PostgreSQL), and the
 # grouped counts before it read every message of the channels there (docs/performance.md, eighth pass).
-_COUNTS = select(
+# This one is every member row of the user (``user_id``): (channel_id, role, last_read_message_id, unread,
+# mentions); a connect's snapshot reads them all at once (``store/snapshot.py``).
+ALL_STATES = select(
     channel_members.c.channel_id,
     channel_members.c.role,
     channel_members.c.last_read_message_id,
@@ -63,13 +65,16 @@ _COUNTS = select(
             messages.c.deleted_at.is_(None),
         )
     ),
-).where(
-    channel_members.c.user_id == _USER,
-    # An ``IN`` list, not ``id_lists.id_in``: after five runs PostgreSQL may plan a prepared statement once for
-    # any values, and for ``= ANY`` of an array it then assumes a few channels; for this statement that plan
-    # cost a member of a hundred channels 250 ms instead of 10 (docs/performance.md, eleventh pass).
-    channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)),
-)
+).where(channel_members.c.user_id == _USER)
+# An ``IN`` list, not ``id_lists.id_in``: after five runs PostgreSQL may plan a prepared statement once for
+# any values, and for ``= ANY`` of an array it then assumes a few channels; for this statement that plan
+# cost a member of a hundred channels 250 ms instead of 10 (docs/performance.md, eleventh pass).
+_COUNTS = ALL_STATES.where(channel_members.c.channel_id.in_(bindparam("channel_ids", expanding=True)))
+
+
+def state_of(role: Any, last_read: Any, unread: Any, mentioned: Any) -> MemberState:
+    """A member state from the columns of ``ALL_STATES`` after the channel."""
+    return MemberState(str(role), int(unread), int(mentioned), int(last_read))
 
 
 async def member_states(conn: AsyncConnection, user_id: int, channel_ids: list[int]) -> dict[int, MemberState]:
@@ -81,7 +86,7 @@ async def member_states(conn: AsyncConnection, user_id: int, channel_ids: list[i
         return {}
     rows = await conn.execute(_COUNTS, {"user_id": user_id, "channel_ids": channel_ids})
     return {
-        int(channel_id): MemberState(str(role), int(unread), int(mentioned), int(last_read))
+        int(channel_id): state_of(role, last_read, unread, mentioned)
         for channel_id, role, last_read, unread, mentioned in rows
     }
 
