@@ -1040,6 +1040,27 @@ async def test_posting_from_another_device_clears_the_unread_mark_here(browser: 
     b.assert_clean()
 
 
+async def test_a_thread_reply_counts_as_unread_live_as_it_does_after_a_reload(browser: Browser, web: LiveServer) -> None:
+    """The server counts others' thread replies as unread in their channel (WorkDrive lists them with the
+    channel's messages); the page counts them live too, so a reload shows the count it already showed."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    side = (await alice.post("/channel/edit", organisation_id=org, name="side", type="group", members=[bob.id]))["id"]
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    badge = b.page.locator(".side-item", has_text="side").locator(".badge")
+    root = await alice.post("/message/edit", channel_id=side, contents="plan for friday")
+    await expect(badge).to_have_text("1")
+    await alice.post("/message/edit", channel_id=side, contents="details in here", reply_to=root["id"])
+    await expect(badge).to_have_text("2")
+    await bob.post("/message/edit", channel_id=side, contents="my reply, from my phone", reply_to=root["id"])
+    await expect(badge).to_have_text("2")  # his own reply neither counts nor reads the channel
+    await b.page.reload()
+    await b.page.wait_for_selector("#connection[data-status=online]", state="attached")
+    await expect(badge).to_have_text("2")
+    assert (await bob.get("/channel/read", id=side))["unread"] == 2
+    b.assert_clean()
+
+
 async def test_a_read_that_arrives_after_a_newer_message_keeps_that_message_unread(browser: Browser, web: LiveServer) -> None:
     """Bob reads his conversation with Alice on another device while she writes again. The read's counts
     were taken before her new message, but reach his browser after it (held here until it has arrived, as

@@ -40,10 +40,12 @@ function messageEvent(frame, app) {
       const counted = channel.last_seq != null && frame.seq <= Number(channel.last_seq);
       channel.last_message_at = data.created_at;
       channel.last_seq = frame.seq;
-      if (channel.member && !root && !counted && UNREAD_TYPES.includes(data.type)) {
-        // One's own post marks the channel read up to it, on the server and on every device (docs/api.md).
-        if (data.user_id === state.me.id) applyRead(channel, { unread: 0, mentions: 0, seq: frame.seq, last_read_message_id: data.id });
-        else if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
+      if (channel.member && !counted && UNREAD_TYPES.includes(data.type)) {
+        // Others' thread replies count, as the server counts them (docs/api.md). One's own post in the channel
+        // (not a reply) marks it read up to there, on the server and on every device.
+        if (data.user_id === state.me.id) {
+          if (!root) applyRead(channel, { unread: 0, mentions: 0, seq: frame.seq, last_read_message_id: data.id });
+        } else if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
         else countUnread(channel, frame.seq);
       }
       const typing = state.typing.get(frame.channel_id);
