@@ -1042,7 +1042,8 @@ async def test_posting_from_another_device_clears_the_unread_mark_here(browser: 
 
 async def test_a_thread_reply_counts_as_unread_live_as_it_does_after_a_reload(browser: Browser, web: LiveServer) -> None:
     """The server counts others' thread replies as unread in their channel (WorkDrive lists them with the
-    channel's messages); the page counts them live too, so a reload shows the count it already showed."""
+    channel's messages); the page counts them live too, so a reload shows the count it already showed, and
+    a reply that arrives while the channel is on screen is read there, so no reload shows it unread."""
     (alice, bob), org, general = await _general(web, "alice", "bob")
     side = (await alice.post("/channel/edit", organisation_id=org, name="side", type="group", members=[bob.id]))["id"]
     b = await open_tab(browser, web, "bob")
@@ -1058,6 +1059,16 @@ async def test_a_thread_reply_counts_as_unread_live_as_it_does_after_a_reload(br
     await b.page.wait_for_selector("#connection[data-status=online]", state="attached")
     await expect(badge).to_have_text("2")
     assert (await bob.get("/channel/read", id=side))["unread"] == 2
+    await open_channel(b, web, side)  # reading it reads the replies too, then one arrives while he looks
+    await expect(badge).to_have_count(0)
+    reply = await alice.post("/message/edit", channel_id=side, contents="and one more", reply_to=root["id"])
+    for _ in range(500):  # his page reads it (after a short pause), as reading the channel's newest page would
+        seen = await bob.get("/channel/read", id=side)
+        if seen["last_read_message_id"] == reply["id"]:
+            break
+        await asyncio.sleep(0.02)
+    assert (seen["unread"], seen["last_read_message_id"]) == (0, reply["id"])
+    await expect(badge).to_have_count(0)
     b.assert_clean()
 
 

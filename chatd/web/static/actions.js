@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { uuid } from './dom.js';
-import { applyRead, findMessage, putMessage, saveOutbox, state, thread, timeline } from './state.js';
+import { applyRead, findMessage, laterId, putMessage, saveOutbox, state, thread, timeline } from './state.js';
 
 export const ctx = { live: null, toast: () => {} };
 
@@ -176,9 +176,11 @@ export function typing(channelId) {
 export function markRead(channelId) {
   const channel = state.channels.get(channelId);
   const newest = timeline(channelId).newest;
-  if (!channel || !channel.member || !newest || !ctx.live || !ctx.live.online) return;
-  if (channel.last_read_message_id === newest.id && !channel.unread && !channel.mentions) return;
-  ctx.live.request({ type: 'read', channel_id: channelId, message_id: newest.id }).then((counts) => {
+  // Up to the newest message seen here, a thread reply included: the server counts replies as unread too.
+  const upTo = channel && laterId(newest && newest.id, channel.newest_reply_id);
+  if (!channel || !channel.member || !upTo || !ctx.live || !ctx.live.online) return;
+  if (laterId(channel.last_read_message_id, upTo) === channel.last_read_message_id && !channel.unread && !channel.mentions) return;
+  ctx.live.request({ type: 'read', channel_id: channelId, message_id: upTo }).then((counts) => {
     applyRead(channel, counts);
     state.bus.emit('channels', null);
   }, () => {});

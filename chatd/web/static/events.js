@@ -1,7 +1,7 @@
 // Live events (docs/websocket.md §2) applied to the client's state; views redraw from the topics.
 
 import * as actions from './actions.js';
-import { applyRead, countUnread, findMessage, isConversation, putMessage, state, thread, timeline, viewerFields } from './state.js';
+import { applyRead, countUnread, findMessage, isConversation, laterId, putMessage, state, thread, timeline, viewerFields } from './state.js';
 
 // What counts as unread, as the server counts it (chatd/domain/models.py): never a system notice.
 const UNREAD_TYPES = ['MESSAGE', 'FILE', 'MEETING'];
@@ -40,6 +40,7 @@ function messageEvent(frame, app) {
       const counted = channel.last_seq != null && frame.seq <= Number(channel.last_seq);
       channel.last_message_at = data.created_at;
       channel.last_seq = frame.seq;
+      if (root) channel.newest_reply_id = laterId(channel.newest_reply_id, data.id);  // a read reaches it too
       if (channel.member && !counted && UNREAD_TYPES.includes(data.type)) {
         // Others' thread replies count, as the server counts them (docs/api.md). One's own post in the channel
         // (not a reply) marks it read up to there, on the server and on every device.

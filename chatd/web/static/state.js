@@ -97,6 +97,13 @@ export function channelTitle(channel) {
   return channel.name;
 }
 
+// The later of two message ids (decimal strings of 64-bit numbers; either may be missing).
+export function laterId(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  return BigInt(a) >= BigInt(b) ? a : b;
+}
+
 // The seqs of the messages this client counted as unread itself, per channel, for `applyRead`.
 const countedByMe = new Map();
 const COUNTED_KEPT = 1000;
