@@ -11,15 +11,34 @@ the next write, the body's first part. Nothing waits longer than the event loop'
 at its end (an answer whose body is not ready yet: a stream, ``100 Continue``) is written then, and before
 the connection closes. Order is never changed, only writes joined. A websocket upgrade hands uvicorn's own
 transport to the websocket protocol (``realtime/wire.py`` writes its frames itself).
+
+It also runs each plain request through ``Exchange``, chatd's own request cycle, rather than uvicorn's:
+uvicorn's protocol was about a fifth of a send's instructions, half of it in its cycle (its answer's head
+checked with two regular-expression searches per header, an ``asyncio.Event`` and a keep-alive timer made
+and cancelled per request; docs/performance.md, "uvicorn's request cycle"). ``Exchange`` keeps every rule
+of uvicorn's (the ASGI messages and their order, ``Content-Length`` or chunked bodies, ``HEAD``, 204 and
+304, ``Connection: close``, ``100 Continue``, write back-pressure, a 500 for an app that fails before its
+answer) at less cost: the head's names and values are each checked in one search, the body's arrival is a
+flag, and an idle connection's timer is made once and moved only when it fires. uvicorn's own cycle still
+takes what is rare: upgrades, pipelined requests, and servers configured with its access log, a
+concurrency limit or fresh context variables per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http
+import logging
+import re
+import urllib.parse
+from typing import Any, Callable
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from .edge.end_of_turn import EndOfTurn
+
+log = logging.getLogger("chatd.http")
 
 _HEAD = b"HTTP/"  # how every head uvicorn writes starts (an answer's, ``100 Continue``'s)
 
@@ -69,13 +88,95 @@ _held: EndOfTurn[JoinedWrites] = EndOfTurn(JoinedWrites.flush, "write a response
 
 
 class OneWriteHttp(HttpToolsProtocol):
-    """uvicorn's httptools protocol with ``JoinedWrites`` as its transport (see the module docstring)."""
+    """uvicorn's httptools protocol with ``JoinedWrites`` as its transport, ``Exchange`` as its request cycle
+    and one keep-alive timer per connection (see the module docstring)."""
+
+    idle_since: float | None = None  # when the last answer ended, while no request has begun since
+    idle_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # flow control and addresses keep the real transport
         self.transport = JoinedWrites(transport, self.loop)  # type: ignore[assignment]
+        config = self.config
+        # uvicorn's cycle for what ``Exchange`` leaves to it (the module docstring)
+        self.plain = not (self.access_log or self.limit_concurrency is not None
+                          or getattr(config, "reset_contextvars", False))
+        self.factory = self.loop.get_task_factory() is not None
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        previous = self.cycle
+        if not self.plain or parser.should_upgrade() or (previous is not None and not previous.response_complete):
+            super().on_headers_complete()
+            return
+        scope = self.scope
+        method = parser.get_method()
+        name = _METHODS.get(method)
+        if name is None:
+            name = _METHODS[method] = method.decode("ascii")
+        scope["method"] = name
+        version = parser.get_http_version()
+        if version != "1.1":
+            scope["http_version"] = version
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        root = self.root_path
+        scope["path"] = root + path if root else path
+        scope["raw_path"] = root.encode("ascii") + raw_path if root else raw_path
+        scope["query_string"] = url.query or b""
+        cycle = self.cycle = Exchange(self, scope, version != "1.0" and parser.should_keep_alive())
+        run = cycle.run_asgi(self.app)
+        # Named, so that asyncio does not format a "Task-N" name for each request (uvloop's ``create_task``
+        # names a task only after making it); through the loop when it has a task factory.
+        task = self.loop.create_task(run) if self.factory else asyncio.Task(run, loop=self.loop, name=_TASK_NAME)
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    # Keep-alive: uvicorn cancels a timer as each request begins and makes a new one as its answer ends. Here
+    # the connection notes when it fell idle, and its one timer, when it fires early, waits out the rest.
+
+    def _unset_keepalive_if_required(self) -> None:
+        self.idle_since = None
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self.idle_since = self.loop.time()
+        if self.idle_timer is None:
+            self.idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self.idle_timer = None
+        since = self.idle_since
+        if since is None:
+            return  # a request is under way: its answer's end starts the timer again
+        left = since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.idle_timer = self.loop.call_later(left, self._idle_check)
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        timer = self.idle_timer
+        if timer is not None:
+            self.idle_timer = None
+            timer.cancel()
+        super().connection_lost(exc)
 
     def handle_websocket_upgrade(self) -> None:
+        timer = self.idle_timer
+        if timer is not None:  # a kept-alive connection upgraded: it is no longer this protocol's to close
+            self.idle_timer = None
+            timer.cancel()
         joined = self.transport
         if isinstance(joined, JoinedWrites):
             joined.flush()
@@ -84,3 +185,246 @@ class OneWriteHttp(HttpToolsProtocol):
         # httptools' parser holds this protocol's callbacks, a cycle uvicorn breaks in ``connection_lost``,
         # which an upgraded connection never reaches here: the websocket protocol has the transport now.
         self.parser = None  # type: ignore[assignment]
+
+
+# What HTTP forbids in a header's name (anything but a token's characters: RFC 9110) and in its value
+# (controls other than the tab, so also CR and LF). ``_PLAIN_LINES`` is a head's header lines that need no
+# second look: lower-case names (as ASGI asks of apps) and clean values; one match over them all.
+_BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_PLAIN_LINES = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9a-z]+: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
+_LENGTH = b"\r\ncontent-length: "
+_FRAMING = (b"\r\ntransfer-encoding: ", b"\r\nconnection: ")  # the headers that change how the body is sent
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode()
+
+
+_STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
+_METHODS: dict[bytes, str] = {}  # each method's name as ``str``, decoded once
+_TASK_NAME = "chatd: an HTTP request"
+_NO_BODY = frozenset({204, 304})
+_SERVER_ERROR = (
+    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n"
+    b"connection: close\r\n"
+)
+
+
+class Arrival:
+    """The request body's next part has come (or the request ended, or the client left): what ``receive``
+    waits for. ``asyncio.Event``'s part for uvicorn's protocol, which only calls ``set``; a flag first, a
+    future only when the app has to wait."""
+
+    __slots__ = ("flag", "waiter")
+
+    def __init__(self) -> None:
+        self.flag = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self.flag = True
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if not self.flag:
+            waiter = self.waiter = asyncio.get_running_loop().create_future()
+            await waiter
+
+
+class Exchange(RequestResponseCycle):
+    """One request and its answer on a ``OneWriteHttp`` connection: uvicorn's ``RequestResponseCycle`` as
+    far as the protocol sees it (the same attributes), with chatd's own ``receive``, ``send`` and run. The
+    fields every request starts with are the class's, until a request changes its own."""
+
+    access_log = False
+    disconnected = False
+    more_body = True
+    response_started = False
+    response_complete = False
+    chunked_encoding: bool | None = None
+    expected_content_length = 0
+
+    def __init__(self, protocol: OneWriteHttp, scope: Any, keep_alive: bool) -> None:  # noqa: no super(): every field is set here
+        self.scope = scope
+        self.transport = protocol.transport
+        self.flow = protocol.flow
+        self.logger = protocol.logger
+        self.default_headers = protocol.server_state.default_headers
+        self.message_event = Arrival()  # type: ignore[assignment]
+        self.on_response = protocol.on_response_complete
+        self.keep_alive = keep_alive
+        self.waiting_for_100_continue = protocol.expect_100_continue
+        self.body = bytearray()
+
+    async def run_asgi(self, app: Any) -> None:
+        try:
+            result = await app(self.scope, self.receive, self.send)
+        except BaseException as exc:
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            if not self.response_started:
+                self._server_error()
+            else:
+                self.transport.close()
+        else:
+            if result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+                self.transport.close()
+            elif not self.response_started and not self.disconnected:
+                self.logger.error("ASGI callable returned without starting response.")
+                self._server_error()
+            elif not self.response_complete and not self.disconnected:
+                self.logger.error("ASGI callable returned without completing response.")
+                self.transport.close()
+        finally:
+            self.on_response = _nothing
+
+    def _server_error(self) -> None:
+        """A 500 with ``Connection: close`` for an app that failed before its answer began."""
+        if self.disconnected:
+            return
+        self.response_started = self.response_complete = True
+        self.keep_alive = False
+        head = [_SERVER_ERROR]
+        for name, value in self.default_headers:
+            head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head))
+        self.transport.write(b"Internal Server Error")
+        self.message_event.set()
+        self.transport.close()
+        self.on_response()
+
+    async def receive(self) -> Any:
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.waiting_for_100_continue = False
+        if not self.disconnected and not self.response_complete:
+            self.flow.resume_reading()
+            arrival: Arrival = self.message_event  # type: ignore[assignment]
+            if not arrival.flag:
+                await arrival.wait()
+            arrival.flag = False
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        body = self.body
+        self.body = bytearray()
+        return {"type": "http.request", "body": bytes(body), "more_body": self.more_body}
+
+    async def send(self, message: Any) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        if not self.response_started:
+            if message["type"] != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message['type']}'.")
+            self._start(message["status"], message.get("headers", ()))
+        elif not self.response_complete:
+            if message["type"] != "http.response.body":
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message['type']}'.")
+            self._body(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(f"Unexpected ASGI message '{message['type']}' sent, after response already completed.")
+
+    def _start(self, status: int, headers: Any) -> None:
+        """The answer's head, checked before anything is sent (a bad header fails the app's ``send``, and an
+        app failing so still gets its 500), then written (``JoinedWrites`` holds it for the body). Most heads
+        take one pass: their lines are made in one go, matched once, and the length found by a search."""
+        headers = (*self.default_headers, *headers)
+        try:
+            lines = b"\r\n".join([b": ".join(header) for header in headers]) + b"\r\n"
+        except TypeError:  # a name or value that is not bytes
+            raise RuntimeError("Invalid HTTP header: names and values must be bytes.") from None
+        head = _STATUS_LINES[status] + lines
+        # One line per header (a value holding a line break would make two that match), and no header that
+        # changes the framing. ``find``, not ``in``: ``bytes.__contains__`` first takes its argument for a
+        # byte's number, and formats the ``TypeError`` it then drops (about 1,800 instructions each time).
+        if (_PLAIN_LINES.fullmatch(lines) is None or lines.count(b"\n") != len(headers)
+                or head.find(_FRAMING[0]) >= 0 or head.find(_FRAMING[1]) >= 0):
+            self._start_slowly(status, list(headers))
+            return
+        at = head.find(_LENGTH)
+        if at >= 0:
+            at += len(_LENGTH)
+            self.expected_content_length = int(head[at:head.index(b"\r\n", at)])
+            self.chunked_encoding = False
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        if at >= 0:
+            pass
+        elif self.scope["method"] != "HEAD" and status not in _NO_BODY:
+            self.chunked_encoding = True  # neither length nor encoding given: chunks
+            head += b"transfer-encoding: chunked\r\n"
+        if not self.keep_alive:
+            head += b"connection: close\r\n"
+        self.transport.write(head + b"\r\n")
+
+    def _start_slowly(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """``_start`` for a head with upper-case names, a bad header, or framing headers of the app's own."""
+        for name, value in headers:
+            if _BAD_NAME.search(name) or not name:
+                raise RuntimeError("Invalid HTTP header name.")
+            if _BAD_VALUE.search(value):
+                raise RuntimeError("Invalid HTTP header value.")
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        head = [_STATUS_LINES[status]]
+        closing = False
+        for name, value in headers:
+            name = name.lower()
+            if name == b"content-length":
+                if self.chunked_encoding is None:
+                    self.expected_content_length = int(value.decode())
+                    self.chunked_encoding = False
+            elif name == b"transfer-encoding":
+                if value.lower() == b"chunked":
+                    self.expected_content_length = 0
+                    self.chunked_encoding = True
+            elif name == b"connection":
+                if b"close" in [token.strip().lower() for token in value.split(b",")]:
+                    self.keep_alive = False
+                    closing = True
+            head += (name, b": ", value, b"\r\n")
+        if not self.keep_alive and not closing:
+            head.append(b"connection: close\r\n")
+        if self.chunked_encoding is None and self.scope["method"] != "HEAD" and status not in _NO_BODY:
+            self.chunked_encoding = True  # neither length nor encoding given: chunks
+            head.append(b"transfer-encoding: chunked\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head))
+
+    def _body(self, body: bytes, more: bool) -> None:
+        if self.scope["method"] == "HEAD":
+            self.expected_content_length = 0
+        elif self.chunked_encoding:
+            chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
+            if not more:
+                chunk += b"0\r\n\r\n"  # the last chunk
+            if chunk:
+                self.transport.write(chunk)
+        else:
+            if len(body) > self.expected_content_length:
+                raise RuntimeError("Response content longer than Content-Length")
+            self.expected_content_length -= len(body)
+            self.transport.write(body)
+        if not more:
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
+
+
+def _nothing() -> None:
+    pass

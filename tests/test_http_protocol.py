@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
+import pytest
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from chatd.http_protocol import OneWriteHttp
+from chatd.http_protocol import Exchange, OneWriteHttp
 
 
 async def turns_until(done: Callable[[], Any], turns: int = 100) -> None:
@@ -49,7 +51,7 @@ class Recording(asyncio.Transport):
 
 
 def connect(app: Any) -> tuple[OneWriteHttp, Recording]:
-    config = uvicorn.Config(app, http=OneWriteHttp, lifespan="off", log_level="warning")
+    config = uvicorn.Config(app, http=OneWriteHttp, lifespan="off", log_level="warning", access_log=False)
     config.load()
     protocol = OneWriteHttp(config=config, server_state=ServerState(), app_state={})
     transport = Recording()
@@ -136,3 +138,221 @@ async def test_nothing_is_written_to_a_connection_the_client_closed() -> None:
     assert transport.writes == [] and transport.after_close == []
     protocol.connection_lost(None)
     ready.set()
+
+
+# chatd's request cycle (``Exchange``) against uvicorn's own: the same request and app give the client the
+# same bytes, the same connection state and the same scope.
+
+
+def _connect_with(protocol_class: type[HttpToolsProtocol], app: Any, **options: Any) -> tuple[Any, Recording]:
+    """A connection as ``chatd serve`` configures it: no uvicorn access log (chatd logs requests itself)."""
+    config = uvicorn.Config(app, http=protocol_class, lifespan="off", log_level="critical", access_log=False, **options)
+    config.load()
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+    transport = Recording()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def _exchange(protocol_class: type[HttpToolsProtocol], app: Any, *parts: bytes) -> tuple[bytes, bool]:
+    """What the client gets for ``parts`` (sent one after the other), and whether the server closed."""
+    protocol, transport = _connect_with(protocol_class, app)
+    for index, part in enumerate(parts):
+        protocol.data_received(part)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        if index == 0 and protocol_class is OneWriteHttp:
+            assert isinstance(protocol.cycle, Exchange)  # chatd's cycle, not uvicorn's, took the request
+    for _ in range(50):
+        await asyncio.sleep(0)
+    return b"".join(transport.writes), transport.closed
+
+
+def _answering(status: int, headers: list[tuple[bytes, bytes]], *bodies: bytes) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for index, body in enumerate(bodies):
+            await send({"type": "http.response.body", "body": body, "more_body": index < len(bodies) - 1})
+        if not bodies:
+            await send({"type": "http.response.body", "body": b""})
+    return app
+
+
+def _reading(scope: Any, receive: Any, send: Any) -> Any:
+    async def app() -> None:
+        parts = []
+        while True:
+            message = await receive()
+            parts.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"|".join(parts) + b" " + scope["method"].encode() + b" " + scope["raw_path"] + b"?" + scope["query_string"]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return app()
+
+
+GET = b"GET /x HTTP/1.1\r\nHost: chatd\r\n\r\n"
+CASES: dict[str, tuple[Any, tuple[bytes, ...]]] = {
+    "a length": (_answering(200, [(b"content-type", b"application/json"), (b"content-length", b"2")], b"{}"), (GET,)),
+    "chunks when no length is given": (_answering(200, [(b"content-type", b"text/plain")], b"one", b"", b"two"), (GET,)),
+    "chunks the app asked for": (_answering(200, [(b"transfer-encoding", b"chunked")], b"a", b"b"), (GET,)),
+    "no body for HEAD": (_answering(200, [(b"content-length", b"5")], b"hello"),
+                         (b"HEAD /x HTTP/1.1\r\nHost: chatd\r\n\r\n",)),
+    "no chunks for HEAD without a length": (_answering(200, []), (b"HEAD /x HTTP/1.1\r\nHost: chatd\r\n\r\n",)),
+    "no body for 204": (_answering(204, []), (GET,)),
+    "no body for 304": (_answering(304, [(b"etag", b'"v1"')]), (GET,)),
+    "an unknown status": (_answering(599, [(b"content-length", b"0")]), (GET,)),
+    "the client closes": (_answering(200, [(b"content-length", b"2")], b"ok"),
+                          (b"GET /x HTTP/1.1\r\nHost: chatd\r\nConnection: close\r\n\r\n",)),
+    "HTTP/1.0": (_answering(200, [(b"content-length", b"2")], b"ok"), (b"GET /x HTTP/1.0\r\n\r\n",)),
+    "HTTP/1.0 kept alive": (_answering(200, [(b"content-length", b"2")], b"ok"),
+                            (b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",)),
+    "the app closes": (_answering(200, [(b"content-length", b"2"), (b"connection", b"close")], b"ok"), (GET,)),
+    "the app's upper-case names": (_answering(200, [(b"Content-Length", b"2"), (b"X-Thing", b"A b")], b"ok"), (GET,)),
+    "a tab in a value": (_answering(200, [(b"content-length", b"2"), (b"x-tab", b"a\tb")], b"ok"), (GET,)),
+    "two answers on one connection": (_answering(200, [(b"content-length", b"2")], b"ok"), (GET, GET)),
+    "a body in parts": (_reading, (b"POST /up HTTP/1.1\r\nHost: chatd\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+                                   b"2\r\nde\r\n0\r\n\r\n")),
+    "a body with a length, late": (_reading, (b"PUT /a%20b/c?q=1&r=%20 HTTP/1.1\r\nHost: chatd\r\nContent-Length: 4\r\n\r\nab",
+                                              b"cd")),
+    "100 Continue": (_reading, (b"POST /c HTTP/1.1\r\nHost: chatd\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+                                b"hi")),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_a_client_gets_what_uvicorns_own_cycle_gives(case: str) -> None:
+    app, parts = CASES[case]
+    ours = await _exchange(OneWriteHttp, app, *parts)
+    theirs = await _exchange(HttpToolsProtocol, app, *parts)
+    assert ours == theirs
+    assert ours[0].startswith(b"HTTP/1.1 ")
+
+
+async def test_a_request_sees_the_scope_uvicorn_gives() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope))
+        await _answering(200, [(b"content-length", b"0")])(scope, receive, send)
+
+    request = b"GET /caf%C3%A9/x?a=1&b=%2F HTTP/1.1\r\nHost: chatd\r\nX-Thing: One\r\n\r\n"
+    await _exchange(OneWriteHttp, app, request)
+    await _exchange(HttpToolsProtocol, app, request)
+    ours, theirs = seen
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        if key != "state":
+            assert ours[key] == theirs[key], key
+    assert ours["path"] == "/café/x" and ours["query_string"] == b"a=1&b=%2F"
+
+
+async def test_an_app_failing_before_its_answer_gets_a_500_and_the_connection_closes() -> None:
+    async def failing(scope: Any, receive: Any, send: Any) -> None:
+        raise ValueError("boom")
+
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    for app in (failing, silent):
+        written, closed = await _exchange(OneWriteHttp, app, GET, GET)
+        assert written == (await _exchange(HttpToolsProtocol, app, GET, GET))[0]
+        assert written.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+        assert written.endswith(b"\r\n\r\nInternal Server Error") and written.count(b"HTTP/1.1") == 1
+        assert closed
+
+
+async def test_a_bad_header_fails_the_apps_send_and_the_client_gets_a_500() -> None:
+    """uvicorn marks the answer begun before it checks the headers, so its client got a closed connection
+    and no answer; here nothing is sent until the head is good, and the failure is answered."""
+    failures: list[BaseException] = []
+
+    def bad(name: bytes, value: bytes) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await send({"type": "http.response.start", "status": 200, "headers": [(name, value)]})
+            except RuntimeError as exc:
+                failures.append(exc)
+                raise
+        return app
+
+    for name, value in ((b"x-bad", b"a\r\nset-cookie: x=1"), (b"x bad", b"v"), (b"x-bad", b"\x00"), (b"", b"v"),
+                        (b"x-\xe9", b"v")):
+        written, closed = await _exchange(OneWriteHttp, bad(name, value), GET)
+        assert written.startswith(b"HTTP/1.1 500 ") and b"set-cookie" not in written and closed, (name, value)
+    assert len(failures) == 5
+
+
+async def test_a_body_longer_or_shorter_than_its_length_closes_the_connection() -> None:
+    for bodies in ((b"toolong",), (b"s",)):
+        app = _answering(200, [(b"content-length", b"3")], *bodies)
+        written, closed = await _exchange(OneWriteHttp, app, GET, GET)
+        assert closed and written.count(b"HTTP/1.1 200") == 1
+
+
+async def test_the_app_hears_of_a_client_that_left_mid_request() -> None:
+    heard: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                heard.append("disconnect")
+                return
+
+    protocol, transport = _connect_with(OneWriteHttp, app)
+    protocol.data_received(b"POST /up HTTP/1.1\r\nHost: chatd\r\nContent-Length: 10\r\n\r\nabc")
+    await turns_until(lambda: False, 10)
+    protocol.connection_lost(None)
+    await turns_until(lambda: heard)
+    assert heard == ["disconnect"] and transport.writes == []
+
+
+async def test_an_idle_connection_is_closed_after_the_keep_alive_time_and_a_busy_one_is_not() -> None:
+    protocol, transport = _connect_with(OneWriteHttp, json_app, timeout_keep_alive=0.2)
+    for _ in range(6):  # a request every 0.1 s for 0.6 s: never idle for the whole 0.2 s
+        protocol.data_received(GET)
+        await asyncio.sleep(0.1)
+        assert not transport.closed
+    assert sum(w.count(b"HTTP/1.1 200") for w in transport.writes) == 6
+    await asyncio.sleep(0.35)
+    assert transport.closed
+
+
+async def test_a_connection_that_is_closed_leaves_no_timer_behind() -> None:
+    protocol, transport = _connect_with(OneWriteHttp, json_app, timeout_keep_alive=0.05)
+    protocol.data_received(GET)
+    await turns_until(lambda: transport.writes)
+    assert protocol.idle_timer is not None
+    protocol.connection_lost(None)
+    assert protocol.idle_timer is None
+
+
+def test_chatd_serves_its_requests_with_its_own_cycle() -> None:
+    """``chatd serve``'s uvicorn settings (its logging, no access log of uvicorn's) leave every plain request
+    to ``Exchange``: uvicorn's own cycle only takes what ``Exchange`` leaves to it."""
+    import logging
+
+    from chatd import logs
+    from chatd.config import Settings
+    from chatd.server import uvicorn_config
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    loggers = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+               for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    try:
+        config = uvicorn_config(Settings(), json_app, logs.configure())
+        config.load()
+        assert config.http_protocol_class is OneWriteHttp
+        protocol = OneWriteHttp(config=config, server_state=ServerState(), app_state={})
+        protocol.connection_made(Recording())
+        assert protocol.plain
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name, (handlers, propagate) in loggers.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate

@@ -10,19 +10,18 @@ import unicodedata
 WORD = re.compile(r"[^\W_]+")  # letters and digits; the underscore is a separator, as in both engines
 ACCENTS = re.compile("[\u0300-\u036f]")  # combining diacritical marks, once NFKD has split them off
 
-# ASCII text's separators (all but letters and digits, the underscore included, as ``WORD`` has it) as spaces.
-# Every ASCII character has an entry (letters and digits map to themselves): a character missing from the
-# table takes ``str.translate`` off its fast path.
-_ASCII_SEPARATORS = str.maketrans(
-    {chr(c): chr(c) if chr(c).islower() or chr(c).isdigit() else " " for c in range(128)}
+# ASCII text's bytes folded in one pass: letters to lower case, digits kept, everything else (the underscore
+# included, as ``WORD`` has it) a space. A bytes table: ``str.translate`` looks each character up in a dict.
+_ASCII_FOLD = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256)
 )
 
 
 def terms(query: str) -> list[str]:
     """The searchable words of a text: case, compatibility forms and accents folded."""
     if query.isascii():  # most messages: no accents or compatibility forms, and casefold is lower
-        # ``WORD.findall`` gives the same words; a table and a split do it in a third of the time, for every post.
-        return query.lower().translate(_ASCII_SEPARATORS).split()
+        # ``WORD.findall`` gives the same words; a table and a split do it in a fifth of the time, for every post.
+        return query.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
     folded = ACCENTS.sub("", unicodedata.normalize("NFKD", query.casefold()))
     return WORD.findall(unicodedata.normalize("NFC", folded))
 
