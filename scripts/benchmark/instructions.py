@@ -28,6 +28,7 @@ import orjson
 
 SENDS = {1: 300, 16: 1000}
 QUICK_SENDS = {1: 100, 16: 300}
+SERVER_SENDS = 2000  # the whole server's count: two runs of this agreed within 0.5 %
 WARM_UP = 300
 
 
@@ -91,6 +92,50 @@ def _count(target: str, senders: int, sends: int, chatd_root: Path | None) -> in
         return round(int(summary.split()[1]) / sends)
 
 
+async def _count_server(target: str, senders: int, sends: int, chatd_root: Path | None) -> int:
+    """Instructions per send of a whole server run by valgrind (``chatd serve`` on SQLite, or the floor's
+    server) and driven over loopback by the send scenario's load generator: what the in-process count leaves
+    out, uvicorn's protocol, httptools and uvloop, is in it. User space only, every thread."""
+    from . import procs
+    from .send import _send
+    from .setup import chatd_room, floor_room
+
+    with tempfile.TemporaryDirectory(prefix="chatd-callgrind-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        port = procs.free_port()
+        if target == "chatd":
+            env = procs.chatd_env(f"sqlite+aiosqlite:///{tmp}/chatd.db", Path(tmp))
+            server = [sys.executable, "-m", "chatd", "serve", "--port", str(port)]
+        else:
+            env = dict(os.environ)
+            server = [sys.executable, str(Path(__file__).parent / "floor.py"), str(port)]
+        env["PYTHONHASHSEED"] = "0"
+        if chatd_root is not None and target == "chatd":
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(chatd_root), env.get("PYTHONPATH")]))
+        proc = subprocess.Popen(
+            procs.taskset(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *server]),
+            env=env, cwd=chatd_root or procs.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            procs.wait_ready(port, proc, timeout=300)
+            running = procs.Server(target, port, proc)
+            room = chatd_room(running) if target == "chatd" else floor_room(running)
+            await _send(running, room, senders, WARM_UP * 2, 600)
+            subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, check=True)
+            done = await _send(running, room, senders, sends, 600)
+            subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, check=True)
+            if done["errors"] or done["requests"] != sends:
+                raise RuntimeError(f"callgrind run of {target} serve: {done}")
+        finally:
+            procs.stop(proc, timeout=120)
+        dumps = sorted(Path(tmp).glob("callgrind.out.*"))
+        if not dumps:
+            raise RuntimeError(f"callgrind run of {target} serve wrote no counts")
+        summary = next(line for line in dumps[0].read_text().splitlines() if line.startswith("summary:"))
+        return round(int(summary.split()[1]) / sends)
+
+
 def run(opts: Any) -> list[dict[str, Any]]:
     if shutil.which("valgrind") is None:
         raise SystemExit("bench: --instructions needs valgrind (apt-get install valgrind)")
@@ -102,6 +147,15 @@ def run(opts: Any) -> list[dict[str, Any]]:
         rows.append({"case": f"sqlite, {senders} senders", "senders": senders, "sends": sends[senders],
                      "chatd": chatd, "floor": floor, "ratio": round(chatd / floor, 2)})
         print(f"bench: instructions per send, {senders} senders: chatd {chatd:,}, floor {floor:,}", flush=True)
+    import uvloop
+
+    senders = 16
+    served = SERVER_SENDS // (3 if opts.quick else 1)
+    chatd = uvloop.run(_count_server("chatd", senders, served, opts.chatd))
+    floor = uvloop.run(_count_server("floor", senders, served, None))
+    rows.append({"case": f"sqlite, {senders} senders, the whole server (uvicorn too)", "senders": senders,
+                 "sends": served, "chatd": chatd, "floor": floor, "ratio": round(chatd / floor, 2)})
+    print(f"bench: instructions per send, {senders} senders, whole server: chatd {chatd:,}, floor {floor:,}", flush=True)
     return rows
 
 
