@@ -330,7 +330,7 @@ async def test_a_connection_that_is_closed_leaves_no_timer_behind() -> None:
     assert protocol.idle_timer is None
 
 
-def test_chatd_serves_its_requests_with_its_own_cycle() -> None:
+async def test_chatd_serves_its_requests_with_its_own_cycle() -> None:
     """``chatd serve``'s uvicorn settings (its logging, no access log of uvicorn's) leave every plain request
     to ``Exchange``: uvicorn's own cycle only takes what ``Exchange`` leaves to it."""
     import logging
