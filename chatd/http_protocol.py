@@ -217,27 +217,37 @@ _SERVER_ERROR = (
 
 class Arrival:
     """The request body's next part has come (or the request ended, or the client left): what ``receive``
-    waits for. ``asyncio.Event``'s part for uvicorn's protocol, which only calls ``set``; a flag first, a
-    future only when the app has to wait."""
+    waits for. ``asyncio.Event``'s part for uvicorn's protocol, which only calls ``set``: a flag first, a
+    future for each caller only when one has to wait (an app may wait in two tasks: its handler, and a
+    response's watch for the client leaving)."""
 
-    __slots__ = ("flag", "waiter")
+    __slots__ = ("flag", "waiters")
 
     def __init__(self) -> None:
         self.flag = False
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiters: list[asyncio.Future[None]] | None = None
 
     def set(self) -> None:
         self.flag = True
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        waiters = self.waiters
+        if waiters is not None:
+            self.waiters = None
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def wait(self) -> None:
-        if not self.flag:
-            waiter = self.waiter = asyncio.get_running_loop().create_future()
+        if self.flag:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiters is None:
+            self.waiters = []
+        self.waiters.append(waiter)
+        try:
             await waiter
+        finally:
+            if self.waiters is not None and waiter in self.waiters:
+                self.waiters.remove(waiter)
 
 
 class Exchange(RequestResponseCycle):

@@ -356,3 +356,28 @@ async def test_chatd_serves_its_requests_with_its_own_cycle() -> None:
         for name, (handlers, propagate) in loggers.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
+
+
+async def test_two_tasks_of_an_app_waiting_for_the_body_both_hear_of_it() -> None:
+    """A response's watch for the client leaving may wait beside the handler: one event wakes both, and one
+    of them given up (cancelled) leaves the other waiting."""
+    heard: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        async def listen(name: str) -> None:
+            message = await receive()
+            heard.append(f"{name}:{message['type']}")
+
+        first = asyncio.ensure_future(listen("one"))
+        second = asyncio.ensure_future(listen("two"))
+        cancelled = asyncio.ensure_future(listen("three"))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(first, second)
+
+    protocol, transport = _connect_with(OneWriteHttp, app)
+    protocol.data_received(b"POST /up HTTP/1.1\r\nHost: chatd\r\nContent-Length: 4\r\n\r\n")
+    await turns_until(lambda: False, 10)
+    protocol.connection_lost(None)
+    await turns_until(lambda: len(heard) == 2)
+    assert sorted(heard) == ["one:http.disconnect", "two:http.disconnect"]
