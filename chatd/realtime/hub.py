@@ -193,6 +193,18 @@ class Hub:
                 log.exception("could not route %s/%s", event.type, event.event)
 
     def _route(self, event: Event) -> None:
+        seq = event.seq
+        if event.type == ev.MESSAGE and seq is not None and event.user_id is None:
+            # Most events: a message's, to whoever has its channel open. What the general path below does
+            # for them, without the membership and channel changes no message event carries.
+            channel_id = event.channel_id
+            if channel_id is not None:
+                if seq > self.routed.get(channel_id, 0):
+                    self.routed[channel_id] = seq
+                watching = self.by_channel.get(channel_id)
+                if watching:
+                    self.fan_out(Frame(_encoded(event), channel_id, seq), list(watching))
+            return
         if event.type == ev.PRESENCE:
             self._presence(event)
             return
