@@ -13,13 +13,13 @@ the connection closes. Order is never changed, only writes joined. A websocket u
 transport to the websocket protocol (``realtime/wire.py`` writes its frames itself).
 
 It also runs each plain request through ``Exchange``, chatd's own request cycle, rather than uvicorn's:
-uvicorn's protocol was about a fifth of a send's instructions, half of it in its cycle (its answer's head
-checked with two regular-expression searches per header, an ``asyncio.Event`` and a keep-alive timer made
-and cancelled per request; docs/performance.md, "uvicorn's request cycle"). ``Exchange`` keeps every rule
-of uvicorn's (the ASGI messages and their order, ``Content-Length`` or chunked bodies, ``HEAD``, 204 and
-304, ``Connection: close``, ``100 Continue``, write back-pressure, a 500 for an app that fails before its
-answer) at less cost: the head's names and values are each checked in one search, the body's arrival is a
-flag, and an idle connection's timer is made once and moved only when it fires. uvicorn's own cycle still
+uvicorn's protocol was about a fifth of a send's instructions, its cycle's ``send`` the largest part (its
+answer's head checked with two regular-expression searches per header; also an ``asyncio.Event`` and a
+keep-alive timer made and cancelled per request; docs/performance.md, "The whole server counted").
+``Exchange`` keeps every rule of uvicorn's (the ASGI messages and their order, ``Content-Length`` or chunked
+bodies, ``HEAD``, 204 and 304, ``Connection: close``, ``100 Continue``, write back-pressure, a 500 for an
+app that fails before its answer) at less cost: the head's lines are checked in one match, the body's
+arrival is a flag, and an idle connection's timer is made once and moved only when it fires. uvicorn's own cycle still
 takes what is rare: upgrades, pipelined requests, and servers configured with its access log, a
 concurrency limit or fresh context variables per request.
 """
@@ -28,17 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import http
-import logging
 import re
 import urllib.parse
-from typing import Any, Callable
+from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from .edge.end_of_turn import EndOfTurn
-
-log = logging.getLogger("chatd.http")
 
 _HEAD = b"HTTP/"  # how every head uvicorn writes starts (an answer's, ``100 Continue``'s)
 
