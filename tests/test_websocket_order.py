@@ -60,8 +60,9 @@ async def _many_senders(server: LiveServer, through_asgi: bool = False) -> None:
     (alice, bob, carol), org = await team(server, "alice", "bob", "carol")
     cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id, carol.id]))["id"]
     mine, theirs = 40, 15
-    # Frames the test leaves unread must not pause the clients' reading, or their close handshakes wait.
-    async with alice.socket(max_queue=None) as a, carol.socket(max_queue=None) as c:
+    # Frames the test leaves unread must not pause the clients' reading, or their close handshakes wait: a
+    # queue far longer than this test fills (an unbounded one, None, is refused by websockets 13 and 14).
+    async with alice.socket(max_queue=10_000) as a, carol.socket(max_queue=10_000) as c:
         paths = {conn.wire is None for conn in server.app.state.hub.connections()}
         assert paths == {through_asgi}  # the path this test is about is the one taken
 
