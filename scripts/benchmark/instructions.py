@@ -11,6 +11,11 @@ server, no sockets: what both pay alike), every thread of the process, user-spac
 system call counts for its few instructions on our side, not for the kernel's work). The counters are zeroed
 after the warm-up and dumped after the measured sends (``callgrind_control``), so start-up is left out.
 ``--chatd PATH`` counts another checkout's chatd with this benchmark (a baseline commit, in a worktree).
+
+Then the whole server: ``chatd serve`` on SQLite and the floor's server, each under callgrind, driven over
+loopback by the send scenario's load generator at 16 senders (``_count_server``). uvicorn's protocol,
+httptools and uvloop are in that count. It is less steady (a few percent between runs: the word indexer
+keeps its own clock, which valgrind slows), so it says where a send goes rather than settling a small change.
 """
 
 from __future__ import annotations
