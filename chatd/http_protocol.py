@@ -206,10 +206,9 @@ _STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
 _METHODS: dict[bytes, str] = {}  # each method's name as ``str``, decoded once
 _TASK_NAME = "chatd: an HTTP request"
 _NO_BODY = frozenset({204, 304})
-_SERVER_ERROR = (
-    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n"
-    b"connection: close\r\n"
-)
+_SERVER_ERROR = [
+    (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21"), (b"connection", b"close"),
+]
 
 
 class Arrival:
@@ -252,7 +251,6 @@ class Exchange(RequestResponseCycle):
     far as the protocol sees it (the same attributes), with chatd's own ``receive``, ``send`` and run. The
     fields every request starts with are the class's, until a request changes its own."""
 
-    access_log = False
     disconnected = False
     more_body = True
     response_started = False
@@ -295,20 +293,12 @@ class Exchange(RequestResponseCycle):
             self.on_response = _nothing
 
     def _server_error(self) -> None:
-        """A 500 with ``Connection: close`` for an app that failed before its answer began."""
+        """A 500 with ``Connection: close`` for an app that failed before its answer began, sent as any
+        answer is."""
         if self.disconnected:
             return
-        self.response_started = self.response_complete = True
-        self.keep_alive = False
-        head = [_SERVER_ERROR]
-        for name, value in self.default_headers:
-            head += (name, b": ", value, b"\r\n")
-        head.append(b"\r\n")
-        self.transport.write(b"".join(head))
-        self.transport.write(b"Internal Server Error")
-        self.message_event.set()
-        self.transport.close()
-        self.on_response()
+        self._start(500, _SERVER_ERROR)
+        self._body(b"Internal Server Error", False)
 
     async def receive(self) -> Any:
         if self.waiting_for_100_continue and not self.transport.is_closing():

@@ -50,10 +50,15 @@ class Recording(asyncio.Transport):
         pass
 
 
-def connect(app: Any) -> tuple[OneWriteHttp, Recording]:
-    config = uvicorn.Config(app, http=OneWriteHttp, lifespan="off", log_level="warning", access_log=False)
+def connect(
+    app: Any, protocol_class: type[HttpToolsProtocol] = OneWriteHttp, **options: Any
+) -> tuple[Any, Recording]:
+    """A connection as ``chatd serve`` configures it: no uvicorn access log (chatd logs requests itself)."""
+    config = uvicorn.Config(
+        app, http=protocol_class, lifespan="off", log_level="critical", access_log=False, **options
+    )
     config.load()
-    protocol = OneWriteHttp(config=config, server_state=ServerState(), app_state={})
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
     transport = Recording()
     protocol.connection_made(transport)
     return protocol, transport
@@ -144,19 +149,9 @@ async def test_nothing_is_written_to_a_connection_the_client_closed() -> None:
 # same bytes, the same connection state and the same scope.
 
 
-def _connect_with(protocol_class: type[HttpToolsProtocol], app: Any, **options: Any) -> tuple[Any, Recording]:
-    """A connection as ``chatd serve`` configures it: no uvicorn access log (chatd logs requests itself)."""
-    config = uvicorn.Config(app, http=protocol_class, lifespan="off", log_level="critical", access_log=False, **options)
-    config.load()
-    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
-    transport = Recording()
-    protocol.connection_made(transport)
-    return protocol, transport
-
-
 async def _exchange(protocol_class: type[HttpToolsProtocol], app: Any, *parts: bytes) -> tuple[bytes, bool]:
     """What the client gets for ``parts`` (sent one after the other), and whether the server closed."""
-    protocol, transport = _connect_with(protocol_class, app)
+    protocol, transport = connect(app, protocol_class)
     for index, part in enumerate(parts):
         protocol.data_received(part)
         for _ in range(20):
@@ -302,7 +297,7 @@ async def test_the_app_hears_of_a_client_that_left_mid_request() -> None:
                 heard.append("disconnect")
                 return
 
-    protocol, transport = _connect_with(OneWriteHttp, app)
+    protocol, transport = connect(app)
     protocol.data_received(b"POST /up HTTP/1.1\r\nHost: chatd\r\nContent-Length: 10\r\n\r\nabc")
     await turns_until(lambda: False, 10)
     protocol.connection_lost(None)
@@ -311,7 +306,7 @@ async def test_the_app_hears_of_a_client_that_left_mid_request() -> None:
 
 
 async def test_an_idle_connection_is_closed_after_the_keep_alive_time_and_a_busy_one_is_not() -> None:
-    protocol, transport = _connect_with(OneWriteHttp, json_app, timeout_keep_alive=0.2)
+    protocol, transport = connect(json_app, timeout_keep_alive=0.2)
     for _ in range(6):  # a request every 0.1 s for 0.6 s: never idle for the whole 0.2 s
         protocol.data_received(GET)
         await asyncio.sleep(0.1)
@@ -322,7 +317,7 @@ async def test_an_idle_connection_is_closed_after_the_keep_alive_time_and_a_busy
 
 
 async def test_a_connection_that_is_closed_leaves_no_timer_behind() -> None:
-    protocol, transport = _connect_with(OneWriteHttp, json_app, timeout_keep_alive=0.05)
+    protocol, transport = connect(json_app, timeout_keep_alive=0.05)
     protocol.data_received(GET)
     await turns_until(lambda: transport.writes)
     assert protocol.idle_timer is not None
@@ -375,7 +370,7 @@ async def test_two_tasks_of_an_app_waiting_for_the_body_both_hear_of_it() -> Non
         cancelled.cancel()
         await asyncio.gather(first, second)
 
-    protocol, transport = _connect_with(OneWriteHttp, app)
+    protocol, transport = connect(app)
     protocol.data_received(b"POST /up HTTP/1.1\r\nHost: chatd\r\nContent-Length: 4\r\n\r\n")
     await turns_until(lambda: False, 10)
     protocol.connection_lost(None)

@@ -82,6 +82,15 @@ async def _child(target: str, senders: int, sends: int) -> None:
                 await lifespan.__aexit__(None, None, None)
 
 
+def _per_send(directory: Path, sends: int, what: str) -> int:
+    """Instructions per send from the counts callgrind dumped (``callgrind_control -d``) into ``directory``."""
+    dumps = sorted(directory.glob("callgrind.out.*"))
+    if not dumps:
+        raise RuntimeError(f"callgrind run of {what} wrote no counts")
+    summary = next(line for line in dumps[0].read_text().splitlines() if line.startswith("summary:"))
+    return round(int(summary.split()[1]) / sends)
+
+
 def _count(target: str, senders: int, sends: int, chatd_root: Path | None) -> int:
     """Instructions per send of one valgrind run."""
     with tempfile.TemporaryDirectory(prefix="chatd-callgrind-") as tmp:
@@ -92,11 +101,9 @@ def _count(target: str, senders: int, sends: int, chatd_root: Path | None) -> in
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m",
                    "benchmark.instructions", target, str(senders), str(sends)]
         done = subprocess.run(command, cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True)
-        dumps = sorted(Path(tmp).glob("callgrind.out.*"))
-        if done.returncode != 0 or not dumps:
+        if done.returncode != 0:
             raise RuntimeError(f"callgrind run of {target} failed:\n{done.stderr[-3000:]}")
-        summary = next(line for line in dumps[0].read_text().splitlines() if line.startswith("summary:"))
-        return round(int(summary.split()[1]) / sends)
+        return _per_send(Path(tmp), sends, target)
 
 
 async def _count_server(target: str, senders: int, sends: int, chatd_root: Path | None) -> int:
@@ -136,11 +143,7 @@ async def _count_server(target: str, senders: int, sends: int, chatd_root: Path 
                 raise RuntimeError(f"callgrind run of {target} serve: {done}")
         finally:
             procs.stop(proc, timeout=120)
-        dumps = sorted(Path(tmp).glob("callgrind.out.*"))
-        if not dumps:
-            raise RuntimeError(f"callgrind run of {target} serve wrote no counts")
-        summary = next(line for line in dumps[0].read_text().splitlines() if line.startswith("summary:"))
-        return round(int(summary.split()[1]) / sends)
+        return _per_send(Path(tmp), sends, f"{target} serve")
 
 
 def run(opts: Any) -> list[dict[str, Any]]:
