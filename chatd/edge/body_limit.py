@@ -19,19 +19,11 @@ from .headers import headers_of
 # Room for the multipart boundaries, part headers and the small fields around an uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
 _SCOPE_KEY = "chatd.body_limit"
-_UNGUARDED = 1024 * 1024
 
 
 def allow_upload(request: Request, file_max_bytes: int) -> None:
     """This request may carry a file of up to ``file_max_bytes`` (plus its multipart framing)."""
     request.scope[_SCOPE_KEY] = file_max_bytes + MULTIPART_OVERHEAD
-
-
-def request_limit(scope: Scope) -> int:
-    """The bound of this request's body (readers that count for themselves use the same one); the
-    default setting where ``bounded`` did not run (an app assembled without ``Front``)."""
-    limit: int = scope.get(_SCOPE_KEY, _UNGUARDED)
-    return limit
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -25,7 +25,7 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
         return cached[1]
     if not isinstance(raw, list):  # ASGI allows any iterable; Starlette's ``Headers`` makes it a list too
         raw = scope["headers"] = list(raw)
-    first = dict(reversed(raw))  # the first occurrence is written last, so it wins
+    first = dict(raw[::-1])  # the first occurrence is written last, so it wins (a copy costs less than ``reversed``)
     if scope["type"] == "http":
         scope[_SCOPE_KEY] = (raw, first)
     return first

@@ -21,11 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, Wi
 from starlette.requests import ClientDisconnect, Request
 
 from ..domain.codes import Code
-from ..domain.errors import BadRequest, ChatdError, TooLarge
+from ..domain.errors import BadRequest, ChatdError
 from ..core.ids import MAX_ID, parse_id
-from .body_limit import request_limit
 from .bounds import WITHIN_64_BITS, check_input, check_integers
-from .headers import header, headers_of
+from .headers import headers_of
 
 M = TypeVar("M", bound=BaseModel)
 _SCOPE_KEY = "chatd.params"
@@ -68,16 +67,12 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
         data[key] = value
 
 
-async def _bounded_body(request: Request) -> bytes:
-    """The whole body, refused past this request's limit. Read from ``receive`` as ``Request.stream`` does,
-    without its async generator (a few microseconds on every write)."""
-    limit = request_limit(request.scope)
-    length = header(request.scope, b"content-length")
-    if length.isdigit() and int(length) > limit:
-        raise TooLarge.over("the request body", limit)
+async def _whole_body(request: Request) -> bytes:
+    """The whole body, read from ``receive`` as ``Request.stream`` does, without its async generator (a few
+    microseconds on every write). ``Front`` gave the request a ``receive`` that refuses a body past the
+    request's limit (``body_limit.bounded``): the limit is not counted twice."""
     receive = request.receive
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -85,9 +80,6 @@ async def _bounded_body(request: Request) -> bytes:
         if message["type"] != "http.request":
             continue
         chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge.over("the request body", limit)
         if not message.get("more_body", False):
             if not chunks:  # one message: most requests
                 return chunk
@@ -107,7 +99,7 @@ async def merged_params(request: Request) -> dict[str, Any]:
     if request.scope["method"] in _BODY_METHODS:
         content_type = _media_type(headers_of(request.scope).get(b"content-type", b""))
         if content_type == "application/json" or content_type.endswith("+json"):
-            body = await _bounded_body(request)
+            body = await _whole_body(request)
             if body and not body.isspace():  # as ``body.strip()``, without copying the body
                 try:
                     parsed = orjson.loads(body)
@@ -121,7 +113,7 @@ async def merged_params(request: Request) -> dict[str, Any]:
                     data = parsed
         elif content_type == "application/x-www-form-urlencoded":
             try:
-                pairs = parse_qsl((await _bounded_body(request)).decode(), keep_blank_values=True)
+                pairs = parse_qsl((await _whole_body(request)).decode(), keep_blank_values=True)
             except UnicodeDecodeError:
                 raise BadRequest("malformed form body: not UTF-8", code=Code.BAD_FORM) from None
             for key, text in pairs:
