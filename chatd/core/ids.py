@@ -38,8 +38,9 @@ class IdGenerator:
                 "took the id): writes are refused until this node holds an id again",
                 reason="node id lease lapsed",
             )
-        ms = max(self._clock.now_ms() - EPOCH_MS, self._last_ms)
-        if ms == self._last_ms:
+        ms, last = self._clock.now_ms() - EPOCH_MS, self._last_ms
+        if ms <= last:  # not ``max``: its argument parsing alone costs more than this comparison (two ids a post)
+            ms = last
             self._seq = (self._seq + 1) & 0xFFF
             if self._seq == 0:
                 ms += 1  # sequence exhausted within this millisecond: borrow the next one

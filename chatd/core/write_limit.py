@@ -39,7 +39,8 @@ class WriteLimiter:
             if len(self._buckets) >= _PRUNE_ABOVE:
                 self._prune(now, rate, burst)
             bucket = self._buckets[user_id] = _Bucket(burst, now)
-        bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
+        tokens = bucket.tokens + (now - bucket.stamp) * rate
+        bucket.tokens = tokens if tokens < burst else burst  # not ``min``, dearer than the sum (every write)
         bucket.stamp = now
         if bucket.tokens < 1:
             raise RateLimited("too many writes; slow down", retry_after=(1 - bucket.tokens) / rate)

@@ -39,10 +39,10 @@ def bounded(scope: Scope, receive: Receive, limits: LimitSettings) -> Receive | 
     """``receive`` bounded by this request's limit (``limits`` read now, so a changed setting applies at
     once), or None when the declared length is over any request's limit: ``refuse`` answers it."""
     declared = _declared_length(scope)
-    most = max(limits.body_max_bytes, limits.upload_max_bytes + MULTIPART_OVERHEAD)
-    if declared is not None and declared > most:
+    body_max = limits.body_max_bytes
+    if declared is not None and declared > body_max and declared > limits.upload_max_bytes + MULTIPART_OVERHEAD:
         return None
-    scope[_SCOPE_KEY] = limits.body_max_bytes
+    scope[_SCOPE_KEY] = body_max
     counted = 0
 
     async def bounded_receive() -> Message:

@@ -25,6 +25,7 @@ docs/web-client.md explains each decision.
 
 from __future__ import annotations
 
+import operator
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -111,7 +112,8 @@ def _cookie_only(headers: dict[bytes, bytes]) -> bool:
 
 
 Decorate = Callable[[Message], None]
-"""What a response's ``http.response.start`` message needs added: the safe defaults and any CORS headers."""
+"""What a response's ``http.response.start`` message needs added: the safe defaults and any CORS headers. It
+gives the message a header list of its own, which the caller may extend."""
 
 
 class BrowserGuard:
@@ -184,6 +186,8 @@ SAFE_DEFAULTS = (
     ("Content-Security-Policy", "frame-ancestors 'none'"),
 )
 _RAW_SAFE_DEFAULTS = tuple((name.lower().encode(), value.encode()) for name, value in SAFE_DEFAULTS)
+_SAFE_DEFAULT_NAMES = frozenset(name for name, _ in _RAW_SAFE_DEFAULTS)
+_NAME = operator.itemgetter(0)
 
 
 def _safe_defaults(headers: MutableHeaders) -> None:
@@ -194,10 +198,11 @@ def _safe_defaults(headers: MutableHeaders) -> None:
 def add_safe_defaults(message: Message) -> None:
     """``_safe_defaults`` on a response's raw header list: each default the response does not set itself."""
     out = list(message.get("headers", ()))
-    present = [name.lower() for name, _ in out]  # a few names: a list is cheaper to build than a set
-    for default in _RAW_SAFE_DEFAULTS:
-        if default[0] not in present:
-            out.append(default)
+    present = set(map(bytes.lower, map(_NAME, out)))  # no loop of Python's: this runs for every answer
+    if present.isdisjoint(_SAFE_DEFAULT_NAMES):  # most answers: they set none of them
+        out += _RAW_SAFE_DEFAULTS
+    else:
+        out += [default for default in _RAW_SAFE_DEFAULTS if default[0] not in present]
     message["headers"] = out
 
 

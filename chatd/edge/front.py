@@ -83,9 +83,11 @@ class Front:
             if message["type"] == "http.response.start":
                 answered = True
                 status = message["status"]
-                if decorate is not None:
-                    decorate(message)
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                if decorate is None:
+                    message["headers"] = [*message.get("headers", ()), rid_header]
+                else:
+                    decorate(message)  # the message's header list is its own now
+                    message["headers"].append(rid_header)
             await send(message)
 
         try:

@@ -205,8 +205,10 @@ def _per_channel(batch: list[Message]) -> tuple[dict[int, int], dict[int, int], 
     newest: dict[int, int] = {}
     ranks: list[int] = []
     for message in batch:
-        counts[message.channel_id] = rank = counts.get(message.channel_id, 0) + 1
-        newest[message.channel_id] = max(message.created_at, newest.get(message.channel_id, message.created_at))
+        channel_id, created_at = message.channel_id, message.created_at
+        counts[channel_id] = rank = counts.get(channel_id, 0) + 1
+        if created_at > newest.get(channel_id, created_at - 1):  # not ``max``, dearer than its work (per post)
+            newest[channel_id] = created_at
         ranks.append(rank)
     return counts, newest, ranks
 
