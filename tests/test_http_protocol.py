@@ -407,3 +407,28 @@ async def test_two_tasks_of_an_app_waiting_for_the_body_both_hear_of_it() -> Non
     protocol.connection_lost(None)
     await turns_until(lambda: len(heard) == 2)
     assert sorted(heard) == ["one:http.disconnect", "two:http.disconnect"]
+
+
+async def test_an_answer_waits_while_the_client_reads_slowly_then_comes_whole() -> None:
+    """Back-pressure: while the transport asks for no more writes, the app's ``send`` waits (and writes
+    nothing); once the client has read, the answer goes out as uvicorn's own cycle sends it."""
+    for protocol_class in (OneWriteHttp, HttpToolsProtocol):
+        sent: list[str] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+            sent.append("start")
+            await send({"type": "http.response.body", "body": b"ok"})
+            sent.append("body")
+
+        protocol, transport = connect(app, protocol_class)
+        protocol.pause_writing()
+        protocol.data_received(GET)
+        await turns_until(lambda: False, 20)
+        assert sent == [] and transport.writes == [], protocol_class
+        protocol.resume_writing()
+        await turns_until(lambda: sent == ["start", "body"])
+        assert sent == ["start", "body"], protocol_class
+        await turns_until(lambda: bool(transport.writes))
+        written = b"".join(transport.writes)
+        assert written.startswith(b"HTTP/1.1 200 OK\r\n") and written.endswith(b"\r\n\r\nok"), protocol_class
