@@ -33,6 +33,4 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
 
 def header(scope: Scope, name: bytes) -> str:
     """One header's first value as Starlette decodes it (Latin-1), or ``""`` when it is absent."""
-    cached: tuple[object, dict[bytes, bytes]] | None = scope.get(_SCOPE_KEY)  # ``headers_of``'s map, without its call
-    found = cached[1] if cached is not None and cached[0] is scope["headers"] else headers_of(scope)
-    return found.get(name, b"").decode("latin-1")
+    return headers_of(scope).get(name, b"").decode("latin-1")
