@@ -7,7 +7,10 @@ channel archived, a role given), the answer is the one a fresh read gives, and a
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import fields
+
+import pytest
 
 from chatd.core.standing_cache import StandingCache
 from chatd.domain.models import Channel, ChannelAccess
@@ -68,6 +71,31 @@ async def test_a_refusal_is_never_taken_from_what_was_kept(chat: Harness) -> Non
     await bob.post("/message/edit", channel_id=channel, contents="left", expect=403, code="forbidden")
     assert [m["contents"] for m in await history(alice, channel)][-1] != "left"
 
+
+
+async def test_a_standing_kept_and_unchanged_lets_its_posts_commit_in_their_batch(
+    chat: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Posts move their channel's seq and newest time, which no access rule reads: a standing kept before them
+    still allows the next post in its batch. Any other change to the standing (here the topic) is seen, and
+    the batch runs again, its post read afresh and written."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/channel/members/add", id=channel, user_ids=[bob.id])
+    await bob.post("/message/edit", channel_id=channel, contents="first")  # its standing is read, and kept
+    caplog.set_level(logging.INFO, logger="chatd.writes")
+    for n in range(3):
+        await bob.post("/message/edit", channel_id=channel, contents=f"again {n}")
+    retried = [r for r in caplog.records if r.name == "chatd.writes"]
+    assert retried == []
+
+    await alice.post("/channel/edit", id=channel, organisation_id=org, name="general", topic="plans")
+    posted = await bob.post("/message/edit", channel_id=channel, contents="after the topic")
+    assert posted["contents"] == "after the topic"
+    retried = [r for r in caplog.records if r.name == "chatd.writes"]
+    assert [r.getMessage() for r in retried] == ["a shared write transaction failed; running its 1 actions one by one"]
+    assert [m["contents"] for m in await history(alice, channel)][-1] == "after the topic"
 
 
 def test_a_kept_standing_is_handed_out_as_a_copy_with_every_field() -> None:

@@ -241,6 +241,10 @@ class DirectQuery:
     def _args(names: tuple[str, ...], fixed: dict[str, Any], params: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(params[name] if name in params else fixed[name] for name in names)
 
+    def sqlite_args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The parameters of ``sqlite_sql``, in order."""
+        return self._args(self.sqlite_names, self._sqlite_fixed, params)
+
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
         if conn.dialect.name == "sqlite":
             return await self._first_on_sqlite(conn, params)
@@ -251,7 +255,7 @@ class DirectQuery:
         return None if record is None else self._row_of(list(record.keys()), tuple(record.values()))
 
     async def _first_on_sqlite(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
-        args = self._args(self.sqlite_names, self._sqlite_fixed, params)
+        args = self.sqlite_args(params)
 
         def run(db: sqlite3.Connection) -> tuple[list[str], Any]:
             cursor = db.execute(self.sqlite_sql, args)
@@ -266,7 +270,7 @@ class DirectQuery:
     def rows_on(self, db: sqlite3.Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row, run on SQLite's own thread: for work that runs several statements in one
         ``on_sqlite_thread`` call."""
-        cursor = db.execute(self.sqlite_sql, self._args(self.sqlite_names, self._sqlite_fixed, params))
+        cursor = db.execute(self.sqlite_sql, self.sqlite_args(params))
         try:
             columns = [column[0] for column in cursor.description]
             return [self._row_of(columns, row) for row in cursor.fetchall()]
