@@ -11,9 +11,11 @@ import logging
 from dataclasses import fields
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from chatd.core.standing_cache import StandingCache
 from chatd.domain.models import Channel, ChannelAccess
+from chatd.store.channels import Fingerprint
 from harness import Harness, history, org_with
 
 
@@ -98,6 +100,27 @@ async def test_a_standing_kept_and_unchanged_lets_its_posts_commit_in_their_batc
     assert [m["contents"] for m in await history(alice, channel)][-1] == "after the topic"
 
 
+async def test_a_standing_changed_by_another_connection_is_read_again(chat: Harness) -> None:
+    """A change this server did not make (another worker, a command, an operator's SQL) is seen by the next
+    post's batch, though no write of this server since could have changed the standing it kept."""
+    alice, bob = await chat.users("alice", "bob")
+    org = await org_with(alice, bob)
+    channel = (await alice.post("/channel/edit", organisation_id=org, name="general"))["id"]
+    await alice.post("/channel/members/add", id=channel, user_ids=[bob.id])
+    await bob.post("/message/edit", channel_id=channel, contents="first")  # read, and kept
+    await bob.post("/message/edit", channel_id=channel, contents="second")  # allowed by what was kept
+
+    other = create_async_engine(chat.core.settings.database.url)
+    try:
+        async with other.begin() as conn:
+            await conn.exec_driver_sql(
+                f"DELETE FROM channel_members WHERE channel_id = {int(channel)} AND user_id = {int(bob.id)}")
+    finally:
+        await other.dispose()
+    await bob.post("/message/edit", channel_id=channel, contents="after removal", expect=403, code="forbidden")
+    assert [m["contents"] for m in await history(alice, channel)][-1] == "second"
+
+
 def test_a_kept_standing_is_handed_out_as_a_copy_with_every_field() -> None:
     """Callers adjust the standing they are given (a post moves its channel's ``last_message_at``): what
     the cache keeps must not move with it, and no field may be lost or shifted in the copy."""
@@ -105,11 +128,11 @@ def test_a_kept_standing_is_handed_out_as_a_copy_with_every_field() -> None:
     access = ChannelAccess(**{f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"},
                            channel=channel)
     cache = StandingCache()
-    cache.put(1, 2, access, ("fingerprint",))
+    cache.put(1, 2, access, Fingerprint(("fingerprint",)))
     given = cache.get(1, 2)
     assert given is not None
     copy, fingerprint = given
-    assert copy == access and fingerprint == ("fingerprint",)
+    assert copy == access and fingerprint == Fingerprint(("fingerprint",))
     copy.channel.last_message_at = 99
     copy.role = "owner"
     kept = cache.get(1, 2)

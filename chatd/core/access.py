@@ -197,7 +197,7 @@ async def access_to_post(tx: Tx, principal: Principal, channel_id: int) -> Chann
         else:
             tx.expect_standing(channel_id, principal.user_id, fingerprint)
             return allowed
-    seen = await channel_store.standing_seen(tx.conn, channel_id, principal.user_id)
+    seen = await channel_store.standing_seen(tx.conn, channel_id, principal.user_id, epoch=tx.core.db.standings_epoch)
     if seen is None:
         raise NotFound("no such channel")
     found, fingerprint = seen

@@ -117,8 +117,8 @@ class Tx:
         batch, created, expected = self._messages, self._channel_events, self._expected
         self._messages, self._channel_events, self._expected = [], [], []
         try:
-            await new_messages.write(
-                self.conn, batch, created, last=last, expected=expected, read=read_through(batch))
+            await new_messages.write(self.conn, batch, created, last=last, expected=expected, read=read_through(batch),
+                                     epoch=self.core.db.standings_epoch)
         except StandingChanged as exc:  # nothing committed; the group commit runs the posts again, one by one
             self.core.standings.forget(exc.pairs)
             raise
@@ -150,7 +150,7 @@ class Core:
     indexer: Indexer = field(init=False)  # SQLite's word index, from its backlog (core/indexing.py)
 
     def __post_init__(self) -> None:
-        self.writes = GroupCommit(lambda: self.transaction(batch=True), enabled=True)
+        self.writes = GroupCommit(lambda keeps: self.transaction(batch=True, keeps_standings=keeps), enabled=True)
         self.indexer = Indexer(self.db)
 
     async def close(self) -> None:
@@ -160,9 +160,9 @@ class Core:
         await self.db.dispose()
 
     @asynccontextmanager
-    async def transaction(self, *, batch: bool = False) -> AsyncIterator[Tx]:
-        """``batch``: a group commit's (``Database.write``)."""
-        async with self.db.write(batch=batch) as conn:
+    async def transaction(self, *, batch: bool = False, keeps_standings: bool = False) -> AsyncIterator[Tx]:
+        """``batch``: a group commit's; ``keeps_standings``: it changes no channel standing (``Database.write``)."""
+        async with self.db.write(batch=batch, keeps_standings=keeps_standings) as conn:
             tx = Tx(conn, self)
             yield tx
             await tx.flush(last=True)

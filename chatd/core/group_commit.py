@@ -35,7 +35,7 @@ from ..domain.probes import SILENT, Probe
 
 T = TypeVar("T")
 Action = Callable[[Any], Awaitable[Any]]
-Pending = tuple[Action, "asyncio.Future[Any]", tuple[int, ...]]
+Pending = tuple[Action, "asyncio.Future[Any]", tuple[int, ...], bool]  # …, its locks, whether it keeps standings
 BATCH_MAX = 256
 GATHER_SHARE = 0.2
 GATHER_MAX = 0.005
@@ -51,7 +51,8 @@ log = logging.getLogger("chatd.writes")
 
 
 class GroupCommit:
-    def __init__(self, transaction: Callable[[], AbstractAsyncContextManager[Any]], *, enabled: bool) -> None:
+    def __init__(self, transaction: Callable[[bool], AbstractAsyncContextManager[Any]], *, enabled: bool) -> None:
+        """``transaction(keeps_standings)``: a write transaction for a batch, or for one action of it."""
         self._transaction = transaction
         self.enabled = enabled
         self._pending: list[Pending] = []
@@ -62,17 +63,21 @@ class GroupCommit:
         self._closing = False
         self.probe: Probe = SILENT
 
-    def run(self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = ()) -> Awaitable[T]:
+    def run(
+        self, action: Callable[[Any], Awaitable[T]], *, channels: Iterable[int] = (), keeps_standings: bool = False
+    ) -> Awaitable[T]:
         """Run ``action(tx)`` in a (possibly shared) transaction; what it returns is awaited, and answers once
         that transaction committed. Not a coroutine itself: the caller waits on the batch's future directly,
         one frame fewer to suspend and resume on every write.
 
-        ``channels``: those whose logs the action writes; their locks are taken before any action runs."""
+        ``channels``: those whose logs the action writes; their locks are taken before any action runs.
+        ``keeps_standings``: the action changes no channel standing (a post): a batch of only such actions
+        leaves the standings kept for posts as they were (``Database.write``)."""
         locks = tuple(channels)
         if self._closing:
             raise Unavailable("the server is shutting down; try again shortly")
         if not self.enabled:
-            return self._unbatched(action, locks)
+            return self._unbatched(action, locks, keeps_standings)
         worker = self._worker
         if worker is None or worker.done():
             loop = asyncio.get_running_loop()
@@ -81,12 +86,12 @@ class GroupCommit:
         else:  # its loop: ``get_running_loop`` makes a system call (getpid) on every send
             loop = worker.get_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._pending.append((action, future, locks))
+        self._pending.append((action, future, locks, keeps_standings))
         self._wake.set()
         return future
 
-    async def _unbatched(self, action: Callable[[Any], Awaitable[T]], locks: tuple[int, ...]) -> T:
-        async with self._transaction() as tx:
+    async def _unbatched(self, action: Callable[[Any], Awaitable[T]], locks: tuple[int, ...], keeps: bool) -> T:
+        async with self._transaction(keeps) as tx:
             await _lock(tx, locks)
             return await action(tx)
 
@@ -103,7 +108,7 @@ class GroupCommit:
                 self._worker.cancel()
                 await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        for _, future, _ in self._pending:
+        for _, future, _, _ in self._pending:
             if not future.done():
                 future.set_exception(Unavailable("the server is shutting down; try again shortly"))
         self._pending.clear()
@@ -123,7 +128,7 @@ class GroupCommit:
                     self._last_seconds = loop.time() - started
                     self._expected = min(BATCH_MAX, len(batch) + len(self._pending))
                 except BaseException as exc:  # never leave a caller waiting on a worker that is gone
-                    for _, future, _ in batch:
+                    for _, future, _, _ in batch:
                         if not future.done():
                             future.set_exception(exc if isinstance(exc, Exception) else Unavailable(
                                 "the server is shutting down; try again shortly"))
@@ -149,9 +154,9 @@ class GroupCommit:
     async def _commit(self, batch: list[Pending]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
-            async with self._transaction() as tx:
-                await _lock(tx, tuple(channel for _, _, locks in batch for channel in locks))
-                for action, future, _ in batch:
+            async with self._transaction(all(keeps for _, _, _, keeps in batch)) as tx:
+                await _lock(tx, tuple(channel for _, _, locks, _ in batch for channel in locks))
+                for action, future, _, _ in batch:
                     try:
                         outcomes.append((future, True, await action(tx)))
                     except ChatdError as exc:
@@ -161,8 +166,8 @@ class GroupCommit:
         except Exception as exc:
             if not isinstance(exc, Unavailable):  # an outage is logged once, by the database
                 log.info("a shared write transaction failed; running its %d actions one by one", len(batch))
-            for action, future, locks in batch:
-                await self._alone(action, future, locks)
+            for action, future, locks, keeps in batch:
+                await self._alone(action, future, locks, keeps)
             return
         for future, ok, value in outcomes:
             if future.done():
@@ -172,9 +177,9 @@ class GroupCommit:
             else:
                 future.set_exception(value)
 
-    async def _alone(self, action: Action, future: asyncio.Future[Any], locks: tuple[int, ...]) -> None:
+    async def _alone(self, action: Action, future: asyncio.Future[Any], locks: tuple[int, ...], keeps: bool) -> None:
         try:
-            async with self._transaction() as tx:
+            async with self._transaction(keeps) as tx:
                 await _lock(tx, locks)
                 result = await action(tx)
         except BaseException as exc:  # handed to the caller, who sees exactly what a lone write would raise

@@ -66,7 +66,7 @@ class Indexer:
         done = 0
         more = self.enabled
         while more and (most is None or done < most):
-            async with self.db.write() as conn:
+            async with self.db.write(keeps_standings=True) as conn:  # the word index and its backlog only
                 taken, more = await search_backlog.index_some(conn, MESSAGES)
             self.probe.search_indexed(taken)
             done += MESSAGES

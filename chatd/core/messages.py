@@ -290,7 +290,7 @@ async def post_loaded(core: Core, principal: Principal, post: Post, load: Load[T
         return await load(tx.conn, shown)
 
     try:
-        return await core.writes.run(run, channels=[post.channel_id])
+        return await core.writes.run(run, channels=[post.channel_id], keeps_standings=True)
     except IntegrityError:
         # Two concurrent sends with one key: the loser's insert hits the unique index; it answers with the winner.
         if post.client_msg_id is None:

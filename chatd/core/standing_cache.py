@@ -10,6 +10,11 @@ if every standing it used is unchanged, read again in the writing transaction un
 in its snapshot (``check_standings``, before the ``COMMIT``); if one changed, nothing is committed, its entry is
 forgotten and the batch's posts run again one by one, reading afresh (``core/group_commit.py``). So the
 cache needs no invalidation to be right; a stale entry costs one retried batch.
+
+On SQLite the check reads nothing for a standing seen since the last write that could have changed it: one of
+this server's own on its writer, other than posts (``Database.standings_epoch``), or a commit of any other
+connection (SQLite's ``data_version``): ``channels.Fingerprint``. Reading each again was a statement over
+five tables per poster and batch, a seventh of a send when the senders are people rather than one account.
 """
 
 from __future__ import annotations

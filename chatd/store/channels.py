@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,7 +15,7 @@ from ..domain.models import Channel, ChannelAccess
 from .id_lists import id_in
 from .like import like_pattern
 from .rows import Picker
-from .direct import DirectQuery, for_asyncpg
+from .direct import DirectQuery, for_asyncpg, on_sqlite_thread
 from .tables import channel_members, channels, org_members, organisations, teams, users
 
 
@@ -273,7 +273,21 @@ _FINGERPRINTED = itemgetter(
     *(i for i, column in enumerate(_STANDING.statement.selected_columns) if column.key not in _VOLATILE)
 )
 
-Fingerprint = tuple[Any, ...]
+#: Bumped by SQLite whenever another connection commits; unchanged by the asking connection's own commits.
+DATA_VERSION = "PRAGMA data_version"
+
+
+class Fingerprint(NamedTuple):
+    """What a kept standing is checked by before a batch's posts it allowed are written.
+
+    ``columns``: the standing's, but the volatile ones. ``seen``, on SQLite: the kept connection's
+    ``Database.standings_epoch`` and ``PRAGMA data_version`` when the standing was read. The epoch moves with
+    every write on that connection but a batch of posts (and with a new connection), the data version with
+    every commit of any other connection (another worker, a command, a reader's write): while both are as
+    they were, nothing can have changed the standing, and the check reads nothing."""
+
+    columns: tuple[Any, ...]
+    seen: tuple[int, int] | None = None
 
 
 class StandingChanged(Exception):
@@ -285,11 +299,11 @@ class StandingChanged(Exception):
         self.pairs = pairs
 
 
-def _fingerprint(row: Sequence[Any]) -> Fingerprint:
+def _columns(row: Sequence[Any]) -> tuple[Any, ...]:
     """A row of ``_STANDING`` without its volatile columns: taken by position, as one C call, since a batch
     takes one for each poster it writes (a comprehension over the names was most of a lone post's Python on
     SQLite's thread)."""
-    found: Fingerprint = _FINGERPRINTED(row)
+    found: tuple[Any, ...] = _FINGERPRINTED(row)
     return found
 
 
@@ -302,11 +316,21 @@ async def standing(conn: AsyncConnection, channel_id: int, user_id: int) -> Chan
 
 
 async def standing_seen(
-    conn: AsyncConnection, channel_id: int, user_id: int
+    conn: AsyncConnection, channel_id: int, user_id: int, *, epoch: int
 ) -> tuple[ChannelAccess, Fingerprint] | None:
-    """``standing``, with the fingerprint ``check_standings_sqlite`` compares it by later."""
-    row = await _STANDING.first(conn, {"channel_id": channel_id, "user_id": user_id})
-    return None if row is None else (_access(row), _fingerprint(row))
+    """``standing``, with the fingerprint it is checked by later (``check_standings_sqlite``,
+    ``check_standings``); ``epoch``: ``Database.standings_epoch``, ``conn`` being the kept writer."""
+    params = {"channel_id": channel_id, "user_id": user_id}
+    if conn.dialect.name != "sqlite":
+        row = await _STANDING.first(conn, params)
+        return None if row is None else (_access(row), Fingerprint(_columns(row)))
+
+    def run(db: sqlite3.Connection) -> tuple[int, list[Any]]:
+        (version,) = db.execute(DATA_VERSION).fetchone()
+        return version, _STANDING.rows_on(db, params)
+
+    version, rows = await on_sqlite_thread(conn, run, _STANDING.sqlite_sql)
+    return (_access(rows[0]), Fingerprint(_columns(rows[0]), (epoch, version))) if rows else None
 
 
 #: ``_STANDING`` for the pair ``p.channel_id``, ``p.user_id`` of an enclosing PostgreSQL statement, as one JSON
@@ -327,23 +351,34 @@ def check_standings(
     changed: list[tuple[int, int]] = []
     for channel_id, user_id, fingerprint in expected:
         row = found.get((channel_id, user_id))
-        if row is None or _fingerprint(tuple(row.values())) != fingerprint:
+        if row is None or _columns(tuple(row.values())) != fingerprint.columns:
             changed.append((channel_id, user_id))
     if changed:
         raise StandingChanged(changed)
 
 
-def check_standings_sqlite(db: sqlite3.Connection, expected: Sequence[tuple[int, int, Fingerprint]]) -> None:
+def check_standings_sqlite(
+    db: sqlite3.Connection, expected: Sequence[tuple[int, int, Fingerprint]], epoch: int
+) -> None:
     """``check_standings`` on SQLite's thread, in the transaction that writes a batch's posts and before it
-    writes them: each standing read again under the write lock, and compared as it comes."""
+    writes them (``epoch``: ``Database.standings_epoch`` now): a standing seen since the last write that could
+    change one, here or elsewhere, is as it was (``Fingerprint``); any other is read again under the write
+    lock and compared. Reading each again cost a statement of five tables per poster and batch."""
     changed: list[tuple[int, int]] = []
+    now: tuple[int, int] | None = None
     for channel_id, user_id, fingerprint in expected:
+        if fingerprint.seen is not None:
+            if now is None:
+                (version,) = db.execute(DATA_VERSION).fetchone()
+                now = (epoch, version)
+            if fingerprint.seen == now:
+                continue
         cursor = db.execute(_STANDING.sqlite_sql, _STANDING.sqlite_args({"channel_id": channel_id, "user_id": user_id}))
         try:
             row = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None or _fingerprint(row) != fingerprint:
+        if row is None or _columns(row) != fingerprint.columns:
             changed.append((channel_id, user_id))
     if changed:
         raise StandingChanged(changed)

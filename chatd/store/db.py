@@ -132,6 +132,10 @@ class Database:
             self._write_lock = None
         self._batch_lock = asyncio.Lock()  # PostgreSQL's group commit batches, one at a time
         self._writer: AsyncConnection | None = None  # the connection kept for them (``_kept``)
+        # SQLite: moves with every write transaction on the kept connection that may change a standing (all but
+        # a group commit's posts) and with a new kept connection; standings seen since are still true
+        # (``channels.Fingerprint``, ``core/standing_cache.py``).
+        self.standings_epoch = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -164,10 +168,12 @@ class Database:
             self.probe.transaction("read", time.perf_counter() - started)
 
     @asynccontextmanager
-    async def write(self, *, batch: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, batch: bool = False, keeps_standings: bool = False) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed when the block exits without an exception. ``batch``: the group
         commit's (``core.group_commit``), one at a time, on a connection kept for them (``_kept``); on SQLite
-        every write is one at a time and on that connection."""
+        every write is one at a time and on that connection. ``keeps_standings``: the transaction changes no
+        channel standing (``channels.standing``'s columns but the volatile ones): a batch of posts; any other
+        moves ``standings_epoch``, under the write lock, before its first statement."""
         started = time.perf_counter()
         try:
             if self._write_lock is None and not batch:
@@ -176,6 +182,8 @@ class Database:
             else:
                 async with self._write_lock or self._batch_lock:
                     conn = await self._kept()
+                    if not keeps_standings:
+                        self.standings_epoch += 1
                     try:
                         if self.is_sqlite:
                             async with sqlite_transaction(conn):
@@ -319,6 +327,7 @@ class Database:
                 # dearer, as it cannot know how many posts and standings its parameters hold): 25 µs per post.
                 await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
             self._writer = conn
+            self.standings_epoch += 1  # its data version counts from its own start
         return self._writer
 
     async def _drop_kept(self, *, in_doubt: bool = True) -> None:

@@ -40,7 +40,7 @@ from .words import document
 
 async def write(
     conn: AsyncConnection, batch: list[Message], created: list[Event], *, last: bool = False,
-    expected: Sequence[tuple[int, int, Fingerprint]] = (), read: Sequence[tuple[int, int, int]] = (),
+    expected: Sequence[tuple[int, int, Fingerprint]] = (), read: Sequence[tuple[int, int, int]] = (), epoch: int = 0,
 ) -> None:
     """Store ``batch`` and ``created`` (one event per message, same order) and set each event's ``seq``.
     ``read``: (channel, user, message) read markers moved forward to the message (never back; a non-member
@@ -48,12 +48,13 @@ async def write(
     ``last``: nothing follows in this transaction, so SQLite commits it in the same hop (``db.write``).
     ``expected``: (channel, user, fingerprint) standings the posts were allowed by, read before this
     transaction; each is read again as the batch is written (SQLite: first, ``channels.check_standings_sqlite``;
-    PostgreSQL: by the batch's statement) and ``StandingChanged`` raised, nothing committed, if one changed."""
+    PostgreSQL: by the batch's statement) and ``StandingChanged`` raised, nothing committed, if one changed;
+    ``epoch``: ``Database.standings_epoch`` now (SQLite: a standing seen since is not read again)."""
     if not batch:
         return
     assert len(batch) == len(created)
     if conn.dialect.name == "sqlite":
-        await _write_sqlite(conn, batch, created, commit=last, expected=expected, read=read)
+        await _write_sqlite(conn, batch, created, commit=last, expected=expected, read=read, epoch=epoch)
         return
     await _write_postgresql(conn, batch, created, expected, read)
 
@@ -77,7 +78,7 @@ _SQLITE_EVENTS = (
 
 async def _write_sqlite(
     conn: AsyncConnection, batch: list[Message], created: list[Event], *, commit: bool,
-    expected: Sequence[tuple[int, int, Fingerprint]], read: Sequence[tuple[int, int, int]],
+    expected: Sequence[tuple[int, int, Fingerprint]], read: Sequence[tuple[int, int, int]], epoch: int,
 ) -> None:
     """The messages, their files and mentions, the authors' read markers, the channels' seqs, the events and the
     words to index, in one call on the thread that owns the SQLite connection (aiosqlite's): through SQLAlchemy
@@ -103,7 +104,7 @@ async def _write_sqlite(
         try:
             if expected:
                 step = "the standings the posts were allowed by"
-                check_standings_sqlite(db, expected)
+                check_standings_sqlite(db, expected, epoch)
                 step = _SQLITE_MESSAGES
             db.executemany(step, messages)
             if files:
