@@ -3,7 +3,7 @@ nothing (the floor). Setup is plain HTTP with httpx: it is not measured."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -13,12 +13,18 @@ from . import procs
 
 @dataclass
 class Room:
-    """Where a scenario posts and listens: the channel, the credential and the websocket URL."""
+    """Where a scenario posts and listens: the channel, the credential and the websocket URL; ``senders``:
+    one credential per sending connection, each a user of its own, when the room has them."""
 
     channel_id: str
     headers: dict[str, str]
     ws_url: str
     send_path: str
+    senders: list[dict[str, str]] = field(default_factory=list)
+
+    def headers_for(self, connection: int) -> dict[str, str]:
+        """The credential connection number ``connection`` sends with."""
+        return self.senders[connection % len(self.senders)] if self.senders else self.headers
 
 
 def login(server: procs.Server, username: str, password: str) -> dict[str, str]:
@@ -34,11 +40,22 @@ def call(server: procs.Server, path: str, headers: dict[str, str], **body: Any) 
     return response.json()
 
 
-def chatd_room(server: procs.Server, name: str = "bench") -> Room:
+SENDER_PASSWORD = "bench-sender-password"
+
+
+def chatd_room(server: procs.Server, name: str = "bench", *, users: int = 0) -> Room:
+    """The admin's channel; ``users``: that many users made for it, members, each signed in (``Room.senders``)."""
     headers = login(server, "admin", procs.ADMIN_PASSWORD)
     org = call(server, "/organisation/edit", headers, name=f"Bench {name}")["id"]
-    channel = call(server, "/channel/edit", headers, organisation_id=org, name=name)["id"]
-    return Room(channel, headers, f"ws://127.0.0.1:{server.port}/websocket/client", "/message/edit")
+    names = [f"{name}-sender{n:03d}" for n in range(users)]
+    ids = [
+        str(call(server, "/api/users/add", headers, email=f"{who}@bench.example", userName=who,
+                 password=SENDER_PASSWORD, organizationId=org)["id"])
+        for who in names
+    ]
+    channel = call(server, "/channel/edit", headers, organisation_id=org, name=name, members=ids)["id"]
+    senders = [login(server, who, SENDER_PASSWORD) for who in names]
+    return Room(channel, headers, f"ws://127.0.0.1:{server.port}/websocket/client", "/message/edit", senders)
 
 
 def floor_room(server: procs.Server) -> Room:
