@@ -106,10 +106,11 @@ def _count(target: str, senders: int, sends: int, chatd_root: Path | None) -> in
         return _per_send(Path(tmp), sends, target)
 
 
-async def _count_server(target: str, senders: int, sends: int, chatd_root: Path | None) -> int:
+async def _count_server(target: str, senders: int, sends: int, chatd_root: Path | None, users: int = 0) -> int:
     """Instructions per send of a whole server run by valgrind (``chatd serve`` on SQLite, or the floor's
     server) and driven over loopback by the send scenario's load generator: what the in-process count leaves
-    out, uvicorn's protocol, httptools and uvloop, is in it. User space only, every thread."""
+    out, uvicorn's protocol, httptools and uvloop, is in it. User space only, every thread. ``users``: the
+    senders are that many users of their own (``setup.chatd_room``), not the admin alone."""
     from . import procs
     from .send import _send
     from .setup import chatd_room, floor_room
@@ -134,7 +135,7 @@ async def _count_server(target: str, senders: int, sends: int, chatd_root: Path 
         try:
             procs.wait_ready(port, proc, timeout=300)
             running = procs.Server(target, port, proc)
-            room = chatd_room(running) if target == "chatd" else floor_room(running)
+            room = chatd_room(running, users=users) if target == "chatd" else floor_room(running)
             await _send(running, room, senders, WARM_UP * 2, 600)
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, check=True)
             done = await _send(running, room, senders, sends, 600)
@@ -166,6 +167,11 @@ def run(opts: Any) -> list[dict[str, Any]]:
     rows.append({"case": f"sqlite, {senders} senders, the whole server (uvicorn too)", "senders": senders,
                  "sends": served, "chatd": chatd, "floor": floor, "ratio": round(chatd / floor, 2)})
     print(f"bench: instructions per send, {senders} senders, whole server: chatd {chatd:,}, floor {floor:,}", flush=True)
+    people = uvloop.run(_count_server("chatd", senders, served, opts.chatd, users=senders))
+    rows.append({"case": f"sqlite, {senders} senders who are {senders} users, the whole server", "senders": senders,
+                 "sends": served, "chatd": people, "floor": floor, "ratio": round(people / floor, 2)})
+    print(f"bench: instructions per send, {senders} senders who are {senders} users, whole server: chatd {people:,}",
+          flush=True)
     return rows
 
 
