@@ -173,7 +173,8 @@ class Database:
         commit's (``core.group_commit``), one at a time, on a connection kept for them (``_kept``); on SQLite
         every write is one at a time and on that connection. ``keeps_standings``: the transaction changes no
         channel standing (``channels.standing``'s columns but the volatile ones): a batch of posts; any other
-        moves ``standings_epoch``, under the write lock, before its first statement."""
+        moves ``standings_epoch`` under the write lock as it begins (the posts of its batch check the standings
+        they kept, after its changes) and as it ends (a standing read in it may predate one)."""
         started = time.perf_counter()
         try:
             if self._write_lock is None and not batch:
@@ -182,7 +183,7 @@ class Database:
             else:
                 async with self._write_lock or self._batch_lock:
                     conn = await self._kept()
-                    if not keeps_standings:
+                    if not keeps_standings:  # as it begins: a kept standing its changes may outdate is read again
                         self.standings_epoch += 1
                     try:
                         if self.is_sqlite:
@@ -195,6 +196,9 @@ class Database:
                         if not finished_cleanly(conn):
                             await self._drop_kept()
                         raise
+                    finally:
+                        if not keeps_standings:  # and as it ends: nor is one read in it before a change
+                            self.standings_epoch += 1
         except Exception as exc:
             if is_outage(exc):
                 raise self.unavailable(exc, started=started, write=True) from exc
