@@ -49,7 +49,8 @@ async def write(
     ``expected``: (channel, user, fingerprint) standings the posts were allowed by, read before this
     transaction; each is read again as the batch is written (SQLite: first, ``channels.check_standings_sqlite``;
     PostgreSQL: by the batch's statement) and ``StandingChanged`` raised, nothing committed, if one changed;
-    ``epoch``: ``Database.standings_epoch`` now (SQLite: a standing seen since is not read again)."""
+    ``epoch``: ``Database.standings_epoch`` now (SQLite: a standing seen since is not read again; the default,
+    0, is no epoch a standing was seen at, the kept connection's first being 1)."""
     if not batch:
         return
     assert len(batch) == len(created)
