@@ -35,7 +35,7 @@ from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
 from .sqlite_driver import one_hop_dbapi
 from .transactions import (
-    OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, postgresql_transaction, sqlite_transaction,
+    OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, PostgresqlTransaction, SqliteTransaction,
     terminate, tune_sqlite,
 )
 
@@ -187,10 +187,10 @@ class Database:
                         self.standings_epoch += 1
                     try:
                         if self.is_sqlite:
-                            async with sqlite_transaction(conn):
+                            async with SqliteTransaction(conn):
                                 yield conn
                         else:
-                            async with postgresql_transaction(conn):
+                            async with PostgresqlTransaction(conn):
                                 yield conn
                     except BaseException:
                         if not finished_cleanly(conn):
@@ -324,7 +324,7 @@ class Database:
             conn = await self.engine.connect()
             if self.is_sqlite:
                 await conn.execution_options(**{WRITE: True, OWN_BEGIN: True})
-            else:  # chatd sends BEGIN and COMMIT itself (``transactions.postgresql_transaction``)
+            else:  # chatd sends BEGIN and COMMIT itself (``transactions.PostgresqlTransaction``)
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 # A batch's statements are the same few, run thousands of times: a plan each, kept. Left to its
                 # own estimate, PostgreSQL planned the batch's write afresh every time (its generic plan looks
@@ -338,7 +338,7 @@ class Database:
         """After a write that failed and left its connection in doubt, the next one starts on a fresh one.
 
         On PostgreSQL a connection in doubt is terminated and discarded, not handed back to the pool: it may
-        still be inside the transaction chatd began on it (``transactions.postgresql_transaction``), of which
+        still be inside the transaction chatd began on it (``transactions.PostgresqlTransaction``), of which
         the pool's reset knows nothing, or still busy with a statement, and the next reader would fail on it."""
         conn, self._writer = self._writer, None
         if conn is not None:

@@ -12,7 +12,7 @@ channel locks (``db``, ``events.lock_many``) and the access check of every write
 - **SQLite**: ``on_sqlite_thread`` runs a function on aiosqlite's own thread, with the standard ``sqlite3``
   module, in one hop. It uses aiosqlite's private ``_execute`` and ``_conn``, there since 0.11.
 - **PostgreSQL**: ``on_asyncpg`` runs a function with the asyncpg connection, in the transaction chatd
-  manages on the kept writer (``transactions.postgresql_transaction``: the first statement sends its ``BEGIN``, in
+  manages on the kept writer (``transactions.PostgresqlTransaction``: the first statement sends its ``BEGIN``, in
   the same round trip when it is a script, ``script_on_asyncpg``) or once SQLAlchemy's adapter has opened
   one (before that it answers ``NOT_IN_TRANSACTION`` and the caller goes through SQLAlchemy, which opens
   it); ``end_on_asyncpg`` commits or rolls back chatd's. It uses only asyncpg's public API.
@@ -75,7 +75,7 @@ async def _raw(conn: AsyncConnection) -> PoolProxiedConnection:
     return await conn.get_raw_connection()
 
 
-# The BEGIN a write transaction has not sent yet (``transactions.sqlite_transaction``, ``transactions.postgresql_transaction``),
+# The BEGIN a write transaction has not sent yet (``transactions.SqliteTransaction``, ``transactions.PostgresqlTransaction``),
 # in the pool connection's ``info``: the first statement sends it, with itself when it runs here (in its hop
 # to SQLite's thread; on PostgreSQL in the round trip of a ``script_on_asyncpg``), else through the ``begin``
 # hook.
@@ -112,7 +112,7 @@ async def on_asyncpg(
     conn: AsyncConnection, work: Callable[[asyncpg.Connection], Awaitable[T]], statement: str
 ) -> T | NotInTransaction:
     """``await work(driver)`` with the asyncpg connection under ``conn``, inside the caller's transaction: the
-    one chatd manages on the kept writer (``transactions.postgresql_transaction``; its pending ``BEGIN`` is sent first),
+    one chatd manages on the kept writer (``transactions.PostgresqlTransaction``; its pending ``BEGIN`` is sent first),
     or the one SQLAlchemy's adapter opened; ``NOT_IN_TRANSACTION`` (nothing run) if neither is open yet."""
     raw = await _raw(conn)
     driver: asyncpg.Connection = raw.driver_connection

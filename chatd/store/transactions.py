@@ -11,8 +11,7 @@ its ``begin`` hook, which send the ``BEGIN`` of a transaction SQLAlchemy begins.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 from sqlalchemy import event
 from sqlalchemy.exc import InternalError
@@ -88,38 +87,47 @@ def tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE, False) else "BEGIN")
 
 
-@asynccontextmanager
-async def sqlite_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
+class SqliteTransaction:
     """A write transaction on the kept SQLite connection, begun and ended by chatd itself rather than through
     SQLAlchemy's transaction object (a greenlet switch each way). ``BEGIN IMMEDIATE`` is sent with the first
     statement (``direct.PENDING_BEGIN``: in its hop when it runs on the driver, else by the ``begin`` hook),
     and a batch of posts sends its ``COMMIT`` with its rows (``new_messages.write(last=True)``): a lone post
     then takes two hops to SQLite's thread, not four. Whatever is still open at the end is committed here:
-    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop."""
-    info = conn.info  # the pool connection's: read now, while the connection is surely valid
-    info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
-    try:
-        yield
-    except BaseException:
-        begun = info.pop(PENDING_BEGIN, None) is None
-        try:
-            if conn.get_transaction() is not None:  # also one a lost connection left invalid
-                await conn.rollback()
-            elif begun and not conn.invalidated:
-                await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
-        except Exception:
-            pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
-        raise
-    if info.pop(PENDING_BEGIN, None) is not None:
-        return  # no statement ran: nothing began
-    if conn.get_transaction() is not None:
-        await conn.commit()
-    elif await sqlite_in_transaction(conn):
-        await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
+    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop.
+
+    A class rather than a generator: every write transaction enters one, and an async generator costs a
+    weak reference, the loop's hooks and two more frames each time (docs/performance.md)."""
+
+    __slots__ = ("_conn", "_info")
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def __aenter__(self) -> None:
+        self._info = self._conn.info  # the pool connection's: read now, while the connection is surely valid
+        self._info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        conn, info = self._conn, self._info
+        if kind is not None:
+            begun = info.pop(PENDING_BEGIN, None) is None
+            try:
+                if conn.get_transaction() is not None:  # also one a lost connection left invalid
+                    await conn.rollback()
+                elif begun and not conn.invalidated:
+                    await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
+            except Exception:
+                pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
+            return  # and it goes on
+        if info.pop(PENDING_BEGIN, None) is not None:
+            return  # no statement ran: nothing began
+        if conn.get_transaction() is not None:
+            await conn.commit()
+        elif await sqlite_in_transaction(conn):
+            await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
 
 
-@asynccontextmanager
-async def postgresql_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
+class PostgresqlTransaction:
     """A write transaction on the kept PostgreSQL connection (in ``AUTOCOMMIT``, so SQLAlchemy's adapter never
     opens one), begun and ended by chatd on asyncpg: ``BEGIN`` rides with the first statement (a batch's
     channel locks: one round trip, ``direct.script_on_asyncpg``; any other statement on asyncpg sends it
@@ -128,33 +136,41 @@ async def postgresql_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
 
     A transaction SQLAlchemy began for a statement that went through it is only its bookkeeping here
     (``AUTOCOMMIT``: its commit and rollback send nothing); it is ended after chatd's, so that both agree
-    the transaction is over (``_finished_cleanly``)."""
-    info = conn.info  # the pool connection's: read now, while the connection is surely valid
-    info[PENDING_BEGIN] = "BEGIN"
-    try:
-        yield
-    except BaseException:
-        begun = info.pop(PENDING_BEGIN, None) is None
-        try:
-            if begun and not conn.invalidated:
-                await end_on_asyncpg(conn, "ROLLBACK")
-            if conn.get_transaction() is not None:
-                await conn.rollback()
-        except Exception:
-            pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
-        raise
-    if info.pop(PENDING_BEGIN, None) is not None:
-        return  # no statement ran: nothing began
-    answer = await end_on_asyncpg(conn, "COMMIT")
-    if conn.get_transaction() is not None:
-        await (conn.commit() if answer == "COMMIT" else conn.rollback())
-    if answer != "COMMIT":  # a failed transaction ends in ROLLBACK: never acknowledge what was not stored
-        raise InternalError("COMMIT", None, RuntimeError(f"the transaction was not committed: {answer}"))
+    the transaction is over (``_finished_cleanly``). A class, as ``SqliteTransaction`` is."""
+
+    __slots__ = ("_conn", "_info")
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def __aenter__(self) -> None:
+        self._info = self._conn.info  # the pool connection's: read now, while the connection is surely valid
+        self._info[PENDING_BEGIN] = "BEGIN"
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        conn, info = self._conn, self._info
+        if kind is not None:
+            begun = info.pop(PENDING_BEGIN, None) is None
+            try:
+                if begun and not conn.invalidated:
+                    await end_on_asyncpg(conn, "ROLLBACK")
+                if conn.get_transaction() is not None:
+                    await conn.rollback()
+            except Exception:
+                pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
+            return  # and it goes on
+        if info.pop(PENDING_BEGIN, None) is not None:
+            return  # no statement ran: nothing began
+        answer = await end_on_asyncpg(conn, "COMMIT")
+        if conn.get_transaction() is not None:
+            await (conn.commit() if answer == "COMMIT" else conn.rollback())
+        if answer != "COMMIT":  # a failed transaction ends in ROLLBACK: never acknowledge what was not stored
+            raise InternalError("COMMIT", None, RuntimeError(f"the transaction was not committed: {answer}"))
 
 
 def begin_when_pending(engine: AsyncEngine) -> None:
     """A statement through SQLAlchemy that comes first in a transaction chatd manages on PostgreSQL's kept
-    writer (``postgresql_transaction``) sends the pending ``BEGIN`` before it: SQLAlchemy calls this hook
+    writer (``PostgresqlTransaction``) sends the pending ``BEGIN`` before it: SQLAlchemy calls this hook
     when it begins its own (bookkeeping) transaction."""
 
     @event.listens_for(engine.sync_engine, "begin")
