@@ -8,9 +8,9 @@ never announces a change that was rolled back (Zulip's ``send_event_on_commit``)
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -159,19 +159,55 @@ class Core:
         await self.writes.stop()
         await self.db.dispose()
 
-    @asynccontextmanager
-    async def transaction(self, *, batch: bool = False, keeps_standings: bool = False) -> AsyncIterator[Tx]:
-        """``batch``: a group commit's; ``keeps_standings``: it changes no channel standing (``Database.write``)."""
-        async with self.db.write(batch=batch, keeps_standings=keeps_standings) as conn:
-            tx = Tx(conn, self)
-            yield tx
-            await tx.flush(last=True)
-        if tx.events:
-            if self.indexer.enabled and any(event.type == MESSAGE for event in tx.events):
-                self.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
-            await self.publisher.publish(tx.events)
+    def transaction(self, *, batch: bool = False, keeps_standings: bool = False) -> Transaction:
+        """A write transaction (``async with``): ``batch``: a group commit's; ``keeps_standings``: it changes no
+        channel standing (``Database.write``)."""
+        return Transaction(self, self.db.write(batch=batch, keeps_standings=keeps_standings))
+
+    def published(self, tx: Tx) -> Awaitable[None] | None:
+        """What a committed transaction's events need: SQLite's word index told of new words, and the events
+        published; None when it has none."""
+        if not tx.events:
+            return None
+        if self.indexer.enabled and any(event.type == MESSAGE for event in tx.events):
+            self.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
+        return self.publisher.publish(tx.events)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.db.read() as conn:
             yield conn
+
+
+class Transaction:
+    """``Core.transaction``: ``Database.write`` with a ``Tx`` for its block; the posts the block queued are
+    written as it ends, and its events are published once it committed. A class rather than a generator:
+    every write enters one, and an async generator costs a weak reference in the loop's set of generators
+    and ``contextlib``'s frames each time (``store/transactions.py``). Its ``__aexit__`` does what the
+    generator did: a failure goes to ``Database.write``, which maps it, and on (``Database.write`` never keeps
+    one back)."""
+
+    __slots__ = ("_core", "_write", "_tx")
+
+    def __init__(self, core: Core, write: AbstractAsyncContextManager[AsyncConnection]) -> None:
+        self._core = core
+        self._write = write
+
+    async def __aenter__(self) -> Tx:
+        self._tx = Tx(await self._write.__aenter__(), self._core)
+        return self._tx
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        write = self._write
+        if kind is not None:  # ``Database.write`` maps it (or raises what it maps it to), and it goes on
+            await write.__aexit__(kind, exc, tb)
+            return
+        try:
+            await self._tx.flush(last=True)
+        except BaseException as failure:
+            await write.__aexit__(type(failure), failure, failure.__traceback__)
+            raise
+        await write.__aexit__(None, None, None)
+        publishing = self._core.published(self._tx)
+        if publishing is not None:
+            await publishing
