@@ -87,47 +87,69 @@ def tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE, False) else "BEGIN")
 
 
-class SqliteTransaction:
-    """A write transaction on the kept SQLite connection, begun and ended by chatd itself rather than through
-    SQLAlchemy's transaction object (a greenlet switch each way). ``BEGIN IMMEDIATE`` is sent with the first
-    statement (``direct.PENDING_BEGIN``: in its hop when it runs on the driver, else by the ``begin`` hook),
-    and a batch of posts sends its ``COMMIT`` with its rows (``new_messages.write(last=True)``): a lone post
-    then takes two hops to SQLite's thread, not four. Whatever is still open at the end is committed here:
-    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop.
+class _OwnTransaction:
+    """What the kept writer's transactions on both databases share: the ``BEGIN`` is left pending as the
+    block begins (``direct.PENDING_BEGIN``: the first statement sends it), and at the end the transaction is
+    rolled back or committed (``_roll_back``, ``_commit``), the commit only if a statement began it.
 
     A class rather than a generator: every write transaction enters one, and an async generator costs a
     weak reference, the loop's hooks and two more frames each time (docs/performance.md)."""
 
     __slots__ = ("_conn", "_info")
+    BEGIN = ""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def __aenter__(self) -> None:
         self._info = self._conn.info  # the pool connection's: read now, while the connection is surely valid
-        self._info[PENDING_BEGIN] = "BEGIN IMMEDIATE"
+        self._info[PENDING_BEGIN] = self.BEGIN
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        conn, info = self._conn, self._info
+        begun = self._info.pop(PENDING_BEGIN, None) is None
         if kind is not None:
-            begun = info.pop(PENDING_BEGIN, None) is None
             try:
-                if conn.get_transaction() is not None:  # also one a lost connection left invalid
-                    await conn.rollback()
-                elif begun and not conn.invalidated:
-                    await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
+                await self._roll_back(begun)
             except Exception:
                 pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
             return  # and it goes on
-        if info.pop(PENDING_BEGIN, None) is not None:
-            return  # no statement ran: nothing began
+        if begun:  # else no statement ran: nothing began
+            await self._commit()
+
+    async def _roll_back(self, begun: bool) -> None:
+        raise NotImplementedError
+
+    async def _commit(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteTransaction(_OwnTransaction):
+    """A write transaction on the kept SQLite connection, begun and ended by chatd itself rather than through
+    SQLAlchemy's transaction object (a greenlet switch each way). ``BEGIN IMMEDIATE`` is sent with the first
+    statement (``direct.PENDING_BEGIN``: in its hop when it runs on the driver, else by the ``begin`` hook),
+    and a batch of posts sends its ``COMMIT`` with its rows (``new_messages.write(last=True)``): a lone post
+    then takes two hops to SQLite's thread, not four. Whatever is still open at the end is committed here:
+    by SQLAlchemy if a statement went through it (it began its transaction then), else in one hop."""
+
+    __slots__ = ()
+    BEGIN = "BEGIN IMMEDIATE"
+
+    async def _roll_back(self, begun: bool) -> None:
+        conn = self._conn
+        if conn.get_transaction() is not None:  # also one a lost connection left invalid
+            await conn.rollback()
+        elif begun and not conn.invalidated:
+            await on_sqlite_thread(conn, _end("ROLLBACK"), "ROLLBACK")
+
+    async def _commit(self) -> None:
+        conn = self._conn
         if conn.get_transaction() is not None:
             await conn.commit()
         elif await sqlite_in_transaction(conn):
             await on_sqlite_thread(conn, _end("COMMIT"), "COMMIT")
 
 
-class PostgresqlTransaction:
+class PostgresqlTransaction(_OwnTransaction):
     """A write transaction on the kept PostgreSQL connection (in ``AUTOCOMMIT``, so SQLAlchemy's adapter never
     opens one), begun and ended by chatd on asyncpg: ``BEGIN`` rides with the first statement (a batch's
     channel locks: one round trip, ``direct.script_on_asyncpg``; any other statement on asyncpg sends it
@@ -136,31 +158,20 @@ class PostgresqlTransaction:
 
     A transaction SQLAlchemy began for a statement that went through it is only its bookkeeping here
     (``AUTOCOMMIT``: its commit and rollback send nothing); it is ended after chatd's, so that both agree
-    the transaction is over (``_finished_cleanly``). A class, as ``SqliteTransaction`` is."""
+    the transaction is over (``_finished_cleanly``)."""
 
-    __slots__ = ("_conn", "_info")
+    __slots__ = ()
+    BEGIN = "BEGIN"
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    async def _roll_back(self, begun: bool) -> None:
+        conn = self._conn
+        if begun and not conn.invalidated:
+            await end_on_asyncpg(conn, "ROLLBACK")
+        if conn.get_transaction() is not None:
+            await conn.rollback()
 
-    async def __aenter__(self) -> None:
-        self._info = self._conn.info  # the pool connection's: read now, while the connection is surely valid
-        self._info[PENDING_BEGIN] = "BEGIN"
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        conn, info = self._conn, self._info
-        if kind is not None:
-            begun = info.pop(PENDING_BEGIN, None) is None
-            try:
-                if begun and not conn.invalidated:
-                    await end_on_asyncpg(conn, "ROLLBACK")
-                if conn.get_transaction() is not None:
-                    await conn.rollback()
-            except Exception:
-                pass  # the failure that got here is the one to report; ``write`` drops a connection left in doubt
-            return  # and it goes on
-        if info.pop(PENDING_BEGIN, None) is not None:
-            return  # no statement ran: nothing began
+    async def _commit(self) -> None:
+        conn = self._conn
         answer = await end_on_asyncpg(conn, "COMMIT")
         if conn.get_transaction() is not None:
             await (conn.commit() if answer == "COMMIT" else conn.rollback())
