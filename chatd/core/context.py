@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable
+from typing import Any, AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -164,15 +164,6 @@ class Core:
         channel standing (``Database.write``)."""
         return Transaction(self, self.db.write(batch=batch, keeps_standings=keeps_standings))
 
-    def published(self, tx: Tx) -> Awaitable[None] | None:
-        """What a committed transaction's events need: SQLite's word index told of new words, and the events
-        published; None when it has none."""
-        if not tx.events:
-            return None
-        if self.indexer.enabled and any(event.type == MESSAGE for event in tx.events):
-            self.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
-        return self.publisher.publish(tx.events)
-
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.db.read() as conn:
@@ -208,6 +199,8 @@ class Transaction:
             await write.__aexit__(type(failure), failure, failure.__traceback__)
             raise
         await write.__aexit__(None, None, None)
-        publishing = self._core.published(self._tx)
-        if publishing is not None:
-            await publishing
+        events, core = self._tx.events, self._core
+        if events:
+            if core.indexer.enabled and any(event.type == MESSAGE for event in events):
+                core.indexer.poke()  # a new, edited or removed message: its words are in SQLite's backlog
+            await core.publisher.publish(events)
