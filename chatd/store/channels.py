@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from operator import itemgetter
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -342,17 +342,16 @@ STANDING_AS_JSON_POSTGRESQL = "(SELECT to_json(s) FROM ({}) AS s)".format(
 
 
 def check_standings(
-    expected: Sequence[tuple[int, int, Fingerprint]], found: dict[tuple[int, int], dict[str, Any] | None]
+    expected: Sequence[tuple[int, int, Fingerprint]], found: Mapping[tuple[int, int], Sequence[Any] | None]
 ) -> None:
     """Each (channel, user) standing of ``expected`` is still the one its fingerprint was taken of, as read
-    again in the transaction that writes the batch (``found``: its columns by name, in the standing
+    again in the transaction that writes the batch (``found``: its columns' values, in the standing
     statement's order; missing or None when the channel is gone); ``StandingChanged`` names those that
     are not (``core/access.py``, ``access_to_post``: the posts were checked against a standing read earlier)."""
-    changed: list[tuple[int, int]] = []
-    for channel_id, user_id, fingerprint in expected:
-        row = found.get((channel_id, user_id))
-        if row is None or _columns(tuple(row.values())) != fingerprint.columns:
-            changed.append((channel_id, user_id))
+    changed = [
+        (channel_id, user_id) for channel_id, user_id, fingerprint in expected
+        if (row := found.get((channel_id, user_id))) is None or _columns(row) != fingerprint.columns
+    ]
     if changed:
         raise StandingChanged(changed)
 
@@ -364,24 +363,25 @@ def check_standings_sqlite(
     writes them (``epoch``: ``Database.standings_epoch`` now): a standing seen since the last write that could
     change one, here or elsewhere, is as it was (``Fingerprint``); any other is read again under the write
     lock and compared. Reading each again cost a statement of five tables per poster and batch."""
-    changed: list[tuple[int, int]] = []
     now: tuple[int, int] | None = None
-    for channel_id, user_id, fingerprint in expected:
-        if fingerprint.seen is not None:
+    stale: list[tuple[int, int, Fingerprint]] = []
+    for entry in expected:
+        seen = entry[2].seen
+        if seen is not None:
             if now is None:
                 (version,) = db.execute(DATA_VERSION).fetchone()
                 now = (epoch, version)
-            if fingerprint.seen == now:
+            if seen == now:
                 continue
+        stale.append(entry)
+    found: dict[tuple[int, int], Sequence[Any] | None] = {}
+    for channel_id, user_id, _ in stale:
         cursor = db.execute(_STANDING.sqlite_sql, _STANDING.sqlite_args({"channel_id": channel_id, "user_id": user_id}))
         try:
-            row = cursor.fetchone()
+            found[(channel_id, user_id)] = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None or _columns(row) != fingerprint.columns:
-            changed.append((channel_id, user_id))
-    if changed:
-        raise StandingChanged(changed)
+    check_standings(stale, found)
 
 
 async def standings(

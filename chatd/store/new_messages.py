@@ -264,8 +264,9 @@ async def _write_postgresql(
         if row["user_id"] is None:
             bases[int(row["id"])] = int(row["base"])
         else:
-            standing = row["standing"]
-            found[(int(row["id"]), int(row["user_id"]))] = None if standing is None else orjson.loads(standing)
+            standing = row["standing"]  # the standing's columns as a JSON object, in the statement's order
+            values = None if standing is None else tuple(orjson.loads(standing).values())
+            found[(int(row["id"]), int(row["user_id"]))] = values
     check_standings(expected, found)
     missing = set(counts) - set(bases)
     if missing:  # the messages' foreign key fails the statement first; this is the log's own guard
