@@ -7,6 +7,7 @@ channel archived, a role given), the answer is the one a fresh read gives, and a
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from dataclasses import fields
 
@@ -127,8 +128,7 @@ def test_a_standing_is_kept_as_a_copy_with_every_field() -> None:
     channel = Channel(**{f.name: f"channel-{f.name}" for f in fields(Channel)})
     access = ChannelAccess(**{f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"},
                            channel=channel)
-    original = ChannelAccess(**{f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"},
-                             channel=Channel(**{f.name: f"channel-{f.name}" for f in fields(Channel)}))
+    original = copy.deepcopy(access)
     cache = StandingCache()
     cache.put(1, 2, access, Fingerprint(("fingerprint",)))
     access.channel.last_message_at = 99
