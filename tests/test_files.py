@@ -12,6 +12,7 @@ import orjson
 from PIL import Image
 
 from harness import Actor, Harness, anonymous, png
+from harness.scenes import channel_with, send
 
 
 async def _upload(actor: Actor, name: str, data: bytes, claimed: str = "application/octet-stream") -> httpx.Response:
@@ -151,6 +152,61 @@ async def test_download_names_are_safe_and_exact(chat: Harness) -> None:
     accented = await _stored(alice, "résumé.txt", b"cv")
     disposition = (await alice.call("GET", accented["url"])).headers["content-disposition"]
     assert disposition == "attachment; filename=\"resume.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+
+
+async def test_downloads_serve_the_byte_range_asked_for(chat: Harness) -> None:
+    """A player seeking in a recording and a download resumed after a break ask for part of the file."""
+    alice, bob, carol = await chat.users("alice", "bob", "carol")
+    channel = await channel_with(alice, bob, name="recordings")
+    data = bytes(range(256)) * 40  # 10,240 bytes, every offset recognisable
+    stored = await _stored(alice, "talk.bin", data)
+    await send(alice, channel, "", file_ids=[stored["id"]])
+    url = stored["url"]
+
+    whole = await bob.call("GET", url)
+    assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
+    etag = whole.headers["etag"]
+
+    cases = {"bytes=0-99": (0, 100), "bytes=10000-": (10000, 10240), "bytes=-240": (10000, 10240),
+             "bytes=10200-99999": (10200, 10240), "bytes=5-5": (5, 6), "bytes=-99999": (0, 10240)}
+    for asked, (first, end) in cases.items():
+        part = await bob.call("GET", url, headers={"Range": asked})
+        assert part.status_code == 206, (asked, part.status_code)
+        assert part.content == data[first:end], asked
+        assert part.headers["content-range"] == f"bytes {first}-{end - 1}/10240", asked
+        assert part.headers["content-length"] == str(end - first)
+        # the same protections as the whole file: never run by the browser
+        assert part.headers["x-content-type-options"] == "nosniff" and part.headers["etag"] == etag
+        assert part.headers["content-disposition"].startswith("attachment;")
+
+    # A range the server need not serve as one gets the whole file, never an error.
+    for ignored in ("bytes=0-9,20-29", "items=0-9", "bytes=9-3", "bytes=-", "bytes=a-b", "0-9"):
+        answer = await bob.call("GET", url, headers={"Range": ignored})
+        assert answer.status_code == 200 and answer.content == data, ignored
+
+    # Resuming against a file that changed (If-Range names another version): the whole file again.
+    stale = await bob.call("GET", url, headers={"Range": "bytes=100-", "If-Range": '"another-version"'})
+    assert stale.status_code == 200 and stale.content == data
+    fresh = await bob.call("GET", url, headers={"Range": "bytes=100-", "If-Range": etag})
+    assert fresh.status_code == 206 and fresh.content == data[100:]
+
+    # A range past the end: 416 in chatd's JSON, with the length to resume from.
+    past = await bob.call("GET", url, headers={"Range": "bytes=10240-"})
+    assert past.status_code == 416 and past.headers["content-range"] == "bytes */10240"
+    assert past.json()["error"]["code"] == "range_not_satisfiable"
+    assert (await bob.call("GET", url, headers={"Range": "bytes=-0"})).status_code == 416
+
+    # The access rule comes first: someone who may not read the file learns nothing from a range.
+    hidden = await carol.call("GET", url, headers={"Range": "bytes=0-9"})
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+    assert "content-range" not in hidden.headers
+    assert (await carol.call("GET", url, headers={"Range": "bytes=99999-"})).status_code == 404
+
+    # Thumbnails are files too.
+    image = await _stored(alice, "shot.png", png(640, 480))
+    thumb = await alice.call("GET", image["thumbnail_url"])
+    head = await alice.call("GET", image["thumbnail_url"], headers={"Range": "bytes=0-15"})
+    assert head.status_code == 206 and head.content == thumb.content[:16]
 
 
 async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:

@@ -50,6 +50,7 @@ class Code(StrEnum):
     NODE_ID_TAKEN = "node_id_taken"  # a node refusing to start, never an HTTP answer
     # 413, 429
     TOO_LARGE = "too_large"
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"  # a download's Range starts past its end (edge/ranges.py)
     RATE_LIMITED = "rate_limited"
     # 5xx
     INTERNAL = "internal"
@@ -68,7 +69,7 @@ STATUS: Final[dict[Code, int | None]] = {
     Code.NOT_MEMBER: 409, Code.NOT_IN_ORGANISATION: 409, Code.DECIDED: 409, Code.ALREADY_PINNED: 409,
     Code.NOT_PINNED: 409, Code.ALREADY_FLAGGED: 409, Code.NOT_FLAGGED: 409, Code.ALREADY_REACTED: 409,
     Code.NOT_REACTED: 409, Code.INACTIVE: 409, Code.UPLOAD_USED: 409, Code.NODE_ID_TAKEN: 409,
-    Code.TOO_LARGE: 413, Code.RATE_LIMITED: 429,
+    Code.TOO_LARGE: 413, Code.RANGE_NOT_SATISFIABLE: 416, Code.RATE_LIMITED: 429,
     Code.INTERNAL: 500, Code.NOT_SUPPORTED: 501, Code.UNAVAILABLE: 503, Code.ERROR: None,
 }
 WEBSOCKET_ONLY: Final = frozenset({Code.BAD_FRAME, Code.UNKNOWN_TYPE})

@@ -22,7 +22,10 @@ from . import envelope
 
 log = logging.getLogger("chatd.http")
 
-_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.TOO_LARGE, 400: Code.INVALID}
+_HTTP_CODES = {
+    404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.TOO_LARGE, 400: Code.INVALID,
+    416: Code.RANGE_NOT_SATISFIABLE,
+}
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> bytes:

@@ -236,6 +236,9 @@ def _responses(op: Operation, declared: Description, schemas: _Schemas) -> dict[
 def _success(status: int, declared: Description, answer: Any, schemas: _Schemas) -> dict[str, Any]:
     if status == 304:
         return {"description": "Not modified: the ``If-None-Match`` ETag is still current."}
+    if status == 206:
+        return {"description": "Part of the file: the one byte range ``Range`` asked for (``Content-Range``)",
+                "content": {declared.media_type: {"schema": {"type": "string", "format": "binary"}}}}
     if answer is not None:
         schema = schemas.answer(answer)
     elif declared.media_type == "application/json":

@@ -101,6 +101,7 @@ ERROR_TEXT: Final[dict[int, str]] = {
     405: "Wrong HTTP method",
     409: "Clashes with the state of things (archived, taken, already done …)",
     413: "The body or upload is above its limit",
+    416: "The `Range` asked for starts past the end of the file (`Content-Range: bytes */<length>`)",
     429: "Too many requests: retry after `Retry-After` seconds",
     500: "A bug: logged, answered without internals",
     501: "Not supported by chatd",

@@ -70,12 +70,13 @@ def endpoint(
     fields: Rename | None = None,
     response: Any = None,
     statuses: tuple[int, ...] = (),
+    errors: tuple[int, ...] | None = None,
     media_type: str = "application/json",
 ) -> Callable[[Callable[[Call[P]], Awaitable[Any]]], Callable[[Request], Awaitable[Response]]]:
     """Authenticate (401 first), then validate parameters (400), then run the handler. ``fields``: how this
-    face names the fields of the core's errors (``domain.errors.fields_renamed``). ``response``, ``statuses``
-    and ``media_type`` only describe the answer (``described.Description``), where the handler's return
-    annotation does not say it all."""
+    face names the fields of the core's errors (``domain.errors.fields_renamed``). ``response``, ``statuses``,
+    ``errors`` and ``media_type`` only describe the answer (``described.Description``), where the handler's
+    return annotation does not say it all."""
 
     def wrap(handler: Callable[[Call[P]], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def answer(request: Request) -> Any:
@@ -102,7 +103,8 @@ def endpoint(
         run.__doc__ = handler.__doc__
         _DIRECT[run] = direct
         declared = Description(
-            model, response=response, handler=handler, status=status, statuses=statuses, media_type=media_type
+            model, response=response, handler=handler, status=status, statuses=statuses, errors=errors,
+            media_type=media_type,
         )
         return describe(run, declared)
 

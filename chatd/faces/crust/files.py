@@ -19,7 +19,9 @@ from ...core.files import do_store_file, fetch_file, file_payload
 from ...domain.models import StoredFile
 from ...edge.auth import authenticate_request
 from ...edge.described import described
+from ...edge.openapi import AUTHENTICATED_ERRORS
 from ...edge.params import Id, Params, validate
+from ...edge.ranges import byte_range
 from ...edge.responses import Call, endpoint, respond
 from ...edge.uploads import read_upload
 from ...edge import shape_types as out
@@ -28,6 +30,7 @@ INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 _NOT_IN_QUOTED_NAME = re.compile(r"[^A-Za-z0-9 !#$&'()+,.;=@\[\]^_`{}~-]")
 _RFC5987_SAFE = "!#$&+-.^_`|~"
+RANGED_ERRORS = (*AUTHENTICATED_ERRORS, 416)  # a range past the end of the file (``edge/ranges.py``)
 
 
 class IdParams(Params):
@@ -61,7 +64,13 @@ def file_response(request: Request, data: bytes, content_type: str, name: str, e
     if etag and request.headers.get("if-none-match", "").strip() == headers["ETag"]:
         return Response(status_code=304, headers={k: v for k, v in headers.items() if k in ("ETag", "Cache-Control")})
     media_type = f"{content_type}; charset=utf-8" if content_type == "text/plain" else content_type
-    return Response(data, media_type=media_type, headers=headers)
+    headers["Accept-Ranges"] = "bytes"
+    part = byte_range(request.headers.get("range", ""), len(data), request.headers.get("if-range"), etag)
+    if part is None:
+        return Response(data, media_type=media_type, headers=headers)
+    first, end = part
+    headers["Content-Range"] = f"bytes {first}-{end - 1}/{len(data)}"
+    return Response(data[first:end], status_code=206, media_type=media_type, headers=headers)
 
 
 @described(UploadParams, response=out.File, body="multipart")
@@ -79,14 +88,14 @@ def _thumbnail_name(stored: StoredFile, content_type: str) -> str:
     return f"{stem}-thumbnail.{'png' if content_type == 'image/png' else 'jpg'}"
 
 
-@endpoint(IdParams, media_type="*/*", statuses=(304,))
+@endpoint(IdParams, media_type="*/*", statuses=(206, 304), errors=RANGED_ERRORS)
 async def download(call: Call[IdParams]) -> Response:
     stored, content_type, data = await fetch_file(call.core, call.who, call.params.id)
     inline = content_type in INLINE_TYPES
     return file_response(call.request, data, content_type, stored.name or "file", stored.sha256, inline)
 
 
-@endpoint(IdParams, media_type="*/*", statuses=(304,))
+@endpoint(IdParams, media_type="*/*", statuses=(206, 304), errors=RANGED_ERRORS)
 async def thumbnail(call: Call[IdParams]) -> Response:
     stored, content_type, data = await fetch_file(call.core, call.who, call.params.id, thumbnail=True)
     etag = f"{stored.sha256}-thumbnail"
