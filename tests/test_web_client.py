@@ -241,6 +241,48 @@ async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: 
     b.assert_clean()
 
 
+def _tone(seconds: float, rate: int = 8000) -> bytes:
+    """A WAV of a quiet tone: a recording any browser plays, made here so the test needs no files."""
+    import math
+    import wave
+
+    frames = b"".join(
+        int(3000 * math.sin(2 * math.pi * 440 * n / rate)).to_bytes(2, "little", signed=True)
+        for n in range(int(seconds * rate))
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes(frames)
+    return out.getvalue()
+
+
+async def test_a_recording_plays_where_it_was_sent_and_seeks(browser: Browser, web: LiveServer) -> None:
+    """A voice note plays in the message, and seeking in it asks the server for part of the file (206)."""
+    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
+        sent = await client.put("/message/attach", data={"channel_id": channel},
+                                files={"file": ("voice note.wav", _tone(6.0), "audio/wav")})
+        assert sent.status_code == 200, sent.text
+    b = await open_tab(browser, web, "bob")
+    statuses: list[int] = []
+    b.page.on("response", lambda r: statuses.append(r.status) if "/file/download" in r.url else None)
+    await open_channel(b, web, channel)
+    audio = b.page.locator(f"{CHANNEL_MESSAGES} .file-audio audio")
+    await expect(audio).to_have_count(1)
+    await expect(b.page.locator(f"{CHANNEL_MESSAGES} .file-audio .file-name")).to_have_text("voice note.wav")
+    player = await audio.element_handle()
+    await b.page.wait_for_function("a => a.readyState >= 1 && Math.abs(a.duration - 6) < 0.05", arg=player)
+    await b.page.evaluate("a => new Promise(done => { a.addEventListener('seeked', done, { once: true }); a.currentTime = 4.5; })", player)
+    assert abs(await b.page.evaluate("a => a.currentTime", player) - 4.5) < 0.05
+    assert 206 in statuses, statuses  # the browser fetched a range, and got one
+    assert 500 not in statuses and 416 not in statuses
+    await screenshot(b.page, "voice-note")
+    b.assert_clean()
+
+
 async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, web: LiveServer) -> None:
     (alice, bob), _, channel = await _general(web, "alice", "bob")
     hostile = [

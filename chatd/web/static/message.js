@@ -67,15 +67,32 @@ function files(message) {
         }
         return h('a', { class: 'file-image', href: file.url, target: '_blank', rel: 'noopener', title: file.name }, img);
       }
-      return h(
+      const card = h(
         'a',
         { class: 'file-card', href: file.url, target: '_blank', rel: 'noopener', download: file.name },
         icon('file'),
         h('span', { class: 'file-meta' }, h('span', { class: 'file-name' }, file.name), h('span', { class: 'file-size' }, formatSize(file.size))),
       );
+      const player = PLAYABLE[file.content_type];
+      if (!player) return card;
+      // Played where it was sent: the browser asks for the parts it needs (the server answers ranges), so a
+      // long recording starts at once and seeks without downloading all of it; the card still downloads it.
+      return h(
+        'div',
+        { class: `file-media file-${player}` },
+        h(player, { controls: true, preload: 'metadata', src: file.url, title: file.name }),
+        card,
+      );
     }),
   );
 }
+
+// The types browsers play themselves (the server sniffs a file's type from its bytes, so this is what it is).
+const PLAYABLE = {
+  'audio/mpeg': 'audio', 'audio/mp4': 'audio', 'audio/wav': 'audio', 'audio/ogg': 'audio',
+  'audio/webm': 'audio', 'audio/flac': 'audio',
+  'video/mp4': 'video', 'video/webm': 'video', 'video/ogg': 'video',
+};
 
 function reactions(message) {
   const list = message.reactions || [];
