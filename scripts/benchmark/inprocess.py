@@ -42,14 +42,18 @@ def _scope(path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[s
 
 
 async def _round(
-    app: ASGI, scope: dict[str, Any], body: bytes, senders: int, sends: int, *, collect: bool = True
+    app: ASGI, scope: dict[str, Any] | list[dict[str, Any]], body: bytes, senders: int, sends: int, *,
+    collect: bool = True,
 ) -> dict[str, Any]:
-    """``sends`` posts from ``senders`` concurrent callers; CPU and context switches per send. ``collect``:
-    a full collection first and the heap frozen meanwhile (the instruction count leaves that out)."""
+    """``sends`` posts from ``senders`` concurrent callers; CPU and context switches per send. ``scope``: one
+    for every caller, or a list of them, caller ``n`` posting with the ``n``-th (the senders who are people).
+    ``collect``: a full collection first and the heap frozen meanwhile (the instruction count leaves that
+    out)."""
+    scopes = scope if isinstance(scope, list) else [scope]
     statuses: dict[int, int] = {}
     counter = itertools.count()
 
-    async def one() -> None:
+    async def one(scope: dict[str, Any]) -> None:
         delivered = False
 
         async def receive() -> dict[str, Any]:
@@ -66,15 +70,15 @@ async def _round(
 
         await app({**scope, "headers": list(scope["headers"]), "state": {}}, receive, send)
 
-    async def sender() -> None:
+    async def sender(scope: dict[str, Any]) -> None:
         while next(counter) < sends:
-            await one()
+            await one(scope)
 
     if collect:
         gc.collect()
         gc.freeze()  # as chatd's collector does between full passes (chatd/collector.py)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    await asyncio.gather(*(sender() for _ in range(senders)))
+    await asyncio.gather(*(sender(scopes[n % len(scopes)]) for n in range(senders)))
     after = resource.getrusage(resource.RUSAGE_SELF)
     if collect:
         gc.unfreeze()
@@ -94,8 +98,10 @@ def _per_operation(before: Any, after: Any, count: int) -> dict[str, Any]:
     }
 
 
-async def _chatd(database_url: str, workdir: Path) -> tuple[Any, Any, dict[str, Any], bytes]:
-    """chatd's app with the benchmark's settings, its lifespan entered, and a signed-in admin's post."""
+async def _chatd(database_url: str, workdir: Path, users: int = 0) -> tuple[Any, Any, Any, bytes]:
+    """chatd's app with the benchmark's settings, its lifespan entered, and a signed-in admin's post.
+    ``users``: that many users made, members of the channel, each signed in, and a list of their posts'
+    scopes in place of the admin's (as ``setup.chatd_room`` makes them for the send scenario)."""
     from chatd.app import create_app
     from chatd.config import load_settings
     from chatd.server import prepare
@@ -113,8 +119,25 @@ async def _chatd(database_url: str, workdir: Path) -> tuple[Any, Any, dict[str, 
         session = login.json()["session_id"]
         headers = {"X-Session-ID": session}
         org = (await client.post("/organisation/edit", json={"name": "Bench"}, headers=headers)).json()["id"]
-        channel = (await client.post("/channel/edit", json={"organisation_id": org, "name": "bench"}, headers=headers)).json()["id"]
+        names = [f"bench-sender{n:03d}" for n in range(users)]
+        ids = []
+        for who in names:
+            added = await client.post("/api/users/add", headers=headers, json={
+                "email": f"{who}@bench.example", "userName": who, "password": procs.ADMIN_PASSWORD,
+                "organizationId": org})
+            added.raise_for_status()
+            ids.append(str(added.json()["id"]))
+        made = await client.post("/channel/edit", headers=headers,
+                                 json={"organisation_id": org, "name": "bench", "members": ids})
+        channel = made.json()["id"]
+        sessions = []
+        for who in names:
+            signed = await client.post("/user/login", json={"username": who, "password": procs.ADMIN_PASSWORD})
+            signed.raise_for_status()
+            sessions.append(signed.json()["session_id"])
     body = orjson.dumps({"channel_id": channel, "contents": CONTENTS})
+    if users:
+        return app, lifespan, [_scope("/message/edit", body, [(b"x-session-id", s.encode())]) for s in sessions], body
     return app, lifespan, _scope("/message/edit", body, [(b"x-session-id", session.encode())]), body
 
 
