@@ -190,11 +190,19 @@ async def test_downloads_serve_the_byte_range_asked_for(chat: Harness) -> None:
     fresh = await bob.call("GET", url, headers={"Range": "bytes=100-", "If-Range": etag})
     assert fresh.status_code == 206 and fresh.content == data[100:]
 
-    # A range past the end: 416 in chatd's JSON, with the length to resume from.
+    # The unit's case does not matter, and a last position of any length is cut at the end.
+    upper = await bob.call("GET", url, headers={"Range": "Bytes=0-" + "9" * 40})
+    assert upper.status_code == 206 and upper.content == data
+
+    # A range past the end: 416 in chatd's JSON, with the length to resume from, also for a client of the
+    # original Crust server, whose errors are otherwise 200 (a 200 would say "here is the whole file").
     past = await bob.call("GET", url, headers={"Range": "bytes=10240-"})
     assert past.status_code == 416 and past.headers["content-range"] == "bytes */10240"
     assert past.json()["error"]["code"] == "range_not_satisfiable"
-    assert (await bob.call("GET", url, headers={"Range": "bytes=-0"})).status_code == 416
+    for asked in ("bytes=-0", "bytes=" + "9" * 40 + "-"):
+        assert (await bob.call("GET", url, headers={"Range": asked})).status_code == 416, asked
+    enveloped = await bob.call("GET", url, headers={"Range": "bytes=10240-", "X-Chatd-Envelope": "crust"})
+    assert enveloped.status_code == 416 and enveloped.headers["content-range"] == "bytes */10240"
 
     # The access rule comes first: someone who may not read the file learns nothing from a range.
     hidden = await carol.call("GET", url, headers={"Range": "bytes=0-9"})
@@ -207,6 +215,28 @@ async def test_downloads_serve_the_byte_range_asked_for(chat: Harness) -> None:
     thumb = await alice.call("GET", image["thumbnail_url"])
     head = await alice.call("GET", image["thumbnail_url"], headers={"Range": "bytes=0-15"})
     assert head.status_code == 206 and head.content == thumb.content[:16]
+
+
+def _matroska(doctype: bytes, *codecs: bytes) -> bytes:
+    """The start of a WebM or Matroska file as far as sniffing reads it: the EBML header naming its doctype,
+    then its tracks' codec ids (element 0x86 with a one-byte size)."""
+    header = b"\x42\x82" + bytes([0x80 | len(doctype)]) + doctype
+    tracks = b"".join(b"\xae\x90\xd7\x81\x01\x86" + bytes([0x80 | len(c)]) + c for c in codecs)
+    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(header)]) + header + b"\x18\x53\x80\x67\x01" + tracks + bytes(64)
+
+
+async def test_a_recorded_voice_note_is_sound_and_a_clip_is_video(chat: Harness) -> None:
+    """A browser records a voice note as WebM with one Opus track: stored as audio, so clients play it as
+    sound (the web client draws an audio player), whatever type the uploader claimed."""
+    alice = await chat.user("alice")
+    kinds = {
+        "voice.webm": (_matroska(b"webm", b"A_OPUS"), "video/webm", "audio/webm"),
+        "clip.webm": (_matroska(b"webm", b"V_VP9", b"A_OPUS"), "video/webm", "video/webm"),
+        "song.mka": (_matroska(b"matroska", b"A_FLAC"), "audio/x-matroska", "audio/x-matroska"),
+        "film.mkv": (_matroska(b"matroska", b"V_MPEG4/ISO/AVC"), "video/x-matroska", "video/x-matroska"),
+    }
+    for name, (data, claimed, stored_as) in kinds.items():
+        assert (await _stored(alice, name, data, claimed))["content_type"] == stored_as, name
 
 
 async def test_presigned_upload_completes_a_pending_file(chat: Harness) -> None:

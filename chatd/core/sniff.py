@@ -89,7 +89,9 @@ _ALIASES: dict[str, frozenset[str]] = {
     "audio/ogg": frozenset({"application/ogg", "audio/opus", "audio/vorbis", "video/ogg"}),
     "video/ogg": frozenset({"application/ogg", "audio/ogg"}),
     "video/webm": frozenset({"audio/webm"}),
+    "audio/webm": frozenset({"video/webm"}),
     "video/x-matroska": frozenset({"audio/x-matroska", "video/webm", "audio/webm"}),
+    "audio/x-matroska": frozenset({"video/x-matroska", "audio/webm", "video/webm"}),
     "video/mp4": frozenset({"audio/mp4", "audio/x-m4a", "audio/m4a", "video/quicktime", "video/x-m4v", "video/3gpp"}),
     "video/quicktime": frozenset({"video/mp4"}),
     "audio/mp4": frozenset({"audio/x-m4a", "audio/m4a", "video/mp4"}),
@@ -133,7 +135,7 @@ def sniff(data: bytes) -> str:
     if head[4:8] == b"ftyp":
         return _FTYP_BRANDS.get(head[8:12], "video/mp4")
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm" if b"webm" in data[:4096] else "video/x-matroska"
+        return _matroska_kind(data[:4096])
     if head.startswith(b"OggS"):
         return "video/ogg" if b"theora" in data[:4096] else "audio/ogg"
     if head.startswith(b"BM") and len(data) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
@@ -143,6 +145,20 @@ def sniff(data: bytes) -> str:
     if _is_text(data):
         return TEXT
     return BINARY
+
+
+# A Matroska track's codec id (element 0x86, a one-byte size, then "V_…" for video or "A_…" for audio).
+_VIDEO_CODEC = re.compile(rb"\x86[\x81-\xff]V_")
+_AUDIO_CODEC = re.compile(rb"\x86[\x81-\xff]A_")
+
+
+def _matroska_kind(head: bytes) -> str:
+    """WebM or other Matroska; audio when its tracks (near the start) name an audio codec and no video one:
+    a voice note a browser recorded (``MediaRecorder``) is WebM with one Opus track, and is played as sound."""
+    audio_only = _AUDIO_CODEC.search(head) is not None and _VIDEO_CODEC.search(head) is None
+    if b"webm" in head:
+        return "audio/webm" if audio_only else "video/webm"
+    return "audio/x-matroska" if audio_only else "video/x-matroska"
 
 
 def _mpeg_audio(head: bytes) -> str | None:

@@ -27,7 +27,7 @@ HEADER = "x-chatd-envelope"
 _HEADER = HEADER.encode()
 CRUST = "crust"
 PLAIN = "plain"
-KEPT_STATUSES = frozenset({401, 405, 413, 429, 500, 503})
+KEPT_STATUSES = frozenset({401, 405, 413, 416, 429, 500, 503})  # 416: a 200 would claim to be the whole file
 
 
 class FaceRoute(Route):

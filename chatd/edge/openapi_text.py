@@ -53,8 +53,8 @@ Answers are described in chatd's own form. On the Crust face, a request that sen
 `X-Chatd-Envelope: crust`, or every request on a deployment with `compat.crust_envelope = true` (unless it
 sends `X-Chatd-Envelope: plain`), gets the original Crust server's envelope instead: a success is
 `{"response": <the answer described here>}` with HTTP 200, and `POST /user/login` adds `JWT`; a failure
-keeps the error body but answers HTTP 200 where it would be 400, 403, 404 or 409 (401, 405, 413, 429, 500
-and 503 keep their status). Downloads are never wrapped. See docs/api.md, "Clients of the original Crust
+keeps the error body but answers HTTP 200 where it would be 400, 403, 404 or 409 (401, 405, 413, 416, 429,
+500 and 503 keep their status). Downloads are never wrapped. See docs/api.md, "Clients of the original Crust
 server".
 
 ## Pagination

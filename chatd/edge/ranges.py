@@ -13,8 +13,9 @@ import re
 
 from starlette.exceptions import HTTPException
 
-_ONE_RANGE = re.compile(r"bytes=[ \t]*(\d*)-(\d*)[ \t]*", re.ASCII)
-_MAX_DIGITS = 19  # a position of more digits is past any file this server stores (int64's width)
+_ONE_RANGE = re.compile(r"bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*", re.ASCII | re.IGNORECASE)
+_MAX_DIGITS = 18  # a position of more digits is past any file this server stores (and parses cheaply)
+_PAST_ANY_FILE = 10**_MAX_DIGITS
 
 
 def byte_range(header: str, size: int, if_range: str | None, etag: str) -> tuple[int, int] | None:
@@ -23,25 +24,33 @@ def byte_range(header: str, size: int, if_range: str | None, etag: str) -> tuple
     ``etag`` (a date there is never exact enough for bytes that may change: the whole file instead).
 
     Raises a 416 ``HTTPException`` (with ``Content-Range: bytes */size``) for a range past the end."""
-    if not header or (if_range is not None and if_range.strip() != f'"{etag}"'):
+    if not header or (if_range is not None and (not etag or if_range.strip() != f'"{etag}"')):
         return None
     found = _ONE_RANGE.fullmatch(header.strip())
     if found is None:
         return None  # several ranges, another unit, or not a range at all: the whole file
     first_text, last_text = found.groups()
-    if len(first_text) > _MAX_DIGITS or len(last_text) > _MAX_DIGITS:
-        return None
     if first_text:
-        first = int(first_text)
-        if last_text and int(last_text) < first:
+        first = _position(first_text)
+        last = _position(last_text) if last_text else None
+        if last is not None and last < first:
             return None  # "bytes=9-3" is not a valid range: ignored, as the RFC says
-        end = min(size, int(last_text) + 1) if last_text else size
+        end = size if last is None else min(size, last + 1)
     elif last_text:  # "bytes=-N": the last N bytes
-        first, end = max(0, size - int(last_text)), size
-        if int(last_text) == 0:
+        suffix = _position(last_text)
+        if suffix and not size:
+            return None  # the last bytes of an empty file: the whole of it, which is nothing
+        first, end = max(0, size - suffix), size
+        if suffix == 0:
             first = size  # the last zero bytes: nothing to send
     else:
         return None  # "bytes=-"
     if first >= size:
         raise HTTPException(416, "the range starts past the end of the file", {"Content-Range": f"bytes */{size}"})
     return first, end
+
+
+def _position(digits: str) -> int:
+    """A position as sent, any number of digits: past ``_MAX_DIGITS`` it is past the end of any file, and
+    is not converted (a header of thousands of digits would cost a quadratic ``int``)."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else _PAST_ANY_FILE

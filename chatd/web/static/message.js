@@ -73,7 +73,7 @@ function files(message) {
         icon('file'),
         h('span', { class: 'file-meta' }, h('span', { class: 'file-name' }, file.name), h('span', { class: 'file-size' }, formatSize(file.size))),
       );
-      const player = PLAYABLE[file.content_type];
+      const player = PLAYABLE.get(file.content_type);
       if (!player) return card;
       // Played where it was sent: the browser asks for the parts it needs (the server answers ranges), so a
       // long recording starts at once and seeks without downloading all of it; the card still downloads it.
@@ -87,12 +87,13 @@ function files(message) {
   );
 }
 
-// The types browsers play themselves (the server sniffs a file's type from its bytes, so this is what it is).
-const PLAYABLE = {
-  'audio/mpeg': 'audio', 'audio/mp4': 'audio', 'audio/wav': 'audio', 'audio/ogg': 'audio',
-  'audio/webm': 'audio', 'audio/flac': 'audio',
-  'video/mp4': 'video', 'video/webm': 'video', 'video/ogg': 'video',
-};
+// The types browsers play themselves (the server sniffs a file's type from its bytes, so this is what it is;
+// a QuickTime clip from a phone is H.264 that Chrome and Safari play, and if one does not, the card stays).
+const PLAYABLE = new Map([
+  ['audio/mpeg', 'audio'], ['audio/mp4', 'audio'], ['audio/aac', 'audio'], ['audio/wav', 'audio'],
+  ['audio/ogg', 'audio'], ['audio/webm', 'audio'], ['audio/flac', 'audio'],
+  ['video/mp4', 'video'], ['video/webm', 'video'], ['video/ogg', 'video'], ['video/quicktime', 'video'],
+]);
 
 function reactions(message) {
   const list = message.reactions || [];
