@@ -519,6 +519,65 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     b.assert_clean()
 
 
+NOTIFICATIONS = """() => {
+    // The browser's notifications, recorded: headless chromium shows none, and what matters is what chatd asks for.
+    window.notices = [];
+    window.Notification = class {
+        static permission = 'default';
+        static async requestPermission() { this.permission = 'granted'; return 'granted'; }
+        constructor(title, options) { Object.assign(this, { title, body: options.body, tag: options.tag }); window.notices.push(this); }
+        close() { this.closed = true; }
+    };
+}"""
+
+
+async def _notices(tab: Tab) -> list[dict[str, str]]:
+    return list(await tab.page.evaluate("window.notices.map(n => ({ title: n.title, body: n.body }))"))
+
+
+async def test_direct_messages_and_mentions_notify_when_not_being_read(browser: Browser, web: LiveServer) -> None:
+    """Desktop notifications, as Slack's defaults give them: turned on from your menu, then a direct message
+    or a mention notifies, unless you are reading that channel; a click opens it."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    random = (await alice.post("/channel/edit", organisation_id=org, name="random", members=[bob.id]))["id"]
+    dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, general)
+    await b.page.evaluate(NOTIFICATIONS)
+
+    await alice.post("/message/edit", channel_id=dm, contents="before you said yes")
+    await expect(b.page.locator(".side-item", has_text="alice").locator(".badge")).to_have_text("1")
+    assert await _notices(b) == []  # nothing until turned on
+
+    await b.page.click(".side-foot")
+    await b.page.get_by_role("menuitem", name="Turn on desktop notifications").click()
+    await expect(b.page.locator(".toasts")).to_contain_text("Desktop notifications on")
+
+    await alice.post("/message/edit", channel_id=general, contents="@bob in the channel you read")  # read: none
+    await alice.post("/message/edit", channel_id=random, contents="chatter nobody is called in")  # no mention: none
+    await alice.post("/message/edit", channel_id=random, contents="@bob look at   this\nplease")
+    await alice.post("/message/edit", channel_id=dm, contents="lunch at noon? @bob")  # one notice, not two
+    await expect(b.page.locator(".side-item", has_text="alice").locator(".badge")).to_have_text("2")
+    await b.page.wait_for_function("window.notices.length >= 2")
+    assert await _notices(b) == [
+        {"title": "alice in #random", "body": "@bob look at this please"},
+        {"title": "alice", "body": "lunch at noon? @bob"},
+    ]
+    await b.page.evaluate("window.notices[1].onclick()")
+    await expect(b.page.locator(".channel-name")).to_contain_text("alice")
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("lunch at noon?")
+
+    await bob.post("/message/edit", channel_id=random, contents="my own post never notifies me")
+    await alice.post("/message/edit", channel_id=dm, contents="and now you are reading")
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("and now you are reading")
+    await b.page.click(".side-foot")
+    await b.page.get_by_role("menuitem", name="Turn off desktop notifications").click()
+    await alice.post("/message/edit", channel_id=random, contents="@bob after you turned them off")
+    await expect(b.page.locator(".side-item", has_text="random").locator(".badge")).to_have_text("1")
+    assert len(await _notices(b)) == 2
+    b.assert_clean()
+
+
 PASTE = """async (data) => {
     const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
     const clipboard = new DataTransfer();

@@ -1,6 +1,7 @@
 // Live events (docs/websocket.md §2) applied to the client's state; views redraw from the topics.
 
 import * as actions from './actions.js';
+import { notifyMessage } from './notify.js';
 import { applyRead, countUnread, findMessage, isConversation, laterId, putMessage, state, thread, timeline, viewerFields } from './state.js';
 
 // What counts as unread, as the server counts it (chatd/domain/models.py): never a system notice.
@@ -46,8 +47,12 @@ function messageEvent(frame, app) {
         // (not a reply) marks it read up to there, on the server and on every device.
         if (data.user_id === state.me.id) {
           if (!root) applyRead(channel, { unread: 0, mentions: 0, seq: frame.seq, last_read_message_id: data.id });
-        } else if (looking(frame.channel_id, app)) readSoon(frame.channel_id);
-        else countUnread(channel, frame.seq);
+        } else {
+          const seen = looking(frame.channel_id, app);
+          if (seen) readSoon(frame.channel_id);
+          else countUnread(channel, frame.seq);
+          notifyMessage(channel, data, seen, app.go);
+        }
       }
       const typing = state.typing.get(frame.channel_id);
       if (typing && typing.delete(data.user_id)) state.bus.emit(`typing:${frame.channel_id}`, null);

@@ -5,6 +5,7 @@ import * as dialogs from './dialogs.js';
 import { PeoplePanel } from './panels.js';
 import { state } from './state.js';
 import { menu, toast } from './ui.js';
+import { notificationState, toggleNotifications } from './notify.js';
 import { channelCreated, go, newChannel } from './nav.js';
 import { closeView, closePanel, drawSidebar, here, openPanel } from './shell.js';
 
@@ -101,14 +102,34 @@ export function openPeople() {
   }));
 }
 
+const NOTIFICATION_ITEMS = {
+  on: 'Turn off desktop notifications',
+  off: 'Turn on desktop notifications',
+  ask: 'Turn on desktop notifications',
+  blocked: 'Desktop notifications are blocked',
+};
+
 export function meMenu(anchor) {
   const away = state.myStatus === 'away';
+  const notices = notificationState();
   menu(anchor, [
     [away ? 'Set yourself as active' : 'Set yourself as away', () => setMyStatus(away ? 'online' : 'away')],
+    ...(notices in NOTIFICATION_ITEMS ? [[NOTIFICATION_ITEMS[notices], switchNotifications]] : []),
     ['Change password', dialogs.changePassword],
     null,
     ['Sign out', signOut, { danger: true }],
   ]);
+}
+
+async function switchNotifications() {
+  if (notificationState() === 'blocked') {
+    toast('This browser blocks notifications from chatd: allow them in the site settings (the icon left of the address)');
+    return;
+  }
+  const now = await toggleNotifications();
+  if (now === 'on') toast('Desktop notifications on: direct messages and mentions, when you are not looking');
+  else if (now === 'off') toast('Desktop notifications off');
+  else toast('Notifications were not allowed', 'error');
 }
 
 export function setMyStatus(status) {

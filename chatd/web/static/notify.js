@@ -1,0 +1,67 @@
+// Desktop notifications, as Slack's defaults give them: a direct message or group conversation, or a message
+// that mentions you, while you are not looking at it (another channel, another tab, a hidden window). Off
+// until you turn them on from your menu (the browser asks for permission then, in answer to that click);
+// "off" is remembered in this browser.
+
+import { channelTitle, isConversation, state, userName } from './state.js';
+
+const OFF_KEY = 'chatd.notifications';
+const RECENT_MS = 60_000;  // a message older than this arrived with a resume's replay: no notification for it
+const BODY_MAX = 180;
+const shown = new Set();  // message ids notified: a message in a conversation that also mentions you is one
+
+function api() {
+  return 'Notification' in window ? window.Notification : null;
+}
+
+// 'on', 'off' (the browser allows them, you turned them off), 'ask' (never asked), 'blocked' or 'none'.
+export function notificationState() {
+  const N = api();
+  if (!N) return 'none';
+  if (N.permission === 'denied') return 'blocked';
+  if (N.permission !== 'granted') return 'ask';
+  return localStorage.getItem(OFF_KEY) === 'off' ? 'off' : 'on';
+}
+
+// The menu's item: turn them on (asking the browser first if needed) or off.
+export async function toggleNotifications() {
+  const now = notificationState();
+  if (now === 'on') {
+    localStorage.setItem(OFF_KEY, 'off');
+    return 'off';
+  }
+  localStorage.removeItem(OFF_KEY);
+  if (now === 'ask') await api().requestPermission();
+  return notificationState();
+}
+
+function wanted(channel, data) {
+  if (!channel || !channel.member || data.user_id === state.me.id) return false;
+  return isConversation(channel) || (data.mentions || []).includes(state.me.id);
+}
+
+function text(data) {
+  const words = (data.contents || '').replace(/\s+/g, ' ').trim();
+  const files = (data.files || []).map((f) => f.name).join(', ');
+  const body = words || (files ? `sent ${files}` : '');
+  return body.length > BODY_MAX ? `${body.slice(0, BODY_MAX - 1)}…` : body;
+}
+
+// A message just arrived (not from you; the caller knows it is new and of a kind that counts as unread).
+// `looking`: you are reading that channel now. `open`: how to show its channel when the notice is clicked.
+export function notifyMessage(channel, data, looking, open) {
+  const N = api();
+  if (!N || looking || notificationState() !== 'on' || !wanted(channel, data) || shown.has(data.id)) return;
+  if (Date.now() - Date.parse(data.created_at) > RECENT_MS) return;
+  shown.add(data.id);
+  const author = userName(data.user_id);
+  const where = isConversation(channel) ? channelTitle(channel) : `#${channel.name}`;
+  const title = where === author ? author : `${author} in ${where}`;
+  const icon = document.querySelector('link[rel=icon]');
+  const notice = new N(title, { body: text(data), tag: `chatd-${data.id}`, icon: icon ? icon.href : undefined });
+  notice.onclick = () => {
+    window.focus();
+    open(channel.id);
+    notice.close();
+  };
+}
