@@ -14,9 +14,11 @@ function api() {
   return 'Notification' in window ? window.Notification : null;
 }
 
-// 'on', 'off' (the browser allows them, you turned them off), 'ask' (never asked), 'blocked' or 'none'.
+// 'on', 'off' (the browser allows them, you turned them off), 'ask' (never asked), 'blocked', 'insecure'
+// (browsers allow them only on HTTPS pages and localhost) or 'none'.
 export function notificationState() {
   const N = api();
+  if (!window.isSecureContext) return 'insecure';
   if (!N) return 'none';
   if (N.permission === 'denied') return 'blocked';
   if (N.permission !== 'granted') return 'ask';

@@ -107,6 +107,7 @@ const NOTIFICATION_ITEMS = {
   off: 'Turn on desktop notifications',
   ask: 'Turn on desktop notifications',
   blocked: 'Desktop notifications are blocked',
+  insecure: 'Desktop notifications need HTTPS',
 };
 
 export function meMenu(anchor) {
@@ -122,8 +123,13 @@ export function meMenu(anchor) {
 }
 
 async function switchNotifications() {
-  if (notificationState() === 'blocked') {
+  const before = notificationState();
+  if (before === 'blocked') {
     toast('This browser blocks notifications from chatd: allow them in the site settings (the icon left of the address)');
+    return;
+  }
+  if (before === 'insecure') {
+    toast('Browsers show notifications only for pages served over HTTPS: ask whoever runs chatd to put it behind HTTPS');
     return;
   }
   const now = await toggleNotifications();
