@@ -578,6 +578,45 @@ async def test_direct_messages_and_mentions_notify_when_not_being_read(browser: 
     b.assert_clean()
 
 
+async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browser: Browser, web: LiveServer) -> None:
+    """"Copy link" on a message, as in Slack: the link opens the channel scrolled to the message (however far
+    back), or its thread; to someone who may not read the channel it says so, and shows nothing of it."""
+    (alice, bob, carol), org, _ = await _general(web, "alice", "bob", "carol")
+    plans = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
+    decision = await alice.post("/message/edit", channel_id=plans, contents="the decision: we ship on Friday")
+    reply = await bob.post("/message/edit", channel_id=plans, contents="agreed, Friday it is", reply_to=decision["id"])
+    b = await open_tab(browser, web, "bob")
+    await b.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await open_channel(b, web, plans)
+    message = b.page.locator(CHANNEL_MESSAGES, has_text="the decision")
+    await message.hover()
+    await message.locator("[data-action=link]").click()
+    await expect(b.page.locator(".toasts")).to_contain_text("Link copied")
+    link = await b.page.evaluate("navigator.clipboard.readText()")
+    assert link == f"{web.http}/#/c/{plans}/m/{decision['id']}", link
+
+    for n in range(120):  # the decision is three pages back now
+        await alice.post("/message/edit", channel_id=plans, contents=f"later message {n}")
+    other = await open_tab(browser, web, "bob")
+    await other.page.goto(link)
+    await expect(other.page.locator(CHANNEL_MESSAGES, has_text="the decision")).to_be_in_viewport()
+    await expect(other.page.locator(".channel-name")).to_contain_text("plans")
+    assert other.page.url == f"{web.http}/#/c/{plans}"  # the address is the channel's again
+
+    # A reply's link opens its thread.
+    await other.page.goto(f"{web.http}/#/c/{plans}/m/{reply['id']}")
+    await expect(other.page.locator(".thread-panel")).to_contain_text("agreed, Friday it is")
+
+    # Carol is not in the private channel: the link shows her nothing of it.
+    c = await open_tab(browser, web, "carol")
+    await c.page.goto(link)
+    await expect(c.page.locator(".toasts")).to_contain_text("does not exist or is not visible to you")
+    assert await c.page.locator("text=the decision").count() == 0
+    assert await c.page.locator(".side-item", has_text="plans").count() == 0
+    for tab in (b, other, c):
+        tab.assert_clean()
+
+
 PASTE = """async (data) => {
     const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
     const clipboard = new DataTransfer();

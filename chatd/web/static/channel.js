@@ -63,6 +63,30 @@ function toggleReaction(id, emoji) {
   actions.react(id, emoji, !mine).catch((err) => toast(err.message, 'error'));
 }
 
+// A message's link: this page's address with the message in its fragment (``nav.js`` ``route`` opens it),
+// for whoever may read the channel; anyone else is told it is not visible to them.
+export function messageLink(message) {
+  return `${location.origin}${location.pathname}#/c/${message.channel_id}/m/${message.id}`;
+}
+
+async function copyLink(id) {
+  const message = findMessage(id);
+  if (!message) return;
+  const link = messageLink(message);
+  try {
+    await navigator.clipboard.writeText(link);
+  } catch {
+    // No clipboard API (a page served over plain HTTP) or no permission: the older way, from a selection.
+    const box = h('textarea', { class: 'offscreen', readonly: true }, link);
+    document.body.append(box);
+    box.select();
+    const copied = document.execCommand('copy');
+    box.remove();
+    if (!copied) return toast(`Copy this link: ${link}`);
+  }
+  return toast('Link copied');
+}
+
 export function messageAction(list, openThread) {
   return (action, id, button) => {
     const fail = (err) => toast(err.message, 'error');
@@ -81,6 +105,8 @@ export function messageAction(list, openThread) {
       case 'flag':
       case 'unflag':
         return actions.flag(id, action === 'flag').then(() => toast(action === 'flag' ? 'Saved for later' : 'Removed from saved items')).catch(fail);
+      case 'link':
+        return copyLink(id);
       case 'edit':
         return startEdit(list, id);
       case 'remove':

@@ -127,6 +127,7 @@ function actions(message, inThread) {
     inThread ? null : h('button', { dataset: { action: 'thread' }, title: 'Reply in thread' }, icon('reply')),
     h('button', { dataset: { action: message.pinned ? 'unpin' : 'pin' }, title: message.pinned ? 'Unpin' : 'Pin to channel', class: message.pinned ? 'on' : '' }, icon('pin')),
     h('button', { dataset: { action: message.flagged ? 'unflag' : 'flag' }, title: message.flagged ? 'Remove from saved' : 'Save', class: message.flagged ? 'on' : '' }, icon('bookmark')),
+    h('button', { dataset: { action: 'link' }, title: 'Copy link' }, icon('link')),
     message.can_edit ? h('button', { dataset: { action: 'edit' }, title: 'Edit' }, icon('edit')) : null,
     message.can_remove ? h('button', { dataset: { action: 'remove' }, title: 'Delete', class: 'danger' }, icon('trash')) : null,
   ];

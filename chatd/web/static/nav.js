@@ -80,8 +80,9 @@ export function defaultChannel() {
 }
 
 export async function route() {
-  const match = /^#\/c\/(\d+)/.exec(location.hash);
+  const match = /^#\/c\/(\d+)(?:\/m\/(\d+))?/.exec(location.hash);
   let id = match ? match[1] : null;
+  if (match && match[2]) return openLink(id, match[2]);
   if (!id && state.ready && !state.current) {
     id = defaultChannel();
     if (id) history.replaceState(null, '', `#/c/${id}`);
@@ -177,6 +178,26 @@ export function openThread(rootId) {
   openPanel(next);
 }
 
+// A message's link (``channel.js`` ``messageLink``): its channel, scrolled to it, or its thread. The server
+// decides who may read it; to anyone else it is as unknown as a message that never was.
+async function openLink(channelId, messageId) {
+  if (!state.ready) return;  // the link stays in the address, and is opened once the channels are known
+  history.replaceState(null, '', `#/c/${channelId}`);
+  let message = findMessage(messageId);
+  if (!message) {
+    try {
+      message = await api.get('/message/read', { id: messageId });  // only where it is: jump loads around it
+    } catch {
+      message = null;
+    }
+  }
+  if (!message || !state.channels.has(message.channel_id)) {  // (a merged channel's messages moved on: followed)
+    toast('That message does not exist or is not visible to you.');
+    return route();
+  }
+  return jump(message);
+}
+
 export async function jump(message) {
   if (!state.channels.has(message.channel_id)) return toast('That channel is no longer available.');
   go(message.channel_id);
@@ -194,6 +215,9 @@ export async function jump(message) {
   // A phone's side panel covers the whole window: close it, or the message jumped to stays hidden under it.
   if (window.matchMedia(NARROW).matches) closePanel();
   const line = timeline(message.channel_id);
+  // A channel not read yet has no history to walk back through: its newest page first (the view is loading
+  // it too; a message is added once), or a jump into a channel never opened stopped before it began.
+  if (!line.loaded) await actions.loadHistory(message.channel_id);
   for (let i = 0; i < 40 && !line.items.has(message.id) && line.hasMore; i++) await actions.loadHistory(message.channel_id, line.order[0]);
   if (here.view && here.view.id === message.channel_id) {
     if (!here.view.list.highlight(message.id)) {
