@@ -4,6 +4,7 @@
 
 import * as actions from './actions.js';
 import { formatSize, h, icon } from './dom.js';
+import { MentionPicker } from './mentions.js';
 import { state } from './state.js';
 
 export class Composer {
@@ -17,9 +18,11 @@ export class Composer {
     this.tray = h('div', { class: 'tray' });
     this.error = h('div', { class: 'composer-error', role: 'alert' });
     this.sendButton = h('button', { class: 'send', title: 'Send (Enter)', 'aria-label': 'Send', onclick: () => this.submit() }, icon('send'));
+    this.mentions = new MentionPicker(this.input, channelId);
     this.el = h(
       'div',
       { class: 'composer' },
+      this.mentions.el,
       this.tray,
       h('div', { class: 'composer-box' },
         this.input,
@@ -58,6 +61,7 @@ export class Composer {
   }
 
   keydown(e) {
+    if (!e.isComposing && this.mentions.keydown(e)) return;  // choosing whom to mention
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.submit();

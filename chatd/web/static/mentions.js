@@ -1,0 +1,128 @@
+// "@" in the message box suggests the channel's members, as Slack and Mattermost do: typing narrows the list
+// (by username or display name, from the start of a word), Up and Down move, Enter or Tab puts "@username "
+// in the box, Esc or a click elsewhere closes it. A name typed whole is left as it is: Enter sends then, as
+// it does everywhere else (only Tab adds the space), so a quick "@bob" and Enter never stops at the list. The server finds mentions in the text by username
+// (chatd/core/messages.py, MENTION), so what the picker writes is exactly what a person could type.
+
+import { api } from './api.js';
+import { avatar, h } from './dom.js';
+import { state } from './state.js';
+
+const SHOWN = 8;
+// An "@" at the start or after a space, then what was typed of the name, right up to the caret.
+const TYPED = /(?:^|\s)@([A-Za-z0-9._-]{0,64})$/;
+
+async function memberIds(channelId) {
+  const channel = state.channels.get(channelId);
+  if (!channel) return [];
+  if (!channel.member_ids) {
+    try {
+      const { members } = await api.get('/channel/members', { id: channelId });
+      channel.member_ids = members.map((m) => m.user_id);
+    } catch {
+      return [];
+    }
+  }
+  return channel.member_ids;
+}
+
+function matches(user, typed) {
+  if (!typed) return true;
+  const words = [user.username, ...(user.display_name || '').split(/\s+/)].map((w) => w.toLowerCase());
+  return words.some((w) => w.startsWith(typed));
+}
+
+export class MentionPicker {
+  constructor(input, channelId) {
+    this.input = input;
+    this.channelId = channelId;
+    this.el = h('div', { class: 'mention-picker hidden', role: 'listbox', 'aria-label': 'People to mention' });
+    this.choices = [];
+    this.index = 0;
+    this.start = -1;
+    this.asked = 0;
+    input.addEventListener('input', () => this.update());
+    input.addEventListener('click', () => this.update());
+    input.addEventListener('blur', () => setTimeout(() => this.close(), 150));  // after a click on a choice
+  }
+
+  get open() {
+    return !this.el.classList.contains('hidden');
+  }
+
+  async update() {
+    const before = this.input.value.slice(0, this.input.selectionStart);
+    const found = TYPED.exec(before);
+    if (!found || this.input.selectionStart !== this.input.selectionEnd) return this.close();
+    const asked = ++this.asked;
+    const ids = await memberIds(this.channelId);
+    if (asked !== this.asked) return null;  // typed on meanwhile: the newer update draws
+    const typed = found[1].toLowerCase();
+    this.typed = typed;
+    this.start = before.length - found[1].length - 1;
+    this.choices = ids
+      .filter((id) => id !== state.me.id)
+      .map((id) => state.users.get(id))
+      .filter((user) => user && matches(user, typed))
+      .sort((a, b) => a.username.localeCompare(b.username))
+      .slice(0, SHOWN);
+    this.index = 0;
+    return this.choices.length ? this.draw() : this.close();
+  }
+
+  draw() {
+    this.el.replaceChildren(
+      ...this.choices.map((user, index) =>
+        h('div', {
+          class: 'mention-choice' + (index === this.index ? ' active' : ''),
+          role: 'option',
+          'aria-selected': index === this.index ? 'true' : 'false',
+          onmousedown: (e) => { e.preventDefault(); this.pick(index); },
+        },
+        avatar(user, 'sm'),
+        h('span', { class: 'mention-name' }, user.display_name || user.username),
+        h('span', { class: 'mention-username' }, `@${user.username}`))),
+    );
+    this.el.classList.remove('hidden');
+  }
+
+  close() {
+    this.el.classList.add('hidden');
+    this.choices = [];
+  }
+
+  // The box's keys while the list is open: true when the picker used the key (the box must not).
+  keydown(e) {
+    if (!this.open || !this.choices.length) return false;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      this.index = (this.index + step + this.choices.length) % this.choices.length;
+      this.draw();
+    } else if (e.key === 'Enter' && !e.shiftKey && this.choices[this.index].username.toLowerCase() === this.typed) {
+      this.close();  // the name is typed whole: nothing to complete, and Enter sends as it always does
+      return false;
+    } else if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+      this.pick(this.index);
+    } else if (e.key === 'Escape') {
+      this.close();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+
+  pick(index) {
+    const user = this.choices[index];
+    if (!user) return;
+    const value = this.input.value;
+    const caret = this.input.selectionStart;
+    const inserted = `@${user.username} `;
+    this.input.value = value.slice(0, this.start) + inserted + value.slice(caret);
+    const at = this.start + inserted.length;
+    this.input.setSelectionRange(at, at);
+    this.close();
+    this.input.focus();
+    this.input.dispatchEvent(new Event('input'));  // the box resizes; the picker sees a space and stays shut
+  }
+}
