@@ -638,6 +638,7 @@ async def test_at_suggests_the_channels_members_and_mentions_the_one_picked(brow
     await box.press_sequentially("thanks @b")
     await expect(picker.locator(".mention-choice")).to_have_count(2)  # bella and bob: carl and alice are not b…
     assert await picker.locator(".mention-username").all_inner_texts() == ["@bella", "@bob"]
+    await screenshot(a.page, "mention-picker")
     await box.press_sequentially("o")
     await expect(picker.locator(".mention-choice")).to_have_count(1)
     await box.press("Enter")  # picks, does not send
