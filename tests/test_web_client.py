@@ -602,8 +602,9 @@ async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browse
     link = await b.page.evaluate("navigator.clipboard.readText()")
     assert link == f"{web.http}/#/c/{plans}/m/{decision['id']}", link
 
-    for n in range(120):  # the decision is three pages back now
-        await alice.post("/message/edit", channel_id=plans, contents=f"later message {n}")
+    for start in range(0, 120, 20):  # the decision is three pages back now (sent 20 at a time: one batch each)
+        await asyncio.gather(*(alice.post("/message/edit", channel_id=plans, contents=f"later message {n}")
+                               for n in range(start, start + 20)))
     other = await open_tab(browser, web, "bob")
     await other.page.goto(link)
     await expect(other.page.locator(CHANNEL_MESSAGES, has_text="the decision")).to_be_in_viewport()
