@@ -542,6 +542,53 @@ async def _notices(tab: Tab) -> list[dict[str, str]]:
     return list(await tab.page.evaluate("window.notices.map(n => ({ title: n.title, body: n.body }))"))
 
 
+async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_sound(browser: Browser, web: LiveServer) -> None:
+    """The microphone button records (chromium's fake microphone plays a tone), a second click stops, the note
+    waits in the tray and goes with the message; the server stores it as audio, and the other person gets a
+    player with its length. Esc while recording throws the note away and keeps the draft."""
+    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    a = await open_tab(browser, web, "alice")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(a, web, channel)
+    await open_channel(b, web, channel)
+    mic = a.page.locator(".channel .composer .mic")
+    await mic.click()
+    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording 0:0")
+    await a.page.wait_for_timeout(2200)
+    await mic.click()
+    await expect(a.page.locator(".channel .tray-item")).to_have_count(1)
+    await expect(a.page.locator(".channel .tray-item")).to_contain_text("Voice note")
+    await _send(a, "listen")
+    player = b.page.locator(f"{CHANNEL_MESSAGES} .file-audio audio")
+    await expect(player).to_have_count(1)
+    sent = (await bob.get("/message/read", channel_id=channel, limit=1))["items"][0]
+    assert sent["contents"] == "listen" and sent["files"][0]["content_type"] == "audio/webm", sent
+    assert sent["files"][0]["name"].startswith("Voice note ") and sent["files"][0]["name"].endswith(".webm")
+    handle = await player.element_handle()
+    # WebM from a recorder carries no duration: seeking to the end makes the browser find it.
+    duration = await b.page.evaluate(
+        """a => new Promise(done => {
+            const settle = () => { if (Number.isFinite(a.duration)) done(a.duration); };
+            a.addEventListener('durationchange', settle);
+            a.addEventListener('loadedmetadata', () => { a.currentTime = 1e9; settle(); });
+            if (a.readyState >= 1) { a.currentTime = 1e9; settle(); }
+        })""",
+        handle,
+    )
+    assert 1.5 < duration < 6, duration
+
+    # Esc while recording: nothing in the tray, the draft kept.
+    await a.page.fill(".channel .composer-input", "a draft")
+    await mic.click()
+    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording")
+    await a.page.press(".channel .composer-input", "Escape")
+    await expect(a.page.locator(".channel .composer-error")).to_have_text("")
+    await expect(a.page.locator(".channel .tray-item")).to_have_count(0)
+    await expect(a.page.locator(".channel .composer-input")).to_have_value("a draft")
+    a.assert_clean()
+    b.assert_clean()
+
+
 async def test_direct_messages_and_mentions_notify_when_not_being_read(browser: Browser, web: LiveServer) -> None:
     """Desktop notifications, as Slack's defaults give them: turned on from your menu, then a direct message
     or a mention notifies, unless you are reading that channel; a click opens it."""

@@ -41,6 +41,8 @@ FIGURES = ROOT / "bench-results" / "web-client.json"
 # to reach Google's services on a network that has none.
 ARGS = [
     "--headless",
+    "--use-fake-device-for-media-stream",  # a microphone that plays a tone (voice notes), granted without asking
+    "--use-fake-ui-for-media-stream",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

@@ -5,6 +5,7 @@
 import * as actions from './actions.js';
 import { formatSize, h, icon } from './dom.js';
 import { MentionPicker } from './mentions.js';
+import { Recorder, canRecord } from './recorder.js';
 import { state } from './state.js';
 
 export class Composer {
@@ -19,6 +20,10 @@ export class Composer {
     this.error = h('div', { class: 'composer-error', role: 'alert' });
     this.sendButton = h('button', { class: 'send', title: 'Send (Enter)', 'aria-label': 'Send', onclick: () => this.submit() }, icon('send'));
     this.mentions = new MentionPicker(this.input, channelId);
+    this.recorder = new Recorder({ onTick: (seconds) => this.recording(seconds), onDone: (file) => this.recorded(file) });
+    this.micButton = canRecord()
+      ? h('button', { class: 'tool mic', title: 'Record a voice note', 'aria-label': 'Record a voice note', onclick: () => this.toggleRecording() }, icon('mic'))
+      : null;
     this.el = h(
       'div',
       { class: 'composer' },
@@ -28,6 +33,7 @@ export class Composer {
         this.input,
         h('div', { class: 'composer-tools' },
           h('button', { class: 'tool', title: 'Attach files', 'aria-label': 'Attach files', onclick: () => this.picker.click() }, icon('clip')),
+          this.micButton,
           h('span', { class: 'hint' }, h('b', null, 'Enter'), ' to send, ', h('b', null, 'Shift+Enter'), ' for a new line'),
           this.sendButton)),
       this.error,
@@ -55,6 +61,36 @@ export class Composer {
     this.input.focus();
   }
 
+  async toggleRecording() {
+    if (this.recorder.recording) return this.recorder.stop();
+    this.error.textContent = '';
+    try {
+      await this.recorder.start();
+    } catch {
+      this.error.textContent = 'The microphone is not available: allow it for this page in the browser, or check that one is connected.';
+      return null;
+    }
+    this.micButton.classList.add('on');
+    return null;
+  }
+
+  recording(seconds) {
+    if (seconds === this.shownSeconds) return;  // once a second: the line is a live region
+    this.shownSeconds = seconds;
+    const label = `Recording ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}: click to stop, Esc to cancel`;
+    this.micButton.title = label;
+    this.error.textContent = label;
+  }
+
+  recorded(file) {
+    this.shownSeconds = null;
+    this.micButton.classList.remove('on');
+    this.micButton.title = 'Record a voice note';
+    this.error.textContent = '';
+    if (file) this.addFiles([file]);
+    this.input.focus();
+  }
+
   autosize() {
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
@@ -67,6 +103,9 @@ export class Composer {
       this.submit();
     } else if (e.key === 'ArrowUp' && !this.input.value && !this.files.length) {
       if (this.onEditLast && this.onEditLast()) e.preventDefault();
+    } else if (e.key === 'Escape' && this.recorder.recording) {
+      e.preventDefault();  // the note is thrown away; the draft stays
+      this.recorder.cancel();
     } else if (e.key === 'Escape' && (this.input.value || this.files.length)) {
       // Esc clears a draft, and only that: the thread or search panel around it stays open (an empty
       // box lets Esc through, to close the panel).
