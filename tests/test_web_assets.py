@@ -40,6 +40,10 @@ async def test_the_page_is_served_at_the_root_uncached_with_a_strict_policy(site
     assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
+    # The page itself may ask for the microphone (voice notes; the browser still asks the person), no frame may,
+    # and nothing may ask for the camera, the location or payments.
+    policy = dict(part.strip().split("=", 1) for part in page.headers["permissions-policy"].split(","))
+    assert policy == {"camera": "()", "microphone": "(self)", "geolocation": "()", "payment": "()"}, policy
     assert "<script>" not in page.text and "<script type=\"module\" src=" in page.text  # no inline script
     assert "{{static}}" not in page.text and "{{preload}}" not in page.text
     modules = sorted(p.name for p in STATIC.glob("*.js"))
