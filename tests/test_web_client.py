@@ -585,6 +585,19 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
     await expect(a.page.locator(".channel .composer-error")).to_have_text("")
     await expect(a.page.locator(".channel .tray-item")).to_have_count(0)
     await expect(a.page.locator(".channel .composer-input")).to_have_value("a draft")
+
+    # Leaving the channel while recording turns the microphone off.
+    await a.page.evaluate("""() => {
+        const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        navigator.mediaDevices.getUserMedia = async (wanted) => { window.mic = await ask(wanted); return window.mic; };
+    }""")
+    other = (await alice.post("/channel/edit", organisation_id=(await alice.get("/channel/read", id=channel))["organisation_id"], name="elsewhere"))["id"]
+    await mic.click()
+    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording")
+    assert await a.page.evaluate("window.mic.getTracks().every(t => t.readyState === 'live')")
+    await open_channel(a, web, other)
+    await a.page.wait_for_function("window.mic.getTracks().every(t => t.readyState === 'ended')")
+    await expect(a.page.locator(".channel .tray-item")).to_have_count(0)
     a.assert_clean()
     b.assert_clean()
 

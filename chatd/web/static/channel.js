@@ -257,5 +257,6 @@ export class ChannelView {
 
   destroy() {
     for (const off of this.unsubscribe) off();
+    this.composer.destroy();
   }
 }

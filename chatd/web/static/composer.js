@@ -61,6 +61,12 @@ export class Composer {
     this.input.focus();
   }
 
+  // The view around the box is going: a recording in progress ends with it, dropped (the microphone must
+  // never stay on behind a channel the person left).
+  destroy() {
+    if (this.recorder.recording) this.recorder.cancel();
+  }
+
   async toggleRecording() {
     if (this.recorder.recording) return this.recorder.stop();
     this.error.textContent = '';

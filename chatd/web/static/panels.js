@@ -86,6 +86,7 @@ export class ThreadPanel {
 
   destroy() {
     for (const off of this.unsubscribe) off();
+    this.composer.destroy();
   }
 }
 
