@@ -22,17 +22,38 @@ export function notificationState() {
   if (!N) return 'none';
   if (N.permission === 'denied') return 'blocked';
   if (N.permission !== 'granted') return 'ask';
-  return localStorage.getItem(OFF_KEY) === 'off' ? 'off' : 'on';
+  return remembered() === 'off' ? 'off' : 'on';
+}
+
+// The choice, in this browser's storage; where storage is refused (a private window), for as long as the page.
+let memory = null;
+
+function remembered() {
+  try {
+    return localStorage.getItem(OFF_KEY);
+  } catch {
+    return memory;
+  }
+}
+
+function remember(value) {
+  memory = value;
+  try {
+    if (value === null) localStorage.removeItem(OFF_KEY);
+    else localStorage.setItem(OFF_KEY, value);
+  } catch {
+    // kept in memory only
+  }
 }
 
 // The menu's item: turn them on (asking the browser first if needed) or off.
 export async function toggleNotifications() {
   const now = notificationState();
   if (now === 'on') {
-    localStorage.setItem(OFF_KEY, 'off');
+    remember('off');
     return 'off';
   }
-  localStorage.removeItem(OFF_KEY);
+  remember(null);
   if (now === 'ask') await api().requestPermission();
   return notificationState();
 }
