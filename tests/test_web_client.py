@@ -553,7 +553,9 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
     await open_channel(b, web, channel)
     mic = a.page.locator(".channel .composer .mic")
     await mic.click()
-    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording 0:0")
+    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording a voice note")
+    await expect(mic).to_have_attribute("aria-pressed", "true")
+    await expect(mic.locator(".rec-time")).to_have_text(re.compile(r"0:0[0-9]"))
     await a.page.wait_for_timeout(2200)
     await mic.click()
     await expect(a.page.locator(".channel .tray-item")).to_have_count(1)
@@ -671,6 +673,12 @@ async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browse
     await expect(other.page.locator(".channel-name")).to_contain_text("plans")
     assert other.page.url == f"{web.http}/#/c/{plans}"  # the address is the channel's again
 
+    # A message link sent in a message opens here, as a jump, not in a second copy of the client.
+    await alice.post("/message/edit", channel_id=plans, contents=f"see {link}")
+    sent_link = other.page.locator(f"{CHANNEL_MESSAGES} .msg-text a", has_text="/m/")
+    await expect(sent_link).to_have_attribute("href", link)
+    assert await sent_link.get_attribute("target") is None
+
     # A reply's link opens its thread.
     await other.page.goto(f"{web.http}/#/c/{plans}/m/{reply['id']}")
     await expect(other.page.locator(".thread-panel")).to_contain_text("agreed, Friday it is")
@@ -721,6 +729,14 @@ async def test_at_suggests_the_channels_members_and_mentions_the_one_picked(brow
     await box.press("Enter")
     await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("see @bella")
     await expect(box).to_have_value("")
+
+    # The caret moved away from the name (Home): the list closes, and Enter sends the text as it is.
+    await box.press_sequentially("x @bo")
+    await expect(picker.locator(".mention-choice")).to_have_count(1)
+    await box.press("Home")
+    await expect(picker).to_be_hidden()
+    await box.press("Enter")
+    await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("x @bo")
 
     # Esc closes the list and leaves the text; Enter then sends it as typed.
     await box.press_sequentially("ping @car")

@@ -89,7 +89,7 @@ async function start(me) {
   for (const topic of ['channels', 'orgs', 'users', 'presence']) state.bus.on(topic, drawSidebar);
   here.live = new Live({
     onReady: ready,
-    onEvent: (frame) => handleEvent(frame, { refreshChannel, forgetChannel, loadOrgs, ensureUser, loadMemberIds, drawSidebar, go, viewOf: () => here.view }),
+    onEvent: (frame) => handleEvent(frame, { refreshChannel, forgetChannel, loadOrgs, ensureUser, loadMemberIds, drawSidebar, go, viewOf: () => here.view, live: () => Boolean(here.live && here.live.online) }),
     onLive: wentLive,
     onStatus: showStatus,
     onSignedOut: () => showLogin('You were signed out. Sign in again to continue.'),

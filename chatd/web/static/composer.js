@@ -21,8 +21,9 @@ export class Composer {
     this.sendButton = h('button', { class: 'send', title: 'Send (Enter)', 'aria-label': 'Send', onclick: () => this.submit() }, icon('send'));
     this.mentions = new MentionPicker(this.input, channelId);
     this.recorder = new Recorder({ onTick: (seconds) => this.recording(seconds), onDone: (file) => this.recorded(file) });
+    this.recClock = h('span', { class: 'rec-time', 'aria-hidden': 'true' });
     this.micButton = canRecord()
-      ? h('button', { class: 'tool mic', title: 'Record a voice note', 'aria-label': 'Record a voice note', onclick: () => this.toggleRecording() }, icon('mic'))
+      ? h('button', { class: 'tool mic', title: 'Record a voice note', 'aria-label': 'Record a voice note', 'aria-pressed': 'false', onclick: () => this.toggleRecording() }, icon('mic'), this.recClock)
       : null;
     this.el = h(
       'div',
@@ -70,28 +71,35 @@ export class Composer {
   async toggleRecording() {
     if (this.recorder.recording) return this.recorder.stop();
     this.error.textContent = '';
+    let started;
     try {
-      await this.recorder.start();
+      started = await this.recorder.start();
     } catch {
       this.error.textContent = 'The microphone is not available: allow it for this page in the browser, or check that one is connected.';
       return null;
     }
+    if (!started) return null;
     this.micButton.classList.add('on');
+    this.micButton.setAttribute('aria-pressed', 'true');
+    this.error.textContent = 'Recording a voice note: click the microphone to stop it, Esc to throw it away.';  // said once
+    this.input.focus();  // so that Esc reaches the box
     return null;
   }
 
   recording(seconds) {
-    if (seconds === this.shownSeconds) return;  // once a second: the line is a live region
-    this.shownSeconds = seconds;
-    const label = `Recording ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}: click to stop, Esc to cancel`;
-    this.micButton.title = label;
-    this.error.textContent = label;
+    // The time is shown by the button (not in the announced line: a screen reader would speak every second).
+    const time = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+    this.recClock.textContent = time;
+    this.micButton.title = `Stop recording (${time})`;
+    this.micButton.setAttribute('aria-label', 'Stop recording');
   }
 
   recorded(file) {
-    this.shownSeconds = null;
     this.micButton.classList.remove('on');
+    this.micButton.setAttribute('aria-pressed', 'false');
     this.micButton.title = 'Record a voice note';
+    this.micButton.setAttribute('aria-label', 'Record a voice note');
+    this.recClock.textContent = '';
     this.error.textContent = '';
     if (file) this.addFiles([file]);
     this.input.focus();

@@ -34,7 +34,10 @@ function link(href, label, options) {
   if (!safe) return null;
   const a = document.createElement('a');
   a.href = safe;
-  a.target = '_blank';
+  // A link to a message or channel of this very client (a copied message link) opens here, as a jump;
+  // every other link opens in a new tab, with no handle on this page.
+  const here = `${location.origin}${location.pathname}#/c/`;
+  if (!safe.startsWith(here)) a.target = '_blank';
   a.rel = 'noopener noreferrer nofollow';
   a.append(...(typeof label === 'string' ? [document.createTextNode(label)] : inline(label[0], options)));
   return a;

@@ -11,6 +11,7 @@ import { state } from './state.js';
 const SHOWN = 8;
 // An "@" at the start or after a space, then what was typed of the name, right up to the caret.
 const TYPED = /(?:^|\s)@([A-Za-z0-9._-]{0,64})$/;
+const CARET_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
 
 async function memberIds(channelId) {
   const channel = state.channels.get(channelId);
@@ -43,6 +44,7 @@ export class MentionPicker {
     this.asked = 0;
     input.addEventListener('input', () => this.update());
     input.addEventListener('click', () => this.update());
+    input.addEventListener('keyup', (e) => { if (CARET_KEYS.has(e.key)) this.update(); });  // the caret moved
     input.addEventListener('blur', () => setTimeout(() => this.close(), 150));  // after a click on a choice
   }
 
@@ -101,8 +103,8 @@ export class MentionPicker {
     } else if (e.key === 'Enter' && !e.shiftKey && this.choices[this.index].username.toLowerCase() === this.typed) {
       this.close();  // the name is typed whole: nothing to complete, and Enter sends as it always does
       return false;
-    } else if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
-      this.pick(this.index);
+    } else if ((e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey) {
+      if (!this.pick(this.index)) return false;  // the caret left the name: the key does what it always does
     } else if (e.key === 'Escape') {
       this.close();
     } else {
@@ -112,11 +114,17 @@ export class MentionPicker {
     return true;
   }
 
+  // Writes the choice over what was typed of the name: only if the caret is still at the end of that name
+  // (it may have moved without an input event); false, and the list closed, if it is not.
   pick(index) {
     const user = this.choices[index];
-    if (!user) return;
     const value = this.input.value;
     const caret = this.input.selectionStart;
+    const found = TYPED.exec(value.slice(0, caret));
+    if (!user || !found || caret - found[1].length - 1 !== this.start) {
+      this.close();
+      return false;
+    }
     const inserted = `@${user.username} `;
     this.input.value = value.slice(0, this.start) + inserted + value.slice(caret);
     const at = this.start + inserted.length;
@@ -124,5 +132,6 @@ export class MentionPicker {
     this.close();
     this.input.focus();
     this.input.dispatchEvent(new Event('input'));  // the box resizes; the picker sees a space and stays shut
+    return true;
   }
 }

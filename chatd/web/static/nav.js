@@ -94,7 +94,7 @@ export async function route() {
     drawSidebar();
     return;
   }
-  if (here.view && here.view.id === id) return;
+  if (here.view && here.view.id === id) return here.view.mounted;  // a jump waits for the first page's drawing
   if (here.view) here.view.destroy();
   const channel = state.channels.get(id);
   state.current = id;
@@ -119,7 +119,8 @@ export async function route() {
   delete ui.center.dataset.welcome;
   clear(ui.center).append(here.view.el);
   drawSidebar();
-  await here.view.mount();
+  here.view.mounted = here.view.mount();
+  await here.view.mounted;
   if (here.view && here.view.id === id) here.view.composer.focus();
   if (!performance.getEntriesByName('chatd-interactive').length) performance.mark('chatd-interactive');
 }
@@ -193,7 +194,9 @@ async function openLink(channelId, messageId) {
   }
   if (!message || !state.channels.has(message.channel_id)) {  // (a merged channel's messages moved on: followed)
     toast('That message does not exist or is not visible to you.');
-    return route();
+    // Back where the person was (or to the default channel), without a second notice about the channel.
+    history.replaceState(null, '', state.current ? `#/c/${state.current}` : '#');
+    return state.current ? null : route();
   }
   return jump(message);
 }

@@ -6,7 +6,6 @@
 import { channelTitle, isConversation, state, userName } from './state.js';
 
 const OFF_KEY = 'chatd.notifications';
-const RECENT_MS = 60_000;  // a message older than this arrived with a resume's replay: no notification for it
 const BODY_MAX = 180;
 const shown = new Set();  // message ids notified: a message in a conversation that also mentions you is one
 
@@ -70,18 +69,22 @@ function text(data) {
   return body.length > BODY_MAX ? `${body.slice(0, BODY_MAX - 1)}…` : body;
 }
 
-// A message just arrived (not from you; the caller knows it is new and of a kind that counts as unread).
+// A message just arrived live (not from you, not replayed by a resume; of a kind that counts as unread).
 // `looking`: you are reading that channel now. `open`: how to show its channel when the notice is clicked.
 export function notifyMessage(channel, data, looking, open) {
   const N = api();
   if (!N || looking || notificationState() !== 'on' || !wanted(channel, data) || shown.has(data.id)) return;
-  if (Date.now() - Date.parse(data.created_at) > RECENT_MS) return;
   shown.add(data.id);
   const author = userName(data.user_id);
   const where = isConversation(channel) ? channelTitle(channel) : `#${channel.name}`;
   const title = where === author ? author : `${author} in ${where}`;
   const icon = document.querySelector('link[rel=icon]');
-  const notice = new N(title, { body: text(data), tag: `chatd-${data.id}`, icon: icon ? icon.href : undefined });
+  let notice;
+  try {
+    notice = new N(title, { body: text(data), tag: `chatd-${data.id}`, icon: icon ? icon.href : undefined });
+  } catch {
+    return;  // a browser with the API but no page notifications (Android's): nothing shown, nothing broken
+  }
   notice.onclick = () => {
     window.focus();
     open(channel.id);

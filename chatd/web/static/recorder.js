@@ -20,19 +20,40 @@ export class Recorder {
     this.onTick = onTick;
     this.onDone = onDone;
     this.media = null;
+    this.starting = false;
   }
 
+  // Recording, or waiting for the browser's answer about the microphone: either way, a click stops it.
   get recording() {
-    return this.media !== null;
+    return this.media !== null || this.starting;
   }
 
+  // Resolves once recording (true), or when it never began (false: cancelled while the browser asked).
+  // Rejects when the microphone is refused or missing.
   async start() {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });  // rejects when refused
+    if (this.recording) return false;
+    this.starting = true;
+    this.cancelled = false;
+    let stream = null;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      if (this.cancelled) throw new Error('cancelled');  // the box went away (or Esc) while the browser asked
+      this.begin(stream);
+      return true;
+    } catch (err) {
+      if (stream) for (const track of stream.getTracks()) track.stop();  // never a microphone left on
+      if (this.cancelled) return false;
+      throw err;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  begin(stream) {
     const type = MediaRecorder.isTypeSupported('audio/webm;codecs=opus') ? 'audio/webm;codecs=opus' : '';
     const media = new MediaRecorder(stream, type ? { mimeType: type } : {});
     const parts = [];
     const started = new Date();
-    this.cancelled = false;
     media.addEventListener('dataavailable', (e) => { if (e.data.size) parts.push(e.data); });
     media.addEventListener('stop', () => {
       for (const track of stream.getTracks()) track.stop();
@@ -52,11 +73,12 @@ export class Recorder {
   }
 
   stop() {
-    if (this.media && this.media.state !== 'inactive') this.media.stop();
+    if (this.starting && !this.media) this.cancelled = true;  // clicked again while the browser asks: no note
+    else if (this.media && this.media.state !== 'inactive') this.media.stop();
   }
 
   cancel() {
-    this.cancelled = true;
+    this.cancelled = true;  // also a start still waiting for the browser: it stops the stream it gets
     this.stop();
   }
 }
