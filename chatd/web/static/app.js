@@ -5,7 +5,7 @@ import { api } from './api.js';
 import { clear, h } from './dom.js';
 import { handleEvent } from './events.js';
 import { Live } from './live.js';
-import { forgetChannel, go, loadMemberIds, refreshChannel, route } from './nav.js';
+import { forgetChannel, jump, loadMemberIds, refreshChannel, route } from './nav.js';
 import { ensureUser, loadOrgs, loadUsers } from './orgs.js';
 import { closePanel, drawSidebar, here, layout, root, showNav, showStatus, ui, welcome } from './shell.js';
 import { channelTitle, isConversation, loadOutbox, state, thread, timeline, viewerFields } from './state.js';
@@ -89,7 +89,7 @@ async function start(me) {
   for (const topic of ['channels', 'orgs', 'users', 'presence']) state.bus.on(topic, drawSidebar);
   here.live = new Live({
     onReady: ready,
-    onEvent: (frame) => handleEvent(frame, { refreshChannel, forgetChannel, loadOrgs, ensureUser, loadMemberIds, drawSidebar, go, viewOf: () => here.view, live: () => Boolean(here.live && here.live.online) }),
+    onEvent: (frame) => handleEvent(frame, { refreshChannel, forgetChannel, loadOrgs, ensureUser, loadMemberIds, drawSidebar, jump, viewOf: () => here.view, live: () => Boolean(here.live && here.live.online) }),
     onLive: wentLive,
     onStatus: showStatus,
     onSignedOut: () => showLogin('You were signed out. Sign in again to continue.'),

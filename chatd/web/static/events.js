@@ -51,7 +51,7 @@ function messageEvent(frame, app) {
           const seen = looking(frame.channel_id, app);
           if (seen) readSoon(frame.channel_id);
           else countUnread(channel, frame.seq);
-          if (app.live()) notifyMessage(channel, data, seen, app.go);  // not what a resume replays
+          if (app.live()) notifyMessage(channel, data, seen, () => app.jump(data));  // not what a resume replays
         }
       }
       const typing = state.typing.get(frame.channel_id);

@@ -70,7 +70,8 @@ function text(data) {
 }
 
 // A message just arrived live (not from you, not replayed by a resume; of a kind that counts as unread).
-// `looking`: you are reading that channel now. `open`: how to show its channel when the notice is clicked.
+// `looking`: you are reading that channel now. `open()`: shows the message (in its thread, for a reply) when
+// the notice is clicked.
 export function notifyMessage(channel, data, looking, open) {
   const N = api();
   if (!N || looking || notificationState() !== 'on' || !wanted(channel, data) || shown.has(data.id)) return;
@@ -87,7 +88,7 @@ export function notifyMessage(channel, data, looking, open) {
   }
   notice.onclick = () => {
     window.focus();
-    open(channel.id);
+    open();
     notice.close();
   };
 }
