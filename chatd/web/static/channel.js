@@ -228,6 +228,7 @@ export class ChannelView {
     if (mode === this.footerMode) return;
     this.footerMode = mode;
     clear(this.footer);
+    if (mode !== 'compose') this.composer.destroy();  // its box is gone: so is a recording it was making
     if (mode === 'archived') {
       this.footer.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
     } else if (mode !== 'compose') {
