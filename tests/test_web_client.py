@@ -600,6 +600,14 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
     await open_channel(a, web, other)
     await a.page.wait_for_function("window.mic.getTracks().every(t => t.readyState === 'ended')")
     await expect(a.page.locator(".channel .tray-item")).to_have_count(0)
+
+    # So does the channel being archived under the box (its button goes with it).
+    await mic.click()
+    await expect(a.page.locator(".channel .composer-error")).to_contain_text("Recording")
+    assert await a.page.evaluate("window.mic.getTracks().every(t => t.readyState === 'live')")
+    await alice.post("/channel/archive", id=other)
+    await expect(a.page.locator(".channel .notice")).to_contain_text("archived")
+    await a.page.wait_for_function("window.mic.getTracks().every(t => t.readyState === 'ended')")
     a.assert_clean()
     b.assert_clean()
 
