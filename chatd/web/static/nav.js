@@ -218,9 +218,6 @@ export async function jump(message) {
   // A phone's side panel covers the whole window: close it, or the message jumped to stays hidden under it.
   if (window.matchMedia(NARROW).matches) closePanel();
   const line = timeline(message.channel_id);
-  // A channel not read yet has no history to walk back through: its newest page first (the view is loading
-  // it too; a message is added once), or a jump into a channel never opened stopped before it began.
-  if (!line.loaded) await actions.loadHistory(message.channel_id);
   for (let i = 0; i < 40 && !line.items.has(message.id) && line.hasMore; i++) await actions.loadHistory(message.channel_id, line.order[0]);
   if (here.view && here.view.id === message.channel_id) {
     if (!here.view.list.highlight(message.id)) {
