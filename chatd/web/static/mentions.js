@@ -1,11 +1,12 @@
 // "@" in the message box suggests the channel's members, as Slack and Mattermost do: typing narrows the list
 // (by username or display name, from the start of a word), Up and Down move, Enter or Tab puts "@username "
 // in the box, Esc or a click elsewhere closes it. A name typed whole is left as it is: Enter sends then, as
-// it does everywhere else (only Tab adds the space), so a quick "@bob" and Enter never stops at the list. The server finds mentions in the text by username
-// (chatd/core/messages.py, MENTION), so what the picker writes is exactly what a person could type.
+// it does everywhere else (only Tab adds the space), so a quick "@bob" and Enter never stops at the list.
+// The server finds mentions in the text by username (chatd/core/messages.py, MENTION), so what the picker
+// writes is exactly what a person could type.
 
-import { api } from './api.js';
 import { avatar, h } from './dom.js';
+import { loadMemberIds } from './nav.js';
 import { state } from './state.js';
 
 const SHOWN = 8;
@@ -13,18 +14,11 @@ const SHOWN = 8;
 const TYPED = /(?:^|\s)@([A-Za-z0-9._-]{0,64})$/;
 const CARET_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
 
+// The channel's members, read once (as a conversation's are, for its title) and kept up to date by member events.
 async function memberIds(channelId) {
+  if (state.channels.get(channelId) && !state.channels.get(channelId).member_ids) await loadMemberIds(channelId);
   const channel = state.channels.get(channelId);
-  if (!channel) return [];
-  if (!channel.member_ids) {
-    try {
-      const { members } = await api.get('/channel/members', { id: channelId });
-      channel.member_ids = members.map((m) => m.user_id);
-    } catch {
-      return [];
-    }
-  }
-  return channel.member_ids;
+  return (channel && channel.member_ids) || [];
 }
 
 function matches(user, typed) {
