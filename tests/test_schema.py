@@ -17,7 +17,7 @@ from chatd.store import migrations, schema
 from chatd.store import search as search_index
 from chatd.store.db import Database
 from chatd.store.tables import metadata
-from harness import Harness, make_settings, org_with
+from harness import Actor, Harness, history, make_settings, org_with, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -314,3 +314,90 @@ async def test_the_upgrade_to_version_8_counts_each_channels_members(chat: Harne
             assert {str(row[0]): row[1] for row in rows} == {trio: 3, solo: 1}
     finally:
         await db.dispose()
+
+
+async def _shape(conn: AsyncConnection, table: str) -> dict[str, Any]:
+    """What a table is, as the database reports it: columns and their types, keys, indexes, references."""
+
+    def read(sync: Any) -> dict[str, Any]:
+        inspector = inspect(sync)
+        return {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)),
+            "indexes": sorted((str(i["name"]), tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+            "references": sorted((f["referred_table"], tuple(f["constrained_columns"])) for f in inspector.get_foreign_keys(table)),
+        }
+
+    return await conn.run_sync(read)
+
+
+async def _btrees(conn: AsyncConnection, table: str) -> int:
+    """SQLite: the B-trees an insert into ``table`` writes (the table and every index of it)."""
+    return int((await conn.execute(text(f"SELECT count(*) FROM sqlite_master WHERE tbl_name = '{table}'"))).scalar() or 0)
+
+
+async def _rows(conn: AsyncConnection) -> dict[str, int]:
+    """Every table's rows but the versions'."""
+    tables = [t.name for t in metadata.sorted_tables if t.name != "schema_version"]
+    return {t: int((await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar() or 0) for t in tables}
+
+
+async def test_the_upgrade_to_version_13_keeps_every_row_and_writes_fewer_btrees_per_post(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Version 13: ``messages.id`` is SQLite's rowid (no index of its own) and events have no unique index
+    of their ids. A database of version 12 keeps every message and everything referring to one (SQLite
+    rebuilds both tables, with foreign keys off: on, the rebuild deleted every reaction, pin and file of a
+    message), ends as a new database is, and goes on working: posts, and deletes that cascade."""
+    settings = make_settings(database_url, tmp_path)
+    async with Harness.running(settings) as chat:
+        alice, bob = await chat.users("alice", "bob")
+        cid = (await alice.post("/channel/edit", organisation_id=await org_with(alice, bob), name="general", members=[bob.id]))["id"]
+        first = await alice.post("/message/edit", channel_id=cid, contents="before the upgrade")
+        await bob.post("/message/edit", channel_id=cid, contents="a reply", reply_to=first["id"])
+        await bob.post("/message/react", id=first["id"], emoji="👍")
+        await bob.post("/message/pin", id=first["id"])
+        await bob.post("/message/flag", id=first["id"])
+        db = chat.core.db
+        async with db.read() as conn:
+            new_shape = {t: await _shape(conn, t) for t in ("messages", "channel_events")}
+            rows = await _rows(conn)
+        async with db.write(foreign_keys=False) as conn:  # turn it back into what version 12 created
+            if db.is_sqlite:
+                assert (await _btrees(conn, "messages"), await _btrees(conn, "channel_events")) == (6, 3)
+                for table, old in (("messages", ("id INTEGER NOT NULL", "id BIGINT NOT NULL")),
+                                   ("channel_events", ("ON DELETE CASCADE\n)", "ON DELETE CASCADE,\n\tUNIQUE (id)\n)"))):
+                    create = (await conn.execute(text(f"SELECT sql FROM sqlite_master WHERE name = '{table}'"))).scalar()
+                    assert old[0] in create
+                    indexes = (await conn.execute(text(f"SELECT sql FROM sqlite_master WHERE tbl_name = '{table}' AND type = 'index' AND sql IS NOT NULL"))).scalars().all()
+                    await conn.execute(text(create.replace(f"CREATE TABLE {table} (", "CREATE TABLE old (").replace(*old)))
+                    await conn.execute(text(f"INSERT INTO old SELECT * FROM {table}"))
+                    await conn.execute(text(f"DROP TABLE {table}"))
+                    await conn.execute(text(f"ALTER TABLE old RENAME TO {table}"))
+                    for index in indexes:
+                        await conn.execute(text(index))
+                assert (await _btrees(conn, "messages"), await _btrees(conn, "channel_events")) == (7, 4)
+            else:
+                await conn.execute(text("ALTER TABLE channel_events ADD CONSTRAINT channel_events_id_key UNIQUE (id)"))
+            await conn.execute(text("DELETE FROM schema_version WHERE version >= 13"))
+            assert await _rows(conn) == rows
+    async with Harness.running(settings) as chat:  # the start upgrades it
+        db = chat.core.db
+        async with db.read() as conn:
+            assert await migrations.current_version(conn) == migrations.LATEST
+            assert await _rows(conn) == rows
+            assert {t: await _shape(conn, t) for t in ("messages", "channel_events")} == new_shape
+            if db.is_sqlite:
+                assert (await _btrees(conn, "messages"), await _btrees(conn, "channel_events")) == (6, 3)
+        alice, bob = Actor(chat, alice.user, alice.secret), Actor(chat, bob.user, bob.secret)
+        read = await bob.get("/message/read", id=first["id"])
+        assert (read["contents"], read["reactions"], read["pinned"], read["flagged"]) == (
+            "before the upgrade", [{"emoji": "👍", "count": 1, "me": True}], True, True)
+        await alice.post("/message/edit", channel_id=cid, contents="after the upgrade")
+        assert texts(await history(bob, cid)) == ["after the upgrade", "before the upgrade"]  # the reply is in its thread
+        async with db.write() as conn:  # foreign keys are on again: a message's rows go with it
+            await conn.execute(text(f"DELETE FROM messages WHERE id = {int(first['id'])}"))
+            left = {t: int((await conn.execute(text(f"SELECT count(*) FROM {t} WHERE message_id = {int(first['id'])}"))).scalar() or 0)
+                    for t in ("reactions", "pins", "flags")}
+            assert left == {"reactions": 0, "pins": 0, "flags": 0}

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..config import DatabaseSettings, masked_url
 from ..domain.errors import Unavailable
 from ..domain.probes import SILENT, Probe
+from .direct import sqlite_foreign_keys
 from .sqlite_driver import one_hop_dbapi
 from .transactions import (
     OWN_BEGIN, WRITE, begin_read, begin_when_pending, finished_cleanly, PostgresqlTransaction, SqliteTransaction,
@@ -168,13 +169,18 @@ class Database:
             self.probe.transaction("read", time.perf_counter() - started)
 
     @asynccontextmanager
-    async def write(self, *, batch: bool = False, keeps_standings: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def write(
+        self, *, batch: bool = False, keeps_standings: bool = False, foreign_keys: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed when the block exits without an exception. ``batch``: the group
         commit's (``core.group_commit``), one at a time, on a connection kept for them (``_kept``); on SQLite
         every write is one at a time and on that connection. ``keeps_standings``: the transaction changes no
         channel standing (``channels.standing``'s columns but the volatile ones): a batch of posts; any other
         moves ``standings_epoch`` under the write lock as it begins (the posts of its batch check the standings
-        they kept, after its changes) and as it ends (a standing read in it may predate one)."""
+        they kept, after its changes) and as it ends (a standing read in it may predate one).
+        ``foreign_keys=False`` (SQLite; PostgreSQL ignores it): none is enforced in this transaction, for a
+        table rebuilt under its own name (``migrations``), where a ``DROP TABLE`` would otherwise delete every
+        row that refers to it; the caller checks them before the end (``PRAGMA foreign_key_check``)."""
         started = time.perf_counter()
         try:
             if self._write_lock is None and not batch:
@@ -187,8 +193,14 @@ class Database:
                         self.standings_epoch += 1
                     try:
                         if self.is_sqlite:
-                            async with SqliteTransaction(conn):
-                                yield conn
+                            if not foreign_keys and not await sqlite_foreign_keys(conn, on=False):
+                                raise RuntimeError("SQLite kept its foreign keys on")  # a transaction was open
+                            try:
+                                async with SqliteTransaction(conn):
+                                    yield conn
+                            finally:
+                                if not foreign_keys:
+                                    await self._foreign_keys_back(conn)
                         else:
                             async with PostgresqlTransaction(conn):
                                 yield conn
@@ -333,6 +345,17 @@ class Database:
             self._writer = conn
             self.standings_epoch += 1  # its data version counts from its own start
         return self._writer
+
+    async def _foreign_keys_back(self, conn: AsyncConnection) -> None:
+        """After a write with SQLite's foreign keys off: on again, or, where they stay off (a transaction the
+        failure left open), the connection is discarded, never handed back to the pool as it is."""
+        try:
+            if await sqlite_foreign_keys(conn, on=True):
+                return
+        except Exception:
+            pass
+        self._writer = None
+        await asyncio.shield(conn.invalidate())
 
     async def _drop_kept(self, *, in_doubt: bool = True) -> None:
         """After a write that failed and left its connection in doubt, the next one starts on a fresh one.

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Table, inspect, select
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import channel_members, events, message_fts, search_backlog, search_ddl
 from .db import Database
-from .tables import messages, metadata, node_leases, schema_version, server_secrets
+from .tables import channel_events, messages, metadata, node_leases, schema_version, server_secrets
 
 Step = Callable[[AsyncConnection, str], Awaitable[None]]
 
@@ -132,6 +133,41 @@ async def _v12_authors_in_word_index(conn: AsyncConnection, dialect: str) -> Non
     await conn.exec_driver_sql(f"ALTER TABLE {building} RENAME TO {message_fts.NAME}")
 
 
+async def _v13_fewer_btrees_per_post(conn: AsyncConnection, dialect: str) -> None:
+    """Two B-trees fewer per post on SQLite, one index fewer per event on PostgreSQL. ``messages.id`` becomes
+    SQLite's rowid (declared ``INTEGER``), where a ``BIGINT`` key had an index of its own beside the table;
+    ``channel_events`` loses ``UNIQUE (id)``, which nothing looked up. SQLite changes neither in place: both
+    tables are rebuilt under their names, foreign keys off (``upgrade``), about fifteen seconds for a million
+    messages, once."""
+    if dialect != "sqlite":
+        await conn.exec_driver_sql("ALTER TABLE channel_events DROP CONSTRAINT IF EXISTS channel_events_id_key")
+        return
+    columns = await conn.run_sync(lambda sync: {c["name"]: str(c["type"]) for c in inspect(sync).get_columns("messages")})
+    if columns["id"] != "INTEGER":
+        await _rebuild(conn, messages)
+    unique = await conn.run_sync(lambda sync: inspect(sync).get_unique_constraints("channel_events"))
+    if any(u["column_names"] == ["id"] for u in unique):
+        await _rebuild(conn, channel_events)
+
+
+async def _rebuild(conn: AsyncConnection, table: Table) -> None:
+    """SQLite's way to change what ``ALTER TABLE`` cannot: the table as ``tables.py`` declares it, made beside
+    the old one under another name, filled from it, then given its name, and its indexes made again (the old
+    table's went with it). Other tables refer to it by name, so they refer to the new one; with foreign keys
+    on, the ``DROP TABLE`` would have deleted every row referring to the old."""
+    building = f"{table.name}_rebuilt"
+    create = str(CreateTable(table).compile(dialect=conn.dialect))
+    head = f"CREATE TABLE {table.name} ("
+    assert create.lstrip().startswith(head), create
+    await conn.exec_driver_sql(create.lstrip().replace(head, f"CREATE TABLE {building} (", 1))
+    names = ", ".join(column.name for column in table.columns)
+    await conn.exec_driver_sql(f"INSERT INTO {building} ({names}) SELECT {names} FROM {table.name}")
+    await conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    await conn.exec_driver_sql(f"ALTER TABLE {building} RENAME TO {table.name}")
+    for index in table.indexes:
+        await conn.run_sync(lambda sync: index.create(sync))
+
+
 async def _create_index(conn: AsyncConnection, name: str) -> None:
     """One of ``messages``' indexes as ``tables.py`` declares it (columns, and the condition of a partial one),
     unless the database has it (one created by this release does): written once, there."""
@@ -152,6 +188,7 @@ STEPS: list[tuple[int, Step]] = [
     (10, _v10_removed_index),
     (11, _v11_kinds_index),
     (12, _v12_authors_in_word_index),
+    (13, _v13_fewer_btrees_per_post),
 ]
 LATEST = STEPS[-1][0]
 
@@ -166,7 +203,7 @@ async def current_version(conn: AsyncConnection) -> int:
 
 async def upgrade(db: Database, now_ms: int) -> tuple[int, int]:
     """Bring the schema to ``LATEST``; returns (version before, version after). Safe to run again."""
-    async with db.unbounded() as patient, patient.write() as conn:
+    async with db.unbounded() as patient, patient.write(foreign_keys=False) as conn:
         if db.dialect == "postgresql":  # several nodes may start at once: one migrates, the others wait
             await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727465)")
         before = await current_version(conn)
@@ -174,4 +211,8 @@ async def upgrade(db: Database, now_ms: int) -> tuple[int, int]:
             if version > before:
                 await step(conn, db.dialect)
                 await conn.execute(schema_version.insert().values(version=version, applied_at=now_ms))
+        if db.dialect == "sqlite":  # off for the rebuilds (``_rebuild``): whatever refers to them still must
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"the upgrade would leave rows referring to none: {broken[:5]}")
     return before, max(before, STEPS[-1][0])
