@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatd.config import DatabaseSettings
@@ -16,7 +17,7 @@ from chatd.store import messages as message_store
 from chatd.store import migrations, schema
 from chatd.store import search as search_index
 from chatd.store.db import Database
-from chatd.store.tables import metadata
+from chatd.store.tables import messages, metadata
 from harness import Actor, Harness, history, make_settings, org_with, texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -401,3 +402,36 @@ async def test_the_upgrade_to_version_13_keeps_every_row_and_writes_fewer_btrees
             left = {t: int((await conn.execute(text(f"SELECT count(*) FROM {t} WHERE message_id = {int(first['id'])}"))).scalar() or 0)
                     for t in ("reactions", "pins", "flags")}
             assert left == {"reactions": 0, "pins": 0, "flags": 0}
+
+
+async def test_a_failed_rebuild_leaves_the_database_as_it_was_and_its_foreign_keys_on(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's foreign keys are off while an upgrade rebuilds a table (version 13). A step that fails after
+    a rebuild rolls all of it back, and the writer that ran it enforces foreign keys again: a reaction to a
+    message that does not exist is still refused."""
+    db = Database(DatabaseSettings(url=sqlite_url))
+    try:
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (1, 'o', 1, 1)"))
+            await conn.execute(text("INSERT INTO channels (id, organisation_id, type, created_at, updated_at) VALUES (2, 1, 'public', 1, 1)"))
+            await conn.execute(text("INSERT INTO messages (id, channel_id, type, created_at, updated_at) VALUES (3, 2, 'MESSAGE', 1, 1)"))
+            await conn.execute(text("INSERT INTO users (id, username, username_key, email, email_key, created_at, updated_at) "
+                                    "SELECT 4, 'u', 'u', 'u@x', 'u@x', 1, 1"))
+            await conn.execute(text("INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (3, 4, 'x', 1)"))
+
+        async def rebuild_then_fail(conn: AsyncConnection, _dialect: str) -> None:
+            await migrations._rebuild(conn, messages)
+            raise RuntimeError("the step after the rebuild failed")
+
+        monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (migrations.LATEST + 1, rebuild_then_fail)])
+        with pytest.raises(RuntimeError, match="after the rebuild"):
+            await migrations.upgrade(db, 2)
+        async with db.read() as conn:
+            assert await migrations.current_version(conn) == migrations.LATEST
+            assert (await conn.execute(text("SELECT count(*) FROM reactions WHERE message_id = 3"))).scalar() == 1
+        with pytest.raises(IntegrityError):
+            async with db.write() as conn:
+                await conn.execute(text("INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (99, 4, 'x', 1)"))
+    finally:
+        await db.dispose()

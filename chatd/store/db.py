@@ -355,7 +355,10 @@ class Database:
         except Exception:
             pass
         self._writer = None
-        await asyncio.shield(conn.invalidate())
+        try:
+            await asyncio.shield(conn.invalidate())
+        except Exception:
+            pass  # a connection that cannot even be invalidated is gone; the caller's failure is the one to report
 
     async def _drop_kept(self, *, in_doubt: bool = True) -> None:
         """After a write that failed and left its connection in doubt, the next one starts on a fresh one.
