@@ -721,9 +721,19 @@ async def test_at_suggests_the_channels_members_and_mentions_the_one_picked(brow
     await box.press("Enter")  # picks, does not send
     await expect(box).to_have_value("thanks @bob ")
     await expect(picker).to_be_hidden()
+    await expect(box).not_to_have_attribute("aria-activedescendant", re.compile("."))  # closed: it points nowhere
     await box.press_sequentially("and @")
     await expect(picker.locator(".mention-choice")).to_have_count(3)  # everyone but the writer
+    # A screen reader follows the choice through the box (focus stays there): the list is the box's, and
+    # the active choice is the one it names.
+    await expect(box).to_have_attribute("aria-autocomplete", "list")
+    await expect(box).to_have_attribute("aria-controls", await picker.get_attribute("id") or "no id")
+    active = picker.locator(".mention-choice.active")
+    await expect(box).to_have_attribute("aria-activedescendant", await active.get_attribute("id") or "no id")
+    await expect(active).to_contain_text("@bella")
     await box.press("ArrowDown")
+    await expect(box).to_have_attribute("aria-activedescendant", await active.get_attribute("id") or "no id")
+    await expect(active).to_contain_text("@bob")
     await box.press("Tab")
     await expect(box).to_have_value("thanks @bob and @bob ")
     await box.press("Enter")

@@ -2,6 +2,7 @@
 // and the composer, plus what a message's buttons do (react, thread, pin, save, edit, delete).
 
 import * as actions from './actions.js';
+import { routeLink } from './address.js';
 import { Composer, acceptDrops, typingLine } from './composer.js';
 import { clear, h, icon } from './dom.js';
 import { MessageList } from './list.js';
@@ -66,7 +67,7 @@ function toggleReaction(id, emoji) {
 // A message's link: this page's address with the message in its fragment (``nav.js`` ``route`` opens it),
 // for whoever may read the channel; anyone else is told it is not visible to them.
 export function messageLink(message) {
-  return `${location.origin}${location.pathname}#/c/${message.channel_id}/m/${message.id}`;
+  return routeLink(`c/${message.channel_id}/m/${message.id}`);
 }
 
 async function copyLink(id) {

@@ -2,6 +2,8 @@
 // p, br, strong, em, del, code, pre, blockquote, ul, ol, li, a (http, https and mailto only) and
 // span.mention. Message text is never parsed as HTML, so it cannot run script whatever it contains.
 
+import { isRouteLink } from './address.js';
+
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
 const INLINE = new RegExp(
@@ -36,8 +38,7 @@ function link(href, label, options) {
   a.href = safe;
   // A link to a message or channel of this very client (a copied message link) opens here, as a jump;
   // every other link opens in a new tab, with no handle on this page.
-  const here = `${location.origin}${location.pathname}#/c/`;
-  if (!safe.startsWith(here)) a.target = '_blank';
+  if (!isRouteLink(safe)) a.target = '_blank';
   a.rel = 'noopener noreferrer nofollow';
   a.append(...(typeof label === 'string' ? [document.createTextNode(label)] : inline(label[0], options)));
   return a;

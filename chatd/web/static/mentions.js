@@ -13,6 +13,7 @@ const SHOWN = 8;
 // An "@" at the start or after a space, then what was typed of the name, right up to the caret.
 const TYPED = /(?:^|\s)@([A-Za-z0-9._-]{0,64})$/;
 const CARET_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
+let lists = 0;  // each picker's list gets an id of its own: the box points at it and at its active choice
 
 // The channel's members, read once (as a conversation's are, for its title) and kept up to date by member events.
 async function memberIds(channelId) {
@@ -31,7 +32,11 @@ export class MentionPicker {
   constructor(input, channelId) {
     this.input = input;
     this.channelId = channelId;
-    this.el = h('div', { class: 'mention-picker hidden', role: 'listbox', 'aria-label': 'People to mention' });
+    this.id = `mention-list-${++lists}`;
+    this.el = h('div', { class: 'mention-picker hidden', role: 'listbox', id: this.id, 'aria-label': 'People to mention' });
+    // A screen reader hears the list as the box's suggestions and, as Up and Down move, the choice under
+    // the caret (focus stays in the box: aria-activedescendant, the WAI-ARIA pattern for this).
+    input.setAttribute('aria-autocomplete', 'list');
     this.choices = [];
     this.index = 0;
     this.start = -1;
@@ -72,6 +77,7 @@ export class MentionPicker {
         h('div', {
           class: 'mention-choice' + (index === this.index ? ' active' : ''),
           role: 'option',
+          id: `${this.id}-${index}`,
           'aria-selected': index === this.index ? 'true' : 'false',
           onmousedown: (e) => { e.preventDefault(); this.pick(index); },
         },
@@ -80,11 +86,15 @@ export class MentionPicker {
         h('span', { class: 'mention-username' }, `@${user.username}`))),
     );
     this.el.classList.remove('hidden');
+    this.input.setAttribute('aria-controls', this.id);
+    this.input.setAttribute('aria-activedescendant', `${this.id}-${this.index}`);
   }
 
   close() {
     this.el.classList.add('hidden');
     this.choices = [];
+    this.input.removeAttribute('aria-controls');
+    this.input.removeAttribute('aria-activedescendant');
   }
 
   // The box's keys while the list is open: true when the picker used the key (the box must not).
