@@ -15,10 +15,12 @@ TICK = os.sysconf("SC_CLK_TCK")
 OTHERS_MAX = 0.10  # cores used by other processes, on average over the run, before the run is rejected
 
 
-def _busy_ticks() -> int:
+def _busy_ticks() -> tuple[int, int]:
+    """The machine's busy ticks, and of them the hypervisor's ``steal``: time a virtual machine's cores were
+    taken from it, which slows a measurement as another process would, but which no quiet guest can avoid."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return user + nice + system + irq + softirq + steal
+    return user + nice + system + irq + softirq + steal, steal
 
 
 def _children() -> dict[int, list[int]]:
@@ -91,6 +93,7 @@ class Window:
     database: float = 0.0
     loadgen: float = 0.0
     others: float = 0.0
+    steal: float = 0.0  # of ``others``: what the hypervisor took (``_busy_ticks``)
     started: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -102,7 +105,10 @@ class Window:
         return self.others_share <= OTHERS_MAX
 
     def reason(self) -> str:
-        return f"other processes used {self.others_share:.0%} of a core during the run (at most {OTHERS_MAX:.0%})"
+        said = f"other processes used {self.others_share:.0%} of a core during the run (at most {OTHERS_MAX:.0%})"
+        if self.seconds and self.steal / self.seconds >= 0.01:
+            said += f"; the hypervisor took {self.steal / self.seconds:.0%} of it (steal: a shared host, not this machine's processes)"
+        return said
 
     def summary(self) -> dict[str, float]:
         return {
@@ -112,6 +118,7 @@ class Window:
             "loadgen_cpu_s": round(self.loadgen, 3),
             "others_cpu_s": round(self.others, 3),
             "others_share": round(self.others_share, 3),
+            "steal_cpu_s": round(self.steal, 3),
         }
 
 
@@ -123,7 +130,7 @@ class Meter:
         self.database_pid = database_pid
         self.window = Window()
 
-    def _read(self) -> tuple[float, int, dict[int, int], dict[int, int], int, dict[int, int]]:
+    def _read(self) -> tuple[float, tuple[int, int], dict[int, int], dict[int, int], int, dict[int, int]]:
         """The time, the machine's busy ticks, the server's and the database's process trees (ticks per
         process), this process's ticks, and every tree process's nanoseconds."""
         database = tree_ticks([self.database_pid]) if self.database_pid else {}
@@ -153,4 +160,5 @@ class Meter:
         window.server = self._seconds(server0, server1, ns0, ns1)
         window.database = self._seconds(db0, db1, ns0, ns1)
         window.loadgen = (me1 - me0) / TICK
-        window.others = max(0.0, (busy1 - busy0) / TICK - window.server - window.database - window.loadgen)
+        window.others = max(0.0, (busy1[0] - busy0[0]) / TICK - window.server - window.database - window.loadgen)
+        window.steal = min(window.others, (busy1[1] - busy0[1]) / TICK)
