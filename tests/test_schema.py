@@ -435,3 +435,26 @@ async def test_a_failed_rebuild_leaves_the_database_as_it_was_and_its_foreign_ke
                 await conn.execute(text("INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (99, 4, 'x', 1)"))
     finally:
         await db.dispose()
+
+
+async def test_an_upgrade_that_would_leave_a_row_referring_to_nothing_is_refused(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With foreign keys off for the rebuilds, nothing stops a step from leaving a row that refers to nothing
+    but the check before the commit: the upgrade fails, naming it, and the database stays as it was."""
+    db = Database(DatabaseSettings(url=sqlite_url))
+    try:
+        async def dangling(conn: AsyncConnection, _dialect: str) -> None:
+            await conn.execute(text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (1, 'o', 1, 1)"))
+            await conn.execute(text("INSERT INTO channels (id, organisation_id, type, created_at, updated_at) VALUES (2, 1, 'public', 1, 1)"))
+            await conn.execute(text("INSERT INTO messages (id, channel_id, type, created_at, updated_at) VALUES (3, 2, 'MESSAGE', 1, 1)"))
+            await conn.execute(text("INSERT INTO pins (message_id, channel_id, pinned_at) VALUES (99, 2, 1)"))
+
+        monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (migrations.LATEST + 1, dangling)])
+        with pytest.raises(RuntimeError, match="referring to none"):
+            await migrations.upgrade(db, 2)
+        async with db.read() as conn:
+            assert await migrations.current_version(conn) == migrations.LATEST
+            assert (await conn.execute(text("SELECT count(*) FROM messages"))).scalar() == 0
+    finally:
+        await db.dispose()
