@@ -315,15 +315,15 @@ async def test_the_word_index_drives_the_search(chat: Harness) -> None:
         statement = search_index.candidates(conn, [], [1, 2, 3], [], 1001)
         sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         listing = [row[3] for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
-    assert listing == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], listing  # newest first, no sort
+    assert listing == ["SCAN messages"], listing  # the table itself, kept in id order: newest first, no sort
     for steps in (plan, narrow):
         assert steps[0].startswith("SCAN message_fts VIRTUAL TABLE"), steps
-        assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)") for step in steps), steps
+        assert any(step.startswith("SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)") for step in steps), steps
         assert not any("TEMP B-TREE" in step or step.startswith("SCAN messages") for step in steps), steps
     # Ranked and paged around the walk, as a search runs it: the same walk inside, and only its rows sorted.
     found = ranked.index("SCAN found")
     assert ranked[ranked.index("CO-ROUTINE found") + 1].startswith("SCAN message_fts VIRTUAL TABLE"), ranked
-    assert "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)" in ranked[:found], ranked
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" in ranked[:found], ranked
     assert not any("TEMP B-TREE" in step for step in ranked[:found]), ranked
     assert not any(step.startswith("SCAN messages") for step in ranked), ranked
     # The narrow reader's channels: their ids listed once from the covering channel index, not probed per hit.
@@ -390,8 +390,8 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
                                                      first="author"))
         listed = await plan(search_index.candidates(conn, ["deploy"], [1, 2, 3], author, 1001, first="author"))
         scan = await plan(search_index.candidates(conn, ["deploy"], [7], [], 1001, narrow=True, scanned_from=99))
-    assert walked == ["SCAN messages USING INDEX sqlite_autoindex_messages_1"], walked  # newest first, no sort
-    assert listing == ["SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id<?)"], listing
+    assert walked == ["SCAN messages"], walked  # the table itself, kept in id order: newest first, no sort
+    assert listing == ["SEARCH messages USING INTEGER PRIMARY KEY (rowid<?)"], listing
     # FTS5 takes the rowid range itself (its index string names the range's constraints after the MATCH, ``M``
     # and the table's hidden column: 2, after ``contents`` and ``author``).
     assert words[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and words[0].endswith(":M2><"), words
@@ -403,9 +403,9 @@ async def test_an_author_of_many_is_walked_newest_first_and_a_time_span_is_sough
     # its own row (no search of ``messages`` by id per hit).
     assert listed[0].startswith("SCAN message_fts VIRTUAL TABLE INDEX") and listed[0].endswith(":M2"), listed
     assert "LIST SUBQUERY 1" in listed, listed
-    assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_2 (user_id=?)")
-               for step in listed), listed
-    assert not any("(id=?)" in step for step in listed), listed
+    assert any(step.startswith("SEARCH messages USING INDEX sqlite_autoindex_messages_1 (user_id=?)")
+               for step in listed), listed  # the (author, client key) index: the only one SQLite makes itself
+    assert not any("(rowid=?)" in step for step in listed), listed
     # A common word in one small channel: its messages newest first from the channel's index, from the id
     # where the read stops, each one's text by rowid (no MATCH), with no sort: it stops at the window.
     assert scan == ["SEARCH messages USING INDEX ix_messages_channel_id (channel_id=? AND id>?)",
