@@ -404,6 +404,13 @@ async def test_the_upgrade_to_version_13_keeps_every_row_and_writes_fewer_btrees
             assert left == {"reactions": 0, "pins": 0, "flags": 0}
 
 
+async def _message_3_in_channel_2(conn: AsyncConnection) -> None:
+    """The least a message needs (an organisation, a channel), written straight: message 3 in channel 2."""
+    await conn.execute(text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (1, 'o', 1, 1)"))
+    await conn.execute(text("INSERT INTO channels (id, organisation_id, type, created_at, updated_at) VALUES (2, 1, 'public', 1, 1)"))
+    await conn.execute(text("INSERT INTO messages (id, channel_id, type, created_at, updated_at) VALUES (3, 2, 'MESSAGE', 1, 1)"))
+
+
 async def test_a_failed_rebuild_leaves_the_database_as_it_was_and_its_foreign_keys_on(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -413,9 +420,7 @@ async def test_a_failed_rebuild_leaves_the_database_as_it_was_and_its_foreign_ke
     db = Database(DatabaseSettings(url=sqlite_url))
     try:
         async with db.write() as conn:
-            await conn.execute(text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (1, 'o', 1, 1)"))
-            await conn.execute(text("INSERT INTO channels (id, organisation_id, type, created_at, updated_at) VALUES (2, 1, 'public', 1, 1)"))
-            await conn.execute(text("INSERT INTO messages (id, channel_id, type, created_at, updated_at) VALUES (3, 2, 'MESSAGE', 1, 1)"))
+            await _message_3_in_channel_2(conn)
             await conn.execute(text("INSERT INTO users (id, username, username_key, email, email_key, created_at, updated_at) "
                                     "SELECT 4, 'u', 'u', 'u@x', 'u@x', 1, 1"))
             await conn.execute(text("INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (3, 4, 'x', 1)"))
@@ -445,9 +450,7 @@ async def test_an_upgrade_that_would_leave_a_row_referring_to_nothing_is_refused
     db = Database(DatabaseSettings(url=sqlite_url))
     try:
         async def dangling(conn: AsyncConnection, _dialect: str) -> None:
-            await conn.execute(text("INSERT INTO organisations (id, name, created_at, updated_at) VALUES (1, 'o', 1, 1)"))
-            await conn.execute(text("INSERT INTO channels (id, organisation_id, type, created_at, updated_at) VALUES (2, 1, 'public', 1, 1)"))
-            await conn.execute(text("INSERT INTO messages (id, channel_id, type, created_at, updated_at) VALUES (3, 2, 'MESSAGE', 1, 1)"))
+            await _message_3_in_channel_2(conn)
             await conn.execute(text("INSERT INTO pins (message_id, channel_id, pinned_at) VALUES (99, 2, 1)"))
 
         monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (migrations.LATEST + 1, dangling)])
