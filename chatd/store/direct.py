@@ -104,21 +104,14 @@ async def on_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
 
 async def sqlite_foreign_keys(conn: AsyncConnection, on: bool) -> bool:
     """Turn SQLite's foreign keys on or off for ``conn`` and say whether they are now as asked: SQLite changes
-    them only outside a transaction (inside one the ``PRAGMA`` does nothing), so this runs before a pending
-    ``BEGIN`` is sent and after a transaction has ended."""
-    raw = await _raw(conn)
-    driver = raw.driver_connection
-    assert driver is not None
+    them only outside a transaction (inside one the ``PRAGMA`` does nothing), so the caller runs this before
+    its transaction's ``BEGIN`` is pending and after the transaction has ended (``Database.write``)."""
 
     def run(db: sqlite3.Connection) -> bool:
         db.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}").close()
         return bool(db.execute("PRAGMA foreign_keys").fetchone()[0]) is on
 
-    try:
-        result: bool = await driver._execute(run, driver._conn)
-    except sqlite3.Error as exc:
-        raise as_sqlalchemy_error("PRAGMA foreign_keys", exc) from exc
-    return result
+    return await on_sqlite_thread(conn, run, "PRAGMA foreign_keys")
 
 
 async def sqlite_in_transaction(conn: AsyncConnection) -> bool:
