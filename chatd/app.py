@@ -1,7 +1,7 @@
 """The app factory: ``create_app(settings)`` wires the faces to a ``Core``; the lifespan opens and closes it.
 
-Nothing connects at import time. ``build_core`` is also what the CLI uses, so every entry point shares
-one composition of store, bus and clock.
+Nothing connects at import time. The core itself is made by ``core.assembly.build_core``, which the CLI
+uses too, so every entry point shares one composition of store, clock and caches.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
 from .core.clock import Clock
+from .core.assembly import build_core
 from .core.context import Core
-from .core.ids import IdGenerator
-from .core.passwords import Passwords
-from .core.ports import NullPublisher, Publisher
-from .core.credential_cache import CredentialCache
 from .core.files import purge_files
 from .core.node_ids import NodeLease
 from .core import background, secrets
-from .core.throttle import LoginThrottle
-from .core.write_limit import WriteLimiter
 from .faces import apidocs, crust, ops, workdrive
 from . import logs, web
 from .edge.errors import HANDLERS
@@ -42,26 +37,8 @@ from .realtime.bus import RedisBus, create_bus
 from .realtime.hub import Hub
 from .realtime.recovery import Recovery
 from .store import migrations
-from .store.blobs import LocalBlobs
-from .store.db import Database
 
 log = logging.getLogger("chatd")
-
-
-def build_core(settings: Settings, clock: Clock | None = None, publisher: Publisher | None = None) -> Core:
-    clock = clock or Clock()
-    return Core(
-        settings=settings,
-        db=Database(settings.database),
-        clock=clock,
-        ids=IdGenerator(settings.server.node_id, clock),
-        publisher=publisher or NullPublisher(),
-        files=LocalBlobs(settings.data_path / "files"),
-        passwords=Passwords(settings.auth.argon2_time_cost, settings.auth.argon2_memory_kib),
-        throttle=LoginThrottle(clock, settings.auth),
-        credentials=CredentialCache(settings.auth.credential_cache_seconds, clock),
-        write_limit=WriteLimiter(clock, settings.limits),
-    )
 
 
 JANITOR_SECONDS = 3600.0

@@ -23,7 +23,8 @@ import uvicorn
 
 from . import capacity, logs
 from .collector import Collector
-from .app import build_core, create_app
+from .app import create_app
+from .core.assembly import build_core
 from .config import Settings
 from .core import users
 from .domain.errors import Unavailable

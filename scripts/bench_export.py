@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatd.app import build_core  # noqa: E402
+from chatd.core.assembly import build_core  # noqa: E402
 from chatd.config import load_settings  # noqa: E402
 from chatd.store import dump, message_fts, migrations  # noqa: E402
 from chatd.store.words import document  # noqa: E402

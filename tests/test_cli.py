@@ -19,6 +19,10 @@ pytestmark = pytest.mark.slow  # every test starts chatd processes
 
 
 def run(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return python(tmp_path, "-m", "chatd", *args, stdin=stdin, env=env)
+
+
+def python(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {
         **os.environ,
         "CHATD_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/chatd.db",
@@ -28,7 +32,7 @@ def run(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None 
         **(env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "chatd", *args], input=stdin, capture_output=True, text=True, env=environ, timeout=60
+        [sys.executable, *args], input=stdin, capture_output=True, text=True, env=environ, timeout=60
     )
 
 
@@ -140,3 +144,19 @@ def test_serve_creates_the_admin_once_and_stops_cleanly_on_sigterm(tmp_path: Pat
     assert server.returncode in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in stderr
     assert "password" not in stdout  # the operator chose it: it is not echoed
+
+
+def test_a_command_starts_without_the_server_stack(tmp_path: Path) -> None:
+    """``chatd user list`` and its kind load the core and the store, not the faces, the websocket, the HTTP
+    server or the Redis client: those were most of a command's second and a half before it did anything."""
+    assert run(tmp_path, "db", "init").returncode == 0
+    probe = (
+        "import atexit, runpy, sys\n"
+        "server = ('starlette', 'uvicorn', 'redis', 'chatd.app', 'chatd.faces', 'chatd.realtime', 'chatd.edge')\n"
+        "atexit.register(lambda: print('LOADED', sorted(m for m in server if m in sys.modules), file=sys.stderr))\n"
+        "sys.argv = ['chatd', 'user', 'list']\n"
+        "runpy.run_module('chatd', run_name='__main__')\n"
+    )
+    listed = python(tmp_path, "-c", probe)
+    assert listed.returncode == 0 and "USERNAME" in listed.stdout, listed.stderr
+    assert "LOADED []" in listed.stderr, listed.stderr

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from chatd.app import build_core
+from chatd.core.assembly import build_core
 from chatd.client import AuthError, ChatClient, ChatError, EventStream
 from chatd.core import auth, messages
 from harness import LiveServer, Person, drain_stream, live, make_settings, team, wait_until

@@ -17,7 +17,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from chatd.app import build_core
+from chatd.core.assembly import build_core
 from chatd.config import load_settings
 from chatd.core.users import do_create_user
 from harness import PASSWORD, Person, RedisServer, Socket, free_port

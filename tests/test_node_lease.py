@@ -12,7 +12,7 @@ import pytest
 from harness import Actor, Harness
 from sqlalchemy import func, select
 
-from chatd.app import build_core
+from chatd.core.assembly import build_core
 from chatd.core.node_ids import LEASE_MS, NodeLease
 from chatd.store import node_leases as node_leases_store
 from chatd.store.tables import messages

@@ -158,7 +158,7 @@ def _channel_plan(layout: dict[str, Any], spec: FillSpec) -> tuple[list[int], li
 async def load(database_url: str, workdir: Path, layout: dict[str, Any], spec: FillSpec) -> dict[str, Any]:
     """Post ``spec.messages`` messages in transactions of ``BATCH``, through the core's one write path for new
     messages (``messages.queue_message``: ``Tx.defer_post``, flushed when the transaction ends)."""
-    from chatd.app import build_core
+    from chatd.core.assembly import build_core
     from chatd.config import load_settings
     from chatd.core.messages import message_payload, queue_message
     from chatd.domain.models import Message

@@ -13,7 +13,8 @@ from typing import Any, AsyncIterator, Awaitable
 
 import httpx
 
-from chatd.app import build_core, create_app
+from chatd.app import create_app
+from chatd.core.assembly import build_core
 from chatd.config import Settings, load_settings
 from chatd.core.clock import FakeClock
 from chatd.core.users import do_create_user
