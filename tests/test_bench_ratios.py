@@ -2,11 +2,15 @@
 
 The machine's speed drifts between rounds, chatd's and the floor's alike. A ratio is read round by round, each
 chatd round against the floor round just before it, and the median of those is the figure: a slow minute
-then moves both sides of one ratio, not one side of the figure.
+then moves both sides of one ratio, not one side of the figure. A measurement that another process disturbed
+is tried again, and a quick run stops retrying once its retries have taken their budget.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,3 +50,29 @@ def test_a_round_without_a_figure_is_left_out_and_an_even_count_takes_the_middle
     assert trial.paired(chatd, floor, "server_cpu_us_per_request") == 3.1  # of 2.8, 3.2 and 3.1
     assert trial.paired(chatd, [_round(50)] * 4, "server_cpu_us_per_request") == 3.05  # (3.0 + 3.1) / 2
     assert trial.paired(chatd, [{"per_second": 0.0}] * 4, "per_second") is None
+
+
+async def _busy_elsewhere() -> dict[str, int]:
+    """A measurement during which another process keeps a core busy: always rejected. The spinner is left to
+    init (``&`` in a shell that ends at once), since a child this process reaps counts as the load generator."""
+    spin = "import time\nend = time.monotonic() + 0.4\nwhile time.monotonic() < end: pass"
+    shell = await asyncio.create_subprocess_exec("sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(spin)} &")
+    await shell.wait()
+    await asyncio.sleep(0.5)
+    return {"requests": 1}
+
+
+async def test_a_quick_run_stops_retrying_once_its_retry_budget_is_spent() -> None:
+    idle = subprocess.Popen(["sleep", "30"])  # the "server": it uses no CPU, so the spinner is someone else's
+    try:
+        target = trial.Target("idle", idle.pid)
+        bounded = trial.Attempts(3, budget=0.1)
+        first = await trial.measured(target, _busy_elsewhere, bounded, "bounded")
+        assert (first["clean"], first["attempts"], len(first["rejected"])) == (False, 2, 2)  # the 2nd spends it
+        second = await trial.measured(target, _busy_elsewhere, bounded, "bounded, spent")
+        assert (second["clean"], second["attempts"], len(second["rejected"])) == (False, 1, 1)  # no retry left
+        unbounded = await trial.measured(target, _busy_elsewhere, trial.Attempts(3), "full run")
+        assert (unbounded["clean"], unbounded["attempts"], len(unbounded["rejected"])) == (False, 3, 3)
+    finally:
+        idle.kill()
+        idle.wait()

@@ -116,8 +116,10 @@ def markdown(results: dict[str, Any]) -> str:
         "Ratios are chatd ÷ the floor in the same run; a send's rate and CPU ratios are the median of its rounds' "
         "own ratios (each chatd round against the floor round just before it), its figures the medians of the rounds. "
         "⚠ marks a figure measured while other processes used more than "
-        f"{int(meta['others_max'] * 100)} % of a core (kept after {meta['attempts']} attempts): re-run it on a quiet "
-        "machine before trusting it.",
+        f"{int(meta['others_max'] * 100)} % of a core (kept after up to {meta['attempts']} attempts"
+        + ("; a quick run stops retrying once its retries have taken "
+           f"{meta['retry_budget_s']:.0f} s" if meta.get("retry_budget_s") else "")
+        + "): re-run it on a quiet machine before trusting it.",
         "",
         "",
     ]
