@@ -176,21 +176,24 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
 
 async def test_offline_reader_gets_every_missed_message_once_in_order(browser: Browser, web: LiveServer) -> None:
     (alice, bob), _, channel = await _general(web, "alice", "bob")
+    for n in range(30):  # more than a screen: the list is scrolled to its newest
+        await alice.post("/message/edit", channel_id=channel, contents=f"earlier {n}")
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, channel)
     await b.context.set_offline(True)
     await expect(b.page.locator(".banner")).to_be_visible()
-    await _send(b, "typed on the train")  # kept as pending while offline
+    await _send(b, "typed on the train")  # kept as pending while offline, in sight below the others
     await expect(b.page.locator(".channel .outbox .msg.pending")).to_have_count(1)
+    await expect(b.page.locator(".channel .outbox .msg.pending")).to_be_in_viewport(ratio=1)
     sent = [f"missed {n}" for n in range(1, 6)]
     for text in sent:
         await alice.post("/message/edit", channel_id=channel, contents=text)
     await b.context.set_offline(False)
     await expect(b.page.locator("#connection")).to_have_attribute("data-status", "online")
-    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(6)
+    await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(36)
     await expect(b.page.locator(".channel .outbox .msg")).to_have_count(0)
     shown = await _texts(b)
-    assert shown[:5] == sent and shown[5] == "typed on the train"
+    assert shown[-6:-1] == sent and shown[-1] == "typed on the train"
     assert (await _history(alice, channel)).count("typed on the train") == 1
     b.assert_clean()
 
@@ -437,12 +440,20 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await expect(b.page.locator(".thread-panel .messages-inner .msg")).to_have_count(2)
     await screenshot(b.page, "thread-panel")
 
-    # Esc in the thread's box clears a draft and keeps the thread open; Esc in the empty box closes it.
-    await a.page.fill(".thread-panel .composer-input", "half a thought")
-    await a.page.press(".thread-panel .composer-input", "Escape")
-    await expect(a.page.locator(".thread-panel .composer-input")).to_have_value("")
+    # Esc in the thread's box deletes nothing and keeps the thread open; the draft is the thread's, there
+    # again when the thread opens again; Esc in the empty box closes it.
+    reply_box = a.page.locator(".thread-panel .composer-input")
+    await reply_box.fill("half a thought")
+    await reply_box.press("Escape")
+    await expect(reply_box).to_have_value("half a thought")
     await expect(a.page.locator(".thread-panel")).to_be_visible()
-    await a.page.press(".thread-panel .composer-input", "Escape")
+    await a.page.locator(".thread-panel [aria-label='Close panel']").click()
+    await expect(a.page.locator(".thread-panel")).to_have_count(0)
+    await expect(a.page.locator(".channel .composer-input")).to_have_value("I")  # the channel's own draft (typed above)
+    await a.page.locator(".msg-thread").click()
+    await expect(reply_box).to_have_value("half a thought")
+    await reply_box.fill("")
+    await reply_box.press("Escape")
     await expect(a.page.locator(".thread-panel")).to_have_count(0)
 
     # Search with highlighted matches; a result opens its message.
@@ -816,13 +827,30 @@ async def test_group_conversation_paste_pins_members_and_presence(browser: Brows
     await a.page.wait_for_function("img => img.complete && img.naturalWidth === 80", arg=await pasted.element_handle())
     await expect(b.page.locator(".channel .tray img")).to_have_count(0)
 
-    # Esc clears the box (a draft and its files).
-    await b.page.fill(".channel .composer-input", "never mind")
+    # A draft stays where it was written: Esc deletes nothing (text or files; a file leaves the tray by its
+    # ×), and the text is there again after another channel and after a reload, until it is sent.
+    box = b.page.locator(".channel .composer-input")
+    await box.fill("never mind")
     await b.page.evaluate(PASTE, base64.b64encode(png(colour="#36c5f0")).decode())
     await expect(b.page.locator(".channel .tray img")).to_be_visible()
-    await b.page.press(".channel .composer-input", "Escape")
-    await expect(b.page.locator(".channel .composer-input")).to_have_value("")
+    await box.press("Escape")
+    await expect(box).to_have_value("never mind")
+    await expect(b.page.locator(".channel .tray img")).to_be_visible()
+    await b.page.locator(".channel .tray-remove").click()
     await expect(b.page.locator(".channel .tray img")).to_have_count(0)
+    await b.page.click(".side-item >> text=general")
+    await expect(b.page.locator(".channel-name")).to_contain_text("general")
+    await expect(box).to_have_value("")  # #general's box has a draft of its own: none
+    await group.click()
+    await expect(box).to_have_value("never mind")
+    await b.page.reload()
+    await expect(box).to_have_value("never mind")
+    await expect(box).to_be_enabled()
+    await box.press("Enter")
+    await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("never mind")
+    await b.page.reload()
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("never mind")
+    await expect(box).to_have_value("")  # sent: no draft left
 
     # Pinned messages: Alice pins one in #general; Bob's list of pins shows it live, and opens it.
     await a.page.click(".side-item >> text=general")
@@ -1029,7 +1057,7 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     """Enter, Enter in *New message* opens the conversation with the one person picked (the second Enter
     used to add the directory's first name, turning a DM into a group); on a phone-sized window the channel
     fills the width and the channel list opens from the top bar and closes when a channel is picked."""
-    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    (alice, bob, carol), org, channel = await _general(web, "alice", "bob", "carol")
     a = await open_tab(browser, web, "alice")
     await open_channel(a, web, channel)
     await a.page.get_by_role("button", name="New message").click()
@@ -1056,10 +1084,24 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     await expect(page.locator(".rail")).to_be_visible()  # organisations too
     await screenshot(page, "phone-channel-list")
     await page.get_by_role("button", name="Create a channel", exact=True).click()  # the list's controls work
-    await page.fill("#f-name", "mobile")
+    await page.fill("#f-name", "mobile-planning-for-the-quarterly-retrospective-and-the-roadmap")
     await _submit(b)
-    await expect(page.locator(".channel-name")).to_contain_text("mobile")
+    await expect(page.locator(".channel-name")).to_contain_text("mobile-planning")
     await expect(page.locator(".sidebar")).to_be_hidden()
+    # A long name ends before the header's buttons, which stay whole on the screen; the full name is its title.
+    name_right = await page.evaluate("document.querySelector('.channel-name').getBoundingClientRect().right")
+    tools = await page.evaluate("(() => { const r = document.querySelector('.channel-tools').getBoundingClientRect(); return [r.left, r.right]; })()")
+    assert name_right <= tools[0] and tools[1] <= 390, (name_right, tools)
+    await expect(page.locator(".channel-name .name-text")).to_have_attribute("title", re.compile("and-the-roadmap$"))
+    # A wide picture fits the phone's width; a time never breaks over two lines.
+    await page.evaluate(PASTE, base64.b64encode(png(1600, 900, "#e01e5a")).decode())
+    await page.keyboard.type("the whiteboard")
+    await page.keyboard.press("Enter")
+    picture = page.locator(f"{CHANNEL_MESSAGES} .file-image img")
+    await expect(picture).to_be_visible()
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await picture.element_handle())
+    box = await picture.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     await page.get_by_role("button", name="Channels").click()
     await expect(page.locator(".sidebar")).to_be_visible()
     await page.keyboard.press("Escape")  # Esc closes the list too
@@ -1069,6 +1111,16 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     await expect(page.locator(".sidebar")).to_be_hidden()
     await expect(page.locator(".channel-name")).to_contain_text("general")
     await expect(page.locator(".channel .messages-inner .msg").first).to_be_in_viewport()
+    # Beside a long display name the time stays on one line.
+    await do_create_user(web.core, "dana", "dana@example.com", PASSWORD, display_name="Dana Alexandrina Montgomery-Featherstonehaugh the Third")
+    dana = await web.login("dana")
+    await alice.post("/organisation/members/add", id=org, user_id=dana.id)
+    await alice.post("/channel/members/add", id=channel, user_ids=[dana.id])
+    await dana.post("/message/edit", channel_id=channel, contents="hello from dana")
+    time = page.locator(f"{CHANNEL_MESSAGES}", has_text="hello from dana").locator(".msg-time")
+    await expect(time).to_be_visible()
+    lines = await time.evaluate("t => { const r = document.createRange(); r.selectNodeContents(t); return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }")
+    assert lines == 1, f"the time broke over {lines} lines"
     await screenshot(page, "phone-channel")
     a.assert_clean()
     b.assert_clean()

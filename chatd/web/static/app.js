@@ -27,7 +27,9 @@ function showLogin(notice = '') {
     h('div', { class: 'field' }, h('label', { for: 'username' }, 'Username or email'), username),
     h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), password),
     error, button,
-    h('p', { class: 'muted small' }, 'First time here? Sign in as ', h('b', null, 'admin'), ' with the password that scripts/serve printed.'));
+    // Said to everyone who opens the page, so first to the many who are not its operator.
+    h('p', { class: 'muted small' }, 'No account yet? Ask whoever runs this chat for one. Set it up yourself? Sign in as ',
+      h('b', null, 'admin'), ' with the password ', h('code', null, 'chatd serve'), ' printed when it first started.'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';

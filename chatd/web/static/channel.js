@@ -215,7 +215,7 @@ export class ChannelView {
     this.header.append(
       h('div', { class: 'channel-title' },
         h('button', { class: 'channel-name', onclick: (e) => this.handlers.channelMenu(e.currentTarget), 'aria-label': 'Channel menu' },
-          kindIcon, h('span', null, channelTitle(channel)), icon('chevron')),
+          kindIcon, h('span', { class: 'name-text', title: channelTitle(channel) }, channelTitle(channel)), icon('chevron')),
         channel.archived ? h('span', { class: 'tag' }, 'archived') : null,
         h('button', { class: 'channel-topic', title: channel.topic || 'Add a topic', onclick: () => this.handlers.editTopic() },
           channel.topic || (isConversation(channel) || channel.archived || !channel.member ? '' : 'Add a topic'))),

@@ -1,12 +1,13 @@
 // The message box: Enter sends, Shift+Enter starts a new line, Up (in an empty box) edits the last own
-// message, Esc clears. Files come by the picker, by paste and by drag-and-drop, shown in a tray with
-// image previews before they are sent.
+// message. What is typed is kept as a draft of its channel or thread until it is sent (state.js), and Esc
+// never deletes it. Files come by the picker, by paste and by drag-and-drop, shown in a tray with image
+// previews before they are sent.
 
 import * as actions from './actions.js';
 import { formatSize, h, icon } from './dom.js';
 import { MentionPicker } from './mentions.js';
 import { Recorder, canRecord } from './recorder.js';
-import { state } from './state.js';
+import { loadDraft, saveDraft, state } from './state.js';
 
 export class Composer {
   constructor({ channelId, rootId = null, placeholder, onEditLast }) {
@@ -40,9 +41,12 @@ export class Composer {
       this.error,
       this.picker,
     );
+    this.input.value = loadDraft(channelId, rootId);
+    if (this.input.value) requestAnimationFrame(() => this.autosize());  // once the box is on the page
     this.input.addEventListener('keydown', (e) => this.keydown(e));
     this.input.addEventListener('input', () => {
       this.autosize();
+      saveDraft(this.channelId, this.rootId, this.input.value);
       if (this.input.value.trim()) actions.typing(this.channelId);
     });
     this.input.addEventListener('paste', (e) => {
@@ -121,12 +125,9 @@ export class Composer {
       e.preventDefault();  // the note is thrown away; the draft stays
       this.recorder.cancel();
     } else if (e.key === 'Escape' && (this.input.value || this.files.length)) {
-      // Esc clears a draft, and only that: the thread or search panel around it stays open (an empty
-      // box lets Esc through, to close the panel).
+      // Esc never deletes what was typed (there is no undo for that), and with a draft in the box it does
+      // not close the thread or search panel around it either; in an empty box it goes through to close it.
       e.preventDefault();
-      this.input.value = '';
-      this.clearFiles();
-      this.autosize();
     }
   }
 
@@ -148,7 +149,7 @@ export class Composer {
     this.tray.replaceChildren(
       ...this.files.map((entry, index) =>
         h('div', { class: 'tray-item' },
-          entry.url ? h('img', { src: entry.url, alt: entry.file.name }) : h('div', { class: 'tray-file' }, icon('file'), h('span', null, entry.file.name)),
+          entry.url ? h('img', { src: entry.url, alt: entry.file.name }) : h('div', { class: 'tray-file', title: entry.file.name }, icon('file'), h('span', null, entry.file.name)),
           h('span', { class: 'tray-size' }, formatSize(entry.file.size)),
           h('button', { class: 'tray-remove', title: 'Remove', 'aria-label': `Remove ${entry.file.name}`, onclick: () => {
             if (entry.url) URL.revokeObjectURL(entry.url);
@@ -187,6 +188,7 @@ export class Composer {
       this.clearFiles();
     }
     this.input.value = '';
+    saveDraft(this.channelId, this.rootId, '');
     this.autosize();
     actions.send(this.channelId, contents, { replyTo: this.rootId, fileIds });
   }

@@ -32,8 +32,10 @@ export class MessageList {
       if (this.onScrolled) this.onScrolled(this.stuck);
       this.scrolled();
     }, { passive: true });
-    // Images that load, a panel that opens, a window that narrows: stay at the bottom if we were there.
+    // Images that load, a panel that opens, a window that narrows, a message sent while offline waiting
+    // below the others: stay at the bottom if we were there.
     new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.inner);
+    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.outbox);
     new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.el);
     this.el.addEventListener('click', (e) => this.clicked(e));
   }

@@ -179,6 +179,31 @@ export function findMessage(id) {
   return null;
 }
 
+// What someone has typed and not sent, per channel and per thread: kept when they switch channels, close a
+// thread or reload, as Slack keeps a draft (files in the tray are not: a browser cannot keep them).
+const DRAFT_KEY = 'chatd.draft';
+
+function draftKey(channelId, rootId) {
+  return `${DRAFT_KEY}.${state.me.id}.${channelId}${rootId ? `.${rootId}` : ''}`;
+}
+
+export function loadDraft(channelId, rootId) {
+  try {
+    return localStorage.getItem(draftKey(channelId, rootId)) || '';
+  } catch {
+    return '';
+  }
+}
+
+export function saveDraft(channelId, rootId, text) {
+  try {
+    if (text.trim()) localStorage.setItem(draftKey(channelId, rootId), text);
+    else localStorage.removeItem(draftKey(channelId, rootId));
+  } catch {
+    // private mode or full: the draft lives as long as its box
+  }
+}
+
 // Messages waiting to be sent: kept across reloads, sent once each with their client_msg_id.
 const OUTBOX_KEY = 'chatd.outbox';
 
