@@ -64,7 +64,9 @@ export function dialog({ title, intro, fields = [], submitLabel = 'Save', submit
       submitButton.disabled = false;
     }
   });
+  form.addEventListener('keydown', (e) => e.key === 'Tab' && keepFocusIn(form, e));
   const backdrop = h('div', { class: 'backdrop', onmousedown: (e) => e.target === backdrop && closeModal() }, form);
+  returnFocus = document.activeElement;
   document.body.append(backdrop);
   openModal = backdrop;
   const first = form.querySelector('input:not([type=checkbox]), textarea, select');
@@ -72,9 +74,35 @@ export function dialog({ title, intro, fields = [], submitLabel = 'Save', submit
   return { form, inputs, formError };
 }
 
+// Tab and Shift+Tab go round the dialog's own controls, as in a native modal: the page behind cannot be
+// used while the dialog is open, so focus must not wander there.
+function keepFocusIn(form, e) {
+  const controls = [...form.querySelectorAll('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')]
+    .filter((el) => !el.disabled && el.getClientRects().length);
+  if (!controls.length) return;
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
+// Where the focus was before the dialog opened: it goes back there when the dialog closes with the focus in
+// it (Esc, Cancel, ×), unless what the dialog did put the focus elsewhere (a new channel's box).
+let returnFocus = null;
+
 export function closeModal() {
-  if (openModal) openModal.remove();
+  if (openModal) {
+    const inside = openModal.contains(document.activeElement) || document.activeElement === document.body;
+    openModal.remove();
+    if (inside && returnFocus && returnFocus.isConnected) returnFocus.focus();
+  }
   openModal = null;
+  returnFocus = null;
 }
 
 export function modalOpen() {
