@@ -728,6 +728,39 @@ async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browse
         tab.assert_clean()
 
 
+async def test_the_messages_are_reached_and_acted_on_from_the_keyboard(browser: Browser, web: LiveServer) -> None:
+    """Shift+Tab from the box reaches the list; Up takes the newest message and moves to older ones, each
+    showing its toolbar; Tab goes into that toolbar and Enter uses it. A click never focuses a message."""
+    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    for text in ("first of three", "second of three", "third of three"):
+        await bob.post("/message/edit", channel_id=channel, contents=text)
+    a = await open_tab(browser, web, "alice")
+    await open_channel(a, web, channel)
+    await expect(a.page.locator(CHANNEL_MESSAGES)).to_have_count(3)
+    await a.page.focus(".channel .composer-input")
+    await a.page.keyboard.press("Shift+Tab")
+    await expect(a.page.locator(".channel .messages")).to_be_focused()
+    await a.page.keyboard.press("ArrowUp")
+    third = a.page.locator(CHANNEL_MESSAGES, has_text="third of three")
+    await expect(third).to_be_focused()
+    await expect(third.locator(".msg-actions")).to_be_visible()
+    await a.page.keyboard.press("ArrowUp")
+    second = a.page.locator(CHANNEL_MESSAGES, has_text="second of three")
+    await expect(second).to_be_focused()
+    await expect(third.locator(".msg-actions")).to_be_hidden()
+    await a.page.keyboard.press("ArrowDown")
+    await expect(third).to_be_focused()
+    await a.page.keyboard.press("ArrowUp")
+    await a.page.keyboard.press("Tab")
+    await expect(second.locator(".msg-actions button").first).to_be_focused()
+    await a.page.keyboard.press("Enter")  # the first quick reaction
+    await expect(second.locator(".reaction.mine")).to_have_count(1)
+    # A click selects nothing: the message under the pointer does not take the focus (and keep its toolbar).
+    await a.page.locator(CHANNEL_MESSAGES, has_text="first of three").locator(".msg-text").click()
+    assert await a.page.evaluate("document.activeElement.classList.contains('msg')") is False
+    a.assert_clean()
+
+
 async def test_at_suggests_the_channels_members_and_mentions_the_one_picked(browser: Browser, web: LiveServer) -> None:
     """"@" in the box lists the channel's members, narrowing as one types; Enter or Tab writes "@username ",
     which the server reads as a mention; Esc closes the list and Enter sends again."""

@@ -25,7 +25,9 @@ export class MessageList {
     this.inner = h('div', { class: 'messages-inner' });
     this.top = h('div', { class: 'messages-top' });
     this.outbox = h('div', { class: 'outbox' });
-    this.el = h('div', { class: 'messages', tabindex: '-1' }, this.top, this.inner, this.outbox);
+    // In the tab order (Shift+Tab from the box lands here), so that the messages can be reached without a
+    // mouse: see keydown.
+    this.el = h('div', { class: 'messages', tabindex: '0', 'aria-label': inThread ? 'Thread' : 'Messages' }, this.top, this.inner, this.outbox);
     this.stuck = true; // following the newest messages (the view was at the bottom when last scrolled)
     this.el.addEventListener('scroll', () => {
       this.stuck = this.atBottom;
@@ -38,6 +40,25 @@ export class MessageList {
     new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.outbox);
     new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.el);
     this.el.addEventListener('click', (e) => this.clicked(e));
+    this.el.addEventListener('keydown', (e) => this.keydown(e));
+  }
+
+  // The keyboard's way through the messages, as in Slack: on the list, Up or Down takes the newest message;
+  // on a message they move to the one before or after. A message so chosen shows its toolbar (as on hover)
+  // and Tab goes into it, so reacting, replying, pinning, editing and deleting need no mouse. Only the
+  // message chosen is focusable, and only while chosen: a click never focuses one.
+  keydown(e) {
+    if ((e.key !== 'ArrowUp' && e.key !== 'ArrowDown') || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const messages = [...this.inner.children].filter((node) => node.classList.contains('msg'));
+    let next = null;
+    if (e.target === this.el) next = messages[messages.length - 1];
+    else if (e.target.parentElement === this.inner) next = messages[messages.indexOf(e.target) + (e.key === 'ArrowUp' ? -1 : 1)];
+    else return;
+    e.preventDefault();
+    if (!next) return;
+    next.tabIndex = -1;
+    next.addEventListener('blur', () => next.removeAttribute('tabindex'), { once: true });
+    next.focus();
   }
 
   get atBottom() {
