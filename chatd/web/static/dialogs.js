@@ -6,7 +6,10 @@ import { channelTitle, state } from './state.js';
 import { closeModal, dialog, toast } from './ui.js';
 
 // Choose people from the directory by typing part of a name: chips for the chosen, suggestions below.
-export function userPicker({ exclude = [], single = false } = {}) {
+// `exclude`: ids never offered; `later`: a promise of more of them (those in already, as the dialog
+// fetches them), left out as soon as it answers.
+export function userPicker({ exclude = [], later = null, single = false } = {}) {
+  const left = [...exclude];
   const chosen = [];
   const chips = h('div', { class: 'chips' });
   const input = h('input', { type: 'text', placeholder: 'Type a name…', 'aria-label': 'Find people', autocomplete: 'off' });
@@ -19,7 +22,7 @@ export function userPicker({ exclude = [], single = false } = {}) {
     }));
     const q = input.value.trim().toLowerCase();
     const matches = [...state.users.values()]
-      .filter((u) => !exclude.includes(u.id) && !chosen.includes(u.id))
+      .filter((u) => !left.includes(u.id) && !chosen.includes(u.id))
       .filter((u) => !q || u.username.toLowerCase().includes(q) || (u.display_name || '').toLowerCase().includes(q) || (u.email || '').toLowerCase().includes(q))
       .sort((a, b) => (a.display_name || a.username).localeCompare(b.display_name || b.username))
       .slice(0, 8);
@@ -46,6 +49,7 @@ export function userPicker({ exclude = [], single = false } = {}) {
     }
   });
   redraw();
+  if (later) later.then((ids) => { left.push(...ids); redraw(); }).catch(() => {});  // unknown: the server says
   return { element: h('div', { class: 'picker' }, chips, input, list), value: () => [...chosen] };
 }
 
@@ -141,7 +145,8 @@ function generatedPassword() {
 
 export function addPeople(orgId, onDone) {
   const password = generatedPassword();
-  const picker = userPicker({ exclude: [] });
+  const picker = userPicker({ exclude: [state.me.id], later: api.get('/organisation/members', { id: orgId, per_page: 200 })
+    .then((found) => found.items.map((m) => m.user_id)) });
   dialog({
     title: 'Add people',
     intro: 'Create an account for a colleague. Give them the password; they can change it after signing in.',
@@ -185,7 +190,8 @@ export function addPeople(orgId, onDone) {
 }
 
 export function addChannelMembers(channel, onDone) {
-  const picker = userPicker({ exclude: [] });
+  const picker = userPicker({ exclude: [state.me.id], later: api.get('/channel/members', { id: channel.id })
+    .then((found) => found.members.map((m) => m.user_id)) });
   dialog({
     title: `Add people to ${channelTitle(channel)}`,
     fields: [{ name: 'user_ids', label: 'People', type: 'custom', element: picker.element, value: picker.value }],
