@@ -1138,6 +1138,7 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     assert width >= 380, width  # the channel, not a sliver beside a squeezed sidebar
     await expect(page.locator(".sidebar")).to_be_hidden()
     await expect(page.locator(".channel .composer-input")).to_be_visible()
+    await expect(page.locator(".channel .composer .hint")).to_be_hidden()  # no Shift+Enter on a phone's keyboard
     await page.get_by_role("button", name="Channels").click()
     await expect(page.locator(".sidebar")).to_be_visible()
     await expect(page.locator(".rail")).to_be_visible()  # organisations too

@@ -78,7 +78,7 @@ export function renderSidebar(el, handlers) {
   const head = h(
     'button',
     { class: 'side-head', onclick: (e) => handlers.orgMenu(e.currentTarget), 'aria-label': `${org.name} menu` },
-    h('span', { class: 'side-org-name' }, org.name),
+    h('span', { class: 'side-org-name', title: org.name }, org.name),
     icon('chevron'),
   );
   const nav = h(
