@@ -464,6 +464,10 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     assert await a.page.locator(".search-panel mark").all_inner_texts() == ["deploy", "checklist"]
     await a.page.locator(".search-panel .result").first.click()
     await expect(a.page.locator(".msg.flash")).to_have_count(1)
+    # A result shows the words, not the markdown around them.
+    await a.page.fill(".search", "welcome")
+    await a.page.press(".search", "Enter")
+    await expect(a.page.locator(".search-panel .result-text")).to_have_text("Welcome to Acme! Say hi in here.")
 
     # Saved items are one's own.
     saved = b.page.locator(CHANNEL_MESSAGES).first

@@ -172,8 +172,14 @@ export function snippet(html) {
       mark.textContent = unescape(part.slice(6, -7));
       root.append(mark);
     } else if (part) {
-      root.append(document.createTextNode(unescape(part)));
+      root.append(document.createTextNode(unmarked(unescape(part))));
     }
   });
   return root;
+}
+
+// A snippet is a window cut from the message's source, so its markdown is in pieces (a "**" whose pair is
+// outside it): rather than half-render it, its markers are left out, and the reader sees the words.
+function unmarked(text) {
+  return text.replace(/\*\*|__|~~|`+/g, '').replace(/(^|\n)\s*(?:>|[-*+]|\d+\.)\s+/g, '$1');
 }
