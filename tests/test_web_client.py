@@ -468,6 +468,7 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     await a.page.fill(".search", "welcome")
     await a.page.press(".search", "Enter")
     await expect(a.page.locator(".search-panel .result-text")).to_have_text("Welcome to Acme! Say hi in here.")
+    await expect(a.page.locator(".search-panel .result-time")).to_have_text(re.compile(r"^Today at \d"))
 
     # Saved items are one's own.
     saved = b.page.locator(CHANNEL_MESSAGES).first

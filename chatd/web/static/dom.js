@@ -76,6 +76,12 @@ export function dayLabel(iso) {
   return dayFmt.format(d);
 }
 
+// When, in a list of things from any day (search results, pins): "Today at 9:41 AM", as people say it.
+export function formatWhen(iso) {
+  const day = dayLabel(iso);
+  return day === 'Today' || day === 'Yesterday' ? `${day} at ${formatTime(iso)}` : formatFull(iso);
+}
+
 export function formatSize(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;

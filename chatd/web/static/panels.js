@@ -3,7 +3,7 @@
 import * as actions from './actions.js';
 import { api } from './api.js';
 import { Composer, acceptDrops } from './composer.js';
-import { avatar, clear, formatFull, h, icon } from './dom.js';
+import { avatar, clear, formatWhen, h, icon } from './dom.js';
 import { MessageList } from './list.js';
 import { render, snippet } from './markdown.js';
 import { markdownOptions, messageNode } from './message.js';
@@ -97,7 +97,7 @@ function resultRow(message, body, onJump) {
     { class: 'result', onclick: () => onJump(message) },
     h('div', { class: 'result-meta' },
       h('span', { class: 'result-channel' }, channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : ''),
-      h('span', { class: 'result-time' }, formatFull(message.created_at))),
+      h('span', { class: 'result-time', title: new Date(message.created_at).toLocaleString() }, formatWhen(message.created_at))),
     h('div', { class: 'result-line' }, avatar(state.users.get(message.user_id), 'sm'),
       h('div', null, h('div', { class: 'result-author' }, userName(message.user_id)), h('div', { class: 'result-text' }, body))),
   );
