@@ -170,6 +170,12 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
     await _submit(a)
     await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(1)
     assert await _history(alice, channel) == ["ship it **today**"]
+
+    # Short names of emoji show as the emoji, as in Slack; an unknown one stays as typed.
+    await _send(a, "shipped :tada: :notacode:")
+    shown = b.page.locator(CHANNEL_MESSAGES).last
+    await expect(shown).to_contain_text("shipped 🎉 :notacode:")
+    await expect(shown.locator(".emoji")).to_have_attribute("title", ":tada:")
     a.assert_clean()
     b.assert_clean()
 

@@ -1,8 +1,9 @@
 // A small Markdown renderer that only ever creates a fixed set of elements from text nodes:
 // p, br, strong, em, del, code, pre, blockquote, ul, ol, li, a (http, https and mailto only) and
-// span.mention. Message text is never parsed as HTML, so it cannot run script whatever it contains.
+// span.mention and span.emoji (a known :shortcode:). Message text is never parsed as HTML, so it cannot run script whatever it contains.
 
 import { isRouteLink } from './address.js';
+import { SHORTCODES } from './emoji.js';
 
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
@@ -16,6 +17,7 @@ const INLINE = new RegExp(
     '(?<![\\w*])\\*(?=[^\\s*])([^*\\n]*?[^\\s*])\\*(?![\\w*])', // 9: *em*
     '(?<![\\w_])_(?=[^\\s_])([^_\\n]*?[^\\s_])_(?![\\w_])', // 10: _em_
     '(?<![\\w@.])@([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9_-]|[A-Za-z0-9])', // 11: @mention
+    '(?<![\\w:]):([a-z0-9_+-]{1,32}):(?![\\w:])', // 12: :shortcode:
   ].join('|'),
   'g',
 );
@@ -78,6 +80,11 @@ export function inline(text, options = {}) {
         node.className = 'mention' + (options.me && name.toLowerCase() === options.me.toLowerCase() ? ' mention-me' : '');
         node.textContent = '@' + name;
       }
+    } else if (m[12] !== undefined && SHORTCODES.has(m[12])) {
+      node = document.createElement('span');
+      node.className = 'emoji';
+      node.title = `:${m[12]}:`;
+      node.textContent = SHORTCODES.get(m[12]);
     }
     if (node === null) continue; // not ours after all (an unsafe link, an unknown name): stays text
     if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
