@@ -196,6 +196,8 @@ async def test_offline_reader_gets_every_missed_message_once_in_order(browser: B
         await alice.post("/message/edit", channel_id=channel, contents=text)
     await b.context.set_offline(False)
     await expect(b.page.locator("#connection")).to_have_attribute("data-status", "online")
+    await expect(b.page.locator(".banner")).to_have_text("Back online.")  # said, for a moment
+    await expect(b.page.locator(".banner")).to_be_hidden()
     await expect(b.page.locator(CHANNEL_MESSAGES)).to_have_count(36)
     await expect(b.page.locator(".channel .outbox .msg")).to_have_count(0)
     shown = await _texts(b)

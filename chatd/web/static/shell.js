@@ -70,7 +70,13 @@ export function drawSidebar() {
   });
 }
 
+// After a lost connection, "Back online" for a moment (a banner that only vanished left people unsure
+// whether their messages had gone out).
+const BACK_ONLINE_MS = 3000;
+let backOnline = null;
+
 export function showStatus(status) {
+  const was = state.status;
   state.status = status;
   if (!ui.status) return;
   ui.status.dataset.status = status;
@@ -80,9 +86,12 @@ export function showStatus(status) {
     offline: 'You are offline. Messages you send are kept and go out when you are back online.',
     refused: 'The server refused this page’s origin. Ask the operator to add it to server.allowed_origins.',
   }[status];
-  ui.banner.classList.toggle('hidden', !text);
+  clearTimeout(backOnline);
+  const back = status === 'online' && (was === 'reconnecting' || was === 'offline');
+  ui.banner.classList.toggle('hidden', !text && !back);
   ui.banner.dataset.status = status;
-  ui.banner.textContent = text || '';
+  ui.banner.textContent = text || (back ? 'Back online.' : '');
+  if (back) backOnline = setTimeout(() => ui.banner.classList.add('hidden'), BACK_ONLINE_MS);
   state.bus.emit('status', status);
 }
 
