@@ -176,6 +176,23 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
     shown = b.page.locator(CHANNEL_MESSAGES).last
     await expect(shown).to_contain_text("shipped 🎉 :notacode:")
     await expect(shown.locator(".emoji")).to_have_attribute("title", ":tada:")
+
+    # A very long message opens folded ("Show more" unfolds it, "Show less" folds it); a short one has no fold.
+    await alice.post("/message/edit", channel_id=channel, contents="\n".join(f"log line {n}" for n in range(80)))
+    long = b.page.locator(CHANNEL_MESSAGES).last
+    await expect(long).to_contain_text("log line 0")
+    more = long.locator(".show-more")
+    await expect(more).to_have_text("Show more")
+    folded = await long.locator(".msg-text").evaluate("t => t.getBoundingClientRect().height")
+    assert folded < 400, folded  # twenty lines or so, not eighty
+    await more.click()
+    await expect(more).to_have_text("Show less")
+    await expect(more).to_have_attribute("aria-expanded", "true")
+    unfolded = await long.locator(".msg-text").evaluate("t => t.getBoundingClientRect().height")
+    assert unfolded > 3 * folded, (folded, unfolded)
+    await more.click()
+    await expect(more).to_have_text("Show more")
+    assert await b.page.locator(CHANNEL_MESSAGES, has_text="shipped").locator(".show-more").count() == 0
     a.assert_clean()
     b.assert_clean()
 

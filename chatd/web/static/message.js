@@ -143,6 +143,7 @@ export function messageNode(message, { inThread = false } = {}) {
   if (message.pinned) classes.push('pinned');
   const text = h('div', { class: 'msg-text' }, render(message.contents || '', markdownOptions()));
   if (message.edited) text.append(h('span', { class: 'edited', title: message.edited_at ? formatFull(message.edited_at) : '' }, ' (edited)'));
+  const unfold = foldable(text, message.contents || '');
   return h(
     'div',
     { class: classes.join(' '), dataset: { id: message.id }, role: 'article' },
@@ -156,12 +157,36 @@ export function messageNode(message, { inThread = false } = {}) {
         h('span', { class: 'msg-author' }, message.user_id ? userName(message.user_id) : 'chatd'),
         h('time', { class: 'msg-time', datetime: message.created_at, title: formatFull(message.created_at) }, formatTime(message.created_at))),
       text,
+      unfold,
       files(message),
       reactions(message),
       threadSummary(message, inThread),
     ),
     isSystem(message) ? null : actions(message, inThread),
   );
+}
+
+// A message much longer than a screenful opens folded, as in Slack: "Show more" unfolds it, "Show less"
+// folds it again. Whether it is that long is read from the page once it is drawn (a long line wraps more on
+// a phone); one that fits loses the fold.
+const FOLD_FROM_LINES = 15;
+const FOLD_FROM_CHARS = 1200;
+
+function foldable(text, contents) {
+  if (contents.length < FOLD_FROM_CHARS && contents.split('\n').length < FOLD_FROM_LINES) return null;
+  text.classList.add('folded');
+  const toggle = h('button', { type: 'button', class: 'show-more', 'aria-expanded': 'false', onclick: () => {
+    const open = !text.classList.toggle('folded');
+    toggle.textContent = open ? 'Show less' : 'Show more';
+    toggle.setAttribute('aria-expanded', String(open));
+  } }, 'Show more');
+  requestAnimationFrame(() => {
+    if (text.isConnected && text.scrollHeight <= text.clientHeight + 1) {
+      text.classList.remove('folded');
+      toggle.remove();
+    }
+  });
+  return toggle;
 }
 
 export function pendingNode(item) {
