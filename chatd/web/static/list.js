@@ -36,9 +36,8 @@ export class MessageList {
     }, { passive: true });
     // Images that load, a panel that opens, a window that narrows, a message sent while offline waiting
     // below the others: stay at the bottom if we were there.
-    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.inner);
-    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.outbox);
-    new ResizeObserver(() => this.stuck && this.scrollToBottom()).observe(this.el);
+    const follow = new ResizeObserver(() => this.stuck && this.scrollToBottom());
+    for (const el of [this.inner, this.outbox, this.el]) follow.observe(el);
     this.el.addEventListener('click', (e) => this.clicked(e));
     this.el.addEventListener('keydown', (e) => this.keydown(e));
   }
