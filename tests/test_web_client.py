@@ -1207,7 +1207,9 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     await alice.post("/organisation/members/add", id=org, user_id=dana.id)
     await alice.post("/channel/members/add", id=channel, user_ids=[dana.id])
     await dana.post("/message/edit", channel_id=channel, contents="hello from dana")
-    time = page.locator(f"{CHANNEL_MESSAGES}", has_text="hello from dana").locator(".msg-time")
+    dana_says = page.locator(f"{CHANNEL_MESSAGES}", has_text="hello from dana")
+    await expect(dana_says.locator(".msg-author")).to_have_text("Dana Alexandrina Montgomery-Featherstonehaugh the Third")
+    time = dana_says.locator(".msg-time")
     await expect(time).to_be_visible()
     lines = await time.evaluate("t => { const r = document.createRange(); r.selectNodeContents(t); return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }")
     assert lines == 1, f"the time broke over {lines} lines"

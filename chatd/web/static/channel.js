@@ -170,7 +170,10 @@ export class ChannelView {
     this.list.onRetry = () => (this.line.loaded ? this.list.scrolled() : this.mount());
     this.on(`typing:${channelId}`, () => (this.typing.textContent = typingLine(channelId)));
     this.on('channel-meta', (id) => id === channelId && this.renderChrome());
-    this.on('users', () => this.renderChrome());
+    this.on('users', () => {
+      this.renderChrome();
+      this.list.namesArrived();
+    });
     this.renderChrome();
   }
 

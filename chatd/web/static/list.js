@@ -197,6 +197,14 @@ export class MessageList {
     if (mark) this.el.scrollTop += mark.getBoundingClientRect().top - before;
   }
 
+  // People read after their messages were drawn (someone who joined while the page was open, fetched as
+  // their first message arrived): those messages are drawn again, with their names.
+  namesArrived() {
+    const known = [...this.inner.querySelectorAll(':scope > .msg.unknown-author')].map((node) => node.dataset.id)
+      .filter((id) => state.users.has((this.line.items.get(id) || {}).user_id));
+    if (known.length) this.apply({ changed: known });
+  }
+
   // Changes from the store: {added, changed, removed} lists of ids, applied in the next frames.
   apply(changes) {
     for (const kind of ['added', 'changed', 'removed']) for (const id of changes[kind] || []) this.pending[kind].add(id);

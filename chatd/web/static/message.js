@@ -141,6 +141,7 @@ export function messageNode(message, { inThread = false } = {}) {
   if (isSystem(message)) classes.push('system');
   if (mentioned) classes.push('mentioned');
   if (message.pinned) classes.push('pinned');
+  if (message.user_id && !author) classes.push('unknown-author');  // named when they are read (list.js)
   const text = h('div', { class: 'msg-text' }, render(message.contents || '', markdownOptions()));
   if (message.edited) text.append(h('span', { class: 'edited', title: message.edited_at ? formatFull(message.edited_at) : '' }, ' (edited)'));
   const unfold = foldable(text, message.contents || '');

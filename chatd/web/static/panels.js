@@ -50,6 +50,7 @@ export class ThreadPanel {
       if ((changes.removed || []).includes(root.id)) onClose();
     });
     this.on('outbox', (item) => item && item.reply_to === root.id && this.list.renderOutbox());
+    this.on('users', () => this.list.namesArrived());
     this.renderRoot();
   }
 
