@@ -107,7 +107,10 @@ class Window:
     def reason(self) -> str:
         said = f"other processes used {self.others_share:.0%} of a core during the run (at most {OTHERS_MAX:.0%})"
         if self.seconds and self.steal / self.seconds >= 0.01:
-            said += f"; the hypervisor took {self.steal / self.seconds:.0%} of it (steal: a shared host, not this machine's processes)"
+            # Steal is not always someone else's load: on a shared host a core that sleeps and wakes as often as a
+            # server between requests waits to be given back each time (docs/performance.md, "This host").
+            said += (f"; the hypervisor took {self.steal / self.seconds:.0%} of it (steal: the host kept this"
+                     " machine's cores waiting; it grows with how often the run sleeps and wakes)")
         return said
 
     def summary(self) -> dict[str, float]:
