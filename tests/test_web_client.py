@@ -1548,3 +1548,93 @@ async def test_a_read_that_arrives_after_a_newer_message_keeps_that_message_unre
     marker = await b.page.evaluate(f"chatd.state.channels.get('{dm}').last_read_message_id")
     assert marker == answer["last_read_message_id"]
     b.assert_clean()
+
+
+async def test_a_removed_message_takes_its_unread_and_mention_counts_with_it(browser: Browser, web: LiveServer) -> None:
+    """Alice mentions Bob by mistake in #general and deletes it while Bob is in #random: the count she gave
+    him goes too, in the sidebar and the page's title (it stayed until a reload, though the server had
+    already forgotten it)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    random = (await alice.post("/channel/edit", organisation_id=org, name="random", members=[bob.id]))["id"]
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{random}")
+    await b.page.wait_for_selector(".channel .composer-input")
+    badge = b.page.locator(".side-item", has_text="general").locator(".badge")
+    oops = (await alice.post("/message/edit", channel_id=general, contents="@bob oops, wrong channel"))["id"]
+    await expect(badge).to_have_text("1")
+    await expect(b.page).to_have_title("(1) chatd")
+    await alice.delete("/message/remove", id=oops)
+    await expect(badge).to_have_count(0)
+    await expect(b.page).to_have_title("chatd")
+    await expect(b.page.locator(".side-item.unread", has_text="general")).to_have_count(0)  # nor bold
+    b.assert_clean()
+
+
+async def test_pins_and_saved_items_follow_edits_and_removals(browser: Browser, web: LiveServer) -> None:
+    """A pinned or saved message that is edited shows its new words in the open panel, and one that is
+    removed leaves it, without reopening it (both kept the old text, and a removed message stayed listed)."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    pinned = (await alice.post("/message/edit", channel_id=general, contents="the plan is A"))["id"]
+    saved = (await alice.post("/message/edit", channel_id=general, contents="lunch at noon"))["id"]
+    await bob.post("/message/pin", id=pinned)
+    await bob.post("/message/flag", id=saved)
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{general}")
+    await b.page.wait_for_selector(".channel .composer-input")
+    await b.page.get_by_role("button", name="Saved items").click()
+    panel = b.page.locator(".side-panel")
+    await expect(panel).to_contain_text("lunch at noon")
+    await alice.post("/message/edit", id=saved, contents="lunch at one")
+    await expect(panel).to_contain_text("lunch at one")
+    await alice.delete("/message/remove", id=saved)
+    await expect(panel).to_contain_text("No saved items")
+    await b.page.click(".channel button[aria-label='Pinned messages']")
+    await expect(panel).to_contain_text("the plan is A")
+    await alice.post("/message/edit", id=pinned, contents="the plan is B")
+    await expect(panel).to_contain_text("the plan is B")
+    await alice.delete("/message/remove", id=pinned)
+    await expect(panel).to_contain_text("Nothing is pinned here yet")
+    b.assert_clean()
+
+
+async def test_a_phone_menu_button_says_something_new_waits_elsewhere(browser: Browser, web: LiveServer) -> None:
+    """On a phone the channel list is hidden behind the menu button, and the page's title, which counted a
+    direct message, is not on screen: the button carries the count, and it goes once the message is read."""
+    (alice, bob), org, general = await _general(web, "alice", "bob")
+    dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{general}")
+    await b.page.set_viewport_size({"width": 390, "height": 760})
+    menu = b.page.locator(".nav-toggle")
+    await expect(menu).to_be_visible()
+    assert await menu.get_attribute("data-count") is None
+    await alice.post("/message/edit", channel_id=dm, contents="got a minute?")
+    await expect(menu).to_have_attribute("data-count", "1")
+    await expect(menu).to_have_attribute("aria-label", re.compile("1 new"))
+    badge = await menu.evaluate("b => getComputedStyle(b, '::after').content")
+    assert badge == '"1"', badge  # drawn, not only set
+    await alice.post("/message/edit", channel_id=general, contents="and @bob here too")
+    await expect(menu).to_have_attribute("data-count", "1")  # a mention in the channel on screen is seen there
+    await menu.click()
+    await b.page.locator(".side-item", has_text="alice").click()
+    await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("got a minute?")
+    await expect(menu).not_to_have_attribute("data-count", re.compile("."))
+    b.assert_clean()
+
+
+async def test_a_group_conversation_down_to_two_still_reads_as_a_group(browser: Browser, web: LiveServer) -> None:
+    """Carol leaves a group conversation of three: for Alice it must not turn into a second "Bob" entry
+    beside her direct messages with Bob (it read exactly like one)."""
+    (alice, bob, carol), org, _ = await _general(web, "alice", "bob", "carol")
+    group = (await alice.post("/channel/edit", organisation_id=org, type="group", members=[bob.id, carol.id]))["id"]
+    direct = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
+    await alice.post("/message/edit", channel_id=group, contents="the three of us")
+    await alice.post("/message/edit", channel_id=direct, contents="just us two")
+    a = await open_tab(browser, web, "alice", path=f"/#/c/{group}")
+    bob_name = await a.page.evaluate(f"chatd.state.users.get('{bob.id}') && chatd.state.users.get('{bob.id}').display_name")
+    await expect(a.page.locator(".channel-name")).to_contain_text(",")  # Bob and Carol
+    await carol.post("/channel/leave", id=group)
+    await expect(a.page.locator(".channel-name")).to_contain_text("(group)")
+    entries = a.page.locator(".side-item .side-name")
+    await expect(entries.filter(has_text="(group)")).to_have_count(1)
+    names = [n.strip() for n in await entries.all_inner_texts()]
+    assert len([n for n in names if bob_name and n.startswith(bob_name)]) == 2, names  # both there, told apart
+    assert len(set(n for n in names if bob_name and n.startswith(bob_name))) == 2, names
+    a.assert_clean()

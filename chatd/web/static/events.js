@@ -14,6 +14,18 @@ function readSoon(channelId) {
   readTimer = setTimeout(() => actions.markRead(channelId), 300);
 }
 
+// Counts a removal may have made wrong (the message was unread, or mentioned the viewer) are read again from
+// the server, once per channel for a burst of removals (a resume replays them together).
+const recount = new Map();
+
+function recountSoon(channelId, app) {
+  clearTimeout(recount.get(channelId));
+  recount.set(channelId, setTimeout(() => {
+    recount.delete(channelId);
+    app.refreshChannel(channelId);
+  }, 200));
+}
+
 function looking(channelId, app) {
   const view = app.viewOf();
   return state.current === channelId && !document.hidden && view && view.list.atBottom;
@@ -59,6 +71,7 @@ function messageEvent(frame, app) {
       app.drawSidebar();
     }
   } else if (frame.event === 'EDITED') {
+    state.bus.emit('message-updated', data.id); // pins and saved items list it too, maybe not loaded here
     const known = findMessage(data.id);
     if (!known) return;
     const merged = viewerFields({ ...known, ...data }, known);
@@ -66,6 +79,8 @@ function messageEvent(frame, app) {
     const topic = known.reply_to ? `thread:${known.reply_to}` : `messages:${frame.channel_id}`;
     state.bus.emit(topic, { changed: [data.id] });
   } else if (frame.event === 'REMOVED') {
+    state.bus.emit('message-updated', data.id);
+    if (channel && channel.member && data.user_id !== state.me.id && (channel.unread || channel.mentions)) recountSoon(frame.channel_id, app);
     if (data.reply_to) {
       thread(data.reply_to).remove(data.id);
       state.bus.emit(`thread:${data.reply_to}`, { removed: [data.id] });

@@ -143,10 +143,13 @@ export class PinsPanel extends ListPanel {
     this.channelId = channelId;
     this.onJump = onJump;
     this.unsubscribe.push(state.bus.on('pins', () => this.mount()));
+    this.unsubscribe.push(state.bus.on('message-updated', (id) => this.listed.has(id) && this.mount()));
+    this.listed = new Set();
   }
   async mount() {
     try {
       const found = await api.get('/message/pins', { channel_id: this.channelId });
+      this.listed = new Set(found.items.map((m) => m.id));
       this.show(found.items.map((m) => resultRow(m, render(m.contents, markdownOptions()), this.onJump)), 'Nothing is pinned here yet. Pin a message from its menu to keep it handy.');
     } catch (err) {
       this.show([], err.message);
@@ -159,10 +162,14 @@ export class SavedPanel extends ListPanel {
     super('Saved items', 'Only you see what you save', onClose);
     this.onJump = onJump;
     this.unsubscribe.push(state.bus.on('flags', () => this.mount()));
+    // An edit or a removal of a listed message shows at once (it used to stay as it was until reopened).
+    this.unsubscribe.push(state.bus.on('message-updated', (id) => this.listed.has(id) && this.mount()));
+    this.listed = new Set();
   }
   async mount() {
     try {
       const found = await api.get('/message/flags', { per_page: 100 });
+      this.listed = new Set(found.items.map((m) => m.id));
       this.show(found.items.map((m) => resultRow(m, render(m.contents, markdownOptions()), this.onJump)), 'No saved items. Save a message with its bookmark button.');
     } catch (err) {
       this.show([], err.message);

@@ -25,6 +25,7 @@ export function layout() {
   // Narrow windows (phones) show either the channel list or the channel, as Slack's app does: this button
   // (shown only there, by the stylesheet) brings the list back; picking a channel hides it again.
   const navToggle = h('button', { class: 'nav-toggle', 'aria-label': 'Channels', title: 'Channels', onclick: () => showNav(!root.classList.contains('nav-open')) }, icon('menu'));
+  ui.navToggle = navToggle;
   clear(root).append(
     ui.rail,
     ui.sidebar,
@@ -64,8 +65,16 @@ export function drawSidebar() {
       newConversation: () => dialogs.newConversation(state.currentOrg, (c) => channelCreated(c)),
     });
     let unread = 0;
-    for (const c of state.channels.values()) if (c.member && !c.archived && (isConversation(c) ? c.unread : c.mentions)) unread += isConversation(c) ? c.unread : c.mentions;
+    let elsewhere = 0; // what the channel on screen does not show: a phone's only sign of it is the menu button
+    for (const c of state.channels.values()) {
+      const count = c.member && !c.archived ? (isConversation(c) ? c.unread : c.mentions) || 0 : 0;
+      unread += count;
+      if (c.id !== state.current) elsewhere += count;
+    }
     document.title = unread ? `(${countLabel(unread)}) chatd` : 'chatd';
+    if (elsewhere) ui.navToggle.dataset.count = countLabel(elsewhere);
+    else delete ui.navToggle.dataset.count;
+    ui.navToggle.setAttribute('aria-label', elsewhere ? `Channels, ${elsewhere} new for you elsewhere` : 'Channels');
     if (!state.current) welcome();
   });
 }

@@ -91,8 +91,10 @@ export function channelTitle(channel) {
   if (!channel) return '';
   if (channel.type === 'direct' || (channel.type === 'group' && !channel.name)) {
     const others = (channel.member_ids || []).filter((id) => id !== state.me.id);
-    if (!others.length) return channel.type === 'direct' ? `${userName(state.me.id)} (you)` : 'group';
-    return others.map(userName).join(', ');
+    if (channel.type === 'direct') return others.length ? userName(others[0]) : `${userName(state.me.id)} (you)`;
+    // A group someone left can be down to one other person: it must not read as a direct message with them.
+    if (!others.length) return channel.member_ids ? 'Group conversation (only you)' : 'Group conversation';
+    return others.length === 1 ? `${userName(others[0])} (group)` : others.map(userName).join(', ');
   }
   return channel.name;
 }
