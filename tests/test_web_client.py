@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, FilePayload, expect
 
-from harness.browser import Served, Tab, browser, open_channel, open_tab, other_site, record, screenshot, served, web  # noqa: F401 (fixtures)
+from harness.browser import CHANNEL_MESSAGES, Served, Tab, browser, open_channel, open_tab, other_site, record, screenshot, served, web, general_channel, send_text  # noqa: F401 (fixtures)
 from chatd.core.auth import authenticate
 from chatd.core.messages import do_post_message
 from chatd.core.users import do_create_user
@@ -26,14 +26,7 @@ from harness import PASSWORD, LiveServer, Person, free_port, live, make_settings
 pytestmark = pytest.mark.slow  # a real chromium drives the web client (browser)
 
 TEXTS = "nodes => nodes.map(n => n.querySelector('.msg-text').innerText.replace(/ \\(edited\\)$/, ''))"
-CHANNEL_MESSAGES = ".channel .messages-inner .msg:not(.system)"
 
-
-async def _general(server: LiveServer, *names: str) -> tuple[list[Person], str, str]:
-    people, org = await team(server, *names)
-    members = [p.id for p in people[1:]]
-    channel = (await people[0].post("/channel/edit", organisation_id=org, name="general", topic="Company-wide chat", members=members))["id"]
-    return people, org, channel
 
 
 async def _history(person: Person, channel: str, **params: Any) -> list[str]:
@@ -49,10 +42,6 @@ async def _submit(tab: Tab) -> None:
     """Press the dialog's main button (by its place: hover toolbars may hold buttons of the same name)."""
     await tab.page.click(".modal button[type=submit]")
 
-
-async def _send(tab: Tab, text: str, composer: str = ".channel .composer-input") -> None:
-    await tab.page.fill(composer, text)
-    await tab.page.press(composer, "Enter")
 
 
 async def test_first_run_from_the_browser(browser: Browser, served: Served) -> None:
@@ -103,7 +92,7 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
     bob = await open_tab(browser, web, "bob", password=password)
     await expect(bob.page.locator(".side-head")).to_contain_text("Acme")
     await expect(bob.page.locator(".channel-name")).to_contain_text("general")  # where he lands
-    await _send(bob, "Hello from Bob's first day")
+    await send_text(bob, "Hello from Bob's first day")
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Hello from Bob's first day")
     await page.click(".side-item >> text=deploys")
     await bob.page.click(".side-nav >> text=Browse channels")
@@ -111,22 +100,22 @@ async def test_first_run_from_the_browser(browser: Browser, served: Served) -> N
     await bob.page.click(".browse-item:has-text('deploys') >> text=View")
     await expect(bob.page.locator(".channel .notice.join")).to_be_visible()  # readable before joining
     await bob.page.get_by_role("button", name="Join channel").click()
-    await _send(bob, "Subscribed to deploys")
+    await send_text(bob, "Subscribed to deploys")
     await expect(page.locator(CHANNEL_MESSAGES).last).to_contain_text("Subscribed to deploys")
     admin.assert_clean()
     bob.assert_clean()
 
 
 async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     a = await open_tab(browser, web, "alice")
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
     await open_channel(b, web, channel)
-    await _send(a, "ship it **today**")
+    await send_text(a, "ship it **today**")
     await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("ship it today")
     assert await b.page.locator(f"{CHANNEL_MESSAGES} strong").last.inner_text() == "today"
-    await _send(b, "on it")
+    await send_text(b, "on it")
     await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("on it")
     await expect(b.page.locator(CHANNEL_MESSAGES).last).to_contain_text("on it")  # acknowledged: no longer pending
 
@@ -172,7 +161,7 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
     assert await _history(alice, channel) == ["ship it **today**"]
 
     # Short names of emoji show as the emoji, as in Slack; an unknown one stays as typed.
-    await _send(a, "shipped :tada: :notacode:")
+    await send_text(a, "shipped :tada: :notacode:")
     shown = b.page.locator(CHANNEL_MESSAGES).last
     await expect(shown).to_contain_text("shipped 🎉 :notacode:")
     await expect(shown.locator(".emoji")).to_have_attribute("title", ":tada:")
@@ -198,14 +187,14 @@ async def test_a_post_edit_and_removal_reach_the_other_person_live(browser: Brow
 
 
 async def test_offline_reader_gets_every_missed_message_once_in_order(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     for n in range(30):  # more than a screen: the list is scrolled to its newest
         await alice.post("/message/edit", channel_id=channel, contents=f"earlier {n}")
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, channel)
     await b.context.set_offline(True)
     await expect(b.page.locator(".banner")).to_be_visible()
-    await _send(b, "typed on the train")  # kept as pending while offline, in sight below the others
+    await send_text(b, "typed on the train")  # kept as pending while offline, in sight below the others
     await expect(b.page.locator(".channel .outbox .msg.pending")).to_have_count(1)
     await expect(b.page.locator(".channel .outbox .msg.pending")).to_be_in_viewport(ratio=1)
     sent = [f"missed {n}" for n in range(1, 6)]
@@ -224,7 +213,7 @@ async def test_offline_reader_gets_every_missed_message_once_in_order(browser: B
 
 
 async def test_a_dropped_socket_resumes_without_loss(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, channel)
     await b.page.evaluate("window.chatd.live.ws.close(4000)")  # as a network cut would, from the page's side
@@ -238,7 +227,7 @@ async def test_a_dropped_socket_resumes_without_loss(browser: Browser, web: Live
 
 
 async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     a = await open_tab(browser, web, "alice")
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
@@ -246,7 +235,7 @@ async def test_an_uploaded_image_shows_its_preview_to_the_other_person(browser: 
     picked = FilePayload(name="plan.png", mimeType="image/png", buffer=png(colour="#36c5f0"))
     await a.page.set_input_files(".channel .composer input[type=file]", files=[picked])
     await expect(a.page.locator(".tray img")).to_be_visible()  # a preview before sending
-    await _send(a, "the plan")
+    await send_text(a, "the plan")
     image = b.page.locator(f"{CHANNEL_MESSAGES} img.thumb").last
     await expect(image).to_be_visible()
     await b.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await image.element_handle())
@@ -289,7 +278,7 @@ def _tone(seconds: float, rate: int = 8000) -> bytes:
 
 async def test_a_recording_plays_where_it_was_sent_and_seeks(browser: Browser, web: LiveServer) -> None:
     """A voice note plays in the message, and seeking in it asks the server for part of the file (206)."""
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     async with httpx.AsyncClient(base_url=web.http, headers={"X-Session-ID": alice.secret}) as client:
         sent = await client.put("/message/attach", data={"channel_id": channel},
                                 files={"file": ("voice note.wav", _tone(6.0), "audio/wav")})
@@ -319,7 +308,7 @@ async def test_a_recording_plays_where_it_was_sent_and_seeks(browser: Browser, w
 
 
 async def test_hostile_messages_and_file_names_render_as_text(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     hostile = [
         "<img src=x onerror=alert(1)>",
         "[click me](javascript:alert(2))",
@@ -386,7 +375,7 @@ window.tryFetch = async (text, mode) => {{
 
 async def test_forms_and_fetches_from_other_origins_are_refused(browser: Browser, web: LiveServer) -> None:
     """A page on another port of the same host (same site: the cookie goes along) cannot write as Bob."""
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     b = await open_tab(browser, web, "bob")
     async with other_site(FOREIGN_PAGE.format(target=web.http, channel=channel)) as foreign:
         await b.page.goto(f"{foreign}/page.html")
@@ -404,7 +393,7 @@ async def test_an_allowed_origin_may_write_with_the_cookie(browser: Browser, tmp
     app_origin = f"http://127.0.0.1:{app_port}"
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, server={"allowed_origins": [app_origin.upper()]})
     async with live(settings, port) as server:
-        (alice, bob), _, channel = await _general(server, "alice", "bob")
+        (alice, bob), _, channel = await general_channel(server, "alice", "bob")
         b = await open_tab(browser, server, "bob")
         async with other_site(FOREIGN_PAGE.format(target=server.http, channel=channel), app_port):
             await b.page.goto(f"{app_origin}/app.html")
@@ -415,7 +404,7 @@ async def test_an_allowed_origin_may_write_with_the_cookie(browser: Browser, tmp
 
 
 async def test_threads_reactions_pins_search_and_presence(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), org, channel = await _general(web, "alice", "bob")
+    (alice, bob), org, channel = await general_channel(web, "alice", "bob")
     await alice.post("/channel/edit", organisation_id=org, name="random")
     await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id])
     for text in ("Welcome to **Acme**! Say hi in here.", "The deploy checklist is pinned :)", "Who reviews the release notes?"):
@@ -457,11 +446,11 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
     # A thread in the side panel; the reply count reaches the other person.
     await question.hover()
     await question.locator("[data-action=thread]").first.click()
-    await _send(b, "I do, after lunch", composer=".thread-panel .composer-input")
+    await send_text(b, "I do, after lunch", composer=".thread-panel .composer-input")
     await expect(a.page.locator(".msg-thread")).to_contain_text("1 reply")
     await a.page.locator(".msg-thread").click()
     await expect(a.page.locator(".thread-panel .messages-inner .msg")).to_have_count(1)
-    await _send(a, "Thanks @bob", composer=".thread-panel .composer-input")
+    await send_text(a, "Thanks @bob", composer=".thread-panel .composer-input")
     await expect(b.page.locator(".thread-panel .messages-inner .msg")).to_have_count(2)
     await screenshot(b.page, "thread-panel")
 
@@ -508,7 +497,7 @@ async def test_threads_reactions_pins_search_and_presence(browser: Browser, web:
 
 
 async def test_channel_management_from_the_browser(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), org, channel = await _general(web, "alice", "bob")
+    (alice, bob), org, channel = await general_channel(web, "alice", "bob")
     a = await open_tab(browser, web, "alice")
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
@@ -579,7 +568,7 @@ async def test_channel_management_from_the_browser(browser: Browser, web: LiveSe
     await a.page.press(".picker input", "Enter")
     await _submit(a)
     await expect(a.page.locator(".channel-name")).to_contain_text("bob")
-    await _send(a, "got a minute?")
+    await send_text(a, "got a minute?")
     dm = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice")
     await expect(dm.locator(".badge")).to_have_text("1")  # the message; the conversation's CREATE notice is no unread
     await dm.click()
@@ -613,7 +602,7 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
     """The microphone button records (chromium's fake microphone plays a tone), a second click stops, the note
     waits in the tray and goes with the message; the server stores it as audio, and the other person gets a
     player with its length. Esc while recording throws the note away and keeps the draft."""
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     a = await open_tab(browser, web, "alice")
     b = await open_tab(browser, web, "bob")
     await open_channel(a, web, channel)
@@ -627,7 +616,7 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
     await mic.click()
     await expect(a.page.locator(".channel .tray-item")).to_have_count(1)
     await expect(a.page.locator(".channel .tray-item")).to_contain_text("Voice note")
-    await _send(a, "listen")
+    await send_text(a, "listen")
     player = b.page.locator(f"{CHANNEL_MESSAGES} .file-audio audio")
     await expect(player).to_have_count(1)
     sent = (await bob.get("/message/read", channel_id=channel, limit=1))["items"][0]
@@ -682,7 +671,7 @@ async def test_a_voice_note_recorded_in_the_browser_reaches_the_other_person_as_
 async def test_direct_messages_and_mentions_notify_when_not_being_read(browser: Browser, web: LiveServer) -> None:
     """Desktop notifications, as Slack's defaults give them: turned on from your menu, then a direct message
     or a mention notifies, unless you are reading that channel; a click opens it."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     random = (await alice.post("/channel/edit", organisation_id=org, name="random", members=[bob.id]))["id"]
     dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
     b = await open_tab(browser, web, "bob")
@@ -725,7 +714,7 @@ async def test_direct_messages_and_mentions_notify_when_not_being_read(browser: 
 async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browser: Browser, web: LiveServer) -> None:
     """"Copy link" on a message, as in Slack: the link opens the channel scrolled to the message (however far
     back), or its thread; to someone who may not read the channel it says so, and shows nothing of it."""
-    (alice, bob, carol), org, _ = await _general(web, "alice", "bob", "carol")
+    (alice, bob, carol), org, _ = await general_channel(web, "alice", "bob", "carol")
     plans = (await alice.post("/channel/edit", organisation_id=org, name="plans", type="private", members=[bob.id]))["id"]
     decision = await alice.post("/message/edit", channel_id=plans, contents="the decision: we ship on Friday")
     reply = await bob.post("/message/edit", channel_id=plans, contents="agreed, Friday it is", reply_to=decision["id"])
@@ -771,7 +760,7 @@ async def test_a_message_link_opens_the_message_for_those_who_may_read_it(browse
 async def test_the_messages_are_reached_and_acted_on_from_the_keyboard(browser: Browser, web: LiveServer) -> None:
     """Shift+Tab from the box reaches the list; Up takes the newest message and moves to older ones, each
     showing its toolbar; Tab goes into that toolbar and Enter uses it. A click never focuses a message."""
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     for text in ("first of three", "second of three", "third of three"):
         await bob.post("/message/edit", channel_id=channel, contents=text)
     a = await open_tab(browser, web, "alice")
@@ -804,7 +793,7 @@ async def test_the_messages_are_reached_and_acted_on_from_the_keyboard(browser: 
 async def test_at_suggests_the_channels_members_and_mentions_the_one_picked(browser: Browser, web: LiveServer) -> None:
     """"@" in the box lists the channel's members, narrowing as one types; Enter or Tab writes "@username ",
     which the server reads as a mention; Esc closes the list and Enter sends again."""
-    (alice, bob, bella, carl), org, general = await _general(web, "alice", "bob", "bella", "carl")
+    (alice, bob, bella, carl), org, general = await general_channel(web, "alice", "bob", "bella", "carl")
     bruno = await web.user("bruno")  # in the organisation, not in the channel: never suggested there
     await alice.post("/organisation/members/add", id=org, user_id=bruno.id)
     a = await open_tab(browser, web, "alice")
@@ -884,7 +873,7 @@ PASTE = """async (data) => {
 async def test_group_conversation_paste_pins_members_and_presence(browser: Browser, web: LiveServer) -> None:
     """The rest of a day's chat: a group conversation, a pasted screenshot, Esc clearing the box, the pinned
     messages and members lists, and presence dots going away and offline."""
-    (alice, bob, carol), _, channel = await _general(web, "alice", "bob", "carol")
+    (alice, bob, carol), _, channel = await general_channel(web, "alice", "bob", "carol")
     await alice.post("/message/edit", channel_id=channel, contents="Release notes are on the wiki")
     a = await open_tab(browser, web, "alice")
     b = await open_tab(browser, web, "bob")
@@ -898,7 +887,7 @@ async def test_group_conversation_paste_pins_members_and_presence(browser: Brows
         await a.page.press(".picker input", "Enter")
     await _submit(a)
     await expect(a.page.locator(".channel-name")).to_contain_text("bob, carol")
-    await _send(a, "lunch at noon?")
+    await send_text(a, "lunch at noon?")
     group = b.page.locator(".side-section:has-text('Direct messages') .side-item", has_text="alice, carol")
     await expect(group.locator(".badge")).to_have_text("1")
     await group.click()
@@ -986,7 +975,7 @@ async def _fill(server: LiveServer, person: Person, channel: str, count: int, pr
 
 
 async def test_a_long_channel_opens_at_its_newest_page_and_scrolls_back(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     await _fill(web, alice, channel, 10_000, "history")
     reads: list[str] = []
     b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}", watch=lambda tab: tab.page.on(
@@ -1014,7 +1003,7 @@ async def test_a_long_channel_opens_at_its_newest_page_and_scrolls_back(browser:
 
 
 async def test_page_load_and_a_burst_of_a_thousand_messages(browser: Browser, web: LiveServer) -> None:
-    (alice, bob), _, channel = await _general(web, "alice", "bob")
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
     interactive = "performance.getEntriesByName('chatd-interactive')[0].startTime"
     # A first visit (nothing cached): navigation start to a channel drawn, the socket live, the box ready.
     b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}")
@@ -1146,7 +1135,7 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     """Enter, Enter in *New message* opens the conversation with the one person picked (the second Enter
     used to add the directory's first name, turning a DM into a group); on a phone-sized window the channel
     fills the width and the channel list opens from the top bar and closes when a channel is picked."""
-    (alice, bob, carol), org, channel = await _general(web, "alice", "bob", "carol")
+    (alice, bob, carol), org, channel = await general_channel(web, "alice", "bob", "carol")
     a = await open_tab(browser, web, "alice")
     await open_channel(a, web, channel)
     await a.page.get_by_role("button", name="New message").click()
@@ -1157,7 +1146,7 @@ async def test_a_direct_message_opens_with_enter_and_a_phone_sized_window_works(
     await expect(a.page.locator(".channel-name")).to_contain_text("carol")
     await expect(a.page.locator(".channel .tool.members")).to_have_text("2")
     assert await a.page.evaluate("chatd.state.channels.get(chatd.state.current).type") == "direct"
-    await _send(a, "just between us")
+    await send_text(a, "just between us")
     await expect(a.page.locator(CHANNEL_MESSAGES).last).to_contain_text("just between us")
 
     b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}")
@@ -1224,14 +1213,14 @@ async def test_upload_problems_say_which_file_and_a_second_enter_posts_once(brow
     upload and post them a second time."""
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/chatd.db", tmp_path, limits={"upload_max_bytes": 50_000})
     async with live(settings) as server:
-        (alice, bob), _, channel = await _general(server, "alice", "bob")
+        (alice, bob), _, channel = await general_channel(server, "alice", "bob")
         a = await open_tab(browser, server, "alice")
         await open_channel(a, server, channel)
         page = a.page
         big = FilePayload(name="video.mp4", mimeType="video/mp4", buffer=bytes(200_000))
         small = FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"agenda")
         await page.set_input_files(".channel .composer input[type=file]", files=[small, big])
-        await _send(a, "two files")
+        await send_text(a, "two files")
         error = page.locator(".channel .composer-error")
         await expect(error).to_contain_text("“video.mp4” is too large")
         await expect(error).not_to_contain_text("connection")
@@ -1268,7 +1257,7 @@ async def test_upload_problems_say_which_file_and_a_second_enter_posts_once(brow
 async def test_joining_the_channel_one_reads_leaves_it_read(browser: Browser, web: LiveServer) -> None:
     """Bob reads a public channel, then joins it: what he was looking at is read, so the channel does not
     turn bold in his sidebar (it did: the server counted the messages from before he joined as unread)."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     deploys = (await alice.post("/channel/edit", organisation_id=org, name="deploys"))["id"]
     await alice.post("/message/edit", channel_id=deploys, contents="v1.2 is out")
     b = await open_tab(browser, web, "bob")
@@ -1286,7 +1275,7 @@ async def test_joining_the_channel_one_reads_leaves_it_read(browser: Browser, we
 async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browser: Browser, web: LiveServer) -> None:
     """Unread messages of a channel archived before Bob read them: the sidebar hides the channel, so neither
     the organisation's dot in the rail nor the page title may count them (they did, for good)."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     old = (await alice.post("/channel/edit", organisation_id=org, name="old-project", members=[bob.id]))["id"]
     await alice.post("/message/edit", channel_id=old, contents="@bob one last thing")
     await alice.post("/channel/archive", id=old)
@@ -1302,7 +1291,7 @@ async def test_an_archived_channel_leaves_no_unread_mark_nobody_can_clear(browse
 async def test_a_channel_a_hundred_messages_behind_shows_99_plus(browser: Browser, web: LiveServer) -> None:
     """The server counts unread messages up to 100, meaning "100 or more" (docs/api.md): the badge and the
     page title say "99+" from there, also when messages arrive while the page is open."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     busy = (await alice.post("/channel/edit", organisation_id=org, name="busy", type="group", members=[bob.id]))["id"]
     await _fill(web, alice, busy, 99, "catching up")
     b = await open_tab(browser, web, "bob")
@@ -1324,7 +1313,7 @@ async def test_history_that_cannot_be_read_says_so_and_is_read_again(browser: Br
     """History requests that fail (the server restarting, the network gone) used to leave an empty channel
     saying "This is the very beginning of the conversation", or nothing at all when scrolling back: now the
     list says the messages could not be loaded, offers *Try again*, and loads them once it can."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     await _fill(web, alice, general, 120, "old news")
     quiet = (await alice.post("/channel/edit", organisation_id=org, name="quiet", members=[bob.id]))["id"]
     await alice.post("/message/edit", channel_id=quiet, contents="the quiet channel's only message")
@@ -1361,7 +1350,7 @@ async def test_on_a_phone_a_tap_shows_the_toolbar_and_search_results_open_their_
     """Touch screens have no hover: a tap on a short message used to show its toolbar under the finger and
     press whichever button it brought there (a ❤️, a pin); now the tap shows the toolbar, the next tap uses
     it. A search result opened on a phone closes the search, which covered the message."""
-    (alice, bob), _, general = await _general(web, "alice", "bob")
+    (alice, bob), _, general = await general_channel(web, "alice", "bob")
     await alice.post("/message/edit", channel_id=general, contents="ok")
     for n in range(60):
         await alice.post("/message/edit", channel_id=general, contents=f"filler {n}")
@@ -1396,7 +1385,7 @@ async def test_on_a_phone_a_tap_shows_the_toolbar_and_search_results_open_their_
 
 async def test_opening_a_channel_marks_where_the_unread_messages_start(browser: Browser, web: LiveServer) -> None:
     """As in Slack and Mattermost, a "New" line sits above the first message Bob has not read yet."""
-    (alice, bob), _, general = await _general(web, "alice", "bob")
+    (alice, bob), _, general = await general_channel(web, "alice", "bob")
     for text in ("standup at 10", "notes are up"):
         await alice.post("/message/edit", channel_id=general, contents=text)
     await bob.get("/message/read", channel_id=general)  # Bob reads up to here (the newest page marks it read)
@@ -1425,7 +1414,7 @@ async def _scroll(page: Any, to: str) -> None:
 async def test_new_messages_below_someone_reading_older_ones(browser: Browser, web: LiveServer) -> None:
     """Bob reads older messages when new ones come: his place holds, a pill says they came, and reaching
     the bottom reads them (the channel stayed bold and counted unread until he left it)."""
-    (alice, bob), _, general = await _general(web, "alice", "bob")
+    (alice, bob), _, general = await general_channel(web, "alice", "bob")
     await _fill(web, alice, general, 80, "earlier")
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, general)
@@ -1462,7 +1451,7 @@ async def test_posting_from_another_device_clears_the_unread_mark_here(browser: 
     """Bob answers Alice from his phone: his browser, open on another channel, stops showing the conversation
     unread, with no read event (his own post moved his marker, docs/api.md "read marks"); what Alice writes
     after that is unread again."""
-    (alice, bob), org, _ = await _general(web, "alice", "bob")
+    (alice, bob), org, _ = await general_channel(web, "alice", "bob")
     dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
     await alice.post("/message/edit", channel_id=dm, contents="lunch? @bob")
     await alice.post("/message/edit", channel_id=dm, contents="or later")
@@ -1482,7 +1471,7 @@ async def test_a_thread_reply_counts_as_unread_live_as_it_does_after_a_reload(br
     """The server counts others' thread replies as unread in their channel (WorkDrive lists them with the
     channel's messages); the page counts them live too, so a reload shows the count it already showed, and
     a reply that arrives while the channel is on screen is read there, so no reload shows it unread."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     side = (await alice.post("/channel/edit", organisation_id=org, name="side", type="group", members=[bob.id]))["id"]
     b = await open_tab(browser, web, "bob")
     await open_channel(b, web, general)
@@ -1515,7 +1504,7 @@ async def test_a_read_that_arrives_after_a_newer_message_keeps_that_message_unre
     were taken before her new message, but reach his browser after it (held here until it has arrived, as
     a busy server or another node may do): the conversation still shows that one message unread, not none
     (docs/websocket.md, ``read UPDATED``)."""
-    (alice, bob), org, _ = await _general(web, "alice", "bob")
+    (alice, bob), org, _ = await general_channel(web, "alice", "bob")
     dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
     await alice.post("/message/edit", channel_id=dm, contents="lunch?")
     b = await open_tab(browser, web, "bob")  # Bob's browser stays on another channel
@@ -1554,7 +1543,7 @@ async def test_a_removed_message_takes_its_unread_and_mention_counts_with_it(bro
     """Alice mentions Bob by mistake in #general and deletes it while Bob is in #random: the count she gave
     him goes too, in the sidebar and the page's title (it stayed until a reload, though the server had
     already forgotten it)."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     random = (await alice.post("/channel/edit", organisation_id=org, name="random", members=[bob.id]))["id"]
     b = await open_tab(browser, web, "bob", path=f"/#/c/{random}")
     await b.page.wait_for_selector(".channel .composer-input")
@@ -1572,7 +1561,7 @@ async def test_a_removed_message_takes_its_unread_and_mention_counts_with_it(bro
 async def test_pins_and_saved_items_follow_edits_and_removals(browser: Browser, web: LiveServer) -> None:
     """A pinned or saved message that is edited shows its new words in the open panel, and one that is
     removed leaves it, without reopening it (both kept the old text, and a removed message stayed listed)."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     pinned = (await alice.post("/message/edit", channel_id=general, contents="the plan is A"))["id"]
     saved = (await alice.post("/message/edit", channel_id=general, contents="lunch at noon"))["id"]
     await bob.post("/message/pin", id=pinned)
@@ -1598,7 +1587,7 @@ async def test_pins_and_saved_items_follow_edits_and_removals(browser: Browser, 
 async def test_a_phone_menu_button_says_something_new_waits_elsewhere(browser: Browser, web: LiveServer) -> None:
     """On a phone the channel list is hidden behind the menu button, and the page's title, which counted a
     direct message, is not on screen: the button carries the count, and it goes once the message is read."""
-    (alice, bob), org, general = await _general(web, "alice", "bob")
+    (alice, bob), org, general = await general_channel(web, "alice", "bob")
     dm = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
     b = await open_tab(browser, web, "bob", path=f"/#/c/{general}")
     await b.page.set_viewport_size({"width": 390, "height": 760})
@@ -1622,7 +1611,7 @@ async def test_a_phone_menu_button_says_something_new_waits_elsewhere(browser: B
 async def test_a_group_conversation_down_to_two_still_reads_as_a_group(browser: Browser, web: LiveServer) -> None:
     """Carol leaves a group conversation of three: for Alice it must not turn into a second "Bob" entry
     beside her direct messages with Bob (it read exactly like one)."""
-    (alice, bob, carol), org, _ = await _general(web, "alice", "bob", "carol")
+    (alice, bob, carol), org, _ = await general_channel(web, "alice", "bob", "carol")
     group = (await alice.post("/channel/edit", organisation_id=org, type="group", members=[bob.id, carol.id]))["id"]
     direct = (await alice.post("/channel/edit", organisation_id=org, type="direct", members=[bob.id]))["id"]
     await alice.post("/message/edit", channel_id=group, contents="the three of us")

@@ -31,7 +31,7 @@ from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_pl
 from servers import require_servers
 
 from .app import PASSWORD, make_settings
-from .live import LiveServer, free_port, live
+from .live import LiveServer, Person, free_port, live, team
 from .waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +201,21 @@ def record(figures: dict[str, Any]) -> None:
     FIGURES.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
     for key, value in figures.items():
         print(f"web-client figure: {key} = {value}")
+
+
+# The messages of the open channel, system notices left out.
+CHANNEL_MESSAGES = ".channel .messages-inner .msg:not(.system)"
+
+
+async def general_channel(server: LiveServer, *names: str) -> tuple[list[Person], str, str]:
+    """``team``'s people and organisation, and a channel ``general`` the first made with the others in it."""
+    people, org = await team(server, *names)
+    members = [p.id for p in people[1:]]
+    channel = (await people[0].post("/channel/edit", organisation_id=org, name="general", topic="Company-wide chat", members=members))["id"]
+    return people, org, channel
+
+
+async def send_text(tab: Tab, text: str, composer: str = ".channel .composer-input") -> None:
+    """Type ``text`` into a message box and press Enter."""
+    await tab.page.fill(composer, text)
+    await tab.page.press(composer, "Enter")

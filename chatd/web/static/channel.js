@@ -7,7 +7,7 @@ import { Composer, acceptDrops, typingLine } from './composer.js';
 import { clear, h, icon } from './dom.js';
 import { MessageList } from './list.js';
 import { EMOJI } from './message.js';
-import { channelTitle, findMessage, isConversation, state, timeline } from './state.js';
+import { channelTitle, findMessage, isConversation, mayManage, state, timeline } from './state.js';
 import { closeMenu, confirmDialog, popover, toast } from './ui.js';
 
 export function startEdit(list, id) {
@@ -56,6 +56,18 @@ export function startEdit(list, id) {
   box.focus();
   box.setSelectionRange(box.value.length, box.value.length);
   return true;
+}
+
+// The "Delete message" question: a message with replies takes its thread with it (they no longer open).
+export function removalQuestion(id) {
+  const message = findMessage(id);
+  const count = (message && message.reply_count) || 0;
+  if (!count) return 'Delete this message? This cannot be undone.';
+  const replies = count === 1 ? 'reply' : 'replies';
+  const loaded = state.threads.get(id);
+  const others = loaded && loaded.loaded ? [...loaded.items.values()].some((reply) => reply.user_id !== state.me.id) : null;
+  const whose = others === null ? ', whoever wrote them,' : others ? ', other people\'s too,' : '';
+  return `Delete this message? Its thread goes with it: the ${count} ${replies} to it${whose} can no longer be opened. This cannot be undone.`;
 }
 
 function toggleReaction(id, emoji) {
@@ -111,7 +123,7 @@ export function messageAction(list, openThread) {
       case 'edit':
         return startEdit(list, id);
       case 'remove':
-        return confirmDialog('Delete message', 'Delete this message? This cannot be undone.', 'Delete', () => actions.remove(id));
+        return confirmDialog('Delete message', removalQuestion(id), 'Delete', () => actions.remove(id));
       case 'retry':
         return actions.retry(id);
       case 'discard':
@@ -170,6 +182,7 @@ export class ChannelView {
     this.list.onRetry = () => (this.line.loaded ? this.list.scrolled() : this.mount());
     this.on(`typing:${channelId}`, () => (this.typing.textContent = typingLine(channelId)));
     this.on('channel-meta', (id) => id === channelId && this.renderChrome());
+    this.on('orgs', () => this.renderChrome());  // one's organisation role: what the topic's button offers
     this.on('users', () => {
       this.renderChrome();
       this.list.namesArrived();
@@ -214,14 +227,22 @@ export class ChannelView {
     const channel = this.channel;
     if (!channel) return;
     clear(this.header);
+    // The box names the channel as it is now (renamed live, a conversation whose people arrived later).
+    const placeholder = this.placeholder();
+    if (this.composer.input.placeholder !== placeholder) {
+      this.composer.input.placeholder = placeholder;
+      this.composer.input.setAttribute('aria-label', placeholder);
+    }
+    this.el.setAttribute('aria-label', channelTitle(channel));
+    const manage = mayManage(channel) && !channel.archived && !isConversation(channel);
     const kindIcon = channel.type === 'private' ? icon('lock') : isConversation(channel) ? icon('at') : icon('hash');
     this.header.append(
       h('div', { class: 'channel-title' },
         h('button', { class: 'channel-name', onclick: (e) => this.handlers.channelMenu(e.currentTarget), 'aria-label': 'Channel menu' },
           kindIcon, h('span', { class: 'name-text', title: channelTitle(channel) }, channelTitle(channel)), icon('chevron')),
         channel.archived ? h('span', { class: 'tag' }, 'archived') : null,
-        h('button', { class: 'channel-topic', title: channel.topic || 'Add a topic', onclick: () => this.handlers.editTopic() },
-          channel.topic || (isConversation(channel) || channel.archived || !channel.member ? '' : 'Add a topic'))),
+        h('button', { class: 'channel-topic', title: channel.topic || (manage ? 'Add a topic' : ''), onclick: () => this.handlers.editTopic() },
+          channel.topic || (manage ? 'Add a topic' : ''))),
       h('div', { class: 'channel-tools' },
         h('button', { class: 'tool members', title: 'Members', 'aria-label': 'Members', onclick: () => this.handlers.openMembers() }, icon('people'), h('span', null, String(channel.member_count || 0))),
         h('button', { class: 'tool', title: 'Pinned messages', 'aria-label': 'Pinned messages', onclick: () => this.handlers.openPins() }, icon('pin'))),
@@ -230,6 +251,8 @@ export class ChannelView {
     // back at once, would take the focus from someone typing whenever a member joins or the topic changes.
     const mode = channel.archived ? 'archived' : channel.member ? 'compose' : `join #${channel.name}`;
     if (mode === this.footerMode) return;
+    // Joined, left or archived: what each message's toolbar offers changes with it (message.js).
+    if (this.footerMode !== undefined) this.list.apply({ changed: [...this.list.nodes.keys()] });
     this.footerMode = mode;
     clear(this.footer);
     if (mode !== 'compose') this.composer.destroy();  // its box is gone: so is a recording it was making

@@ -15,7 +15,8 @@ export class Composer {
     this.rootId = rootId;
     this.onEditLast = onEditLast;
     this.files = [];
-    this.input = h('textarea', { class: 'composer-input', rows: '1', placeholder, 'aria-label': placeholder });
+    // dir="auto": typed Arabic or Hebrew runs right to left from its first letter, as the sent message will.
+    this.input = h('textarea', { class: 'composer-input', rows: '1', dir: 'auto', placeholder, 'aria-label': placeholder });
     this.picker = h('input', { type: 'file', multiple: true, class: 'hidden', 'aria-label': 'Attach files' });
     this.tray = h('div', { class: 'tray' });
     this.error = h('div', { class: 'composer-error', role: 'alert' });

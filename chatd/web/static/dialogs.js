@@ -5,6 +5,11 @@ import { avatar, clear, h } from './dom.js';
 import { channelTitle, state } from './state.js';
 import { closeModal, dialog, toast } from './ui.js';
 
+// What the server takes (docs/api.md): names of organisations, teams and channels 1-128 characters, a topic
+// at most 1024; the fields stop there instead of being refused after the form is sent.
+const NAME_MAX = 128;
+const TOPIC_MAX = 1024;
+
 // Choose people from the directory by typing part of a name: chips for the chosen, suggestions below.
 // `exclude`: ids never offered; `later`: a promise of more of them (those in already, as the dialog
 // fetches them), left out as soon as it answers.
@@ -57,7 +62,7 @@ export function createOrg(onCreated) {
   dialog({
     title: 'Create an organisation',
     intro: 'An organisation holds your teams, channels and people. You will be its owner.',
-    fields: [{ name: 'name', label: 'Name', placeholder: 'e.g. Acme', required: true }],
+    fields: [{ name: 'name', label: 'Name', placeholder: 'e.g. Acme', required: true, maxlength: NAME_MAX }],
     submitLabel: 'Create',
     submit: async ({ name }) => onCreated(await api.post('/organisation/edit', { name })),
   });
@@ -69,7 +74,7 @@ export function createTeam(orgId, onCreated) {
     title: 'Create a team',
     intro: 'Teams group channels and people inside the organisation.',
     fields: [
-      { name: 'name', label: 'Name', placeholder: 'e.g. Engineering', required: true },
+      { name: 'name', label: 'Name', placeholder: 'e.g. Engineering', required: true, maxlength: NAME_MAX },
       { name: 'members', label: 'Members (optional)', type: 'custom', element: picker.element, value: picker.value },
     ],
     submitLabel: 'Create',
@@ -83,8 +88,8 @@ export function createChannel(orgId, teamId, onCreated) {
     title: 'Create a channel',
     intro: 'Channels are where conversations about a topic happen.',
     fields: [
-      { name: 'name', label: 'Name', placeholder: 'e.g. plan-budget', required: true },
-      { name: 'topic', label: 'Topic (optional)', placeholder: 'What is it about?' },
+      { name: 'name', label: 'Name', placeholder: 'e.g. plan-budget', required: true, maxlength: NAME_MAX },
+      { name: 'topic', label: 'Topic (optional)', placeholder: 'What is it about?', maxlength: TOPIC_MAX },
       { name: 'team_id', label: 'Team', type: 'select', value: teamId || '', options: [['', 'No team (whole organisation)'], ...teams.map((t) => [t.id, t.name])] },
       { name: 'private', label: 'Make private', type: 'checkbox', help: 'Only invited members can find and read a private channel.' },
     ],
@@ -207,7 +212,7 @@ export function addChannelMembers(channel, onDone) {
 export function editTopic(channel) {
   dialog({
     title: 'Edit topic',
-    fields: [{ name: 'topic', label: 'Topic', type: 'textarea', value: channel.topic }],
+    fields: [{ name: 'topic', label: 'Topic', type: 'textarea', value: channel.topic, maxlength: TOPIC_MAX }],
     submit: async ({ topic }) => api.post('/channel/edit', { id: channel.id, topic }),
   });
 }
@@ -215,7 +220,7 @@ export function editTopic(channel) {
 export function renameChannel(channel) {
   dialog({
     title: 'Rename channel',
-    fields: [{ name: 'name', label: 'Name', value: channel.name, required: true }],
+    fields: [{ name: 'name', label: 'Name', value: channel.name, required: true, maxlength: NAME_MAX }],
     submit: async ({ name }) => api.post('/channel/edit', { id: channel.id, name }),
   });
 }
@@ -223,7 +228,7 @@ export function renameChannel(channel) {
 export function renameOrg(org) {
   dialog({
     title: 'Rename organisation',
-    fields: [{ name: 'name', label: 'Name', value: org.name, required: true }],
+    fields: [{ name: 'name', label: 'Name', value: org.name, required: true, maxlength: NAME_MAX }],
     submit: async ({ name }) => {
       const renamed = await api.post('/organisation/edit', { id: org.id, name });
       state.orgs.set(org.id, renamed);

@@ -42,9 +42,17 @@ export function colourOf(key) {
   return COLOURS[n % COLOURS.length];
 }
 
+// The initials of a name's first and last words, for avatars and organisations' squares. Only words that
+// start with a letter or digit count, so punctuation never shows ("Beta <i>Org</i>" is "B", "Acme (EU)" is
+// "A"); a name with no such word shows its first letter or digit, else "?".
+const WORD_START = /^[\p{L}\p{N}]/u;
+
 export function initials(name) {
-  const parts = String(name || '?').trim().split(/[\s._-]+/).filter(Boolean);
-  return ((parts[0] || '?')[0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+  const text = String(name || '').trim();
+  const words = text.split(/[\s._-]+/).filter((w) => WORD_START.test(w));
+  if (!words.length) return (text.match(/[\p{L}\p{N}]/u) || ['?'])[0].toUpperCase();
+  const first = (word) => [...word][0]; // a whole character, even one outside the BMP
+  return (first(words[0]) + (words.length > 1 ? first(words[words.length - 1]) : '')).toUpperCase();
 }
 
 export function avatar(user, size = 'md') {

@@ -1,6 +1,8 @@
 // A small Markdown renderer that only ever creates a fixed set of elements from text nodes:
 // p, br, strong, em, del, code, pre, blockquote, ul, ol, li, a (http, https and mailto only) and
 // span.mention and span.emoji (a known :shortcode:). Message text is never parsed as HTML, so it cannot run script whatever it contains.
+// Each block of text (paragraph, quote, list, item) takes its direction from its own first strong character
+// (dir="auto"): Arabic or Hebrew reads right to left, right-aligned, while English beside it stays as it was.
 
 import { isRouteLink } from './address.js';
 import { SHORTCODES } from './emoji.js';
@@ -109,13 +111,19 @@ const NUMBER = /^\s*\d{1,9}[.)]\s+(.*)$/;
 const FENCE = /^\s*```/;
 const QUOTE = /^\s*>\s?(.*)$/;
 
+function block(tag) {
+  const el = document.createElement(tag);
+  el.dir = 'auto';
+  return el;
+}
+
 export function render(text, options = {}) {
   const root = document.createDocumentFragment();
   const src = String(text).replace(/\r\n?/g, '\n').split('\n');
   let para = [];
   const flush = () => {
     if (!para.length) return;
-    const p = document.createElement('p');
+    const p = block('p');
     p.append(...lines(para.join('\n'), options));
     root.append(p);
     para = [];
@@ -138,16 +146,16 @@ export function render(text, options = {}) {
       const body = [];
       while (i < src.length && QUOTE.test(src[i])) body.push(QUOTE.exec(src[i++])[1]);
       i--;
-      const quote = document.createElement('blockquote');
+      const quote = block('blockquote');
       quote.append(render(body.join('\n'), options));
       root.append(quote);
     } else if (BULLET.test(line) || NUMBER.test(line)) {
       flush();
       const ordered = !BULLET.test(line);
       const pattern = ordered ? NUMBER : BULLET;
-      const list = document.createElement(ordered ? 'ol' : 'ul');
+      const list = block(ordered ? 'ol' : 'ul');
       while (i < src.length && pattern.test(src[i])) {
-        const li = document.createElement('li');
+        const li = block('li');
         li.append(...inline(pattern.exec(src[i++])[1], options));
         list.append(li);
       }

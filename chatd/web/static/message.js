@@ -2,7 +2,7 @@
 
 import { avatar, dayLabel, formatFull, formatSize, formatTime, h, icon } from './dom.js';
 import { render } from './markdown.js';
-import { state, userName } from './state.js';
+import { mayWrite, state, userName } from './state.js';
 
 export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '✅', '🙏', '🔥'];
 export const EMOJI = [
@@ -95,17 +95,29 @@ const PLAYABLE = new Map([
   ['video/mp4', 'video'], ['video/webm', 'video'], ['video/ogg', 'video'], ['video/quicktime', 'video'],
 ]);
 
+// Whether the viewer may write in the message's channel (react, pin, reply, edit): `state.mayWrite`.
+function writable(message) {
+  return mayWrite(state.channels.get(message.channel_id));
+}
+
+function archived(message) {
+  const channel = state.channels.get(message.channel_id);
+  return Boolean(channel && channel.archived);
+}
+
 function reactions(message) {
   const list = message.reactions || [];
   if (!list.length) return null;
+  const may = writable(message);
   return h(
     'div',
     { class: 'msg-reactions' },
     list.map((r) =>
-      h('button', { class: 'reaction' + (r.me ? ' mine' : ''), dataset: { action: 'toggle-reaction', emoji: r.emoji }, title: r.me ? 'Remove your reaction' : 'React' },
-        h('span', { class: 'emoji' }, r.emoji), h('span', { class: 'count' }, String(r.count))),
+      h('button', { class: 'reaction' + (r.me ? ' mine' : ''), dataset: may ? { action: 'toggle-reaction', emoji: r.emoji } : {}, disabled: !may,
+        title: may ? (r.me ? 'Remove your reaction' : 'React') : `${r.count} reacted with ${r.emoji}` },
+      h('span', { class: 'emoji' }, r.emoji), h('span', { class: 'count' }, String(r.count))),
     ),
-    h('button', { class: 'reaction add', dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')),
+    may ? h('button', { class: 'reaction add', dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')) : null,
   );
 }
 
@@ -120,16 +132,19 @@ function threadSummary(message, inThread) {
   );
 }
 
+// The hover toolbar: only what the viewer may do. Someone reading a channel without writing in it (not a
+// member, or archived) opens threads, saves, copies links and deletes what the server lets them delete.
 function actions(message, inThread) {
+  const may = writable(message);
   const buttons = [
-    ...QUICK_EMOJI.slice(0, 3).map((emoji) => h('button', { class: 'quick', dataset: { action: 'quick-react', emoji }, title: `React ${emoji}` }, emoji)),
-    h('button', { dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')),
-    inThread ? null : h('button', { dataset: { action: 'thread' }, title: 'Reply in thread' }, icon('reply')),
-    h('button', { dataset: { action: message.pinned ? 'unpin' : 'pin' }, title: message.pinned ? 'Unpin' : 'Pin to channel', class: message.pinned ? 'on' : '' }, icon('pin')),
+    ...(may ? QUICK_EMOJI.slice(0, 3).map((emoji) => h('button', { class: 'quick', dataset: { action: 'quick-react', emoji }, title: `React ${emoji}` }, emoji)) : []),
+    may ? h('button', { dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')) : null,
+    inThread ? null : h('button', { dataset: { action: 'thread' }, title: may ? 'Reply in thread' : 'View thread' }, icon('reply')),
+    may ? h('button', { dataset: { action: message.pinned ? 'unpin' : 'pin' }, title: message.pinned ? 'Unpin' : 'Pin to channel', class: message.pinned ? 'on' : '' }, icon('pin')) : null,
     h('button', { dataset: { action: message.flagged ? 'unflag' : 'flag' }, title: message.flagged ? 'Remove from saved' : 'Save', class: message.flagged ? 'on' : '' }, icon('bookmark')),
     h('button', { dataset: { action: 'link' }, title: 'Copy link' }, icon('link')),
-    message.can_edit ? h('button', { dataset: { action: 'edit' }, title: 'Edit' }, icon('edit')) : null,
-    message.can_remove ? h('button', { dataset: { action: 'remove' }, title: 'Delete', class: 'danger' }, icon('trash')) : null,
+    message.can_edit && may ? h('button', { dataset: { action: 'edit' }, title: 'Edit' }, icon('edit')) : null,
+    message.can_remove && !archived(message) ? h('button', { dataset: { action: 'remove' }, title: 'Delete', class: 'danger' }, icon('trash')) : null,
   ];
   return h('div', { class: 'msg-actions', role: 'toolbar' }, buttons);
 }

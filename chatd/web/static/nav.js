@@ -6,7 +6,7 @@ import { ChannelView } from './channel.js';
 import * as dialogs from './dialogs.js';
 import { clear } from './dom.js';
 import { MembersPanel, PinsPanel, ThreadPanel } from './panels.js';
-import { findMessage, isConversation, putMessage, state, timeline } from './state.js';
+import { findMessage, isConversation, mayManage, putMessage, state, timeline } from './state.js';
 import { confirmDialog, menu, toast } from './ui.js';
 import { ensureUser, switchOrg } from './orgs.js';
 import { closePanel, closeView, drawSidebar, here, openPanel, ui } from './shell.js';
@@ -112,7 +112,7 @@ export async function route() {
     channelMenu: (anchor) => channelMenu(anchor, id),
     editTopic: () => {
       const c = state.channels.get(id);
-      if (c.member && !c.archived && !isConversation(c)) dialogs.editTopic(c);
+      if (mayManage(c) && !c.archived && !isConversation(c)) dialogs.editTopic(c);
     },
     join: () => join(id),
   });
@@ -146,12 +146,12 @@ export function openMembers(id) {
 
 export function channelMenu(anchor, id) {
   const c = state.channels.get(id);
-  const owner = c.role === 'owner';
+  const owner = mayManage(c);  // its owners, and the organisation's owners and admins, member or not
   const conversation = isConversation(c);
   const items = [
     ['View members', () => openMembers(id)],
     owner && c.type !== 'direct' && !c.archived ? ['Add people', () => dialogs.addChannelMembers(c, () => state.bus.emit(`members:${id}`, null))] : null,
-    !conversation && c.member && !c.archived ? ['Edit topic', () => dialogs.editTopic(c)] : null,
+    !conversation && owner && !c.archived ? ['Edit topic', () => dialogs.editTopic(c)] : null,
     !conversation && owner && !c.archived ? ['Rename channel', () => dialogs.renameChannel(c)] : null,
     ['Pinned messages', () => openPanel(Object.assign(new PinsPanel(id, { onClose: closePanel, onJump: jump }), { channelScoped: true, channelId: id }))],
     null,
@@ -173,7 +173,7 @@ export function channelMenu(anchor, id) {
 export function openThread(rootId) {
   const message = findMessage(rootId);
   if (!message) return;
-  const next = new ThreadPanel(message, { onClose: closePanel });
+  const next = new ThreadPanel(message, { onClose: closePanel, onJoin: () => join(message.channel_id) });
   next.channelScoped = true;
   next.channelId = message.channel_id;
   openPanel(next);
@@ -209,8 +209,10 @@ export async function jump(message) {
     if (!findMessage(message.reply_to)) {
       try {
         putMessage(await api.get('/message/read', { id: message.reply_to }));
-      } catch {
-        return;
+      } catch (err) {
+        // The reply stays (search finds it) when the message it answered is deleted: its thread is gone.
+        return toast(err.status === 404 ? 'That reply\'s thread was deleted: the message it answered is gone.'
+          : `Could not open the thread: ${err.message}`, 'error');
       }
     }
     return openThread(message.reply_to);

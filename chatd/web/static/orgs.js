@@ -3,7 +3,7 @@
 import { allPages, api } from './api.js';
 import * as dialogs from './dialogs.js';
 import { PeoplePanel } from './panels.js';
-import { state } from './state.js';
+import { mayManage, state } from './state.js';
 import { menu, toast } from './ui.js';
 import { notificationState, toggleNotifications } from './notify.js';
 import { channelCreated, go, newChannel } from './nav.js';
@@ -89,7 +89,7 @@ export function addPeople() {
 // otherwise they find it under Browse channels.
 function addToGeneral(orgId, userIds) {
   const general = [...state.channels.values()].find((c) => c.organisation_id === orgId && c.type === 'public' && c.name === 'general'
-    && c.role === 'owner' && !c.archived);
+    && mayManage(c) && !c.archived);
   if (general && userIds.length) api.post('/channel/members/add', { id: general.id, user_ids: userIds }).catch(() => {});
 }
 

@@ -7,7 +7,7 @@ import { avatar, clear, formatWhen, h, icon } from './dom.js';
 import { MessageList } from './list.js';
 import { render, snippet } from './markdown.js';
 import { markdownOptions, messageNode } from './message.js';
-import { channelTitle, state, thread, userName } from './state.js';
+import { channelTitle, mayManage, mayWrite, state, thread, userName } from './state.js';
 import { messageAction, startEdit } from './channel.js';
 import { presenceDot } from './sidebar.js';
 import { toast } from './ui.js';
@@ -23,9 +23,14 @@ function shell(title, subtitle, onClose, ...body) {
   );
 }
 
+function threadSubtitle(channel) {
+  return channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : '';
+}
+
 export class ThreadPanel {
-  constructor(root, { onClose }) {
+  constructor(root, { onClose, onJoin = null }) {
     this.root = root;
+    this.onJoin = onJoin;
     this.unsubscribe = [];
     this.line = thread(root.id);
     this.rootBox = h('div', { class: 'thread-root' });
@@ -40,10 +45,14 @@ export class ThreadPanel {
     this.composer = new Composer({ channelId: root.channel_id, rootId: root.id, placeholder: 'Reply…', onEditLast: () => this.editLast() });
     this.list.refocus = () => this.composer.focus();
     const channel = state.channels.get(root.channel_id);
-    this.el = shell('Thread', channel ? (channel.type === 'public' || channel.type === 'private' ? `#${channelTitle(channel)}` : channelTitle(channel)) : '', onClose,
-      h('div', { class: 'thread-body' }, this.rootBox, this.list.el), this.composer.el);
+    // The composer, or what stands in its place: a reader of a public channel who has not joined it gets the
+    // channel's *Join channel* bar (a reply would only be refused), an archived channel its notice.
+    this.foot = h('div', { class: 'thread-foot' });
+    this.el = shell('Thread', threadSubtitle(channel), onClose,
+      h('div', { class: 'thread-body' }, this.rootBox, this.list.el), this.foot);
     this.el.classList.add('thread-panel');
     acceptDrops(this.el, this.composer);
+    this.on('channel-meta', (id) => id === root.channel_id && this.renderFoot());
     this.on(`thread:${root.id}`, (changes) => this.list.apply(changes));
     this.on(`messages:${root.channel_id}`, (changes) => {
       if ([...(changes.changed || []), ...(changes.added || [])].includes(root.id)) this.renderRoot();
@@ -52,6 +61,32 @@ export class ThreadPanel {
     this.on('outbox', (item) => item && item.reply_to === root.id && this.list.renderOutbox());
     this.on('users', () => this.list.namesArrived());
     this.renderRoot();
+    this.renderFoot();
+  }
+
+  renderFoot() {
+    const channel = state.channels.get(this.root.channel_id);
+    const sub = this.el.querySelector('.panel-sub');
+    if (sub && channel) sub.textContent = threadSubtitle(channel);  // renamed meanwhile
+    const mode = !channel || mayWrite(channel) ? 'compose' : channel.archived ? 'archived' : 'join';
+    if (mode === this.footMode) return;
+    if (this.footMode !== undefined) {  // joined, left or archived: the toolbars change with it
+      this.renderRoot();
+      this.list.apply({ changed: [...this.list.nodes.keys()] });
+    }
+    this.footMode = mode;
+    clear(this.foot);
+    if (mode !== 'compose') this.composer.destroy();
+    if (mode === 'archived') {
+      this.foot.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
+    } else if (mode === 'join') {
+      this.foot.append(h('div', { class: 'notice join' },
+        h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
+        this.onJoin ? h('button', { class: 'btn primary', onclick: () => this.onJoin() }, 'Join channel') : null));
+    } else {
+      this.foot.append(this.composer.el);
+      if (this.el.isConnected) this.composer.focus();
+    }
   }
 
   on(topic, fn) {
@@ -77,7 +112,7 @@ export class ThreadPanel {
       toast(`Could not load the thread: ${err.message}`, 'error');
     }
     this.list.renderAll();
-    this.composer.focus();
+    if (this.footMode === 'compose') this.composer.focus();
   }
 
   editLast() {
@@ -197,7 +232,7 @@ export class MembersPanel extends ListPanel {
   draw() {
     if (!this.members) return;
     const channel = state.channels.get(this.channelId);
-    const owner = channel && channel.role === 'owner';
+    const owner = mayManage(channel);  // adds and removes people: its owners, the organisation's admins
     const rows = this.members
       .map((m) => ({ ...m, name: userName(m.user_id) }))
       .sort((a, b) => a.name.localeCompare(b.name))

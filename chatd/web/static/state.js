@@ -145,11 +145,27 @@ export function isConversation(channel) {
   return channel.type === 'direct' || channel.type === 'group';
 }
 
+// Whether the viewer manages `channel` (topic, name, people, archive): its owners, and, as the server has it
+// (docs/api.md, "Channels"), the owners and admins of its organisation and server administrators, member of
+// the channel or not. Every menu entry and the topic's button ask this, so they offer what the server allows.
+export function mayManage(channel) {
+  if (!channel) return false;
+  if (channel.role === 'owner' || (state.me && state.me.is_admin)) return true;
+  const org = state.orgs.get(channel.organisation_id);
+  return Boolean(org && (org.role === 'owner' || org.role === 'admin'));
+}
+
+// Whether the viewer may post, react and pin in `channel`: its members, while it is not archived (a reader
+// of a public channel who has not joined it only reads, saves and copies links).
+export function mayWrite(channel) {
+  return Boolean(channel && channel.member && !channel.archived);
+}
+
 // Fields of the Crust message JSON that depend on the viewer, derived for events (docs/websocket.md).
 export function viewerFields(message, previous) {
   const mine = message.user_id === state.me.id;
   const channel = state.channels.get(message.channel_id);
-  const owner = channel && channel.role === 'owner';
+  const owner = mayManage(channel);
   return {
     ...message,
     edited: Boolean(message.edited_at),

@@ -4,7 +4,8 @@ import { h } from './dom.js';
 
 let openModal = null;
 
-// A form in a modal. `fields`: [{name, label, type, value, placeholder, options, help, required}].
+// A form in a modal. `fields`: [{name, label, type, value, placeholder, options, help, required, maxlength}]
+// (`maxlength`: the most characters the server takes there, so the field stops at it).
 // `submit(values)` may throw an ApiError; its message and field errors are shown in the form.
 export function dialog({ title, intro, fields = [], submitLabel = 'Save', submit, danger = false, extra = null }) {
   closeModal();
@@ -18,12 +19,12 @@ export function dialog({ title, intro, fields = [], submitLabel = 'Save', submit
     } else if (f.type === 'checkbox') {
       input = h('input', { type: 'checkbox', name: f.name, id: `f-${f.name}`, checked: Boolean(f.value) });
     } else if (f.type === 'textarea') {
-      input = h('textarea', { name: f.name, id: `f-${f.name}`, rows: '3', placeholder: f.placeholder || '' });
+      input = h('textarea', { name: f.name, id: `f-${f.name}`, rows: '3', placeholder: f.placeholder || '', maxlength: f.maxlength });
       input.value = f.value || '';
     } else if (f.type === 'custom') {
       input = f.element;
     } else {
-      input = h('input', { type: f.type || 'text', name: f.name, id: `f-${f.name}`, placeholder: f.placeholder || '', autocomplete: f.autocomplete || 'off', required: f.required });
+      input = h('input', { type: f.type || 'text', name: f.name, id: `f-${f.name}`, placeholder: f.placeholder || '', autocomplete: f.autocomplete || 'off', required: f.required, maxlength: f.maxlength });
       input.value = f.value || '';
     }
     inputs[f.name] = input;
@@ -58,8 +59,10 @@ export function dialog({ title, intro, fields = [], submitLabel = 'Save', submit
       const keep = await submit(values, { form, formError });
       if (keep !== true) closeModal();
     } catch (err) {
-      formError.textContent = err.message || String(err);
-      for (const [name, problem] of Object.entries(err.fields || {})) if (errors[name]) errors[name].textContent = problem;
+      // A problem with one field is said once, under that field; the form's line is for anything else.
+      const problems = Object.entries(err.fields || {});
+      for (const [name, problem] of problems) if (errors[name]) errors[name].textContent = problem;
+      if (!problems.length || problems.some(([name]) => !errors[name])) formError.textContent = err.message || String(err);
     } finally {
       submitButton.disabled = false;
     }
