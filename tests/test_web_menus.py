@@ -166,3 +166,23 @@ async def test_a_channel_names_problem_is_said_once_and_the_field_stops_at_the_l
     await expect(a.page.locator(".modal .field-error")).to_have_text("must not be empty")
     await expect(a.page.locator(".modal .form-error")).to_have_text("")
     a.assert_clean()
+
+
+async def test_an_organisation_admin_removes_people_and_messages_of_a_channel_they_only_belong_to(
+    browser: Browser, web: LiveServer
+) -> None:
+    """Bob is an organisation admin and an ordinary member of #general: the members panel offers him Remove,
+    and a message Carol posts while he watches offers him Delete, as the server allows (both were shown to
+    the channel's own owners only)."""
+    (alice, bob, carol), org, channel = await general_channel(web, "alice", "bob", "carol")
+    await alice.post("/organisation/members/role", id=org, user_id=bob.id, role="admin")
+    b = await open_tab(browser, web, "bob")
+    await open_channel(b, web, channel)
+    await b.page.click(".channel .tool.members")
+    carol_row = b.page.locator(".side-panel .member", has_text="carol")
+    await expect(carol_row.get_by_role("button", name="Remove")).to_be_visible()
+    await carol.post("/message/edit", channel_id=channel, contents="posted while Bob watches")
+    message = b.page.locator(CHANNEL_MESSAGES, has_text="posted while Bob watches")
+    await message.hover()
+    await expect(message.locator("button[title=Delete]")).to_be_visible()
+    b.assert_clean()
