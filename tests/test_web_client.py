@@ -1627,3 +1627,44 @@ async def test_a_group_conversation_down_to_two_still_reads_as_a_group(browser: 
     assert len([n for n in names if bob_name and n.startswith(bob_name)]) == 2, names  # both there, told apart
     assert len(set(n for n in names if bob_name and n.startswith(bob_name))) == 2, names
     a.assert_clean()
+
+
+async def test_changing_ones_password_says_so_on_the_sign_in_form(browser: Browser, web: LiveServer) -> None:
+    """A password change signs out every session, this page's too: the sign-in form it lands on says why
+    (it appeared with no word, as if something had gone wrong), and the new password lets one back in."""
+    (alice,), _, _ = await general_channel(web, "alice")
+    a = await open_tab(browser, web, "alice")
+    await a.page.get_by_role("button", name="Your account").click()
+    await a.page.get_by_role("menuitem", name="Change password").click()
+    await a.page.fill("#f-old_password", PASSWORD)
+    await a.page.fill("#f-new_password", "a brand new secret")
+    await a.page.click(".modal button[type=submit]")
+    await expect(a.page.locator(".login-card .form-error")).to_contain_text("password was changed")
+    await a.page.fill("#username", "alice")
+    await a.page.fill("#password", "a brand new secret")
+    await a.page.click("button[type=submit]")
+    await expect(a.page.locator(".channel-name")).to_be_visible()
+    await a.page.reload()  # said once, not on every later visit
+    await expect(a.page.locator(".channel-name")).to_be_visible()
+    a.assert_clean()
+
+
+async def test_an_edit_whose_message_was_deleted_meanwhile_is_not_lost_silently(browser: Browser, web: LiveServer) -> None:
+    """Bob is editing his message when Alice, who owns the channel, deletes it: the edit box went with no word
+    and the focus nowhere. Now he is told, what he typed is on the clipboard, and he is back in the box."""
+    (alice, bob), _, channel = await general_channel(web, "alice", "bob")
+    b = await open_tab(browser, web, "bob", path=f"/#/c/{channel}")
+    await b.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await send_text(b, "meeting at 3")
+    mine = b.page.locator(CHANNEL_MESSAGES, has_text="meeting at 3")
+    await expect(mine).to_have_count(1)
+    message_id = await mine.get_attribute("data-id")
+    await b.page.press(".channel .composer-input", "ArrowUp")  # edits one's last message
+    box = b.page.locator(".channel .edit-input")
+    await box.fill("meeting at 4, room B")
+    await alice.delete("/message/remove", id=message_id)
+    await expect(b.page.locator(".toast")).to_contain_text("was deleted")
+    await expect(b.page.locator(".toast")).to_contain_text("clipboard")
+    assert await b.page.evaluate("navigator.clipboard.readText()") == "meeting at 4, room B"
+    await expect(b.page.locator(".channel .composer-input")).to_be_focused()
+    b.assert_clean()

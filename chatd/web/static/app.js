@@ -8,7 +8,7 @@ import { Live } from './live.js';
 import { forgetChannel, jump, loadMemberIds, refreshChannel, route } from './nav.js';
 import { ensureUser, loadOrgs, loadUsers } from './orgs.js';
 import { closePanel, drawSidebar, here, layout, root, showNav, showStatus, ui, welcome } from './shell.js';
-import { channelTitle, isConversation, loadOutbox, state, thread, timeline, viewerFields } from './state.js';
+import { SIGN_IN_NOTICE, channelTitle, isConversation, loadOutbox, state, thread, timeline, viewerFields } from './state.js';
 import { closeMenu, closeModal, menuOpen, modalOpen, toast } from './ui.js';
 
 actions.ctx.toast = toast;
@@ -124,7 +124,11 @@ async function boot() {
   try {
     start(await api.get('/user/read'));
   } catch (err) {
-    if (err.status === 401) showLogin();
+    if (err.status === 401) {
+      const notice = sessionStorage.getItem(SIGN_IN_NOTICE) || '';
+      sessionStorage.removeItem(SIGN_IN_NOTICE);
+      showLogin(notice);
+    }
     else clear(root).append(h('div', { class: 'welcome' }, h('h1', null, 'chatd is not reachable'), h('p', null, err.message)));
   }
 }

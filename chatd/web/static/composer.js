@@ -206,7 +206,7 @@ export class Composer {
 function uploadProblem(file, err) {
   if (err.status === 0 || err.status === 503) return `Upload failed: ${err.message}. The files are kept; send again when the connection is back.`;
   if (err.status === 429) return `Upload failed: too many requests. The files are kept; send again in a moment.`;
-  if (err.status === 413) return `“${file.name}” is too large to upload (${err.message}). Remove it to send the rest.`;
+  if (err.status === 413) return `“${file.name}” is too large to upload: ${err.message}. Remove it to send the rest.`;
   return `“${file.name}” could not be uploaded: ${err.message}. Remove it to send the rest.`;
 }
 

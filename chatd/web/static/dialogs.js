@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { avatar, clear, h } from './dom.js';
-import { channelTitle, state } from './state.js';
+import { SIGN_IN_NOTICE, channelTitle, state } from './state.js';
 import { closeModal, dialog, toast } from './ui.js';
 
 // What the server takes (docs/api.md): names of organisations, teams and channels 1-128 characters, a topic
@@ -248,6 +248,8 @@ export function changePassword() {
     submitLabel: 'Change',
     submit: async (v) => {
       await api.post('/user/password', v);
+      // Every session ends, this one too: the sign-in form says why rather than appearing with no word.
+      sessionStorage.setItem(SIGN_IN_NOTICE, 'Your password was changed, and you were signed out everywhere. Sign in with the new one.');
       location.reload();
     },
   });

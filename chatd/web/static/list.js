@@ -5,6 +5,7 @@
 import { clear, cmpId, h } from './dom.js';
 import { decorate, isSystem, messageNode, pendingNode } from './message.js';
 import { state } from './state.js';
+import { toast } from './ui.js';
 
 const BATCH = 40;
 const KEEP = 200; // messages kept in the DOM while following the newest ones
@@ -226,6 +227,7 @@ export class MessageList {
       if (node) {
         const next = node.nextElementSibling;
         const prev = node.previousElementSibling;
+        if (node.classList.contains('editing')) this.editLost(node);
         node.remove();
         this.nodes.delete(id);
         if (next) decorate(next, prev ? this.line.items.get(prev.dataset.id) : null, this.line.items.get(next.dataset.id));
@@ -269,6 +271,18 @@ export class MessageList {
     this.nodes.set(id, node);
     this.inner.insertBefore(node, next);
     if (next) decorate(next, message, this.line.items.get(next.dataset.id));
+  }
+
+  // The message someone was editing was deleted meanwhile (by a channel owner, or on another device): the
+  // edit box goes with it, so say why, keep what was typed within reach, and give the focus back.
+  editLost(node) {
+    const box = node.querySelector('.edit-input');
+    const typed = box ? box.value.trim() : '';
+    const focused = box && document.activeElement === box;
+    const say = (kept) => toast(`The message you were editing was deleted.${kept ? ' What you typed is on the clipboard.' : ''}`, 'error');
+    if (typed && navigator.clipboard) navigator.clipboard.writeText(typed).then(() => say(true), () => say(false));
+    else say(false);
+    if (focused && this.refocus) this.refocus();
   }
 
   redraw(id) {

@@ -199,6 +199,10 @@ export function findMessage(id) {
 
 // What someone has typed and not sent, per channel and per thread: kept when they switch channels, close a
 // thread or reload, as Slack keeps a draft (files in the tray are not: a browser cannot keep them).
+// What the sign-in form says after this page signed itself out on purpose (a password change), kept across
+// the reload for that tab only.
+export const SIGN_IN_NOTICE = 'chatd.sign-in-notice';
+
 const DRAFT_KEY = 'chatd.draft';
 
 function draftKey(channelId, rootId) {
