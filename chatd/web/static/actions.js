@@ -134,6 +134,33 @@ export async function react(id, emoji, add) {
   }
 }
 
+// Who reacted to message `id` (emoji → user ids; people not yet known are read first), asked once per state
+// of its reactions: kept under its `reactions` list as drawn (`list`), which every change replaces (a live
+// event, one's own toggle, a fresh read), and checked against the counts, so a changed message is asked
+// again and a stale list is never shown.
+const reactors = new WeakMap(); // reactions list → { key, answer: Promise<Map emoji → [user id]> }
+
+function reactionsKey(list) {
+  return list.map((r) => `${r.emoji}:${r.count}:${r.me ? 1 : 0}`).join(' ');
+}
+
+export function whoReacted(id, list) {
+  const key = reactionsKey(list);
+  const known = reactors.get(list);
+  if (known && known.key === key) return known.answer;
+  const answer = api.get('/message/reactions', { id }).then(async (result) => {
+    const byEmoji = new Map(result.reactions.map((r) => [r.emoji, r.user_ids || []]));
+    const unknown = new Set([...byEmoji.values()].flat().filter((userId) => !state.users.has(userId)));
+    const read = await Promise.all([...unknown].map((userId) => api.get('/user/read', { id: userId }).catch(() => null)));
+    for (const user of read) if (user) state.users.set(user.id, user);
+    if (read.some(Boolean)) state.bus.emit('users', null);
+    return byEmoji;
+  });
+  reactors.set(list, { key, answer });
+  answer.catch(() => { if (reactors.get(list)?.answer === answer) reactors.delete(list); }); // asked again next time
+  return answer;
+}
+
 export async function pin(id, on) {
   replace(await api.post(on ? '/message/pin' : '/message/unpin', { id }));
   state.bus.emit('pins', null);

@@ -1,6 +1,7 @@
 // One message as DOM: author, time, text (safe Markdown), files, reactions, thread summary, actions.
 
 import { avatar, dayLabel, formatFull, formatSize, formatTime, h, icon } from './dom.js';
+import { whoReacted } from './actions.js';
 import { render } from './markdown.js';
 import { mayWrite, state, userName } from './state.js';
 
@@ -95,6 +96,21 @@ const PLAYABLE = new Map([
   ['video/mp4', 'video'], ['video/webm', 'video'], ['video/ogg', 'video'], ['video/quicktime', 'video'],
 ]);
 
+// "Alice Anders, Bob Brown and you reacted with 👍", as Slack says it: you are always named (last, as
+// "you"), others in the order they reacted, up to REACTORS_NAMED names, then "and N others".
+const REACTORS_NAMED = 5;
+
+export function reactedLabel(userIds, emoji) {
+  const mine = userIds.includes(state.me.id);
+  const others = userIds.filter((id) => id !== state.me.id);
+  const shown = others.slice(0, REACTORS_NAMED - (mine ? 1 : 0)).map(userName);
+  if (mine) shown.push('you');
+  const rest = others.length - (shown.length - (mine ? 1 : 0));
+  if (rest > 0) shown.push(`${rest} ${rest === 1 ? 'other' : 'others'}`);
+  const names = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}` : shown[0];
+  return `${names === 'you' ? 'You' : names} reacted with ${emoji}`;
+}
+
 // Whether the viewer may write in the message's channel (react, pin, reply, edit): `state.mayWrite`.
 function writable(message) {
   return mayWrite(state.channels.get(message.channel_id));
@@ -112,11 +128,23 @@ function reactions(message) {
   return h(
     'div',
     { class: 'msg-reactions' },
-    list.map((r) =>
-      h('button', { class: 'reaction' + (r.me ? ' mine' : ''), dataset: may ? { action: 'toggle-reaction', emoji: r.emoji } : {}, disabled: !may,
+    list.map((r) => {
+      const chip = h('button', { class: 'reaction' + (r.me ? ' mine' : ''), dataset: may ? { action: 'toggle-reaction', emoji: r.emoji } : {}, disabled: !may,
         title: may ? (r.me ? 'Remove your reaction' : 'React') : `${r.count} reacted with ${r.emoji}` },
-      h('span', { class: 'emoji' }, r.emoji), h('span', { class: 'count' }, String(r.count))),
-    ),
+      h('span', { class: 'emoji' }, r.emoji), h('span', { class: 'count' }, String(r.count)));
+      // Hovered or focused, the chip names who reacted (read once per state of the message's reactions, see
+      // actions.js `whoReacted`); until then, or if that read fails, it keeps the title above.
+      const name = () => whoReacted(message.id, list).then((byEmoji) => {
+        const ids = byEmoji.get(r.emoji);
+        if (!ids || !ids.length || !chip.isConnected) return;
+        const label = reactedLabel(ids, r.emoji) + (may ? (r.me ? ' (click to remove yours)' : ' (click to add yours)') : '');
+        chip.title = label;
+        chip.setAttribute('aria-label', label);
+      }, () => {});
+      chip.addEventListener('pointerenter', name); // a disabled chip (a reader's) gets pointer events too
+      chip.addEventListener('focus', name);
+      return chip;
+    }),
     may ? h('button', { class: 'reaction add', dataset: { action: 'react' }, title: 'Add reaction' }, icon('smile')) : null,
   );
 }
