@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from chatd.core import live as live_core
 from chatd.realtime import session
 from chatd.store.tables import channel_events
-from harness import LiveServer, Person, Socket, live, make_settings, team, wait_until
+from harness import MARKER, LiveServer, Person, Socket, live, make_settings, team, wait_until
 
 pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite every day, both in CI
 
@@ -305,6 +305,48 @@ async def test_typing_and_presence(server: LiveServer) -> None:
             await a.call("presence", status="away")
             assert await presence_of(b, alice) == "away"
         assert await presence_of(b, alice) == "offline"
+
+
+async def _typing_frames(sock: Socket) -> list[dict]:
+    """The typing frames already on their way to ``sock`` (``Socket.drain`` drops them): those before a marker."""
+    assert sock.server is not None and sock.user_id is not None
+    token = await sock.server.mark(sock.user_id)
+    frames = []
+    while (frame := await sock.recv())["type"] != MARKER or frame["data"]["token"] != token:
+        if frame["type"] == "typing":
+            frames.append(frame)
+    return frames
+
+
+async def test_typing_in_a_thread_names_it_and_is_limited_apart_from_the_channel(database_url: str, tmp_path: Path) -> None:
+    """``thread_id`` in a ``typing`` frame: checked like any id, never looked up, passed on in the event's data;
+    the channel's own box and each thread have their own allowance (docs/websocket.md §3). A long ttl: every
+    repeat below falls in the same half-ttl, however slow the machine."""
+    async with live(make_settings(database_url, tmp_path, websocket={"typing_ttl_seconds": 600})) as server:
+        (alice, bob), org = await team(server, "alice", "bob")
+        cid = (await alice.post("/channel/edit", organisation_id=org, name="general", members=[bob.id]))["id"]
+        root = (await alice.post("/message/edit", channel_id=cid, contents="a thread"))["id"]
+        later = (await alice.post("/message/edit", channel_id=cid, contents="another thread"))["id"]
+        async with alice.socket() as a, bob.socket() as b:
+            bad = await a.call("typing", channel_id=cid, thread_id="x")
+            assert bad["type"] == "error" and bad["error"]["code"] == "invalid" and set(bad["error"]["fields"]) == {"thread_id"}
+            assert (await a.call("typing", channel_id=cid, thread_id=root))["type"] == "ack"
+            assert (await a.call("typing", channel_id=cid))["type"] == "ack"  # not held back by the thread's
+            frames = await _typing_frames(b)
+            assert [f["data"].get("thread_id") for f in frames] == [root, None]  # none in the channel's own
+            in_thread, in_channel = frames
+            assert in_thread["channel_id"] == cid and in_thread["data"]["user_id"] == alice.id
+            assert in_thread["data"]["thread_id"] == root and in_thread["data"]["channel_id"] == cid
+            assert in_channel["channel_id"] == cid and in_channel["data"].get("thread_id") is None
+            for _ in range(2):  # repeats within the half-ttl: acked, not passed on, in the thread as in the channel
+                assert (await a.call("typing", channel_id=cid, thread_id=root))["type"] == "ack"
+                assert (await a.call("typing", channel_id=cid))["type"] == "ack"
+            assert await _typing_frames(b) == []
+            # A second thread has its own allowance too (its id is not looked up); a third at the same time
+            # has none: ids never looked up cannot multiply what one connection passes on.
+            assert (await a.call("typing", channel_id=cid, thread_id="123456789"))["type"] == "ack"
+            assert (await a.call("typing", channel_id=cid, thread_id=later))["type"] == "ack"
+            assert [f["data"]["thread_id"] for f in await _typing_frames(b)] == ["123456789"]
 
 
 async def test_flags_reach_only_their_owner(server: LiveServer) -> None:

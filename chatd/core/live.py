@@ -141,8 +141,10 @@ async def events_since(core: Core, channel_id: int, after_seq: int, limit: int) 
         return await event_log.since(conn, channel_id, after_seq, limit)
 
 
-async def do_typing(core: Core, principal: Principal, channel_id: int) -> None:
-    """Tell the channel's readers the user is typing: checked like a post, published, never stored.
+async def do_typing(core: Core, principal: Principal, channel_id: int, thread_id: int | None = None) -> None:
+    """Tell the channel's readers the user is typing, in the channel's own box or (``thread_id``, the thread's
+    first message, not looked up: typing is ephemeral) in a thread's: checked like a post, published, never
+    stored.
 
     Clients stop showing it after ``expires_in_ms`` (``websocket.typing_ttl_seconds``)."""
     async with core.reading() as conn:
@@ -152,6 +154,8 @@ async def do_typing(core: Core, principal: Principal, channel_id: int) -> None:
         "channel_id": str(channel_id),
         "expires_in_ms": int(core.settings.websocket.typing_ttl_seconds * 1000),
     }
+    if thread_id is not None:
+        data["thread_id"] = str(thread_id)
     await core.publisher.publish([Event(type=events.TYPING, event="STARTED", data=data, channel_id=channel_id)])
 
 

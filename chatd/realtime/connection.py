@@ -130,7 +130,7 @@ class Connection:
         self.closing: int | None = None
         self.status = "online"
         self.writer: asyncio.Task[None] | None = None  # only while there is queued work
-        self.typing_sent: dict[int, float] = {}
+        self.typing_sent: dict[tuple[int, int], float] = {}  # (channel, thread or 0) → when last passed on
         self.closer: asyncio.Task[None] | None = None
 
     @property

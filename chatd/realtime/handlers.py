@@ -44,14 +44,27 @@ async def message_remove(hub: Hub, conn: Connection, frame: dict[str, Any], ref:
     conn.reply(protocol.ack(ref, {"id": str(p.id)}))
 
 
+TYPING_THREADS = 2  # threads of one channel a connection passes typing on for in one half-ttl (see ``typing``)
+
+
 async def typing(hub: Hub, conn: Connection, frame: dict[str, Any], ref: Any) -> None:
-    """Ephemeral (``core/live.py``); this connection passes on at most two per ``typing_ttl_seconds``."""
-    p = validate(protocol.ChannelFrame, frame)
+    """Ephemeral (``core/live.py``); this connection passes on at most two per ``typing_ttl_seconds`` for the
+    channel's own box and for each thread, and for at most ``TYPING_THREADS`` threads of a channel at a time:
+    so typing in a thread never eats the channel's allowance nor the other way round, and ids of threads
+    (never looked up) cannot multiply what one connection passes on or the entries it keeps."""
+    p = validate(protocol.TypingFrame, frame)
     now = conn.core.clock.monotonic()
-    last = conn.typing_sent.get(p.channel_id)
-    if last is None or now - last >= conn.core.settings.websocket.typing_ttl_seconds / 2:
-        await live.do_typing(conn.core, conn.principal, p.channel_id)
-        conn.typing_sent[p.channel_id] = now  # a typing client repeats itself: pass on at most two per ttl
+    window = conn.core.settings.websocket.typing_ttl_seconds / 2
+    sent = conn.typing_sent
+    key = (p.channel_id, p.thread_id or 0)
+    last = sent.get(key)
+    if last is None or now - last >= window:
+        for old in [k for k, at in sent.items() if now - at >= window]:
+            del sent[old]  # held nothing back any more: only the passes of the last half-ttl are kept
+        threads = sum(1 for channel_id, thread_id in sent if channel_id == p.channel_id and thread_id)
+        if p.thread_id is None or threads < TYPING_THREADS:
+            await live.do_typing(conn.core, conn.principal, p.channel_id, p.thread_id)
+            sent[key] = now  # a typing client repeats itself: pass on at most two per ttl
     conn.reply(protocol.ack(ref))
 
 

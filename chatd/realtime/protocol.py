@@ -94,6 +94,13 @@ class ChannelFrame(Params):
     channel_id: Id
 
 
+class TypingFrame(ChannelFrame):
+    """``typing``: in the channel's own box, or with ``thread_id`` (the thread's first message) in a thread's.
+    The thread is not looked up: typing is ephemeral and cheap, and only the channel's readers receive it."""
+
+    thread_id: Id | None = None
+
+
 class ReadFrame(Params):
     channel_id: Id
     message_id: Id | None = None

@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { uuid } from './dom.js';
-import { applyRead, findMessage, laterId, putMessage, saveOutbox, state, thread, timeline } from './state.js';
+import { applyRead, findMessage, laterId, putMessage, saveOutbox, state, thread, timeline, typingPlace } from './state.js';
 
 export const ctx = { live: null, toast: () => {} };
 
@@ -192,13 +192,6 @@ export async function loadThread(rootId, channelId) {
   return line;
 }
 
-let lastTyping = 0;
-export function typing(channelId) {
-  const now = Date.now();
-  if (now - lastTyping < 3000 || !ctx.live || !ctx.live.online) return;
-  lastTyping = now;
-  ctx.live.request({ type: 'typing', channel_id: channelId }).catch(() => {});
-}
 
 export function markRead(channelId) {
   const channel = state.channels.get(channelId);
@@ -217,4 +210,18 @@ export async function upload(file) {
   const form = new FormData();
   form.append('file', file, file.name || 'pasted-image.png');
   return api.upload('/file/upload', form);
+}
+
+// Tell the readers that one types, in a channel's own box or a thread's (its root as `thread_id`,
+// docs/websocket.md), so that it shows under that box only: at most once in 3 s for each (the server passes
+// on two per 6 s for each), so typing in a thread never holds back the channel's, nor the other way round.
+const lastTyping = new Map(); // typingPlace → when it was last said
+export function typing(channelId, rootId = null) {
+  const place = typingPlace(channelId, rootId);
+  const now = Date.now();
+  if (now - (lastTyping.get(place) || 0) < 3000 || !ctx.live || !ctx.live.online) return;
+  lastTyping.set(place, now);
+  const frame = { type: 'typing', channel_id: channelId };
+  if (rootId) frame.thread_id = rootId;
+  ctx.live.request(frame).catch(() => {});
 }

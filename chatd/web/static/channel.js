@@ -141,7 +141,7 @@ export class ChannelView {
     this.line = timeline(channelId);
     this.unsubscribe = [];
     this.header = h('header', { class: 'channel-head' });
-    this.typing = h('div', { class: 'typing', 'aria-live': 'polite' });
+    this.typing = h('div', { class: 'typing', 'aria-live': 'polite' }); // the channel's box only: a thread's is in its panel
     this.list = new MessageList(this.line, {
       channelId,
       loadOlder: (before) => actions.loadHistory(channelId, before),

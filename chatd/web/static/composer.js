@@ -7,7 +7,7 @@ import * as actions from './actions.js';
 import { formatSize, h, icon } from './dom.js';
 import { MentionPicker } from './mentions.js';
 import { Recorder, canRecord } from './recorder.js';
-import { loadDraft, saveDraft, state } from './state.js';
+import { loadDraft, saveDraft, state, typingPlace } from './state.js';
 
 export class Composer {
   constructor({ channelId, rootId = null, placeholder, onEditLast }) {
@@ -48,7 +48,7 @@ export class Composer {
     this.input.addEventListener('input', () => {
       this.autosize();
       saveDraft(this.channelId, this.rootId, this.input.value);
-      if (this.input.value.trim()) actions.typing(this.channelId);
+      if (this.input.value.trim()) this.typing();
     });
     this.input.addEventListener('paste', (e) => {
       const files = [...(e.clipboardData ? e.clipboardData.files : [])];
@@ -65,6 +65,11 @@ export class Composer {
 
   focus() {
     this.input.focus();
+  }
+
+  // Someone types in this box: the channel's own, or a thread's (`actions.typing`).
+  typing() {
+    actions.typing(this.channelId, this.rootId);
   }
 
   // The view around the box is going: a recording in progress ends with it, dropped (the microphone must
@@ -237,8 +242,9 @@ export function acceptDrops(area, composer) {
   });
 }
 
-export function typingLine(channelId) {
-  const typing = state.typing.get(channelId);
+// Who is typing in a channel's own box, or (rootId) in that thread's: each shows under its own box only.
+export function typingLine(channelId, rootId = null) {
+  const typing = state.typing.get(typingPlace(channelId, rootId));
   if (!typing) return '';
   const now = Date.now();
   const names = [];

@@ -2,7 +2,7 @@
 
 import * as actions from './actions.js';
 import { notifyMessage } from './notify.js';
-import { applyRead, countUnread, findMessage, isConversation, laterId, putMessage, state, thread, timeline, viewerFields } from './state.js';
+import { applyRead, countUnread, findMessage, isConversation, laterId, putMessage, state, thread, timeline, typingPlace, viewerFields } from './state.js';
 
 // What counts as unread, as the server counts it (chatd/domain/models.py): never a system notice.
 const UNREAD_TYPES = ['MESSAGE', 'FILE', 'MEETING'];
@@ -66,8 +66,10 @@ function messageEvent(frame, app) {
           if (app.live()) notifyMessage(channel, data, seen, () => app.jump(data));  // not what a resume replays
         }
       }
-      const typing = state.typing.get(frame.channel_id);
-      if (typing && typing.delete(data.user_id)) state.bus.emit(`typing:${frame.channel_id}`, null);
+      // Whoever posted stopped typing there: in the thread for a reply, in the channel's box otherwise.
+      const place = typingPlace(frame.channel_id, root);
+      const typing = state.typing.get(place);
+      if (typing && typing.delete(data.user_id)) state.bus.emit(`typing:${place}`, null);
       app.drawSidebar();
     }
   } else if (frame.event === 'EDITED') {
@@ -189,11 +191,12 @@ export function handleEvent(frame, app) {
     case 'organisation':
       return app.loadOrgs().then(app.drawSidebar, () => {});
     case 'typing': {
-      const channelId = frame.channel_id;
-      if (!state.typing.has(channelId)) state.typing.set(channelId, new Map());
-      state.typing.get(channelId).set(data.user_id, Date.now() + (data.expires_in_ms || 6000));
-      state.bus.emit(`typing:${channelId}`, null);
-      setTimeout(() => state.bus.emit(`typing:${channelId}`, null), (data.expires_in_ms || 6000) + 50);
+      // In the channel's own box, or (thread_id) in a thread's: each place has its own typing line.
+      const place = typingPlace(frame.channel_id, data.thread_id || null);
+      if (!state.typing.has(place)) state.typing.set(place, new Map());
+      state.typing.get(place).set(data.user_id, Date.now() + (data.expires_in_ms || 6000));
+      state.bus.emit(`typing:${place}`, null);
+      setTimeout(() => state.bus.emit(`typing:${place}`, null), (data.expires_in_ms || 6000) + 50);
       return null;
     }
     case 'presence':

@@ -2,12 +2,12 @@
 
 import * as actions from './actions.js';
 import { api } from './api.js';
-import { Composer, acceptDrops } from './composer.js';
+import { Composer, acceptDrops, typingLine } from './composer.js';
 import { avatar, clear, formatWhen, h, icon } from './dom.js';
 import { MessageList } from './list.js';
 import { render, snippet } from './markdown.js';
 import { markdownOptions, messageNode } from './message.js';
-import { channelTitle, mayManage, mayWrite, state, thread, userName } from './state.js';
+import { channelTitle, mayManage, mayWrite, state, thread, typingPlace, userName } from './state.js';
 import { messageAction, startEdit } from './channel.js';
 import { presenceDot } from './sidebar.js';
 import { toast } from './ui.js';
@@ -44,6 +44,8 @@ export class ThreadPanel {
     this.action = messageAction(this.list, () => {});
     this.composer = new Composer({ channelId: root.channel_id, rootId: root.id, placeholder: 'Reply…', onEditLast: () => this.editLast() });
     this.list.refocus = () => this.composer.focus();
+    // Who is typing a reply in this thread, under its box (the channel's line shows the channel's box only).
+    this.typing = h('div', { class: 'typing', 'aria-live': 'polite', text: typingLine(root.channel_id, root.id) });
     const channel = state.channels.get(root.channel_id);
     // The composer, or what stands in its place: a reader of a public channel who has not joined it gets the
     // channel's *Join channel* bar (a reply would only be refused), an archived channel its notice.
@@ -54,6 +56,7 @@ export class ThreadPanel {
     acceptDrops(this.el, this.composer);
     this.on('channel-meta', (id) => id === root.channel_id && this.renderFoot());
     this.on(`thread:${root.id}`, (changes) => this.list.apply(changes));
+    this.on(`typing:${typingPlace(root.channel_id, root.id)}`, () => (this.typing.textContent = typingLine(root.channel_id, root.id)));
     this.on(`messages:${root.channel_id}`, (changes) => {
       if ([...(changes.changed || []), ...(changes.added || [])].includes(root.id)) this.renderRoot();
       if ((changes.removed || []).includes(root.id)) onClose();
@@ -84,7 +87,7 @@ export class ThreadPanel {
         h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
         this.onJoin ? h('button', { class: 'btn primary', onclick: () => this.onJoin() }, 'Join channel') : null));
     } else {
-      this.foot.append(this.composer.el);
+      this.foot.append(this.composer.el, this.typing);
       if (this.el.isConnected) this.composer.focus();
     }
   }

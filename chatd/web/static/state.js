@@ -64,13 +64,19 @@ export const state = {
   channels: new Map(),
   users: new Map(),
   presence: new Map(),
-  typing: new Map(), // channel id → Map user id → expiry (ms)
+  typing: new Map(), // typingPlace(channel, thread) → Map user id → expiry (ms)
   timelines: new Map(), // channel id → Timeline
   threads: new Map(), // root id → Timeline
   outbox: [],
   current: null, // the open channel id
   status: 'connecting',
 };
+
+// Where someone types: a channel's own box (its id), or a thread's (`channel/root`): each has its own line of
+// who is typing, and its own bus topic `typing:${place}`.
+export function typingPlace(channelId, rootId = null) {
+  return rootId ? `${channelId}/${rootId}` : channelId;
+}
 
 export function timeline(channelId) {
   if (!state.timelines.has(channelId)) state.timelines.set(channelId, new Timeline());
