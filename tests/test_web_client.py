@@ -1619,6 +1619,9 @@ async def test_a_group_conversation_down_to_two_still_reads_as_a_group(browser: 
     a = await open_tab(browser, web, "alice", path=f"/#/c/{group}")
     bob_name = await a.page.evaluate(f"chatd.state.users.get('{bob.id}') && chatd.state.users.get('{bob.id}').display_name")
     await expect(a.page.locator(".channel-name")).to_contain_text(",")  # Bob and Carol
+    await a.page.click(".channel-name")  # a conversation is left as one, not as a channel
+    await expect(a.page.get_by_role("menuitem", name="Leave conversation")).to_be_visible()
+    await a.page.keyboard.press("Escape")
     await carol.post("/channel/leave", id=group)
     await expect(a.page.locator(".channel-name")).to_contain_text("(group)")
     entries = a.page.locator(".side-item .side-name")

@@ -148,6 +148,7 @@ export function channelMenu(anchor, id) {
   const c = state.channels.get(id);
   const owner = mayManage(c);  // its owners, and the organisation's owners and admins, member or not
   const conversation = isConversation(c);
+  const leave = conversation ? 'Leave conversation' : 'Leave channel';
   const items = [
     ['View members', () => openMembers(id)],
     owner && c.type !== 'direct' && !c.archived ? ['Add people', () => dialogs.addChannelMembers(c, () => state.bus.emit(`members:${id}`, null))] : null,
@@ -161,7 +162,7 @@ export function channelMenu(anchor, id) {
       // Archiving stops everyone posting: asked first, as Slack does. Unarchiving takes nothing away.
       return c.archived ? change() : confirmDialog('Archive channel', `Archive #${c.name}? Everyone can still read and search it, but nobody can post or change it until it is unarchived.`, 'Archive', change);
     }] : null,
-    c.member && c.type !== 'direct' ? ['Leave channel', () => confirmDialog('Leave channel', `Leave ${conversation ? 'this conversation' : '#' + c.name}?`, 'Leave', async () => {
+    c.member && c.type !== 'direct' ? [leave, () => confirmDialog(leave, `Leave ${conversation ? 'this conversation' : '#' + c.name}?`, 'Leave', async () => {
       await api.post('/channel/leave', { id });
       await refreshChannel(id);
       switchOrg(c.organisation_id);
