@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow_on_postgresql  # a face or transport suite: SQLite
 
 async def _frames(sock: Socket, count: int) -> list[dict[str, Any]]:
     """The next ``count`` frames, presence and typing aside."""
-    frames = []
+    frames: list[dict[str, Any]] = []
     while len(frames) < count:
         frame = await sock.recv()
         if frame["type"] not in ("presence", "typing"):

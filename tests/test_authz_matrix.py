@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import httpx
 import orjson
 import pytest
+from typing_extensions import TypeIs
 from harness import (
     BACKENDS,
     PASSWORD,
@@ -163,21 +164,26 @@ def _status(response: httpx.Response) -> str:
     return status if DEFAULT_CODE.get(status) == code else f"{status}:{code}"
 
 
+def _world_only(build: Build | Callable[[World], Any]) -> TypeIs[Callable[[World], Any]]:
+    """Whether ``build`` takes the world alone (and gives parameters), not (world, role, fresh)."""
+    return build.__code__.co_argcount == 1
+
+
 def row(
     method: str, route: str, build: Build | Callable[[World], Any], expect: str, note: str = "", undo: Undo | None = None
 ) -> Row:
     """``build`` is either a full builder (world, role, fresh) → Call, or world → parameters for ``route``."""
-    if build.__code__.co_argcount == 1:  # type: ignore[union-attr]
+    if _world_only(build):
         shared = build
 
         async def simple(w: World, role: str, fresh: bool) -> Call:
-            built = shared(w)  # type: ignore[call-arg]
+            built = shared(w)
             if isinstance(built, tuple):  # a path with ids in it: (method, path, body)
                 return on(*built[:2], **built[2])
             return on(method, route, **built)
 
         return Row(method, route, simple, _expect(expect), note, undo)
-    return Row(method, route, build, _expect(expect), note, undo)  # type: ignore[arg-type]
+    return Row(method, route, build, _expect(expect), note, undo)
 
 
 class R(str):

@@ -3,6 +3,8 @@ membership, move and merge."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness import Harness, history, org_with
 
 __all__ = ["history", "org_with"]  # other test files once imported these from here
@@ -99,7 +101,10 @@ async def test_team_channel_and_search_filters(chat: Harness) -> None:
     assert in_team["team_id"] == team["id"] and in_team["organisation_id"] == org
     await alice.post("/channel/edit", organisation_id=org, name="random")
     private = await alice.post("/channel/edit", organisation_id=org, name="plans", type="private")
-    names = lambda page: [c["name"] for c in page["items"]]  # noqa: E731
+
+    def names(page: dict[str, Any]) -> list[str]:
+        return [c["name"] for c in page["items"]]
+
     assert names(await alice.get("/channel/search", team_id=team["id"])) == ["core-dev"]
     assert names(await alice.get("/channel/search", query="ENGINE")) == ["core-dev"]
     assert names(await alice.get("/channel/search", type="private")) == ["plans"]

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -103,11 +103,12 @@ async def _people(env: dict[str, str], node: Node, *names: str) -> list[Person]:
     return people
 
 
-async def _post(node: Node, person: Person, path: str, **body: object) -> dict:
+async def _post(node: Node, person: Person, path: str, **body: object) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=node.http, headers={"X-Session-ID": person.secret}) as client:
         response = await client.post(path, json=body)
     assert response.status_code == 200, response.text
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 async def _setup(env: dict[str, str], a: Node, b: Node) -> tuple[Person, Person, str]:
@@ -127,8 +128,8 @@ async def _socket(node: Node, person: Person, query: str = "") -> tuple[Socket, 
     return sock, manager
 
 
-async def _messages(sock: Socket, count: int, timeout: float = 15.0) -> list[dict]:
-    got: list[dict] = []
+async def _messages(sock: Socket, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
     while len(got) < count:
         frame = await sock.expect("message", timeout=timeout)
         got.append(frame)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from chatd.core.admin import do_set_active
+from chatd.core.credential_cache import CredentialCache
 from chatd.domain.models import Principal
 from harness import PASSWORD, Harness, error_of
 
@@ -29,7 +30,8 @@ class Herd:
         self.all_in = asyncio.Event()
         self.read = asyncio.Event()  # a lookup has read the store and is held
         self.release = asyncio.Event()
-        load = chat.core.credentials.load
+        credentials: CredentialCache = chat.core.credentials
+        load = credentials.load
 
         async def held_load(key: str, client_id: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
             if client_id not in self.clients:

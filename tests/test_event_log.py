@@ -89,7 +89,8 @@ async def test_concurrent_posts_get_gap_free_increasing_seqs(chat: Harness) -> N
     ids = [int(e.data["id"]) for e in created]
     assert ids == sorted(ids)  # the log replays messages in the order history lists them
     assert set(ids) == {int(m["id"]) for m in posted}
-    events_by_id = [e.id for e in log[start:]]
+    assert all(e.id is not None for e in log[start:])  # every stored event has its id
+    events_by_id = [e.id for e in log[start:] if e.id is not None]
     assert events_by_id == sorted(events_by_id)  # event ids also follow seq
     history = (await people[0].get("/message/read", channel_id=cid, limit=200))["items"]
     assert [int(m["id"]) for m in history if m["type"] == "MESSAGE"] == ids

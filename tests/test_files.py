@@ -22,11 +22,13 @@ async def _upload(actor: Actor, name: str, data: bytes, claimed: str = "applicat
 async def _stored(actor: Actor, name: str, data: bytes, claimed: str = "application/octet-stream") -> dict[str, Any]:
     response = await _upload(actor, name, data, claimed)
     assert response.status_code == 200, response.text
-    return response.json()
+    stored: dict[str, Any] = response.json()
+    return stored
 
 
 async def _presign(actor: Actor, **params: Any) -> dict[str, Any]:
-    return await actor.get("/api/media", **params)
+    presigned: dict[str, Any] = await actor.get("/api/media", **params)
+    return presigned
 
 
 async def _post_presigned(chat: Harness, issued: dict[str, Any], name: str, data: bytes, **changed: str) -> httpx.Response:

@@ -655,8 +655,9 @@ async def test_concurrent_duplicate_marks_conflict_cleanly(chat: Harness) -> Non
     alice = await chat.user("alice")
     cid = await channel_with(alice)
     posted = await send(alice, cid, "race me")
-    marks = (("/message/react", {"emoji": "👍"}, "already_reacted"), ("/message/pin", {}, "already_pinned"),
-             ("/message/flag", {}, "already_flagged"))
+    marks: tuple[tuple[str, dict[str, str], str], ...] = (
+        ("/message/react", {"emoji": "👍"}, "already_reacted"), ("/message/pin", {}, "already_pinned"),
+        ("/message/flag", {}, "already_flagged"))
     for path, extra, code in marks:
         calls = [alice.call("POST", path, json={"id": posted["id"], **extra}) for _ in range(6)]
         async with chat.capture(expect=1):  # one mark, one event: the five refused told nobody

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness import Actor, Harness
 
 
-async def _org(owner: Actor, name: str = "Acme") -> dict:
-    return await owner.post("/organisation/edit", name=name)
+async def _org(owner: Actor, name: str = "Acme") -> dict[str, Any]:
+    org: dict[str, Any] = await owner.post("/organisation/edit", name=name)
+    return org
 
 
 async def test_creator_becomes_owner_and_can_rename(chat: Harness) -> None:

@@ -120,7 +120,7 @@ async def test_a_channel_picture_shows_a_file_of_that_channel_as_it_is_and_copie
 
 async def test_a_meeting_poster_from_elsewhere_is_a_copy(chat: Harness) -> None:
     acme = await Acme().make(chat)
-    times = {"startDateTime": "2026-02-01T10:00:00Z", "endDateTime": "2026-02-01T11:00:00Z"}
+    times: dict[str, Any] = {"startDateTime": "2026-02-01T10:00:00Z", "endDateTime": "2026-02-01T11:00:00Z"}
     refused = await acme.alice.post(f"/api/{acme.general}/meetings", title="M", posterId=acme.dm_photo, expect=400, code="invalid", **times)
     assert refused["error"]["fields"] == {"posterId": "no such file"}
     made = await acme.bob.post(f"/api/{acme.general}/meetings", title="Plans", posterId=acme.dm_photo, **times)

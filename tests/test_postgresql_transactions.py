@@ -160,6 +160,7 @@ async def test_a_connection_lost_between_batch_writes_is_an_outage_and_replaced(
     kept = db._writer
     assert kept is not None and kept.sync_connection is not None
     driver = kept.sync_connection.connection.driver_connection
+    assert driver is not None
     assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
     await wait_until(driver.is_closed, what="the client to see the connection closed")
     with pytest.raises(Unavailable):

@@ -8,7 +8,7 @@ and the SQL clause of search, flags and the connect snapshot must all agree with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from harness import Harness
 from starlette.websockets import WebSocket
@@ -132,7 +132,7 @@ async def test_mentions_and_meetings_reach_exactly_those_who_read_the_channel(ch
     text = "ping @bob @root @outsider"
     assert set((await alice.post("/message/edit", channel_id=public, contents=text))["mentions"]) == {bob.id, root.id}
     assert (await alice.post("/message/edit", channel_id=private, contents=text))["mentions"] == []
-    when = {"startDateTime": "2026-02-01T09:00:00.000Z", "endDateTime": "2026-02-01T10:00:00.000Z"}
+    when: dict[str, Any] = {"startDateTime": "2026-02-01T09:00:00.000Z", "endDateTime": "2026-02-01T10:00:00.000Z"}
     await alice.post(f"/api/{public}/meetings", title="All hands", userIds=[bob.id, root.id], **when)
     meeting = {"title": "Plans", "userIds": [bob.id, root.id], **when}
     refused = await alice.post(f"/api/{private}/meetings", expect=400, code="invalid", **meeting)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import Any, Unpack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import CursorResult, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -227,7 +227,9 @@ async def _plan(conn: AsyncConnection, statement: Any) -> str:
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     sql, values = str(compiled), tuple(compiled.params[name] for name in compiled.positiontup or ())
     if conn.dialect.name == "sqlite":
-        return " ".join(str(row[3]) for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values))
+        # SQLAlchemy types exec_driver_sql's rows as of one column; EXPLAIN QUERY PLAN's have four.
+        plan: CursorResult[Unpack[tuple[Any, ...]]] = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)
+        return " ".join(str(row[3]) for row in plan)
     return " ".join(str(row[0]) for row in await conn.exec_driver_sql(f"EXPLAIN {sql}", values))
 
 

@@ -19,7 +19,7 @@ from chatd.store.tables import messages
 from harness import Actor, Harness, error_of, org_with
 
 
-async def found(actor: Actor, query: str, **filters: object) -> list[str]:
+async def found(actor: Actor, query: str, **filters: Any) -> list[str]:
     return [m["contents"] for m in (await actor.get("/message/search", query=query, **filters))["items"]]
 
 
@@ -549,7 +549,7 @@ async def test_a_common_word_in_one_small_channel_answers_alike_from_its_text_an
     monkeypatch.setattr(search_index, "SAMPLED", 6)
     chat.settings.limits.search_window = 5
 
-    async def pages(query: str, **filters: object) -> list[Any]:
+    async def pages(query: str, **filters: Any) -> list[Any]:
         answers = []
         for offset in (0, 2, 4, 6):
             found = await bob.get("/message/search", query=query, per_page=2, page=offset // 2 + 1, **filters)
@@ -667,7 +667,12 @@ async def test_the_budget_counts_from_the_engine_start(chat: Harness) -> None:
 async def _napping(conn: Any) -> None:
     """``nap(x)``: SQLite calls back into Python, which sleeps 0.2 ms (wall time, next to no CPU time)."""
     raw = (await conn.get_raw_connection()).driver_connection
-    await raw.create_function("nap", 1, lambda value: time.sleep(0.0002) or value)
+
+    def nap(value: Any) -> Any:
+        time.sleep(0.0002)
+        return value
+
+    await raw.create_function("nap", 1, nap)
 
 
 _NAPS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) SELECT count(nap(i)) FROM n"

@@ -10,6 +10,7 @@ import asyncio
 import copy
 import logging
 from dataclasses import fields
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -125,9 +126,11 @@ async def test_a_standing_changed_by_another_connection_is_read_again(chat: Harn
 def test_a_standing_is_kept_as_a_copy_with_every_field() -> None:
     """The caller that read a standing goes on with it; what the cache keeps must not move with it, and no
     field may be lost or shifted in the copy."""
-    channel = Channel(**{f.name: f"channel-{f.name}" for f in fields(Channel)})
-    access = ChannelAccess(**{f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"},
-                           channel=channel)
+    # Every field holds a marker string of its own, whatever its type: a lost or shifted field shows.
+    channel_markers: dict[str, Any] = {f.name: f"channel-{f.name}" for f in fields(Channel)}
+    access_markers: dict[str, Any] = {f.name: f"access-{f.name}" for f in fields(ChannelAccess) if f.name != "channel"}
+    channel = Channel(**channel_markers)
+    access = ChannelAccess(**access_markers, channel=channel)
     original = copy.deepcopy(access)
     cache = StandingCache()
     cache.put(1, 2, access, Fingerprint(("fingerprint",)))

@@ -92,7 +92,7 @@ class Load:
                         self.answers.append((name, 0, repr(exc)))
                         continue
                     json = response.headers.get("content-type", "").startswith("application/json")
-                    body = response.json() if json else response.text
+                    body: Any = response.json() if json else response.text
                     self.answers.append((name, response.status_code, (body, response.headers.get("retry-after"))))
                     if name == "post" and response.status_code == 200:
                         self.acknowledged.add(body["id"])

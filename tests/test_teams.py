@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness import Harness, org_with
 
 
-def _member_ids(team: dict) -> set[str]:
+def _member_ids(team: dict[str, Any]) -> set[str]:
     return {m["user_id"] for m in team["members"]}
 
 

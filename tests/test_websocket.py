@@ -111,7 +111,7 @@ async def test_credentials_are_required(server: LiveServer) -> None:
         await ws.send('{"type": "auth", "token": "wrong"}')
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
-        assert closed.value.rcvd.code == 4401
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     (alice,), _ = await team(server, "alice")
     async with connect(server.ws) as ws:
         await ws.send('{"type": "auth", "token": "%s"}' % alice.secret)
@@ -164,7 +164,7 @@ async def _resume_replays_exactly(server: LiveServer) -> None:
         assert frame["seq"] == seqs[-1] + 1 and frame["data"]["id"] == live_one["id"]
 
 
-async def _until_replay_done(sock: Socket) -> tuple[list[dict], dict]:
+async def _until_replay_done(sock: Socket) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The frames before ``replay_done`` (presence and typing dropped), and ``replay_done`` itself."""
     frames = []
     while (frame := await sock.recv())["type"] != "replay_done":
@@ -173,7 +173,7 @@ async def _until_replay_done(sock: Socket) -> tuple[list[dict], dict]:
     return frames, frame
 
 
-async def _next(sock: Socket) -> dict:
+async def _next(sock: Socket) -> dict[str, Any]:
     """The next frame that is not presence or typing."""
     while (frame := await sock.recv())["type"] in ("presence", "typing"):
         pass
@@ -307,7 +307,7 @@ async def test_typing_and_presence(server: LiveServer) -> None:
         assert await presence_of(b, alice) == "offline"
 
 
-async def _typing_frames(sock: Socket) -> list[dict]:
+async def _typing_frames(sock: Socket) -> list[dict[str, Any]]:
     """The typing frames already on their way to ``sock`` (``Socket.drain`` drops them): those before a marker."""
     assert sock.server is not None and sock.user_id is not None
     token = await sock.server.mark(sock.user_id)
@@ -573,7 +573,8 @@ async def test_resumes_of_quiet_channels_while_messages_pour_in_miss_nothing(ser
         late = await alice.post("/message/edit", channel_id=quiet[0], contents="late")
         final = (await bob.get("/channel/read", id=busy))["last_seq"]
         for sock, ready in sockets:
-            seqs, late_seen = [], None
+            seqs: list[int] = []
+            late_seen: dict[str, Any] | None = None
             while len(seqs) < final - ready[busy] or late_seen is None:
                 frame = await sock.recv()
                 if frame["type"] == "replay_done":
@@ -592,7 +593,7 @@ async def _post_many(person: Person, cid: str, count: int, posted: list[str]) ->
         posted.append((await person.post("/message/edit", channel_id=cid, contents=f"m{n}"))["id"])
 
 
-async def until(sock: Socket, type: str, event: str) -> dict:
+async def until(sock: Socket, type: str, event: str) -> dict[str, Any]:
     """The next frame of this type and event, skipping others (system messages, markers...)."""
     while True:
         frame = await sock.recv()

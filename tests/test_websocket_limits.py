@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -28,7 +29,7 @@ async def team(server: LiveServer, *names: str) -> tuple[list[Person], str]:
     return people, cid
 
 
-async def replay(sock: Socket, cid: str, last: int) -> list[dict]:
+async def replay(sock: Socket, cid: str, last: int) -> list[dict[str, Any]]:
     await sock.send({"type": "resume", "ref": "r", "channels": {cid: last}})
     frames = []
     while (frame := await sock.recv())["type"] != "replay_done":
@@ -95,7 +96,7 @@ async def test_slow_consumer_is_closed_and_loses_nothing_on_resume(database_url:
                 sent.append((await alice.post("/message/edit", channel_id=cid, contents=f"{len(sent)} {big}"))["id"])
                 frame = await fast.expect("message", event="CREATED")  # the others keep receiving on time
                 assert frame["data"]["id"] == sent[-1]
-            received: list[dict] = []
+            received: list[dict[str, Any]] = []
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
                     frame = await slow.recv(timeout=10)

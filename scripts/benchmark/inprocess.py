@@ -17,7 +17,6 @@ import gc
 import itertools
 import os
 import resource
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -142,8 +141,7 @@ async def _chatd(database_url: str, workdir: Path, users: int = 0) -> tuple[Any,
 
 
 async def run(opts: Any) -> list[dict[str, Any]]:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from floor import app as floor_app  # the floor's ASGI app, as its server runs it
+    from .floor import app as floor_app  # the floor's ASGI app, as its server runs it
 
     floor_body = orjson.dumps({"channel_id": "1", "contents": CONTENTS})
     floor_scope = _scope("/message/edit", floor_body, [])

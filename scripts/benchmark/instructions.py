@@ -70,8 +70,7 @@ async def _child(target: str, senders: int, sends: int, users: int = 0) -> None:
                 f"sqlite+aiosqlite:///{tmp}/chatd.db", Path(tmp), users)
             indexer = getattr(app.state.core, "indexer", None)
         else:
-            sys.path.insert(0, str(Path(__file__).parent))
-            from floor import app  # the floor's ASGI app, as its server runs it
+            from .floor import app  # the floor's ASGI app, as its server runs it
 
             lifespan = None
             body = orjson.dumps({"channel_id": "1", "contents": inprocess.CONTENTS})

@@ -190,7 +190,7 @@ class Receivers:
     def listener(self) -> WSListener:
         receivers = self
 
-        class Listener(WSListener):  # type: ignore[misc]
+        class Listener(WSListener):
             def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
                 if frame.msg_type == WSMsgType.CLOSE:
                     transport.disconnect()

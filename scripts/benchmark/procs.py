@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 
@@ -31,7 +31,7 @@ def cores() -> int:
 
 def pin_self() -> None:
     """Pin this process (the load generator) to its core, when there are two to choose from."""
-    if os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+    if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {LOADGEN_CORE})
 
 
@@ -191,9 +191,9 @@ def chatd_on(
         cluster.stop()
 
 
-def median_record(records: list[dict[str, object]], key: str) -> dict[str, object]:
+def median_record(records: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """The record whose ``key`` is the median of the rounds (the lower middle for an even count)."""
-    ordered = sorted(records, key=lambda r: float(r.get(key) or 0))  # type: ignore[arg-type]
+    ordered = sorted(records, key=lambda r: float(r.get(key) or 0))
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     if len(records) > 1:
         chosen["rounds"] = [r.get(key) for r in records]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -59,7 +60,10 @@ def summarise(raw: Path, top: int = 25) -> dict[str, Any]:
         leaves[bucket] = leaves.get(bucket, 0) + samples
         for frame in set(frames[1:]):
             inclusive[frame] = inclusive.get(frame, 0) + samples
-    share = lambda n: round(100 * n / total, 1) if total else 0.0  # noqa: E731
+
+    def share(n: int) -> float:
+        return round(100 * n / total, 1) if total else 0.0
+
     return {
         "samples": total,
         "self_percent_by_layer": {k: share(v) for k, v in sorted(leaves.items(), key=lambda kv: -kv[1])},
@@ -71,7 +75,7 @@ async def _record(pid: int, out: Path, load: Callable[[], Awaitable[Any]]) -> di
     """A flame graph (``out``) and, from a second sampler running alongside, the collapsed stacks that
     ``summarise`` turns into figures."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    pin = ["taskset", "-c", str(procs.LOADGEN_CORE)] if (procs.os.cpu_count() or 1) >= 2 else []
+    pin = ["taskset", "-c", str(procs.LOADGEN_CORE)] if (os.cpu_count() or 1) >= 2 else []
     raw = out.with_suffix(".txt")
     recorders = [
         await asyncio.create_subprocess_exec(

@@ -21,7 +21,7 @@ from .trial import Target, measured, ratio
 EVENTS = 10_000
 
 
-class _Replay(WSListener):  # type: ignore[misc]
+class _Replay(WSListener):
     def __init__(self, resume: bytes | None) -> None:
         self.resume = resume
         self.frames = 0
@@ -42,6 +42,7 @@ async def _once(url: str, headers: dict[str, str], resume: bytes | None) -> tupl
     started = time.perf_counter()
     transport, listener = await ws_connect(lambda: _Replay(resume), url, extra_headers=headers,
                                            max_frame_size=64 * 1024 * 1024)
+    assert isinstance(listener, _Replay)  # ws_connect returns what the factory made, typed as its base class
     try:
         finished = await asyncio.wait_for(listener.done, 30)
     finally:

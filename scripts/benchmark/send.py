@@ -72,7 +72,7 @@ async def run(opts: Any) -> list[dict[str, Any]]:
                         "chatd": chatd, "floor": base,
                         "ratio": {
                             "per_second": paired(ours, theirs, "per_second"),
-                            "p99_ms": ratio(chatd["p99_ms"], base["p99_ms"]),  # type: ignore[arg-type]
+                            "p99_ms": ratio(chatd["p99_ms"], base["p99_ms"]),
                             "server_cpu_per_request": paired(ours, theirs, "server_cpu_us_per_request"),
                         },
                         "paired_ratios": {

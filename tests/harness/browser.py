@@ -104,7 +104,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         )
     try:
         assert process.stdout is not None
-        lines = []
+        lines: list[str] = []
         while not lines or not lines[-1].startswith("chatd serving on"):
             line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
             assert line, f"chatd serve exited: {lines} {(tmp_path / 'stderr.log').read_text()}"

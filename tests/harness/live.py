@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import orjson
@@ -41,6 +41,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving the test process's signal handlers alone: each server would install its own
+    while it runs and put back what it found on stopping, so servers stopping out of order would leave a stopped
+    one's handler in place, and Ctrl-C would no longer reach pytest."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class LiveServer:
@@ -76,8 +86,7 @@ class LiveServer:
             ws_ping_timeout=ws.ping_interval_seconds, ws_per_message_deflate=ws.compression, lifespan="on",
             timeout_graceful_shutdown=2,
         )
-        server = self.server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = self.server = _Server(config)
         task = self.task = asyncio.create_task(server.serve(sockets=self._listener()))
         await wait_until(lambda: server.started or task.done(), what="chatd to start")
         if task.done():
@@ -208,7 +217,7 @@ class Socket:
         if self.server is None or self.user_id is None:
             raise TypeError("drain needs the socket's server and user: open it with Person.socket")
         token = await self.server.mark(self.user_id)
-        frames = []
+        frames: list[dict[str, Any]] = []
         while True:
             frame = await self.recv(timeout)
             if frame["type"] == MARKER:
@@ -234,7 +243,7 @@ async def drain_stream(
     """``Socket.drain`` for a ``chatd.client`` event stream: every frame before a marker sent to ``user_id``
     on ``server`` (the node the client is connected to), presence and typing dropped."""
     token = await server.mark(user_id)
-    frames = []
+    frames: list[dict[str, Any]] = []
     async with asyncio.timeout(timeout):
         async for frame in stream:
             if frame["type"] == MARKER:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import httpx
 
-from sqlalchemy import Text, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Text, cast, func, literal, select, union_all
 
 from chatd.domain.events import Event
 from chatd.store.tables import metadata
@@ -47,7 +47,7 @@ def _every_row() -> Any:
         fields = [
             func.coalesce(cast(c, Text), _NULL) for c in table.columns if (table.name, c.name) not in IGNORED_COLUMNS
         ]
-        row = fields[0]
+        row: ColumnElement[str] = fields[0]
         for field in fields[1:]:
             row = row.concat(_FIELD_END).concat(field)
         selects.append(select(literal(table.name), func.aggregate_strings(row, _ROW_END)).select_from(table))
