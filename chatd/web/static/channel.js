@@ -10,6 +10,15 @@ import { EMOJI } from './message.js';
 import { channelTitle, findMessage, isConversation, mayManage, state, timeline } from './state.js';
 import { closeMenu, confirmDialog, popover, toast } from './ui.js';
 
+// What stands where the message box would be, for someone who may not write in `channel`: an archived
+// channel's notice, or, to a reader who has not joined, the *Join channel* bar (the channel's and a thread's).
+export function readOnlyNotice(channel, onJoin) {
+  if (channel.archived) return h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.');
+  return h('div', { class: 'notice join' },
+    h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
+    onJoin ? h('button', { class: 'btn primary', onclick: onJoin }, 'Join channel') : null);
+}
+
 export function startEdit(list, id) {
   const row = list.nodes.get(id);
   const message = list.line.items.get(id);
@@ -256,12 +265,8 @@ export class ChannelView {
     this.footerMode = mode;
     clear(this.footer);
     if (mode !== 'compose') this.composer.destroy();  // its box is gone: so is a recording it was making
-    if (mode === 'archived') {
-      this.footer.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
-    } else if (mode !== 'compose') {
-      this.footer.append(h('div', { class: 'notice join' },
-        h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
-        h('button', { class: 'btn primary', onclick: () => this.handlers.join() }, 'Join channel')));
+    if (mode !== 'compose') {
+      this.footer.append(readOnlyNotice(channel, () => this.handlers.join()));
     } else {
       this.footer.append(this.composer.el, this.typing);
     }

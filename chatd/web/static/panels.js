@@ -8,7 +8,7 @@ import { MessageList } from './list.js';
 import { render, snippet } from './markdown.js';
 import { markdownOptions, messageNode } from './message.js';
 import { channelTitle, mayManage, mayWrite, state, thread, typingPlace, userName } from './state.js';
-import { messageAction, startEdit } from './channel.js';
+import { messageAction, readOnlyNotice, startEdit } from './channel.js';
 import { presenceDot } from './sidebar.js';
 import { toast } from './ui.js';
 
@@ -80,12 +80,8 @@ export class ThreadPanel {
     this.footMode = mode;
     clear(this.foot);
     if (mode !== 'compose') this.composer.destroy();
-    if (mode === 'archived') {
-      this.foot.append(h('div', { class: 'notice' }, 'This channel is archived: it can be read and searched, but not changed.'));
-    } else if (mode === 'join') {
-      this.foot.append(h('div', { class: 'notice join' },
-        h('span', null, 'You are viewing ', h('b', null, `#${channel.name}`), '.'),
-        this.onJoin ? h('button', { class: 'btn primary', onclick: () => this.onJoin() }, 'Join channel') : null));
+    if (mode !== 'compose') {
+      this.foot.append(readOnlyNotice(channel, this.onJoin));
     } else {
       this.foot.append(this.composer.el, this.typing);
       if (this.el.isConnected) this.composer.focus();
